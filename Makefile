@@ -1,0 +1,26 @@
+# The two commands a new user needs: `make run` and `make test` (see README.md).
+SHELL := /bin/bash
+ARGS ?=
+
+.PHONY: run test dev lint tools
+
+## Build in release and serve Berth on http://127.0.0.1:3000 (installs build tools when missing).
+run:
+	scripts/run.sh $(ARGS)
+
+## Everything CI runs: Rust tests and Playwright against a real Docker engine and Chromium.
+test:
+	scripts/test.sh
+
+## Development: rebuild and reload on change.
+dev: tools
+	PATH="$(CURDIR)/tools/node_modules/.bin:$$PATH" cargo leptos watch
+
+## Format and lint, host (server) and Wasm (browser) builds.
+lint: tools
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+	cargo clippy -p frontend -p app --target wasm32-unknown-unknown --features app/hydrate -- -D warnings
+
+tools:
+	scripts/tools.sh

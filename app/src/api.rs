@@ -1,0 +1,129 @@
+//! Where pages get their data. During SSR a page asks the [`Backend`] that the server puts in
+//! context (no HTTP round-trip to itself); in the browser it fetches the JSON API, with an
+//! AbortController that is aborted when the owning resource re-runs or is disposed.
+
+use crate::model::{ApiError, ContainerDetail, ContainerSummary, Dashboard, Health};
+
+#[cfg(feature = "ssr")]
+pub use server::{Backend, BoxFuture, SharedBackend};
+
+#[cfg(feature = "ssr")]
+mod server {
+    use crate::model::{ApiError, ContainerDetail, ContainerSummary, Dashboard, Health};
+    use std::{future::Future, pin::Pin, sync::Arc};
+
+    pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+    /// What the server knows about the engine. Both the JSON API and the server-rendered
+    /// pages go through it, so they cannot disagree.
+    pub trait Backend: Send + Sync + 'static {
+        fn health(&self) -> BoxFuture<'_, Health>;
+        fn dashboard(&self) -> BoxFuture<'_, Result<Dashboard, ApiError>>;
+        fn containers(&self) -> BoxFuture<'_, Result<Vec<ContainerSummary>, ApiError>>;
+        /// `reference` is an id, an id prefix or a name; it is validated by the implementation.
+        fn container<'a>(
+            &'a self,
+            reference: &'a str,
+        ) -> BoxFuture<'a, Result<ContainerDetail, ApiError>>;
+    }
+
+    pub type SharedBackend = Arc<dyn Backend>;
+
+    pub(super) fn backend() -> Result<SharedBackend, ApiError> {
+        leptos::prelude::use_context::<SharedBackend>()
+            .ok_or_else(|| ApiError::new(500, "no backend in the rendering context"))
+    }
+}
+
+#[cfg(feature = "hydrate")]
+mod browser {
+    use crate::model::ApiError;
+    use gloo_net::http::{Request, Response};
+    use send_wrapper::SendWrapper;
+    use serde::de::DeserializeOwned;
+
+    #[derive(serde::Deserialize)]
+    struct ErrorBody {
+        error: String,
+    }
+
+    /// Starts a GET whose AbortController is aborted by the current owner's cleanup: when a
+    /// resource re-runs (the stale request dies) or its component unmounts (navigation).
+    /// The cleanup is registered before the request is sent, so no await can outlive it.
+    async fn send(path: &str) -> Result<Response, ApiError> {
+        let controller = web_sys::AbortController::new().ok();
+        let signal = controller.as_ref().map(|c| c.signal());
+        let controller = SendWrapper::new(controller);
+        leptos::prelude::on_cleanup(move || {
+            if let Some(controller) = controller.take() {
+                controller.abort();
+            }
+        });
+        Request::get(path)
+            .abort_signal(signal.as_ref())
+            .send()
+            .await
+            .map_err(|e| ApiError::new(0, format!("request to {path} failed: {e}")))
+    }
+
+    async fn decode<T: DeserializeOwned>(path: &str, response: Response) -> Result<T, ApiError> {
+        response
+            .json::<T>()
+            .await
+            .map_err(|e| ApiError::new(0, format!("bad response from {path}: {e}")))
+    }
+
+    /// GET a JSON body; a non-2xx answer becomes its `{"error"}` with the HTTP status.
+    pub async fn get_json<T: DeserializeOwned>(path: String) -> Result<T, ApiError> {
+        let response = send(&path).await?;
+        if response.ok() {
+            return decode(&path, response).await;
+        }
+        let status = response.status();
+        let fallback = response.status_text();
+        let body = decode::<ErrorBody>(&path, response).await;
+        Err(ApiError::new(status, body.map_or(fallback, |b| b.error)))
+    }
+
+    /// GET a JSON body whatever the status (for `/api/health`, which answers 503 with the
+    /// same body when the engine is down).
+    pub async fn get_json_any_status<T: DeserializeOwned>(path: String) -> Result<T, ApiError> {
+        let response = send(&path).await?;
+        decode(&path, response).await
+    }
+
+    /// Resources need `Send` futures; in the browser everything runs on one thread.
+    pub fn sendable<F: std::future::Future>(future: F) -> SendWrapper<F> {
+        SendWrapper::new(future)
+    }
+}
+
+pub async fn health() -> Result<Health, ApiError> {
+    #[cfg(feature = "ssr")]
+    return Ok(server::backend()?.health().await);
+    #[cfg(not(feature = "ssr"))]
+    return browser::sendable(browser::get_json_any_status("/api/health".into())).await;
+}
+
+pub async fn dashboard() -> Result<Dashboard, ApiError> {
+    #[cfg(feature = "ssr")]
+    return server::backend()?.dashboard().await;
+    #[cfg(not(feature = "ssr"))]
+    return browser::sendable(browser::get_json("/api/dashboard".into())).await;
+}
+
+pub async fn containers() -> Result<Vec<ContainerSummary>, ApiError> {
+    #[cfg(feature = "ssr")]
+    return server::backend()?.containers().await;
+    #[cfg(not(feature = "ssr"))]
+    return browser::sendable(browser::get_json("/api/containers".into())).await;
+}
+
+pub async fn container(reference: String) -> Result<ContainerDetail, ApiError> {
+    // Checked here too so a bad id never leaves the browser.
+    crate::model::validate_container_ref(&reference)?;
+    #[cfg(feature = "ssr")]
+    return server::backend()?.container(&reference).await;
+    #[cfg(not(feature = "ssr"))]
+    return browser::sendable(browser::get_json(format!("/api/containers/{reference}"))).await;
+}

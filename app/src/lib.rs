@@ -1,0 +1,72 @@
+//! Berth's UI: the HTML shell, the routes, and the components shared by the server (which
+//! renders them) and the browser (which hydrates them), plus the serde types both speak.
+
+#![recursion_limit = "256"]
+
+pub mod api;
+mod format;
+mod layout;
+pub mod model;
+mod pages;
+mod status;
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::{
+    SsrMode,
+    components::{Route, Router, Routes},
+    path,
+};
+
+/// The document around the app: the server renders it once per page request.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+/// True once the browser has hydrated the page: inputs that only work with Wasm are
+/// disabled until then, and tests wait for `[data-hydrated=true]`.
+#[derive(Clone, Copy)]
+pub struct Hydrated(pub ReadSignal<bool>);
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    let (hydrated, set_hydrated) = signal(false);
+    // Effects never run during SSR, so this flips only in the browser.
+    Effect::new(move |_| set_hydrated.set(true));
+    provide_context(Hydrated(hydrated));
+
+    // Async SSR: pages wait for their data, so the HTTP status (404, 503) is known before
+    // the first byte is sent and the page is complete without JavaScript.
+    view! {
+        <Stylesheet id="leptos" href="/pkg/berth.css" />
+        <Title formatter=|text: String| format!("{text} · Berth") />
+        <Router>
+            <layout::Layout>
+                <Routes fallback=pages::NotFound>
+                    <Route path=path!("/") view=pages::Dashboard ssr=SsrMode::Async />
+                    <Route path=path!("/containers") view=pages::ContainerList ssr=SsrMode::Async />
+                    <Route
+                        path=path!("/containers/:id")
+                        view=pages::ContainerPage
+                        ssr=SsrMode::Async
+                    />
+                </Routes>
+            </layout::Layout>
+        </Router>
+    }
+}

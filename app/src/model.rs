@@ -1,0 +1,238 @@
+//! Serde types shared by the server and the browser: what the JSON API returns and what
+//! server-rendered pages hand to the hydrating client.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// An error as both the API and the pages report it: an HTTP status and a message.
+/// On the wire the API body is `{"error": "..."}`; the status travels as the HTTP status.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiError {
+    pub status: u16,
+    pub error: String,
+}
+
+impl ApiError {
+    pub fn new(status: u16, error: impl Into<String>) -> Self {
+        Self {
+            status,
+            error: error.into(),
+        }
+    }
+    pub fn bad_request(error: impl Into<String>) -> Self {
+        Self::new(400, error)
+    }
+    pub fn not_found(error: impl Into<String>) -> Self {
+        Self::new(404, error)
+    }
+    pub fn unavailable(error: impl Into<String>) -> Self {
+        Self::new(503, error)
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.error, self.status)
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+/// Whether Berth can reach the Docker engine right now, and what it last heard from it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Health {
+    pub reachable: bool,
+    /// The endpoint Berth talks to, e.g. `unix:///var/run/docker.sock`.
+    pub endpoint: String,
+    /// Why the engine is unreachable, when it is.
+    pub error: Option<String>,
+    pub engine_version: Option<String>,
+    /// The API version negotiated with the engine.
+    pub api_version: Option<String>,
+    pub berth_version: String,
+}
+
+/// The dashboard's summary of the engine and its host.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dashboard {
+    pub engine_version: String,
+    pub api_version: String,
+    pub host_name: String,
+    pub operating_system: String,
+    pub cpus: i64,
+    pub memory_bytes: i64,
+    pub images: i64,
+    /// Container counts by state (`running`, `exited`, ...), every state that occurs.
+    pub containers_by_state: BTreeMap<String, u32>,
+    pub containers_total: u32,
+}
+
+/// One published or exposed port of a container.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Port {
+    pub ip: Option<String>,
+    pub private_port: u16,
+    pub public_port: Option<u16>,
+    pub protocol: String,
+}
+
+impl fmt::Display for Port {
+    /// Formats like `docker ps`: `0.0.0.0:8080->80/tcp`, or `80/tcp` when not published.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.ip, self.public_port) {
+            (Some(ip), Some(public)) => write!(f, "{ip}:{public}->"),
+            (None, Some(public)) => write!(f, "{public}->"),
+            _ => Ok(()),
+        }?;
+        write!(f, "{}/{}", self.private_port, self.protocol)
+    }
+}
+
+/// A row of the container list.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContainerSummary {
+    pub id: String,
+    /// The primary name, without Docker's leading `/`.
+    pub name: String,
+    pub image: String,
+    /// `running`, `exited`, `created`, `paused`, `restarting`, `removing`, `dead`.
+    pub state: String,
+    /// Docker's human status, e.g. `Up 5 minutes`.
+    pub status: String,
+    /// Unix seconds.
+    pub created: i64,
+    pub ports: Vec<Port>,
+    /// The `com.docker.compose.project` label, when the container belongs to one.
+    pub project: Option<String>,
+    /// The `com.docker.compose.service` label.
+    pub service: Option<String>,
+}
+
+impl ContainerSummary {
+    /// The short id as `docker ps` shows it.
+    pub fn short_id(&self) -> &str {
+        short_id(&self.id)
+    }
+}
+
+pub fn short_id(id: &str) -> &str {
+    &id[..id.len().min(12)]
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mount {
+    /// `bind`, `volume`, `tmpfs`, ...
+    pub kind: String,
+    pub source: String,
+    pub destination: String,
+    pub read_write: bool,
+}
+
+/// The inspect summary shown on a container's page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContainerDetail {
+    pub id: String,
+    pub name: String,
+    pub image: String,
+    pub state: String,
+    pub running: bool,
+    pub exit_code: Option<i64>,
+    /// RFC 3339 as Docker reports it.
+    pub created: String,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+    pub entrypoint: Vec<String>,
+    pub command: Vec<String>,
+    pub working_dir: Option<String>,
+    /// Names of environment variables only: values often hold secrets and never leave the server.
+    pub env_names: Vec<String>,
+    pub mounts: Vec<Mount>,
+    pub labels: BTreeMap<String, String>,
+    pub restart_policy: String,
+    pub restart_max_retries: Option<i64>,
+    pub restart_count: i64,
+    /// Health check status (`healthy`, `unhealthy`, `starting`), when the container has one.
+    pub health: Option<String>,
+    pub health_failing_streak: Option<i64>,
+    pub project: Option<String>,
+    pub service: Option<String>,
+}
+
+pub const COMPOSE_PROJECT_LABEL: &str = "com.docker.compose.project";
+pub const COMPOSE_SERVICE_LABEL: &str = "com.docker.compose.service";
+
+/// Checks a container reference (id, id prefix or name) before it goes anywhere near Docker.
+/// Docker names match `[a-zA-Z0-9][a-zA-Z0-9_.-]*`; ids are hex, a subset of that.
+pub fn validate_container_ref(reference: &str) -> Result<(), ApiError> {
+    const MAX_LEN: usize = 255;
+    let mut chars = reference.chars();
+    let valid_first = chars.next().is_some_and(|c| c.is_ascii_alphanumeric());
+    let valid_rest = chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+    if reference.len() > MAX_LEN {
+        return Err(ApiError::bad_request(format!(
+            "container id or name is longer than {MAX_LEN} characters"
+        )));
+    }
+    if !valid_first || !valid_rest {
+        return Err(ApiError::bad_request(format!(
+            "invalid container id or name {reference:?}: use letters, digits, '_', '.' or '-', \
+             starting with a letter or digit"
+        )));
+    }
+    Ok(())
+}
+
+/// Env entries are `NAME=value`; only the name is kept.
+pub fn env_name(entry: &str) -> &str {
+    entry.split_once('=').map_or(entry, |(name, _)| name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn container_refs() {
+        for ok in ["abc", "0123456789ab", "my_app-1.web", "A"] {
+            assert_eq!(validate_container_ref(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "",
+            "-x",
+            ".x",
+            "a/b",
+            "a b",
+            "a%20b",
+            "a;rm",
+            "ü",
+            &"a".repeat(256),
+        ] {
+            assert_eq!(
+                validate_container_ref(bad).unwrap_err().status,
+                400,
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn ports_format_like_docker_ps() {
+        let mut port = Port {
+            ip: Some("0.0.0.0".into()),
+            private_port: 80,
+            public_port: Some(8080),
+            protocol: "tcp".into(),
+        };
+        assert_eq!(port.to_string(), "0.0.0.0:8080->80/tcp");
+        port.public_port = None;
+        assert_eq!(port.to_string(), "80/tcp");
+    }
+
+    #[test]
+    fn env_names_drop_values() {
+        assert_eq!(env_name("PASSWORD=hunter2"), "PASSWORD");
+        assert_eq!(env_name("FLAG"), "FLAG");
+        assert_eq!(env_name("A=b=c"), "A");
+    }
+}

@@ -1,0 +1,120 @@
+//! `/containers/:id`: the inspect summary of one container. Unknown ids render a 404 page,
+//! malformed ones a 400.
+
+use crate::layout::engine_epoch;
+use crate::{api, format, model::ContainerDetail, status::ErrorPanel};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+
+#[component]
+pub fn ContainerPage() -> impl IntoView {
+    let params = use_params_map();
+    let reference = move || params.read().get("id").unwrap_or_default();
+    let detail = Resource::new(
+        move || (reference(), engine_epoch()),
+        |(r, _)| api::container(r),
+    );
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match detail.await {
+                    Ok(detail) => detail_view(detail).into_any(),
+                    Err(error) => {
+                        view! {
+                            <Title text="Container" />
+                            <h1>"Container"</h1>
+                            <ErrorPanel error />
+                        }
+                            .into_any()
+                    }
+                }
+            })}
+        </Suspense>
+    }
+}
+
+fn list_or_none(items: Vec<String>) -> AnyView {
+    if items.is_empty() {
+        view! { <span class="muted">"none"</span> }.into_any()
+    } else {
+        view! {
+            <ul class="plain">
+                {items.into_iter().map(|i| view! { <li class="mono">{i}</li> }).collect_view()}
+            </ul>
+        }
+        .into_any()
+    }
+}
+
+fn detail_view(d: ContainerDetail) -> impl IntoView {
+    let command = [d.entrypoint.join(" "), d.command.join(" ")]
+        .into_iter()
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let restart = match d.restart_max_retries {
+        Some(n) if n > 0 => format!("{} (max {n} retries)", d.restart_policy),
+        _ => d.restart_policy.clone(),
+    };
+    let health = match (&d.health, d.health_failing_streak) {
+        (Some(status), Some(streak)) if streak > 0 => format!("{status} (failing streak {streak})"),
+        (Some(status), _) => status.clone(),
+        (None, _) => "no health check".to_string(),
+    };
+    let exit = d
+        .exit_code
+        .filter(|_| !d.running)
+        .map(|code| format!(" (exit code {code})"));
+    let mounts = d
+        .mounts
+        .iter()
+        .map(|m| {
+            let mode = if m.read_write { "rw" } else { "ro" };
+            format!("{} {} → {} ({mode})", m.kind, m.source, m.destination)
+        })
+        .collect();
+    let labels = d.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let project = d.project.clone().map(|p| match &d.service {
+        Some(service) => format!("{p} / {service}"),
+        None => p,
+    });
+
+    view! {
+        <Title text=d.name.clone() />
+        <h1>
+            {d.name.clone()} " "
+            <span class=format!("state state-{}", d.state) data-testid="state">{d.state.clone()}</span>
+        </h1>
+        <p class="muted mono" data-testid="container-id">{d.id.clone()}</p>
+        <dl class="inspect">
+            <dt>"Image"</dt>
+            <dd class="mono">{d.image.clone()}</dd>
+            <dt>"Command"</dt>
+            <dd class="mono" data-testid="command">{command}</dd>
+            <dt>"Working dir"</dt>
+            <dd class="mono">{d.working_dir.clone().unwrap_or_else(|| "/".into())}</dd>
+            <dt>"Created"</dt>
+            <dd>{format::docker_time(&d.created)}</dd>
+            <dt>"Started"</dt>
+            <dd>{d.started_at.as_deref().map(format::docker_time)}</dd>
+            <dt>"Finished"</dt>
+            <dd>{d.finished_at.as_deref().map(format::docker_time)} {exit}</dd>
+            <dt>"Restart policy"</dt>
+            <dd data-testid="restart-policy">{restart} " · restarted " {d.restart_count} " times"</dd>
+            <dt>"Health"</dt>
+            <dd data-testid="health">{health}</dd>
+            <dt>"Compose project"</dt>
+            <dd>{project.unwrap_or_else(|| "none".into())}</dd>
+            <dt>"Environment"</dt>
+            <dd data-testid="env-names">
+                <span class="muted">"names only; values stay on the server"</span>
+                {list_or_none(d.env_names.clone())}
+            </dd>
+            <dt>"Mounts"</dt>
+            <dd data-testid="mounts">{list_or_none(mounts)}</dd>
+            <dt>"Labels"</dt>
+            <dd data-testid="labels">{list_or_none(labels)}</dd>
+        </dl>
+    }
+}

@@ -1,0 +1,11 @@
+//! One module per page.
+
+mod container;
+mod containers;
+mod dashboard;
+mod not_found;
+
+pub use container::ContainerPage;
+pub use containers::ContainerList;
+pub use dashboard::Dashboard;
+pub use not_found::NotFound;

@@ -1,0 +1,34 @@
+# Shared helpers for Berth's scripts: sourced, not run.
+# shellcheck shell=bash
+set -euo pipefail
+BERTH_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export PATH="$BERTH_ROOT/tools/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+cd "$BERTH_ROOT"
+
+log() { printf '\033[1m[berth]\033[0m %s\n' "$*" >&2; }
+
+# Run as root, or through sudo when there is one.
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    log "need root for: $*"; return 1
+  fi
+}
+
+APT_UPDATED=""
+# apt_install PACKAGE... : installs the Debian packages that are not installed yet.
+apt_install() {
+  local missing=()
+  for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ -z "$APT_UPDATED" ]; then as_root apt-get update -qq; APT_UPDATED=1; fi
+  log "installing ${missing[*]}"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+# phase NAME COMMAND... : runs a step and reports how long it took.
+phase() {
+  local name="$1" start=$SECONDS; shift
+  log "── $name"
+  "$@"
+  log "── $name: $((SECONDS - start)) s"
+}

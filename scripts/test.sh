@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# `make test`: installs what is missing (build tools, Docker, Chromium), starts a private
+# Docker engine if none answers, runs the Rust tests against it, builds the release site,
+# serves it and runs the Playwright suite, then stops everything it started.
+source "$(dirname "$0")/lib.sh"
+
+STATE_DIR="$BERTH_ROOT/target/berth-test"
+BERTH_TEST_ADDR="${BERTH_TEST_ADDR:-127.0.0.1:3311}"
+mkdir -p "$STATE_DIR"
+berth_pid=""
+engine_started=""
+
+cleanup() {
+  local status=$?
+  [ -z "$berth_pid" ] || { kill "$berth_pid" 2>/dev/null; wait "$berth_pid" 2>/dev/null || true; }
+  "$BERTH_ROOT/scripts/engine.sh" sweep 2>/dev/null || true
+  [ -z "$engine_started" ] || "$BERTH_ROOT/scripts/engine.sh" stop
+  log "total: $SECONDS s"
+  exit "$status"
+}
+trap cleanup EXIT
+
+install_system() {
+  "$BERTH_ROOT/scripts/tools.sh"
+  command -v chromium >/dev/null || apt_install chromium
+}
+
+start_engine() {
+  engine_started=$("$BERTH_ROOT/scripts/engine.sh" start)
+  "$BERTH_ROOT/scripts/engine.sh" image
+  "$BERTH_ROOT/scripts/engine.sh" sweep
+}
+
+serve_and_browse() {
+  local url="http://$BERTH_TEST_ADDR"
+  "$BERTH_ROOT/target/release/berth" --bind "$BERTH_TEST_ADDR" --log info \
+    >"$STATE_DIR/berth.log" 2>&1 &
+  berth_pid=$!
+  for _ in $(seq 1 100); do
+    curl -fs "$url/api/health" >/dev/null 2>&1 && break
+    kill -0 "$berth_pid" 2>/dev/null || { cat "$STATE_DIR/berth.log" >&2; return 1; }
+    sleep 0.2
+  done
+  curl -fs "$url/api/health" >/dev/null || { log "berth did not become healthy"; cat "$STATE_DIR/berth.log" >&2; return 1; }
+  (cd end2end && npm ci --no-audit --no-fund --loglevel=error && BERTH_URL="$url" npx playwright test)
+}
+
+phase "install" install_system
+phase "engine" start_engine
+phase "cargo test" cargo test --workspace
+phase "site build (release)" cargo leptos build --release
+phase "playwright" serve_and_browse

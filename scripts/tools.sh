@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs the build tools Berth needs, each only when missing: the wasm32 target,
+# cargo-leptos, wasm-bindgen-cli at the version Cargo.lock pins, and wasm-opt (npm binaryen,
+# into tools/node_modules). Idempotent; safe to run on every build.
+source "$(dirname "$0")/lib.sh"
+
+CARGO_LEPTOS_VERSION=0.3.10   # 0.3.11 needs rustc 1.96
+
+command -v node >/dev/null && command -v npm >/dev/null || apt_install nodejs npm
+
+rustup target list --installed | grep -qx wasm32-unknown-unknown ||
+  rustup target add wasm32-unknown-unknown
+
+if ! cargo leptos --version 2>/dev/null | grep -qF "$CARGO_LEPTOS_VERSION"; then
+  log "installing cargo-leptos $CARGO_LEPTOS_VERSION"
+  cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked
+fi
+
+# The CLI must match the wasm-bindgen library in Cargo.lock exactly.
+wasm_bindgen_version=$(awk '$0 == "name = \"wasm-bindgen\"" { getline; gsub(/"/, "", $3); print $3; exit }' Cargo.lock)
+if ! wasm-bindgen --version 2>/dev/null | grep -qF " $wasm_bindgen_version"; then
+  log "installing wasm-bindgen-cli $wasm_bindgen_version"
+  # Not --locked: the CLI's own lockfile pins a crate the registry no longer has.
+  cargo install wasm-bindgen-cli --version "$wasm_bindgen_version"
+fi
+
+if [ ! -x tools/node_modules/.bin/wasm-opt ]; then
+  log "installing wasm-opt (npm binaryen)"
+  (cd tools && npm ci --no-audit --no-fund --loglevel=error)
+fi

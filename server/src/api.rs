@@ -1,0 +1,78 @@
+//! The JSON API under `/api`. Every answer is JSON; every error is an HTTP status with
+//! `{"error": "..."}`.
+
+use crate::AppState;
+use app::{api::SharedBackend, model::ApiError};
+use axum::{
+    Json, Router,
+    extract::{Path, State, rejection::PathRejection},
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use serde::Serialize;
+
+/// An [`ApiError`] as an HTTP response.
+pub struct JsonError(pub ApiError);
+
+impl From<ApiError> for JsonError {
+    fn from(error: ApiError) -> Self {
+        Self(error)
+    }
+}
+
+impl IntoResponse for JsonError {
+    fn into_response(self) -> Response {
+        let status =
+            StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        (status, Json(serde_json::json!({ "error": self.0.error }))).into_response()
+    }
+}
+
+type ApiResult<T> = Result<Json<T>, JsonError>;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/health", get(health))
+        .route("/dashboard", get(dashboard))
+        .route("/containers", get(containers))
+        .route("/containers/{id}", get(container))
+        .fallback(|| async { JsonError(ApiError::not_found("no such API endpoint")) })
+        .method_not_allowed_fallback(|| async {
+            JsonError(ApiError::new(405, "method not allowed"))
+        })
+}
+
+/// 200 when the engine answers, 503 when not; the body is the same [`app::model::Health`]
+/// either way (it carries `error` when down).
+async fn health(State(backend): State<SharedBackend>) -> Response {
+    let health = backend.health().await;
+    let status = if health.reachable {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(health)).into_response()
+}
+
+fn json<T: Serialize>(result: Result<T, ApiError>) -> ApiResult<T> {
+    result.map(Json).map_err(JsonError)
+}
+
+async fn dashboard(State(backend): State<SharedBackend>) -> ApiResult<app::model::Dashboard> {
+    json(backend.dashboard().await)
+}
+
+async fn containers(
+    State(backend): State<SharedBackend>,
+) -> ApiResult<Vec<app::model::ContainerSummary>> {
+    json(backend.containers().await)
+}
+
+async fn container(
+    State(backend): State<SharedBackend>,
+    id: Result<Path<String>, PathRejection>,
+) -> ApiResult<app::model::ContainerDetail> {
+    let Path(id) = id.map_err(|e| JsonError(ApiError::bad_request(e.body_text())))?;
+    json(backend.container(&id).await)
+}

@@ -1,0 +1,287 @@
+//! The connection to the Docker engine. A supervisor task owns it: it connects (negotiating
+//! the API version), watches the engine's event stream as a liveness signal, and when the
+//! engine goes away retries with backoff until it answers again. Everyone else asks
+//! [`Engine::client`] and gets either a live client or a 503 naming the endpoint and error.
+
+use app::model::{ApiError, Health};
+use bollard::{API_DEFAULT_VERSION, Docker, errors::Error as DockerError};
+use futures::StreamExt;
+use std::{fmt, sync::Arc, time::Duration};
+use tokio::sync::{Notify, watch};
+use tokio_util::sync::CancellationToken;
+
+/// Request timeout for ordinary calls (streams are not bound by it: bollard times the
+/// request, not the body).
+const REQUEST_TIMEOUT_SECS: u64 = 30;
+/// How long one connection attempt may take before it counts as failed.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+const BACKOFF_MIN: Duration = Duration::from_millis(250);
+const BACKOFF_MAX: Duration = Duration::from_secs(5);
+
+/// Where the engine listens.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Endpoint {
+    Unix(String),
+    Http(String),
+}
+
+impl Endpoint {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        if let Some(path) = text.strip_prefix("unix://") {
+            return Ok(Self::Unix(path.to_string()));
+        }
+        if text.starts_with('/') {
+            return Ok(Self::Unix(text.to_string()));
+        }
+        for scheme in ["tcp://", "http://"] {
+            if let Some(addr) = text.strip_prefix(scheme) {
+                return Ok(Self::Http(addr.trim_end_matches('/').to_string()));
+            }
+        }
+        Err(format!(
+            "unsupported Docker endpoint {text:?}: use unix:///path, a socket path, tcp://host:port or http://host:port"
+        ))
+    }
+
+    fn connect(&self) -> Result<Docker, DockerError> {
+        match self {
+            Self::Unix(path) => {
+                Docker::connect_with_unix(path, REQUEST_TIMEOUT_SECS, API_DEFAULT_VERSION)
+            }
+            Self::Http(addr) => {
+                Docker::connect_with_http(addr, REQUEST_TIMEOUT_SECS, API_DEFAULT_VERSION)
+            }
+        }
+    }
+}
+
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Unix(path) => write!(f, "unix://{path}"),
+            Self::Http(addr) => write!(f, "tcp://{addr}"),
+        }
+    }
+}
+
+/// A connected engine.
+#[derive(Clone)]
+struct Live {
+    docker: Docker,
+    engine_version: String,
+    api_version: String,
+}
+
+#[derive(Clone)]
+enum Conn {
+    Connecting,
+    Up(Live),
+    Down { error: String },
+}
+
+pub struct Engine {
+    endpoint: Endpoint,
+    state: watch::Sender<Conn>,
+    /// Wakes the supervisor early: a request failed at the connection level.
+    recheck: Notify,
+}
+
+impl Engine {
+    /// Starts the supervisor; it stops when `shutdown` is cancelled.
+    pub fn start(endpoint: Endpoint, shutdown: CancellationToken) -> Arc<Self> {
+        let engine = Arc::new(Self {
+            endpoint,
+            state: watch::Sender::new(Conn::Connecting),
+            recheck: Notify::new(),
+        });
+        let supervisor = engine.clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                () = supervisor.supervise() => {}
+                () = shutdown.cancelled() => {}
+            }
+        });
+        engine
+    }
+
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+
+    /// A client for a live engine, or the 503 every caller reports while it is not.
+    pub fn client(&self) -> Result<Docker, ApiError> {
+        match &*self.state.borrow() {
+            Conn::Up(live) => Ok(live.docker.clone()),
+            Conn::Connecting => Err(ApiError::unavailable(format!(
+                "connecting to the Docker engine at {}",
+                self.endpoint
+            ))),
+            Conn::Down { error } => Err(ApiError::unavailable(format!(
+                "Docker engine unreachable at {}: {error}",
+                self.endpoint
+            ))),
+        }
+    }
+
+    pub fn health(&self) -> Health {
+        let (reachable, error, engine_version, api_version) = match &*self.state.borrow() {
+            Conn::Up(live) => (
+                true,
+                None,
+                Some(live.engine_version.clone()),
+                Some(live.api_version.clone()),
+            ),
+            Conn::Connecting => (false, Some("connecting…".to_string()), None, None),
+            Conn::Down { error } => (false, Some(error.clone()), None, None),
+        };
+        Health {
+            reachable,
+            endpoint: self.endpoint.to_string(),
+            error,
+            engine_version,
+            api_version,
+            berth_version: env!("CARGO_PKG_VERSION").to_string(),
+        }
+    }
+
+    /// Waits until the engine is up (for tests and start-up ordering); false on timeout.
+    pub async fn wait_until_up(&self, timeout: Duration) -> bool {
+        let mut state = self.state.subscribe();
+        tokio::time::timeout(timeout, state.wait_for(|s| matches!(s, Conn::Up(_))))
+            .await
+            .is_ok_and(|r| r.is_ok())
+    }
+
+    /// Maps a Docker error to the API's; a connection-level failure also makes the
+    /// supervisor re-check the engine now rather than at its next event.
+    pub fn error(&self, error: DockerError) -> ApiError {
+        match error {
+            DockerError::DockerResponseServerError {
+                status_code: 404,
+                message,
+            } => ApiError::not_found(message),
+            DockerError::DockerResponseServerError {
+                status_code,
+                message,
+            } => ApiError::new(
+                502,
+                format!("Docker engine answered {status_code}: {message}"),
+            ),
+            DockerError::JsonDataError { .. } | DockerError::JsonSerdeError { .. } => {
+                ApiError::new(
+                    502,
+                    format!("unexpected answer from the Docker engine: {error}"),
+                )
+            }
+            other => {
+                self.recheck.notify_one();
+                ApiError::unavailable(format!(
+                    "Docker engine unreachable at {}: {other}",
+                    self.endpoint
+                ))
+            }
+        }
+    }
+
+    async fn supervise(&self) {
+        let mut backoff = BACKOFF_MIN;
+        loop {
+            match tokio::time::timeout(CONNECT_TIMEOUT, self.connect()).await {
+                Ok(Ok(live)) => {
+                    backoff = BACKOFF_MIN;
+                    tracing::info!(
+                        endpoint = %self.endpoint,
+                        engine_version = %live.engine_version,
+                        api_version = %live.api_version,
+                        "Docker engine connected"
+                    );
+                    let docker = live.docker.clone();
+                    self.state.send_replace(Conn::Up(live));
+                    let error = self.watch(&docker).await;
+                    tracing::warn!(endpoint = %self.endpoint, %error, "Docker engine lost; reconnecting");
+                    self.state.send_replace(Conn::Down { error });
+                }
+                result => {
+                    let error = match result {
+                        Ok(Err(e)) => e.to_string(),
+                        _ => format!("no answer within {CONNECT_TIMEOUT:?}"),
+                    };
+                    let changed =
+                        !matches!(&*self.state.borrow(), Conn::Down { error: e } if *e == error);
+                    if changed {
+                        tracing::warn!(endpoint = %self.endpoint, %error, "Docker engine unreachable; retrying with backoff");
+                    }
+                    self.state.send_replace(Conn::Down { error });
+                    tokio::select! {
+                        () = tokio::time::sleep(backoff) => {}
+                        () = self.recheck.notified() => {}
+                    }
+                    backoff = (backoff * 2).min(BACKOFF_MAX);
+                }
+            }
+        }
+    }
+
+    async fn connect(&self) -> Result<Live, DockerError> {
+        let docker = self.endpoint.connect()?.negotiate_version().await?;
+        let version = docker.version().await?;
+        Ok(Live {
+            engine_version: version.version.unwrap_or_else(|| "unknown".into()),
+            api_version: docker.client_version().to_string(),
+            docker,
+        })
+    }
+
+    /// Returns why the engine looks gone. The event stream stays open while the engine
+    /// lives, so its end is the signal; a ping confirms before anyone is told.
+    async fn watch(&self, docker: &Docker) -> String {
+        loop {
+            let mut events = docker.events(None::<bollard::query_parameters::EventsOptions>);
+            let ended = loop {
+                tokio::select! {
+                    item = events.next() => match item {
+                        Some(Ok(_)) => continue,
+                        Some(Err(e)) => break e.to_string(),
+                        None => break "event stream ended".to_string(),
+                    },
+                    () = self.recheck.notified() => break "a request failed".to_string(),
+                }
+            };
+            drop(events);
+            if let Err(e) = tokio::time::timeout(CONNECT_TIMEOUT, docker.ping())
+                .await
+                .map_err(|_| format!("no answer within {CONNECT_TIMEOUT:?}"))
+                .and_then(|r| r.map_err(|e| e.to_string()))
+            {
+                return format!("{e} (after: {ended})");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints() {
+        assert_eq!(
+            Endpoint::parse("unix:///var/run/docker.sock"),
+            Ok(Endpoint::Unix("/var/run/docker.sock".into()))
+        );
+        assert_eq!(
+            Endpoint::parse("/tmp/d.sock"),
+            Ok(Endpoint::Unix("/tmp/d.sock".into()))
+        );
+        assert_eq!(
+            Endpoint::parse("tcp://127.0.0.1:2375"),
+            Ok(Endpoint::Http("127.0.0.1:2375".into()))
+        );
+        assert_eq!(
+            Endpoint::parse("http://localhost:2375/").map(|e| e.to_string()),
+            Ok("tcp://localhost:2375".into())
+        );
+        assert!(Endpoint::parse("ssh://host").is_err());
+        assert!(Endpoint::parse("").is_err());
+    }
+}

@@ -1,0 +1,201 @@
+//! The server's [`Backend`]: reads containers and engine facts through bollard and maps them
+//! to the shared model. Serves both the JSON API and the server-rendered pages.
+
+use crate::engine::Engine;
+use app::{
+    api::{Backend, BoxFuture},
+    model::{
+        self, ApiError, COMPOSE_PROJECT_LABEL, COMPOSE_SERVICE_LABEL, ContainerDetail,
+        ContainerSummary, Dashboard, Health, Mount, Port,
+    },
+};
+use bollard::{
+    models,
+    query_parameters::{InspectContainerOptions, ListContainersOptions},
+};
+use std::{collections::HashMap, sync::Arc};
+
+pub struct Inventory {
+    engine: Arc<Engine>,
+}
+
+impl Inventory {
+    pub fn new(engine: Arc<Engine>) -> Self {
+        Self { engine }
+    }
+
+    async fn list_all(&self) -> Result<Vec<models::ContainerSummary>, ApiError> {
+        let docker = self.engine.client()?;
+        let options = ListContainersOptions {
+            all: true,
+            ..Default::default()
+        };
+        docker
+            .list_containers(Some(options))
+            .await
+            .map_err(|e| self.engine.error(e))
+    }
+}
+
+fn label(labels: Option<&HashMap<String, String>>, key: &str) -> Option<String> {
+    labels.and_then(|l| l.get(key)).cloned()
+}
+
+fn text(value: Option<impl ToString>) -> String {
+    value.map(|v| v.to_string()).unwrap_or_default()
+}
+
+fn summary(c: models::ContainerSummary) -> ContainerSummary {
+    let name = c
+        .names
+        .as_ref()
+        .and_then(|names| names.first())
+        .map(|n| n.trim_start_matches('/').to_string())
+        .unwrap_or_default();
+    let mut ports: Vec<Port> = c
+        .ports
+        .unwrap_or_default()
+        .into_iter()
+        .map(|p| Port {
+            ip: p.ip,
+            private_port: p.private_port,
+            public_port: p.public_port,
+            protocol: p.typ.map_or_else(|| "tcp".to_string(), |t| t.to_string()),
+        })
+        .collect();
+    ports.sort_by_key(|p| (p.private_port, p.public_port, p.ip.clone()));
+    ports.dedup();
+    ContainerSummary {
+        id: c.id.unwrap_or_default(),
+        name,
+        image: c.image.unwrap_or_default(),
+        state: text(c.state),
+        status: c.status.unwrap_or_default(),
+        created: c.created.unwrap_or_default(),
+        ports,
+        project: label(c.labels.as_ref(), COMPOSE_PROJECT_LABEL),
+        service: label(c.labels.as_ref(), COMPOSE_SERVICE_LABEL),
+    }
+}
+
+fn detail(c: models::ContainerInspectResponse) -> ContainerDetail {
+    let config = c.config.unwrap_or_default();
+    let state = c.state.unwrap_or_default();
+    let health = state.health.as_ref();
+    let restart = c
+        .host_config
+        .and_then(|h| h.restart_policy)
+        .unwrap_or_default();
+    let labels = config.labels.unwrap_or_default();
+    ContainerDetail {
+        id: c.id.unwrap_or_default(),
+        name: c
+            .name
+            .unwrap_or_default()
+            .trim_start_matches('/')
+            .to_string(),
+        image: config.image.unwrap_or_default(),
+        state: text(state.status),
+        running: state.running.unwrap_or(false),
+        exit_code: state.exit_code,
+        created: c.created.unwrap_or_default(),
+        started_at: state.started_at,
+        finished_at: state.finished_at,
+        entrypoint: config.entrypoint.unwrap_or_default(),
+        command: config.cmd.unwrap_or_default(),
+        working_dir: config.working_dir.filter(|w| !w.is_empty()),
+        env_names: config
+            .env
+            .unwrap_or_default()
+            .iter()
+            .map(|e| model::env_name(e).to_string())
+            .collect(),
+        mounts: c
+            .mounts
+            .unwrap_or_default()
+            .into_iter()
+            .map(|m| Mount {
+                kind: text(m.typ),
+                source: m
+                    .name
+                    .filter(|n| !n.is_empty())
+                    .or(m.source)
+                    .unwrap_or_default(),
+                destination: m.destination.unwrap_or_default(),
+                read_write: m.rw.unwrap_or(true),
+            })
+            .collect(),
+        project: labels.get(COMPOSE_PROJECT_LABEL).cloned(),
+        service: labels.get(COMPOSE_SERVICE_LABEL).cloned(),
+        labels: labels.into_iter().collect(),
+        restart_policy: restart
+            .name
+            .map(|n| n.to_string())
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| "no".into()),
+        restart_max_retries: restart.maximum_retry_count,
+        restart_count: c.restart_count.unwrap_or_default(),
+        health: health.and_then(|h| h.status).map(|s| s.to_string()),
+        health_failing_streak: health.and_then(|h| h.failing_streak),
+    }
+}
+
+impl Backend for Inventory {
+    fn health(&self) -> BoxFuture<'_, Health> {
+        Box::pin(async move { self.engine.health() })
+    }
+
+    fn dashboard(&self) -> BoxFuture<'_, Result<Dashboard, ApiError>> {
+        Box::pin(async move {
+            let docker = self.engine.client()?;
+            let (info, containers) = tokio::join!(docker.info(), self.list_all());
+            let info = info.map_err(|e| self.engine.error(e))?;
+            let containers = containers?;
+            let mut containers_by_state = std::collections::BTreeMap::new();
+            for c in &containers {
+                *containers_by_state
+                    .entry(text(c.state.as_ref()))
+                    .or_insert(0) += 1;
+            }
+            Ok(Dashboard {
+                engine_version: info.server_version.unwrap_or_default(),
+                api_version: docker.client_version().to_string(),
+                host_name: info.name.unwrap_or_default(),
+                operating_system: info.operating_system.unwrap_or_default(),
+                cpus: info.ncpu.unwrap_or_default(),
+                memory_bytes: info.mem_total.unwrap_or_default(),
+                images: info.images.unwrap_or_default(),
+                containers_total: containers.len() as u32,
+                containers_by_state,
+            })
+        })
+    }
+
+    fn containers(&self) -> BoxFuture<'_, Result<Vec<ContainerSummary>, ApiError>> {
+        Box::pin(async move {
+            let mut list: Vec<_> = self.list_all().await?.into_iter().map(summary).collect();
+            list.sort_by(|a, b| a.name.cmp(&b.name));
+            Ok(list)
+        })
+    }
+
+    fn container<'a>(
+        &'a self,
+        reference: &'a str,
+    ) -> BoxFuture<'a, Result<ContainerDetail, ApiError>> {
+        Box::pin(async move {
+            model::validate_container_ref(reference)?;
+            let docker = self.engine.client()?;
+            docker
+                .inspect_container(reference, None::<InspectContainerOptions>)
+                .await
+                .map(detail)
+                .map_err(|e| match self.engine.error(e) {
+                    e if e.status == 404 => {
+                        ApiError::not_found(format!("no such container: {reference}"))
+                    }
+                    e => e,
+                })
+        })
+    }
+}

@@ -1,0 +1,79 @@
+//! `berth`: parses configuration, connects to Docker, serves until SIGTERM or Ctrl-C.
+
+use berth::{AppState, config::Config, engine::Engine, router, site};
+use clap::Parser;
+use std::{io::IsTerminal, process::ExitCode};
+use tokio_util::sync::CancellationToken;
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let config = Config::parse();
+    let filter = match EnvFilter::try_new(&config.log) {
+        Ok(filter) => filter,
+        Err(e) => {
+            eprintln!("berth: invalid --log filter {:?}: {e}", config.log);
+            return ExitCode::from(2);
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stdout().is_terminal())
+        .init();
+
+    match run(config).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(config: Config) -> Result<(), String> {
+    let mut leptos_options = site::load(&config.site_config)?;
+    let addr = config.bind.unwrap_or(leptos_options.site_addr);
+    leptos_options.site_addr = addr;
+
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let shutdown = CancellationToken::new();
+    let engine = Engine::start(config.docker_host.clone(), shutdown.clone());
+    tracing::info!(
+        "Berth listening on http://{addr} (site root {}, Docker at {})",
+        leptos_options.site_root,
+        config.docker_host
+    );
+
+    let app = router(AppState::new(leptos_options, engine));
+    let result = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| format!("server error: {e}"));
+    shutdown.cancel();
+    result
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!("cannot listen for SIGTERM: {e}");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down");
+}

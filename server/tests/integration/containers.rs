@@ -1,0 +1,155 @@
+//! The JSON API over real containers: list, inspect by id, short id and name, 404, 400.
+
+use crate::common::{Fixture, TestServer};
+use serde_json::Value;
+
+fn find<'a>(list: &'a Value, name: &str) -> Option<&'a Value> {
+    list.as_array().unwrap().iter().find(|c| c["name"] == name)
+}
+
+#[tokio::test]
+async fn list_shows_labelled_containers_with_project_and_state() {
+    let server = TestServer::start().await;
+    let web = Fixture::running(
+        "web",
+        &[
+            "--label",
+            "com.docker.compose.project=berth-it-shop",
+            "--label",
+            "com.docker.compose.service=web",
+        ],
+    );
+    let idle = Fixture::new("idle", false, &[], &["true"]);
+
+    let (status, list) = server.get_json("/api/containers").await;
+    assert_eq!(status, 200);
+    let row = find(&list, &web.name).expect("the running fixture is listed");
+    assert_eq!(row["id"], web.id.as_str());
+    assert_eq!(row["state"], "running");
+    assert_eq!(row["image"], "berth-test/busybox:latest");
+    assert_eq!(row["project"], "berth-it-shop");
+    assert_eq!(row["service"], "web");
+    assert!(row["status"].as_str().unwrap().starts_with("Up"), "{row}");
+    assert!(row["created"].as_i64().unwrap() > 1_600_000_000);
+
+    let row = find(&list, &idle.name).expect("a created (never started) container is listed");
+    assert_eq!(row["state"], "created");
+    assert_eq!(row["project"], Value::Null);
+
+    let (status, dashboard) = server.get_json("/api/dashboard").await;
+    assert_eq!(status, 200);
+    let states = &dashboard["containers_by_state"];
+    assert!(states["running"].as_u64().unwrap() >= 1, "{dashboard}");
+    assert!(states["created"].as_u64().unwrap() >= 1, "{dashboard}");
+    let counted: u64 = states
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(counted, dashboard["containers_total"].as_u64().unwrap());
+    assert!(dashboard["images"].as_i64().unwrap() >= 1);
+    assert!(!dashboard["engine_version"].as_str().unwrap().is_empty());
+    assert!(!dashboard["host_name"].as_str().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn inspect_by_id_short_id_and_name_hides_env_values() {
+    let server = TestServer::start().await;
+    let c = Fixture::running(
+        "inspect",
+        &[
+            "-e",
+            "BERTH_SECRET=hunter2-do-not-leak",
+            "-e",
+            "MODE=test",
+            "--restart",
+            "on-failure:3",
+            "--label",
+            "berth.role=fixture",
+            "--health-cmd",
+            "true",
+            "--health-interval",
+            "1s",
+            "--tmpfs",
+            "/scratch",
+            "-w",
+            "/tmp",
+        ],
+    );
+
+    for reference in [c.id.as_str(), &c.id[..12], c.name.as_str()] {
+        let (status, body) = server.get(&format!("/api/containers/{reference}")).await;
+        assert_eq!(status, 200, "{reference}: {body}");
+        assert!(
+            !body.contains("hunter2"),
+            "env values must never leave the server: {body}"
+        );
+        let detail: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(detail["id"], c.id.as_str());
+        assert_eq!(detail["name"], c.name.as_str());
+        assert_eq!(detail["running"], true);
+        assert_eq!(detail["command"], serde_json::json!(["sleep", "600"]));
+        assert_eq!(detail["working_dir"], "/tmp");
+        let env: Vec<&str> = detail["env_names"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        assert!(
+            env.contains(&"BERTH_SECRET") && env.contains(&"MODE"),
+            "{env:?}"
+        );
+        assert_eq!(detail["restart_policy"], "on-failure");
+        assert_eq!(detail["restart_max_retries"], 3);
+        assert_eq!(detail["labels"]["berth.role"], "fixture");
+        assert!(
+            detail["health"].is_string(),
+            "a health check reports a status: {detail}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn unknown_container_is_404_json() {
+    let server = TestServer::start().await;
+    for reference in ["berth-no-such-container", "ffffffffffff0000"] {
+        let (status, body) = server
+            .get_json(&format!("/api/containers/{reference}"))
+            .await;
+        assert_eq!(status, 404, "{body}");
+        assert!(
+            body["error"].as_str().unwrap().contains(reference),
+            "{body}"
+        );
+    }
+    let (status, body) = server.get_json("/api/no/such/endpoint").await;
+    assert_eq!(status, 404);
+    assert!(body["error"].is_string());
+}
+
+#[tokio::test]
+async fn invalid_references_are_400_json_before_docker() {
+    let server = TestServer::start().await;
+    let too_long = "a".repeat(256);
+    for reference in [
+        "a$b",
+        "-leading-dash",
+        ".hidden",
+        "..x",
+        "a%2Fb",
+        "sp%20ace",
+        too_long.as_str(),
+    ] {
+        let (status, body) = server
+            .get_json(&format!("/api/containers/{reference}"))
+            .await;
+        assert_eq!(status, 400, "{reference}: {body}");
+        assert!(!body["error"].as_str().unwrap().is_empty());
+    }
+    // Not valid UTF-8 once decoded: axum's rejection, still JSON.
+    let (status, body) = server.get_json("/api/containers/%FF").await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["error"].is_string());
+}

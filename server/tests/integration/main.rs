@@ -1,0 +1,9 @@
+//! Integration tests against the real Docker engine, over loopback. One binary, so the
+//! server is linked once.
+
+mod cli;
+mod common;
+mod containers;
+mod engine_outage;
+mod pages;
+mod site_config;
