@@ -20,7 +20,8 @@ dev: tools
 lint: tools
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
-	cargo clippy -p frontend -p app --target wasm32-unknown-unknown --features app/hydrate -- -D warnings
+	cargo clippy -p app --target wasm32-unknown-unknown --no-default-features --features hydrate -- -D warnings
+	cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 
 tools:
 	scripts/tools.sh

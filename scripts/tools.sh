@@ -6,6 +6,12 @@ source "$(dirname "$0")/lib.sh"
 
 CARGO_LEPTOS_VERSION=0.3.10   # 0.3.11 needs rustc 1.96
 
+# Build tools, not shipped code: skip fat LTO and single-unit codegen (cargo-leptos asks for
+# both), which on 2 cores cost several minutes on a cold machine for no gain that matters here.
+tool_install() {
+  CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 cargo install "$@"
+}
+
 command -v node >/dev/null && command -v npm >/dev/null || apt_install nodejs npm
 
 rustup target list --installed | grep -qx wasm32-unknown-unknown ||
@@ -13,7 +19,7 @@ rustup target list --installed | grep -qx wasm32-unknown-unknown ||
 
 if ! cargo leptos --version 2>/dev/null | grep -qF "$CARGO_LEPTOS_VERSION"; then
   log "installing cargo-leptos $CARGO_LEPTOS_VERSION"
-  cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked
+  tool_install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked
 fi
 
 # The CLI must match the wasm-bindgen library in Cargo.lock exactly.
@@ -21,7 +27,7 @@ wasm_bindgen_version=$(awk '$0 == "name = \"wasm-bindgen\"" { getline; gsub(/"/,
 if ! wasm-bindgen --version 2>/dev/null | grep -qF " $wasm_bindgen_version"; then
   log "installing wasm-bindgen-cli $wasm_bindgen_version"
   # Not --locked: the CLI's own lockfile pins a crate the registry no longer has.
-  cargo install wasm-bindgen-cli --version "$wasm_bindgen_version"
+  tool_install wasm-bindgen-cli --version "$wasm_bindgen_version"
 fi
 
 if [ ! -x tools/node_modules/.bin/wasm-opt ]; then

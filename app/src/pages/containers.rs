@@ -8,6 +8,7 @@ use crate::{
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
+use std::sync::Arc;
 
 #[component]
 pub fn ContainerList() -> impl IntoView {
@@ -26,26 +27,37 @@ pub fn ContainerList() -> impl IntoView {
     }
 }
 
-/// What the filter matches against: name, image, state, project, service and id.
-fn haystack(c: &ContainerSummary) -> String {
-    [
-        c.name.as_str(),
-        &c.image,
-        &c.state,
-        c.project.as_deref().unwrap_or(""),
-        c.service.as_deref().unwrap_or(""),
-        &c.id,
-    ]
-    .join(" ")
-    .to_lowercase()
+/// What the filter matches: words against name, image, state, project and service; the id
+/// only by prefix (a word would otherwise match somewhere in 64 hex digits).
+struct Haystack {
+    text: String,
+    id: String,
 }
 
-/// Every whitespace-separated word of the query must occur.
-fn matches(haystack: &str, query: &str) -> bool {
-    query
-        .to_lowercase()
-        .split_whitespace()
-        .all(|word| haystack.contains(word))
+impl Haystack {
+    fn new(c: &ContainerSummary) -> Self {
+        let text = [
+            c.name.as_str(),
+            &c.image,
+            &c.state,
+            c.project.as_deref().unwrap_or(""),
+            c.service.as_deref().unwrap_or(""),
+        ]
+        .join(" ")
+        .to_lowercase();
+        Self {
+            text,
+            id: c.id.clone(),
+        }
+    }
+
+    /// Every whitespace-separated word of the query must match.
+    fn matches(&self, query: &str) -> bool {
+        query
+            .to_lowercase()
+            .split_whitespace()
+            .all(|word| self.text.contains(word) || self.id.starts_with(word))
+    }
 }
 
 #[component]
@@ -53,18 +65,19 @@ fn Table(list: Vec<ContainerSummary>) -> impl IntoView {
     let hydrated = expect_context::<Hydrated>().0;
     let (query, set_query) = signal(String::new());
     let total = list.len();
-    let haystacks: Vec<String> = list.iter().map(haystack).collect();
+    let haystacks: Arc<[Haystack]> = list.iter().map(Haystack::new).collect();
     let shown = {
         let haystacks = haystacks.clone();
-        move || query.with(|q| haystacks.iter().filter(|h| matches(h, q)).count())
+        move || query.with(|q| haystacks.iter().filter(|h| h.matches(q)).count())
     };
     // Rows are rendered once and hidden, not rebuilt: filtering never touches the server
     // and never re-creates DOM.
     let rows = list
         .into_iter()
-        .zip(haystacks)
-        .map(|(c, hay)| {
-            let hidden = move || query.with(|q| !matches(&hay, q));
+        .enumerate()
+        .map(|(i, c)| {
+            let haystacks = haystacks.clone();
+            let hidden = move || query.with(|q| !haystacks[i].matches(q));
             row(c, hidden)
         })
         .collect_view();
@@ -139,11 +152,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn filter_words_all_match_case_insensitively() {
-        let hay = "web-1 nginx:latest running shop web abc123";
-        assert!(matches(hay, ""));
-        assert!(matches(hay, "WEB"));
-        assert!(matches(hay, "shop running"));
-        assert!(!matches(hay, "shop exited"));
+    fn filter_words_all_match_case_insensitively_ids_by_prefix() {
+        let c = ContainerSummary {
+            id: "abc123db".into(),
+            name: "web-1".into(),
+            image: "nginx:latest".into(),
+            state: "running".into(),
+            status: "Up".into(),
+            created: 0,
+            ports: vec![],
+            project: Some("shop".into()),
+            service: Some("web".into()),
+        };
+        let hay = Haystack::new(&c);
+        assert!(hay.matches(""));
+        assert!(hay.matches("WEB"));
+        assert!(hay.matches("shop running"));
+        assert!(!hay.matches("shop exited"));
+        assert!(hay.matches("abc1"));
+        assert!(!hay.matches("db"), "ids match by prefix only");
     }
 }
