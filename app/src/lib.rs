@@ -5,6 +5,7 @@
 
 pub mod api;
 mod format;
+pub mod frames;
 mod layout;
 pub mod model;
 mod pages;

@@ -183,6 +183,16 @@ pub fn validate_container_ref(reference: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Checks a compose project name: Compose allows lowercase letters, digits, `_` and `-`,
+/// starting with a letter or digit; Berth also accepts uppercase and `.` that labels may hold.
+pub fn validate_project_name(name: &str) -> Result<(), ApiError> {
+    validate_container_ref(name).map_err(|_| {
+        ApiError::bad_request(format!(
+            "invalid project name {name:?}: use letters, digits, '_', '.' or '-', starting with a letter or digit"
+        ))
+    })
+}
+
 /// Env entries are `NAME=value`; only the name is kept.
 pub fn env_name(entry: &str) -> &str {
     entry.split_once('=').map_or(entry, |(name, _)| name)

@@ -1,6 +1,6 @@
 //! `berth`: parses configuration, connects to Docker, serves until SIGTERM or Ctrl-C.
 
-use berth::{AppState, config::Config, engine::Engine, router, site};
+use berth::{AppState, config::Config, engine::Engine, router, serve, site};
 use clap::Parser;
 use std::{io::IsTerminal, process::ExitCode};
 use tokio_util::sync::CancellationToken;
@@ -46,14 +46,24 @@ async fn run(config: Config) -> Result<(), String> {
         config.docker_host
     );
 
-    let app = router(AppState::new(leptos_options, engine));
-    let result = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
+    let app = router(AppState::new(
+        leptos_options,
+        engine,
+        &config.streams,
+        shutdown.clone(),
+    ));
+    let signal = shutdown.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        signal.cancel();
+    });
+    serve(listener, app, shutdown, SHUTDOWN_DRAIN)
         .await
-        .map_err(|e| format!("server error: {e}"));
-    shutdown.cancel();
-    result
+        .map_err(|e| format!("server error: {e}"))
 }
+
+/// Everything must be closed within 5 s of SIGTERM; sockets close at once, requests get this.
+const SHUTDOWN_DRAIN: std::time::Duration = std::time::Duration::from_secs(4);
 
 async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();

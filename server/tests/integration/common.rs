@@ -1,7 +1,14 @@
 //! Test harness: a Berth server in-process on a loopback port, and containers on the real
 //! engine that are removed when their guard drops, even when the test panics.
 
-use berth::{AppState, engine::Endpoint, engine::Engine, router};
+use berth::{
+    AppState,
+    config::{Config, StreamSettings},
+    engine::Endpoint,
+    engine::Engine,
+    router, serve,
+};
+use clap::Parser;
 use leptos::prelude::LeptosOptions;
 use std::{
     process::Command,
@@ -14,6 +21,7 @@ use std::{
 use tokio_util::sync::CancellationToken;
 
 pub const TEST_IMAGE: &str = "berth-test/busybox:latest";
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The engine the tests use: `DOCKER_HOST` when set, else the local socket.
 pub fn docker_endpoint() -> Endpoint {
@@ -25,14 +33,28 @@ pub fn docker_endpoint() -> Endpoint {
 pub struct TestServer {
     pub base: String,
     pub engine: std::sync::Arc<Engine>,
+    pub state: AppState,
     client: reqwest::Client,
-    shutdown: CancellationToken,
+    pub shutdown: CancellationToken,
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+/// Berth's default stream settings, as `berth` with no flags would have them.
+pub fn default_settings() -> StreamSettings {
+    Config::parse_from(["berth"]).streams
 }
 
 impl TestServer {
     /// A server on the real engine, returned once the engine is connected.
     pub async fn start() -> Self {
-        let server = Self::with_endpoint(docker_endpoint()).await;
+        Self::start_with(|_| {}).await
+    }
+
+    /// Like [`TestServer::start`], with stream settings changed by `tweak`.
+    pub async fn start_with(tweak: impl FnOnce(&mut StreamSettings)) -> Self {
+        let mut settings = default_settings();
+        tweak(&mut settings);
+        let server = Self::with(docker_endpoint(), settings).await;
         assert!(
             server.engine.wait_until_up(Duration::from_secs(20)).await,
             "the Docker engine at {} did not answer: run `make test`, or start dockerd",
@@ -43,25 +65,50 @@ impl TestServer {
 
     /// A server on any endpoint, returned at once (the engine may be down).
     pub async fn with_endpoint(endpoint: Endpoint) -> Self {
+        Self::with(endpoint, default_settings()).await
+    }
+
+    async fn with(endpoint: Endpoint, settings: StreamSettings) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let shutdown = CancellationToken::new();
         let engine = Engine::start(endpoint, shutdown.clone());
         let options = LeptosOptions::builder().output_name("berth").build();
-        let app = router(AppState::new(options, engine.clone()));
-        let stop = shutdown.clone();
-        tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(stop.cancelled_owned())
-                .await
-                .unwrap();
-        });
+        let state = AppState::new(options, engine.clone(), &settings, shutdown.clone());
+        let app = router(state.clone());
+        let server = tokio::spawn(serve(
+            listener,
+            app,
+            shutdown.clone(),
+            Duration::from_secs(4),
+        ));
         Self {
             base,
             engine,
-            client: reqwest::Client::new(),
+            state,
+            // A stuck request must fail the test, never hang the run.
+            client: reqwest::Client::builder()
+                .timeout(REQUEST_TIMEOUT)
+                .build()
+                .unwrap(),
             shutdown,
+            server: Some(server),
         }
+    }
+
+    /// `ws://` URL of a path on this server.
+    pub fn ws_url(&self, path: &str) -> String {
+        format!("{}{path}", self.base.replacen("http://", "ws://", 1))
+    }
+
+    /// Cancels the shutdown token and waits for the server to finish; returns how long it took.
+    pub async fn shut_down(&mut self) -> Duration {
+        let started = std::time::Instant::now();
+        self.shutdown.cancel();
+        if let Some(server) = self.server.take() {
+            server.await.unwrap().unwrap();
+        }
+        started.elapsed()
     }
 
     /// GET a path; returns the status and the body as text.
@@ -115,7 +162,8 @@ impl Drop for TestServer {
     }
 }
 
-fn docker(args: &[&str]) -> String {
+/// Runs the docker CLI against the test engine; panics with its stderr on failure.
+pub fn docker(args: &[&str]) -> String {
     let output = Command::new("docker")
         .args(args)
         .output()
@@ -191,5 +239,139 @@ impl Drop for Fixture {
         let _ = Command::new("docker")
             .args(["rm", "-f", "-v", &self.id])
             .output();
+    }
+}
+
+/// A real WebSocket client.
+pub struct WsClient {
+    stream: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+}
+
+/// How a socket ended, as the client saw it.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Ended {
+    Closed(Option<u16>),
+    TimedOut,
+}
+
+impl WsClient {
+    /// Connects; a refused upgrade comes back as its HTTP status and JSON body.
+    pub async fn connect(url: &str) -> Result<Self, (u16, serde_json::Value)> {
+        Self::connect_with(url, &[]).await
+    }
+
+    pub async fn connect_with(
+        url: &str,
+        headers: &[(&str, &str)],
+    ) -> Result<Self, (u16, serde_json::Value)> {
+        use tokio_tungstenite::tungstenite::{Error, client::IntoClientRequest};
+        let mut request = url.into_client_request().unwrap();
+        for (name, value) in headers {
+            let name =
+                tokio_tungstenite::tungstenite::http::HeaderName::from_bytes(name.as_bytes())
+                    .unwrap();
+            request.headers_mut().insert(name, value.parse().unwrap());
+        }
+        let connected =
+            tokio::time::timeout(REQUEST_TIMEOUT, tokio_tungstenite::connect_async(request))
+                .await
+                .unwrap_or_else(|_| panic!("{url}: no answer within {REQUEST_TIMEOUT:?}"));
+        match connected {
+            Ok((stream, _)) => Ok(Self { stream }),
+            Err(Error::Http(response)) => {
+                let status = response.status().as_u16();
+                let body = response.body().clone().unwrap_or_default();
+                let json = serde_json::from_slice(&body).unwrap_or_else(|e| {
+                    panic!(
+                        "{url}: {status} with a non-JSON body ({e}): {}",
+                        String::from_utf8_lossy(&body)
+                    )
+                });
+                Err((status, json))
+            }
+            Err(e) => panic!("{url}: {e}"),
+        }
+    }
+
+    /// The next frame, or how the socket ended. Pings are answered by the library.
+    pub async fn next(&mut self, timeout: Duration) -> Result<app::frames::Frame, Ended> {
+        use futures::StreamExt;
+        use tokio_tungstenite::tungstenite::Message;
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            match tokio::time::timeout_at(deadline, self.stream.next()).await {
+                Err(_) => return Err(Ended::TimedOut),
+                Ok(None) | Ok(Some(Err(_))) => return Err(Ended::Closed(None)),
+                Ok(Some(Ok(Message::Text(text)))) => {
+                    return Ok(serde_json::from_str(&text)
+                        .unwrap_or_else(|e| panic!("bad frame {text}: {e}")));
+                }
+                Ok(Some(Ok(Message::Close(frame)))) => {
+                    return Err(Ended::Closed(frame.map(|f| f.code.into())));
+                }
+                Ok(Some(Ok(_))) => {}
+            }
+        }
+    }
+
+    /// Frames until `stop` says enough, the socket ends, or `timeout` passes.
+    pub async fn collect(
+        &mut self,
+        timeout: Duration,
+        mut stop: impl FnMut(&[app::frames::Frame]) -> bool,
+    ) -> Vec<app::frames::Frame> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut frames = Vec::new();
+        while !stop(&frames) {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match self.next(left).await {
+                Ok(frame) => frames.push(frame),
+                Err(_) => break,
+            }
+        }
+        frames
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.stream.close(None).await;
+    }
+}
+
+impl TestServer {
+    /// One sample of a metric from `/metrics`, by name and an optional `label="value"`.
+    pub async fn metric(&self, name: &str, label: Option<&str>) -> f64 {
+        let (status, text) = self.get("/metrics").await;
+        assert_eq!(status, 200);
+        text.lines()
+            .filter(|l| !l.starts_with('#'))
+            .find_map(|line| {
+                let (series, value) = line.rsplit_once(' ')?;
+                let matches = match label {
+                    None => series == name,
+                    Some(label) => series == format!("{name}{{{label}}}"),
+                };
+                matches.then(|| value.parse().unwrap())
+            })
+            .unwrap_or_else(|| panic!("no metric {name} {label:?} in:\n{text}"))
+    }
+
+    /// Polls a metric until `check` holds, for at most `timeout`; returns the last value.
+    pub async fn wait_metric(
+        &self,
+        name: &str,
+        label: Option<&str>,
+        timeout: Duration,
+        check: impl Fn(f64) -> bool,
+    ) -> f64 {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let value = self.metric(name, label).await;
+            if check(value) || tokio::time::Instant::now() >= deadline {
+                return value;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 }

@@ -7,3 +7,4 @@ mod containers;
 mod engine_outage;
 mod pages;
 mod site_config;
+mod streams;

@@ -1,0 +1,91 @@
+//! The host sampler: CPU (total and per core), memory, swap, load, disks, network, uptime.
+//! sysinfo reads /proc synchronously, so every refresh runs on the blocking pool, never on a
+//! tokio worker or in a request. It exists only while a hub owns it.
+
+use crate::hub::Publisher;
+use app::frames::{DiskUsage, Frame, NetworkUsage, SystemStats};
+use std::time::Duration;
+use sysinfo::{Disks, Networks, System};
+
+struct Sampler {
+    system: System,
+    disks: Disks,
+    networks: Networks,
+}
+
+impl Sampler {
+    fn new() -> Result<Self, sysinfo::Error> {
+        let mut system = System::new()?;
+        system.refresh_cpu_usage();
+        Ok(Self {
+            system,
+            disks: Disks::new_with_refreshed_list()?,
+            networks: Networks::new_with_refreshed_list()?,
+        })
+    }
+
+    fn sample(&mut self) -> SystemStats {
+        self.system.refresh_cpu_usage();
+        self.system.refresh_memory();
+        self.disks.refresh(true);
+        self.networks.refresh(true);
+        let load = System::load_average().map_or([0.0; 3], |l| [l.one, l.five, l.fifteen]);
+        let mut networks: Vec<NetworkUsage> = self
+            .networks
+            .iter()
+            .map(|(name, n)| NetworkUsage {
+                interface: name.to_string_lossy().into_owned(),
+                rx: n.received(),
+                tx: n.transmitted(),
+                rx_total: n.total_received(),
+                tx_total: n.total_transmitted(),
+            })
+            .collect();
+        networks.sort_by(|a, b| a.interface.cmp(&b.interface));
+        SystemStats {
+            cpu_percent: self.system.global_cpu_usage(),
+            cpu_per_core: self.system.cpus().iter().map(|c| c.usage()).collect(),
+            memory_used: self.system.used_memory(),
+            memory_total: self.system.total_memory(),
+            swap_used: self.system.used_swap(),
+            swap_total: self.system.total_swap(),
+            load,
+            disks: self
+                .disks
+                .iter()
+                .map(|d| DiskUsage {
+                    mount: d.mount_point().display().to_string(),
+                    total: d.total_space(),
+                    available: d.available_space(),
+                })
+                .collect(),
+            networks,
+            uptime_secs: System::uptime().unwrap_or(0),
+        }
+    }
+}
+
+pub async fn run(interval: Duration, publisher: Publisher) -> String {
+    let mut sampler = match tokio::task::spawn_blocking(Sampler::new).await {
+        Ok(Ok(sampler)) => sampler,
+        Ok(Err(e)) => return format!("host statistics unavailable: {e}"),
+        Err(e) => return format!("host sampler failed: {e}"),
+    };
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        ticker.tick().await;
+        let sampled = tokio::task::spawn_blocking(move || {
+            let stats = sampler.sample();
+            (sampler, stats)
+        })
+        .await;
+        match sampled {
+            Ok((back, stats)) => {
+                sampler = back;
+                publisher.publish(&Frame::SystemStats(stats));
+            }
+            Err(e) => return format!("host sampler failed: {e}"),
+        }
+    }
+}

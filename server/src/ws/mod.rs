@@ -1,0 +1,366 @@
+//! The four live streams over WebSocket. Everything is checked before the upgrade (origin
+//! 403, parameters 400, limits 429, unknown resource 404, engine down 503, each with a JSON
+//! error), so a refused client never costs a task; the hub is joined only once upgraded.
+
+pub mod limits;
+pub mod session;
+
+use crate::{
+    AppState,
+    api::JsonError,
+    engine::Engine,
+    hub::{HubKey, Registry},
+    upstream,
+};
+use app::{
+    frames::StreamKind,
+    model::{self, ApiError, COMPOSE_PROJECT_LABEL, COMPOSE_SERVICE_LABEL},
+};
+use axum::{
+    Router,
+    extract::{
+        ConnectInfo, Path, Query, State, WebSocketUpgrade, rejection::PathRejection,
+        ws::rejection::WebSocketUpgradeRejection,
+    },
+    http::HeaderMap,
+    response::Response,
+    routing::get,
+};
+use limits::{Limiter, Permit, Refusal};
+use session::SessionConfig;
+use std::{
+    collections::HashMap,
+    net::{IpAddr, SocketAddr},
+    sync::Arc,
+    time::Duration,
+};
+use tokio_util::sync::CancellationToken;
+use upstream::container_logs::LogSource;
+
+pub const MAX_TAIL: usize = 10_000;
+pub const DEFAULT_TAIL: usize = 100;
+
+/// What the stream endpoints share.
+pub struct Streams {
+    pub registry: Arc<Registry>,
+    pub limiter: Arc<Limiter>,
+    pub engine: Arc<Engine>,
+    pub session: SessionConfig,
+    /// Peers whose X-Forwarded-For is believed.
+    pub trusted_proxies: Vec<IpAddr>,
+    /// Origins allowed besides the server's own (`http://host:port`).
+    pub allowed_origins: Vec<String>,
+    pub system_interval: Duration,
+    pub shutdown: CancellationToken,
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/ws/containers/{id}/logs", get(container_logs))
+        .route("/ws/containers/{id}/stats", get(container_stats))
+        .route("/ws/projects/{name}/logs", get(project_logs))
+        .route("/ws/system/stats", get(system_stats))
+}
+
+type Upgrade = Result<WebSocketUpgrade, WebSocketUpgradeRejection>;
+type Params = Query<HashMap<String, String>>;
+
+/// The client's address: the peer, or, when the peer is a trusted proxy, the nearest
+/// untrusted address in X-Forwarded-For.
+fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|a| a.trim().parse::<IpAddr>().ok())
+        .rev()
+        .find(|ip| !trusted.contains(ip))
+        .unwrap_or(peer)
+}
+
+/// Browsers send Origin on WebSocket upgrades; a page from elsewhere must not read our
+/// streams with the user's network position. No Origin (a non-browser client) is allowed.
+fn check_origin(headers: &HeaderMap, allowed: &[String]) -> Result<(), ApiError> {
+    let Some(origin) = headers.get("origin").and_then(|o| o.to_str().ok()) else {
+        return Ok(());
+    };
+    let host = headers
+        .get("host")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    let origin_host = origin.split_once("://").map_or(origin, |(_, rest)| rest);
+    if origin_host.eq_ignore_ascii_case(host)
+        || allowed.iter().any(|a| a.eq_ignore_ascii_case(origin))
+    {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            403,
+            format!("cross-origin WebSocket from {origin} refused"),
+        ))
+    }
+}
+
+fn tail(params: &HashMap<String, String>) -> Result<usize, ApiError> {
+    match params.get("tail") {
+        None => Ok(DEFAULT_TAIL),
+        Some(v) => v
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n <= MAX_TAIL)
+            .ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "tail must be a whole number from 0 to {MAX_TAIL}, not {v:?}"
+                ))
+            }),
+    }
+}
+
+fn flag(params: &HashMap<String, String>, name: &str) -> Result<bool, ApiError> {
+    match params.get(name).map(String::as_str) {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(v) => Err(ApiError::bad_request(format!(
+            "{name} must be true or false, not {v:?}"
+        ))),
+    }
+}
+
+fn path<T>(value: Result<Path<T>, PathRejection>) -> Result<T, ApiError> {
+    value
+        .map(|Path(v)| v)
+        .map_err(|e| ApiError::bad_request(e.body_text()))
+}
+
+/// Origin, then the per-address and global limits.
+fn admit(
+    streams: &Streams,
+    headers: &HeaderMap,
+    peer: SocketAddr,
+    kind: StreamKind,
+) -> Result<Permit, ApiError> {
+    check_origin(headers, &streams.allowed_origins)
+        .inspect_err(|_| streams.limiter.count_origin_rejection())?;
+    let ip = client_ip(peer.ip(), headers, &streams.trusted_proxies);
+    streams.limiter.acquire(ip, kind).map_err(|refusal| {
+        let message = match refusal {
+            Refusal::PerIp { limit } => {
+                format!("too many {kind} connections from {ip}: the limit is {limit} per address")
+            }
+            Refusal::Global { limit } => {
+                format!("too many live connections: the server's limit is {limit}")
+            }
+        };
+        ApiError::new(429, message)
+    })
+}
+
+fn upgraded(upgrade: Upgrade) -> Result<WebSocketUpgrade, ApiError> {
+    upgrade.map_err(|e| {
+        ApiError::new(
+            426,
+            format!("expected a WebSocket upgrade: {}", e.body_text()),
+        )
+    })
+}
+
+async fn resolve_container(engine: &Engine, reference: &str) -> Result<LogSource, ApiError> {
+    model::validate_container_ref(reference)?;
+    let docker = engine.client()?;
+    let c = docker
+        .inspect_container(
+            reference,
+            None::<bollard::query_parameters::InspectContainerOptions>,
+        )
+        .await
+        .map_err(|e| match engine.error(e) {
+            e if e.status == 404 => ApiError::not_found(format!("no such container: {reference}")),
+            e => e,
+        })?;
+    let labels = c.config.and_then(|c| c.labels).unwrap_or_default();
+    Ok(LogSource {
+        id: c.id.unwrap_or_default(),
+        name: c
+            .name
+            .unwrap_or_default()
+            .trim_start_matches('/')
+            .to_string(),
+        service: labels.get(COMPOSE_SERVICE_LABEL).cloned(),
+    })
+}
+
+fn session(
+    upgrade: WebSocketUpgrade,
+    streams: Arc<Streams>,
+    permit: Permit,
+    join: impl FnOnce(&Arc<Registry>) -> crate::hub::Subscription + Send + 'static,
+) -> Response {
+    upgrade
+        .on_failed_upgrade(|e| tracing::debug!("WebSocket upgrade failed: {e}"))
+        .on_upgrade(move |socket| async move {
+            let subscription = join(&streams.registry);
+            session::run(
+                socket,
+                subscription,
+                permit,
+                streams.session.clone(),
+                streams.shutdown.clone(),
+            )
+            .await;
+        })
+}
+
+async fn container_logs(
+    State(streams): State<Arc<Streams>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    id: Result<Path<String>, PathRejection>,
+    Query(params): Params,
+    upgrade: Upgrade,
+) -> Result<Response, JsonError> {
+    let id = path(id)?;
+    let (tail, timestamps) = (tail(&params)?, flag(&params, "timestamps")?);
+    let permit = admit(&streams, &headers, peer, StreamKind::ContainerLogs)?;
+    let source = resolve_container(&streams.engine, &id).await?;
+    let upgrade = upgraded(upgrade)?;
+    let docker = streams.engine.client()?;
+    let key = HubKey::new(
+        StreamKind::ContainerLogs,
+        source.id.clone(),
+        format!("timestamps={timestamps}"),
+    );
+    Ok(session(upgrade, streams, permit, move |registry| {
+        registry.subscribe(key, tail, move |publisher| {
+            upstream::container_logs::run(docker, source, tail, timestamps, publisher)
+        })
+    }))
+}
+
+async fn container_stats(
+    State(streams): State<Arc<Streams>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    id: Result<Path<String>, PathRejection>,
+    upgrade: Upgrade,
+) -> Result<Response, JsonError> {
+    let id = path(id)?;
+    let permit = admit(&streams, &headers, peer, StreamKind::ContainerStats)?;
+    let source = resolve_container(&streams.engine, &id).await?;
+    let upgrade = upgraded(upgrade)?;
+    let docker = streams.engine.client()?;
+    let key = HubKey::new(StreamKind::ContainerStats, source.id.clone(), "");
+    Ok(session(upgrade, streams, permit, move |registry| {
+        registry.subscribe(key, 1, move |publisher| {
+            upstream::container_stats::run(docker, source.id, publisher)
+        })
+    }))
+}
+
+async fn project_logs(
+    State(streams): State<Arc<Streams>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    name: Result<Path<String>, PathRejection>,
+    Query(params): Params,
+    upgrade: Upgrade,
+) -> Result<Response, JsonError> {
+    let name = path(name)?;
+    model::validate_project_name(&name)?;
+    let (tail, timestamps) = (tail(&params)?, flag(&params, "timestamps")?);
+    let permit = admit(&streams, &headers, peer, StreamKind::ProjectLogs)?;
+    let docker = streams.engine.client()?;
+    let members = upstream::project_logs::members(&docker, &name, false)
+        .await
+        .map_err(|e| streams.engine.error(e))?;
+    if members.is_empty() {
+        return Err(ApiError::not_found(format!("no compose project named {name}: no container has the label {COMPOSE_PROJECT_LABEL}={name}")).into());
+    }
+    let upgrade = upgraded(upgrade)?;
+    let key = HubKey::new(
+        StreamKind::ProjectLogs,
+        name.clone(),
+        format!("timestamps={timestamps}"),
+    );
+    Ok(session(upgrade, streams, permit, move |registry| {
+        registry.subscribe(key, tail, move |publisher| {
+            upstream::project_logs::run(docker, name, tail, timestamps, publisher)
+        })
+    }))
+}
+
+async fn system_stats(
+    State(streams): State<Arc<Streams>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    upgrade: Upgrade,
+) -> Result<Response, JsonError> {
+    let permit = admit(&streams, &headers, peer, StreamKind::SystemStats)?;
+    let upgrade = upgraded(upgrade)?;
+    let interval = streams.system_interval;
+    let key = HubKey::new(
+        StreamKind::SystemStats,
+        "host",
+        format!("{}ms", interval.as_millis()),
+    );
+    Ok(session(upgrade, streams, permit, move |registry| {
+        registry.subscribe(key, 1, move |publisher| {
+            upstream::system_stats::run(interval, publisher)
+        })
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forwarded_for_only_from_trusted_proxies() {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-forwarded-for", "203.0.113.9, 10.0.0.2".parse().unwrap());
+        let proxy: IpAddr = "127.0.0.1".parse().unwrap();
+        let inner: IpAddr = "10.0.0.2".parse().unwrap();
+        assert_eq!(client_ip(proxy, &headers, &[]), proxy);
+        assert_eq!(client_ip(proxy, &headers, &[proxy]), inner);
+        assert_eq!(
+            client_ip(proxy, &headers, &[proxy, inner]),
+            "203.0.113.9".parse::<IpAddr>().unwrap()
+        );
+    }
+
+    #[test]
+    fn origins() {
+        let mut headers = HeaderMap::new();
+        headers.insert("host", "127.0.0.1:3000".parse().unwrap());
+        assert!(
+            check_origin(&headers, &[]).is_ok(),
+            "no Origin: not a browser"
+        );
+        headers.insert("origin", "http://127.0.0.1:3000".parse().unwrap());
+        assert!(check_origin(&headers, &[]).is_ok());
+        headers.insert("origin", "http://evil.example".parse().unwrap());
+        assert_eq!(check_origin(&headers, &[]).unwrap_err().status, 403);
+        assert!(check_origin(&headers, &["http://evil.example".into()]).is_ok());
+    }
+
+    #[test]
+    fn tail_and_flags() {
+        let params = |k: &str, v: &str| HashMap::from([(k.to_string(), v.to_string())]);
+        assert_eq!(tail(&HashMap::new()), Ok(DEFAULT_TAIL));
+        assert_eq!(tail(&params("tail", "0")), Ok(0));
+        assert_eq!(tail(&params("tail", "10000")), Ok(10_000));
+        for bad in ["10001", "-1", "x", ""] {
+            assert_eq!(tail(&params("tail", bad)).unwrap_err().status, 400, "{bad}");
+        }
+        assert_eq!(flag(&params("timestamps", "true"), "timestamps"), Ok(true));
+        assert_eq!(
+            flag(&params("timestamps", "yes"), "timestamps")
+                .unwrap_err()
+                .status,
+            400
+        );
+    }
+}

@@ -1,0 +1,131 @@
+//! One WebSocket client: forwards its hub's frames, answers liveness, and ends on the first
+//! of: the client leaves, the stream ends, the client is too slow, the client stops
+//! answering pings, the server shuts down. Everything it holds (subscription, permit) is
+//! released by `Drop` when it returns, whichever way that is.
+
+use super::limits::Permit;
+use crate::hub::Subscription;
+use app::frames::Frame;
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use futures::{SinkExt, StreamExt, stream::SplitSink};
+use std::time::Duration;
+use tokio::{sync::broadcast::error::RecvError, time::Instant};
+use tokio_util::sync::CancellationToken;
+
+#[derive(Clone, Debug)]
+pub struct SessionConfig {
+    /// Lag events in a row (without catching up) before a client is closed.
+    pub max_lags: u32,
+    /// A single send may take this long before the client counts as stalled.
+    pub send_timeout: Duration,
+    pub ping_interval: Duration,
+    /// No pong for this long closes the socket.
+    pub pong_timeout: Duration,
+}
+
+/// Close codes: 1000 normal (stream ended), 1001 going away (shutdown), 4008 too slow.
+pub const CLOSE_TOO_SLOW: u16 = 4008;
+
+/// Serde writes the tag first: an `end` frame's text starts with this.
+const END_PREFIX: &str = r#"{"type":"end""#;
+
+enum Exit {
+    /// The client closed, vanished, or errored: nothing more to send.
+    Gone,
+    Close(u16, &'static str),
+}
+
+type Sink = SplitSink<WebSocket, Message>;
+
+async fn send(sink: &mut Sink, message: Message, timeout: Duration) -> bool {
+    matches!(
+        tokio::time::timeout(timeout, sink.send(message)).await,
+        Ok(Ok(()))
+    )
+}
+
+fn frame(frame: &Frame) -> Message {
+    Message::Text(serde_json::to_string(frame).unwrap_or_default().into())
+}
+
+pub async fn run(
+    socket: WebSocket,
+    mut subscription: Subscription,
+    permit: Permit,
+    config: SessionConfig,
+    shutdown: CancellationToken,
+) {
+    let kind = subscription.kind();
+    let (mut sink, mut incoming) = socket.split();
+    let exit = 'session: {
+        for text in std::mem::take(&mut subscription.backlog) {
+            if !send(&mut sink, Message::Text(text), config.send_timeout).await {
+                break 'session Exit::Gone;
+            }
+        }
+        let mut ping =
+            tokio::time::interval_at(Instant::now() + config.ping_interval, config.ping_interval);
+        let mut last_pong = Instant::now();
+        let mut lags = 0;
+        loop {
+            tokio::select! {
+                received = subscription.rx.recv() => match received {
+                    Ok(text) => {
+                        if subscription.rx.is_empty() {
+                            lags = 0;
+                        }
+                        let end = text.as_str().starts_with(END_PREFIX);
+                        if !send(&mut sink, Message::Text(text), config.send_timeout).await {
+                            tracing::info!(%kind, "closing a WebSocket client: a send stalled for {:?}", config.send_timeout);
+                            break Exit::Close(CLOSE_TOO_SLOW, "send stalled");
+                        }
+                        if end {
+                            break Exit::Close(1000, "stream ended");
+                        }
+                    }
+                    Err(RecvError::Lagged(missed)) => {
+                        subscription.registry().count_lagged(kind, missed);
+                        lags += 1;
+                        if !send(&mut sink, frame(&Frame::Lagged { missed }), config.send_timeout).await {
+                            break Exit::Gone;
+                        }
+                        if lags >= config.max_lags {
+                            tracing::info!(%kind, lags, "closing a WebSocket client that keeps falling behind");
+                            break Exit::Close(CLOSE_TOO_SLOW, "too slow: fell behind repeatedly");
+                        }
+                    }
+                    // The hub is gone without an `end` (cancelled at shutdown).
+                    Err(RecvError::Closed) => break Exit::Close(1001, "stream closed"),
+                },
+                message = incoming.next() => match message {
+                    Some(Ok(Message::Pong(_))) => last_pong = Instant::now(),
+                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break Exit::Gone,
+                    // Pings are answered by the protocol layer; clients have nothing to say.
+                    Some(Ok(_)) => {}
+                },
+                _ = ping.tick() => {
+                    if last_pong.elapsed() > config.pong_timeout {
+                        tracing::info!(%kind, "closing a WebSocket client that stopped answering pings");
+                        break Exit::Gone;
+                    }
+                    if !send(&mut sink, Message::Ping(Default::default()), config.send_timeout).await {
+                        break Exit::Gone;
+                    }
+                }
+                () = shutdown.cancelled() => {
+                    let _ = send(&mut sink, frame(&Frame::End { reason: "server shutting down".into() }), config.send_timeout).await;
+                    break Exit::Close(1001, "server shutting down");
+                }
+            }
+        }
+    };
+    if let Exit::Close(code, reason) = exit {
+        let close = Message::Close(Some(CloseFrame {
+            code,
+            reason: Utf8Bytes::from_static(reason),
+        }));
+        let _ = send(&mut sink, close, Duration::from_secs(1)).await;
+    }
+    drop(subscription);
+    drop(permit);
+}

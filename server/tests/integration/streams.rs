@@ -1,0 +1,595 @@
+//! The live streams over real WebSockets against real containers: sharing, cleanup, limits,
+//! backpressure, endings, refusals. Counts come from `/metrics`, i.e. from the registry.
+
+use crate::common::{Ended, Fixture, TestServer, WsClient, docker};
+use app::frames::{Frame, LogLine, LogStream};
+use std::time::Duration;
+
+const SETTLE: Duration = Duration::from_secs(2);
+const WAIT: Duration = Duration::from_secs(10);
+
+/// A container printing `line N` every 50 ms.
+fn ticker(tag: &str, options: &[&str]) -> Fixture {
+    Fixture::new(
+        tag,
+        true,
+        options,
+        &[
+            "sh",
+            "-c",
+            "i=0; while true; do i=$((i+1)); echo line $i; sleep 0.05; done",
+        ],
+    )
+}
+
+fn logs(frames: &[Frame]) -> Vec<&LogLine> {
+    frames
+        .iter()
+        .filter_map(|f| match f {
+            Frame::Log(line) => Some(line),
+            _ => None,
+        })
+        .collect()
+}
+
+fn kind(k: &str) -> Option<String> {
+    Some(format!("kind=\"{k}\""))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_log_viewers_leave_nothing_behind() {
+    let server = TestServer::start().await;
+    let containers: Vec<Fixture> = (0..5).map(|i| ticker(&format!("five{i}"), &[])).collect();
+    // Warm baseline: one viewer cycle first. The Docker client keeps one idle pooled
+    // connection (a task) after its first request; that is a bounded pool, not a leak.
+    let warm =
+        WsClient::connect(&server.ws_url(&format!("/ws/containers/{}/logs", containers[0].id)))
+            .await
+            .unwrap();
+    warm.close().await;
+    server
+        .wait_metric(
+            "berth_hubs",
+            kind("container_logs").as_deref(),
+            SETTLE,
+            |v| v == 0.0,
+        )
+        .await;
+    let baseline = server.metric("berth_tokio_alive_tasks", None).await;
+    let mut clients = Vec::new();
+    for c in &containers {
+        let mut client =
+            WsClient::connect(&server.ws_url(&format!("/ws/containers/{}/logs?tail=5", c.id)))
+                .await
+                .unwrap();
+        let first = client.next(WAIT).await.expect("a log line");
+        assert!(
+            matches!(first, Frame::Log(ref l) if l.container == c.id && l.text.starts_with("line ")),
+            "{first:?}"
+        );
+        clients.push(client);
+    }
+    let logs_kind = kind("container_logs");
+    assert_eq!(server.metric("berth_hubs", logs_kind.as_deref()).await, 5.0);
+    assert_eq!(
+        server
+            .metric("berth_upstream_streams", logs_kind.as_deref())
+            .await,
+        5.0
+    );
+    assert_eq!(
+        server
+            .metric("berth_ws_clients", logs_kind.as_deref())
+            .await,
+        5.0
+    );
+
+    for client in clients {
+        client.close().await;
+    }
+    assert_eq!(
+        server
+            .wait_metric("berth_hubs", logs_kind.as_deref(), SETTLE, |v| v == 0.0)
+            .await,
+        0.0
+    );
+    assert_eq!(
+        server
+            .wait_metric(
+                "berth_upstream_streams",
+                logs_kind.as_deref(),
+                SETTLE,
+                |v| v == 0.0
+            )
+            .await,
+        0.0
+    );
+    assert_eq!(
+        server
+            .metric("berth_ws_clients", logs_kind.as_deref())
+            .await,
+        0.0
+    );
+    let tasks = server
+        .wait_metric("berth_tokio_alive_tasks", None, SETTLE, |v| v <= baseline)
+        .await;
+    assert!(
+        tasks <= baseline,
+        "alive tasks {tasks} back to the baseline {baseline}"
+    );
+    assert_eq!(
+        server
+            .metric("berth_hubs_created_total", logs_kind.as_deref())
+            .await,
+        6.0
+    );
+    assert_eq!(
+        server
+            .metric("berth_hubs_removed_total", logs_kind.as_deref())
+            .await,
+        6.0
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_viewers_share_one_upstream_and_a_late_joiner_gets_the_tail() {
+    // 20 is the default per-address limit; the late joiner is the 21st.
+    let server = TestServer::start_with(|s| s.limit_per_kind = 21).await;
+    let c = ticker("shared", &[]);
+    let url = server.ws_url(&format!("/ws/containers/{}/logs?tail=0", c.id));
+    let mut clients = Vec::new();
+    for _ in 0..20 {
+        clients.push(WsClient::connect(&url).await.unwrap());
+    }
+    let logs_kind = kind("container_logs");
+    assert_eq!(
+        server
+            .wait_metric("berth_ws_clients", logs_kind.as_deref(), SETTLE, |v| v
+                == 20.0)
+            .await,
+        20.0
+    );
+    assert_eq!(
+        server
+            .metric("berth_upstream_streams", logs_kind.as_deref())
+            .await,
+        1.0
+    );
+    assert_eq!(server.metric("berth_hubs", logs_kind.as_deref()).await, 1.0);
+
+    // Every client sees the same numbered lines: same seq, same text.
+    let mut seen = Vec::new();
+    for client in &mut clients {
+        let frames = client
+            .collect(WAIT, |f| logs(f).last().is_some_and(|l| l.seq >= 30))
+            .await;
+        seen.push(
+            logs(&frames)
+                .into_iter()
+                .map(|l| (l.seq, l.text.clone()))
+                .collect::<Vec<_>>(),
+        );
+    }
+    let common: Vec<_> = seen[0]
+        .iter()
+        .filter(|(seq, _)| (20..=30).contains(seq))
+        .cloned()
+        .collect();
+    assert_eq!(common.len(), 11, "{:?}", seen[0]);
+    for other in &seen[1..] {
+        let mine: Vec<_> = other
+            .iter()
+            .filter(|(seq, _)| (20..=30).contains(seq))
+            .cloned()
+            .collect();
+        assert_eq!(mine, common);
+    }
+
+    // A late joiner gets the last 5 lines from the hub's ring, then live ones, without a gap.
+    let mut late =
+        WsClient::connect(&server.ws_url(&format!("/ws/containers/{}/logs?tail=5", c.id)))
+            .await
+            .unwrap();
+    let frames = late.collect(WAIT, |f| f.len() >= 10).await;
+    let seqs: Vec<u64> = logs(&frames).iter().map(|l| l.seq).collect();
+    assert_eq!(seqs.len(), 10);
+    assert!(
+        seqs.windows(2).all(|w| w[1] == w[0] + 1),
+        "consecutive: {seqs:?}"
+    );
+    // The others had seen line 30 before it joined, so its 5-line tail starts at 26 or later.
+    assert!(seqs[0] >= 26, "the tail is the newest history: {seqs:?}");
+    assert_eq!(
+        server
+            .metric("berth_upstream_streams", logs_kind.as_deref())
+            .await,
+        1.0
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sixth_system_stats_socket_from_one_address_is_refused() {
+    let server = TestServer::start_with(|s| s.system_interval_ms = 200).await;
+    let url = server.ws_url("/ws/system/stats");
+    let mut clients = Vec::new();
+    for _ in 0..5 {
+        clients.push(WsClient::connect(&url).await.unwrap());
+    }
+    let Err((status, body)) = WsClient::connect(&url).await else {
+        panic!("the sixth socket must be refused");
+    };
+    assert_eq!(status, 429);
+    assert!(
+        body["error"].as_str().unwrap().contains("limit is 5"),
+        "{body}"
+    );
+    assert_eq!(
+        server
+            .metric("berth_ws_rejected_total", Some("reason=\"per_ip_limit\""))
+            .await,
+        1.0
+    );
+
+    // The sampler is shared and alive: a sample with per-core CPU figures arrives.
+    let sample = clients[0].next(WAIT).await.unwrap();
+    let Frame::SystemStats(stats) = sample else {
+        panic!("{sample:?}")
+    };
+    assert!(!stats.cpu_per_core.is_empty() && stats.memory_total > 0 && stats.uptime_secs > 0);
+    assert_eq!(
+        server
+            .metric("berth_upstream_streams", kind("system_stats").as_deref())
+            .await,
+        1.0
+    );
+
+    // One leaves: a new one is accepted once the server has released its permit.
+    clients.pop().unwrap().close().await;
+    server
+        .wait_metric(
+            "berth_ws_clients",
+            kind("system_stats").as_deref(),
+            SETTLE,
+            |v| v == 4.0,
+        )
+        .await;
+    clients.push(
+        WsClient::connect(&url)
+            .await
+            .expect("accepted after one closed"),
+    );
+    for client in clients {
+        client.close().await;
+    }
+    assert_eq!(
+        server
+            .wait_metric(
+                "berth_upstream_streams",
+                kind("system_stats").as_deref(),
+                SETTLE,
+                |v| v == 0.0
+            )
+            .await,
+        0.0
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_cannot_keep_up_is_told_then_closed() {
+    let server = TestServer::start_with(|s| s.ws_capacity = 64).await;
+    // A burst far larger than socket buffers plus the channel.
+    let c = Fixture::new(
+        "burst",
+        true,
+        &[],
+        &["sh", "-c", "sleep 1; seq 1 300000; sleep 600"],
+    );
+    let mut slow =
+        WsClient::connect(&server.ws_url(&format!("/ws/containers/{}/logs?tail=0", c.id)))
+            .await
+            .unwrap();
+    tokio::time::sleep(Duration::from_secs(4)).await; // not reading: the server's sends back up
+    let frames = slow
+        .collect(WAIT, |f| {
+            f.iter().any(|f| matches!(f, Frame::Lagged { .. }))
+        })
+        .await;
+    let missed: u64 = frames
+        .iter()
+        .map(|f| {
+            if let Frame::Lagged { missed } = f {
+                *missed
+            } else {
+                0
+            }
+        })
+        .sum();
+    assert!(missed > 0, "a lagged frame tells the client what it missed");
+    assert!(
+        server
+            .metric(
+                "berth_ws_lagged_messages_total",
+                kind("container_logs").as_deref()
+            )
+            .await
+            > 0.0
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removed_container_ends_its_stream_and_its_hub() {
+    let server = TestServer::start().await;
+    let c = ticker("removed", &[]);
+    let mut client = WsClient::connect(&server.ws_url(&format!("/ws/containers/{}/stats", c.id)))
+        .await
+        .unwrap();
+    let mut logs_client =
+        WsClient::connect(&server.ws_url(&format!("/ws/containers/{}/logs", c.id)))
+            .await
+            .unwrap();
+    let sample = client.next(WAIT).await.unwrap();
+    assert!(
+        matches!(sample, Frame::ContainerStats(ref s) if s.pids > 0 && s.memory_used > 0),
+        "{sample:?}"
+    );
+    logs_client.next(WAIT).await.unwrap();
+
+    docker(&["rm", "-f", &c.id]);
+    for client in [&mut client, &mut logs_client] {
+        let frames = client
+            .collect(WAIT, |f| matches!(f.last(), Some(Frame::End { .. })))
+            .await;
+        let Some(Frame::End { reason }) = frames.last() else {
+            panic!("an end frame: {frames:?}")
+        };
+        assert!(reason.contains("container"), "{reason}");
+        assert_eq!(
+            client.next(WAIT).await.unwrap_err(),
+            Ended::Closed(Some(1000))
+        );
+    }
+    assert_eq!(
+        server
+            .wait_metric(
+                "berth_hubs",
+                kind("container_stats").as_deref(),
+                SETTLE,
+                |v| v == 0.0
+            )
+            .await,
+        0.0
+    );
+    assert_eq!(
+        server
+            .wait_metric(
+                "berth_hubs",
+                kind("container_logs").as_deref(),
+                SETTLE,
+                |v| v == 0.0
+            )
+            .await,
+        0.0
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_vanishes_is_dropped_after_the_pong_timeout() {
+    let server = TestServer::start_with(|s| {
+        s.ws_ping_ms = 100;
+        s.ws_pong_timeout_ms = 400;
+    })
+    .await;
+    let c = ticker("vanish", &[]);
+    // Connected, then never read again: it neither answers pings nor closes.
+    let silent = WsClient::connect(&server.ws_url(&format!("/ws/containers/{}/logs", c.id)))
+        .await
+        .unwrap();
+    let logs_kind = kind("container_logs");
+    assert_eq!(
+        server
+            .wait_metric("berth_ws_clients", logs_kind.as_deref(), SETTLE, |v| v
+                == 1.0)
+            .await,
+        1.0
+    );
+    assert_eq!(
+        server
+            .wait_metric("berth_hubs", logs_kind.as_deref(), WAIT, |v| v == 0.0)
+            .await,
+        0.0
+    );
+    assert_eq!(
+        server
+            .metric("berth_upstream_streams", logs_kind.as_deref())
+            .await,
+        0.0
+    );
+    drop(silent);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_requests_are_refused_before_the_upgrade() {
+    let server = TestServer::start().await;
+    let c = Fixture::running(
+        "refuse",
+        &["--label", "com.docker.compose.project=berth-it-refuse"],
+    );
+    let id = &c.id;
+    let cases = [
+        (format!("/ws/containers/{id}/logs?tail=abc"), 400),
+        (format!("/ws/containers/{id}/logs?tail=10001"), 400),
+        (format!("/ws/containers/{id}/logs?timestamps=maybe"), 400),
+        ("/ws/containers/bad$id/logs".to_string(), 400),
+        (
+            "/ws/containers/berth-no-such-container/logs".to_string(),
+            404,
+        ),
+        (
+            "/ws/containers/berth-no-such-container/stats".to_string(),
+            404,
+        ),
+        ("/ws/projects/berth-no-such-project/logs".to_string(), 404),
+        ("/ws/projects/bad$name/logs".to_string(), 400),
+        ("/ws/projects/berth-it-refuse/logs?tail=-1".to_string(), 400),
+    ];
+    for (path, expected) in cases {
+        let Err((status, body)) = WsClient::connect(&server.ws_url(&path)).await else {
+            panic!("{path} must be refused");
+        };
+        assert_eq!(status, expected, "{path}: {body}");
+        assert!(body["error"].is_string(), "{path}: {body}");
+    }
+    let Err((status, _)) = WsClient::connect_with(
+        &server.ws_url("/ws/system/stats"),
+        &[("origin", "http://evil.example")],
+    )
+    .await
+    else {
+        panic!("a cross-origin upgrade must be refused");
+    };
+    assert_eq!(status, 403);
+    assert_eq!(
+        server
+            .metric("berth_ws_rejected_total", Some("reason=\"origin\""))
+            .await,
+        1.0
+    );
+    // Same origin is fine.
+    let own = format!("http://{}", server.base.trim_start_matches("http://"));
+    WsClient::connect_with(&server.ws_url("/ws/system/stats"), &[("origin", &own)])
+        .await
+        .unwrap()
+        .close()
+        .await;
+    // Nothing was created for any refused request.
+    assert_eq!(
+        server
+            .metric(
+                "berth_hubs_created_total",
+                kind("container_logs").as_deref()
+            )
+            .await,
+        0.0
+    );
+    assert_eq!(
+        server
+            .metric("berth_hubs_created_total", kind("project_logs").as_deref())
+            .await,
+        0.0
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn project_logs_merge_services_and_follow_containers_that_start_later() {
+    let server = TestServer::start().await;
+    let project = format!("berth-it-proj-{}", std::process::id());
+    let label = format!("com.docker.compose.project={project}");
+    let _web = Fixture::new(
+        "proj-web",
+        true,
+        &[
+            "--label",
+            &label,
+            "--label",
+            "com.docker.compose.service=web",
+        ],
+        &[
+            "sh",
+            "-c",
+            "while true; do echo web says hi; sleep 0.1; done",
+        ],
+    );
+    let mut client =
+        WsClient::connect(&server.ws_url(&format!("/ws/projects/{project}/logs?tail=1")))
+            .await
+            .unwrap();
+    let frames = client.collect(WAIT, |f| !logs(f).is_empty()).await;
+    let first = logs(&frames)[0].clone();
+    assert_eq!(first.service.as_deref(), Some("web"));
+    assert_eq!(first.text, "web says hi");
+
+    let worker = Fixture::new(
+        "proj-worker",
+        true,
+        &[
+            "--label",
+            &label,
+            "--label",
+            "com.docker.compose.service=worker",
+        ],
+        &["sh", "-c", "echo worker started >&2; sleep 600"],
+    );
+    let frames = client
+        .collect(WAIT, |f| {
+            logs(f)
+                .iter()
+                .any(|l| l.service.as_deref() == Some("worker"))
+        })
+        .await;
+    let line = logs(&frames)
+        .into_iter()
+        .find(|l| l.service.as_deref() == Some("worker"))
+        .cloned()
+        .expect("the later container joins the stream");
+    assert_eq!(line.text, "worker started");
+    assert_eq!(line.stream, LogStream::Stderr);
+    assert_eq!(line.container, worker.id);
+    let seqs: Vec<u64> = logs(&frames).iter().map(|l| l.seq).collect();
+    assert!(
+        seqs.windows(2).all(|w| w[1] == w[0] + 1),
+        "one sequence across containers: {seqs:?}"
+    );
+    assert_eq!(
+        server
+            .metric("berth_upstream_streams", kind("project_logs").as_deref())
+            .await,
+        1.0
+    );
+    client.close().await;
+    assert_eq!(
+        server
+            .wait_metric("berth_hubs", kind("project_logs").as_deref(), SETTLE, |v| v
+                == 0.0)
+            .await,
+        0.0
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_closes_every_socket_with_1001() {
+    let mut server = TestServer::start_with(|s| s.system_interval_ms = 200).await;
+    let c = ticker("shutdown", &[]);
+    let mut logs_client =
+        WsClient::connect(&server.ws_url(&format!("/ws/containers/{}/logs", c.id)))
+            .await
+            .unwrap();
+    let mut stats_client = WsClient::connect(&server.ws_url("/ws/system/stats"))
+        .await
+        .unwrap();
+    logs_client.next(WAIT).await.unwrap();
+    stats_client.next(WAIT).await.unwrap();
+
+    let took = server.shut_down().await;
+    for client in [&mut logs_client, &mut stats_client] {
+        let frames = client
+            .collect(WAIT, |f| matches!(f.last(), Some(Frame::End { .. })))
+            .await;
+        assert!(
+            matches!(frames.last(), Some(Frame::End { reason }) if reason.contains("shutting down")),
+            "{frames:?}"
+        );
+        assert_eq!(
+            client.next(WAIT).await.unwrap_err(),
+            Ended::Closed(Some(1001))
+        );
+    }
+    assert!(
+        took < Duration::from_secs(5),
+        "the server stopped (took {took:?})"
+    );
+    let counts = server.state.streams.registry.counts();
+    assert!(
+        counts.iter().all(|(_, c)| c.upstreams == 0 && c.hubs == 0),
+        "{counts:?}"
+    );
+}
