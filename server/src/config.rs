@@ -57,7 +57,8 @@ pub struct Config {
 /// Live streams: hubs, sockets and their limits.
 #[derive(Args, Debug, Clone)]
 pub struct StreamSettings {
-    /// Frames a client may fall behind its stream before it loses the oldest (per hub).
+    /// Frames a client may fall behind its stream before it loses the oldest (per hub);
+    /// rounded down to a power of two, so it is a true bound.
     #[arg(long, env = "BERTH_WS_CAPACITY", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub ws_capacity: u64,
 

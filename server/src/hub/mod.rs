@@ -138,7 +138,17 @@ pub struct Registry {
 }
 
 impl Registry {
-    pub fn new(config: HubConfig, shutdown: CancellationToken) -> Arc<Self> {
+    pub fn new(mut config: HubConfig, shutdown: CancellationToken) -> Arc<Self> {
+        // tokio's broadcast rounds its buffer up to a power of two; rounding down here keeps
+        // the configured capacity a true bound on what a lagging client can be sent.
+        let capacity = config.capacity.max(1);
+        config.capacity = 1 << (usize::BITS - 1 - capacity.leading_zeros());
+        if config.capacity != capacity {
+            tracing::info!(
+                "broadcast capacity {capacity} rounded down to {}",
+                config.capacity
+            );
+        }
         Arc::new(Self {
             hubs: Mutex::new(HashMap::new()),
             config,
@@ -201,7 +211,7 @@ impl Registry {
     }
 
     fn create(&self, key: &HubKey) -> Arc<Hub> {
-        let (tx, _) = broadcast::channel(self.config.capacity.max(1));
+        let (tx, _) = broadcast::channel(self.config.capacity);
         let ring = match key.kind {
             StreamKind::ContainerLogs | StreamKind::ProjectLogs => self.config.ring,
             // A stats client only needs the latest sample to draw something at once.
@@ -351,5 +361,195 @@ impl Subscription {
 impl Drop for Subscription {
     fn drop(&mut self) {
         self.registry.leave(&self.hub);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use app::frames::{LogLine, LogStream};
+    use tokio::sync::broadcast::error::RecvError;
+
+    fn line(seq: u64) -> Frame {
+        Frame::Log(LogLine {
+            seq,
+            container: "c".into(),
+            name: "n".into(),
+            service: None,
+            stream: LogStream::Stdout,
+            timestamp: None,
+            text: format!("line {seq}"),
+        })
+    }
+
+    fn seq_of(text: &Utf8Bytes) -> u64 {
+        match serde_json::from_str::<Frame>(text.as_str()).unwrap() {
+            Frame::Log(l) => l.seq,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn key() -> HubKey {
+        HubKey::new(StreamKind::ContainerLogs, "c", "")
+    }
+
+    /// An upstream that publishes whatever it is told and otherwise waits.
+    fn manual() -> (
+        tokio::sync::mpsc::UnboundedSender<u64>,
+        impl FnOnce(Publisher) -> futures::future::BoxFuture<'static, String>,
+    ) {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<u64>();
+        let upstream = move |publisher: Publisher| -> futures::future::BoxFuture<'static, String> {
+            Box::pin(async move {
+                while let Some(seq) = rx.recv().await {
+                    publisher.publish(&line(seq));
+                    // Let readers run between frames, as a real stream's I/O would.
+                    tokio::task::yield_now().await;
+                }
+                "upstream finished".into()
+            })
+        };
+        (tx, upstream)
+    }
+
+    #[tokio::test]
+    async fn overflow_drops_oldest_for_the_slow_client_only() {
+        let config = HubConfig {
+            capacity: 1000,
+            ..HubConfig::default()
+        };
+        let registry = Registry::new(config, CancellationToken::new());
+        let (publish, upstream) = manual();
+        let mut slow = registry.subscribe(key(), 0, upstream);
+        let mut fast = registry.subscribe(key(), 0, |_| async { unreachable!("one upstream") });
+        let reader = tokio::spawn(async move {
+            let mut seen = Vec::new();
+            while seen.len() < 1500 {
+                seen.push(seq_of(
+                    &fast.rx.recv().await.expect("the fast client never lags"),
+                ));
+            }
+            seen
+        });
+        for seq in 1..=1500 {
+            publish.send(seq).unwrap();
+        }
+        let fast_seen = reader.await.unwrap();
+        assert_eq!(
+            fast_seen,
+            (1..=1500).collect::<Vec<_>>(),
+            "the fast client loses nothing"
+        );
+
+        let Err(RecvError::Lagged(missed)) = slow.rx.recv().await else {
+            panic!("the slow client is told it lagged");
+        };
+        let mut slow_seen = Vec::new();
+        while let Ok(text) = slow.rx.try_recv() {
+            slow_seen.push(seq_of(&text));
+        }
+        assert!(
+            slow_seen.len() <= 1000,
+            "at most the capacity: {}",
+            slow_seen.len()
+        );
+        assert_eq!(
+            missed as usize + slow_seen.len(),
+            1500,
+            "every frame is received or counted"
+        );
+        let newest: Vec<u64> = (missed + 1..=1500).collect();
+        assert_eq!(
+            slow_seen, newest,
+            "the oldest are dropped, the newest kept in order"
+        );
+    }
+
+    #[tokio::test]
+    async fn last_one_out_removes_the_hub_and_a_newcomer_gets_a_fresh_one() {
+        let registry = Registry::new(HubConfig::default(), CancellationToken::new());
+        let (publish, upstream) = manual();
+        let first = registry.subscribe(key(), 0, upstream);
+        let second = registry.subscribe(key(), 0, |_| async { unreachable!("shared") });
+        let counts = |r: &Registry| r.counts()[StreamKind::ContainerLogs.index()].1;
+        assert_eq!((counts(&registry).hubs, counts(&registry).clients), (1, 2));
+        drop(first);
+        assert_eq!((counts(&registry).hubs, counts(&registry).clients), (1, 1));
+        let old = second.hub.clone();
+        drop(second);
+        assert_eq!(counts(&registry).hubs, 0);
+        assert!(
+            old.cancel.is_cancelled(),
+            "the upstream is cancelled with the last client"
+        );
+
+        // Arriving right after: a fresh hub with its own upstream, never the dead one.
+        let (publish2, upstream2) = manual();
+        let mut third = registry.subscribe(key(), 0, upstream2);
+        assert_ne!(third.hub.id, old.id);
+        publish2.send(7).unwrap();
+        assert_eq!(seq_of(&third.rx.recv().await.unwrap()), 7);
+        assert!(publish.send(1).is_err(), "the old upstream is gone");
+        drop(third);
+        // Upstream tasks end once cancelled.
+        tokio::time::timeout(Duration::from_secs(2), async {
+            while counts(&registry).upstreams > 0 {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await
+        .expect("no upstream outlives its hub");
+        assert_eq!(counts(&registry).created, counts(&registry).removed);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn grace_keeps_the_upstream_for_a_quick_return_only() {
+        let config = HubConfig {
+            grace: Duration::from_secs(2),
+            ..HubConfig::default()
+        };
+        let registry = Registry::new(config, CancellationToken::new());
+        let (_publish, upstream) = manual();
+        let first = registry.subscribe(key(), 0, upstream);
+        let id = first.hub.id;
+        drop(first);
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let back = registry.subscribe(key(), 0, |_| async { unreachable!("reused within grace") });
+        assert_eq!(back.hub.id, id, "a reload within the grace reuses the hub");
+        drop(back);
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let counts = registry.counts()[StreamKind::ContainerLogs.index()].1;
+        assert_eq!((counts.hubs, counts.created, counts.removed), (0, 1, 1));
+    }
+
+    #[tokio::test]
+    async fn an_upstream_that_ends_sends_end_and_leaves_the_registry() {
+        let registry = Registry::new(HubConfig::default(), CancellationToken::new());
+        let (publish, upstream) = manual();
+        let mut client = registry.subscribe(key(), 0, upstream);
+        publish.send(1).unwrap();
+        drop(publish); // the source ends: the upstream returns its reason
+        assert_eq!(seq_of(&client.rx.recv().await.unwrap()), 1);
+        let end: Frame = serde_json::from_str(client.rx.recv().await.unwrap().as_str()).unwrap();
+        assert_eq!(
+            end,
+            Frame::End {
+                reason: "upstream finished".into()
+            }
+        );
+        assert_eq!(
+            registry.counts()[StreamKind::ContainerLogs.index()].1.hubs,
+            0
+        );
+        // The leaving client finds its hub already gone and touches nothing else.
+        let newer = registry.subscribe(key(), 0, |_| std::future::pending::<String>());
+        drop(client);
+        assert_eq!(
+            registry.counts()[StreamKind::ContainerLogs.index()]
+                .1
+                .clients,
+            1
+        );
+        drop(newer);
     }
 }

@@ -2,7 +2,8 @@
 //! The outage is real: Berth talks to a unix socket that forwards to the real engine, and the
 //! test takes the forwarder away and brings it back.
 
-use crate::common::{TestServer, docker_endpoint};
+use crate::common::{Ended, TestServer, WsClient, docker_endpoint};
+use app::frames::Frame;
 use berth::engine::Endpoint;
 use std::{
     path::{Path, PathBuf},
@@ -101,8 +102,41 @@ async fn banner_while_down_and_recovery_without_restart() {
     assert_eq!(status, 200);
     assert!(!html.contains("Cannot reach the Docker engine"));
 
-    // It goes away while connected (open connections cut), then comes back.
+    // It goes away while connected (open connections cut), then comes back. A live log
+    // stream through it ends with `end` and a normal close, and its hub goes.
+    let c = crate::common::Fixture::new(
+        "outage",
+        true,
+        &[],
+        &["sh", "-c", "while true; do echo up; sleep 0.1; done"],
+    );
+    let mut viewer = WsClient::connect(&server.ws_url(&format!("/ws/containers/{}/logs", c.id)))
+        .await
+        .unwrap();
+    assert!(matches!(viewer.next(RECOVERY).await, Ok(Frame::Log(_))));
     drop(forwarder);
+    let frames = viewer
+        .collect(RECOVERY, |f| matches!(f.last(), Some(Frame::End { .. })))
+        .await;
+    let Some(Frame::End { reason }) = frames.last() else {
+        panic!("an end frame: {frames:?}")
+    };
+    assert!(reason.contains("unreachable"), "{reason}");
+    assert_eq!(
+        viewer.next(RECOVERY).await.unwrap_err(),
+        Ended::Closed(Some(1000))
+    );
+    assert_eq!(
+        server
+            .wait_metric(
+                "berth_hubs",
+                Some("kind=\"container_logs\""),
+                RECOVERY,
+                |v| v == 0.0
+            )
+            .await,
+        0.0
+    );
     assert!(
         server.wait_for_status("/api/health", 503, RECOVERY).await,
         "notices the engine is gone"

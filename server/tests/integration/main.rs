@@ -7,4 +7,5 @@ mod containers;
 mod engine_outage;
 mod pages;
 mod site_config;
+mod soak;
 mod streams;
