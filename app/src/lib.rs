@@ -7,6 +7,7 @@ pub mod api;
 mod format;
 pub mod frames;
 mod layout;
+pub mod live;
 pub mod model;
 mod pages;
 mod status;

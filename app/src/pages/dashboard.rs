@@ -5,20 +5,25 @@ use crate::{api, format, model::Dashboard as Summary, status::ErrorPanel};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+const SUMMARY_POLL_MS: u64 = 5_000;
+
 #[component]
 pub fn Dashboard() -> impl IntoView {
     let summary = Resource::new(engine_epoch, |_| api::dashboard());
+    // Container counts stay live: re-read every few seconds while the page is open.
+    crate::layout::poll(SUMMARY_POLL_MS, move || summary.refetch());
     view! {
         <Title text="Dashboard" />
         <h1>"Dashboard"</h1>
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <super::host_live::HostLive />
+        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match summary.await {
                     Ok(summary) => summary_view(summary).into_any(),
                     Err(error) => view! { <ErrorPanel error /> }.into_any(),
                 }
             })}
-        </Suspense>
+        </Transition>
     }
 }
 
@@ -36,6 +41,11 @@ fn summary_view(s: Summary) -> impl IntoView {
             }
         })
         .collect_view();
+    let states = if s.containers_total == 0 {
+        view! { <p class="muted">"No containers on this engine."</p> }.into_any()
+    } else {
+        view! { <ul class="state-counts">{states}</ul> }.into_any()
+    };
     view! {
         <section class="cards">
             <div class="card">
@@ -60,7 +70,7 @@ fn summary_view(s: Summary) -> impl IntoView {
                     " "
                     <span class="muted" data-testid="containers-total">{s.containers_total}</span>
                 </h3>
-                <ul class="state-counts">{states}</ul>
+                {states}
             </div>
         </section>
     }

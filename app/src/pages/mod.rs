@@ -3,6 +3,7 @@
 mod container;
 mod containers;
 mod dashboard;
+mod host_live;
 mod not_found;
 
 pub use container::ContainerPage;
