@@ -3,13 +3,16 @@
 
 #![recursion_limit = "256"]
 
+mod ansi;
 pub mod api;
 mod format;
 pub mod frames;
 mod layout;
 pub mod live;
+mod log_viewer;
 pub mod model;
 mod pages;
+mod sparkline;
 mod status;
 
 use leptos::prelude::*;

@@ -5,7 +5,7 @@ use crate::layout::engine_epoch;
 use crate::{api, format, model::ContainerDetail, status::ErrorPanel};
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_params_map, use_query_map};
 
 #[component]
 pub fn ContainerPage() -> impl IntoView {
@@ -47,7 +47,70 @@ fn list_or_none(items: Vec<String>) -> AnyView {
     }
 }
 
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Tab {
+    Overview,
+    Logs,
+    Stats,
+}
+
+impl Tab {
+    fn from_query(value: Option<String>) -> Self {
+        match value.as_deref() {
+            Some("logs") => Tab::Logs,
+            Some("stats") => Tab::Stats,
+            _ => Tab::Overview,
+        }
+    }
+}
+
+/// Tabs are links (`?tab=logs`), so they work before hydration and can be shared. Only the
+/// shown tab is mounted, so only its socket is open.
+fn tabs(d: ContainerDetail) -> impl IntoView {
+    let query = use_query_map();
+    let tab = move || Tab::from_query(query.read().get("tab"));
+    let id = d.id.clone();
+    let link = {
+        let id = id.clone();
+        move |target: Tab, label: &'static str, query: &'static str| {
+            let href = format!("/containers/{id}{query}");
+            view! {
+                <a href=href class="tab" aria-current=move || (tab() == target).then_some("page") data-testid=format!("tab-{}", label.to_lowercase())>
+                    {label}
+                </a>
+            }
+        }
+    };
+    view! {
+        <nav class="tabs">
+            {link(Tab::Overview, "Overview", "")}
+            {link(Tab::Logs, "Logs", "?tab=logs")}
+            {link(Tab::Stats, "Stats", "?tab=stats")}
+        </nav>
+        {move || match tab() {
+            Tab::Overview => overview(d.clone()).into_any(),
+            Tab::Logs => {
+                let path = format!("/ws/containers/{id}/logs?tail=200&timestamps=true");
+                view! { <crate::log_viewer::LogViewer path=path /> }.into_any()
+            }
+            Tab::Stats => view! { <super::container_stats::ContainerStatsLive id=id.clone() /> }.into_any(),
+        }}
+    }
+}
+
 fn detail_view(d: ContainerDetail) -> impl IntoView {
+    let state_class = format!("state state-{}", d.state);
+    view! {
+        <Title text=d.name.clone() />
+        <h1>
+            {d.name.clone()} " " <span class=state_class data-testid="state">{d.state.clone()}</span>
+        </h1>
+        <p class="muted mono" data-testid="container-id">{d.id.clone()}</p>
+        {tabs(d)}
+    }
+}
+
+fn overview(d: ContainerDetail) -> impl IntoView {
     let command = [d.entrypoint.join(" "), d.command.join(" ")]
         .into_iter()
         .filter(|part| !part.is_empty())
@@ -81,12 +144,6 @@ fn detail_view(d: ContainerDetail) -> impl IntoView {
     });
 
     view! {
-        <Title text=d.name.clone() />
-        <h1>
-            {d.name.clone()} " "
-            <span class=format!("state state-{}", d.state) data-testid="state">{d.state.clone()}</span>
-        </h1>
-        <p class="muted mono" data-testid="container-id">{d.id.clone()}</p>
         <dl class="inspect">
             <dt>"Image"</dt>
             <dd class="mono">{d.image.clone()}</dd>

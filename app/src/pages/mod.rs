@@ -1,6 +1,7 @@
 //! One module per page.
 
 mod container;
+mod container_stats;
 mod containers;
 mod dashboard;
 mod host_live;

@@ -1,0 +1,100 @@
+// The container page's tabs and the log viewer, against real containers: only the shown
+// tab's socket is open, lines arrive in order with stderr and ANSI styling, restarts never
+// stack sockets, and the DOM stays bounded whatever the container prints.
+import { test, expect, Page } from '@playwright/test';
+import { docker, IMAGE } from '../fixtures/docker';
+import { clients, expectServerIdle, trackSockets } from './metrics';
+
+test.beforeEach(async () => {
+  await expectServerIdle();
+});
+
+async function hydrated(page: Page): Promise<void> {
+  await expect(page.locator('[data-hydrated="true"]')).toHaveCount(1);
+}
+
+test('only the shown tab holds a socket', async ({ page }) => {
+  const sockets = trackSockets(page);
+  await page.goto('/containers/berth-e2e-ticker');
+  await hydrated(page);
+  expect(sockets.all.length).toBe(0);
+
+  await page.getByTestId('tab-logs').click();
+  await expect(page.getByTestId('log-status')).toHaveText('live');
+  await expect.poll(() => clients('container_logs')).toBe(1);
+  expect(sockets.open().length).toBe(1);
+
+  await page.getByTestId('tab-stats').click();
+  await expect(page.getByTestId('stats-status')).toHaveText('live');
+  await expect(page.getByTestId('stats-pids')).toHaveText(/^[1-9]\d*$/);
+  await expect.poll(() => clients('container_logs')).toBe(0);
+  expect(await clients('container_stats')).toBe(1);
+  await expect.poll(() => sockets.open().length).toBe(1);
+
+  await page.getByTestId('tab-overview').click();
+  await expect(page.getByTestId('command')).toBeVisible();
+  await expect.poll(() => sockets.open().length).toBe(0);
+  await expect.poll(() => clients('container_stats')).toBe(0);
+  await page.close();
+  await expectServerIdle();
+});
+
+test('log lines arrive in order, stderr marked and colours rendered', async ({ page }) => {
+  await page.goto('/containers/berth-e2e-ticker?tab=logs');
+  await expect(page.getByTestId('log-status')).toHaveText('live');
+  const lines = page.locator('.log-line');
+  await expect.poll(() => lines.count()).toBeGreaterThan(25);
+  const texts = await page.locator('.log-line .log-text').allTextContents();
+  const numbers = texts.map((t) => Number(t.replace('tick ', '')));
+  for (let i = 1; i < numbers.length; i++) expect(numbers[i]).toBe(numbers[i - 1] + 1);
+  // Every tenth line is stderr, red, and shows no raw escape code.
+  const stderr = page.locator('.log-line.stderr').first();
+  await expect(stderr.locator('.ansi-fg-1')).toHaveText(/^tick \d+0$/);
+  expect(texts.join('\n')).not.toContain('\u001b');
+  expect(texts.join('\n')).not.toContain('[31m');
+  await page.close();
+  await expectServerIdle();
+});
+
+test('ten restarts leave one socket and one server client', async ({ page }) => {
+  const sockets = trackSockets(page);
+  await page.goto('/containers/berth-e2e-ticker?tab=logs');
+  await expect(page.getByTestId('log-status')).toHaveText('live');
+  for (let i = 0; i < 10; i++) {
+    await page.getByTestId('log-restart').click();
+  }
+  await expect(page.getByTestId('log-status')).toHaveText('live');
+  await expect.poll(() => clients('container_logs')).toBe(1);
+  await expect.poll(() => sockets.open().length).toBe(1);
+  expect(sockets.all.length).toBe(11);
+  await expect.poll(() => page.locator('.log-line').count()).toBeGreaterThan(0);
+  await page.close();
+  await expectServerIdle();
+});
+
+test('20,000 lines leave at most the cap in the DOM', async ({ page }) => {
+  test.setTimeout(90_000);
+  const name = 'berth-e2e-flood';
+  try {
+    docker('rm', '-f', name);
+  } catch {
+    // not there
+  }
+  // Waits for a go signal, so every line is streamed live rather than read as a tail.
+  docker('run', '-d', '--network', 'none', '--label', 'berth.test=1', '--name', name, IMAGE, 'sh', '-c', 'until cat /go 2>/dev/null; do sleep 0.1; done; seq 1 20000; sleep 3600');
+  try {
+    await page.goto(`/containers/${name}?tab=logs`);
+    await expect(page.getByTestId('log-status')).toHaveText('live');
+    docker('exec', name, 'sh', '-c', 'echo > /go');
+    // The last line arrives (or the viewer is told lines were skipped) and the cap holds.
+    await expect(page.locator('.log-line .log-text', { hasText: /^20000$/ })).toHaveCount(1, { timeout: 60_000 });
+    const count = await page.locator('.log-line').count();
+    expect(count).toBeLessThanOrEqual(5000);
+    expect(count).toBeGreaterThan(1000);
+    await expect(page.getByTestId('log-count')).toHaveText(/^\d+ lines held \(max 5000\)$/);
+  } finally {
+    docker('rm', '-f', name);
+  }
+  await page.close();
+  await expectServerIdle();
+});
