@@ -2,7 +2,7 @@
 # shellcheck shell=bash
 set -euo pipefail
 BERTH_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-export PATH="$BERTH_ROOT/tools/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+export PATH="$BERTH_ROOT/tools/node_modules/.bin:${CARGO_HOME:-$HOME/.cargo}/bin:$HOME/.cargo/bin:$PATH"
 cd "$BERTH_ROOT"
 
 log() { printf '\033[1m[berth]\033[0m %s\n' "$*" >&2; }

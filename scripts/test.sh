@@ -12,9 +12,12 @@ engine_started=""
 
 cleanup() {
   local status=$?
-  [ -z "$berth_pid" ] || { kill "$berth_pid" 2>/dev/null; wait "$berth_pid" 2>/dev/null || true; }
+  if [ -n "$berth_pid" ]; then
+    kill "$berth_pid" 2>/dev/null || true
+    wait "$berth_pid" 2>/dev/null || true
+  fi
   "$BERTH_ROOT/scripts/engine.sh" sweep 2>/dev/null || true
-  [ -z "$engine_started" ] || "$BERTH_ROOT/scripts/engine.sh" stop
+  [ -z "$engine_started" ] || "$BERTH_ROOT/scripts/engine.sh" stop || true
   log "total: $SECONDS s"
   exit "$status"
 }
@@ -33,6 +36,11 @@ start_engine() {
 
 serve_and_browse() {
   local url="http://$BERTH_TEST_ADDR"
+  # Never test someone else's server: the address must be free.
+  if curl -s -o /dev/null "$url/"; then
+    log "something already listens on $BERTH_TEST_ADDR: stop it or set BERTH_TEST_ADDR"
+    return 1
+  fi
   "$BERTH_ROOT/target/release/berth" --bind "$BERTH_TEST_ADDR" --log info \
     >"$STATE_DIR/berth.log" 2>&1 &
   berth_pid=$!
@@ -42,6 +50,7 @@ serve_and_browse() {
     sleep 0.2
   done
   curl -fs "$url/api/health" >/dev/null || { log "berth did not become healthy"; cat "$STATE_DIR/berth.log" >&2; return 1; }
+  kill -0 "$berth_pid" 2>/dev/null || { log "berth exited:"; cat "$STATE_DIR/berth.log" >&2; return 1; }
   (cd end2end && npm ci --no-audit --no-fund --loglevel=error && BERTH_URL="$url" npx playwright test)
 }
 
