@@ -56,6 +56,8 @@ serve_and_browse() {
 
 phase "install" install_system
 phase "engine" start_engine
-phase "cargo test" cargo test --workspace
+# One test at a time: the suite shares one real engine on 2 cores, and concurrent floods
+# disturb the settling windows the streaming tests check (see the issue 3 note).
+phase "cargo test" cargo test --workspace -- --test-threads=1
 phase "site build (release)" cargo leptos build --release
 phase "playwright" serve_and_browse

@@ -37,6 +37,23 @@ impl Inventory {
     }
 }
 
+/// Inspects a container by id, id prefix or name: 400 for a malformed reference, 404 for
+/// an unknown one, 503 while the engine is down.
+pub async fn inspect(
+    engine: &Engine,
+    reference: &str,
+) -> Result<models::ContainerInspectResponse, ApiError> {
+    model::validate_container_ref(reference)?;
+    engine
+        .client()?
+        .inspect_container(reference, None::<InspectContainerOptions>)
+        .await
+        .map_err(|e| match engine.error(e) {
+            e if e.status == 404 => ApiError::not_found(format!("no such container: {reference}")),
+            e => e,
+        })
+}
+
 fn label(labels: Option<&HashMap<String, String>>, key: &str) -> Option<String> {
     labels.and_then(|l| l.get(key)).cloned()
 }

@@ -3,7 +3,7 @@
 //! events API says when. One `SelectAll` merges the per-container streams, so following a
 //! project costs no task per container.
 
-use super::{container_logs::LogSource, lines::LineSplitter};
+use super::container_logs::{self, LogSource};
 use crate::hub::Publisher;
 use app::{
     frames::{Frame, LogLine},
@@ -12,7 +12,7 @@ use app::{
 use bollard::{
     Docker,
     errors::Error as DockerError,
-    query_parameters::{EventsOptions, ListContainersOptions, LogsOptions},
+    query_parameters::{EventsOptions, ListContainersOptions},
 };
 use futures::{
     StreamExt,
@@ -61,6 +61,7 @@ enum Item {
     Ended(String),
 }
 
+/// A member's lines, then a marker that its stream ended.
 fn follow(
     docker: &Docker,
     source: LogSource,
@@ -68,37 +69,9 @@ fn follow(
     since: i32,
     timestamps: bool,
 ) -> BoxStream<'static, Item> {
-    let options = LogsOptions {
-        follow: true,
-        stdout: true,
-        stderr: true,
-        timestamps,
-        tail,
-        since,
-        ..Default::default()
-    };
     let id = source.id.clone();
-    let mut splitter = LineSplitter::default();
-    docker
-        .logs(&source.id, Some(options))
-        .take_while(|chunk| std::future::ready(chunk.is_ok()))
-        .flat_map(move |chunk| {
-            let mut lines = Vec::new();
-            if let Ok(output) = chunk {
-                splitter.feed(output, timestamps, |raw| {
-                    lines.push(Item::Line(LogLine {
-                        seq: 0,
-                        container: source.id.clone(),
-                        name: source.name.clone(),
-                        service: source.service.clone(),
-                        stream: raw.stream,
-                        timestamp: raw.timestamp,
-                        text: raw.text,
-                    }))
-                });
-            }
-            stream::iter(lines)
-        })
+    container_logs::follow(docker, source, tail, since, timestamps)
+        .map(Item::Line)
         .chain(stream::once(async move { Item::Ended(id) }))
         .boxed()
 }

@@ -169,18 +169,7 @@ fn upgraded(upgrade: Upgrade) -> Result<WebSocketUpgrade, ApiError> {
 }
 
 async fn resolve_container(engine: &Engine, reference: &str) -> Result<LogSource, ApiError> {
-    model::validate_container_ref(reference)?;
-    let docker = engine.client()?;
-    let c = docker
-        .inspect_container(
-            reference,
-            None::<bollard::query_parameters::InspectContainerOptions>,
-        )
-        .await
-        .map_err(|e| match engine.error(e) {
-            e if e.status == 404 => ApiError::not_found(format!("no such container: {reference}")),
-            e => e,
-        })?;
+    let c = crate::inventory::inspect(engine, reference).await?;
     let labels = c.config.and_then(|c| c.labels).unwrap_or_default();
     Ok(LogSource {
         id: c.id.unwrap_or_default(),
