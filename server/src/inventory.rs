@@ -54,6 +54,11 @@ pub async fn inspect(
         })
 }
 
+/// A container name as people write it: Docker reports names with a leading `/`.
+pub fn container_name(docker_name: &str) -> String {
+    docker_name.trim_start_matches('/').to_string()
+}
+
 fn label(labels: Option<&HashMap<String, String>>, key: &str) -> Option<String> {
     labels.and_then(|l| l.get(key)).cloned()
 }
@@ -67,7 +72,7 @@ fn summary(c: models::ContainerSummary) -> ContainerSummary {
         .names
         .as_ref()
         .and_then(|names| names.first())
-        .map(|n| n.trim_start_matches('/').to_string())
+        .map(|n| container_name(n))
         .unwrap_or_default();
     let mut ports: Vec<Port> = c
         .ports
@@ -106,11 +111,7 @@ fn detail(c: models::ContainerInspectResponse) -> ContainerDetail {
     let labels = config.labels.unwrap_or_default();
     ContainerDetail {
         id: c.id.unwrap_or_default(),
-        name: c
-            .name
-            .unwrap_or_default()
-            .trim_start_matches('/')
-            .to_string(),
+        name: container_name(&c.name.unwrap_or_default()),
         image: config.image.unwrap_or_default(),
         state: text(state.status),
         running: state.running.unwrap_or(false),

@@ -83,14 +83,6 @@ impl Publisher {
         // An error only means there is no receiver right now.
         let _ = self.hub.tx.send(text);
     }
-
-    pub fn cancelled(&self) -> tokio_util::sync::WaitForCancellationFuture<'_> {
-        self.hub.cancel.cancelled()
-    }
-
-    pub fn is_cancelled(&self) -> bool {
-        self.hub.cancel.is_cancelled()
-    }
 }
 
 pub struct Hub {

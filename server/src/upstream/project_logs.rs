@@ -44,12 +44,12 @@ pub async fn members(
         .into_iter()
         .map(|c| LogSource {
             id: c.id.unwrap_or_default(),
-            name: c
-                .names
-                .and_then(|n| n.into_iter().next())
-                .unwrap_or_default()
-                .trim_start_matches('/')
-                .to_string(),
+            name: crate::inventory::container_name(
+                c.names
+                    .and_then(|n| n.into_iter().next())
+                    .as_deref()
+                    .unwrap_or_default(),
+            ),
             service: c.labels.and_then(|l| l.get(COMPOSE_SERVICE_LABEL).cloned()),
         })
         .collect())

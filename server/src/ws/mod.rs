@@ -173,11 +173,7 @@ async fn resolve_container(engine: &Engine, reference: &str) -> Result<LogSource
     let labels = c.config.and_then(|c| c.labels).unwrap_or_default();
     Ok(LogSource {
         id: c.id.unwrap_or_default(),
-        name: c
-            .name
-            .unwrap_or_default()
-            .trim_start_matches('/')
-            .to_string(),
+        name: crate::inventory::container_name(&c.name.unwrap_or_default()),
         service: labels.get(COMPOSE_SERVICE_LABEL).cloned(),
     })
 }
