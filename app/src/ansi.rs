@@ -137,7 +137,6 @@ pub fn segments(text: &str) -> Vec<(Style, String)> {
 }
 
 /// The text without any escape sequence (for search and download).
-#[cfg(test)]
 pub fn strip(text: &str) -> String {
     segments(text).into_iter().map(|(_, t)| t).collect()
 }

@@ -2,14 +2,18 @@
 //! context (no HTTP round-trip to itself); in the browser it fetches the JSON API, with an
 //! AbortController that is aborted when the owning resource re-runs or is disposed.
 
-use crate::model::{ApiError, ContainerDetail, ContainerSummary, Dashboard, Health};
+use crate::frames::SystemStats;
+use crate::model::{ApiError, ContainerDetail, ContainerSummary, Dashboard, Health, Project};
 
 #[cfg(feature = "ssr")]
 pub use server::{Backend, BoxFuture, SharedBackend};
 
 #[cfg(feature = "ssr")]
 mod server {
-    use crate::model::{ApiError, ContainerDetail, ContainerSummary, Dashboard, Health};
+    use crate::frames::SystemStats;
+    use crate::model::{
+        self, ApiError, ContainerDetail, ContainerSummary, Dashboard, Health, Project,
+    };
     use std::{future::Future, pin::Pin, sync::Arc};
 
     pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -25,6 +29,24 @@ mod server {
             &'a self,
             reference: &'a str,
         ) -> BoxFuture<'a, Result<ContainerDetail, ApiError>>;
+        /// The host's last known sample (for pages rendered before their socket opens).
+        fn host(&self) -> BoxFuture<'_, Result<SystemStats, ApiError>>;
+
+        fn projects(&self) -> BoxFuture<'_, Result<Vec<Project>, ApiError>> {
+            Box::pin(async move { self.containers().await.map(model::group_projects) })
+        }
+
+        /// 400 for a malformed name, 404 when no container carries it.
+        fn project<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Project, ApiError>> {
+            Box::pin(async move {
+                model::validate_project_name(name)?;
+                self.projects()
+                    .await?
+                    .into_iter()
+                    .find(|p| p.name == name)
+                    .ok_or_else(|| ApiError::not_found(format!("no such compose project: {name}")))
+            })
+        }
     }
 
     pub type SharedBackend = Arc<dyn Backend>;
@@ -126,4 +148,26 @@ pub async fn container(reference: String) -> Result<ContainerDetail, ApiError> {
     return server::backend()?.container(&reference).await;
     #[cfg(not(feature = "ssr"))]
     return browser::sendable(browser::get_json(format!("/api/containers/{reference}"))).await;
+}
+
+pub async fn host() -> Result<SystemStats, ApiError> {
+    #[cfg(feature = "ssr")]
+    return server::backend()?.host().await;
+    #[cfg(not(feature = "ssr"))]
+    return browser::sendable(browser::get_json("/api/host".into())).await;
+}
+
+pub async fn projects() -> Result<Vec<Project>, ApiError> {
+    #[cfg(feature = "ssr")]
+    return server::backend()?.projects().await;
+    #[cfg(not(feature = "ssr"))]
+    return browser::sendable(browser::get_json("/api/projects".into())).await;
+}
+
+pub async fn project(name: String) -> Result<Project, ApiError> {
+    crate::model::validate_project_name(&name)?;
+    #[cfg(feature = "ssr")]
+    return server::backend()?.project(&name).await;
+    #[cfg(not(feature = "ssr"))]
+    return browser::sendable(browser::get_json(format!("/api/projects/{name}"))).await;
 }

@@ -46,6 +46,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                         "Dashboard"
                     </A>
                     <A href="/containers">"Containers"</A>
+                    <A href="/projects">"Projects"</A>
                 </nav>
                 <Transition fallback=|| ()>
                     {move || Suspend::new(async move { health.await.ok().map(engine_badge) })}

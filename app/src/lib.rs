@@ -9,6 +9,7 @@ mod format;
 pub mod frames;
 mod layout;
 pub mod live;
+mod log_filter;
 mod log_viewer;
 pub mod model;
 mod pages;
@@ -69,6 +70,12 @@ pub fn App() -> impl IntoView {
                     <Route
                         path=path!("/containers/:id")
                         view=pages::ContainerPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route path=path!("/projects") view=pages::ProjectList ssr=SsrMode::Async />
+                    <Route
+                        path=path!("/projects/:name")
+                        view=pages::ProjectPage
                         ssr=SsrMode::Async
                     />
                 </Routes>

@@ -1,18 +1,22 @@
 //! The log viewer, for a container or a project: follows a log stream, keeps at most
 //! `max_lines` lines in the DOM, auto-scrolls while at the bottom, shows "N new lines" when
 //! scrolled up, pauses, restarts (closing the old socket first), renders ANSI colours, marks
-//! stderr, and shows `lagged` and `end` inline. Incoming lines are batched and flushed at
-//! most every [`FLUSH_MS`], so a chatty container costs one DOM update per batch.
+//! stderr, shows `lagged` and `end` inline, filters by text or `/regex/` with highlights,
+//! and downloads the lines it holds. Incoming lines are batched and flushed at most every
+//! [`FLUSH_MS`], so a chatty container costs one DOM update per batch.
 
 use crate::{
     ansi,
     frames::{Frame, LogLine, LogStream},
     live::use_live,
+    log_filter::{Filter, highlight},
 };
 use leptos::{html::Div, prelude::*};
 use std::{collections::VecDeque, sync::Arc};
 
 const FLUSH_MS: u64 = 100;
+/// Typing in the filter re-renders the matching lines once it pauses this long.
+const FILTER_DEBOUNCE_MS: u64 = 150;
 pub const DEFAULT_MAX_LINES: usize = 5_000;
 
 enum RowKind {
@@ -26,7 +30,7 @@ struct Row {
     kind: RowKind,
 }
 
-fn line_view(line: &LogLine, show_service: bool) -> impl IntoView + use<> {
+fn line_view(line: &LogLine, show_service: bool, filter: &Filter) -> impl IntoView + use<> {
     let class = match line.stream {
         LogStream::Stdout => "log-line",
         LogStream::Stderr => "log-line stderr",
@@ -36,14 +40,26 @@ fn line_view(line: &LogLine, show_service: bool) -> impl IntoView + use<> {
         .clone()
         .map(|t| crate::format::docker_time(&t));
     let service = show_service.then(|| line.service.clone().unwrap_or_else(|| line.name.clone()));
-    let service_class = format!(
-        "log-service svc-{}",
-        service.as_deref().map_or(0, colour_index)
-    );
-    let text = ansi::segments(&line.text)
-        .into_iter()
-        .map(|(style, text)| view! { <span class=style.classes()>{text}</span> })
-        .collect_view();
+    let service_class = service_class(service.as_deref().unwrap_or_default());
+    let segments = ansi::segments(&line.text);
+    let text = if filter.is_all() {
+        segments
+            .into_iter()
+            .map(|(style, text)| view! { <span class=style.classes()>{text}</span> }.into_any())
+            .collect_view()
+    } else {
+        let plain: String = segments.iter().map(|(_, t)| t.as_str()).collect();
+        highlight(segments, &filter.ranges(&plain))
+            .into_iter()
+            .map(|(style, text, hit)| {
+                if hit {
+                    view! { <mark class=style.classes()>{text}</mark> }.into_any()
+                } else {
+                    view! { <span class=style.classes()>{text}</span> }.into_any()
+                }
+            })
+            .collect_view()
+    };
     view! {
         <div class=class data-seq=line.seq>
             <span class="log-ts">{timestamp}</span>
@@ -53,19 +69,80 @@ fn line_view(line: &LogLine, show_service: bool) -> impl IntoView + use<> {
     }
 }
 
-/// A stable colour per service name.
-fn colour_index(name: &str) -> u32 {
-    name.bytes()
-        .fold(7u32, |h, b| h.wrapping_mul(31).wrapping_add(b.into()))
-        % 8
+/// A stable colour per service name, shared by the log and the project's member table.
+pub fn service_class(name: &str) -> String {
+    // FNV-1a, folded: a multiply-add hash keeps too little in its low bits for `% 8`
+    // (db, web and worker all got one colour).
+    let hash = name.bytes().fold(0x811c_9dc5u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    });
+    let index = (hash ^ (hash >> 16)) % 8;
+    format!("log-service svc-{index}")
 }
 
-fn row_view(row: &Row, show_service: bool) -> AnyView {
+fn row_view(row: &Row, show_service: bool, filter: &Filter) -> AnyView {
     match &row.kind {
-        RowKind::Line(line) => line_view(line, show_service).into_any(),
+        RowKind::Line(line) => line_view(line, show_service, filter).into_any(),
         RowKind::Skipped(n) => view! { <div class="log-note lagged">{format!("… {n} lines skipped (this viewer fell behind)")}</div> }.into_any(),
         RowKind::Ended(reason) => view! { <div class="log-note ended">{format!("Stream ended: {reason}")}</div> }.into_any(),
     }
+}
+
+/// Notes (skipped, ended) always show; lines only when they match.
+fn keeps(filter: &Filter, row: &Row) -> bool {
+    match &row.kind {
+        RowKind::Line(line) => filter.is_all() || filter.matches(&ansi::strip(&line.text)),
+        _ => true,
+    }
+}
+
+/// The held lines as a log file: timestamp and service when known, colours removed.
+fn log_file(rows: &VecDeque<Arc<Row>>) -> String {
+    let mut out = String::new();
+    for row in rows {
+        if let RowKind::Line(line) = &row.kind {
+            if let Some(ts) = &line.timestamp {
+                out.push_str(ts);
+                out.push(' ');
+            }
+            if let Some(service) = &line.service {
+                out.push_str(service);
+                out.push_str(" | ");
+            }
+            out.push_str(&ansi::strip(&line.text));
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// Saves `text` as a file through a temporary object URL, revoked once the download began.
+#[cfg(feature = "hydrate")]
+fn save_file(name: &str, text: &str) -> Result<(), wasm_bindgen::JsValue> {
+    use wasm_bindgen::JsCast;
+    let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(text));
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type("text/plain;charset=utf-8");
+    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options)?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob)?;
+    let anchor: web_sys::HtmlAnchorElement = document().create_element("a")?.dyn_into()?;
+    anchor.set_href(&url);
+    anchor.set_download(name);
+    anchor.click();
+    // Revoked on a short timer, not at once: some browsers resolve the URL after click()
+    // returns. The timer is one-shot and frees the blob even if the viewer is gone.
+    set_timeout(
+        move || {
+            let _ = web_sys::Url::revoke_object_url(&url);
+        },
+        std::time::Duration::from_secs(1),
+    );
+    Ok(())
+}
+
+#[cfg(not(feature = "hydrate"))]
+fn save_file(_name: &str, _text: &str) -> Result<(), ()> {
+    Ok(())
 }
 
 #[component]
@@ -77,7 +154,11 @@ pub fn LogViewer(
     /// Tag each line with its service (project logs).
     #[prop(default = false)]
     show_service: bool,
+    /// The name the Download button saves under, e.g. `web-1.log`.
+    #[prop(into, default = "logs.log".to_string())]
+    download_name: String,
 ) -> impl IntoView {
+    let hydrated = expect_context::<crate::Hydrated>().0;
     let rows = RwSignal::new(VecDeque::<Arc<Row>>::new());
     let pending: StoredValue<Vec<Row>> = StoredValue::new(Vec::new());
     let flush_timer: StoredValue<Option<TimeoutHandle>> = StoredValue::new(None);
@@ -88,6 +169,16 @@ pub fn LogViewer(
     let wrap = RwSignal::new(true);
     let restart = ArcTrigger::new();
     let scroller = NodeRef::<Div>::new();
+    let filter_input = RwSignal::new(String::new());
+    let filter_parsed = Memo::new(move |_| filter_input.with(|f| Filter::parse(f)));
+    let filter = Memo::new(move |_| filter_parsed.get().unwrap_or(Filter::All));
+    // Bumped when the filter changes so every shown row re-renders its highlights; rows added
+    // under an unchanged filter keep their keys and render once.
+    let filter_version = Memo::new(move |v: Option<&u32>| {
+        filter.track();
+        v.map_or(0, |v| v + 1)
+    });
+    let debounce: StoredValue<Option<TimeoutHandle>> = StoredValue::new(None);
 
     let flush = move || {
         flush_timer.set_value(None);
@@ -120,10 +211,44 @@ pub fn LogViewer(
         }
     };
     on_cleanup(move || {
-        if let Some(timer) = flush_timer.try_update_value(Option::take).flatten() {
-            timer.clear();
+        for timer in [flush_timer, debounce] {
+            if let Some(timer) = timer.try_update_value(Option::take).flatten() {
+                timer.clear();
+            }
         }
     });
+    let on_filter = move |ev| {
+        let value = event_target_value(&ev);
+        if let Some(timer) = debounce.try_update_value(Option::take).flatten() {
+            timer.clear();
+        }
+        debounce.set_value(
+            set_timeout_with_handle(
+                move || {
+                    debounce.set_value(None);
+                    filter_input.set(value);
+                },
+                std::time::Duration::from_millis(FILTER_DEBOUNCE_MS),
+            )
+            .ok(),
+        );
+    };
+    let shown = move || {
+        let filter = filter.get();
+        let version = filter_version.get();
+        rows.with(|rows| {
+            rows.iter()
+                .filter(|row| keeps(&filter, row))
+                .map(|row| (version, row.clone()))
+                .collect::<Vec<_>>()
+        })
+    };
+    let download = move |_| {
+        let text = rows.with_untracked(log_file);
+        if let Err(e) = save_file(&download_name, &text) {
+            leptos::logging::warn!("download failed: {e:?}");
+        }
+    };
 
     let status = {
         let restart = restart.clone();
@@ -200,13 +325,36 @@ pub fn LogViewer(
                     <input type="checkbox" prop:checked=wrap on:change=move |_| wrap.update(|w| *w = !*w) />
                     " Wrap"
                 </label>
+                <button data-testid="log-download" on:click=download disabled=move || !hydrated.get()>
+                    "Download"
+                </button>
+                <input
+                    type="search"
+                    class="filter log-filter"
+                    placeholder="Filter: text or /regex/"
+                    aria-label="Filter log lines"
+                    data-testid="log-filter"
+                    disabled=move || !hydrated.get()
+                    on:input=on_filter
+                />
                 <span class="muted" data-testid="log-count">
-                    {move || format!("{} lines held (max {max_lines})", rows.with(|r| r.len()))}
+                    {move || {
+                        let held = rows.with(|r| r.len());
+                        if filter.with(Filter::is_all) {
+                            format!("{held} lines held (max {max_lines})")
+                        } else {
+                            let matching = rows.with(|r| r.iter().filter(|row| matches!(row.kind, RowKind::Line(_)) && keeps(&filter.read(), row)).count());
+                            format!("{matching} of {held} lines match")
+                        }
+                    }}
+                </span>
+                <span class="error-text" role="alert" data-testid="log-filter-error">
+                    {move || filter_parsed.get().err()}
                 </span>
             </div>
             <div class="log-scroll" node_ref=scroller on:scroll=on_scroll data-testid="log-lines">
-                <For each=move || rows.get() key=|row| row.key let(row)>
-                    {row_view(&row, show_service)}
+                <For each=shown key=|(version, row)| (*version, row.key) let(item)>
+                    {row_view(&item.1, show_service, &filter.get_untracked())}
                 </For>
             </div>
             <Show when=move || { unseen.get() > 0 }>
@@ -215,5 +363,20 @@ pub fn LogViewer(
                 </button>
             </Show>
         </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::service_class;
+
+    #[test]
+    fn common_service_names_get_distinct_colours() {
+        let classes: std::collections::HashSet<_> =
+            ["db", "web", "worker", "api", "redis", "nginx"]
+                .map(service_class)
+                .into_iter()
+                .collect();
+        assert_eq!(classes.len(), 6, "{classes:?}");
     }
 }

@@ -159,6 +159,50 @@ pub struct ContainerDetail {
     pub service: Option<String>,
 }
 
+/// A compose project as Berth sees it: the containers that carry its label.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Project {
+    pub name: String,
+    /// Sorted by service, then name.
+    pub containers: Vec<ContainerSummary>,
+    /// Container counts by state, every state that occurs.
+    pub states: BTreeMap<String, u32>,
+    /// Distinct services, sorted.
+    pub services: Vec<String>,
+}
+
+/// Groups containers by their compose project label, sorted by project name. Containers
+/// without the label belong to no project.
+pub fn group_projects(containers: Vec<ContainerSummary>) -> Vec<Project> {
+    let mut by_name: BTreeMap<String, Vec<ContainerSummary>> = BTreeMap::new();
+    for c in containers {
+        if let Some(project) = c.project.clone() {
+            by_name.entry(project).or_default().push(c);
+        }
+    }
+    by_name
+        .into_iter()
+        .map(|(name, mut containers)| {
+            containers.sort_by(|a, b| (&a.service, &a.name).cmp(&(&b.service, &b.name)));
+            let mut states = BTreeMap::new();
+            for c in &containers {
+                *states.entry(c.state.clone()).or_insert(0) += 1;
+            }
+            let mut services: Vec<String> = containers
+                .iter()
+                .filter_map(|c| c.service.clone())
+                .collect();
+            services.dedup();
+            Project {
+                name,
+                containers,
+                states,
+                services,
+            }
+        })
+        .collect()
+}
+
 pub const COMPOSE_PROJECT_LABEL: &str = "com.docker.compose.project";
 pub const COMPOSE_SERVICE_LABEL: &str = "com.docker.compose.service";
 
@@ -224,6 +268,39 @@ mod tests {
                 "{bad:?}"
             );
         }
+    }
+
+    fn summary(name: &str, project: Option<&str>, service: &str, state: &str) -> ContainerSummary {
+        ContainerSummary {
+            id: format!("{name}-id"),
+            name: name.into(),
+            image: "img".into(),
+            state: state.into(),
+            status: String::new(),
+            created: 0,
+            ports: vec![],
+            project: project.map(Into::into),
+            service: Some(service.into()),
+        }
+    }
+
+    #[test]
+    fn projects_group_by_label() {
+        let projects = group_projects(vec![
+            summary("shop-web-2", Some("shop"), "web", "exited"),
+            summary("lone", None, "x", "running"),
+            summary("blog-db-1", Some("blog"), "db", "running"),
+            summary("shop-db-1", Some("shop"), "db", "running"),
+            summary("shop-web-1", Some("shop"), "web", "running"),
+        ]);
+        let names: Vec<_> = projects.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["blog", "shop"]);
+        let shop = &projects[1];
+        let members: Vec<_> = shop.containers.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(members, ["shop-db-1", "shop-web-1", "shop-web-2"]);
+        assert_eq!(shop.services, ["db", "web"]);
+        assert_eq!(shop.states.get("running"), Some(&2));
+        assert_eq!(shop.states.get("exited"), Some(&1));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 // tab's socket is open, lines arrive in order with stderr and ANSI styling, restarts never
 // stack sockets, and the DOM stays bounded whatever the container prints.
 import { test, expect, Page } from '@playwright/test';
+import { readFileSync } from 'node:fs';
 import { docker, IMAGE } from '../fixtures/docker';
 import { clients, expectServerIdle, trackSockets } from './metrics';
 
@@ -100,6 +101,66 @@ test('20,000 lines leave at most the cap in the DOM', async ({ page }) => {
   } finally {
     docker('rm', '-f', name);
   }
+  await page.close();
+  await expectServerIdle();
+});
+
+test('the filter narrows lines by text or regex, highlights matches, and reports a bad regex', async ({ page }) => {
+  await page.goto('/containers/berth-e2e-ticker?tab=logs');
+  await expect(page.getByTestId('log-status')).toHaveText('live');
+  const lines = page.locator('.log-line');
+  await expect.poll(() => lines.count()).toBeGreaterThan(20);
+  const filter = page.getByTestId('log-filter');
+  await expect(filter).toBeEnabled();
+
+  // Plain text, case-insensitive: every shown line contains it, highlighted.
+  await filter.fill('TICK 1');
+  await expect(page.getByTestId('log-count')).toContainText('lines match');
+  await expect.poll(async () => {
+    const texts = await page.locator('.log-line .log-text').allTextContents();
+    return texts.length > 0 && texts.every((t) => t.includes('tick 1'));
+  }).toBe(true);
+  await expect(page.locator('.log-line mark').first()).toHaveText('tick 1');
+
+  // A regex: only lines ending in 5.
+  await filter.fill('/^tick \\d*5$/');
+  await expect.poll(async () => {
+    const texts = await page.locator('.log-line .log-text').allTextContents();
+    return texts.length > 0 && texts.every((t) => /^tick \d*5$/.test(t));
+  }).toBe(true);
+  const marked = await page.locator('.log-line mark').allTextContents();
+  expect(marked.length).toBeGreaterThan(0);
+  for (const m of marked) expect(m).toMatch(/^tick \d*5$/);
+
+  // An invalid regex says so and hides nothing.
+  await filter.fill('/tick (/');
+  await expect(page.getByTestId('log-filter-error')).toContainText('invalid regular expression');
+  await expect.poll(async () => (await page.locator('.log-line .log-text').allTextContents()).some((t) => !t.endsWith('5'))).toBe(true);
+
+  await filter.fill('');
+  await expect(page.getByTestId('log-filter-error')).toBeEmpty();
+  await expect(page.getByTestId('log-count')).toContainText('lines held');
+  await expect(page.locator('.log-line mark')).toHaveCount(0);
+  await page.close();
+  await expectServerIdle();
+});
+
+test('download saves the held lines as a .log file', async ({ page }) => {
+  await page.goto('/containers/berth-e2e-ticker?tab=logs');
+  await expect(page.getByTestId('log-status')).toHaveText('live');
+  await expect.poll(() => page.locator('.log-line').count()).toBeGreaterThan(10);
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByTestId('log-download').click(),
+  ]);
+  expect(download.suggestedFilename()).toBe('berth-e2e-ticker.log');
+  const path = await download.path();
+  const text = readFileSync(path, 'utf8');
+  const lines = text.trim().split('\n');
+  expect(lines.length).toBeGreaterThan(10);
+  // Timestamped as Docker gives them, colours removed.
+  for (const line of lines) expect(line).toMatch(/^\d{4}-\d\d-\d\dT\S+ tick \d+$/);
+  expect(text).not.toContain('\u001b');
   await page.close();
   await expectServerIdle();
 });

@@ -37,6 +37,9 @@ pub fn routes() -> Router<AppState> {
         .route("/dashboard", get(dashboard))
         .route("/containers", get(containers))
         .route("/containers/{id}", get(container))
+        .route("/projects", get(projects))
+        .route("/projects/{name}", get(project))
+        .route("/host", get(host))
         .fallback(|| async { JsonError(ApiError::not_found("no such API endpoint")) })
         .method_not_allowed_fallback(|| async {
             JsonError(ApiError::new(405, "method not allowed"))
@@ -75,4 +78,20 @@ async fn container(
 ) -> ApiResult<app::model::ContainerDetail> {
     let Path(id) = id.map_err(|e| JsonError(ApiError::bad_request(e.body_text())))?;
     json(backend.container(&id).await)
+}
+
+async fn projects(State(backend): State<SharedBackend>) -> ApiResult<Vec<app::model::Project>> {
+    json(backend.projects().await)
+}
+
+async fn project(
+    State(backend): State<SharedBackend>,
+    name: Result<Path<String>, PathRejection>,
+) -> ApiResult<app::model::Project> {
+    let Path(name) = name.map_err(|e| JsonError(ApiError::bad_request(e.body_text())))?;
+    json(backend.project(&name).await)
+}
+
+async fn host(State(backend): State<SharedBackend>) -> ApiResult<app::frames::SystemStats> {
+    json(backend.host().await)
 }

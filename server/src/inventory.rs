@@ -2,6 +2,7 @@
 //! to the shared model. Serves both the JSON API and the server-rendered pages.
 
 use crate::engine::Engine;
+use crate::upstream::system_stats::LastSample;
 use app::{
     api::{Backend, BoxFuture},
     model::{
@@ -17,11 +18,12 @@ use std::{collections::HashMap, sync::Arc};
 
 pub struct Inventory {
     engine: Arc<Engine>,
+    last_host: Arc<LastSample>,
 }
 
 impl Inventory {
-    pub fn new(engine: Arc<Engine>) -> Self {
-        Self { engine }
+    pub fn new(engine: Arc<Engine>, last_host: Arc<LastSample>) -> Self {
+        Self { engine, last_host }
     }
 
     async fn list_all(&self) -> Result<Vec<models::ContainerSummary>, ApiError> {
@@ -159,6 +161,10 @@ fn detail(c: models::ContainerInspectResponse) -> ContainerDetail {
 }
 
 impl Backend for Inventory {
+    fn host(&self) -> BoxFuture<'_, Result<app::frames::SystemStats, ApiError>> {
+        Box::pin(self.last_host.get())
+    }
+
     fn health(&self) -> BoxFuture<'_, Health> {
         Box::pin(async move { self.engine.health() })
     }

@@ -70,6 +70,7 @@ fn tabs(d: ContainerDetail) -> impl IntoView {
     let query = use_query_map();
     let tab = move || Tab::from_query(query.read().get("tab"));
     let id = d.id.clone();
+    let download_name = format!("{}.log", d.name);
     let link = {
         let id = id.clone();
         move |target: Tab, label: &'static str, query: &'static str| {
@@ -91,7 +92,7 @@ fn tabs(d: ContainerDetail) -> impl IntoView {
             Tab::Overview => overview(d.clone()).into_any(),
             Tab::Logs => {
                 let path = format!("/ws/containers/{id}/logs?tail=200&timestamps=true");
-                view! { <crate::log_viewer::LogViewer path=path /> }.into_any()
+                view! { <crate::log_viewer::LogViewer path=path download_name=download_name.clone() /> }.into_any()
             }
             Tab::Stats => view! { <super::container_stats::ContainerStatsLive id=id.clone() /> }.into_any(),
         }}

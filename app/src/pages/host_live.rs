@@ -1,8 +1,9 @@
 //! The dashboard's live host panel: CPU, memory, disk, load and network from
-//! `/ws/system/stats`, each with a sparkline of the last 60 samples.
+//! `/ws/system/stats`, each with a sparkline of the last 60 samples. The server renders the
+//! last known sample, so the cards show values before hydration and before the socket opens.
 
 use crate::{
-    format,
+    api, format,
     frames::{Frame, SystemStats},
     live::use_live,
     sparkline::{HISTORY, sparkline},
@@ -55,11 +56,9 @@ pub fn HostLive() -> impl IntoView {
     let series = move |pick: fn(&SystemStats) -> f64| {
         history.with(|h| h.iter().map(pick).collect::<Vec<f64>>())
     };
-    let latest = move |show: fn(&SystemStats) -> String| {
-        history.with(|h| h.back().map_or_else(|| "—".to_string(), show))
-    };
-
-    let card = move |title: &'static str,
+    let initial = Resource::new(|| (), |_| api::host());
+    let card = move |known: Option<SystemStats>,
+                     title: &'static str,
                      testid: &'static str,
                      show: fn(&SystemStats) -> String,
                      pick: fn(&SystemStats) -> f64,
@@ -67,7 +66,13 @@ pub fn HostLive() -> impl IntoView {
         view! {
             <div class="card live-card">
                 <h3>{title}</h3>
-                <p class="big" data-testid=testid>{move || latest(show)}</p>
+                <p class="big" data-testid=testid>
+                    {move || {
+                        history.with(|h| {
+                            h.back().or(known.as_ref()).map_or_else(|| "—".to_string(), show)
+                        })
+                    }}
+                </p>
                 {move || sparkline(series(pick), max)}
             </div>
         }
@@ -81,6 +86,11 @@ pub fn HostLive() -> impl IntoView {
                     {move || status.get().label()}
                 </span>
             </h2>
+            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+            let known = initial.await.ok();
+            let card = move |title, testid, show, pick, max| card(known.clone(), title, testid, show, pick, max);
+            view! {
             <div class="cards">
                 {card("CPU", "host-cpu", |s| format!("{:.0} %", s.cpu_percent), |s| f64::from(s.cpu_percent), Some(100.0))}
                 {card(
@@ -112,6 +122,9 @@ pub fn HostLive() -> impl IntoView {
                     None,
                 )}
             </div>
+            }
+            })}
+            </Suspense>
         </section>
     }
 }

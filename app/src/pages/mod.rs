@@ -6,8 +6,10 @@ mod containers;
 mod dashboard;
 mod host_live;
 mod not_found;
+mod projects;
 
 pub use container::ContainerPage;
 pub use containers::ContainerList;
 pub use dashboard::Dashboard;
 pub use not_found::NotFound;
+pub use projects::{ProjectList, ProjectPage};

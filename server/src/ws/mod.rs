@@ -51,6 +51,7 @@ pub struct Streams {
     /// Origins allowed besides the server's own (`http://host:port`).
     pub allowed_origins: Vec<String>,
     pub system_interval: Duration,
+    pub last_host: Arc<upstream::system_stats::LastSample>,
     pub shutdown: CancellationToken,
 }
 
@@ -286,6 +287,7 @@ async fn system_stats(
     let permit = admit(&streams, &headers, peer, StreamKind::SystemStats)?;
     let upgrade = upgraded(upgrade)?;
     let interval = streams.system_interval;
+    let last = streams.last_host.clone();
     let key = HubKey::new(
         StreamKind::SystemStats,
         "host",
@@ -293,7 +295,7 @@ async fn system_stats(
     );
     Ok(session(upgrade, streams, permit, move |registry| {
         registry.subscribe(key, 1, move |publisher| {
-            upstream::system_stats::run(interval, publisher)
+            upstream::system_stats::run(interval, publisher, last)
         })
     }))
 }

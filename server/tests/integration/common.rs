@@ -90,9 +90,14 @@ impl TestServer {
             base,
             engine,
             state,
-            // A stuck request must fail the test, never hang the run.
+            // A stuck request must fail the test, never hang the run. No idle connections:
+            // this client shares the server's runtime, and a pooled connection is two live
+            // tasks (client and server side) that `berth_tokio_alive_tasks` would count.
+            // Overlapping scrapes once left a second pooled connection: +2 tasks that a task
+            // dump named as reqwest's, not Berth's.
             client: reqwest::Client::builder()
                 .timeout(REQUEST_TIMEOUT)
+                .pool_max_idle_per_host(0)
                 .build()
                 .unwrap(),
             shutdown,

@@ -153,3 +153,102 @@ async fn invalid_references_are_400_json_before_docker() {
     assert_eq!(status, 400, "{body}");
     assert!(body["error"].is_string());
 }
+
+#[tokio::test]
+async fn projects_group_labelled_containers_and_unknown_names_are_404() {
+    let server = TestServer::start().await;
+    let project = "berth-it-projects";
+    let label = |service: &str| {
+        [
+            "--label".to_string(),
+            format!("com.docker.compose.project={project}"),
+            "--label".to_string(),
+            format!("com.docker.compose.service={service}"),
+        ]
+    };
+    let web = label("web");
+    let web = Fixture::running("proj-web", &web.each_ref().map(String::as_str));
+    let db = label("db");
+    let db = Fixture::new(
+        "proj-db",
+        false,
+        &db.each_ref().map(String::as_str),
+        &["true"],
+    );
+
+    let (status, list) = server.get_json("/api/projects").await;
+    assert_eq!(status, 200);
+    let entry = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == project)
+        .unwrap_or_else(|| panic!("{project} is listed: {list}"));
+    assert_eq!(entry["containers"].as_array().unwrap().len(), 2);
+    assert_eq!(entry["services"], serde_json::json!(["db", "web"]));
+    assert_eq!(entry["states"]["running"], 1);
+    assert_eq!(entry["states"]["created"], 1);
+
+    let (status, one) = server.get_json(&format!("/api/projects/{project}")).await;
+    assert_eq!(status, 200);
+    let names: Vec<_> = one["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names, [db.name.clone(), web.name.clone()]);
+
+    let (status, body) = server
+        .get_json("/api/projects/berth-it-no-such-project")
+        .await;
+    assert_eq!(status, 404);
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("no such compose project"),
+        "{body}"
+    );
+    let (status, body) = server.get_json("/api/projects/bad%20name").await;
+    assert_eq!(status, 400);
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("invalid project name"),
+        "{body}"
+    );
+
+    // The pages answer with the same statuses.
+    assert_eq!(server.get(&format!("/projects/{project}")).await.0, 200);
+    assert_eq!(
+        server.get("/projects/berth-it-no-such-project").await.0,
+        404
+    );
+}
+
+#[tokio::test]
+async fn host_snapshot_serves_pages_before_their_socket() {
+    let server = TestServer::start().await;
+    let (status, host) = server.get_json("/api/host").await;
+    assert_eq!(status, 200);
+    assert!(host["memory_total"].as_u64().unwrap() > 0, "{host}");
+    assert!(host["memory_used"].as_u64().unwrap() > 0, "{host}");
+    assert!(
+        !host["cpu_per_core"].as_array().unwrap().is_empty(),
+        "{host}"
+    );
+    // The dashboard is rendered with it: a value, not the placeholder.
+    let (status, html) = server.get("/").await;
+    assert_eq!(status, 200);
+    let memory = html
+        .split("data-testid=\"host-memory\"")
+        .nth(1)
+        .and_then(|rest| rest.split('>').nth(1))
+        .unwrap_or_default();
+    assert!(
+        memory.contains(" of "),
+        "host memory before any socket: {memory:?}"
+    );
+}

@@ -75,8 +75,13 @@ async fn five_log_viewers_leave_nothing_behind() {
             |v| v == 0.0,
         )
         .await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let baseline = server.metric("berth_tokio_alive_tasks", None).await;
+    // The lowest of a few readings: a scrape's just-closed connection can still be
+    // winding down (two tasks) when the next one counts.
+    let mut baseline = f64::MAX;
+    for _ in 0..5 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        baseline = baseline.min(server.metric("berth_tokio_alive_tasks", None).await);
+    }
     let mut clients = Vec::new();
     for c in &containers {
         let mut client =
@@ -134,44 +139,10 @@ async fn five_log_viewers_leave_nothing_behind() {
     let tasks = server
         .wait_metric("berth_tokio_alive_tasks", None, SETTLE, |v| v <= baseline)
         .await;
-    // Known gap (issue 3 stays open for it): about one run in five ends exactly 2 tasks
-    // above the warm baseline and stays there; the soak run never exceeds that across
-    // 20,000 sockets. Until the two are identified, what is asserted is that the count
-    // never grows across further cycles, which any per-client leak would break.
-    if tasks > baseline {
-        eprintln!(
-            "alive tasks {tasks} after the cycle, warm baseline {baseline}: checking for growth"
-        );
-        for _ in 0..3 {
-            let mut again = Vec::new();
-            for c in &containers {
-                again.push(
-                    WsClient::connect(
-                        &server.ws_url(&format!("/ws/containers/{}/logs?tail=1", c.id)),
-                    )
-                    .await
-                    .unwrap(),
-                );
-            }
-            for client in again {
-                client.close().await;
-            }
-        }
-        server
-            .wait_metric("berth_hubs", logs_kind.as_deref(), SETTLE, |v| v == 0.0)
-            .await;
-        let after = server
-            .wait_metric("berth_tokio_alive_tasks", None, SETTLE, |v| v <= tasks)
-            .await;
-        assert!(
-            after <= tasks,
-            "alive tasks grow with cycles: {baseline} warm, {tasks}, then {after}"
-        );
-        assert!(
-            tasks <= baseline + 2.0,
-            "more than the known 2 extra tasks: {tasks} vs {baseline}"
-        );
-    }
+    assert!(
+        tasks <= baseline,
+        "alive tasks {tasks} after the viewers left, warm baseline {baseline}"
+    );
     let created = server
         .metric("berth_hubs_created_total", logs_kind.as_deref())
         .await;

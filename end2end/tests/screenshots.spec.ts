@@ -1,0 +1,36 @@
+// Screenshots of the three main views, taken live once each shows real data. They land in
+// target/screenshots, or in $BERTH_SCREENSHOT_DIR (`BERTH_SCREENSHOT_DIR=$PWD/docs make test`
+// refreshes the ones the README shows).
+import { test, expect, Page } from '@playwright/test';
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { expectServerIdle } from './metrics';
+
+const DIR = process.env.BERTH_SCREENSHOT_DIR ?? resolve(__dirname, '../../target/screenshots');
+
+test.use({ viewport: { width: 1280, height: 860 } });
+
+async function shoot(page: Page, name: string): Promise<void> {
+  mkdirSync(DIR, { recursive: true });
+  await page.screenshot({ path: join(DIR, `${name}.png`) });
+}
+
+test('dashboard, container logs and project page, with live data', async ({ page }) => {
+  await page.goto('/');
+  await expect(page.getByTestId('live-status')).toHaveText('live');
+  // Enough samples for the sparklines to say something.
+  await expect.poll(() => page.locator('.sparkline polyline').first().getAttribute('points').then((p) => (p ?? '').split(' ').length), { timeout: 15_000 }).toBeGreaterThan(5);
+  await shoot(page, 'dashboard');
+
+  await page.goto('/containers/berth-e2e-ticker?tab=logs');
+  await expect(page.getByTestId('log-status')).toHaveText('live');
+  await expect.poll(() => page.locator('.log-line.stderr').count()).toBeGreaterThan(1);
+  await shoot(page, 'container-logs');
+
+  await page.goto('/projects/berth-e2e');
+  await expect(page.getByTestId('log-status')).toHaveText('live');
+  await expect.poll(() => page.locator('.log-line').count()).toBeGreaterThan(8);
+  await shoot(page, 'project');
+  await page.close();
+  await expectServerIdle();
+});
