@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 ARGS ?=
 
-.PHONY: run test dev lint tools
+.PHONY: run test bench dev lint tools
 
 ## Build in release and serve Berth on http://127.0.0.1:3000 (installs build tools when missing).
 run:
@@ -11,6 +11,10 @@ run:
 ## Everything CI runs: Rust tests and Playwright against a real Docker engine and Chromium.
 test:
 	scripts/test.sh
+
+## The eight benchmark figures against the real engine, as one table (see BENCHMARKS.md).
+bench:
+	scripts/bench.sh
 
 ## Development: rebuild and reload on change.
 dev: tools

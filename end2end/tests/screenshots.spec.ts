@@ -18,8 +18,10 @@ async function shoot(page: Page, name: string): Promise<void> {
 test('dashboard, container logs and project page, with live data', async ({ page }) => {
   await page.goto('/');
   await expect(page.getByTestId('live-status')).toHaveText('live');
-  // Enough samples for the sparklines to say something.
-  await expect.poll(() => page.locator('.sparkline polyline').first().getAttribute('points').then((p) => (p ?? '').split(' ').length), { timeout: 15_000 }).toBeGreaterThan(5);
+  // Enough samples for the sparklines to say something (half the history for the docs).
+  const points = process.env.BERTH_SCREENSHOT_DIR ? 30 : 5;
+  test.setTimeout(90_000);
+  await expect.poll(() => page.locator('.sparkline polyline').first().getAttribute('points').then((p) => (p ?? '').split(' ').length), { timeout: 60_000 }).toBeGreaterThan(points);
   await shoot(page, 'dashboard');
 
   await page.goto('/containers/berth-e2e-ticker?tab=logs');

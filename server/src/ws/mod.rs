@@ -160,6 +160,11 @@ fn admit(
     })
 }
 
+/// Read buffer per socket, and the largest message a client may send (pings, pongs and close
+/// frames are at most 125 bytes; anything bigger is not a Berth client).
+const READ_BUFFER: usize = 4 * 1024;
+const MAX_CLIENT_MESSAGE: usize = 4 * 1024;
+
 fn upgraded(upgrade: Upgrade) -> Result<WebSocketUpgrade, ApiError> {
     upgrade.map_err(|e| {
         ApiError::new(
@@ -186,6 +191,11 @@ fn session(
     join: impl FnOnce(&Arc<Registry>) -> crate::hub::Subscription + Send + 'static,
 ) -> Response {
     upgrade
+        // Clients only ever send pongs and a close: tungstenite's default 128 KiB read
+        // buffer per socket was most of a client's memory (`make bench`, figure 3).
+        .read_buffer_size(READ_BUFFER)
+        .max_message_size(MAX_CLIENT_MESSAGE)
+        .max_frame_size(MAX_CLIENT_MESSAGE)
         .on_failed_upgrade(|e| tracing::debug!("WebSocket upgrade failed: {e}"))
         .on_upgrade(move |socket| async move {
             let subscription = join(&streams.registry);

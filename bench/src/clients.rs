@@ -1,0 +1,250 @@
+//! The benchmark's clients, all over loopback: WebSocket followers that count (and time) the
+//! log lines they receive, direct bollard log streams for the same counts without Berth,
+//! socket open/close cycles, and a bare HTTP GET that times the first byte.
+
+use bollard::{Docker, query_parameters::LogsOptions};
+use futures::StreamExt;
+use std::sync::{
+    Arc, Mutex,
+    atomic::{AtomicU64, Ordering},
+};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::TcpStream,
+    task::JoinSet,
+};
+use tokio_tungstenite::{connect_async, tungstenite::Message};
+use tokio_util::sync::CancellationToken;
+
+/// A set of followers: one line counter each, stopped (and their sockets closed) together.
+pub struct Followers {
+    pub counters: Vec<Arc<AtomicU64>>,
+    /// Write-to-arrival latencies in ms, when asked for.
+    pub latencies: Arc<Mutex<Vec<f64>>>,
+    stop: CancellationToken,
+    tasks: JoinSet<()>,
+}
+
+impl Followers {
+    pub fn total(&self) -> u64 {
+        self.counters
+            .iter()
+            .map(|c| c.load(Ordering::Relaxed))
+            .sum()
+    }
+
+    pub fn snapshot(&self) -> Vec<u64> {
+        self.counters
+            .iter()
+            .map(|c| c.load(Ordering::Relaxed))
+            .collect()
+    }
+
+    pub async fn stop(mut self) {
+        self.stop.cancel();
+        while self.tasks.join_next().await.is_some() {}
+    }
+}
+
+fn now_nanos() -> i128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i128)
+}
+
+/// Opens `n` WebSocket followers of `url` (at most 50 handshakes at a time) and waits until
+/// all are connected. With `latency`, each log frame's Docker timestamp is compared with
+/// its arrival.
+pub async fn ws_followers(url: &str, n: usize, latency: bool) -> Followers {
+    let stop = CancellationToken::new();
+    let latencies = Arc::new(Mutex::new(Vec::new()));
+    let mut tasks = JoinSet::new();
+    let mut counters = Vec::new();
+    let gate = Arc::new(tokio::sync::Semaphore::new(50));
+    let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel::<()>(n.max(1));
+    for _ in 0..n {
+        let counter = Arc::new(AtomicU64::new(0));
+        counters.push(counter.clone());
+        let (url, stop, latencies, gate, ready) = (
+            url.to_string(),
+            stop.clone(),
+            latencies.clone(),
+            gate.clone(),
+            ready_tx.clone(),
+        );
+        tasks.spawn(async move {
+            let permit = gate.acquire_owned().await;
+            let (mut ws, _) = match connect_async(&url).await {
+                Ok(ok) => ok,
+                Err(e) => panic!("connect {url}: {e}"),
+            };
+            drop(permit);
+            let _ = ready.send(()).await;
+            let mut mine = Vec::new();
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => break,
+                    msg = ws.next() => match msg {
+                        Some(Ok(Message::Text(text))) if text.contains("\"type\":\"log\"") => {
+                            counter.fetch_add(1, Ordering::Relaxed);
+                            if latency {
+                                let arrived = now_nanos();
+                                let frame: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+                                if let Some(at) = frame["timestamp"].as_str().and_then(crate::stats::docker_time_nanos) {
+                                    mine.push((arrived - at) as f64 / 1e6);
+                                }
+                            }
+                        }
+                        Some(Ok(_)) => {}
+                        _ => break,
+                    },
+                }
+            }
+            let _ = ws.close(None).await;
+            if latency {
+                latencies.lock().unwrap().extend(mine);
+            }
+        });
+    }
+    drop(ready_tx);
+    for _ in 0..n {
+        ready_rx.recv().await.expect("a follower connected");
+    }
+    Followers {
+        counters,
+        latencies,
+        stop,
+        tasks,
+    }
+}
+
+/// `n` direct log streams of container `id` from the engine (what a per-client design
+/// costs), counting lines.
+pub async fn direct_followers(docker: &Docker, id: &str, n: usize) -> Followers {
+    let stop = CancellationToken::new();
+    let mut tasks = JoinSet::new();
+    let mut counters = Vec::new();
+    for _ in 0..n {
+        let counter = Arc::new(AtomicU64::new(0));
+        counters.push(counter.clone());
+        let options = LogsOptions {
+            follow: true,
+            stdout: true,
+            stderr: true,
+            tail: "0".into(),
+            ..Default::default()
+        };
+        let mut stream = docker.logs(id, Some(options));
+        let stop = stop.clone();
+        tasks.spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => break,
+                    chunk = stream.next() => match chunk {
+                        Some(Ok(out)) => {
+                            let lines = out.into_bytes().iter().filter(|b| **b == b'\n').count();
+                            counter.fetch_add(lines as u64, Ordering::Relaxed);
+                        }
+                        _ => break,
+                    },
+                }
+            }
+        });
+    }
+    Followers {
+        counters,
+        latencies: Arc::default(),
+        stop,
+        tasks,
+    }
+}
+
+/// Opens and closes `total` sockets, `concurrency` at a time, round-robin over `urls`.
+pub async fn cycle(urls: &[String], total: usize, concurrency: usize) {
+    let mut done = 0;
+    while done < total {
+        let batch = concurrency.min(total - done);
+        let opened = futures::future::join_all((0..batch).map(|i| {
+            let url = urls[(done + i) % urls.len()].clone();
+            async move {
+                let (ws, _) = connect_async(&url)
+                    .await
+                    .unwrap_or_else(|e| panic!("connect {url}: {e}"));
+                ws
+            }
+        }))
+        .await;
+        futures::future::join_all(opened.into_iter().map(|mut ws| async move {
+            let _ = ws.close(None).await;
+            // Drain until the server's close arrives, as a browser would.
+            while let Ok(Some(Ok(_))) =
+                tokio::time::timeout(Duration::from_secs(5), ws.next()).await
+            {}
+        }))
+        .await;
+        done += batch;
+    }
+}
+
+/// GET over a fresh connection: status, body, and the time to the first response byte.
+/// HTTP/1.0, so the body is never chunked.
+pub async fn http_get(addr: &str, path: &str) -> Result<(u16, String, Duration), String> {
+    let started = Instant::now();
+    let mut stream = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
+    let request = format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n");
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut first = [0u8; 1];
+    stream
+        .read_exact(&mut first)
+        .await
+        .map_err(|e| e.to_string())?;
+    let ttfb = started.elapsed();
+    let mut rest = Vec::new();
+    stream
+        .read_to_end(&mut rest)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut raw = vec![first[0]];
+    raw.extend(rest);
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map_or(String::new(), |(_, b)| b.to_string());
+    Ok((status, body, ttfb))
+}
+
+/// One series from `/metrics`, e.g. `("berth_hubs", Some("kind=\"container_logs\""))`.
+pub async fn metric(addr: &str, name: &str, label: Option<&str>) -> f64 {
+    let (_, body, _) = http_get(addr, "/metrics").await.unwrap_or_default();
+    let series = match label {
+        Some(label) => format!("{name}{{{label}}} "),
+        None => format!("{name} "),
+    };
+    body.lines()
+        .find_map(|l| l.strip_prefix(series.as_str()))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(f64::NAN)
+}
+
+/// The sum of a metric over the four stream kinds.
+pub async fn metric_all_kinds(addr: &str, name: &str) -> f64 {
+    let mut sum = 0.0;
+    for kind in [
+        "container_logs",
+        "container_stats",
+        "project_logs",
+        "system_stats",
+    ] {
+        sum += metric(addr, name, Some(&format!("kind=\"{kind}\""))).await;
+    }
+    sum
+}
