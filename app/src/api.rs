@@ -2,7 +2,7 @@
 //! context (no HTTP round-trip to itself); in the browser it fetches the JSON API, with an
 //! AbortController that is aborted when the owning resource re-runs or is disposed.
 
-use crate::frames::SystemStats;
+use crate::frames::{ContainerStats, SystemStats};
 use crate::model::{ApiError, ContainerDetail, ContainerSummary, Dashboard, Health, Project};
 
 #[cfg(feature = "ssr")]
@@ -10,7 +10,7 @@ pub use server::{Backend, BoxFuture, SharedBackend};
 
 #[cfg(feature = "ssr")]
 mod server {
-    use crate::frames::SystemStats;
+    use crate::frames::{ContainerStats, SystemStats};
     use crate::model::{
         self, ApiError, ContainerDetail, ContainerSummary, Dashboard, Health, Project,
     };
@@ -31,6 +31,11 @@ mod server {
         ) -> BoxFuture<'a, Result<ContainerDetail, ApiError>>;
         /// The host's last known sample (for pages rendered before their socket opens).
         fn host(&self) -> BoxFuture<'_, Result<SystemStats, ApiError>>;
+        /// A container's last stats sample, when one was streamed in the last minute.
+        fn container_stats<'a>(
+            &'a self,
+            reference: &'a str,
+        ) -> BoxFuture<'a, Result<Option<ContainerStats>, ApiError>>;
 
         fn projects(&self) -> BoxFuture<'_, Result<Vec<Project>, ApiError>> {
             Box::pin(async move { self.containers().await.map(model::group_projects) })
@@ -170,4 +175,15 @@ pub async fn project(name: String) -> Result<Project, ApiError> {
     return server::backend()?.project(&name).await;
     #[cfg(not(feature = "ssr"))]
     return browser::sendable(browser::get_json(format!("/api/projects/{name}"))).await;
+}
+
+pub async fn container_stats(reference: String) -> Result<Option<ContainerStats>, ApiError> {
+    crate::model::validate_container_ref(&reference)?;
+    #[cfg(feature = "ssr")]
+    return server::backend()?.container_stats(&reference).await;
+    #[cfg(not(feature = "ssr"))]
+    return browser::sendable(browser::get_json(format!(
+        "/api/containers/{reference}/stats"
+    )))
+    .await;
 }

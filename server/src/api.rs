@@ -37,6 +37,7 @@ pub fn routes() -> Router<AppState> {
         .route("/dashboard", get(dashboard))
         .route("/containers", get(containers))
         .route("/containers/{id}", get(container))
+        .route("/containers/{id}/stats", get(container_stats))
         .route("/projects", get(projects))
         .route("/projects/{name}", get(project))
         .route("/host", get(host))
@@ -94,4 +95,13 @@ async fn project(
 
 async fn host(State(backend): State<SharedBackend>) -> ApiResult<app::frames::SystemStats> {
     json(backend.host().await)
+}
+
+/// The last stats sample streamed for the container in the last minute, or `null`.
+async fn container_stats(
+    State(backend): State<SharedBackend>,
+    id: Result<Path<String>, PathRejection>,
+) -> ApiResult<Option<app::frames::ContainerStats>> {
+    let Path(id) = id.map_err(|e| JsonError(ApiError::bad_request(e.body_text())))?;
+    json(backend.container_stats(&id).await)
 }

@@ -2,7 +2,7 @@
 //! to the shared model. Serves both the JSON API and the server-rendered pages.
 
 use crate::engine::Engine;
-use crate::upstream::system_stats::LastSample;
+use crate::upstream::{last_known::LastValues, system_stats};
 use app::{
     api::{Backend, BoxFuture},
     model::{
@@ -18,12 +18,12 @@ use std::{collections::HashMap, sync::Arc};
 
 pub struct Inventory {
     engine: Arc<Engine>,
-    last_host: Arc<LastSample>,
+    last: Arc<LastValues>,
 }
 
 impl Inventory {
-    pub fn new(engine: Arc<Engine>, last_host: Arc<LastSample>) -> Self {
-        Self { engine, last_host }
+    pub fn new(engine: Arc<Engine>, last: Arc<LastValues>) -> Self {
+        Self { engine, last }
     }
 
     async fn list_all(&self) -> Result<Vec<models::ContainerSummary>, ApiError> {
@@ -162,7 +162,17 @@ fn detail(c: models::ContainerInspectResponse) -> ContainerDetail {
 
 impl Backend for Inventory {
     fn host(&self) -> BoxFuture<'_, Result<app::frames::SystemStats, ApiError>> {
-        Box::pin(self.last_host.get())
+        Box::pin(system_stats::last_or_sample(&self.last))
+    }
+
+    fn container_stats<'a>(
+        &'a self,
+        reference: &'a str,
+    ) -> BoxFuture<'a, Result<Option<app::frames::ContainerStats>, ApiError>> {
+        Box::pin(async move {
+            let c = inspect(&self.engine, reference).await?;
+            Ok(c.id.and_then(|id| self.last.container_stats.get(&id)))
+        })
     }
 
     fn health(&self) -> BoxFuture<'_, Health> {

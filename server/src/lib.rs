@@ -38,7 +38,7 @@ impl AppState {
     ) -> Self {
         let registry = hub::Registry::new(settings.hub_config(), shutdown.clone());
         let limiter = ws::limits::Limiter::new(settings.limits());
-        let last_host = Arc::new(upstream::system_stats::LastSample::default());
+        let last = Arc::new(upstream::last_known::LastValues::default());
         let streams = Arc::new(ws::Streams {
             registry: registry.clone(),
             limiter: limiter.clone(),
@@ -47,12 +47,12 @@ impl AppState {
             trusted_proxies: settings.trusted_proxies.clone(),
             allowed_origins: settings.allowed_origins.clone(),
             system_interval: std::time::Duration::from_millis(settings.system_interval_ms),
-            last_host: last_host.clone(),
+            last: last.clone(),
             shutdown,
         });
         Self {
             leptos_options,
-            backend: Arc::new(inventory::Inventory::new(engine, last_host)),
+            backend: Arc::new(inventory::Inventory::new(engine, last)),
             streams,
             metrics: metrics::Metrics::new(registry, limiter),
         }

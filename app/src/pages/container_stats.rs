@@ -1,8 +1,10 @@
 //! A container's live resource use from `/ws/containers/{id}/stats`: CPU, memory, network
-//! and block IO rates, pids, each with a sparkline.
+//! and block IO rates, pids, each with a sparkline. The server renders the last sample it
+//! streamed for the container in the last minute, so CPU, memory and pids show before the
+//! socket's first sample (rates need two samples).
 
 use crate::{
-    format,
+    api, format,
     frames::{ContainerStats, Frame},
     live::use_live,
     sparkline::{HISTORY, sparkline},
@@ -27,6 +29,7 @@ fn bytes_per_sec(v: Option<&f64>) -> String {
 pub fn ContainerStatsLive(id: String) -> impl IntoView {
     let (history, set_history) = signal(VecDeque::<ContainerStats>::with_capacity(HISTORY + 1));
     let path = format!("/ws/containers/{id}/stats");
+    let known = Resource::new(move || id.clone(), api::container_stats);
     let status = use_live(
         move || Some(path.clone()),
         move |frame| {
@@ -40,8 +43,12 @@ pub fn ContainerStatsLive(id: String) -> impl IntoView {
             }
         },
     );
-    let latest = move |show: fn(&ContainerStats) -> String| {
-        history.with(|h| h.back().map_or_else(|| "—".to_string(), show))
+    let latest = move |known: &Option<ContainerStats>, show: fn(&ContainerStats) -> String| {
+        history.with(|h| {
+            h.back()
+                .or(known.as_ref())
+                .map_or_else(|| "—".to_string(), show)
+        })
     };
     let series = move |pick: fn(&ContainerStats) -> f64| {
         history.with(|h| h.iter().map(pick).collect::<Vec<_>>())
@@ -63,18 +70,23 @@ pub fn ContainerStatsLive(id: String) -> impl IntoView {
                     {move || status.get().label()}
                 </span>
             </h2>
+            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+            let known = known.await.ok().flatten();
+            let (k1, k2, k3) = (known.clone(), known.clone(), known);
+            view! {
             <div class="cards">
                 <div class="card live-card">
                     <h3>"CPU"</h3>
                     <p class="big" data-testid="stats-cpu">
-                        {move || latest(|s| format!("{:.1} % of {} CPUs", s.cpu_percent, s.online_cpus))}
+                        {move || latest(&k1, |s| format!("{:.1} % of {} CPUs", s.cpu_percent, s.online_cpus))}
                     </p>
                     {move || sparkline(series(|s| s.cpu_percent), None)}
                 </div>
                 <div class="card live-card">
                     <h3>"Memory"</h3>
                     <p class="big" data-testid="stats-memory">
-                        {move || latest(|s| format!("{} of {}", format::bytes(s.memory_used as i64), format::bytes(s.memory_limit as i64)))}
+                        {move || latest(&k2, |s| format!("{} of {}", format::bytes(s.memory_used as i64), format::bytes(s.memory_limit as i64)))}
                     </p>
                     {move || sparkline(series(|s| s.memory_used as f64), None)}
                 </div>
@@ -94,10 +106,13 @@ pub fn ContainerStatsLive(id: String) -> impl IntoView {
                 </div>
                 <div class="card live-card">
                     <h3>"PIDs"</h3>
-                    <p class="big" data-testid="stats-pids">{move || latest(|s| s.pids.to_string())}</p>
+                    <p class="big" data-testid="stats-pids">{move || latest(&k3, |s| s.pids.to_string())}</p>
                     {move || sparkline(series(|s| s.pids as f64), None)}
                 </div>
             </div>
+            }
+            })}
+            </Suspense>
         </section>
     }
 }

@@ -5,7 +5,12 @@ use app::frames::{ContainerStats, Frame};
 use bollard::{Docker, models::ContainerStatsResponse, query_parameters::StatsOptions};
 use futures::StreamExt;
 
-pub async fn run(docker: Docker, id: String, publisher: Publisher) -> String {
+pub async fn run(
+    docker: Docker,
+    id: String,
+    publisher: Publisher,
+    last: std::sync::Arc<super::last_known::LastValues>,
+) -> String {
     let options = StatsOptions {
         stream: true,
         one_shot: false,
@@ -27,7 +32,9 @@ pub async fn run(docker: Docker, id: String, publisher: Publisher) -> String {
         {
             break;
         }
-        publisher.publish(&Frame::ContainerStats(compute(&sample)));
+        let stats = compute(&sample);
+        last.container_stats.record(&id, &stats);
+        publisher.publish(&Frame::ContainerStats(stats));
     }
     super::container_end_reason(&docker, &id).await
 }

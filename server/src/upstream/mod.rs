@@ -4,6 +4,7 @@
 
 pub mod container_logs;
 pub mod container_stats;
+pub mod last_known;
 pub mod lines;
 pub mod project_logs;
 pub mod system_stats;

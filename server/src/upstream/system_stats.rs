@@ -1,13 +1,13 @@
 //! The host sampler: CPU (total and per core), memory, swap, load, disks, network, uptime.
 //! sysinfo reads /proc synchronously, so every refresh runs on the blocking pool, never on a
 //! tokio worker or in a request. It exists only while a hub owns it; its last sample outlives
-//! it in [`LastSample`], so pages rendered before their socket opens show known values.
+//! it in [`LastValues`], so pages rendered before their socket opens show known values.
 
+use super::last_known::LastValues;
 use crate::hub::Publisher;
 use app::frames::{DiskUsage, Frame, NetworkUsage, SystemStats};
 use app::model::ApiError;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use sysinfo::{Disks, Networks, System};
 
 struct Sampler {
@@ -68,50 +68,30 @@ impl Sampler {
     }
 }
 
-/// The newest host sample, from the live sampler or from a one-off sample taken for a page.
-#[derive(Default)]
-pub struct LastSample(Mutex<Option<(Instant, SystemStats)>>);
-
-/// Older than this, a page takes a fresh sample rather than show a stale one.
-const STALE_AFTER: Duration = Duration::from_secs(30);
-
-impl LastSample {
-    fn record(&self, stats: &SystemStats) {
-        if let Ok(mut last) = self.0.lock() {
-            *last = Some((Instant::now(), stats.clone()));
-        }
+/// The host's last sample if recent, else a one-off one (about 200 ms: CPU usage needs two
+/// readings), taken on the blocking pool and recorded for the next page.
+pub async fn last_or_sample(last: &LastValues) -> Result<SystemStats, ApiError> {
+    if let Some(stats) = last.host.get(HOST) {
+        return Ok(stats);
     }
-
-    fn fresh(&self) -> Option<SystemStats> {
-        let last = self.0.lock().ok()?;
-        last.as_ref()
-            .filter(|(at, _)| at.elapsed() < STALE_AFTER)
-            .map(|(_, stats)| stats.clone())
-    }
-
-    /// The last sample if recent, else a one-off one (about 200 ms: CPU usage needs two
-    /// readings), taken on the blocking pool.
-    pub async fn get(&self) -> Result<SystemStats, ApiError> {
-        if let Some(stats) = self.fresh() {
-            return Ok(stats);
-        }
-        let stats = tokio::task::spawn_blocking(|| {
-            let mut sampler = Sampler::new()?;
-            std::thread::sleep(sysinfo::MINIMUM_CPU_UPDATE_INTERVAL);
-            Ok::<_, sysinfo::Error>(sampler.sample())
-        })
-        .await
-        .map_err(|e| ApiError::new(500, format!("host sampler failed: {e}")))?
-        .map_err(|e| ApiError::unavailable(format!("host statistics unavailable: {e}")))?;
-        self.record(&stats);
-        Ok(stats)
-    }
+    let stats = tokio::task::spawn_blocking(|| {
+        let mut sampler = Sampler::new()?;
+        std::thread::sleep(sysinfo::MINIMUM_CPU_UPDATE_INTERVAL);
+        Ok::<_, sysinfo::Error>(sampler.sample())
+    })
+    .await
+    .map_err(|e| ApiError::new(500, format!("host sampler failed: {e}")))?
+    .map_err(|e| ApiError::unavailable(format!("host statistics unavailable: {e}")))?;
+    last.host.record(HOST, &stats);
+    Ok(stats)
 }
+
+const HOST: &str = "host";
 
 pub async fn run(
     interval: Duration,
     publisher: Publisher,
-    last: std::sync::Arc<LastSample>,
+    last: std::sync::Arc<LastValues>,
 ) -> String {
     let mut sampler = match tokio::task::spawn_blocking(Sampler::new).await {
         Ok(Ok(sampler)) => sampler,
@@ -130,7 +110,7 @@ pub async fn run(
         match sampled {
             Ok((back, stats)) => {
                 sampler = back;
-                last.record(&stats);
+                last.host.record(HOST, &stats);
                 publisher.publish(&Frame::SystemStats(stats));
             }
             Err(e) => return format!("host sampler failed: {e}"),

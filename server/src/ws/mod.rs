@@ -51,7 +51,7 @@ pub struct Streams {
     /// Origins allowed besides the server's own (`http://host:port`).
     pub allowed_origins: Vec<String>,
     pub system_interval: Duration,
-    pub last_host: Arc<upstream::system_stats::LastSample>,
+    pub last: Arc<upstream::last_known::LastValues>,
     pub shutdown: CancellationToken,
 }
 
@@ -248,10 +248,11 @@ async fn container_stats(
     let source = resolve_container(&streams.engine, &id).await?;
     let upgrade = upgraded(upgrade)?;
     let docker = streams.engine.client()?;
+    let last = streams.last.clone();
     let key = HubKey::new(StreamKind::ContainerStats, source.id.clone(), "");
     Ok(session(upgrade, streams, permit, move |registry| {
         registry.subscribe(key, 1, move |publisher| {
-            upstream::container_stats::run(docker, source.id, publisher)
+            upstream::container_stats::run(docker, source.id, publisher, last)
         })
     }))
 }
@@ -297,7 +298,7 @@ async fn system_stats(
     let permit = admit(&streams, &headers, peer, StreamKind::SystemStats)?;
     let upgrade = upgraded(upgrade)?;
     let interval = streams.system_interval;
-    let last = streams.last_host.clone();
+    let last = streams.last.clone();
     let key = HubKey::new(
         StreamKind::SystemStats,
         "host",

@@ -252,3 +252,59 @@ async fn host_snapshot_serves_pages_before_their_socket() {
         "host memory before any socket: {memory:?}"
     );
 }
+
+#[tokio::test]
+async fn container_stats_last_known_after_the_socket_closes() {
+    let server = TestServer::start().await;
+    let watched = Fixture::running("stats-watched", &[]);
+    let never = Fixture::running("stats-never", &[]);
+
+    let (status, body) = server
+        .get_json(&format!("/api/containers/{}/stats", watched.id))
+        .await;
+    assert_eq!((status, body), (200, Value::Null), "nothing streamed yet");
+
+    let mut ws = crate::common::WsClient::connect(
+        &server.ws_url(&format!("/ws/containers/{}/stats", watched.id)),
+    )
+    .await
+    .unwrap();
+    let frame = ws.next(std::time::Duration::from_secs(10)).await.unwrap();
+    assert!(
+        matches!(frame, app::frames::Frame::ContainerStats(_)),
+        "{frame:?}"
+    );
+    ws.close().await;
+
+    // By name too: the reference is resolved like everywhere else.
+    let (status, last) = server
+        .get_json(&format!("/api/containers/{}/stats", watched.name))
+        .await;
+    assert_eq!(status, 200);
+    assert!(last["pids"].as_u64().unwrap() >= 1, "{last}");
+    assert!(last["memory_limit"].as_u64().unwrap() > 0, "{last}");
+    let (status, body) = server
+        .get_json(&format!("/api/containers/{}/stats", never.id))
+        .await;
+    assert_eq!((status, body), (200, Value::Null));
+    let (status, _) = server
+        .get_json("/api/containers/berth-it-no-such/stats")
+        .await;
+    assert_eq!(status, 404);
+
+    // The stats tab is rendered with the known sample: the pids card holds a number.
+    let (status, html) = server
+        .get(&format!("/containers/{}?tab=stats", watched.id))
+        .await;
+    assert_eq!(status, 200);
+    let pids = html
+        .split("data-testid=\"stats-pids\"")
+        .nth(1)
+        .and_then(|rest| rest.split('>').nth(1))
+        .and_then(|rest| rest.split('<').next())
+        .unwrap_or_default();
+    assert!(
+        pids.parse::<u64>().is_ok_and(|n| n >= 1),
+        "pids before any socket: {pids:?}"
+    );
+}
