@@ -48,6 +48,8 @@ fn frame(frame: &Frame) -> Message {
     Message::Text(serde_json::to_string(frame).unwrap_or_default().into())
 }
 
+const SHUTTING_DOWN: &str = "server shutting down";
+
 pub async fn run(
     socket: WebSocket,
     mut subscription: Subscription,
@@ -94,8 +96,14 @@ pub async fn run(
                             break Exit::Close(CLOSE_TOO_SLOW, "too slow: fell behind repeatedly");
                         }
                     }
-                    // The hub is gone without an `end` (cancelled at shutdown).
-                    Err(RecvError::Closed) => break Exit::Close(1001, "stream closed"),
+                    // The hub is gone without an `end`: cancelled at shutdown. select! picks
+                    // among ready branches at random, so this can win over the shutdown
+                    // branch below (a test once saw no `end`); the client is told the same.
+                    Err(RecvError::Closed) => {
+                        let reason = if shutdown.is_cancelled() { SHUTTING_DOWN } else { "stream closed" };
+                        let _ = send(&mut sink, frame(&Frame::End { reason: reason.into() }), config.send_timeout).await;
+                        break Exit::Close(1001, reason);
+                    }
                 },
                 message = incoming.next() => match message {
                     Some(Ok(Message::Pong(_))) => last_pong = Instant::now(),
@@ -113,8 +121,8 @@ pub async fn run(
                     }
                 }
                 () = shutdown.cancelled() => {
-                    let _ = send(&mut sink, frame(&Frame::End { reason: "server shutting down".into() }), config.send_timeout).await;
-                    break Exit::Close(1001, "server shutting down");
+                    let _ = send(&mut sink, frame(&Frame::End { reason: SHUTTING_DOWN.into() }), config.send_timeout).await;
+                    break Exit::Close(1001, SHUTTING_DOWN);
                 }
             }
         }
