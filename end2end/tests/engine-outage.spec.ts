@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { hydrated } from './metrics';
 
 const ENGINE_SOCKET = (process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock').replace(/^unix:\/\//, '');
 const BERTH_BIN = path.resolve(__dirname, '../../target/release/berth');
@@ -58,7 +59,7 @@ test('the banner appears while the engine is gone and clears when it returns', a
     expect(response?.status()).toBe(503);
     const banner = page.locator('.banner.engine-down');
     await expect(banner).toContainText(`unix://${socket}`);
-    await expect(page.locator('[data-hydrated="true"]')).toHaveCount(1);
+    await hydrated(page);
 
     // The engine appears: the banner goes and the list loads, with no reload.
     forwarder = new Forwarder(socket);

@@ -1,18 +1,14 @@
 // The container page's tabs and the log viewer, against real containers: only the shown
 // tab's socket is open, lines arrive in order with stderr and ANSI styling, restarts never
 // stack sockets, and the DOM stays bounded whatever the container prints.
-import { test, expect, Page } from '@playwright/test';
+import { test, expect } from '@playwright/test';
 import { readFileSync } from 'node:fs';
 import { docker, IMAGE } from '../fixtures/docker';
-import { clients, expectServerIdle, trackSockets } from './metrics';
+import { clients, expectServerIdle, hydrated, trackSockets } from './metrics';
 
 test.beforeEach(async () => {
   await expectServerIdle();
 });
-
-async function hydrated(page: Page): Promise<void> {
-  await expect(page.locator('[data-hydrated="true"]')).toHaveCount(1);
-}
 
 test('only the shown tab holds a socket', async ({ page }) => {
   const sockets = trackSockets(page);

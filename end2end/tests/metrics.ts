@@ -1,4 +1,5 @@
-// Reads Berth's live counts from /metrics, as the tests compare them with the browser's sockets.
+// Shared by the specs: Berth's live counts from /metrics (compared with the browser's sockets),
+// the page's sockets, and waiting for hydration.
 import { expect, Page, WebSocket } from '@playwright/test';
 
 export const BASE = process.env.BERTH_URL ?? 'http://127.0.0.1:3000';
@@ -30,4 +31,9 @@ export function trackSockets(page: Page): { all: WebSocket[]; open: () => WebSoc
   const all: WebSocket[] = [];
   page.on('websocket', (ws) => all.push(ws));
   return { all, open: () => all.filter((ws) => !ws.isClosed()) };
+}
+
+/** Waits until the app has hydrated (it sets `data-hydrated="true"` once the Wasm runs). */
+export async function hydrated(page: Page): Promise<void> {
+  await expect(page.locator('[data-hydrated="true"]')).toHaveCount(1);
 }

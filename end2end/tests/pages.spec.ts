@@ -2,6 +2,7 @@
 // the client-side filter, the detail page, 404, and a clean console everywhere.
 import { test, expect, Page } from '@playwright/test';
 import { FIXTURES } from '../fixtures/docker';
+import { hydrated } from './metrics';
 
 /** Collects console errors and uncaught exceptions for the whole test. */
 function watchConsole(page: Page): string[] {
@@ -11,10 +12,6 @@ function watchConsole(page: Page): string[] {
   });
   page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
   return problems;
-}
-
-async function hydrated(page: Page): Promise<void> {
-  await expect(page.locator('[data-hydrated="true"]')).toHaveCount(1);
 }
 
 test('the list shows fixture containers by name, rendered on the server', async ({ page }) => {

@@ -1,8 +1,8 @@
 // Compose projects: the list found by label, a project's members and states, and its merged
 // live log with a colour per service.
-import { test, expect, Page } from '@playwright/test';
+import { test, expect } from '@playwright/test';
 import { FIXTURES } from '../fixtures/docker';
-import { clients, expectServerIdle, trackSockets } from './metrics';
+import { clients, expectServerIdle, hydrated, trackSockets } from './metrics';
 
 const PROJECT = 'berth-e2e';
 const MEMBERS = FIXTURES.filter((f) => f.project === PROJECT);
@@ -10,10 +10,6 @@ const MEMBERS = FIXTURES.filter((f) => f.project === PROJECT);
 test.beforeEach(async () => {
   await expectServerIdle();
 });
-
-async function hydrated(page: Page): Promise<void> {
-  await expect(page.locator('[data-hydrated="true"]')).toHaveCount(1);
-}
 
 test('the project list counts members, rendered on the server', async ({ page }) => {
   const response = await page.goto('/projects');

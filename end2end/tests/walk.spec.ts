@@ -1,7 +1,7 @@
 // A user's walk through every live page: at each step the server's client counts equal the
 // sockets the page holds, kind by kind; when the page closes, the server holds nothing.
 import { test, expect, Page, WebSocket } from '@playwright/test';
-import { clients, expectServerIdle, KINDS, trackSockets } from './metrics';
+import { clients, expectServerIdle, hydrated, KINDS, trackSockets } from './metrics';
 
 test.beforeEach(async () => {
   await expectServerIdle();
@@ -66,7 +66,7 @@ test('dashboard, logs, stats, projects and back: counts agree at every step', as
 
 test('leaving a page while its fetch is in flight aborts the fetch', async ({ page }) => {
   await page.goto('/');
-  await expect(page.locator('[data-hydrated="true"]')).toHaveCount(1);
+  await hydrated(page);
   // Hold the container list's API call in the network layer: it reaches no server until
   // released, so it is still in flight when the user leaves.
   let held: (() => Promise<void>) | undefined;
@@ -102,7 +102,7 @@ test('opening and closing a container page 30 times does not grow the JS heap', 
     await expect(page.locator('tr[data-name="berth-e2e-ticker"]')).toBeVisible();
   };
   await page.goto('/containers');
-  await expect(page.locator('[data-hydrated="true"]')).toHaveCount(1);
+  await hydrated(page);
   // One warm cycle first: code and caches that load once are not growth.
   await cycle();
   const before = await heap();
