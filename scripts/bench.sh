@@ -5,24 +5,17 @@
 # the table that BENCHMARKS.md records.
 source "$(dirname "$0")/lib.sh"
 
-engine_started=""
 cleanup() {
   local status=$?
-  [ -z "$engine_started" ] || "$BERTH_ROOT/scripts/engine.sh" stop || true
+  stop_started_engine
   log "total: $SECONDS s"
   exit "$status"
 }
 trap cleanup EXIT
 
 install_system() {
-  "$BERTH_ROOT/scripts/tools.sh"
-  command -v chromium >/dev/null || apt_install chromium
+  install_tools_and_browser
   (cd end2end && npm ci --no-audit --no-fund --loglevel=error)
-}
-
-start_engine() {
-  engine_started=$("$BERTH_ROOT/scripts/engine.sh" start)
-  "$BERTH_ROOT/scripts/engine.sh" image
 }
 
 phase "install" install_system

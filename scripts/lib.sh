@@ -32,3 +32,20 @@ phase() {
   "$@"
   log "── $name: $((SECONDS - start)) s"
 }
+
+# The build tools and Chromium: what both the tests and the benchmark need.
+install_tools_and_browser() {
+  "$BERTH_ROOT/scripts/tools.sh"
+  command -v chromium >/dev/null || apt_install chromium
+}
+
+ENGINE_STARTED=""
+# Uses the engine that answers `docker info`, or starts a private one, and makes the test
+# image; stop_started_engine stops only an engine this run started.
+start_engine() {
+  ENGINE_STARTED=$("$BERTH_ROOT/scripts/engine.sh" start)
+  "$BERTH_ROOT/scripts/engine.sh" image
+}
+stop_started_engine() {
+  [ -z "$ENGINE_STARTED" ] || "$BERTH_ROOT/scripts/engine.sh" stop || true
+}

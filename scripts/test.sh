@@ -8,7 +8,6 @@ STATE_DIR="$BERTH_ROOT/target/berth-test"
 BERTH_TEST_ADDR="${BERTH_TEST_ADDR:-127.0.0.1:3311}"
 mkdir -p "$STATE_DIR"
 berth_pid=""
-engine_started=""
 
 cleanup() {
   local status=$?
@@ -17,20 +16,14 @@ cleanup() {
     wait "$berth_pid" 2>/dev/null || true
   fi
   "$BERTH_ROOT/scripts/engine.sh" sweep 2>/dev/null || true
-  [ -z "$engine_started" ] || "$BERTH_ROOT/scripts/engine.sh" stop || true
+  stop_started_engine
   log "total: $SECONDS s"
   exit "$status"
 }
 trap cleanup EXIT
 
-install_system() {
-  "$BERTH_ROOT/scripts/tools.sh"
-  command -v chromium >/dev/null || apt_install chromium
-}
-
-start_engine() {
-  engine_started=$("$BERTH_ROOT/scripts/engine.sh" start)
-  "$BERTH_ROOT/scripts/engine.sh" image
+start_test_engine() {
+  start_engine
   "$BERTH_ROOT/scripts/engine.sh" sweep
 }
 
@@ -54,8 +47,8 @@ serve_and_browse() {
   (cd end2end && npm ci --no-audit --no-fund --loglevel=error && BERTH_URL="$url" npx playwright test)
 }
 
-phase "install" install_system
-phase "engine" start_engine
+phase "install" install_tools_and_browser
+phase "engine" start_test_engine
 # One test at a time: the suite shares one real engine on 2 cores, and concurrent floods
 # disturb the settling windows the streaming tests check (see the issue 3 note).
 phase "cargo test" cargo test --workspace -- --test-threads=1
