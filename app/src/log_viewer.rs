@@ -233,16 +233,30 @@ pub fn LogViewer(
             .ok(),
         );
     };
-    let shown = move || {
-        let filter = filter.get();
-        let version = filter_version.get();
-        rows.with(|rows| {
-            rows.iter()
-                .filter(|row| keeps(&filter, row))
-                .map(|row| (version, row.clone()))
-                .collect::<Vec<_>>()
-        })
-    };
+    // The rows on screen, filtered once per flush or filter change; the list and the match
+    // count both read it. Rows are shared `Arc`s, so "unchanged" is pointer identity.
+    let shown = Memo::new_with_compare(
+        move |_| {
+            let filter = filter.get();
+            let version = filter_version.get();
+            rows.with(|rows| {
+                rows.iter()
+                    .filter(|row| keeps(&filter, row))
+                    .map(|row| (version, row.clone()))
+                    .collect::<Vec<_>>()
+            })
+        },
+        |old, new| match (old, new) {
+            (Some(old), Some(new)) => {
+                old.len() != new.len()
+                    || old
+                        .iter()
+                        .zip(new)
+                        .any(|((va, a), (vb, b))| va != vb || !Arc::ptr_eq(a, b))
+            }
+            _ => true,
+        },
+    );
     let download = move |_| {
         let text = rows.with_untracked(log_file);
         if let Err(e) = save_file(&download_name, &text) {
@@ -343,7 +357,7 @@ pub fn LogViewer(
                         if filter.with(Filter::is_all) {
                             format!("{held} lines held (max {max_lines})")
                         } else {
-                            let matching = rows.with(|r| r.iter().filter(|row| matches!(row.kind, RowKind::Line(_)) && keeps(&filter.read(), row)).count());
+                            let matching = shown.with(|s| s.iter().filter(|(_, row)| matches!(row.kind, RowKind::Line(_))).count());
                             format!("{matching} of {held} lines match")
                         }
                     }}
@@ -353,7 +367,7 @@ pub fn LogViewer(
                 </span>
             </div>
             <div class="log-scroll" node_ref=scroller on:scroll=on_scroll data-testid="log-lines">
-                <For each=shown key=|(version, row)| (*version, row.key) let(item)>
+                <For each=move || shown.get() key=|(version, row)| (*version, row.key) let(item)>
                     {row_view(&item.1, show_service, &filter.get_untracked())}
                 </For>
             </div>
