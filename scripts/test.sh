@@ -47,10 +47,19 @@ serve_and_browse() {
   (cd end2end && npm ci --no-audit --no-fund --loglevel=error && BERTH_URL="$url" npx playwright test)
 }
 
-phase "install" install_tools_and_browser
+install_test_tools() {
+  install_tools_and_browser
+  # promtool checks /metrics (hardening test); Debian's prometheus package ships it.
+  command -v promtool >/dev/null || apt_install prometheus
+}
+
+phase "install" install_test_tools
 phase "engine" start_test_engine
 # One test at a time: the suite shares one real engine on 2 cores, and concurrent floods
 # disturb the settling windows the streaming tests check (see the issue 3 note).
 phase "cargo test" cargo test --workspace -- --test-threads=1
 phase "site build (release)" cargo leptos build --release
+# Shutdown with 500 sockets, on the release binary as shipped (the debug one ran above).
+phase "sigterm (release binary)" env BERTH_BIN="$BERTH_ROOT/target/release/berth" \
+  cargo test -p berth --test integration -- --exact cli::sigterm_with_500_sockets_says_goodbye_to_every_reader_and_exits_in_time
 phase "playwright" serve_and_browse

@@ -128,10 +128,13 @@ pub enum Frame {
     Lagged {
         missed: u64,
     },
-    /// The stream is over (container stopped or removed, engine gone, server shutting down);
-    /// a normal close follows and the client should not reconnect blindly.
+    /// The stream is over; a close follows. `retry` says whether connecting again later may
+    /// work (Berth restarting, the engine away, a failure in Berth) or not (the container
+    /// stopped or was removed).
     End {
         reason: String,
+        #[serde(default)]
+        retry: bool,
     },
 }
 
@@ -151,7 +154,8 @@ mod tests {
         assert_eq!(
             end,
             Frame::End {
-                reason: "container stopped".into()
+                reason: "container stopped".into(),
+                retry: false,
             }
         );
         let line = Frame::Log(LogLine {

@@ -8,7 +8,8 @@
 //! A socket that never opened is probed with a plain GET of the same path, because the
 //! browser hides the handshake's status: 429 means the per-address limit (say so, retry
 //! slowly), 400/404 mean it never will work (stop), anything else retries with backoff.
-//! An `end` frame is a normal ending: no reconnect.
+//! An `end` frame ends the stream for good, unless it says `retry` (Berth restarting, the
+//! engine away): then the close that follows reconnects with backoff like any other.
 
 use crate::frames::Frame;
 use leptos::prelude::*;
@@ -220,7 +221,11 @@ mod browser {
                 let Ok(frame) = serde_json::from_str::<Frame>(&text) else {
                     return;
                 };
-                if let Frame::End { reason } = &frame {
+                if let Frame::End {
+                    reason,
+                    retry: false,
+                } = &frame
+                {
                     live.conn.borrow_mut().ended = true;
                     live.set_status.set(LiveStatus::Ended(reason.clone()));
                 }

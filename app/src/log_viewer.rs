@@ -12,7 +12,10 @@ use crate::{
     log_filter::{Filter, highlight},
 };
 use leptos::{html::Div, prelude::*};
-use std::{collections::VecDeque, sync::Arc};
+use std::{
+    collections::{HashMap, VecDeque},
+    sync::Arc,
+};
 
 const FLUSH_MS: u64 = 100;
 /// Typing in the filter re-renders the matching lines once it pauses this long.
@@ -22,7 +25,8 @@ pub const DEFAULT_MAX_LINES: usize = 5_000;
 enum RowKind {
     Line(LogLine),
     Skipped(u64),
-    Ended(String),
+    /// The stream ended; `true` when it will be reconnected.
+    Ended(String, bool),
 }
 
 struct Row {
@@ -84,7 +88,8 @@ fn row_view(row: &Row, show_service: bool, filter: &Filter) -> AnyView {
     match &row.kind {
         RowKind::Line(line) => line_view(line, show_service, filter).into_any(),
         RowKind::Skipped(n) => view! { <div class="log-note lagged">{format!("… {n} lines skipped (this viewer fell behind)")}</div> }.into_any(),
-        RowKind::Ended(reason) => view! { <div class="log-note ended">{format!("Stream ended: {reason}")}</div> }.into_any(),
+        RowKind::Ended(reason, false) => view! { <div class="log-note ended">{format!("Stream ended: {reason}")}</div> }.into_any(),
+        RowKind::Ended(reason, true) => view! { <div class="log-note ended">{format!("Stream interrupted: {reason}; reconnecting")}</div> }.into_any(),
     }
 }
 
@@ -163,6 +168,9 @@ pub fn LogViewer(
     let pending: StoredValue<Vec<Row>> = StoredValue::new(Vec::new());
     let flush_timer: StoredValue<Option<TimeoutHandle>> = StoredValue::new(None);
     let next_key = StoredValue::new(0u64);
+    // The newest Docker timestamp shown per container: after a reconnect the stream sends
+    // its tail again, and what was already shown is skipped.
+    let shown_until: StoredValue<HashMap<String, String>> = StoredValue::new(HashMap::new());
     let following = RwSignal::new(true);
     let unseen = RwSignal::new(0usize);
     let timestamps = RwSignal::new(false);
@@ -272,9 +280,23 @@ pub fn LogViewer(
                 Some(path.get())
             },
             move |frame| match frame {
-                Frame::Log(line) => push(RowKind::Line(line)),
+                Frame::Log(line) => {
+                    if let Some(ts) = &line.timestamp {
+                        let key = crate::format::timestamp_key(ts);
+                        let seen = shown_until.with_value(|s| {
+                            s.get(&line.container).is_some_and(|last| key <= *last)
+                        });
+                        if seen {
+                            return;
+                        }
+                        shown_until.update_value(|s| {
+                            s.insert(line.container.clone(), key);
+                        });
+                    }
+                    push(RowKind::Line(line))
+                }
                 Frame::Lagged { missed } => push(RowKind::Skipped(missed)),
-                Frame::End { reason } => push(RowKind::Ended(reason)),
+                Frame::End { reason, retry } => push(RowKind::Ended(reason, retry)),
                 _ => {}
             },
         )
@@ -311,6 +333,7 @@ pub fn LogViewer(
     };
     let do_restart = move |_| {
         pending.set_value(Vec::new());
+        shown_until.set_value(HashMap::new());
         rows.set(VecDeque::new());
         follow();
         restart.notify();

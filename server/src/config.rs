@@ -51,20 +51,55 @@ pub struct Config {
     pub site_config: PathBuf,
 
     #[command(flatten)]
-    pub streams: StreamSettings,
+    pub streams: Settings,
 }
 
-/// Live streams: hubs, sockets and their limits.
+/// What the server runs with: who it answers, its HTTP connections, live streams (hubs,
+/// sockets) and their limits. [`Settings::check`] checks them against each other.
 #[derive(Args, Debug, Clone)]
-pub struct StreamSettings {
-    /// Frames a client may fall behind its stream before it loses the oldest (per hub);
-    /// rounded down to a power of two, so it is a true bound.
+pub struct Settings {
+    /// Host names Berth answers to besides loopback (localhost, 127.0.0.1, [::1]) and a
+    /// specific bind address: `NAME` (plain HTTP on the served port), `NAME:PORT`, or an
+    /// origin `https://NAME[:PORT]` as a reverse proxy serves it (comma-separated). Requests
+    /// naming any other host get 421, and browsers' cross-origin sockets 403: this is the
+    /// defence against DNS rebinding (see SECURITY.md).
+    #[arg(
+        long = "allowed-host",
+        alias = "allowed-origin",
+        env = "BERTH_ALLOWED_HOSTS",
+        value_delimiter = ',',
+        value_parser = crate::hosts::HostSpec::parse,
+        value_name = "HOST"
+    )]
+    pub allowed_hosts: Vec<crate::hosts::HostSpec>,
+
+    /// A client that has not sent its request headers within this many ms is disconnected.
+    #[arg(long, env = "BERTH_HEADER_TIMEOUT_MS", default_value_t = 10_000)]
+    pub header_timeout_ms: u64,
+
+    /// HTTP connections served at once; more wait to be accepted. Upgraded sockets count
+    /// against `--limit-global` instead.
+    #[arg(long, env = "BERTH_MAX_CONNECTIONS", default_value_t = 1024)]
+    pub max_connections: usize,
+
+    /// At SIGTERM, how long (ms) open sockets and requests get to finish (sockets are sent
+    /// `end` and closed with 1001 at once) before Berth exits anyway.
+    #[arg(long, env = "BERTH_SHUTDOWN_DRAIN_MS", default_value_t = 5_000)]
+    pub shutdown_drain_ms: u64,
+
+    /// Frames a client may fall behind its stream before it loses the oldest (per hub).
     #[arg(long, env = "BERTH_WS_CAPACITY", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub ws_capacity: u64,
 
-    /// Log lines a hub keeps for viewers who join later.
-    #[arg(long, env = "BERTH_LOG_RING", default_value_t = 2000)]
+    /// Log lines a hub keeps for viewers who join later (the most a `tail` can get from a
+    /// shared stream), within the hub's byte budget.
+    #[arg(long, env = "BERTH_LOG_RING", default_value_t = 10_000)]
     pub log_ring: usize,
+
+    /// Bytes a hub may hold for its history and its clients' queues together; the oldest
+    /// frames go first. Bounds memory however long the lines are.
+    #[arg(long, env = "BERTH_HUB_MAX_BYTES", default_value_t = 8 * 1024 * 1024)]
+    pub hub_max_bytes: usize,
 
     /// How long a hub nobody watches keeps its upstream, in ms (0 to 5000): a page reload
     /// within it reuses the stream.
@@ -109,33 +144,59 @@ pub struct StreamSettings {
     )]
     pub trusted_proxies: Vec<IpAddr>,
 
-    /// Origins allowed to open sockets besides Berth's own, e.g. `https://dash.example`
-    /// (comma-separated); other cross-origin upgrades get 403.
-    #[arg(
-        long = "allowed-origin",
-        env = "BERTH_ALLOWED_ORIGIN",
-        value_delimiter = ',',
-        value_name = "ORIGIN"
-    )]
-    pub allowed_origins: Vec<String>,
-
     /// Host statistics sample interval (ms).
     #[arg(long, env = "BERTH_SYSTEM_INTERVAL_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(100..))]
     pub system_interval_ms: u64,
 }
 
-impl StreamSettings {
+impl Settings {
+    /// Settings that only make sense together: a clear message for the first that does not.
+    pub fn check(&self) -> Result<(), String> {
+        let positive = [
+            ("--ws-send-timeout-ms", self.ws_send_timeout_ms as usize),
+            ("--ws-max-lags", self.ws_max_lags as usize),
+            ("--limit-system-stats", self.limit_system_stats),
+            ("--limit-per-kind", self.limit_per_kind),
+            ("--limit-global", self.limit_global),
+            ("--header-timeout-ms", self.header_timeout_ms as usize),
+            ("--max-connections", self.max_connections),
+            ("--shutdown-drain-ms", self.shutdown_drain_ms as usize),
+        ];
+        if let Some((flag, _)) = positive.iter().find(|(_, v)| *v == 0) {
+            return Err(format!("{flag} must be above zero"));
+        }
+        if self.ws_pong_timeout_ms <= self.ws_ping_ms {
+            return Err(format!(
+                "--ws-pong-timeout-ms ({}) must be above --ws-ping-ms ({}): a client could never answer in time",
+                self.ws_pong_timeout_ms, self.ws_ping_ms
+            ));
+        }
+        const MIN_HUB_BYTES: usize = 256 * 1024;
+        if self.hub_max_bytes < MIN_HUB_BYTES {
+            return Err(format!(
+                "--hub-max-bytes ({}) must be at least {MIN_HUB_BYTES}: a few cut lines must fit",
+                self.hub_max_bytes
+            ));
+        }
+        Ok(())
+    }
+
     pub fn hub_config(&self) -> crate::hub::HubConfig {
         crate::hub::HubConfig {
             capacity: self.ws_capacity as usize,
             ring: self.log_ring,
+            bytes: self.hub_max_bytes,
             grace: Duration::from_millis(self.hub_grace_ms),
         }
     }
 
+    pub fn shutdown_drain(&self) -> Duration {
+        Duration::from_millis(self.shutdown_drain_ms)
+    }
+
     pub fn session_config(&self) -> crate::ws::session::SessionConfig {
         crate::ws::session::SessionConfig {
-            max_lags: self.ws_max_lags.max(1),
+            max_lags: self.ws_max_lags,
             send_timeout: Duration::from_millis(self.ws_send_timeout_ms),
             ping_interval: Duration::from_millis(self.ws_ping_ms),
             pong_timeout: Duration::from_millis(self.ws_pong_timeout_ms),

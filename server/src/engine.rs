@@ -17,6 +17,11 @@ const REQUEST_TIMEOUT_SECS: u64 = 30;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const BACKOFF_MIN: Duration = Duration::from_millis(250);
 const BACKOFF_MAX: Duration = Duration::from_secs(5);
+/// An event stream that lasted less than this before ending counts as a failure: the next
+/// one waits (a socket proxy that refuses `/events` while `/_ping` works must not make
+/// the watcher spin).
+const EVENTS_HEALTHY: Duration = Duration::from_secs(10);
+const EVENTS_BACKOFF_MAX: Duration = Duration::from_secs(30);
 
 /// Where the engine listens.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -144,6 +149,15 @@ impl Engine {
         }
     }
 
+    /// Where log streams are read from (see [`crate::upstream::raw_logs`]), or the 503.
+    pub fn logs_api(&self) -> Result<crate::upstream::raw_logs::LogsApi, ApiError> {
+        let docker = self.client()?;
+        Ok(crate::upstream::raw_logs::LogsApi {
+            endpoint: self.endpoint.clone(),
+            version: docker.client_version().to_string(),
+        })
+    }
+
     /// Waits until the engine is up (for tests and start-up ordering); false on timeout.
     pub async fn wait_until_up(&self, timeout: Duration) -> bool {
         let mut state = self.state.subscribe();
@@ -160,6 +174,12 @@ impl Engine {
                 status_code: 404,
                 message,
             } => ApiError::not_found(message),
+            // An id prefix that fits several containers (engines answer 400 or 500).
+            DockerError::DockerResponseServerError { message, .. }
+                if message.to_ascii_lowercase().contains("multiple ids found") =>
+            {
+                ApiError::new(409, message)
+            }
             DockerError::DockerResponseServerError {
                 status_code,
                 message,
@@ -233,9 +253,13 @@ impl Engine {
     }
 
     /// Returns why the engine looks gone. The event stream stays open while the engine
-    /// lives, so its end is the signal; a ping confirms before anyone is told.
+    /// lives, so its end is the signal; a ping confirms before anyone is told. A stream that
+    /// keeps ending at once while pings work (a proxy refusing `/events`) is retried with
+    /// backoff, never in a loop.
     async fn watch(&self, docker: &Docker) -> String {
+        let mut backoff = BACKOFF_MIN;
         loop {
+            let started = tokio::time::Instant::now();
             let mut events = docker.events(None::<bollard::query_parameters::EventsOptions>);
             let ended = loop {
                 tokio::select! {
@@ -255,6 +279,18 @@ impl Engine {
             {
                 return format!("{e} (after: {ended})");
             }
+            if started.elapsed() >= EVENTS_HEALTHY {
+                backoff = BACKOFF_MIN;
+                continue;
+            }
+            if backoff == BACKOFF_MIN {
+                tracing::warn!(endpoint = %self.endpoint, %ended, "the engine answers pings but its event stream keeps ending; retrying it with backoff");
+            }
+            tokio::select! {
+                () = tokio::time::sleep(backoff) => {}
+                () = self.recheck.notified() => {}
+            }
+            backoff = (backoff * 2).min(EVENTS_BACKOFF_MAX);
         }
     }
 }

@@ -217,19 +217,6 @@ impl Backend for Inventory {
         &'a self,
         reference: &'a str,
     ) -> BoxFuture<'a, Result<ContainerDetail, ApiError>> {
-        Box::pin(async move {
-            model::validate_container_ref(reference)?;
-            let docker = self.engine.client()?;
-            docker
-                .inspect_container(reference, None::<InspectContainerOptions>)
-                .await
-                .map(detail)
-                .map_err(|e| match self.engine.error(e) {
-                    e if e.status == 404 => {
-                        ApiError::not_found(format!("no such container: {reference}"))
-                    }
-                    e => e,
-                })
-        })
+        Box::pin(async move { inspect(&self.engine, reference).await.map(detail) })
     }
 }

@@ -1,9 +1,21 @@
 //! Berth's server: the axum application (pages rendered by Leptos, the JSON API, the
 //! compiled site's static files) over one supervised Docker engine connection.
+//!
+//! - `config`: flags and environment; `site`: the compiled site's options.
+//! - `hosts`: which Host and Origin Berth answers (DNS rebinding); `client_addr`: who a
+//!   client is, for limits.
+//! - `engine`: the supervised Docker connection; `inventory`: containers and the engine as
+//!   the shared model types; `api`: the JSON API over them.
+//! - `hub`: the registry of live streams and their byte-bounded queues; `upstream`: what
+//!   feeds a hub (Docker logs and stats, the host sampler); `ws`: admission and sessions.
+//! - `metrics`: `/metrics`, read from the registry at scrape time.
+//! - [`serve`]: the accept loop (header timeout, connection cap) and the drained shutdown.
 
 pub mod api;
+pub mod client_addr;
 pub mod config;
 pub mod engine;
+pub mod hosts;
 pub mod hub;
 pub mod inventory;
 pub mod metrics;
@@ -16,8 +28,9 @@ use axum::{Router, extract::FromRef};
 use engine::Engine;
 use leptos::prelude::{LeptosOptions, provide_context};
 use leptos_axum::{LeptosRoutes, file_and_error_handler_with_context, generate_route_list};
-use std::sync::Arc;
-use tokio_util::sync::CancellationToken;
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+use tokio::sync::Semaphore;
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use tower_http::trace::{DefaultOnFailure, TraceLayer};
 
 #[derive(Clone, FromRef)]
@@ -26,17 +39,22 @@ pub struct AppState {
     pub backend: SharedBackend,
     pub streams: Arc<ws::Streams>,
     pub metrics: metrics::Metrics,
+    pub hosts: Arc<hosts::AllowedHosts>,
 }
 
 impl AppState {
     /// `shutdown` stops every upstream and closes every socket (with 1001) when cancelled.
+    /// `leptos_options.site_addr` is the address actually served (its port is part of every
+    /// allowed host).
     pub fn new(
         leptos_options: LeptosOptions,
         engine: Arc<Engine>,
-        settings: &config::StreamSettings,
+        settings: &config::Settings,
         shutdown: CancellationToken,
     ) -> Self {
-        let registry = hub::Registry::new(settings.hub_config(), shutdown.clone());
+        let tasks = TaskTracker::new();
+        let hosts = hosts::AllowedHosts::new(leptos_options.site_addr, &settings.allowed_hosts);
+        let registry = hub::Registry::new(settings.hub_config(), shutdown.clone(), tasks.clone());
         let limiter = ws::limits::Limiter::new(settings.limits());
         let last = Arc::new(upstream::last_known::LastValues::default());
         let streams = Arc::new(ws::Streams {
@@ -45,41 +63,121 @@ impl AppState {
             engine: engine.clone(),
             session: settings.session_config(),
             trusted_proxies: settings.trusted_proxies.clone(),
-            allowed_origins: settings.allowed_origins.clone(),
-            system_interval: std::time::Duration::from_millis(settings.system_interval_ms),
+            hosts: hosts.clone(),
+            system_interval: Duration::from_millis(settings.system_interval_ms),
             last: last.clone(),
             shutdown,
+            tasks,
         });
         Self {
             leptos_options,
             backend: Arc::new(inventory::Inventory::new(engine, last)),
             streams,
             metrics: metrics::Metrics::new(registry, limiter),
+            hosts,
+        }
+    }
+
+    /// Every task the application spawns: sessions, upstreams, connections.
+    pub fn tasks(&self) -> &TaskTracker {
+        &self.streams.tasks
+    }
+}
+
+/// How [`serve`] treats connections and shutdown.
+#[derive(Clone, Debug)]
+pub struct ServeOptions {
+    /// Time a client has to send its request headers.
+    pub header_timeout: Duration,
+    pub max_connections: usize,
+    /// How long shutdown waits for connections, sessions and upstreams.
+    pub drain: Duration,
+    pub tasks: TaskTracker,
+}
+
+impl ServeOptions {
+    pub fn new(settings: &config::Settings, state: &AppState) -> Self {
+        Self {
+            header_timeout: Duration::from_millis(settings.header_timeout_ms),
+            max_connections: settings.max_connections,
+            drain: settings.shutdown_drain(),
+            tasks: state.tasks().clone(),
         }
     }
 }
 
-/// Serves `app` on `listener` until `shutdown` is cancelled, then gives open connections
-/// (sockets close themselves with 1001 on the same signal) at most `drain` to finish.
+/// Serves `app` on `listener` until `shutdown` is cancelled, then waits (at most
+/// `options.drain`) for every tracked task: connections, and the sessions that say `end` and
+/// close with 1001 on the same signal, which axum's own `serve` stops tracking once upgraded.
+/// A client gets `options.header_timeout` to send its headers; at most
+/// `options.max_connections` connections are served at once (more wait to be accepted).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     app: Router,
     shutdown: CancellationToken,
-    drain: std::time::Duration,
+    options: ServeOptions,
 ) -> std::io::Result<()> {
-    let service = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let server =
-        axum::serve(listener, service).with_graceful_shutdown(shutdown.clone().cancelled_owned());
-    let server = tokio::spawn(async move { server.await });
-    shutdown.cancelled().await;
-    match tokio::time::timeout(drain, server).await {
-        Ok(Ok(result)) => result,
-        Ok(Err(e)) => Err(std::io::Error::other(e)),
-        Err(_) => {
-            tracing::warn!("connections still open after {drain:?}; exiting anyway");
-            Ok(())
-        }
+    use hyper_util::{
+        rt::{TokioExecutor, TokioIo, TokioTimer},
+        server::{conn::auto::Builder, graceful::GracefulShutdown},
+    };
+    use tower::{Service, ServiceExt};
+
+    let mut make_service = app.into_make_service_with_connect_info::<SocketAddr>();
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(options.header_timeout);
+    let graceful = GracefulShutdown::new();
+    let slots = Arc::new(Semaphore::new(options.max_connections));
+    loop {
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => slot.expect("never closed"),
+            () = shutdown.cancelled() => break,
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of descriptors and the like: pause rather than spin.
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = shutdown.cancelled() => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let Ok(tower_service) = make_service.call(peer).await;
+        let hyper_service =
+            hyper::service::service_fn(move |request| tower_service.clone().oneshot(request));
+        let connection = builder
+            .serve_connection_with_upgrades(TokioIo::new(stream), hyper_service)
+            .into_owned();
+        let connection = graceful.watch(connection);
+        options.tasks.spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(%peer, "connection ended: {e}");
+            }
+            drop(slot);
+        });
     }
+    drop(listener);
+    let tasks = options.tasks.clone();
+    tasks.close();
+    let drained = async {
+        graceful.shutdown().await;
+        tasks.wait().await;
+    };
+    if tokio::time::timeout(options.drain, drained).await.is_err() {
+        tracing::warn!(
+            "{} tasks still running {:?} after shutdown began; exiting anyway",
+            tasks.len(),
+            options.drain
+        );
+    }
+    Ok(())
 }
 
 /// The whole HTTP application.
@@ -99,6 +197,12 @@ pub fn router(state: AppState) -> Router {
         )
         .fallback(file_and_error_handler_with_context::<AppState, _>(
             context, shell,
+        ))
+        // Outermost but for tracing: no route, page, socket or file is reached under a host
+        // name that is not Berth's own.
+        .layer(axum::middleware::from_fn_with_state(
+            state.hosts.clone(),
+            hosts::check_host,
         ))
         // A 503 while the engine is down is an expected answer, not a server failure.
         .layer(

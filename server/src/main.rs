@@ -1,6 +1,6 @@
 //! `berth`: parses configuration, connects to Docker, serves until SIGTERM or Ctrl-C.
 
-use berth::{AppState, config::Config, engine::Engine, router, serve, site};
+use berth::{AppState, ServeOptions, config::Config, engine::Engine, router, serve, site};
 use clap::Parser;
 use std::{io::IsTerminal, process::ExitCode};
 use tokio_util::sync::CancellationToken;
@@ -9,6 +9,10 @@ use tracing_subscriber::EnvFilter;
 #[tokio::main]
 async fn main() -> ExitCode {
     let config = Config::parse();
+    if let Err(e) = config.streams.check() {
+        eprintln!("berth: {e}");
+        return ExitCode::from(2);
+    }
     let filter = match EnvFilter::try_new(&config.log) {
         Ok(filter) => filter,
         Err(e) => {
@@ -33,11 +37,13 @@ async fn main() -> ExitCode {
 async fn run(config: Config) -> Result<(), String> {
     let mut leptos_options = site::load(&config.site_config)?;
     let addr = config.bind.unwrap_or(leptos_options.site_addr);
-    leptos_options.site_addr = addr;
 
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    // The port actually served (port 0 picks one): allowed hosts carry it.
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    leptos_options.site_addr = addr;
     let shutdown = CancellationToken::new();
     let engine = Engine::start(config.docker_host.clone(), shutdown.clone());
     tracing::info!(
@@ -46,24 +52,18 @@ async fn run(config: Config) -> Result<(), String> {
         config.docker_host
     );
 
-    let app = router(AppState::new(
-        leptos_options,
-        engine,
-        &config.streams,
-        shutdown.clone(),
-    ));
+    let state = AppState::new(leptos_options, engine, &config.streams, shutdown.clone());
+    let options = ServeOptions::new(&config.streams, &state);
+    let app = router(state);
     let signal = shutdown.clone();
     tokio::spawn(async move {
         shutdown_signal().await;
         signal.cancel();
     });
-    serve(listener, app, shutdown, SHUTDOWN_DRAIN)
+    serve(listener, app, shutdown, options)
         .await
         .map_err(|e| format!("server error: {e}"))
 }
-
-/// Everything must be closed within 5 s of SIGTERM; sockets close at once, requests get this.
-const SHUTDOWN_DRAIN: std::time::Duration = std::time::Duration::from_secs(4);
 
 async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();

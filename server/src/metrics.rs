@@ -1,9 +1,14 @@
-//! `GET /metrics` in Prometheus text format (prometheus-client). Every value is read when
+//! `GET /metrics`: OpenMetrics for a scraper that asks for it (Prometheus does), else the
+//! Prometheus text format 0.0.4, each with its own content type. Every value is read when
 //! scraped from where it lives: hub and client counts from the registry under its lock,
 //! permits from the limiter, tasks from the tokio runtime, RSS from /proc.
 
 use crate::{hub::Registry, ws::limits::Limiter};
-use axum::{extract::State, http::header, response::IntoResponse};
+use axum::{
+    extract::State,
+    http::{HeaderMap, header},
+    response::IntoResponse,
+};
 use prometheus_client::{
     collector::Collector,
     encoding::{DescriptorEncoder, EncodeMetric},
@@ -31,7 +36,7 @@ impl Collector for Live {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         let counts = self.hubs.counts();
         type Pick = fn(&crate::hub::KindCounts) -> u64;
-        let gauges: [(&str, &str, Pick); 3] = [
+        let gauges: [(&str, &str, Pick); 4] = [
             (
                 "berth_hubs",
                 "Hubs alive, one per watched resource and stream shape",
@@ -46,6 +51,11 @@ impl Collector for Live {
                 "berth_upstream_streams",
                 "Upstream Docker streams and host samplers running",
                 |c| c.upstreams as u64,
+            ),
+            (
+                "berth_hub_queue_bytes",
+                "Bytes of frames held by hubs for history and slow clients",
+                |c| c.bytes,
             ),
         ];
         for (name, help, pick) in gauges {
@@ -98,13 +108,16 @@ impl Collector for Live {
     }
 }
 
-/// RSS from /proc/self/statm (pages × page size); 0 where there is no /proc.
+/// RSS from /proc/self/status (`VmRSS`, in kB whatever the page size); 0 where there is
+/// no /proc.
 pub fn resident_memory_bytes() -> u64 {
-    const PAGE: u64 = 4096;
-    std::fs::read_to_string("/proc/self/statm")
+    std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
-        .map_or(0, |pages| pages * PAGE)
+        .and_then(|status| {
+            let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+            line.split_whitespace().nth(1)?.parse::<u64>().ok()
+        })
+        .map_or(0, |kb| kb * 1024)
 }
 
 #[derive(Clone)]
@@ -116,18 +129,88 @@ impl Metrics {
         registry.register_collector(Box::new(Live { hubs, limiter }));
         Self(Arc::new(registry))
     }
+
+    /// The OpenMetrics text prometheus-client writes.
+    fn open_metrics(&self) -> String {
+        let mut text = String::new();
+        if let Err(e) = prometheus_client::encoding::text::encode(&mut text, &self.0) {
+            tracing::error!("cannot encode metrics: {e}");
+        }
+        text
+    }
 }
 
-pub async fn handler(State(metrics): State<Metrics>) -> impl IntoResponse {
-    let mut text = String::new();
-    if let Err(e) = prometheus_client::encoding::text::encode(&mut text, &metrics.0) {
-        tracing::error!("cannot encode metrics: {e}");
+const OPEN_METRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// OpenMetrics to Prometheus text 0.0.4: a counter family is named with its `_total` (as
+/// its samples are), and there is no `# EOF` or `# UNIT`.
+fn to_prometheus_text(open_metrics: &str) -> String {
+    let counters: std::collections::HashSet<&str> = open_metrics
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.strip_suffix(" counter"))
+        .collect();
+    let mut out = String::with_capacity(open_metrics.len());
+    for line in open_metrics.lines() {
+        if line == "# EOF" || line.starts_with("# UNIT ") {
+            continue;
+        }
+        let descriptor = ["# HELP ", "# TYPE "]
+            .into_iter()
+            .find_map(|p| line.strip_prefix(p).map(|rest| (p, rest)));
+        match descriptor {
+            Some((prefix, rest)) => {
+                let (name, tail) = rest.split_once(' ').unwrap_or((rest, ""));
+                let suffix = if counters.contains(name) {
+                    "_total"
+                } else {
+                    ""
+                };
+                out.push_str(&format!("{prefix}{name}{suffix} {tail}\n"));
+            }
+            None => {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
     }
-    (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        text,
-    )
+    out
+}
+
+pub async fn handler(State(metrics): State<Metrics>, headers: HeaderMap) -> impl IntoResponse {
+    let wants_open_metrics = headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains("application/openmetrics-text"));
+    let text = metrics.open_metrics();
+    if wants_open_metrics {
+        ([(header::CONTENT_TYPE, OPEN_METRICS)], text)
+    } else {
+        (
+            [(header::CONTENT_TYPE, PROMETHEUS_TEXT)],
+            to_prometheus_text(&text),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counters_are_named_with_total_in_prometheus_text() {
+        let open = "# HELP berth_hubs_created Hubs created.\n# TYPE berth_hubs_created counter\nberth_hubs_created_total{kind=\"a\"} 1\n# HELP berth_hubs Hubs.\n# TYPE berth_hubs gauge\nberth_hubs{kind=\"a\"} 2\n# EOF\n";
+        assert_eq!(
+            to_prometheus_text(open),
+            "# HELP berth_hubs_created_total Hubs created.\n# TYPE berth_hubs_created_total counter\nberth_hubs_created_total{kind=\"a\"} 1\n# HELP berth_hubs Hubs.\n# TYPE berth_hubs gauge\nberth_hubs{kind=\"a\"} 2\n"
+        );
+    }
+
+    #[test]
+    fn resident_memory_is_read_in_bytes() {
+        let rss = resident_memory_bytes();
+        assert!(rss > 1024 * 1024, "{rss}");
+    }
 }

@@ -1,26 +1,27 @@
 //! The hub registry: one hub per watched resource and stream shape. A hub owns the single
-//! upstream (a Docker stream or the host sampler) and fans its frames out through a bounded
-//! broadcast; a ring keeps the last frames for late joiners. Joining and leaving happen under
-//! the registry's one lock, together with the client count, so "last one out" and "new one
-//! in" cannot interleave. Leaving is a [`Subscription`]'s `Drop`: every exit path of a
-//! session, panics included, runs it.
+//! upstream (a Docker stream or the host sampler) and fans its frames out through one
+//! byte-bounded [`queue::Queue`] that is also the history late joiners read. Joining and
+//! leaving happen under the registry's one lock, together with the client count, so "last
+//! one out" and "new one in" cannot interleave. Leaving is a [`Subscription`]'s `Drop`, and
+//! an upstream's end (return, cancel or panic) is its guard's `Drop`: every exit path runs
+//! them.
 
-mod ring;
+pub mod queue;
 
 use app::frames::{Frame, StreamKind};
-use axum::extract::ws::Utf8Bytes;
-use ring::Ring;
+use futures::FutureExt;
+use queue::{Cursor, Queue, QueueLimits};
 use std::{
     collections::HashMap,
     future::Future,
+    panic::AssertUnwindSafe,
     sync::{
         Arc, Mutex, MutexGuard,
         atomic::{AtomicU64, AtomicUsize, Ordering},
     },
     time::Duration,
 };
-use tokio::sync::broadcast;
-use tokio_util::sync::CancellationToken;
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 /// Names a hub: the kind of stream, the resource, and whatever shapes the stream (e.g.
 /// whether log lines carry timestamps).
@@ -43,10 +44,12 @@ impl HubKey {
 
 #[derive(Clone, Debug)]
 pub struct HubConfig {
-    /// Broadcast capacity: how far a client may fall behind before it loses frames.
+    /// How far (in frames) a client may fall behind before it loses the oldest.
     pub capacity: usize,
     /// Frames a log hub keeps for clients that join later.
     pub ring: usize,
+    /// Bytes a hub may hold in all (history and queue).
+    pub bytes: usize,
     /// How long an empty hub lives on before its upstream is cancelled.
     pub grace: Duration,
 }
@@ -56,49 +59,65 @@ impl Default for HubConfig {
         Self {
             capacity: 1024,
             ring: 2000,
+            bytes: 8 * 1024 * 1024,
             grace: Duration::ZERO,
         }
     }
 }
 
-/// What an upstream task is given: where to publish, and when to stop.
+/// How an upstream ended, as its clients are told: `retry` when trying again later may
+/// work (engine outage, a failure in Berth), not when the resource itself is gone.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ending {
+    pub reason: String,
+    pub retry: bool,
+}
+
+impl Ending {
+    pub fn done(reason: impl Into<String>) -> Self {
+        Self {
+            reason: reason.into(),
+            retry: false,
+        }
+    }
+
+    pub fn retry(reason: impl Into<String>) -> Self {
+        Self {
+            reason: reason.into(),
+            retry: true,
+        }
+    }
+
+    pub fn frame(&self) -> Frame {
+        Frame::End {
+            reason: self.reason.clone(),
+            retry: self.retry,
+        }
+    }
+}
+
+/// What an upstream task is given: where to publish.
 #[derive(Clone)]
 pub struct Publisher {
     hub: Arc<Hub>,
 }
 
 impl Publisher {
-    /// Serializes once, keeps a copy in the ring, and broadcasts to every client. Never
-    /// blocks: a client that lags loses its oldest frames, not the hub's time.
+    /// Serializes once and queues the frame for every client (and for later joiners).
+    /// Never blocks: a client that lags loses its oldest frames, not the hub's time.
     pub fn publish(&self, frame: &Frame) {
-        let text: Utf8Bytes = match serde_json::to_string(frame) {
-            Ok(text) => text.into(),
-            Err(e) => {
-                tracing::error!("cannot serialize a frame: {e}");
-                return;
-            }
-        };
-        let mut ring = self.hub.ring();
-        ring.push(text.clone());
-        // An error only means there is no receiver right now.
-        let _ = self.hub.tx.send(text);
+        match serde_json::to_string(frame) {
+            Ok(text) => self.hub.queue.push(text.into()),
+            Err(e) => tracing::error!("cannot serialize a frame: {e}"),
+        }
     }
 }
 
 pub struct Hub {
     id: u64,
     key: HubKey,
-    tx: broadcast::Sender<Utf8Bytes>,
-    ring: Mutex<Ring>,
+    queue: Arc<Queue>,
     cancel: CancellationToken,
-}
-
-impl Hub {
-    fn ring(&self) -> MutexGuard<'_, Ring> {
-        self.ring
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
 }
 
 struct Entry {
@@ -115,6 +134,8 @@ pub struct KindCounts {
     pub created: u64,
     pub removed: u64,
     pub lagged: u64,
+    /// Bytes held in the hubs' queues.
+    pub bytes: u64,
 }
 
 pub struct Registry {
@@ -127,20 +148,12 @@ pub struct Registry {
     lagged: [AtomicU64; 4],
     /// Cancelled at shutdown: every upstream stops.
     shutdown: CancellationToken,
+    /// Every task a hub spawns, so shutdown can wait for them.
+    tasks: TaskTracker,
 }
 
 impl Registry {
-    pub fn new(mut config: HubConfig, shutdown: CancellationToken) -> Arc<Self> {
-        // tokio's broadcast rounds its buffer up to a power of two; rounding down here keeps
-        // the configured capacity a true bound on what a lagging client can be sent.
-        let capacity = config.capacity.max(1);
-        config.capacity = 1 << (usize::BITS - 1 - capacity.leading_zeros());
-        if config.capacity != capacity {
-            tracing::info!(
-                "broadcast capacity {capacity} rounded down to {}",
-                config.capacity
-            );
-        }
+    pub fn new(config: HubConfig, shutdown: CancellationToken, tasks: TaskTracker) -> Arc<Self> {
         Arc::new(Self {
             hubs: Mutex::new(HashMap::new()),
             config,
@@ -150,6 +163,7 @@ impl Registry {
             removed: Default::default(),
             lagged: Default::default(),
             shutdown,
+            tasks,
         })
     }
 
@@ -165,7 +179,7 @@ impl Registry {
 
     /// Joins the hub for `key`, creating it (and spawning `upstream` for it) when there is
     /// none or only one that is shutting down. The subscription starts with up to `tail`
-    /// frames from the ring, then receives live frames: none lost, none twice.
+    /// frames of history, then receives live frames: none lost, none twice.
     pub fn subscribe<F, Fut>(
         self: &Arc<Self>,
         key: HubKey,
@@ -174,7 +188,7 @@ impl Registry {
     ) -> Subscription
     where
         F: FnOnce(Publisher) -> Fut,
-        Fut: Future<Output = String> + Send + 'static,
+        Fut: Future<Output = Ending> + Send + 'static,
     {
         let mut map = self.map();
         let live = map.get(&key).is_some_and(|e| !e.hub.cancel.is_cancelled());
@@ -187,24 +201,16 @@ impl Registry {
         entry.clients += 1;
         let hub = entry.hub.clone();
         drop(map);
-
-        // The ring's lock orders this against `publish`: every frame is either in the
-        // snapshot or arrives through the receiver.
-        let (backlog, rx) = {
-            let ring = hub.ring();
-            (ring.last(tail), hub.tx.subscribe())
-        };
+        let cursor = hub.queue.cursor(tail);
         Subscription {
             registry: self.clone(),
             hub,
-            backlog,
-            rx,
+            cursor,
         }
     }
 
     fn create(&self, key: &HubKey) -> Arc<Hub> {
-        let (tx, _) = broadcast::channel(self.config.capacity);
-        let ring = match key.kind {
+        let history = match key.kind {
             StreamKind::ContainerLogs | StreamKind::ProjectLogs => self.config.ring,
             // A stats client only needs the latest sample to draw something at once.
             StreamKind::ContainerStats | StreamKind::SystemStats => 1,
@@ -213,39 +219,40 @@ impl Registry {
         Arc::new(Hub {
             id: self.next_id.fetch_add(1, Ordering::Relaxed),
             key: key.clone(),
-            tx,
-            ring: Mutex::new(Ring::new(ring)),
+            queue: Queue::new(QueueLimits {
+                capacity: self.config.capacity,
+                history,
+                bytes: self.config.bytes,
+            }),
             cancel: self.shutdown.child_token(),
         })
     }
 
-    /// Runs the upstream until it ends or the hub is cancelled. When it ends by itself
-    /// (container gone, engine gone) its clients get `end` and the hub leaves the registry.
+    /// Runs the upstream until it ends, panics or the hub is cancelled. However it ends, its
+    /// guard takes the hub out of the registry and closes the queue; when it ended by itself
+    /// (container gone, engine gone, a bug) the clients are told why first.
     fn spawn_upstream<F, Fut>(self: &Arc<Self>, hub: Arc<Hub>, upstream: F)
     where
         F: FnOnce(Publisher) -> Fut,
-        Fut: Future<Output = String> + Send + 'static,
+        Fut: Future<Output = Ending> + Send + 'static,
     {
-        let kind = hub.key.kind.index();
-        self.upstreams[kind].fetch_add(1, Ordering::Relaxed);
-        let guard = UpstreamGuard {
+        self.upstreams[hub.key.kind.index()].fetch_add(1, Ordering::Relaxed);
+        let mut guard = UpstreamGuard {
             registry: self.clone(),
-            kind,
+            hub: hub.clone(),
+            ending: None,
         };
-        let publisher = Publisher { hub: hub.clone() };
-        let run = upstream(publisher.clone());
-        tokio::spawn(async move {
-            let guard = guard;
-            let reason = tokio::select! {
-                reason = run => Some(reason),
+        let run = upstream(Publisher { hub: hub.clone() });
+        self.tasks.spawn(async move {
+            guard.ending = tokio::select! {
+                result = AssertUnwindSafe(run).catch_unwind() => Some(result.unwrap_or_else(|panic| {
+                    let message = panic_message(panic.as_ref());
+                    tracing::error!(kind = %hub.key.kind, resource = %hub.key.resource, "upstream panicked: {message}");
+                    Ending::retry(format!("stream failed in Berth: {message}"))
+                })),
                 () = hub.cancel.cancelled() => None,
             };
-            if let Some(reason) = reason {
-                tracing::debug!(kind = %hub.key.kind, resource = %hub.key.resource, %reason, "upstream ended");
-                // Out of the registry first, so a client arriving now gets a fresh hub.
-                guard.registry.remove(&hub, false);
-                publisher.publish(&Frame::End { reason });
-            }
+            drop(guard);
         });
     }
 
@@ -277,14 +284,13 @@ impl Registry {
             return;
         }
         drop(map);
-        let runtime = tokio::runtime::Handle::try_current();
-        let (false, Ok(runtime)) = (self.config.grace.is_zero(), runtime) else {
+        if self.config.grace.is_zero() || tokio::runtime::Handle::try_current().is_err() {
             self.remove(hub, true);
             return;
-        };
+        }
         // Grace: keep the upstream a little in case someone comes back (a page reload).
         let (registry, hub, grace) = (self.clone(), hub.clone(), self.config.grace);
-        runtime.spawn(async move {
+        self.tasks.spawn(async move {
             tokio::select! {
                 () = tokio::time::sleep(grace) => {}
                 () = hub.cancel.cancelled() => return,
@@ -312,21 +318,43 @@ impl Registry {
             for entry in map.values().filter(|e| e.hub.key.kind == kind) {
                 counts.hubs += 1;
                 counts.clients += entry.clients;
+                counts.bytes += entry.hub.queue.held().0 as u64;
             }
             (kind, counts)
         })
     }
 }
 
-/// Counts a running upstream; dropped when its task ends, however it ends.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "panic".to_string())
+}
+
+/// A running upstream. Its `Drop` runs however the task ends (return, cancel, panic, or
+/// the runtime dropping it): out of the registry first, so a client arriving now gets a
+/// fresh hub; then `end` to the clients when there is a reason to give; then the queue
+/// closes, so no client waits on a hub nobody feeds.
 struct UpstreamGuard {
     registry: Arc<Registry>,
-    kind: usize,
+    hub: Arc<Hub>,
+    ending: Option<Ending>,
 }
 
 impl Drop for UpstreamGuard {
     fn drop(&mut self) {
-        self.registry.upstreams[self.kind].fetch_sub(1, Ordering::Relaxed);
+        self.registry.remove(&self.hub, false);
+        if let Some(ending) = self.ending.take() {
+            tracing::debug!(kind = %self.hub.key.kind, resource = %self.hub.key.resource, reason = %ending.reason, "upstream ended");
+            Publisher {
+                hub: self.hub.clone(),
+            }
+            .publish(&ending.frame());
+        }
+        self.hub.queue.close();
+        self.registry.upstreams[self.hub.key.kind.index()].fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -335,9 +363,8 @@ impl Drop for UpstreamGuard {
 pub struct Subscription {
     registry: Arc<Registry>,
     hub: Arc<Hub>,
-    /// Ring frames to send before live ones.
-    pub backlog: Vec<Utf8Bytes>,
-    pub rx: broadcast::Receiver<Utf8Bytes>,
+    /// History first (the tail asked for), then live frames.
+    pub cursor: Cursor,
 }
 
 impl Subscription {
@@ -360,7 +387,8 @@ impl Drop for Subscription {
 mod tests {
     use super::*;
     use app::frames::{LogLine, LogStream};
-    use tokio::sync::broadcast::error::RecvError;
+    use axum::extract::ws::Utf8Bytes;
+    use queue::RecvError;
 
     fn line(seq: u64) -> Frame {
         Frame::Log(LogLine {
@@ -385,20 +413,28 @@ mod tests {
         HubKey::new(StreamKind::ContainerLogs, "c", "")
     }
 
+    fn registry(config: HubConfig) -> Arc<Registry> {
+        Registry::new(config, CancellationToken::new(), TaskTracker::new())
+    }
+
+    fn logs_counts(registry: &Registry) -> KindCounts {
+        registry.counts()[StreamKind::ContainerLogs.index()].1
+    }
+
     /// An upstream that publishes whatever it is told and otherwise waits.
     fn manual() -> (
         tokio::sync::mpsc::UnboundedSender<u64>,
-        impl FnOnce(Publisher) -> futures::future::BoxFuture<'static, String>,
+        impl FnOnce(Publisher) -> futures::future::BoxFuture<'static, Ending>,
     ) {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<u64>();
-        let upstream = move |publisher: Publisher| -> futures::future::BoxFuture<'static, String> {
+        let upstream = move |publisher: Publisher| -> futures::future::BoxFuture<'static, Ending> {
             Box::pin(async move {
                 while let Some(seq) = rx.recv().await {
                     publisher.publish(&line(seq));
                     // Let readers run between frames, as a real stream's I/O would.
                     tokio::task::yield_now().await;
                 }
-                "upstream finished".into()
+                Ending::done("upstream finished")
             })
         };
         (tx, upstream)
@@ -410,7 +446,7 @@ mod tests {
             capacity: 1000,
             ..HubConfig::default()
         };
-        let registry = Registry::new(config, CancellationToken::new());
+        let registry = registry(config);
         let (publish, upstream) = manual();
         let mut slow = registry.subscribe(key(), 0, upstream);
         let mut fast = registry.subscribe(key(), 0, |_| async { unreachable!("one upstream") });
@@ -418,7 +454,11 @@ mod tests {
             let mut seen = Vec::new();
             while seen.len() < 1500 {
                 seen.push(seq_of(
-                    &fast.rx.recv().await.expect("the fast client never lags"),
+                    &fast
+                        .cursor
+                        .recv()
+                        .await
+                        .expect("the fast client never lags"),
                 ));
             }
             seen
@@ -433,18 +473,14 @@ mod tests {
             "the fast client loses nothing"
         );
 
-        let Err(RecvError::Lagged(missed)) = slow.rx.recv().await else {
+        let Err(RecvError::Lagged { missed, .. }) = slow.cursor.recv().await else {
             panic!("the slow client is told it lagged");
         };
         let mut slow_seen = Vec::new();
-        while let Ok(text) = slow.rx.try_recv() {
-            slow_seen.push(seq_of(&text));
+        while !slow.cursor.is_empty() {
+            slow_seen.push(seq_of(&slow.cursor.recv().await.unwrap()));
         }
-        assert!(
-            slow_seen.len() <= 1000,
-            "at most the capacity: {}",
-            slow_seen.len()
-        );
+        assert_eq!(slow_seen.len(), 1000, "exactly the capacity");
         assert_eq!(
             missed as usize + slow_seen.len(),
             1500,
@@ -459,11 +495,11 @@ mod tests {
 
     #[tokio::test]
     async fn last_one_out_removes_the_hub_and_a_newcomer_gets_a_fresh_one() {
-        let registry = Registry::new(HubConfig::default(), CancellationToken::new());
+        let registry = registry(HubConfig::default());
         let (publish, upstream) = manual();
         let first = registry.subscribe(key(), 0, upstream);
         let second = registry.subscribe(key(), 0, |_| async { unreachable!("shared") });
-        let counts = |r: &Registry| r.counts()[StreamKind::ContainerLogs.index()].1;
+        let counts = |r: &Registry| logs_counts(r);
         assert_eq!((counts(&registry).hubs, counts(&registry).clients), (1, 2));
         drop(first);
         assert_eq!((counts(&registry).hubs, counts(&registry).clients), (1, 1));
@@ -480,10 +516,16 @@ mod tests {
         let mut third = registry.subscribe(key(), 0, upstream2);
         assert_ne!(third.hub.id, old.id);
         publish2.send(7).unwrap();
-        assert_eq!(seq_of(&third.rx.recv().await.unwrap()), 7);
-        assert!(publish.send(1).is_err(), "the old upstream is gone");
-        drop(third);
+        assert_eq!(seq_of(&third.cursor.recv().await.unwrap()), 7);
         // Upstream tasks end once cancelled.
+        tokio::time::timeout(Duration::from_secs(2), async {
+            while publish.send(1).is_ok() {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await
+        .expect("the old upstream is gone");
+        drop(third);
         tokio::time::timeout(Duration::from_secs(2), async {
             while counts(&registry).upstreams > 0 {
                 tokio::task::yield_now().await;
@@ -500,7 +542,7 @@ mod tests {
             grace: Duration::from_secs(2),
             ..HubConfig::default()
         };
-        let registry = Registry::new(config, CancellationToken::new());
+        let registry = registry(config);
         let (_publish, upstream) = manual();
         let first = registry.subscribe(key(), 0, upstream);
         let id = first.hub.id;
@@ -510,38 +552,78 @@ mod tests {
         assert_eq!(back.hub.id, id, "a reload within the grace reuses the hub");
         drop(back);
         tokio::time::sleep(Duration::from_secs(3)).await;
-        let counts = registry.counts()[StreamKind::ContainerLogs.index()].1;
+        let counts = logs_counts(&registry);
         assert_eq!((counts.hubs, counts.created, counts.removed), (0, 1, 1));
     }
 
     #[tokio::test]
     async fn an_upstream_that_ends_sends_end_and_leaves_the_registry() {
-        let registry = Registry::new(HubConfig::default(), CancellationToken::new());
+        let registry = registry(HubConfig::default());
         let (publish, upstream) = manual();
         let mut client = registry.subscribe(key(), 0, upstream);
         publish.send(1).unwrap();
         drop(publish); // the source ends: the upstream returns its reason
-        assert_eq!(seq_of(&client.rx.recv().await.unwrap()), 1);
-        let end: Frame = serde_json::from_str(client.rx.recv().await.unwrap().as_str()).unwrap();
-        assert_eq!(
-            end,
-            Frame::End {
-                reason: "upstream finished".into()
-            }
-        );
-        assert_eq!(
-            registry.counts()[StreamKind::ContainerLogs.index()].1.hubs,
-            0
-        );
+        assert_eq!(seq_of(&client.cursor.recv().await.unwrap()), 1);
+        let end: Frame =
+            serde_json::from_str(client.cursor.recv().await.unwrap().as_str()).unwrap();
+        assert_eq!(end, Ending::done("upstream finished").frame());
+        assert_eq!(client.cursor.recv().await, Err(RecvError::Closed));
+        assert_eq!(logs_counts(&registry).hubs, 0);
         // The leaving client finds its hub already gone and touches nothing else.
-        let newer = registry.subscribe(key(), 0, |_| std::future::pending::<String>());
+        let newer = registry.subscribe(key(), 0, |_| std::future::pending::<Ending>());
         drop(client);
-        assert_eq!(
-            registry.counts()[StreamKind::ContainerLogs.index()]
-                .1
-                .clients,
-            1
-        );
+        assert_eq!(logs_counts(&registry).clients, 1);
         drop(newer);
+    }
+
+    /// Issue 9, item 3: a panic in an upstream used to leave a dead hub in the registry that
+    /// new viewers joined forever, with no `end` for anyone.
+    #[tokio::test]
+    async fn a_panicking_upstream_ends_its_clients_and_leaves_the_registry() {
+        let registry = registry(HubConfig::default());
+        let (go, wait) = tokio::sync::oneshot::channel::<()>();
+        let mut client = registry.subscribe(key(), 0, move |publisher: Publisher| async move {
+            publisher.publish(&line(1));
+            let _ = wait.await;
+            panic!("bug in a Docker mapping");
+        });
+        assert_eq!(seq_of(&client.cursor.recv().await.unwrap()), 1);
+        go.send(()).unwrap();
+        let end = tokio::time::timeout(Duration::from_secs(5), client.cursor.recv())
+            .await
+            .expect("the client is not left waiting")
+            .unwrap();
+        let Frame::End { reason, retry } = serde_json::from_str(end.as_str()).unwrap() else {
+            panic!("an end frame: {end}");
+        };
+        assert!(reason.contains("bug in a Docker mapping"), "{reason}");
+        assert!(retry, "a failure in Berth is worth retrying");
+        assert_eq!(client.cursor.recv().await, Err(RecvError::Closed));
+        let counts = logs_counts(&registry);
+        assert_eq!((counts.hubs, counts.upstreams), (0, 0));
+        let (publish, upstream) = manual();
+        let mut fresh = registry.subscribe(key(), 0, upstream);
+        publish.send(2).unwrap();
+        assert_eq!(seq_of(&fresh.cursor.recv().await.unwrap()), 2, "a new hub");
+    }
+
+    #[tokio::test]
+    async fn a_late_joiner_gets_exactly_its_tail_whatever_the_first_asked() {
+        let registry = registry(HubConfig::default());
+        let (publish, upstream) = manual();
+        let mut first = registry.subscribe(key(), 0, upstream);
+        for seq in 1..=1500 {
+            publish.send(seq).unwrap();
+        }
+        for _ in 0..1500 {
+            first.cursor.recv().await.unwrap();
+        }
+        // 1500 frames of history is more than the live capacity (1024): not lag.
+        let mut late = registry.subscribe(key(), 1500, |_| async { unreachable!("shared") });
+        let mut seen = Vec::new();
+        while !late.cursor.is_empty() {
+            seen.push(seq_of(&late.cursor.recv().await.unwrap()));
+        }
+        assert_eq!(seen, (1..=1500).collect::<Vec<_>>());
     }
 }

@@ -1,10 +1,14 @@
 //! One container's log stream (`docker logs --follow`), as log frames; [`follow`] is also
-//! what a project's merged stream is made of.
+//! what a project's merged stream is made of. Read through [`super::raw_logs`], so what a
+//! container prints costs at most a line's limit per stream, however it prints it.
 
-use super::lines::LineSplitter;
-use crate::hub::Publisher;
+use super::{
+    lines::LineSplitter,
+    raw_logs::{LogsApi, LogsError, LogsQuery},
+};
+use crate::hub::{Ending, Publisher};
 use app::frames::{Frame, LogLine};
-use bollard::{Docker, query_parameters::LogsOptions};
+use bollard::Docker;
 use futures::{
     StreamExt,
     stream::{self, BoxStream},
@@ -16,16 +20,19 @@ pub struct LogSource {
     pub id: String,
     pub name: String,
     pub service: Option<String>,
+    /// Whether the container has a TTY (raw output), when known.
+    pub tty: Option<bool>,
 }
 
 pub async fn run(
     docker: Docker,
+    api: LogsApi,
     source: LogSource,
     tail: usize,
     timestamps: bool,
     publisher: Publisher,
-) -> String {
-    let mut lines = follow(&docker, source.clone(), tail.to_string(), 0, timestamps);
+) -> Ending {
+    let mut lines = follow(api, source.clone(), tail.to_string(), 0, timestamps);
     let mut seq = 0;
     while let Some(line) = lines.next().await {
         seq += 1;
@@ -38,29 +45,42 @@ pub async fn run(
 /// is left 0 for the hub's numbering; `since` is Unix seconds, 0 for all; `tail` is a line
 /// count or `all`.
 pub fn follow(
-    docker: &Docker,
+    api: LogsApi,
     source: LogSource,
     tail: String,
-    since: i32,
+    since: i64,
     timestamps: bool,
 ) -> BoxStream<'static, LogLine> {
-    let options = LogsOptions {
+    let query = LogsQuery {
         follow: true,
-        stdout: true,
-        stderr: true,
-        timestamps,
         tail,
         since,
-        ..Default::default()
+        timestamps,
+    };
+    let (id, tty) = (source.id.clone(), source.tty);
+    let opened = async move {
+        match api.open(&id, &query, tty).await {
+            Ok(pieces) => pieces,
+            Err(e) => {
+                log_error(&id, &e);
+                stream::empty().boxed()
+            }
+        }
     };
     let mut splitter = LineSplitter::default();
-    docker
-        .logs(&source.id, Some(options))
-        .take_while(|chunk| std::future::ready(chunk.is_ok()))
-        .flat_map(move |chunk| {
+    let id = source.id.clone();
+    stream::once(opened)
+        .flatten()
+        .take_while(move |piece| {
+            if let Err(e) = piece {
+                log_error(&id, e);
+            }
+            std::future::ready(piece.is_ok())
+        })
+        .flat_map(move |piece| {
             let mut lines = Vec::new();
-            if let Ok(output) = chunk {
-                splitter.feed(output, timestamps, |raw| {
+            if let Ok((stream, bytes)) = piece {
+                splitter.feed(stream, &bytes, timestamps, |raw| {
                     lines.push(LogLine {
                         seq: 0,
                         container: source.id.clone(),
@@ -75,4 +95,8 @@ pub fn follow(
             stream::iter(lines)
         })
         .boxed()
+}
+
+fn log_error(id: &str, error: &LogsError) {
+    tracing::debug!(container = %id, ?error, "log stream ended");
 }

@@ -10,7 +10,7 @@ pub async fn run(
     id: String,
     publisher: Publisher,
     last: std::sync::Arc<super::last_known::LastValues>,
-) -> String {
+) -> crate::hub::Ending {
     let options = StatsOptions {
         stream: true,
         one_shot: false,

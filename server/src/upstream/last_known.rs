@@ -52,6 +52,11 @@ pub struct LastValues {
     pub host: LastKnown<SystemStats>,
     /// Keyed by full container id.
     pub container_stats: LastKnown<ContainerStats>,
+    /// Held while a one-off host sample is taken: requests that miss the cache together
+    /// wait for the one sample in flight instead of each starting their own.
+    pub(crate) host_sampling: tokio::sync::Mutex<()>,
+    /// One-off host samples taken (each costs about 200 ms of a blocking thread).
+    pub(crate) host_samples: std::sync::atomic::AtomicU64,
 }
 
 impl Default for LastValues {
@@ -59,7 +64,16 @@ impl Default for LastValues {
         Self {
             host: LastKnown::new(Duration::from_secs(30)),
             container_stats: LastKnown::new(Duration::from_secs(60)),
+            host_sampling: tokio::sync::Mutex::new(()),
+            host_samples: std::sync::atomic::AtomicU64::new(0),
         }
+    }
+}
+
+impl LastValues {
+    /// How many one-off host samples were taken since start.
+    pub fn host_samples_taken(&self) -> u64 {
+        self.host_samples.load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 

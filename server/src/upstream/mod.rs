@@ -1,5 +1,5 @@
 //! The upstreams a hub can own: each is a future that publishes frames until its source
-//! ends, then returns the reason its clients are told. Cancellation is the hub's business
+//! ends, then returns the [`Ending`] its clients are told. Cancellation is the hub's business
 //! (it drops the future), so these never need to watch for it.
 
 pub mod container_logs;
@@ -7,12 +7,15 @@ pub mod container_stats;
 pub mod last_known;
 pub mod lines;
 pub mod project_logs;
+pub mod raw_logs;
 pub mod system_stats;
 
+use crate::hub::Ending;
 use bollard::Docker;
 
-/// Why a container's stream ended, in words for the user.
-pub async fn container_end_reason(docker: &Docker, id: &str) -> String {
+/// Why a container's stream ended, in words for the user; worth retrying only when the
+/// engine could not be asked.
+pub async fn container_end_reason(docker: &Docker, id: &str) -> Ending {
     match docker
         .inspect_container(
             id,
@@ -23,14 +26,14 @@ pub async fn container_end_reason(docker: &Docker, id: &str) -> String {
         Ok(c) => {
             let state = c.state.unwrap_or_default();
             match (state.running, state.exit_code) {
-                (Some(true), _) => "log stream closed by the engine".to_string(),
-                (_, Some(code)) => format!("container stopped (exit code {code})"),
-                _ => "container stopped".to_string(),
+                (Some(true), _) => Ending::retry("log stream closed by the engine"),
+                (_, Some(code)) => Ending::done(format!("container stopped (exit code {code})")),
+                _ => Ending::done("container stopped"),
             }
         }
         Err(bollard::errors::Error::DockerResponseServerError {
             status_code: 404, ..
-        }) => "container removed".to_string(),
-        Err(e) => format!("Docker engine unreachable: {e}"),
+        }) => Ending::done("container removed"),
+        Err(e) => Ending::retry(format!("Docker engine unreachable: {e}")),
     }
 }

@@ -3,8 +3,11 @@
 //! events API says when. One `SelectAll` merges the per-container streams, so following a
 //! project costs no task per container.
 
-use super::container_logs::{self, LogSource};
-use crate::hub::Publisher;
+use super::{
+    container_logs::{self, LogSource},
+    raw_logs::LogsApi,
+};
+use crate::hub::{Ending, Publisher};
 use app::{
     frames::{Frame, LogLine},
     model::{COMPOSE_PROJECT_LABEL, COMPOSE_SERVICE_LABEL},
@@ -51,6 +54,7 @@ pub async fn members(
                     .unwrap_or_default(),
             ),
             service: c.labels.and_then(|l| l.get(COMPOSE_SERVICE_LABEL).cloned()),
+            tty: None,
         })
         .collect())
 }
@@ -63,44 +67,59 @@ enum Item {
 
 /// A member's lines, then a marker that its stream ended.
 fn follow(
-    docker: &Docker,
+    api: &LogsApi,
     source: LogSource,
     tail: String,
-    since: i32,
+    since: i64,
     timestamps: bool,
 ) -> BoxStream<'static, Item> {
     let id = source.id.clone();
-    container_logs::follow(docker, source, tail, since, timestamps)
+    container_logs::follow(api.clone(), source, tail, since, timestamps)
         .map(Item::Line)
         .chain(stream::once(async move { Item::Ended(id) }))
         .boxed()
 }
 
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
 pub async fn run(
     docker: Docker,
+    api: LogsApi,
     project: String,
     tail: usize,
     timestamps: bool,
     publisher: Publisher,
-) -> String {
-    // Subscribe to starts before listing, so a container starting in between is not missed
-    // (following it twice is prevented by `following`).
+) -> Ending {
+    // The events request only goes out when the stream is first polled, after the listing;
+    // asking for events since a moment before the listing makes the engine replay what
+    // happened in between, so a container started then is not missed (`following` keeps
+    // it from being followed twice).
     let mut filters = project_filter(&project);
     filters.insert("type".into(), vec!["container".into()]);
-    filters.insert("event".into(), vec!["start".into()]);
+    filters.insert("event".into(), vec!["start".into(), "die".into()]);
     let mut events = docker.events(Some(EventsOptions {
+        since: Some((unix_now() - 2).to_string()),
         filters: Some(filters),
         ..Default::default()
     }));
     let initial = match members(&docker, &project, true).await {
         Ok(members) => members,
-        Err(e) => return format!("Docker engine unreachable: {e}"),
+        Err(e) => return Ending::retry(format!("Docker engine unreachable: {e}")),
     };
     let mut merged: SelectAll<BoxStream<'static, Item>> = SelectAll::new();
     let mut following = HashSet::new();
+    // Members that started again while their previous run's stream had not ended yet: they
+    // are followed again when it does.
+    let mut restarted: HashMap<String, LogSource> = HashMap::new();
+    // When each member last stopped: its next run's lines are the ones after that.
+    let mut died: HashMap<String, i64> = HashMap::new();
     for source in initial {
         following.insert(source.id.clone());
-        merged.push(follow(&docker, source, tail.to_string(), 0, timestamps));
+        merged.push(follow(&api, source, tail.to_string(), 0, timestamps));
     }
     let mut seq = 0;
     loop {
@@ -112,27 +131,40 @@ pub async fn run(
                 }
                 Item::Ended(id) => {
                     following.remove(&id);
+                    if let Some(source) = restarted.remove(&id) {
+                        let since = died.remove(&id).unwrap_or(0);
+                        following.insert(id);
+                        merged.push(follow(&api, source, "all".into(), since, timestamps));
+                    }
                 }
             },
             event = events.next() => match event {
                 Some(Ok(event)) => {
                     let Some(actor) = event.actor else { continue };
                     let Some(id) = actor.id else { continue };
-                    if !following.insert(id.clone()) {
+                    let time = event.time.unwrap_or_else(unix_now);
+                    if event.action.as_deref() == Some("die") {
+                        died.insert(id, time);
                         continue;
                     }
                     let attributes = actor.attributes.unwrap_or_default();
                     let source = LogSource {
-                        id,
+                        id: id.clone(),
                         name: attributes.get("name").cloned().unwrap_or_default(),
                         service: attributes.get(COMPOSE_SERVICE_LABEL).cloned(),
+                        tty: None,
                     };
+                    if following.contains(&id) {
+                        restarted.insert(id, source);
+                        continue;
+                    }
                     // From its start: everything it printed since is new to every viewer.
-                    let since = event.time.unwrap_or(0).saturating_sub(1) as i32;
-                    merged.push(follow(&docker, source, "all".into(), since, timestamps));
+                    let since = died.remove(&id).unwrap_or(time - 1);
+                    following.insert(id);
+                    merged.push(follow(&api, source, "all".into(), since, timestamps));
                 }
-                Some(Err(e)) => return format!("Docker engine unreachable: {e}"),
-                None => return "Docker engine event stream ended".into(),
+                Some(Err(e)) => return Ending::retry(format!("Docker engine unreachable: {e}")),
+                None => return Ending::retry("Docker engine event stream ended"),
             },
         }
     }

@@ -4,7 +4,7 @@
 //! it in [`LastValues`], so pages rendered before their socket opens show known values.
 
 use super::last_known::LastValues;
-use crate::hub::Publisher;
+use crate::hub::{Ending, Publisher};
 use app::frames::{DiskUsage, Frame, NetworkUsage, SystemStats};
 use app::model::ApiError;
 use std::time::Duration;
@@ -69,11 +69,19 @@ impl Sampler {
 }
 
 /// The host's last sample if recent, else a one-off one (about 200 ms: CPU usage needs two
-/// readings), taken on the blocking pool and recorded for the next page.
+/// readings), taken on the blocking pool and recorded for the next page. Concurrent misses
+/// share the one sample in flight.
 pub async fn last_or_sample(last: &LastValues) -> Result<SystemStats, ApiError> {
     if let Some(stats) = last.host.get(HOST) {
         return Ok(stats);
     }
+    let _sampling = last.host_sampling.lock().await;
+    // Whoever held the lock before us may have just recorded one.
+    if let Some(stats) = last.host.get(HOST) {
+        return Ok(stats);
+    }
+    last.host_samples
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let stats = tokio::task::spawn_blocking(|| {
         let mut sampler = Sampler::new()?;
         std::thread::sleep(sysinfo::MINIMUM_CPU_UPDATE_INTERVAL);
@@ -92,11 +100,11 @@ pub async fn run(
     interval: Duration,
     publisher: Publisher,
     last: std::sync::Arc<LastValues>,
-) -> String {
+) -> Ending {
     let mut sampler = match tokio::task::spawn_blocking(Sampler::new).await {
         Ok(Ok(sampler)) => sampler,
-        Ok(Err(e)) => return format!("host statistics unavailable: {e}"),
-        Err(e) => return format!("host sampler failed: {e}"),
+        Ok(Err(e)) => return Ending::done(format!("host statistics unavailable: {e}")),
+        Err(e) => return Ending::retry(format!("host sampler failed: {e}")),
     };
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -113,7 +121,7 @@ pub async fn run(
                 last.host.record(HOST, &stats);
                 publisher.publish(&Frame::SystemStats(stats));
             }
-            Err(e) => return format!("host sampler failed: {e}"),
+            Err(e) => return Ending::retry(format!("host sampler failed: {e}")),
         }
     }
 }

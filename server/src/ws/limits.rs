@@ -62,7 +62,9 @@ impl Limiter {
         self.counts.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Takes a slot for `ip` (an IPv6 client counts as its /64).
     pub fn acquire(self: &Arc<Self>, ip: IpAddr, kind: StreamKind) -> Result<Permit, Refusal> {
+        let ip = crate::client_addr::limit_key(ip);
         let mut counts = self.counts();
         if counts.total >= self.limits.global {
             self.rejected_global.fetch_add(1, Ordering::Relaxed);
@@ -90,6 +92,7 @@ impl Limiter {
 
     /// Open permits of one address and kind.
     pub fn held(&self, ip: IpAddr, kind: StreamKind) -> usize {
+        let ip = crate::client_addr::limit_key(ip);
         self.counts().per_key.get(&(ip, kind)).copied().unwrap_or(0)
     }
 

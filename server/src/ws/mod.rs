@@ -1,6 +1,7 @@
 //! The four live streams over WebSocket. Everything is checked before the upgrade (origin
 //! 403, parameters 400, limits 429, unknown resource 404, engine down 503, each with a JSON
-//! error), so a refused client never costs a task; the hub is joined only once upgraded.
+//! error), so a refused client never costs a task; the hub is joined only once upgraded, and
+//! the session is tracked so shutdown can wait for its goodbye.
 
 pub mod limits;
 pub mod session;
@@ -9,6 +10,7 @@ use crate::{
     AppState,
     api::JsonError,
     engine::Engine,
+    hosts::AllowedHosts,
     hub::{HubKey, Registry},
     upstream,
 };
@@ -24,7 +26,7 @@ use axum::{
     },
     http::HeaderMap,
     response::Response,
-    routing::get,
+    routing::{MethodRouter, get},
 };
 use limits::{Limiter, Permit, Refusal};
 use session::SessionConfig;
@@ -34,7 +36,7 @@ use std::{
     sync::Arc,
     time::Duration,
 };
-use tokio_util::sync::CancellationToken;
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use upstream::container_logs::LogSource;
 
 pub const MAX_TAIL: usize = 10_000;
@@ -48,63 +50,39 @@ pub struct Streams {
     pub session: SessionConfig,
     /// Peers whose X-Forwarded-For is believed.
     pub trusted_proxies: Vec<IpAddr>,
-    /// Origins allowed besides the server's own (`http://host:port`).
-    pub allowed_origins: Vec<String>,
+    /// Berth's own names: a browser's Origin must be one of them.
+    pub hosts: Arc<AllowedHosts>,
     pub system_interval: Duration,
     pub last: Arc<upstream::last_known::LastValues>,
     pub shutdown: CancellationToken,
+    /// Every session, so shutdown waits for their `end` and close.
+    pub tasks: TaskTracker,
+}
+
+/// A stream route: GET only, anything else 405 with a JSON body like every other error.
+fn stream<H, T>(handler: H) -> MethodRouter<AppState>
+where
+    H: axum::handler::Handler<T, AppState>,
+    T: 'static,
+{
+    get(handler).fallback(|| async {
+        JsonError(ApiError::new(
+            405,
+            "method not allowed: streams are opened with GET",
+        ))
+    })
 }
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/ws/containers/{id}/logs", get(container_logs))
-        .route("/ws/containers/{id}/stats", get(container_stats))
-        .route("/ws/projects/{name}/logs", get(project_logs))
-        .route("/ws/system/stats", get(system_stats))
+        .route("/ws/containers/{id}/logs", stream(container_logs))
+        .route("/ws/containers/{id}/stats", stream(container_stats))
+        .route("/ws/projects/{name}/logs", stream(project_logs))
+        .route("/ws/system/stats", stream(system_stats))
 }
 
 type Upgrade = Result<WebSocketUpgrade, WebSocketUpgradeRejection>;
 type Params = Query<HashMap<String, String>>;
-
-/// The client's address: the peer, or, when the peer is a trusted proxy, the nearest
-/// untrusted address in X-Forwarded-For.
-fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAddr {
-    if !trusted.contains(&peer) {
-        return peer;
-    }
-    headers
-        .get_all("x-forwarded-for")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|a| a.trim().parse::<IpAddr>().ok())
-        .rev()
-        .find(|ip| !trusted.contains(ip))
-        .unwrap_or(peer)
-}
-
-/// Browsers send Origin on WebSocket upgrades; a page from elsewhere must not read our
-/// streams with the user's network position. No Origin (a non-browser client) is allowed.
-fn check_origin(headers: &HeaderMap, allowed: &[String]) -> Result<(), ApiError> {
-    let Some(origin) = headers.get("origin").and_then(|o| o.to_str().ok()) else {
-        return Ok(());
-    };
-    let host = headers
-        .get("host")
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("");
-    let origin_host = origin.split_once("://").map_or(origin, |(_, rest)| rest);
-    if origin_host.eq_ignore_ascii_case(host)
-        || allowed.iter().any(|a| a.eq_ignore_ascii_case(origin))
-    {
-        Ok(())
-    } else {
-        Err(ApiError::new(
-            403,
-            format!("cross-origin WebSocket from {origin} refused"),
-        ))
-    }
-}
 
 fn tail(params: &HashMap<String, String>) -> Result<usize, ApiError> {
     match params.get("tail") {
@@ -144,9 +122,11 @@ fn admit(
     peer: SocketAddr,
     kind: StreamKind,
 ) -> Result<Permit, ApiError> {
-    check_origin(headers, &streams.allowed_origins)
+    streams
+        .hosts
+        .check_origin(headers)
         .inspect_err(|_| streams.limiter.count_origin_rejection())?;
-    let ip = client_ip(peer.ip(), headers, &streams.trusted_proxies);
+    let ip = crate::client_addr::client_ip(peer.ip(), headers, &streams.trusted_proxies);
     streams.limiter.acquire(ip, kind).map_err(|refusal| {
         let message = match refusal {
             Refusal::PerIp { limit } => {
@@ -176,11 +156,13 @@ fn upgraded(upgrade: Upgrade) -> Result<WebSocketUpgrade, ApiError> {
 
 async fn resolve_container(engine: &Engine, reference: &str) -> Result<LogSource, ApiError> {
     let c = crate::inventory::inspect(engine, reference).await?;
-    let labels = c.config.and_then(|c| c.labels).unwrap_or_default();
+    let config = c.config.unwrap_or_default();
+    let labels = config.labels.unwrap_or_default();
     Ok(LogSource {
         id: c.id.unwrap_or_default(),
         name: crate::inventory::container_name(&c.name.unwrap_or_default()),
         service: labels.get(COMPOSE_SERVICE_LABEL).cloned(),
+        tty: config.tty,
     })
 }
 
@@ -197,16 +179,19 @@ fn session(
         .max_message_size(MAX_CLIENT_MESSAGE)
         .max_frame_size(MAX_CLIENT_MESSAGE)
         .on_failed_upgrade(|e| tracing::debug!("WebSocket upgrade failed: {e}"))
-        .on_upgrade(move |socket| async move {
-            let subscription = join(&streams.registry);
-            session::run(
-                socket,
-                subscription,
-                permit,
-                streams.session.clone(),
-                streams.shutdown.clone(),
-            )
-            .await;
+        .on_upgrade(move |socket| {
+            let tasks = streams.tasks.clone();
+            tasks.track_future(async move {
+                let subscription = join(&streams.registry);
+                session::run(
+                    socket,
+                    subscription,
+                    permit,
+                    streams.session.clone(),
+                    streams.shutdown.clone(),
+                )
+                .await;
+            })
         })
 }
 
@@ -224,6 +209,7 @@ async fn container_logs(
     let source = resolve_container(&streams.engine, &id).await?;
     let upgrade = upgraded(upgrade)?;
     let docker = streams.engine.client()?;
+    let api = streams.engine.logs_api()?;
     let key = HubKey::new(
         StreamKind::ContainerLogs,
         source.id.clone(),
@@ -231,7 +217,7 @@ async fn container_logs(
     );
     Ok(session(upgrade, streams, permit, move |registry| {
         registry.subscribe(key, tail, move |publisher| {
-            upstream::container_logs::run(docker, source, tail, timestamps, publisher)
+            upstream::container_logs::run(docker, api, source, tail, timestamps, publisher)
         })
     }))
 }
@@ -277,6 +263,7 @@ async fn project_logs(
         return Err(ApiError::not_found(format!("no compose project named {name}: no container has the label {COMPOSE_PROJECT_LABEL}={name}")).into());
     }
     let upgrade = upgraded(upgrade)?;
+    let api = streams.engine.logs_api()?;
     let key = HubKey::new(
         StreamKind::ProjectLogs,
         name.clone(),
@@ -284,7 +271,7 @@ async fn project_logs(
     );
     Ok(session(upgrade, streams, permit, move |registry| {
         registry.subscribe(key, tail, move |publisher| {
-            upstream::project_logs::run(docker, name, tail, timestamps, publisher)
+            upstream::project_logs::run(docker, api, name, tail, timestamps, publisher)
         })
     }))
 }
@@ -314,35 +301,6 @@ async fn system_stats(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn forwarded_for_only_from_trusted_proxies() {
-        let mut headers = HeaderMap::new();
-        headers.insert("x-forwarded-for", "203.0.113.9, 10.0.0.2".parse().unwrap());
-        let proxy: IpAddr = "127.0.0.1".parse().unwrap();
-        let inner: IpAddr = "10.0.0.2".parse().unwrap();
-        assert_eq!(client_ip(proxy, &headers, &[]), proxy);
-        assert_eq!(client_ip(proxy, &headers, &[proxy]), inner);
-        assert_eq!(
-            client_ip(proxy, &headers, &[proxy, inner]),
-            "203.0.113.9".parse::<IpAddr>().unwrap()
-        );
-    }
-
-    #[test]
-    fn origins() {
-        let mut headers = HeaderMap::new();
-        headers.insert("host", "127.0.0.1:3000".parse().unwrap());
-        assert!(
-            check_origin(&headers, &[]).is_ok(),
-            "no Origin: not a browser"
-        );
-        headers.insert("origin", "http://127.0.0.1:3000".parse().unwrap());
-        assert!(check_origin(&headers, &[]).is_ok());
-        headers.insert("origin", "http://evil.example".parse().unwrap());
-        assert_eq!(check_origin(&headers, &[]).unwrap_err().status, 403);
-        assert!(check_origin(&headers, &["http://evil.example".into()]).is_ok());
-    }
 
     #[test]
     fn tail_and_flags() {

@@ -5,11 +5,12 @@
 
 use super::limits::Permit;
 use crate::hub::Subscription;
+use crate::hub::queue::RecvError;
 use app::frames::Frame;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures::{SinkExt, StreamExt, stream::SplitSink};
 use std::time::Duration;
-use tokio::{sync::broadcast::error::RecvError, time::Instant};
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 #[derive(Clone, Debug)]
@@ -37,11 +38,19 @@ enum Exit {
 
 type Sink = SplitSink<WebSocket, Message>;
 
-async fn send(sink: &mut Sink, message: Message, timeout: Duration) -> bool {
-    matches!(
-        tokio::time::timeout(timeout, sink.send(message)).await,
-        Ok(Ok(()))
-    )
+/// Sends one message within `timeout`; false if it failed, stalled, or (for everything but
+/// the goodbye) the server began shutting down meanwhile: a client that does not read must
+/// never hold shutdown up.
+async fn send(
+    sink: &mut Sink,
+    message: Message,
+    timeout: Duration,
+    shutdown: &CancellationToken,
+) -> bool {
+    tokio::select! {
+        sent = tokio::time::timeout(timeout, sink.send(message)) => matches!(sent, Ok(Ok(()))),
+        () = shutdown.cancelled() => false,
+    }
 }
 
 fn frame(frame: &Frame) -> Message {
@@ -49,6 +58,8 @@ fn frame(frame: &Frame) -> Message {
 }
 
 const SHUTTING_DOWN: &str = "server shutting down";
+/// How long the goodbye (`end`, then the close frame) may take at shutdown.
+const GOODBYE: Duration = Duration::from_secs(1);
 
 pub async fn run(
     socket: WebSocket,
@@ -59,25 +70,27 @@ pub async fn run(
 ) {
     let kind = subscription.kind();
     let (mut sink, mut incoming) = socket.split();
+    let never = CancellationToken::new();
     let exit = 'session: {
-        for text in std::mem::take(&mut subscription.backlog) {
-            if !send(&mut sink, Message::Text(text), config.send_timeout).await {
-                break 'session Exit::Gone;
-            }
-        }
         let mut ping =
             tokio::time::interval_at(Instant::now() + config.ping_interval, config.ping_interval);
         let mut last_pong = Instant::now();
         let mut lags = 0;
         loop {
             tokio::select! {
-                received = subscription.rx.recv() => match received {
+                // Shutdown first: a client with frames always ready must not starve it.
+                biased;
+                () = shutdown.cancelled() => break 'session Exit::Close(1001, SHUTTING_DOWN),
+                received = subscription.cursor.recv() => match received {
                     Ok(text) => {
-                        if subscription.rx.is_empty() {
+                        if subscription.cursor.is_empty() {
                             lags = 0;
                         }
                         let end = text.as_str().starts_with(END_PREFIX);
-                        if !send(&mut sink, Message::Text(text), config.send_timeout).await {
+                        if !send(&mut sink, Message::Text(text), config.send_timeout, &shutdown).await {
+                            if shutdown.is_cancelled() {
+                                break 'session Exit::Close(1001, SHUTTING_DOWN);
+                            }
                             tracing::info!(%kind, "closing a WebSocket client: a send stalled for {:?}", config.send_timeout);
                             break Exit::Close(CLOSE_TOO_SLOW, "send stalled");
                         }
@@ -85,10 +98,14 @@ pub async fn run(
                             break Exit::Close(1000, "stream ended");
                         }
                     }
-                    Err(RecvError::Lagged(missed)) => {
+                    Err(RecvError::Lagged { missed, history }) => {
                         subscription.registry().count_lagged(kind, missed);
-                        lags += 1;
-                        if !send(&mut sink, frame(&Frame::Lagged { missed }), config.send_timeout).await {
+                        // History the client asked for is sent as fast as it reads; losing
+                        // some of it to the budget is reported, never held against it.
+                        if !history {
+                            lags += 1;
+                        }
+                        if !send(&mut sink, frame(&Frame::Lagged { missed }), config.send_timeout, &shutdown).await {
                             break Exit::Gone;
                         }
                         if lags >= config.max_lags {
@@ -96,14 +113,8 @@ pub async fn run(
                             break Exit::Close(CLOSE_TOO_SLOW, "too slow: fell behind repeatedly");
                         }
                     }
-                    // The hub is gone without an `end`: cancelled at shutdown. select! picks
-                    // among ready branches at random, so this can win over the shutdown
-                    // branch below (a test once saw no `end`); the client is told the same.
-                    Err(RecvError::Closed) => {
-                        let reason = if shutdown.is_cancelled() { SHUTTING_DOWN } else { "stream closed" };
-                        let _ = send(&mut sink, frame(&Frame::End { reason: reason.into() }), config.send_timeout).await;
-                        break Exit::Close(1001, reason);
-                    }
+                    // The hub closed without an `end`: cancelled at shutdown.
+                    Err(RecvError::Closed) => break Exit::Close(1001, if shutdown.is_cancelled() { SHUTTING_DOWN } else { "stream closed" }),
                 },
                 message = incoming.next() => match message {
                     Some(Ok(Message::Pong(_))) => last_pong = Instant::now(),
@@ -116,23 +127,29 @@ pub async fn run(
                         tracing::info!(%kind, "closing a WebSocket client that stopped answering pings");
                         break Exit::Gone;
                     }
-                    if !send(&mut sink, Message::Ping(Default::default()), config.send_timeout).await {
+                    if !send(&mut sink, Message::Ping(Default::default()), config.send_timeout, &shutdown).await {
                         break Exit::Gone;
                     }
-                }
-                () = shutdown.cancelled() => {
-                    let _ = send(&mut sink, frame(&Frame::End { reason: SHUTTING_DOWN.into() }), config.send_timeout).await;
-                    break Exit::Close(1001, SHUTTING_DOWN);
                 }
             }
         }
     };
     if let Exit::Close(code, reason) = exit {
+        if code == 1001 {
+            // Told like every other ending: why, and that coming back later will work.
+            let goodbye = Frame::End {
+                reason: reason.into(),
+                retry: true,
+            };
+            if !send(&mut sink, frame(&goodbye), GOODBYE, &never).await {
+                return;
+            }
+        }
         let close = Message::Close(Some(CloseFrame {
             code,
             reason: Utf8Bytes::from_static(reason),
         }));
-        let _ = send(&mut sink, close, Duration::from_secs(1)).await;
+        let _ = send(&mut sink, close, GOODBYE, &never).await;
     }
     drop(subscription);
     drop(permit);

@@ -23,6 +23,9 @@ fn help_explains_each_setting() {
         "BERTH_LOG",
         "--site-config",
         "Loopback",
+        "--allowed-host",
+        "--shutdown-drain-ms",
+        "--hub-max-bytes",
     ] {
         assert!(help.contains(needle), "--help mentions {needle}:\n{help}");
     }
@@ -36,69 +39,167 @@ fn unsupported_endpoint_is_refused() {
     assert!(stderr.contains("unsupported Docker endpoint"), "{stderr}");
 }
 
-/// The real binary on SIGTERM: every socket gets `end` and close 1001, and it exits cleanly.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigterm_closes_sockets_with_1001_and_exits() {
-    use crate::common::{Ended, WsClient};
-    use std::time::Duration;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let addr = format!("127.0.0.1:{port}");
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_berth"))
-        .args([
-            "--bind",
-            &addr,
-            "--log",
-            "warn",
-            "--system-interval-ms",
-            "200",
-        ])
-        .stdout(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let url = format!("ws://{addr}/ws/system/stats");
-    let mut client = None;
-    for _ in 0..100 {
-        if tokio::net::TcpStream::connect(&addr).await.is_ok() {
-            client = Some(WsClient::connect(&url).await.unwrap());
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let mut client = client.expect("berth listens");
-    client
-        .next(Duration::from_secs(10))
-        .await
-        .expect("a host sample");
-
-    let pid = child.id().unwrap().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
+/// Item 11 of issue 9: settings that contradict each other are refused at start with a
+/// message, not discovered later as sockets that close for no reason.
+#[test]
+fn contradictory_settings_are_refused_at_start() {
+    for (args, needle) in [
+        (
+            &["--ws-ping-ms", "1000", "--ws-pong-timeout-ms", "500"][..],
+            "--ws-pong-timeout-ms",
+        ),
+        (&["--ws-send-timeout-ms", "0"][..], "--ws-send-timeout-ms"),
+        (&["--limit-global", "0"][..], "--limit-global"),
+        (&["--limit-per-kind", "0"][..], "--limit-per-kind"),
+        (&["--hub-max-bytes", "1000"][..], "--hub-max-bytes"),
+    ] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_berth"))
+            .args(["--bind", "127.0.0.1:0"])
+            .args(args)
+            .stderr(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break Some(status);
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                break None;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        let mut stderr = String::new();
+        use std::io::Read;
+        child
+            .stderr
+            .take()
             .unwrap()
-            .success()
+            .read_to_string(&mut stderr)
+            .unwrap();
+        assert_eq!(
+            status.and_then(|s| s.code()),
+            Some(2),
+            "{args:?} was accepted"
+        );
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+    }
+}
+
+/// Item 4 of issue 9, on the real binary (`BERTH_BIN` is the release build in `make test`):
+/// 500 open sockets, some of them not reading, then SIGTERM. Every reading client gets
+/// `end` (retryable) and close 1001, none an abrupt close, and the process exits within the
+/// drain timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_with_500_sockets_says_goodbye_to_every_reader_and_exits_in_time() {
+    use crate::common::{BerthProcess, Ended, Fixture, WsClient};
+    use app::frames::Frame;
+    use std::time::{Duration, Instant};
+    const READERS: usize = 450;
+    const STALLED: usize = 50;
+    const DRAIN: Duration = Duration::from_secs(3);
+    let _serial = crate::common::LOAD_SENSITIVE.lock().await;
+    let chatty = Fixture::new(
+        "sigterm",
+        true,
+        &[],
+        &["sh", "-c", "while true; do seq 1 2000; sleep 0.01; done"],
     );
-    let frames = client
-        .collect(Duration::from_secs(10), |f| {
-            matches!(f.last(), Some(app::frames::Frame::End { .. }))
-        })
-        .await;
-    assert!(
-        matches!(frames.last(), Some(app::frames::Frame::End { .. })),
-        "{frames:?}"
-    );
-    assert_eq!(
-        client.next(Duration::from_secs(10)).await.unwrap_err(),
-        Ended::Closed(Some(1001))
-    );
-    let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
+    let mut berth = BerthProcess::start(&[
+        "--limit-per-kind",
+        "1000",
+        "--limit-system-stats",
+        "1000",
+        "--limit-global",
+        "1000",
+        "--system-interval-ms",
+        "200",
+        "--shutdown-drain-ms",
+        &DRAIN.as_millis().to_string(),
+    ])
+    .await;
+    let logs = berth.ws_url(&format!("/ws/containers/{}/logs?tail=0", chatty.id));
+    let host = berth.ws_url("/ws/system/stats");
+    let connect = |url: String| async move {
+        for _ in 0..100 {
+            match WsClient::connect(&url).await {
+                Ok(client) => return client,
+                Err((503, _)) => tokio::time::sleep(Duration::from_millis(100)).await,
+                Err(other) => panic!("{other:?}"),
+            }
+        }
+        panic!("the engine never came up");
+    };
+    // Not reading: their sends back up until the server's writes stall.
+    let mut stalled = Vec::new();
+    for _ in 0..STALLED {
+        stalled.push(connect(logs.clone()).await);
+    }
+    let mut readers = tokio::task::JoinSet::new();
+    let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel::<()>(READERS);
+    for i in 0..READERS {
+        let url = if i % 3 == 0 {
+            logs.clone()
+        } else {
+            host.clone()
+        };
+        let mut client = connect(url).await;
+        let ready = ready_tx.clone();
+        readers.spawn(async move {
+            let mut said_ready = false;
+            loop {
+                match client.next(Duration::from_secs(30)).await {
+                    Ok(Frame::End { retry, reason }) => {
+                        let close = client.next(Duration::from_secs(10)).await;
+                        return (Some((retry, reason)), close.err());
+                    }
+                    Ok(_) => {
+                        if !said_ready {
+                            said_ready = true;
+                            let _ = ready.send(()).await;
+                        }
+                    }
+                    Err(ended) => return (None, Some(ended)),
+                }
+            }
+        });
+    }
+    for _ in 0..READERS {
+        tokio::time::timeout(Duration::from_secs(60), ready_rx.recv())
+            .await
+            .expect("every reader receives frames");
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await; // the stalled ones back up
+
+    let started = Instant::now();
+    berth.signal("TERM");
+    let status = tokio::time::timeout(DRAIN + Duration::from_secs(5), berth.child.wait())
         .await
-        .expect("berth exits after SIGTERM")
+        .expect("berth exits")
         .unwrap();
+    let took = started.elapsed();
     assert!(status.success(), "{status}");
+    let mut goodbyes = 0;
+    while let Some(result) = readers.join_next().await {
+        let (end, close) = result.unwrap();
+        let Some((retry, reason)) = end else {
+            panic!("a reading client got no end frame, only {close:?}");
+        };
+        assert!(retry && reason.contains("shutting down"), "{reason}");
+        assert_eq!(
+            close,
+            Some(Ended::Closed(Some(1001))),
+            "a clean close, never 1006"
+        );
+        goodbyes += 1;
+    }
+    println!("SIGTERM: {goodbyes} readers said goodbye to, {STALLED} stalled; exited in {took:?}");
+    assert_eq!(goodbyes, READERS);
+    assert!(
+        took < DRAIN + Duration::from_secs(1),
+        "exited after {took:?}"
+    );
+    drop(stalled);
 }

@@ -2,8 +2,8 @@
 //! engine that are removed when their guard drops, even when the test panics.
 
 use berth::{
-    AppState,
-    config::{Config, StreamSettings},
+    AppState, ServeOptions,
+    config::{Config, Settings},
     engine::Endpoint,
     engine::Engine,
     router, serve,
@@ -44,7 +44,7 @@ pub struct TestServer {
 }
 
 /// Berth's default stream settings, as `berth` with no flags would have them.
-pub fn default_settings() -> StreamSettings {
+pub fn default_settings() -> Settings {
     Config::parse_from(["berth"]).streams
 }
 
@@ -55,7 +55,7 @@ impl TestServer {
     }
 
     /// Like [`TestServer::start`], with stream settings changed by `tweak`.
-    pub async fn start_with(tweak: impl FnOnce(&mut StreamSettings)) -> Self {
+    pub async fn start_with(tweak: impl FnOnce(&mut Settings)) -> Self {
         let mut settings = default_settings();
         tweak(&mut settings);
         let server = Self::with(docker_endpoint(), settings).await;
@@ -72,20 +72,20 @@ impl TestServer {
         Self::with(endpoint, default_settings()).await
     }
 
-    async fn with(endpoint: Endpoint, settings: StreamSettings) -> Self {
+    async fn with(endpoint: Endpoint, settings: Settings) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
+        let addr = listener.local_addr().unwrap();
+        let base = format!("http://{addr}");
         let shutdown = CancellationToken::new();
         let engine = Engine::start(endpoint, shutdown.clone());
-        let options = LeptosOptions::builder().output_name("berth").build();
+        let options = LeptosOptions::builder()
+            .output_name("berth")
+            .site_addr(addr)
+            .build();
         let state = AppState::new(options, engine.clone(), &settings, shutdown.clone());
+        let serve_options = ServeOptions::new(&settings, &state);
         let app = router(state.clone());
-        let server = tokio::spawn(serve(
-            listener,
-            app,
-            shutdown.clone(),
-            Duration::from_secs(4),
-        ));
+        let server = tokio::spawn(serve(listener, app, shutdown.clone(), serve_options));
         Self {
             base,
             engine,
@@ -382,5 +382,108 @@ impl TestServer {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+}
+
+impl TestServer {
+    /// A request with extra headers (e.g. a foreign Host); returns status, content type, body.
+    pub async fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> (u16, Option<String>, String) {
+        let mut request = self.client.request(method, format!("{}{path}", self.base));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{path}: {e}"));
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_string());
+        (status, content_type, response.text().await.unwrap())
+    }
+
+    /// `host:port` this server listens on.
+    pub fn authority(&self) -> &str {
+        self.base.trim_start_matches("http://")
+    }
+}
+
+/// The real `berth` binary as a child process on a free loopback port: `BERTH_BIN` when set
+/// (the release build, in `make test`), else the debug build of this test run.
+pub struct BerthProcess {
+    pub child: tokio::process::Child,
+    pub addr: String,
+}
+
+impl BerthProcess {
+    pub async fn start(args: &[&str]) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let addr = format!("127.0.0.1:{port}");
+        let binary =
+            std::env::var("BERTH_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_berth").into());
+        let child = tokio::process::Command::new(binary)
+            .args(["--bind", &addr, "--log", "warn"])
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        for _ in 0..200 {
+            if tokio::net::TcpStream::connect(&addr).await.is_ok() {
+                return Self { child, addr };
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("berth did not listen on {addr}");
+    }
+
+    pub fn ws_url(&self, path: &str) -> String {
+        format!("ws://{}{path}", self.addr)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id().expect("running")
+    }
+
+    /// A field of /proc/PID/status in bytes (`VmRSS`, `VmHWM`).
+    pub fn memory(&self, field: &str) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap();
+        let line = status
+            .lines()
+            .find(|l| l.starts_with(&format!("{field}:")))
+            .unwrap();
+        line.split_whitespace()
+            .nth(1)
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+            * 1024
+    }
+
+    /// CPU time (user + system) the process used, in clock ticks.
+    pub fn cpu_ticks(&self) -> u64 {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).unwrap();
+        let after = stat.rsplit_once(')').unwrap().1;
+        let fields: Vec<&str> = after.split_whitespace().collect();
+        fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+    }
+
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([&format!("-{signal}"), &self.pid().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
     }
 }

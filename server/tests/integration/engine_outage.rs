@@ -118,7 +118,7 @@ async fn banner_while_down_and_recovery_without_restart() {
     let frames = viewer
         .collect(RECOVERY, |f| matches!(f.last(), Some(Frame::End { .. })))
         .await;
-    let Some(Frame::End { reason }) = frames.last() else {
+    let Some(Frame::End { reason, .. }) = frames.last() else {
         panic!("an end frame: {frames:?}")
     };
     assert!(reason.contains("unreachable"), "{reason}");

@@ -5,6 +5,7 @@ mod cli;
 mod common;
 mod containers;
 mod engine_outage;
+mod hardening;
 mod pages;
 mod site_config;
 mod soak;

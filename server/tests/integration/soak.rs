@@ -142,4 +142,12 @@ async fn soak_ten_thousand_sockets() {
         tasks_after <= tasks_before,
         "tasks back to the warm baseline"
     );
+    // Growth that repeats is a leak: the second round may add at most 1 MiB over the
+    // first (the first may raise the allocator's high-water mark once).
+    let second_round = rss_rounds[1] - rss_rounds[0];
+    assert!(
+        second_round <= 1024.0 * 1024.0,
+        "RSS grew {:.1} MiB in the second round",
+        mib(second_round)
+    );
 }

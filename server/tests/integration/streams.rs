@@ -267,32 +267,44 @@ async fn the_sixth_system_stats_socket_from_one_address_is_refused() {
         1.0
     );
 
-    // Upgrades abandoned mid-handshake never keep a permit.
-    for _ in 0..10 {
-        use tokio::io::AsyncWriteExt;
-        let mut raw = tokio::net::TcpStream::connect(server.base.trim_start_matches("http://"))
+    // Upgrades abandoned mid-handshake never keep a permit. One slot is freed first, so each
+    // abandoned upgrade is admitted (takes the permit) before it is dropped.
+    clients.pop().unwrap().close().await;
+    let ip: std::net::IpAddr = "127.0.0.1".parse().unwrap();
+    let limiter = &server.state.streams.limiter;
+    let held = |n: usize| async move {
+        let deadline = tokio::time::Instant::now() + SETTLE;
+        while limiter.held(ip, app::frames::StreamKind::SystemStats) != n
+            && tokio::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        limiter.held(ip, app::frames::StreamKind::SystemStats)
+    };
+    assert_eq!(held(4).await, 4);
+    for attempt in 0..10 {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut raw = tokio::net::TcpStream::connect(server.authority())
             .await
             .unwrap();
         let request = format!(
             "GET /ws/system/stats HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-            server.base.trim_start_matches("http://")
+            server.authority()
         );
         raw.write_all(request.as_bytes()).await.unwrap();
+        if attempt % 2 == 0 {
+            // The 101 proves it was admitted with a permit; then the client vanishes.
+            let mut head = [0u8; 12];
+            raw.read_exact(&mut head).await.unwrap();
+            assert_eq!(&head, b"HTTP/1.1 101", "admitted");
+        }
+        // Odd attempts vanish mid-handshake, before reading the answer.
         drop(raw);
+        assert_eq!(held(4).await, 4, "attempt {attempt}: the permit came back");
     }
-    let ip: std::net::IpAddr = "127.0.0.1".parse().unwrap();
-    let limiter = &server.state.streams.limiter;
-    let deadline = tokio::time::Instant::now() + SETTLE;
-    while limiter.held(ip, app::frames::StreamKind::SystemStats) != 5
-        && tokio::time::Instant::now() < deadline
-    {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert_eq!(
-        limiter.held(ip, app::frames::StreamKind::SystemStats),
-        5,
-        "permits == open sockets"
-    );
+    assert_eq!(held(4).await, 4, "permits == open sockets");
+    clients.push(WsClient::connect(&url).await.expect("a slot is free"));
+    assert_eq!(held(5).await, 5);
 
     // One leaves: a new one is accepted once the server has released its permit.
     clients.pop().unwrap().close().await;
@@ -328,13 +340,17 @@ async fn the_sixth_system_stats_socket_from_one_address_is_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_cannot_keep_up_is_told_then_closed() {
     let _serial = LOAD_SENSITIVE.lock().await;
-    let server = TestServer::start_with(|s| s.ws_capacity = 64).await;
-    // A burst far larger than socket buffers plus the channel.
+    let server = TestServer::start_with(|s| {
+        s.ws_capacity = 64;
+        s.ws_send_timeout_ms = 2000;
+    })
+    .await;
+    // A flood far larger than socket buffers plus the queue, for as long as the test runs.
     let c = Fixture::new(
         "burst",
         true,
         &[],
-        &["sh", "-c", "sleep 1; seq 1 300000; sleep 600"],
+        &["sh", "-c", "sleep 1; while true; do seq 1 100000; done"],
     );
     let mut slow =
         WsClient::connect(&server.ws_url(&format!("/ws/containers/{}/logs?tail=0", c.id)))
@@ -366,6 +382,42 @@ async fn a_client_that_cannot_keep_up_is_told_then_closed() {
             .await
             > 0.0
     );
+    // It stops reading again for longer than the send timeout: closed as too slow (4008),
+    // and its permit is released.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let mut ended = None;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while tokio::time::Instant::now() < deadline {
+        match slow.next(WAIT).await {
+            Ok(_) => continue,
+            Err(e) => {
+                ended = Some(e);
+                break;
+            }
+        }
+    }
+    assert_eq!(ended, Some(Ended::Closed(Some(4008))), "closed as too slow");
+    let ip: std::net::IpAddr = "127.0.0.1".parse().unwrap();
+    assert_eq!(
+        server
+            .wait_metric(
+                "berth_ws_clients",
+                kind("container_logs").as_deref(),
+                SETTLE,
+                |v| v == 0.0
+            )
+            .await,
+        0.0
+    );
+    assert_eq!(
+        server
+            .state
+            .streams
+            .limiter
+            .held(ip, app::frames::StreamKind::ContainerLogs),
+        0,
+        "the permit is released"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -391,7 +443,7 @@ async fn a_removed_container_ends_its_stream_and_its_hub() {
         let frames = client
             .collect(WAIT, |f| matches!(f.last(), Some(Frame::End { .. })))
             .await;
-        let Some(Frame::End { reason }) = frames.last() else {
+        let Some(Frame::End { reason, .. }) = frames.last() else {
             panic!("an end frame: {frames:?}")
         };
         assert!(reason.contains("container"), "{reason}");
@@ -455,6 +507,16 @@ async fn a_client_that_vanishes_is_dropped_after_the_pong_timeout() {
             .metric("berth_upstream_streams", logs_kind.as_deref())
             .await,
         0.0
+    );
+    let ip: std::net::IpAddr = "127.0.0.1".parse().unwrap();
+    assert_eq!(
+        server
+            .state
+            .streams
+            .limiter
+            .held(ip, app::frames::StreamKind::ContainerLogs),
+        0,
+        "the vanished client's permit is released"
     );
     drop(silent);
 }
@@ -627,7 +689,7 @@ async fn shutdown_closes_every_socket_with_1001() {
             .collect(WAIT, |f| matches!(f.last(), Some(Frame::End { .. })))
             .await;
         assert!(
-            matches!(frames.last(), Some(Frame::End { reason }) if reason.contains("shutting down")),
+            matches!(frames.last(), Some(Frame::End { reason, .. }) if reason.contains("shutting down")),
             "{frames:?}"
         );
         assert_eq!(
