@@ -65,13 +65,18 @@ impl Collector for Live {
                     .encode(metric.encode_family(&labels("kind", kind.as_str()))?)?;
             }
         }
-        let counters: [(&str, &str, Pick); 3] = [
+        let counters: [(&str, &str, Pick); 4] = [
             ("berth_hubs_created", "Hubs created", |c| c.created),
             ("berth_hubs_removed", "Hubs removed", |c| c.removed),
             (
                 "berth_ws_lagged_messages",
                 "Frames dropped for clients that fell behind",
                 |c| c.lagged,
+            ),
+            (
+                "berth_ws_slow_closes",
+                "WebSocket clients closed (4008) for not reading in time",
+                |c| c.slow_closed,
             ),
         ];
         for (name, help, pick) in counters {

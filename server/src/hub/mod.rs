@@ -134,6 +134,8 @@ pub struct KindCounts {
     pub created: u64,
     pub removed: u64,
     pub lagged: u64,
+    /// Clients closed for being too slow (4008).
+    pub slow_closed: u64,
     /// Bytes held in the hubs' queues.
     pub bytes: u64,
 }
@@ -146,6 +148,7 @@ pub struct Registry {
     created: [AtomicU64; 4],
     removed: [AtomicU64; 4],
     lagged: [AtomicU64; 4],
+    slow_closed: [AtomicU64; 4],
     /// Cancelled at shutdown: every upstream stops.
     shutdown: CancellationToken,
     /// Every task a hub spawns, so shutdown can wait for them.
@@ -162,6 +165,7 @@ impl Registry {
             created: Default::default(),
             removed: Default::default(),
             lagged: Default::default(),
+            slow_closed: Default::default(),
             shutdown,
             tasks,
         })
@@ -303,6 +307,11 @@ impl Registry {
         self.lagged[kind.index()].fetch_add(missed, Ordering::Relaxed);
     }
 
+    /// Counted when the decision is made, before the close frame is sent.
+    pub(crate) fn count_slow_close(&self, kind: StreamKind) {
+        self.slow_closed[kind.index()].fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Live counts per kind, read from the registry itself.
     pub fn counts(&self) -> [(StreamKind, KindCounts); 4] {
         let map = self.map();
@@ -313,6 +322,7 @@ impl Registry {
                 created: self.created[i].load(Ordering::Relaxed),
                 removed: self.removed[i].load(Ordering::Relaxed),
                 lagged: self.lagged[i].load(Ordering::Relaxed),
+                slow_closed: self.slow_closed[i].load(Ordering::Relaxed),
                 ..KindCounts::default()
             };
             for entry in map.values().filter(|e| e.hub.key.kind == kind) {

@@ -6,7 +6,7 @@
 use super::limits::Permit;
 use crate::hub::Subscription;
 use crate::hub::queue::RecvError;
-use app::frames::Frame;
+use app::frames::{Frame, StreamKind};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures::{SinkExt, StreamExt, stream::SplitSink};
 use std::time::Duration;
@@ -38,18 +38,45 @@ enum Exit {
 
 type Sink = SplitSink<WebSocket, Message>;
 
-/// Sends one message within `timeout`; false if it failed, stalled, or (for everything but
-/// the goodbye) the server began shutting down meanwhile: a client that does not read must
-/// never hold shutdown up.
+/// Why a send did not go through.
+enum Unsent {
+    /// Not written within the timeout: the client is not reading.
+    Stalled,
+    /// The connection broke or the client closed it.
+    Broken,
+    /// The server began shutting down meanwhile.
+    ShuttingDown,
+}
+
+impl Unsent {
+    /// How the session ends after a failed send.
+    fn exit(self, kind: StreamKind) -> Exit {
+        match self {
+            Self::Stalled => {
+                tracing::info!(%kind, "closing a WebSocket client: a send stalled");
+                Exit::Close(CLOSE_TOO_SLOW, "send stalled")
+            }
+            Self::Broken => Exit::Gone,
+            Self::ShuttingDown => Exit::Close(1001, SHUTTING_DOWN),
+        }
+    }
+}
+
+/// Sends one message within `timeout`. For everything but the goodbye, shutdown interrupts
+/// it: a client that does not read must never hold shutdown up.
 async fn send(
     sink: &mut Sink,
     message: Message,
     timeout: Duration,
     shutdown: &CancellationToken,
-) -> bool {
+) -> Result<(), Unsent> {
     tokio::select! {
-        sent = tokio::time::timeout(timeout, sink.send(message)) => matches!(sent, Ok(Ok(()))),
-        () = shutdown.cancelled() => false,
+        sent = tokio::time::timeout(timeout, sink.send(message)) => match sent {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(Unsent::Broken),
+            Err(_) => Err(Unsent::Stalled),
+        },
+        () = shutdown.cancelled() => Err(Unsent::ShuttingDown),
     }
 }
 
@@ -87,12 +114,8 @@ pub async fn run(
                             lags = 0;
                         }
                         let end = text.as_str().starts_with(END_PREFIX);
-                        if !send(&mut sink, Message::Text(text), config.send_timeout, &shutdown).await {
-                            if shutdown.is_cancelled() {
-                                break 'session Exit::Close(1001, SHUTTING_DOWN);
-                            }
-                            tracing::info!(%kind, "closing a WebSocket client: a send stalled for {:?}", config.send_timeout);
-                            break Exit::Close(CLOSE_TOO_SLOW, "send stalled");
+                        if let Err(unsent) = send(&mut sink, Message::Text(text), config.send_timeout, &shutdown).await {
+                            break unsent.exit(kind);
                         }
                         if end {
                             break Exit::Close(1000, "stream ended");
@@ -105,8 +128,8 @@ pub async fn run(
                         if !history {
                             lags += 1;
                         }
-                        if !send(&mut sink, frame(&Frame::Lagged { missed }), config.send_timeout, &shutdown).await {
-                            break Exit::Gone;
+                        if let Err(unsent) = send(&mut sink, frame(&Frame::Lagged { missed }), config.send_timeout, &shutdown).await {
+                            break unsent.exit(kind);
                         }
                         if lags >= config.max_lags {
                             tracing::info!(%kind, lags, "closing a WebSocket client that keeps falling behind");
@@ -127,8 +150,8 @@ pub async fn run(
                         tracing::info!(%kind, "closing a WebSocket client that stopped answering pings");
                         break Exit::Gone;
                     }
-                    if !send(&mut sink, Message::Ping(Default::default()), config.send_timeout, &shutdown).await {
-                        break Exit::Gone;
+                    if let Err(unsent) = send(&mut sink, Message::Ping(Default::default()), config.send_timeout, &shutdown).await {
+                        break unsent.exit(kind);
                     }
                 }
             }
@@ -141,15 +164,26 @@ pub async fn run(
                 reason: reason.into(),
                 retry: true,
             };
-            if !send(&mut sink, frame(&goodbye), GOODBYE, &never).await {
+            if send(&mut sink, frame(&goodbye), GOODBYE, &never)
+                .await
+                .is_err()
+            {
                 return;
             }
         }
+        // A client closed as too slow has a full socket: its close frame queues behind what
+        // it has not read, so it gets as long as any other send before the socket drops.
+        let patience = if code == CLOSE_TOO_SLOW {
+            subscription.registry().count_slow_close(kind);
+            config.send_timeout
+        } else {
+            GOODBYE
+        };
         let close = Message::Close(Some(CloseFrame {
             code,
             reason: Utf8Bytes::from_static(reason),
         }));
-        let _ = send(&mut sink, close, GOODBYE, &never).await;
+        let _ = send(&mut sink, close, patience, &never).await;
     }
     drop(subscription);
     drop(permit);

@@ -383,8 +383,20 @@ async fn a_client_that_cannot_keep_up_is_told_then_closed() {
             > 0.0
     );
     // It stops reading again for longer than the send timeout: closed as too slow (4008),
-    // and its permit is released.
-    tokio::time::sleep(Duration::from_secs(4)).await;
+    // and its permit is released. It reads again once the server has decided, while the
+    // close frame waits behind what it did not read.
+    assert_eq!(
+        server
+            .wait_metric(
+                "berth_ws_slow_closes_total",
+                kind("container_logs").as_deref(),
+                WAIT,
+                |v| v == 1.0
+            )
+            .await,
+        1.0,
+        "the server closes it as too slow, once"
+    );
     let mut ended = None;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while tokio::time::Instant::now() < deadline {
