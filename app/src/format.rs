@@ -37,14 +37,6 @@ pub fn docker_time(rfc3339: &str) -> String {
     format!("{} UTC", seconds.replacen('T', " ", 1))
 }
 
-/// A Docker log timestamp as a key that sorts in time order: Docker trims trailing zeros of
-/// the fraction (`.1Z`, `.123Z`), so the fraction is padded to nanoseconds.
-pub fn timestamp_key(rfc3339: &str) -> String {
-    let (seconds, fraction) = rfc3339.split_once('.').unwrap_or((rfc3339, "Z"));
-    let digits: String = fraction.chars().take_while(char::is_ascii_digit).collect();
-    format!("{}.{digits:0<9}", seconds.trim_end_matches('Z'))
-}
-
 /// Bytes in binary units, one decimal.
 pub fn bytes(n: i64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
@@ -64,15 +56,6 @@ pub fn bytes(n: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn timestamp_keys_sort_in_time_order() {
-        let a = timestamp_key("2026-11-21T22:37:17.1Z");
-        let b = timestamp_key("2026-11-21T22:37:17.12Z");
-        let c = timestamp_key("2026-11-21T22:37:18Z");
-        assert!(a < b && b < c, "{a} {b} {c}");
-        assert_eq!(a, "2026-11-21T22:37:17.100000000");
-    }
 
     #[test]
     fn unix_times() {

@@ -138,6 +138,14 @@ pub enum Frame {
     },
 }
 
+/// A Docker log timestamp as a key that sorts in time order: Docker trims trailing zeros of
+/// the fraction (`.1Z`, `.123Z`), so the fraction is padded to nanoseconds.
+pub fn timestamp_key(rfc3339: &str) -> String {
+    let (seconds, fraction) = rfc3339.split_once('.').unwrap_or((rfc3339, "Z"));
+    let digits: String = fraction.chars().take_while(char::is_ascii_digit).collect();
+    format!("{}.{digits:0<9}", seconds.trim_end_matches('Z'))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,5 +180,14 @@ mod tests {
             json.starts_with(r#"{"type":"log","seq":1,"#) && json.contains(r#""stream":"stderr""#)
         );
         assert_eq!(serde_json::from_str::<Frame>(&json).unwrap(), line);
+    }
+
+    #[test]
+    fn timestamp_keys_sort_in_time_order() {
+        let a = timestamp_key("2026-11-21T22:37:17.1Z");
+        let b = timestamp_key("2026-11-21T22:37:17.12Z");
+        let c = timestamp_key("2026-11-21T22:37:18Z");
+        assert!(a < b && b < c, "{a} {b} {c}");
+        assert_eq!(a, "2026-11-21T22:37:17.100000000");
     }
 }

@@ -282,7 +282,7 @@ pub fn LogViewer(
             move |frame| match frame {
                 Frame::Log(line) => {
                     if let Some(ts) = &line.timestamp {
-                        let key = crate::format::timestamp_key(ts);
+                        let key = crate::frames::timestamp_key(ts);
                         let seen = shown_until.with_value(|s| {
                             s.get(&line.container).is_some_and(|last| key <= *last)
                         });

@@ -175,6 +175,18 @@ impl Cursor {
         self.next >= self.queue.buffer().end()
     }
 
+    /// The backlog this cursor joined with (what is still held of it), and whether it starts
+    /// at the hub's very first frame: then nothing older was ever dropped by the hub.
+    pub fn backlog(&self) -> (Vec<Utf8Bytes>, bool) {
+        let buffer = self.queue.buffer();
+        let from = self.next.max(buffer.first);
+        let to = self.history_end.min(buffer.end()).max(from);
+        let frames = (from..to)
+            .map(|p| buffer.frames[(p - buffer.first) as usize].clone())
+            .collect();
+        (frames, from == 0)
+    }
+
     /// Whether the client is still reading the backlog it joined with.
     pub fn in_history(&self) -> bool {
         self.next < self.history_end
@@ -219,6 +231,28 @@ mod tests {
             ["3", "4", "5", "6"].map(|s| Ok(s.to_string())).into();
         assert_eq!(got, want);
         assert!(!cursor.in_history());
+    }
+
+    #[test]
+    fn the_backlog_says_whether_it_reaches_the_first_frame() {
+        let queue = Queue::new(limits(4, 3, usize::MAX));
+        queue.push(text(0));
+        queue.push(text(1));
+        let (frames, complete) = queue.cursor(10).backlog();
+        assert_eq!(frames, [text(0), text(1)]);
+        assert!(complete, "nothing was dropped yet");
+        for n in 2..6 {
+            queue.push(text(n));
+        }
+        let (frames, complete) = queue.cursor(10).backlog();
+        assert_eq!(
+            frames,
+            [text(3), text(4), text(5)],
+            "at most the history size"
+        );
+        assert!(!complete);
+        let (frames, complete) = queue.cursor(1).backlog();
+        assert_eq!((frames, complete), (vec![text(5)], false));
     }
 
     #[tokio::test]

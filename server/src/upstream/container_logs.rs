@@ -1,6 +1,8 @@
 //! One container's log stream (`docker logs --follow`), as log frames; [`follow`] is also
 //! what a project's merged stream is made of. Read through [`super::raw_logs`], so what a
-//! container prints costs at most a line's limit per stream, however it prints it.
+//! container prints costs at most a line's limit per stream, however it prints it. Lines
+//! always carry Docker's timestamp: it is what splices a viewer's older history
+//! ([`super::history`]) to the hub's lines, and what a reconnecting browser de-duplicates by.
 
 use super::{
     lines::LineSplitter,
@@ -29,10 +31,9 @@ pub async fn run(
     api: LogsApi,
     source: LogSource,
     tail: usize,
-    timestamps: bool,
     publisher: Publisher,
 ) -> Ending {
-    let mut lines = follow(api, source.clone(), tail.to_string(), 0, timestamps);
+    let mut lines = follow(api, source.clone(), tail.to_string(), 0);
     let mut seq = 0;
     while let Some(line) = lines.next().await {
         seq += 1;
@@ -49,14 +50,19 @@ pub fn follow(
     source: LogSource,
     tail: String,
     since: i64,
-    timestamps: bool,
 ) -> BoxStream<'static, LogLine> {
     let query = LogsQuery {
         follow: true,
         tail,
         since,
-        timestamps,
+        timestamps: true,
     };
+    lines(api, source, query)
+}
+
+/// The lines `query` asks the engine for, until it ends them (or fails: logged, then ended).
+pub fn lines(api: LogsApi, source: LogSource, query: LogsQuery) -> BoxStream<'static, LogLine> {
+    let timestamps = query.timestamps;
     let (id, tty) = (source.id.clone(), source.tty);
     let opened = async move {
         match api.open(&id, &query, tty).await {

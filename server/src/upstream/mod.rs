@@ -4,6 +4,7 @@
 
 pub mod container_logs;
 pub mod container_stats;
+pub mod history;
 pub mod last_known;
 pub mod lines;
 pub mod project_logs;

@@ -66,15 +66,9 @@ enum Item {
 }
 
 /// A member's lines, then a marker that its stream ended.
-fn follow(
-    api: &LogsApi,
-    source: LogSource,
-    tail: String,
-    since: i64,
-    timestamps: bool,
-) -> BoxStream<'static, Item> {
+fn follow(api: &LogsApi, source: LogSource, tail: String, since: i64) -> BoxStream<'static, Item> {
     let id = source.id.clone();
-    container_logs::follow(api.clone(), source, tail, since, timestamps)
+    container_logs::follow(api.clone(), source, tail, since)
         .map(Item::Line)
         .chain(stream::once(async move { Item::Ended(id) }))
         .boxed()
@@ -91,7 +85,6 @@ pub async fn run(
     api: LogsApi,
     project: String,
     tail: usize,
-    timestamps: bool,
     publisher: Publisher,
 ) -> Ending {
     // The events request only goes out when the stream is first polled, after the listing;
@@ -119,7 +112,7 @@ pub async fn run(
     let mut died: HashMap<String, i64> = HashMap::new();
     for source in initial {
         following.insert(source.id.clone());
-        merged.push(follow(&api, source, tail.to_string(), 0, timestamps));
+        merged.push(follow(&api, source, tail.to_string(), 0));
     }
     let mut seq = 0;
     loop {
@@ -134,7 +127,7 @@ pub async fn run(
                     if let Some(source) = restarted.remove(&id) {
                         let since = died.remove(&id).unwrap_or(0);
                         following.insert(id);
-                        merged.push(follow(&api, source, "all".into(), since, timestamps));
+                        merged.push(follow(&api, source, "all".into(), since));
                     }
                 }
             },
@@ -161,7 +154,7 @@ pub async fn run(
                     // From its start: everything it printed since is new to every viewer.
                     let since = died.remove(&id).unwrap_or(time - 1);
                     following.insert(id);
-                    merged.push(follow(&api, source, "all".into(), since, timestamps));
+                    merged.push(follow(&api, source, "all".into(), since));
                 }
                 Some(Err(e)) => return Ending::retry(format!("Docker engine unreachable: {e}")),
                 None => return Ending::retry("Docker engine event stream ended"),

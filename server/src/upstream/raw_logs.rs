@@ -114,6 +114,19 @@ impl Demux {
     }
 }
 
+type Sender = http1::SendRequest<http_body_util::Empty<Bytes>>;
+
+/// HTTP/1 over a connected socket, whichever kind.
+async fn handshake<S>(socket: S) -> Result<(Sender, Connection), LogsError>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (sender, connection) = http1::handshake(TokioIo::new(socket))
+        .await
+        .map_err(|e| LogsError::Io(e.to_string()))?;
+    Ok((sender, Box::pin(connection)))
+}
+
 impl LogsApi {
     /// The container's log as pieces of output; ends when the engine ends it (container
     /// stopped, or not following). Dropping the stream closes the connection.
@@ -124,20 +137,12 @@ impl LogsApi {
         tty: Option<bool>,
     ) -> Result<BoxStream<'static, Result<Piece, LogsError>>, LogsError> {
         let io = |e: std::io::Error| LogsError::Io(format!("cannot reach the engine: {e}"));
-        let (mut sender, connection): (_, Connection) = match &self.endpoint {
+        let (mut sender, connection) = match &self.endpoint {
             Endpoint::Unix(path) => {
-                let socket = tokio::net::UnixStream::connect(path).await.map_err(io)?;
-                let (sender, conn) = http1::handshake(TokioIo::new(socket))
-                    .await
-                    .map_err(|e| LogsError::Io(e.to_string()))?;
-                (sender, Box::pin(conn))
+                handshake(tokio::net::UnixStream::connect(path).await.map_err(io)?).await?
             }
             Endpoint::Http(addr) => {
-                let socket = tokio::net::TcpStream::connect(addr).await.map_err(io)?;
-                let (sender, conn) = http1::handshake(TokioIo::new(socket))
-                    .await
-                    .map_err(|e| LogsError::Io(e.to_string()))?;
-                (sender, Box::pin(conn))
+                handshake(tokio::net::TcpStream::connect(addr).await.map_err(io)?).await?
             }
         };
         let host = match &self.endpoint {

@@ -11,8 +11,8 @@ use crate::{
     api::JsonError,
     engine::Engine,
     hosts::AllowedHosts,
-    hub::{HubKey, Registry},
-    upstream,
+    hub::{HubKey, Registry, Subscription},
+    upstream::{self, history::Gap, raw_logs::LogsApi},
 };
 use app::{
     frames::StreamKind,
@@ -28,10 +28,12 @@ use axum::{
     response::Response,
     routing::{MethodRouter, get},
 };
+use futures::FutureExt;
 use limits::{Limiter, Permit, Refusal};
-use session::SessionConfig;
+use session::{Prelude, SessionConfig};
 use std::{
     collections::HashMap,
+    future::Future,
     net::{IpAddr, SocketAddr},
     sync::Arc,
     time::Duration,
@@ -166,11 +168,49 @@ async fn resolve_container(engine: &Engine, reference: &str) -> Result<LogSource
     })
 }
 
+/// A client's place in its hub, and what it is owed before the hub's backlog.
+struct Joined {
+    subscription: Subscription,
+    prelude: Option<Prelude>,
+}
+
+impl From<Subscription> for Joined {
+    fn from(subscription: Subscription) -> Self {
+        Self {
+            subscription,
+            prelude: None,
+        }
+    }
+}
+
+/// A log viewer's place: when the hub holds fewer than `tail` lines, the older ones of
+/// `sources` are fetched for it alone (see [`upstream::history`]).
+fn with_history(
+    subscription: Subscription,
+    tail: usize,
+    api: LogsApi,
+    sources: impl Future<Output = Vec<LogSource>> + Send + 'static,
+) -> Joined {
+    let (backlog, complete) = subscription.cursor.backlog();
+    let budget = subscription.registry().config().bytes;
+    let prelude = Gap::of(&backlog, complete, tail).map(|gap| {
+        async move {
+            let sources = sources.await;
+            gap.fetch(&api, &sources, budget).await.frames()
+        }
+        .boxed()
+    });
+    Joined {
+        subscription,
+        prelude,
+    }
+}
+
 fn session(
     upgrade: WebSocketUpgrade,
     streams: Arc<Streams>,
     permit: Permit,
-    join: impl FnOnce(&Arc<Registry>) -> crate::hub::Subscription + Send + 'static,
+    join: impl FnOnce(&Arc<Registry>) -> Joined + Send + 'static,
 ) -> Response {
     upgrade
         // Clients only ever send pongs and a close: tungstenite's default 128 KiB read
@@ -182,10 +222,14 @@ fn session(
         .on_upgrade(move |socket| {
             let tasks = streams.tasks.clone();
             tasks.track_future(async move {
-                let subscription = join(&streams.registry);
+                let Joined {
+                    subscription,
+                    prelude,
+                } = join(&streams.registry);
                 session::run(
                     socket,
                     subscription,
+                    prelude,
                     permit,
                     streams.session.clone(),
                     streams.shutdown.clone(),
@@ -204,21 +248,22 @@ async fn container_logs(
     upgrade: Upgrade,
 ) -> Result<Response, JsonError> {
     let id = path(id)?;
-    let (tail, timestamps) = (tail(&params)?, flag(&params, "timestamps")?);
+    let tail = tail(&params)?;
+    // Lines always carry their timestamp now (history is spliced by it); the flag is still
+    // checked so a client that sends garbage hears about it.
+    flag(&params, "timestamps")?;
     let permit = admit(&streams, &headers, peer, StreamKind::ContainerLogs)?;
     let source = resolve_container(&streams.engine, &id).await?;
     let upgrade = upgraded(upgrade)?;
     let docker = streams.engine.client()?;
     let api = streams.engine.logs_api()?;
-    let key = HubKey::new(
-        StreamKind::ContainerLogs,
-        source.id.clone(),
-        format!("timestamps={timestamps}"),
-    );
+    let key = HubKey::new(StreamKind::ContainerLogs, source.id.clone(), "");
     Ok(session(upgrade, streams, permit, move |registry| {
-        registry.subscribe(key, tail, move |publisher| {
-            upstream::container_logs::run(docker, api, source, tail, timestamps, publisher)
-        })
+        let (hub_api, hub_source) = (api.clone(), source.clone());
+        let subscription = registry.subscribe(key, tail, move |publisher| {
+            upstream::container_logs::run(docker, hub_api, hub_source, tail, publisher)
+        });
+        with_history(subscription, tail, api, async move { vec![source] })
     }))
 }
 
@@ -237,9 +282,11 @@ async fn container_stats(
     let last = streams.last.clone();
     let key = HubKey::new(StreamKind::ContainerStats, source.id.clone(), "");
     Ok(session(upgrade, streams, permit, move |registry| {
-        registry.subscribe(key, 1, move |publisher| {
-            upstream::container_stats::run(docker, source.id, publisher, last)
-        })
+        registry
+            .subscribe(key, 1, move |publisher| {
+                upstream::container_stats::run(docker, source.id, publisher, last)
+            })
+            .into()
     }))
 }
 
@@ -253,7 +300,8 @@ async fn project_logs(
 ) -> Result<Response, JsonError> {
     let name = path(name)?;
     model::validate_project_name(&name)?;
-    let (tail, timestamps) = (tail(&params)?, flag(&params, "timestamps")?);
+    let tail = tail(&params)?;
+    flag(&params, "timestamps")?;
     let permit = admit(&streams, &headers, peer, StreamKind::ProjectLogs)?;
     let docker = streams.engine.client()?;
     let members = upstream::project_logs::members(&docker, &name, false)
@@ -264,15 +312,19 @@ async fn project_logs(
     }
     let upgrade = upgraded(upgrade)?;
     let api = streams.engine.logs_api()?;
-    let key = HubKey::new(
-        StreamKind::ProjectLogs,
-        name.clone(),
-        format!("timestamps={timestamps}"),
-    );
+    let key = HubKey::new(StreamKind::ProjectLogs, name.clone(), "");
     Ok(session(upgrade, streams, permit, move |registry| {
-        registry.subscribe(key, tail, move |publisher| {
-            upstream::project_logs::run(docker, api, name, tail, timestamps, publisher)
-        })
+        let (hub_docker, hub_api, hub_name) = (docker.clone(), api.clone(), name.clone());
+        let subscription = registry.subscribe(key, tail, move |publisher| {
+            upstream::project_logs::run(hub_docker, hub_api, hub_name, tail, publisher)
+        });
+        // The members running now: the ones the hub follows.
+        let sources = async move {
+            upstream::project_logs::members(&docker, &name, true)
+                .await
+                .unwrap_or_default()
+        };
+        with_history(subscription, tail, api, sources)
     }))
 }
 
@@ -292,9 +344,11 @@ async fn system_stats(
         format!("{}ms", interval.as_millis()),
     );
     Ok(session(upgrade, streams, permit, move |registry| {
-        registry.subscribe(key, 1, move |publisher| {
-            upstream::system_stats::run(interval, publisher, last)
-        })
+        registry
+            .subscribe(key, 1, move |publisher| {
+                upstream::system_stats::run(interval, publisher, last)
+            })
+            .into()
     }))
 }
 

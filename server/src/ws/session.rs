@@ -8,7 +8,7 @@ use crate::hub::Subscription;
 use crate::hub::queue::RecvError;
 use app::frames::{Frame, StreamKind};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
-use futures::{SinkExt, StreamExt, stream::SplitSink};
+use futures::{SinkExt, StreamExt, future::BoxFuture, stream::SplitSink};
 use std::time::Duration;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -88,9 +88,13 @@ const SHUTTING_DOWN: &str = "server shutting down";
 /// How long the goodbye (`end`, then the close frame) may take at shutdown.
 const GOODBYE: Duration = Duration::from_secs(1);
 
+/// Frames a client is sent before its hub's backlog: older history fetched for it alone.
+pub type Prelude = BoxFuture<'static, Vec<Utf8Bytes>>;
+
 pub async fn run(
     socket: WebSocket,
     mut subscription: Subscription,
+    prelude: Option<Prelude>,
     permit: Permit,
     config: SessionConfig,
     shutdown: CancellationToken,
@@ -99,6 +103,27 @@ pub async fn run(
     let (mut sink, mut incoming) = socket.split();
     let never = CancellationToken::new();
     let exit = 'session: {
+        if let Some(prelude) = prelude {
+            // The hub keeps this client's place meanwhile; what it asked for is history, read
+            // at its own pace like the backlog.
+            let frames = tokio::select! {
+                biased;
+                () = shutdown.cancelled() => break 'session Exit::Close(1001, SHUTTING_DOWN),
+                frames = prelude => frames,
+            };
+            for text in frames {
+                if let Err(unsent) = send(
+                    &mut sink,
+                    Message::Text(text),
+                    config.send_timeout,
+                    &shutdown,
+                )
+                .await
+                {
+                    break 'session unsent.exit(kind);
+                }
+            }
+        }
         let mut ping =
             tokio::time::interval_at(Instant::now() + config.ping_interval, config.ping_interval);
         let mut last_pong = Instant::now();

@@ -386,6 +386,23 @@ impl TestServer {
 }
 
 impl TestServer {
+    /// Stream permits of `kind` the tests' address (127.0.0.1) holds, once they are `n` or
+    /// `timeout` has passed: a session releases its permit as it ends, a moment after close.
+    pub async fn permits(
+        &self,
+        kind: app::frames::StreamKind,
+        n: usize,
+        timeout: Duration,
+    ) -> usize {
+        let ip = std::net::IpAddr::from([127, 0, 0, 1]);
+        let limiter = &self.state.streams.limiter;
+        let deadline = tokio::time::Instant::now() + timeout;
+        while limiter.held(ip, kind) != n && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        limiter.held(ip, kind)
+    }
+
     /// A request with extra headers (e.g. a foreign Host); returns status, content type, body.
     pub async fn request(
         &self,

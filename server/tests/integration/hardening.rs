@@ -533,3 +533,155 @@ async fn endings_say_whether_to_retry() {
         Ended::Closed(Some(1001))
     );
 }
+
+/// The numbered lines a viewer reads until it has `count` of them (failing on a lag notice:
+/// history is never lag).
+async fn numbers(client: &mut WsClient, count: usize) -> Vec<u64> {
+    let frames = client
+        .collect(WAIT, |f| {
+            f.iter().filter(|f| matches!(f, Frame::Log(_))).count() >= count
+        })
+        .await;
+    frames
+        .into_iter()
+        .map(|f| match f {
+            Frame::Log(line) => line.text.trim().parse().unwrap(),
+            other => panic!("only lines were expected, got {other:?}"),
+        })
+        .collect()
+}
+
+/// Item 5: whatever the first viewer asked for, and however little the hub keeps, each
+/// viewer's `tail=N` is exactly the last min(N, available) lines, in order, then the live
+/// ones with nothing missing or twice; one Docker stream serves them all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_viewer_gets_exactly_its_tail_from_one_shared_stream() {
+    let server = TestServer::start_with(|s| {
+        s.log_ring = 500;
+    })
+    .await;
+    let c = Fixture::new(
+        "tails",
+        true,
+        &[],
+        &[
+            "sh",
+            "-c",
+            "seq 1 3000; until [ -f /go ]; do sleep 0.1; done; seq 3001 3700; sleep 600",
+        ],
+    );
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while docker(&["logs", "--tail", "1", &c.id]) != "3000" {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the fixture printed its lines"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let url = |tail: usize| server.ws_url(&format!("/ws/containers/{}/logs?tail={tail}", c.id));
+    let range = |from: u64, to: u64| (from..=to).collect::<Vec<_>>();
+    // The first viewer makes the hub, which asks Docker for 10 lines.
+    let mut first = WsClient::connect(&url(10)).await.unwrap();
+    assert_eq!(numbers(&mut first, 10).await, range(2991, 3000));
+    // Larger tails than the hub holds, and one larger than the whole log.
+    let mut wide = WsClient::connect(&url(2000)).await.unwrap();
+    assert_eq!(numbers(&mut wide, 2000).await, range(1001, 3000));
+    let mut all = WsClient::connect(&url(10_000)).await.unwrap();
+    assert_eq!(numbers(&mut all, 3000).await, range(1, 3000));
+    let mut small = WsClient::connect(&url(3)).await.unwrap();
+    assert_eq!(numbers(&mut small, 3).await, range(2998, 3000));
+    // Live lines: 700, more than the hub's history of 500, so it drops its oldest.
+    docker(&["exec", &c.id, "sh", "-c", "echo > /go"]);
+    for client in [&mut first, &mut wide, &mut all, &mut small] {
+        assert_eq!(numbers(client, 700).await, range(3001, 3700));
+    }
+    // A viewer after the hub dropped lines: the rest comes from before its oldest.
+    let mut late = WsClient::connect(&url(1200)).await.unwrap();
+    assert_eq!(numbers(&mut late, 1200).await, range(2501, 3700));
+    let mut none = WsClient::connect(&url(0)).await.unwrap();
+    assert!(
+        none.collect(Duration::from_millis(500), |f| !f.is_empty())
+            .await
+            .is_empty(),
+        "tail=0 is live lines only"
+    );
+    let upstreams = server
+        .metric("berth_upstream_streams", Some(r#"kind="container_logs""#))
+        .await;
+    assert_eq!(upstreams, 1.0, "one Docker stream for every viewer");
+    assert_eq!(
+        server
+            .metric(
+                "berth_ws_lagged_messages_total",
+                Some(r#"kind="container_logs""#)
+            )
+            .await,
+        0.0,
+        "history is never lag"
+    );
+}
+
+/// Item 5 for a project: a viewer asking more than the hub holds gets exactly that many
+/// lines, each member's in order and none twice, and each member's lines are the newest of
+/// its log (a suffix).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_project_viewer_gets_exactly_its_tail() {
+    let server = TestServer::start().await;
+    let project = format!("berth-it-tails-{}", std::process::id());
+    let label = format!("com.docker.compose.project={project}");
+    let member = |service: &str, script: &str| {
+        Fixture::new(
+            "ptails",
+            true,
+            &[
+                "--label",
+                &label,
+                "--label",
+                &format!("com.docker.compose.service={service}"),
+            ],
+            &["sh", "-c", script],
+        )
+    };
+    let a = member("a", "seq 1 800; sleep 600");
+    let b = member("b", "sleep 0.3; seq 10001 10800; sleep 600");
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while docker(&["logs", "--tail", "1", &b.id]) != "10800"
+        || docker(&["logs", "--tail", "1", &a.id]) != "800"
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the members printed"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let url = |tail: usize| server.ws_url(&format!("/ws/projects/{project}/logs?tail={tail}"));
+    let mut first = WsClient::connect(&url(5)).await.unwrap();
+    numbers(&mut first, 5).await;
+    let mut wide = WsClient::connect(&url(1000)).await.unwrap();
+    let got = numbers(&mut wide, 1000).await;
+    assert_eq!(
+        got.len(),
+        1000,
+        "the hub held 10: the rest is fetched for this viewer"
+    );
+    let extra = wide
+        .collect(Duration::from_millis(500), |f| !f.is_empty())
+        .await;
+    assert!(extra.is_empty(), "exactly 1000 lines: {} more", extra.len());
+    let (of_a, of_b): (Vec<u64>, Vec<u64>) = got.iter().partition(|n| **n <= 800);
+    assert!(!of_a.is_empty() && !of_b.is_empty(), "both members");
+    assert_eq!(
+        of_a,
+        range_of(801 - of_a.len() as u64, 800),
+        "a's newest, in order"
+    );
+    assert_eq!(
+        of_b,
+        range_of(10801 - of_b.len() as u64, 10800),
+        "b's newest, in order"
+    );
+}
+
+fn range_of(from: u64, to: u64) -> Vec<u64> {
+    (from..=to).collect()
+}

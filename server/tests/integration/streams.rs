@@ -2,7 +2,7 @@
 //! backpressure, endings, refusals. Counts come from `/metrics`, i.e. from the registry.
 
 use crate::common::{Ended, Fixture, LOAD_SENSITIVE, TestServer, WsClient, docker};
-use app::frames::{Frame, LogLine, LogStream};
+use app::frames::{Frame, LogLine, LogStream, StreamKind};
 use std::time::Duration;
 
 const SETTLE: Duration = Duration::from_secs(2);
@@ -270,17 +270,7 @@ async fn the_sixth_system_stats_socket_from_one_address_is_refused() {
     // Upgrades abandoned mid-handshake never keep a permit. One slot is freed first, so each
     // abandoned upgrade is admitted (takes the permit) before it is dropped.
     clients.pop().unwrap().close().await;
-    let ip: std::net::IpAddr = "127.0.0.1".parse().unwrap();
-    let limiter = &server.state.streams.limiter;
-    let held = |n: usize| async move {
-        let deadline = tokio::time::Instant::now() + SETTLE;
-        while limiter.held(ip, app::frames::StreamKind::SystemStats) != n
-            && tokio::time::Instant::now() < deadline
-        {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        limiter.held(ip, app::frames::StreamKind::SystemStats)
-    };
+    let held = |n: usize| server.permits(StreamKind::SystemStats, n, SETTLE);
     assert_eq!(held(4).await, 4);
     for attempt in 0..10 {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -409,7 +399,6 @@ async fn a_client_that_cannot_keep_up_is_told_then_closed() {
         }
     }
     assert_eq!(ended, Some(Ended::Closed(Some(4008))), "closed as too slow");
-    let ip: std::net::IpAddr = "127.0.0.1".parse().unwrap();
     assert_eq!(
         server
             .wait_metric(
@@ -422,11 +411,7 @@ async fn a_client_that_cannot_keep_up_is_told_then_closed() {
         0.0
     );
     assert_eq!(
-        server
-            .state
-            .streams
-            .limiter
-            .held(ip, app::frames::StreamKind::ContainerLogs),
+        server.permits(StreamKind::ContainerLogs, 0, SETTLE).await,
         0,
         "the permit is released"
     );
@@ -520,13 +505,8 @@ async fn a_client_that_vanishes_is_dropped_after_the_pong_timeout() {
             .await,
         0.0
     );
-    let ip: std::net::IpAddr = "127.0.0.1".parse().unwrap();
     assert_eq!(
-        server
-            .state
-            .streams
-            .limiter
-            .held(ip, app::frames::StreamKind::ContainerLogs),
+        server.permits(StreamKind::ContainerLogs, 0, SETTLE).await,
         0,
         "the vanished client's permit is released"
     );
