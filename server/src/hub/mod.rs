@@ -116,6 +116,8 @@ impl Publisher {
 pub struct Hub {
     id: u64,
     key: HubKey,
+    /// The history its upstream first asked for (its first client's `tail`).
+    tail: usize,
     queue: Arc<Queue>,
     cancel: CancellationToken,
 }
@@ -197,7 +199,7 @@ impl Registry {
         let mut map = self.map();
         let live = map.get(&key).is_some_and(|e| !e.hub.cancel.is_cancelled());
         if !live {
-            let hub = self.create(&key);
+            let hub = self.create(&key, tail);
             self.spawn_upstream(hub.clone(), upstream);
             map.insert(key.clone(), Entry { hub, clients: 0 });
         }
@@ -213,7 +215,7 @@ impl Registry {
         }
     }
 
-    fn create(&self, key: &HubKey) -> Arc<Hub> {
+    fn create(&self, key: &HubKey, tail: usize) -> Arc<Hub> {
         let history = match key.kind {
             StreamKind::ContainerLogs | StreamKind::ProjectLogs => self.config.ring,
             // A stats client only needs the latest sample to draw something at once.
@@ -223,6 +225,7 @@ impl Registry {
         Arc::new(Hub {
             id: self.next_id.fetch_add(1, Ordering::Relaxed),
             key: key.clone(),
+            tail,
             queue: Queue::new(QueueLimits {
                 capacity: self.config.capacity,
                 history,
@@ -384,6 +387,11 @@ impl Subscription {
 
     pub fn registry(&self) -> &Arc<Registry> {
         &self.registry
+    }
+
+    /// The history the hub's upstream first asked for.
+    pub fn hub_tail(&self) -> usize {
+        self.hub.tail
     }
 }
 

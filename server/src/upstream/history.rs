@@ -36,10 +36,12 @@ pub struct Gap {
 
 impl Gap {
     /// What is missing when a viewer asking `tail` lines joined with `backlog` (`complete`:
-    /// it starts at the hub's first frame). None when the backlog is enough, or when the hub
-    /// holds no line yet (it has just started: its own first request covers the tail).
-    pub fn of(backlog: &[Utf8Bytes], complete: bool, tail: usize) -> Option<Gap> {
-        if backlog.len() >= tail {
+    /// it starts at the hub's first frame, whose upstream first asked for `hub_tail`). None
+    /// when the backlog is enough; when the hub dropped nothing and first asked for at least
+    /// as much (it got fewer: the log holds nothing older); or when the hub holds no line
+    /// yet (it has just started: its own first request covers the tail).
+    pub fn of(backlog: &[Utf8Bytes], complete: bool, hub_tail: usize, tail: usize) -> Option<Gap> {
+        if backlog.len() >= tail || (complete && hub_tail >= tail) {
             return None;
         }
         let mut cuts = HashMap::new();
@@ -189,8 +191,13 @@ mod tests {
     #[test]
     fn a_backlog_that_is_enough_leaves_no_gap() {
         let backlog = [frame("a", Some("2026-01-01T00:00:01Z"), "x")];
-        assert_eq!(Gap::of(&backlog, false, 1), None);
-        assert_eq!(Gap::of(&[], true, 10), None, "a hub with no line yet");
+        assert_eq!(Gap::of(&backlog, false, 1, 1), None);
+        assert_eq!(Gap::of(&[], true, 1, 10), None, "a hub with no line yet");
+        assert_eq!(
+            Gap::of(&backlog, true, 100, 10),
+            None,
+            "the hub asked for 100 and got 1: there is nothing older"
+        );
     }
 
     #[test]
@@ -201,7 +208,7 @@ mod tests {
             frame("a", None, "continued"),
             frame("a", Some("2026-01-01T00:00:03Z"), "a2"),
         ];
-        let gap = Gap::of(&backlog, true, 10).unwrap();
+        let gap = Gap::of(&backlog, true, 1, 10).unwrap();
         assert_eq!((gap.need, gap.held), (6, 4));
         assert_eq!(
             gap.cut("a"),
@@ -216,7 +223,7 @@ mod tests {
             None,
             "the hub dropped nothing: c has nothing older"
         );
-        let gap = Gap::of(&backlog, false, 10).unwrap();
+        let gap = Gap::of(&backlog, false, 1, 10).unwrap();
         assert_eq!(
             gap.cut("c"),
             Some(timestamp_key("2026-01-01T00:00:01Z").as_str()),

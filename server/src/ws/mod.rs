@@ -193,7 +193,7 @@ fn with_history(
 ) -> Joined {
     let (backlog, complete) = subscription.cursor.backlog();
     let budget = subscription.registry().config().bytes;
-    let prelude = Gap::of(&backlog, complete, tail).map(|gap| {
+    let prelude = Gap::of(&backlog, complete, subscription.hub_tail(), tail).map(|gap| {
         async move {
             let sources = sources.await;
             gap.fetch(&api, &sources, budget).await.frames()
