@@ -323,3 +323,45 @@ mod tests {
         assert_eq!(env_name("A=b=c"), "A");
     }
 }
+
+/// What a person may do: each role includes the ones before it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Every page, logs and stats.
+    Viewer,
+    /// A viewer who may also act on containers.
+    Operator,
+    /// An operator who may also manage users, tokens, the audit log and settings.
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::Viewer, Role::Operator, Role::Admin];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Operator => "operator",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Role, ApiError> {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| {
+                ApiError::bad_request(format!("role must be viewer, operator or admin, not {s:?}"))
+            })
+    }
+}
+
+/// A person who may sign in, as the API shows them (never with a password).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub name: String,
+    pub role: Role,
+    /// Unix milliseconds.
+    pub created_at: i64,
+}

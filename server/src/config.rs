@@ -50,8 +50,33 @@ pub struct Config {
     )]
     pub site_config: PathBuf,
 
+    /// Directory of the accounts database (SQLite, `berth.db`), created with mode 0700.
+    #[arg(
+        long,
+        env = "BERTH_DATA_DIR",
+        default_value = "berth-data",
+        global = true,
+        value_name = "DIR"
+    )]
+    pub data_dir: PathBuf,
+
+    /// Keep accounts in PostgreSQL instead (`postgres://USER:PASSWORD@HOST/DB`), so several
+    /// Berth replicas share them.
+    #[arg(long, env = "BERTH_DATABASE_URL", global = true, value_name = "URL")]
+    pub database_url: Option<String>,
+
     #[command(flatten)]
     pub streams: Settings,
+
+    #[command(subcommand)]
+    pub command: Option<crate::cli::Command>,
+}
+
+impl Config {
+    /// Where the accounts are kept.
+    pub fn store(&self) -> crate::store::Location {
+        crate::store::Location::new(self.data_dir.clone(), self.database_url.clone())
+    }
 }
 
 /// What the server runs with: who it answers, its HTTP connections, live streams (hubs,

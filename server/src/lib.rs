@@ -9,9 +9,13 @@
 //! - `hub`: the registry of live streams and their byte-bounded queues; `upstream`: what
 //!   feeds a hub (Docker logs and stats, the host sampler); `ws`: admission and sessions.
 //! - `metrics`: `/metrics`, read from the registry at scrape time.
+//! - `store`: the accounts database (SQLite or PostgreSQL, migrations embedded);
+//!   `accounts`: users, roles and password hashing; `cli`: `berth user …`.
 //! - [`serve`]: the accept loop (header timeout, connection cap) and the drained shutdown.
 
+pub mod accounts;
 pub mod api;
+pub mod cli;
 pub mod client_addr;
 pub mod config;
 pub mod engine;
@@ -20,6 +24,7 @@ pub mod hub;
 pub mod inventory;
 pub mod metrics;
 pub mod site;
+pub mod store;
 pub mod upstream;
 pub mod ws;
 

@@ -9,6 +9,15 @@ use tracing_subscriber::EnvFilter;
 #[tokio::main]
 async fn main() -> ExitCode {
     let config = Config::parse();
+    if let Some(command) = config.command.clone() {
+        return match berth::cli::run(command, &config.store()).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("berth: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     if let Err(e) = config.streams.check() {
         eprintln!("berth: {e}");
         return ExitCode::from(2);

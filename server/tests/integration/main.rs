@@ -1,6 +1,7 @@
 //! Integration tests against the real Docker engine, over loopback. One binary, so the
 //! server is linked once.
 
+mod accounts;
 mod cli;
 mod common;
 mod containers;

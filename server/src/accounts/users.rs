@@ -1,0 +1,154 @@
+//! People in the store: add, list, change a password or role, remove. The last admin can
+//! be neither removed nor demoted (409): an instance nobody can administer is lost.
+
+use super::{password, store_error, validate_name, validate_password};
+use crate::store::Store;
+use app::model::{ApiError, Role, User};
+use sqlx::Row;
+
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+fn user(row: &sqlx::any::AnyRow) -> Result<User, sqlx::Error> {
+    let role: String = row.try_get("role")?;
+    Ok(User {
+        name: row.try_get("name")?,
+        // The table's CHECK allows only the three names.
+        role: Role::parse(&role).unwrap_or(Role::Viewer),
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+fn no_such_user(name: &str) -> ApiError {
+    ApiError::not_found(format!("no user named {name:?}"))
+}
+
+const LAST_ADMIN: &str = "this is the last admin: make another user admin first";
+
+/// Adds a user; 409 when the name is taken.
+pub async fn add(
+    store: &Store,
+    name: &str,
+    role: Role,
+    password: String,
+) -> Result<User, ApiError> {
+    validate_name(name)?;
+    validate_password(&password)?;
+    let hash = password::hash(password).await?;
+    let now = now_ms();
+    let inserted = sqlx::query(
+        "INSERT INTO users (name, role, password_hash, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $4) ON CONFLICT (name) DO NOTHING",
+    )
+    .bind(name)
+    .bind(role.as_str())
+    .bind(hash)
+    .bind(now)
+    .execute(&store.pool)
+    .await
+    .map_err(store_error)?;
+    if inserted.rows_affected() == 0 {
+        return Err(ApiError::new(409, format!("a user named {name:?} exists")));
+    }
+    Ok(User {
+        name: name.to_string(),
+        role,
+        created_at: now,
+    })
+}
+
+/// Everyone, by name.
+pub async fn list(store: &Store) -> Result<Vec<User>, ApiError> {
+    let rows = sqlx::query("SELECT name, role, created_at FROM users ORDER BY name")
+        .fetch_all(&store.pool)
+        .await
+        .map_err(store_error)?;
+    rows.iter()
+        .map(user)
+        .collect::<Result<_, _>>()
+        .map_err(store_error)
+}
+
+pub async fn count(store: &Store) -> Result<i64, ApiError> {
+    sqlx::query("SELECT COUNT(*) AS n FROM users")
+        .fetch_one(&store.pool)
+        .await
+        .and_then(|row| row.try_get::<i64, _>("n"))
+        .map_err(store_error)
+}
+
+pub async fn set_password(store: &Store, name: &str, password: String) -> Result<(), ApiError> {
+    validate_name(name)?;
+    validate_password(&password)?;
+    let hash = password::hash(password).await?;
+    let updated =
+        sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE name = $3")
+            .bind(hash)
+            .bind(now_ms())
+            .bind(name)
+            .execute(&store.pool)
+            .await
+            .map_err(store_error)?;
+    if updated.rows_affected() == 0 {
+        return Err(no_such_user(name));
+    }
+    Ok(())
+}
+
+/// Changes a role; demoting the last admin is 409. The check and the change are one
+/// statement, so two demotions at once cannot both pass on SQLite (one writer at a time).
+pub async fn set_role(store: &Store, name: &str, role: Role) -> Result<(), ApiError> {
+    validate_name(name)?;
+    let updated = sqlx::query(
+        "UPDATE users SET role = $1, updated_at = $2 WHERE name = $3
+           AND (role <> 'admin' OR $1 = 'admin'
+                OR (SELECT COUNT(*) FROM users WHERE role = 'admin') > 1)",
+    )
+    .bind(role.as_str())
+    .bind(now_ms())
+    .bind(name)
+    .execute(&store.pool)
+    .await
+    .map_err(store_error)?;
+    if updated.rows_affected() == 0 {
+        return Err(if exists(store, name).await? {
+            ApiError::new(409, LAST_ADMIN)
+        } else {
+            no_such_user(name)
+        });
+    }
+    Ok(())
+}
+
+/// Removes a user; the last admin is 409.
+pub async fn remove(store: &Store, name: &str) -> Result<(), ApiError> {
+    validate_name(name)?;
+    let deleted = sqlx::query(
+        "DELETE FROM users WHERE name = $1
+           AND (role <> 'admin' OR (SELECT COUNT(*) FROM users WHERE role = 'admin') > 1)",
+    )
+    .bind(name)
+    .execute(&store.pool)
+    .await
+    .map_err(store_error)?;
+    if deleted.rows_affected() == 0 {
+        return Err(if exists(store, name).await? {
+            ApiError::new(409, LAST_ADMIN)
+        } else {
+            no_such_user(name)
+        });
+    }
+    Ok(())
+}
+
+async fn exists(store: &Store, name: &str) -> Result<bool, ApiError> {
+    sqlx::query("SELECT name FROM users WHERE name = $1")
+        .bind(name)
+        .fetch_optional(&store.pool)
+        .await
+        .map(|row| row.is_some())
+        .map_err(store_error)
+}

@@ -1,0 +1,97 @@
+//! `berth user …`: accounts from the command line, for the first admin and for scripts.
+//! A password is never an argument (it would sit in shell history and `ps`): it is read
+//! from a prompt without echo, or from stdin's first line when stdin is not a terminal.
+
+use crate::{
+    accounts::{parse_role, users},
+    store::{Location, Store},
+};
+use app::model::Role;
+use clap::Subcommand;
+use std::io::{BufRead, IsTerminal};
+
+#[derive(Subcommand, Debug, Clone)]
+pub enum Command {
+    /// Manage the people who may sign in (in --data-dir or --database-url).
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Subcommand, Debug, Clone)]
+pub enum UserCommand {
+    /// List users and their roles.
+    List,
+    /// Add a user. The password is prompted for, or read from stdin.
+    Add {
+        name: String,
+        /// viewer (pages, logs, stats), operator (and container actions) or admin (and
+        /// users, tokens, audit log).
+        #[arg(long, default_value = "viewer", value_parser = parse_role)]
+        role: Role,
+    },
+    /// Set a user's password (prompted for, or read from stdin).
+    Passwd { name: String },
+    /// Change a user's role; the last admin cannot be demoted.
+    Role {
+        name: String,
+        #[arg(value_parser = parse_role)]
+        role: Role,
+    },
+    /// Remove a user; the last admin cannot be removed.
+    Remove { name: String },
+}
+
+pub async fn run(command: Command, location: &Location) -> Result<(), String> {
+    let store = Store::open(location).await.map_err(|e| e.to_string())?;
+    let Command::User(command) = command;
+    let result = match command {
+        UserCommand::List => users::list(&store).await.map(|users| {
+            let width = users.iter().map(|u| u.name.len()).max().unwrap_or(4).max(4);
+            println!("{:width$}  ROLE", "NAME");
+            for user in users {
+                println!("{:width$}  {}", user.name, user.role.as_str());
+            }
+        }),
+        UserCommand::Add { name, role } => {
+            let password = read_password(&name)?;
+            users::add(&store, &name, role, password)
+                .await
+                .map(|_| println!("added {name} ({})", role.as_str()))
+        }
+        UserCommand::Passwd { name } => {
+            let password = read_password(&name)?;
+            users::set_password(&store, &name, password)
+                .await
+                .map(|()| println!("password of {name} changed"))
+        }
+        UserCommand::Role { name, role } => users::set_role(&store, &name, role)
+            .await
+            .map(|()| println!("{name} is now {}", role.as_str())),
+        UserCommand::Remove { name } => users::remove(&store, &name)
+            .await
+            .map(|()| println!("removed {name}")),
+    };
+    store.pool.close().await;
+    result.map_err(|e| e.error)
+}
+
+/// From a prompt (twice, to catch typos) on a terminal; otherwise stdin's first line.
+fn read_password(name: &str) -> Result<String, String> {
+    if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password(format!("password for {name}: "))
+            .map_err(|e| format!("cannot read the password: {e}"))?;
+        let again = rpassword::prompt_password("again: ")
+            .map_err(|e| format!("cannot read the password: {e}"))?;
+        if first != again {
+            return Err("the two passwords differ".into());
+        }
+        return Ok(first);
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| format!("cannot read the password from stdin: {e}"))?;
+    let password = line.strip_suffix('\n').unwrap_or(&line);
+    Ok(password.strip_suffix('\r').unwrap_or(password).to_string())
+}
