@@ -36,7 +36,7 @@ serve_and_browse() {
     log "something already listens on $BERTH_TEST_ADDR: stop it or set BERTH_TEST_ADDR"
     return 1
   fi
-  "$BERTH_ROOT/target/release/berth" --bind "$BERTH_TEST_ADDR" --log info \
+  "$BERTH_ROOT/target/release/berth" --bind "$BERTH_TEST_ADDR" --log info --auth off \
     >"$STATE_DIR/berth.log" 2>&1 &
   berth_pid=$!
   for _ in $(seq 1 100); do

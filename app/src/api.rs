@@ -3,7 +3,7 @@
 //! AbortController that is aborted when the owning resource re-runs or is disposed.
 
 use crate::frames::{ContainerStats, SystemStats};
-use crate::model::{ApiError, ContainerDetail, ContainerSummary, Dashboard, Health, Project};
+use crate::model::{ApiError, ContainerDetail, ContainerSummary, Dashboard, Health, Me, Project};
 
 #[cfg(feature = "ssr")]
 pub use server::{Backend, BoxFuture, SharedBackend};
@@ -130,6 +130,16 @@ pub async fn health() -> Result<Health, ApiError> {
     return Ok(server::backend()?.health().await);
     #[cfg(not(feature = "ssr"))]
     return browser::sendable(browser::get_json_any_status("/api/health".into())).await;
+}
+
+/// Who is signed in. During SSR the server puts it in the rendering context from the
+/// request the gate let through.
+pub async fn me() -> Result<Me, ApiError> {
+    #[cfg(feature = "ssr")]
+    return leptos::prelude::use_context::<Me>()
+        .ok_or_else(|| ApiError::new(500, "no caller in the rendering context"));
+    #[cfg(not(feature = "ssr"))]
+    return browser::sendable(browser::get_json("/api/auth/me".into())).await;
 }
 
 pub async fn dashboard() -> Result<Dashboard, ApiError> {

@@ -2,7 +2,10 @@
 //! Docker engine cannot be reached. Once hydrated, the engine's health is re-checked on a
 //! timer so the banner comes and goes without a reload.
 
-use crate::{api, model::Health};
+use crate::{
+    api,
+    model::{Health, Me},
+};
 use leptos::prelude::*;
 use leptos_router::components::A;
 
@@ -34,6 +37,7 @@ pub fn Layout(children: Children) -> impl IntoView {
     });
     provide_context(EngineEpoch(epoch));
     let hydrated = expect_context::<crate::Hydrated>().0;
+    let me = Resource::new(|| (), |_| api::me());
 
     view! {
         <div class="app" data-hydrated=move || hydrated.get().to_string()>
@@ -50,6 +54,9 @@ pub fn Layout(children: Children) -> impl IntoView {
                 </nav>
                 <Transition fallback=|| ()>
                     {move || Suspend::new(async move { health.await.ok().map(engine_badge) })}
+                </Transition>
+                <Transition fallback=|| ()>
+                    {move || Suspend::new(async move { me.await.ok().and_then(user_menu) })}
                 </Transition>
             </header>
             <Transition fallback=|| ()>
@@ -77,6 +84,20 @@ fn engine_badge(health: Health) -> impl IntoView {
             {text}
         </span>
     }
+}
+
+/// The signed-in user and a sign-out button (a form post: it works without the Wasm).
+fn user_menu(me: Me) -> Option<impl IntoView> {
+    let name = me.name.filter(|_| me.accounts)?;
+    Some(view! {
+        <span class="user" data-role=me.role.as_str()>
+            {name}
+            <small>{me.role.as_str()}</small>
+        </span>
+        <form method="post" action="/api/auth/logout" class="signout">
+            <button type="submit">"Sign out"</button>
+        </form>
+    })
 }
 
 fn engine_banner(endpoint: &str, error: Option<&str>) -> impl IntoView + use<> {

@@ -15,6 +15,7 @@ pub mod model;
 mod pages;
 mod sparkline;
 mod status;
+pub mod urls;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
@@ -72,6 +73,8 @@ pub fn App() -> impl IntoView {
                         view=pages::ContainerPage
                         ssr=SsrMode::Async
                     />
+                    <Route path=path!("/login") view=pages::Login />
+                    <Route path=path!("/setup") view=pages::Setup />
                     <Route path=path!("/projects") view=pages::ProjectList ssr=SsrMode::Async />
                     <Route
                         path=path!("/projects/:name")

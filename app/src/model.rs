@@ -365,3 +365,12 @@ pub struct User {
     /// Unix milliseconds.
     pub created_at: i64,
 }
+
+/// `GET /api/auth/me`: who is signed in. With accounts off (`--auth off`) there is no name
+/// and everyone is an admin.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Me {
+    pub name: Option<String>,
+    pub role: Role,
+    pub accounts: bool,
+}

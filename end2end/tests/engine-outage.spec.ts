@@ -47,7 +47,7 @@ test('the banner appears while the engine is gone and clears when it returns', a
   let berth: ChildProcess | undefined;
   let forwarder: Forwarder | undefined;
   try {
-    berth = spawn(BERTH_BIN, ['--bind', ADDR, '--docker-host', `unix://${socket}`], {
+    berth = spawn(BERTH_BIN, ['--bind', ADDR, '--auth', 'off', '--docker-host', `unix://${socket}`], {
       cwd: path.resolve(__dirname, '../..'),
       stdio: 'ignore',
     });

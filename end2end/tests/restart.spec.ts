@@ -11,7 +11,7 @@ const ADDR = process.env.BERTH_RESTART_ADDR ?? '127.0.0.1:3313';
 const BASE = `http://${ADDR}`;
 
 function start(): ChildProcess {
-  return spawn(BERTH_BIN, ['--bind', ADDR], { cwd: path.resolve(__dirname, '../..'), stdio: 'ignore' });
+  return spawn(BERTH_BIN, ['--bind', ADDR, '--auth', 'off'], { cwd: path.resolve(__dirname, '../..'), stdio: 'ignore' });
 }
 
 async function healthy(): Promise<void> {

@@ -172,6 +172,36 @@ pub struct Settings {
     /// Host statistics sample interval (ms).
     #[arg(long, env = "BERTH_SYSTEM_INTERVAL_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(100..))]
     pub system_interval_ms: u64,
+
+    /// Accounts: `on` (everyone signs in; the first admin through the /setup link Berth
+    /// logs, or `berth user add`) or `off` (whoever reaches Berth may use it; allowed only
+    /// when bound to loopback).
+    #[arg(long, env = "BERTH_AUTH", value_enum, default_value_t = AuthMode::On)]
+    pub auth: AuthMode,
+
+    /// A session unused for this many hours ends.
+    #[arg(long, env = "BERTH_SESSION_IDLE_HOURS", default_value_t = 24)]
+    pub session_idle_hours: u64,
+
+    /// A session ends this many days after sign-in, used or not.
+    #[arg(long, env = "BERTH_SESSION_MAX_DAYS", default_value_t = 30)]
+    pub session_max_days: u64,
+
+    /// The URL people use to reach Berth (e.g. `https://berth.example.com` behind a reverse
+    /// proxy): with https, session cookies are marked Secure.
+    #[arg(long, env = "BERTH_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+
+    /// Serve `/metrics` without signing in (for a scraper on a trusted network).
+    #[arg(long, env = "BERTH_METRICS_OPEN")]
+    pub metrics_open: bool,
+}
+
+/// Whether Berth asks people to sign in.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuthMode {
+    On,
+    Off,
 }
 
 impl Settings {
@@ -186,6 +216,8 @@ impl Settings {
             ("--header-timeout-ms", self.header_timeout_ms as usize),
             ("--max-connections", self.max_connections),
             ("--shutdown-drain-ms", self.shutdown_drain_ms as usize),
+            ("--session-idle-hours", self.session_idle_hours as usize),
+            ("--session-max-days", self.session_max_days as usize),
         ];
         if let Some((flag, _)) = positive.iter().find(|(_, v)| *v == 0) {
             return Err(format!("{flag} must be above zero"));
@@ -212,6 +244,28 @@ impl Settings {
             ring: self.log_ring,
             bytes: self.hub_max_bytes,
             grace: Duration::from_millis(self.hub_grace_ms),
+        }
+    }
+
+    pub fn session_policy(&self) -> crate::accounts::sessions::Policy {
+        crate::accounts::sessions::Policy {
+            idle: Duration::from_secs(self.session_idle_hours * 3600),
+            lifetime: Duration::from_secs(self.session_max_days * 86_400),
+        }
+    }
+
+    /// Everything sign-in needs, over `store`.
+    pub fn auth(&self, store: crate::store::Store) -> crate::accounts::gate::Auth {
+        crate::accounts::gate::Auth {
+            store,
+            policy: self.session_policy(),
+            secure_cookies: self
+                .public_url
+                .as_deref()
+                .is_some_and(|u| u.starts_with("https://")),
+            metrics_open: self.metrics_open,
+            setup_token: Default::default(),
+            attempts: Default::default(),
         }
     }
 

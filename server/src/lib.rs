@@ -10,7 +10,8 @@
 //!   feeds a hub (Docker logs and stats, the host sampler); `ws`: admission and sessions.
 //! - `metrics`: `/metrics`, read from the registry at scrape time.
 //! - `store`: the accounts database (SQLite or PostgreSQL, migrations embedded);
-//!   `accounts`: users, roles and password hashing; `cli`: `berth user …`.
+//!   `accounts`: users, roles, password hashing, sessions, and the gate every request
+//!   passes; `signin`: `/api/auth/*`; `cli`: `berth user …`.
 //! - [`serve`]: the accept loop (header timeout, connection cap) and the drained shutdown.
 
 pub mod accounts;
@@ -23,6 +24,7 @@ pub mod hosts;
 pub mod hub;
 pub mod inventory;
 pub mod metrics;
+pub mod signin;
 pub mod site;
 pub mod store;
 pub mod upstream;
@@ -45,6 +47,8 @@ pub struct AppState {
     pub streams: Arc<ws::Streams>,
     pub metrics: metrics::Metrics,
     pub hosts: Arc<hosts::AllowedHosts>,
+    /// Sign-in; `None` with `--auth off`.
+    pub auth: Option<Arc<accounts::gate::Auth>>,
 }
 
 impl AppState {
@@ -80,7 +84,14 @@ impl AppState {
             streams,
             metrics: metrics::Metrics::new(registry, limiter),
             hosts,
+            auth: None,
         }
+    }
+
+    /// Requires signing in, through `auth`.
+    pub fn with_auth(mut self, auth: accounts::gate::Auth) -> Self {
+        self.auth = Some(Arc::new(auth));
+        self
     }
 
     /// Every task the application spawns: sessions, upstreams, connections.
@@ -188,10 +199,22 @@ pub async fn serve(
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
     let backend = state.backend.clone();
-    let context = move || provide_context(backend.clone());
+    let accounts = state.auth.is_some();
+    let context = move || {
+        provide_context(backend.clone());
+        // Who the gate let in, for the pages (`api::me`).
+        let caller =
+            leptos::prelude::use_context::<axum::http::request::Parts>().and_then(|parts| {
+                parts
+                    .extensions
+                    .get::<accounts::sessions::Caller>()
+                    .cloned()
+            });
+        provide_context(signin::me_of(accounts, caller));
+    };
     let options = state.leptos_options.clone();
     Router::new()
-        .nest("/api", api::routes())
+        .nest("/api", api::routes().nest("/auth", signin::routes()))
         .merge(ws::routes())
         .route("/metrics", axum::routing::get(metrics::handler))
         .leptos_routes_with_context(
@@ -202,6 +225,16 @@ pub fn router(state: AppState) -> Router {
         )
         .fallback(file_and_error_handler_with_context::<AppState, _>(
             context, shell,
+        ))
+        // Nothing without a session (when accounts are on); no state change from another
+        // site. Both run after the host check.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            accounts::gate::gate,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            accounts::gate::same_origin,
         ))
         // Outermost but for tracing: no route, page, socket or file is reached under a host
         // name that is not Berth's own.

@@ -1,6 +1,12 @@
 //! `berth`: parses configuration, connects to Docker, serves until SIGTERM or Ctrl-C.
 
-use berth::{AppState, ServeOptions, config::Config, engine::Engine, router, serve, site};
+use berth::{
+    AppState, ServeOptions,
+    config::{AuthMode, Config},
+    engine::Engine,
+    router, serve, site,
+    store::Store,
+};
 use clap::Parser;
 use std::{io::IsTerminal, process::ExitCode};
 use tokio_util::sync::CancellationToken;
@@ -61,7 +67,27 @@ async fn run(config: Config) -> Result<(), String> {
         config.docker_host
     );
 
-    let state = AppState::new(leptos_options, engine, &config.streams, shutdown.clone());
+    let mut state = AppState::new(leptos_options, engine, &config.streams, shutdown.clone());
+    match config.streams.auth {
+        AuthMode::Off if !addr.ip().is_loopback() => {
+            return Err(format!(
+                "--auth off serves everyone who reaches {addr}: allowed only on loopback"
+            ));
+        }
+        AuthMode::Off => tracing::warn!("accounts are off: whoever reaches {addr} may use Berth"),
+        AuthMode::On => {
+            let store = Store::open(&config.store())
+                .await
+                .map_err(|e| e.to_string())?;
+            let auth = config.streams.auth(store);
+            if let Some(token) = auth.offer_setup().await.map_err(|e| e.error)? {
+                tracing::info!(
+                    "no account yet: open http://{addr}/setup?token={token} to create the first admin (or run `berth user add NAME --role admin`)"
+                );
+            }
+            state = state.with_auth(auth);
+        }
+    }
     let options = ServeOptions::new(&config.streams, &state);
     let app = router(state);
     let signal = shutdown.clone();

@@ -7,9 +7,11 @@ mod dashboard;
 mod host_live;
 mod not_found;
 mod projects;
+mod signin;
 
 pub use container::ContainerPage;
 pub use containers::ContainerList;
 pub use dashboard::Dashboard;
 pub use not_found::NotFound;
 pub use projects::{ProjectList, ProjectPage};
+pub use signin::{Login, Setup};

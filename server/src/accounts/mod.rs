@@ -2,7 +2,10 @@
 //! [`crate::store`]; `password` hashes with argon2id off the async workers. Every error is
 //! an [`ApiError`] with the status the HTTP API answers (the CLI prints the same message).
 
+pub mod attempts;
+pub mod gate;
 pub mod password;
+pub mod sessions;
 pub mod users;
 
 use app::model::{ApiError, Role};

@@ -152,3 +152,15 @@ async fn exists(store: &Store, name: &str) -> Result<bool, ApiError> {
         .map(|row| row.is_some())
         .map_err(store_error)
 }
+
+/// A user's stored hash, for signing in.
+pub async fn password_hash(store: &Store, name: &str) -> Result<Option<String>, ApiError> {
+    let row = sqlx::query("SELECT password_hash FROM users WHERE name = $1")
+        .bind(name)
+        .fetch_optional(&store.pool)
+        .await
+        .map_err(store_error)?;
+    row.map(|r| r.try_get("password_hash"))
+        .transpose()
+        .map_err(store_error)
+}

@@ -203,3 +203,14 @@ async fn sigterm_with_500_sockets_says_goodbye_to_every_reader_and_exits_in_time
     );
     drop(stalled);
 }
+
+/// Issue 10: without accounts, whoever reaches Berth may use it, so `--auth off` is only
+/// allowed on loopback.
+#[test]
+fn accounts_off_is_refused_beyond_loopback() {
+    let output = berth(&["--auth", "off", "--bind", "0.0.0.0:0"]);
+    assert!(!output.status.success());
+    // Logged (to stdout, like every log line) before exiting.
+    let said = String::from_utf8_lossy(&output.stdout) + String::from_utf8_lossy(&output.stderr);
+    assert!(said.contains("allowed only on loopback"), "{said}");
+}

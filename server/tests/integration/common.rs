@@ -45,7 +45,11 @@ pub struct TestServer {
 
 /// Berth's default stream settings, as `berth` with no flags would have them.
 pub fn default_settings() -> Settings {
-    Config::parse_from(["berth"]).streams
+    let mut settings = Config::parse_from(["berth"]).streams;
+    // Accounts have their own tests (accounts.rs, signin.rs); the rest test what a
+    // signed-in viewer sees, without signing in.
+    settings.auth = berth::config::AuthMode::Off;
+    settings
 }
 
 impl TestServer {
@@ -72,7 +76,28 @@ impl TestServer {
         Self::with(endpoint, default_settings()).await
     }
 
+    /// A server that requires signing in, with its accounts at `location` (the same
+    /// location for two servers: one after the other, or replicas).
+    pub async fn with_accounts(
+        location: &berth::store::Location,
+        tweak: impl FnOnce(&mut Settings),
+    ) -> Self {
+        let mut settings = default_settings();
+        settings.auth = berth::config::AuthMode::On;
+        tweak(&mut settings);
+        let store = berth::store::Store::open(location).await.unwrap();
+        Self::build(docker_endpoint(), settings, Some(store)).await
+    }
+
     async fn with(endpoint: Endpoint, settings: Settings) -> Self {
+        Self::build(endpoint, settings, None).await
+    }
+
+    async fn build(
+        endpoint: Endpoint,
+        settings: Settings,
+        store: Option<berth::store::Store>,
+    ) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let base = format!("http://{addr}");
@@ -82,7 +107,10 @@ impl TestServer {
             .output_name("berth")
             .site_addr(addr)
             .build();
-        let state = AppState::new(options, engine.clone(), &settings, shutdown.clone());
+        let mut state = AppState::new(options, engine.clone(), &settings, shutdown.clone());
+        if let Some(store) = store {
+            state = state.with_auth(settings.auth(store));
+        }
         let serve_options = ServeOptions::new(&settings, &state);
         let app = router(state.clone());
         let server = tokio::spawn(serve(listener, app, shutdown.clone(), serve_options));
@@ -451,6 +479,12 @@ impl BerthProcess {
             std::env::var("BERTH_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_berth").into());
         let child = tokio::process::Command::new(binary)
             .args(["--bind", &addr, "--log", "warn"])
+            // Without accounts unless the test asks for them.
+            .args(if args.contains(&"--auth") {
+                &[][..]
+            } else {
+                &["--auth", "off"][..]
+            })
             .args(args)
             .stdout(std::process::Stdio::null())
             .kill_on_drop(true)

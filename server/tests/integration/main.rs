@@ -8,6 +8,7 @@ mod containers;
 mod engine_outage;
 mod hardening;
 mod pages;
+mod signin;
 mod site_config;
 mod soak;
 mod streams;

@@ -1,0 +1,85 @@
+//! The sign-in and first-admin pages: plain HTML forms that post to `/api/auth/*` and are
+//! answered with redirects, so they work before (or without) the Wasm, and the same once
+//! hydrated.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+#[component]
+pub fn Login() -> impl IntoView {
+    let query = use_query_map();
+    let next = move || query.read().get("next").unwrap_or_default();
+    let error = move || {
+        query.read().get("error").map(|e| match e.as_str() {
+            "wait" => "Too many failed sign-ins: wait a minute, then try again.",
+            _ => "Wrong user name or password.",
+        })
+    };
+    view! {
+        <Title text="Sign in" />
+        <section class="signin">
+            <h2>"Sign in to Berth"</h2>
+            {move || error().map(|e| view! { <p class="signin-error" role="alert">{e}</p> })}
+            <form method="post" action="/api/auth/login" class="signin-form">
+                <input type="hidden" name="next" value=next />
+                <label>
+                    "User name"
+                    <input name="username" autocomplete="username" required autofocus />
+                </label>
+                <label>
+                    "Password"
+                    <input
+                        name="password"
+                        type="password"
+                        autocomplete="current-password"
+                        required
+                    />
+                </label>
+                <button type="submit">"Sign in"</button>
+            </form>
+        </section>
+    }
+}
+
+#[component]
+pub fn Setup() -> impl IntoView {
+    let query = use_query_map();
+    let token = move || query.read().get("token").unwrap_or_default();
+    let error = move || query.read().get("error");
+    view! {
+        <Title text="Set up" />
+        <section class="signin">
+            <h2>"Create the first admin"</h2>
+            <p class="signin-hint">
+                "Berth printed this page's link in its log at start; the link works once, while nobody has an account."
+            </p>
+            {move || error().map(|e| view! { <p class="signin-error" role="alert">{e}</p> })}
+            <form method="post" action="/api/auth/setup" class="signin-form">
+                <input type="hidden" name="token" value=token />
+                <label>
+                    "User name"
+                    <input
+                        name="username"
+                        autocomplete="username"
+                        pattern="[a-z0-9._\\-]{1,64}"
+                        title="1 to 64 of a-z, 0-9, '.', '_' and '-'"
+                        required
+                        autofocus
+                    />
+                </label>
+                <label>
+                    "Password (12 characters or more)"
+                    <input
+                        name="password"
+                        type="password"
+                        autocomplete="new-password"
+                        minlength="12"
+                        required
+                    />
+                </label>
+                <button type="submit">"Create admin and sign in"</button>
+            </form>
+        </section>
+    }
+}

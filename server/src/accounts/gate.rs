@@ -1,0 +1,214 @@
+//! The doors: [`gate`] lets a request through only with a live session (pages redirect to
+//! `/login`, API, sockets and metrics answer 401 JSON before any work or upgrade) and hands
+//! the [`Caller`] to the handler; [`same_origin`] refuses state-changing requests a browser
+//! sends from another site (CSRF). With `--auth off` the gate is open, as before accounts.
+
+use super::{
+    attempts::Attempts,
+    sessions::{self, COOKIE, Policy},
+};
+use crate::{AppState, api::JsonError, store::Store};
+use app::model::ApiError;
+use axum::{
+    extract::{Request, State},
+    http::{HeaderMap, HeaderValue, Method, header},
+    middleware::Next,
+    response::{IntoResponse, Redirect, Response},
+};
+use std::sync::Mutex;
+
+/// Everything sign-in needs; absent with `--auth off`.
+pub struct Auth {
+    pub store: Store,
+    pub policy: Policy,
+    /// Cookies carry `Secure` when Berth is reached over https (`--public-url`).
+    pub secure_cookies: bool,
+    /// `/metrics` without a session (for a scraper on a trusted network).
+    pub metrics_open: bool,
+    /// While nobody has an account: the one-time token `/setup` accepts.
+    pub setup_token: Mutex<Option<String>>,
+    pub attempts: Attempts,
+}
+
+impl Auth {
+    pub fn setup_token(&self) -> Option<String> {
+        self.setup_token
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// While nobody has an account: a fresh one-time token for `/setup` (Berth logs the
+    /// link). None once someone has.
+    pub async fn offer_setup(&self) -> Result<Option<String>, ApiError> {
+        if super::users::count(&self.store).await? > 0 {
+            return Ok(None);
+        }
+        let token = sessions::new_secret();
+        *self.setup_token.lock().unwrap_or_else(|p| p.into_inner()) = Some(token.clone());
+        Ok(Some(token))
+    }
+
+    /// The cookie that carries `secret`; `None` clears it.
+    pub fn cookie(&self, secret: Option<&str>) -> HeaderValue {
+        let (value, age) = match secret {
+            Some(secret) => (secret, self.policy.lifetime.as_secs()),
+            None => ("", 0),
+        };
+        let secure = if self.secure_cookies { "; Secure" } else { "" };
+        HeaderValue::from_str(&format!(
+            "{COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={age}{secure}"
+        ))
+        .expect("hex and ASCII only")
+    }
+}
+
+/// The session secret a request's cookies carry.
+pub fn cookie_secret(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, value)| *name == COOKIE && !value.is_empty())
+        .map(|(_, value)| value.to_string())
+}
+
+/// What a path needs.
+#[derive(Debug, PartialEq, Eq)]
+enum Door {
+    /// Sign-in itself, health, and the compiled site's files.
+    Open,
+    /// A page: without a session, off to `/login`.
+    Page,
+    /// API, sockets, metrics: without a session, 401.
+    Api,
+}
+
+fn door(path: &str, metrics_open: bool) -> Door {
+    match path {
+        "/login" | "/setup" | "/api/health" => Door::Open,
+        "/api/auth/login" | "/api/auth/logout" | "/api/auth/setup" => Door::Open,
+        "/metrics" if metrics_open => Door::Open,
+        "/metrics" => Door::Api,
+        _ if path.starts_with("/api/") || path.starts_with("/ws/") => Door::Api,
+        _ if path.starts_with("/pkg/") => Door::Open,
+        // A file name (`/favicon.ico`): static, the same for everyone.
+        _ if path
+            .rsplit('/')
+            .next()
+            .is_some_and(|last| last.contains('.')) =>
+        {
+            Door::Open
+        }
+        _ => Door::Page,
+    }
+}
+
+pub async fn gate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let Some(auth) = state.auth.clone() else {
+        return next.run(request).await;
+    };
+    let caller = match cookie_secret(request.headers()) {
+        Some(secret) => match sessions::find(&auth.store, &secret, auth.policy).await {
+            Ok(caller) => caller,
+            Err(e) => return JsonError(e).into_response(),
+        },
+        None => None,
+    };
+    let door = door(request.uri().path(), auth.metrics_open);
+    match (caller, door) {
+        (Some(caller), _) => {
+            request.extensions_mut().insert(caller);
+        }
+        (None, Door::Open) => {}
+        (None, Door::Page) => {
+            let target = request
+                .uri()
+                .path_and_query()
+                .map_or("/", |p| p.as_str())
+                .to_string();
+            return Redirect::to(&app::urls::login(Some(&target))).into_response();
+        }
+        (None, Door::Api) => {
+            return JsonError(ApiError::new(401, "sign in first: no valid session"))
+                .into_response();
+        }
+    }
+    next.run(request).await
+}
+
+/// Refuses POST, PUT, PATCH and DELETE a browser sends from another site: the browser says
+/// so in `Sec-Fetch-Site`, or (older browsers) its `Origin` is not one of Berth's own.
+/// Requests with a bearer token are not a browser's and are exempt.
+pub async fn same_origin(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let unsafe_method = !matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
+    let headers = request.headers();
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("Bearer "));
+    if unsafe_method && !bearer {
+        let site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+        let refused = match site {
+            Some("same-origin" | "none") => false,
+            Some(_) => true,
+            None => state.hosts.check_origin(headers).is_err(),
+        };
+        if refused {
+            return JsonError(ApiError::new(
+                403,
+                "cross-site request refused: state changes must come from Berth's own pages",
+            ))
+            .into_response();
+        }
+    }
+    next.run(request).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn doors() {
+        for open in [
+            "/login",
+            "/setup",
+            "/api/health",
+            "/api/auth/login",
+            "/pkg/berth.js",
+            "/favicon.ico",
+        ] {
+            assert_eq!(door(open, false), Door::Open, "{open}");
+        }
+        for page in ["/", "/containers", "/containers/abc", "/projects/x"] {
+            assert_eq!(door(page, false), Door::Page, "{page}");
+        }
+        for api in [
+            "/api/containers",
+            "/api/auth/me",
+            "/ws/system/stats",
+            "/metrics",
+        ] {
+            assert_eq!(door(api, false), Door::Api, "{api}");
+        }
+        assert_eq!(door("/metrics", true), Door::Open);
+    }
+
+    #[test]
+    fn the_session_cookie_is_found_among_others() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::COOKIE,
+            "a=1; berth_session=abc; b=2".parse().unwrap(),
+        );
+        assert_eq!(cookie_secret(&headers).as_deref(), Some("abc"));
+        headers.insert(header::COOKIE, "berth_session=".parse().unwrap());
+        assert_eq!(cookie_secret(&headers), None);
+    }
+}

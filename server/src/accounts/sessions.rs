@@ -1,0 +1,131 @@
+//! Server-side sessions. The cookie carries 32 random bytes; the store keeps their SHA-256,
+//! who they belong to, when they began and when they were last used. A session ends when
+//! it is idle too long, reaches its lifetime, is signed out, or its user is removed
+//! (cascade); it survives a Berth restart because it lives in the store.
+
+use super::{store_error, users::now_ms};
+use crate::store::Store;
+use app::model::{ApiError, Role};
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+use std::time::Duration;
+
+pub const COOKIE: &str = "berth_session";
+
+/// How long sessions live.
+#[derive(Clone, Copy, Debug)]
+pub struct Policy {
+    pub idle: Duration,
+    pub lifetime: Duration,
+}
+
+/// Who is asking, as every route and socket sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Caller {
+    pub name: String,
+    pub role: Role,
+    /// The session's stored id (the secret's hash), when signed in by cookie.
+    pub session: Option<String>,
+}
+
+/// Last-use times are written at most this often: a page full of requests is one write.
+const TOUCH_EVERY_MS: i64 = 60_000;
+
+pub fn new_secret() -> String {
+    let mut bytes = [0u8; 32];
+    rand::fill(&mut bytes);
+    hex(&bytes)
+}
+
+pub fn digest(secret: &str) -> String {
+    hex(&Sha256::digest(secret.as_bytes()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A new session for `name`; returns the cookie's secret.
+pub async fn create(store: &Store, name: &str) -> Result<String, ApiError> {
+    let secret = new_secret();
+    let now = now_ms();
+    sqlx::query(
+        "INSERT INTO sessions (id_hash, user_name, created_at, last_seen) VALUES ($1, $2, $3, $3)",
+    )
+    .bind(digest(&secret))
+    .bind(name)
+    .bind(now)
+    .execute(&store.pool)
+    .await
+    .map_err(store_error)?;
+    Ok(secret)
+}
+
+/// The caller a cookie secret stands for, if its session is alive.
+pub async fn find(store: &Store, secret: &str, policy: Policy) -> Result<Option<Caller>, ApiError> {
+    let id = digest(secret);
+    let row = sqlx::query(
+        "SELECT s.created_at, s.last_seen, u.name, u.role FROM sessions s
+           JOIN users u ON u.name = s.user_name WHERE s.id_hash = $1",
+    )
+    .bind(&id)
+    .fetch_optional(&store.pool)
+    .await
+    .map_err(store_error)?;
+    let Some(row) = row else { return Ok(None) };
+    let read = || -> Result<(i64, i64, String, String), sqlx::Error> {
+        Ok((
+            row.try_get("created_at")?,
+            row.try_get("last_seen")?,
+            row.try_get("name")?,
+            row.try_get("role")?,
+        ))
+    };
+    let (created, last_seen, name, role) = read().map_err(store_error)?;
+    let now = now_ms();
+    if now - last_seen > policy.idle.as_millis() as i64
+        || now - created > policy.lifetime.as_millis() as i64
+    {
+        delete_id(store, &id).await?;
+        return Ok(None);
+    }
+    if now - last_seen > TOUCH_EVERY_MS {
+        sqlx::query("UPDATE sessions SET last_seen = $1 WHERE id_hash = $2")
+            .bind(now)
+            .bind(&id)
+            .execute(&store.pool)
+            .await
+            .map_err(store_error)?;
+    }
+    Ok(Some(Caller {
+        name,
+        role: Role::parse(&role).unwrap_or(Role::Viewer),
+        session: Some(id),
+    }))
+}
+
+/// Signs a cookie's session out.
+pub async fn delete(store: &Store, secret: &str) -> Result<(), ApiError> {
+    delete_id(store, &digest(secret)).await
+}
+
+async fn delete_id(store: &Store, id: &str) -> Result<(), ApiError> {
+    sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+        .bind(id)
+        .execute(&store.pool)
+        .await
+        .map_err(store_error)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn secrets_are_random_and_only_their_digest_is_kept() {
+        let (a, b) = (super::new_secret(), super::new_secret());
+        assert_eq!(a.len(), 64);
+        assert_ne!(a, b);
+        assert_eq!(super::digest(&a).len(), 64);
+        assert_ne!(super::digest(&a), a);
+    }
+}

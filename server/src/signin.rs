@@ -1,0 +1,239 @@
+//! `/api/auth/*`: sign in, sign out, who am I, and the first admin's setup. Each answers
+//! JSON to scripts and the hydrated pages, and a redirect to a plain HTML form (pages work
+//! without JavaScript). A wrong password and an unknown user get the same 401 in about the
+//! same time: an unknown name is checked against a stand-in hash.
+
+use crate::{
+    AppState,
+    accounts::{
+        gate::{Auth, cookie_secret},
+        password, sessions,
+        sessions::Caller,
+        users,
+    },
+    api::JsonError,
+};
+use app::{
+    model::{ApiError, Me, Role},
+    urls,
+};
+use axum::{
+    Extension, Json, Router,
+    body::Bytes,
+    extract::{ConnectInfo, State},
+    http::{HeaderMap, StatusCode, header},
+    response::{IntoResponse, Redirect, Response},
+    routing::{get, post},
+};
+use serde::Deserialize;
+use std::{net::SocketAddr, sync::Arc};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/login", post(login))
+        .route("/logout", post(logout))
+        .route("/me", get(me))
+        .route("/setup", post(setup))
+}
+
+#[derive(Deserialize)]
+struct Credentials {
+    username: String,
+    password: String,
+    /// From the form: where to go afterwards.
+    #[serde(default)]
+    next: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct SetupForm {
+    token: String,
+    username: String,
+    password: String,
+}
+
+/// A plain HTML form post (answered with redirects) rather than JSON.
+fn is_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"))
+}
+
+fn parse<T: for<'de> Deserialize<'de>>(headers: &HeaderMap, body: &Bytes) -> Result<T, ApiError> {
+    if is_form(headers) {
+        serde_urlencoded::from_bytes(body)
+            .map_err(|e| ApiError::bad_request(format!("bad form: {e}")))
+    } else {
+        serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("bad JSON: {e}")))
+    }
+}
+
+fn auth(state: &AppState) -> Result<Arc<Auth>, ApiError> {
+    state.auth.clone().ok_or_else(|| {
+        ApiError::new(
+            404,
+            "accounts are off (--auth off): there is nothing to sign in to",
+        )
+    })
+}
+
+const WRONG: &str = "wrong user name or password";
+
+/// A valid argon2id hash of nothing anyone knows, so an unknown name costs a verification.
+static STAND_IN: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| password_auth::generate_hash(sessions::new_secret()));
+
+async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, JsonError> {
+    let auth = auth(&state)?;
+    let form = is_form(&headers);
+    let credentials: Credentials = parse(&headers, &body)?;
+    let ip = crate::client_addr::client_ip(peer.ip(), &headers, &state.streams.trusted_proxies);
+    if let Err(wait) = auth.attempts.check(ip, &credentials.username) {
+        let secs = wait.as_secs().max(1);
+        tracing::warn!(%ip, user = %credentials.username, "sign-in refused: too many failures");
+        if form {
+            let next = urls::safe_next(credentials.next.as_deref());
+            return Ok(Redirect::to(&urls::login_waiting(next)).into_response());
+        }
+        let mut response = JsonError(ApiError::new(
+            429,
+            format!("too many failed sign-ins: try again in {secs} s"),
+        ))
+        .into_response();
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, secs.into());
+        return Ok(response);
+    }
+    let stored = users::password_hash(&auth.store, &credentials.username).await?;
+    let known = stored.is_some();
+    let hash = stored.unwrap_or_else(|| STAND_IN.clone());
+    let matches = password::verify(credentials.password, hash).await && known;
+    let next = credentials.next.as_deref();
+    if !matches {
+        auth.attempts.failed(ip, &credentials.username);
+        tracing::info!(%ip, user = %credentials.username, "sign-in failed");
+        if form {
+            return Ok(Redirect::to(&urls::login_failed(urls::safe_next(next))).into_response());
+        }
+        return Err(ApiError::new(401, WRONG).into());
+    }
+    // A fresh session id at every sign-in; the one the browser had (if any) ends.
+    if let Some(old) = cookie_secret(&headers) {
+        sessions::delete(&auth.store, &old).await?;
+    }
+    let secret = sessions::create(&auth.store, &credentials.username).await?;
+    tracing::info!(%ip, user = %credentials.username, "signed in");
+    let mut response = if form {
+        Redirect::to(urls::safe_next(next)).into_response()
+    } else {
+        StatusCode::NO_CONTENT.into_response()
+    };
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, auth.cookie(Some(&secret)));
+    Ok(response)
+}
+
+async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, JsonError> {
+    let auth = auth(&state)?;
+    if let Some(secret) = cookie_secret(&headers) {
+        sessions::delete(&auth.store, &secret).await?;
+    }
+    let mut response = if is_form(&headers) {
+        Redirect::to(&urls::login(None)).into_response()
+    } else {
+        StatusCode::NO_CONTENT.into_response()
+    };
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, auth.cookie(None));
+    Ok(response)
+}
+
+/// The signed-in user; with accounts off, everyone may do everything.
+async fn me(State(state): State<AppState>, caller: Option<Extension<Caller>>) -> Json<Me> {
+    Json(me_of(state.auth.is_some(), caller.map(|Extension(c)| c)))
+}
+
+/// What `/api/auth/me` and the pages say of a caller.
+pub fn me_of(accounts: bool, caller: Option<Caller>) -> Me {
+    match caller {
+        Some(caller) if accounts => Me {
+            name: Some(caller.name),
+            role: caller.role,
+            accounts,
+        },
+        // Signed out (only the open pages render then), or accounts off.
+        _ => Me {
+            name: None,
+            role: if accounts { Role::Viewer } else { Role::Admin },
+            accounts,
+        },
+    }
+}
+
+/// The first admin, with the one-time token Berth logged at start; only while nobody has
+/// an account.
+async fn setup(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, JsonError> {
+    let form = is_form(&headers);
+    let answer = create_first_admin(&state, &headers, &body).await;
+    match answer {
+        Ok(response) => Ok(response),
+        // The form shows what went wrong on the page it came from.
+        Err(e) if form => {
+            let token = serde_urlencoded::from_bytes::<SetupForm>(&body)
+                .map(|f| f.token)
+                .unwrap_or_default();
+            Ok(Redirect::to(&urls::setup_failed(&token, &e.error)).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn create_first_admin(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<Response, ApiError> {
+    let auth = auth(state)?;
+    let form: SetupForm = parse(headers, body)?;
+    let Some(token) = auth.setup_token() else {
+        return Err(ApiError::not_found(
+            "setup is over: an account exists; sign in",
+        ));
+    };
+    if !constant_time_eq(form.token.as_bytes(), token.as_bytes()) {
+        return Err(ApiError::new(
+            403,
+            "wrong setup token: use the link Berth printed at start",
+        ));
+    }
+    users::add(&auth.store, &form.username, Role::Admin, form.password).await?;
+    *auth.setup_token.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    tracing::info!(user = %form.username, "first admin created through /setup");
+    let secret = sessions::create(&auth.store, &form.username).await?;
+    let mut response = if is_form(headers) {
+        Redirect::to("/").into_response()
+    } else {
+        StatusCode::NO_CONTENT.into_response()
+    };
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, auth.cookie(Some(&secret)));
+    Ok(response)
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
