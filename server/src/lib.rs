@@ -11,7 +11,8 @@
 //! - `metrics`: `/metrics`, read from the registry at scrape time.
 //! - `store`: the accounts database (SQLite or PostgreSQL, migrations embedded);
 //!   `accounts`: users, roles, password hashing, sessions, and the gate every request
-//!   passes; `signin`: `/api/auth/*`; `cli`: `berth user …`.
+//!   passes; `signin`: `/api/auth/*`; `users_api`: `/api/users` for admins; `cli`:
+//!   `berth user …`.
 //! - [`serve`]: the accept loop (header timeout, connection cap) and the drained shutdown.
 
 pub mod accounts;
@@ -28,6 +29,7 @@ pub mod signin;
 pub mod site;
 pub mod store;
 pub mod upstream;
+pub mod users_api;
 pub mod ws;
 
 use app::{App, api::SharedBackend, shell};
@@ -77,6 +79,7 @@ impl AppState {
             last: last.clone(),
             shutdown,
             tasks,
+            owners: Default::default(),
         });
         Self {
             leptos_options,
@@ -88,8 +91,15 @@ impl AppState {
         }
     }
 
-    /// Requires signing in, through `auth`.
+    /// Requires signing in, through `auth`; starts the sweep that ends the sockets of
+    /// sessions ended elsewhere (it stops at shutdown).
     pub fn with_auth(mut self, auth: accounts::gate::Auth) -> Self {
+        let sweep = self.streams.owners.clone().sweep(
+            auth.store.clone(),
+            auth.policy,
+            self.streams.shutdown.clone(),
+        );
+        self.streams.tasks.spawn(sweep);
         self.auth = Some(Arc::new(auth));
         self
     }
@@ -214,7 +224,12 @@ pub fn router(state: AppState) -> Router {
     };
     let options = state.leptos_options.clone();
     Router::new()
-        .nest("/api", api::routes().nest("/auth", signin::routes()))
+        .nest(
+            "/api",
+            api::routes()
+                .nest("/auth", signin::routes())
+                .nest("/users", users_api::routes()),
+        )
         .merge(ws::routes())
         .route("/metrics", axum::routing::get(metrics::handler))
         .leptos_routes_with_context(

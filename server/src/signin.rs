@@ -127,6 +127,10 @@ async fn login(
     // A fresh session id at every sign-in; the one the browser had (if any) ends.
     if let Some(old) = cookie_secret(&headers) {
         sessions::delete(&auth.store, &old).await?;
+        state
+            .streams
+            .owners
+            .end_session(&sessions::digest(&old), "signed in again: reload");
     }
     let secret = sessions::create(&auth.store, &credentials.username).await?;
     tracing::info!(%ip, user = %credentials.username, "signed in");
@@ -145,6 +149,11 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Res
     let auth = auth(&state)?;
     if let Some(secret) = cookie_secret(&headers) {
         sessions::delete(&auth.store, &secret).await?;
+        // Its sockets end now, not when their pages go away.
+        state
+            .streams
+            .owners
+            .end_session(&sessions::digest(&secret), "signed out");
     }
     let mut response = if is_form(&headers) {
         Redirect::to(&urls::login(None)).into_response()

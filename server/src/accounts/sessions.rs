@@ -83,9 +83,7 @@ pub async fn find(store: &Store, secret: &str, policy: Policy) -> Result<Option<
     };
     let (created, last_seen, name, role) = read().map_err(store_error)?;
     let now = now_ms();
-    if now - last_seen > policy.idle.as_millis() as i64
-        || now - created > policy.lifetime.as_millis() as i64
-    {
+    if expired(created, last_seen, policy) {
         delete_id(store, &id).await?;
         return Ok(None);
     }
@@ -102,6 +100,39 @@ pub async fn find(store: &Store, secret: &str, policy: Policy) -> Result<Option<
         role: Role::parse(&role).unwrap_or(Role::Viewer),
         session: Some(id),
     }))
+}
+
+/// Whether a stored session id (not a secret) is still alive, ending it if it expired.
+pub async fn alive(store: &Store, id: &str, policy: Policy) -> Result<bool, ApiError> {
+    let row = sqlx::query("SELECT created_at, last_seen FROM sessions WHERE id_hash = $1")
+        .bind(id)
+        .fetch_optional(&store.pool)
+        .await
+        .map_err(store_error)?;
+    let Some(row) = row else { return Ok(false) };
+    let created: i64 = row.try_get("created_at").map_err(store_error)?;
+    let last_seen: i64 = row.try_get("last_seen").map_err(store_error)?;
+    if expired(created, last_seen, policy) {
+        delete_id(store, id).await?;
+        return Ok(false);
+    }
+    Ok(true)
+}
+
+fn expired(created: i64, last_seen: i64, policy: Policy) -> bool {
+    let now = now_ms();
+    now - last_seen > policy.idle.as_millis() as i64
+        || now - created > policy.lifetime.as_millis() as i64
+}
+
+/// Ends every session of `name` (their role changed: they sign in again).
+pub async fn delete_for_user(store: &Store, name: &str) -> Result<(), ApiError> {
+    sqlx::query("DELETE FROM sessions WHERE user_name = $1")
+        .bind(name)
+        .execute(&store.pool)
+        .await
+        .map_err(store_error)?;
+    Ok(())
 }
 
 /// Signs a cookie's session out.

@@ -98,7 +98,7 @@ pub async fn set_password(store: &Store, name: &str, password: String) -> Result
     Ok(())
 }
 
-/// Changes a role; demoting the last admin is 409. The check and the change are one
+/// Changes a role and ends the user's sessions; demoting the last admin is 409. The check and the change are one
 /// statement, so two demotions at once cannot both pass on SQLite (one writer at a time).
 pub async fn set_role(store: &Store, name: &str, role: Role) -> Result<(), ApiError> {
     validate_name(name)?;
@@ -120,10 +120,11 @@ pub async fn set_role(store: &Store, name: &str, role: Role) -> Result<(), ApiEr
             no_such_user(name)
         });
     }
-    Ok(())
+    // A session carries the rights it was opened with: they sign in again.
+    super::sessions::delete_for_user(store, name).await
 }
 
-/// Removes a user; the last admin is 409.
+/// Removes a user (their sessions go with them); the last admin is 409.
 pub async fn remove(store: &Store, name: &str) -> Result<(), ApiError> {
     validate_name(name)?;
     let deleted = sqlx::query(

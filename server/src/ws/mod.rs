@@ -4,10 +4,12 @@
 //! the session is tracked so shutdown can wait for its goodbye.
 
 pub mod limits;
+pub mod owners;
 pub mod session;
 
 use crate::{
     AppState,
+    accounts::sessions::Caller,
     api::JsonError,
     engine::Engine,
     hosts::AllowedHosts,
@@ -19,7 +21,7 @@ use app::{
     model::{self, ApiError, COMPOSE_PROJECT_LABEL, COMPOSE_SERVICE_LABEL},
 };
 use axum::{
-    Router,
+    Extension, Router,
     extract::{
         ConnectInfo, Path, Query, State, WebSocketUpgrade, rejection::PathRejection,
         ws::rejection::WebSocketUpgradeRejection,
@@ -59,6 +61,8 @@ pub struct Streams {
     pub shutdown: CancellationToken,
     /// Every session, so shutdown waits for their `end` and close.
     pub tasks: TaskTracker,
+    /// Which signed-in session each socket belongs to.
+    pub owners: Arc<owners::Owners>,
 }
 
 /// A stream route: GET only, anything else 405 with a JSON body like every other error.
@@ -117,8 +121,31 @@ fn path<T>(value: Result<Path<T>, PathRejection>) -> Result<T, ApiError> {
         .map_err(|e| ApiError::bad_request(e.body_text()))
 }
 
-/// Origin, then the per-address and global limits.
+/// What an admitted socket holds until it ends.
+struct Admitted {
+    permit: Permit,
+    /// Its session, when opened by a signed-in browser.
+    ownership: Option<owners::Ownership>,
+}
+
+/// Origin, then the per-address and global limits; the socket is registered under the
+/// caller's session.
 fn admit(
+    streams: &Streams,
+    headers: &HeaderMap,
+    peer: SocketAddr,
+    kind: StreamKind,
+    caller: Option<Extension<Caller>>,
+) -> Result<Admitted, ApiError> {
+    let permit = limit(streams, headers, peer, kind)?;
+    let ownership = caller.and_then(|Extension(caller)| {
+        let session = caller.session?;
+        Some(streams.owners.own(&session, &caller.name))
+    });
+    Ok(Admitted { permit, ownership })
+}
+
+fn limit(
     streams: &Streams,
     headers: &HeaderMap,
     peer: SocketAddr,
@@ -209,9 +236,10 @@ fn with_history(
 fn session(
     upgrade: WebSocketUpgrade,
     streams: Arc<Streams>,
-    permit: Permit,
+    admitted: Admitted,
     join: impl FnOnce(&Arc<Registry>) -> Joined + Send + 'static,
 ) -> Response {
+    let Admitted { permit, ownership } = admitted;
     upgrade
         // Clients only ever send pongs and a close: tungstenite's default 128 KiB read
         // buffer per socket was most of a client's memory (`make bench`, figure 3).
@@ -231,6 +259,7 @@ fn session(
                     subscription,
                     prelude,
                     permit,
+                    ownership,
                     streams.session.clone(),
                     streams.shutdown.clone(),
                 )
@@ -242,6 +271,7 @@ fn session(
 async fn container_logs(
     State(streams): State<Arc<Streams>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    caller: Option<Extension<Caller>>,
     headers: HeaderMap,
     id: Result<Path<String>, PathRejection>,
     Query(params): Params,
@@ -252,13 +282,13 @@ async fn container_logs(
     // Lines always carry their timestamp now (history is spliced by it); the flag is still
     // checked so a client that sends garbage hears about it.
     flag(&params, "timestamps")?;
-    let permit = admit(&streams, &headers, peer, StreamKind::ContainerLogs)?;
+    let admitted = admit(&streams, &headers, peer, StreamKind::ContainerLogs, caller)?;
     let source = resolve_container(&streams.engine, &id).await?;
     let upgrade = upgraded(upgrade)?;
     let docker = streams.engine.client()?;
     let api = streams.engine.logs_api()?;
     let key = HubKey::new(StreamKind::ContainerLogs, source.id.clone(), "");
-    Ok(session(upgrade, streams, permit, move |registry| {
+    Ok(session(upgrade, streams, admitted, move |registry| {
         let (hub_api, hub_source) = (api.clone(), source.clone());
         let subscription = registry.subscribe(key, tail, move |publisher| {
             upstream::container_logs::run(docker, hub_api, hub_source, tail, publisher)
@@ -270,18 +300,19 @@ async fn container_logs(
 async fn container_stats(
     State(streams): State<Arc<Streams>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    caller: Option<Extension<Caller>>,
     headers: HeaderMap,
     id: Result<Path<String>, PathRejection>,
     upgrade: Upgrade,
 ) -> Result<Response, JsonError> {
     let id = path(id)?;
-    let permit = admit(&streams, &headers, peer, StreamKind::ContainerStats)?;
+    let admitted = admit(&streams, &headers, peer, StreamKind::ContainerStats, caller)?;
     let source = resolve_container(&streams.engine, &id).await?;
     let upgrade = upgraded(upgrade)?;
     let docker = streams.engine.client()?;
     let last = streams.last.clone();
     let key = HubKey::new(StreamKind::ContainerStats, source.id.clone(), "");
-    Ok(session(upgrade, streams, permit, move |registry| {
+    Ok(session(upgrade, streams, admitted, move |registry| {
         registry
             .subscribe(key, 1, move |publisher| {
                 upstream::container_stats::run(docker, source.id, publisher, last)
@@ -293,6 +324,7 @@ async fn container_stats(
 async fn project_logs(
     State(streams): State<Arc<Streams>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    caller: Option<Extension<Caller>>,
     headers: HeaderMap,
     name: Result<Path<String>, PathRejection>,
     Query(params): Params,
@@ -302,7 +334,7 @@ async fn project_logs(
     model::validate_project_name(&name)?;
     let tail = tail(&params)?;
     flag(&params, "timestamps")?;
-    let permit = admit(&streams, &headers, peer, StreamKind::ProjectLogs)?;
+    let admitted = admit(&streams, &headers, peer, StreamKind::ProjectLogs, caller)?;
     let docker = streams.engine.client()?;
     let members = upstream::project_logs::members(&docker, &name, false)
         .await
@@ -313,7 +345,7 @@ async fn project_logs(
     let upgrade = upgraded(upgrade)?;
     let api = streams.engine.logs_api()?;
     let key = HubKey::new(StreamKind::ProjectLogs, name.clone(), "");
-    Ok(session(upgrade, streams, permit, move |registry| {
+    Ok(session(upgrade, streams, admitted, move |registry| {
         let (hub_docker, hub_api, hub_name) = (docker.clone(), api.clone(), name.clone());
         let subscription = registry.subscribe(key, tail, move |publisher| {
             upstream::project_logs::run(hub_docker, hub_api, hub_name, tail, publisher)
@@ -331,10 +363,11 @@ async fn project_logs(
 async fn system_stats(
     State(streams): State<Arc<Streams>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    caller: Option<Extension<Caller>>,
     headers: HeaderMap,
     upgrade: Upgrade,
 ) -> Result<Response, JsonError> {
-    let permit = admit(&streams, &headers, peer, StreamKind::SystemStats)?;
+    let admitted = admit(&streams, &headers, peer, StreamKind::SystemStats, caller)?;
     let upgrade = upgraded(upgrade)?;
     let interval = streams.system_interval;
     let last = streams.last.clone();
@@ -343,7 +376,7 @@ async fn system_stats(
         "host",
         format!("{}ms", interval.as_millis()),
     );
-    Ok(session(upgrade, streams, permit, move |registry| {
+    Ok(session(upgrade, streams, admitted, move |registry| {
         registry
             .subscribe(key, 1, move |publisher| {
                 upstream::system_stats::run(interval, publisher, last)

@@ -1,9 +1,13 @@
 //! One WebSocket client: forwards its hub's frames, answers liveness, and ends on the first
 //! of: the client leaves, the stream ends, the client is too slow, the client stops
-//! answering pings, the server shuts down. Everything it holds (subscription, permit) is
-//! released by `Drop` when it returns, whichever way that is.
+//! answering pings, the server shuts down, the session that opened it ends. Everything it
+//! holds (subscription, permit, ownership) is released by `Drop` when it returns, whichever
+//! way that is.
 
-use super::limits::Permit;
+use super::{
+    limits::Permit,
+    owners::{CLOSE_SESSION_ENDED, Ownership},
+};
 use crate::hub::Subscription;
 use crate::hub::queue::RecvError;
 use app::frames::{Frame, StreamKind};
@@ -34,6 +38,8 @@ enum Exit {
     /// The client closed, vanished, or errored: nothing more to send.
     Gone,
     Close(u16, &'static str),
+    /// The session that opened the socket ended (why): `end`, then 4401.
+    SessionEnded(String),
 }
 
 type Sink = SplitSink<WebSocket, Message>;
@@ -96,12 +102,22 @@ pub async fn run(
     mut subscription: Subscription,
     prelude: Option<Prelude>,
     permit: Permit,
+    ownership: Option<Ownership>,
     config: SessionConfig,
     shutdown: CancellationToken,
 ) {
     let kind = subscription.kind();
     let (mut sink, mut incoming) = socket.split();
     let never = CancellationToken::new();
+    // Created once: resolves when the session that opened this socket ends.
+    let ended = ownership.as_ref().map(|o| o.ended.clone());
+    let session_ended = async move {
+        match ended {
+            Some(ended) => ended.wait().await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(session_ended);
     let exit = 'session: {
         if let Some(prelude) = prelude {
             // The hub keeps this client's place meanwhile; what it asked for is history, read
@@ -133,6 +149,7 @@ pub async fn run(
                 // Shutdown first: a client with frames always ready must not starve it.
                 biased;
                 () = shutdown.cancelled() => break 'session Exit::Close(1001, SHUTTING_DOWN),
+                reason = &mut session_ended => break 'session Exit::SessionEnded(reason),
                 received = subscription.cursor.recv() => match received {
                     Ok(text) => {
                         if subscription.cursor.is_empty() {
@@ -182,7 +199,22 @@ pub async fn run(
             }
         }
     };
-    if let Exit::Close(code, reason) = exit {
+    if let Exit::SessionEnded(reason) = exit {
+        let goodbye = Frame::End {
+            reason,
+            retry: false,
+        };
+        if send(&mut sink, frame(&goodbye), GOODBYE, &never)
+            .await
+            .is_ok()
+        {
+            let close = Message::Close(Some(CloseFrame {
+                code: CLOSE_SESSION_ENDED,
+                reason: Utf8Bytes::from_static("session ended"),
+            }));
+            let _ = send(&mut sink, close, GOODBYE, &never).await;
+        }
+    } else if let Exit::Close(code, reason) = exit {
         if code == 1001 {
             // Told like every other ending: why, and that coming back later will work.
             let goodbye = Frame::End {
@@ -212,4 +244,5 @@ pub async fn run(
     }
     drop(subscription);
     drop(permit);
+    drop(ownership);
 }

@@ -351,3 +351,219 @@ async fn setup_makes_the_first_admin_once_with_the_logged_token() {
     );
     assert_eq!(auth.offer_setup().await.unwrap(), None);
 }
+
+/// Reads until the socket is told `end` and closed; returns the reason and the close code.
+async fn ending(client: &mut WsClient, within: std::time::Duration) -> (String, Option<u16>) {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match client.next(left).await {
+            Ok(app::frames::Frame::End { reason, retry }) => {
+                assert!(!retry, "a session that ended is not retried");
+                let closed = client.next(std::time::Duration::from_secs(1)).await;
+                let code = match closed {
+                    Err(crate::common::Ended::Closed(code)) => code,
+                    other => panic!("a close after the end, not {other:?}"),
+                };
+                return (reason, code);
+            }
+            Ok(_) => continue,
+            Err(e) => panic!("the socket ended without `end` within {within:?}: {e:?}"),
+        }
+    }
+}
+
+async fn socket(server: &TestServer, cookie: &str) -> WsClient {
+    WsClient::connect_with(&server.ws_url("/ws/system/stats"), &[("cookie", cookie)])
+        .await
+        .expect("a socket with a session")
+}
+
+async fn send_json(
+    server: &TestServer,
+    method: reqwest::Method,
+    path: &str,
+    cookie: &str,
+    body: Option<serde_json::Value>,
+) -> reqwest::Response {
+    let mut request = client()
+        .request(method, format!("{}{path}", server.base))
+        .header(header::COOKIE, cookie);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    request.send().await.unwrap()
+}
+
+/// A socket never outlives the right to see it: sign-out, a role change and removal each
+/// end the session's sockets at once, with `end` and 4401.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_that_ends_closes_its_sockets_with_4401() {
+    use reqwest::Method;
+    let dir = DataDir::new("sockets");
+    add(&dir.location(), "alice", Role::Admin).await;
+    add(&dir.location(), "bob", Role::Viewer).await;
+    let server = TestServer::with_accounts(&dir.location(), |s| s.metrics_open = true).await;
+    let alice = sign_in(&server, "alice", PASSWORD).await.1.unwrap();
+    let within = std::time::Duration::from_secs(1);
+
+    // Sign-out: both of bob's sockets end; alice's does not.
+    let bob = sign_in(&server, "bob", PASSWORD).await.1.unwrap();
+    let (mut one, mut two, mut hers) = (
+        socket(&server, &bob).await,
+        socket(&server, &bob).await,
+        socket(&server, &alice).await,
+    );
+    assert_eq!(
+        send_json(&server, Method::GET, "/api/users", &bob, None)
+            .await
+            .status(),
+        StatusCode::FORBIDDEN,
+        "a viewer manages no one"
+    );
+    let out = send_json(&server, Method::POST, "/api/auth/logout", &bob, None).await;
+    assert_eq!(out.status(), StatusCode::NO_CONTENT);
+    for client in [&mut one, &mut two] {
+        let (reason, code) = ending(client, within).await;
+        assert_eq!((reason.as_str(), code), ("signed out", Some(4401)));
+    }
+    assert!(
+        hers.next(std::time::Duration::from_millis(1500))
+            .await
+            .is_ok(),
+        "others stream on"
+    );
+    assert_eq!(
+        server
+            .wait_metric(
+                "berth_ws_clients",
+                Some(r#"kind="system_stats""#),
+                within,
+                |v| v == 1.0
+            )
+            .await,
+        1.0
+    );
+
+    // A role change ends every session of that user.
+    let bob = sign_in(&server, "bob", PASSWORD).await.1.unwrap();
+    let mut three = socket(&server, &bob).await;
+    let changed = send_json(
+        &server,
+        Method::PUT,
+        "/api/users/bob/role",
+        &alice,
+        Some(serde_json::json!({"role": "operator"})),
+    )
+    .await;
+    assert_eq!(changed.status(), StatusCode::NO_CONTENT);
+    let (reason, code) = ending(&mut three, within).await;
+    assert!(reason.contains("role changed"), "{reason}");
+    assert_eq!(code, Some(4401));
+    assert_eq!(
+        get(&server, "/api/auth/me", Some(&bob)).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+
+    // Removal too.
+    let bob = sign_in(&server, "bob", PASSWORD).await.1.unwrap();
+    let mut four = socket(&server, &bob).await;
+    let removed = send_json(&server, Method::DELETE, "/api/users/bob", &alice, None).await;
+    assert_eq!(removed.status(), StatusCode::NO_CONTENT);
+    let (reason, code) = ending(&mut four, within).await;
+    assert!(reason.contains("removed"), "{reason}");
+    assert_eq!(code, Some(4401));
+    hers.close().await;
+    assert_eq!(
+        server
+            .wait_metric(
+                "berth_ws_clients",
+                Some(r#"kind="system_stats""#),
+                within,
+                |v| v == 0.0
+            )
+            .await,
+        0.0
+    );
+}
+
+/// A session ended outside this server (the CLI, another replica, expiry) ends its sockets
+/// within the sweep interval.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_ended_elsewhere_closes_its_sockets() {
+    let dir = DataDir::new("sweep");
+    add(&dir.location(), "alice", Role::Viewer).await;
+    let server = TestServer::with_accounts(&dir.location(), |_| {}).await;
+    let alice = sign_in(&server, "alice", PASSWORD).await.1.unwrap();
+    let mut client = socket(&server, &alice).await;
+    // As `berth user remove` in another process would.
+    let store = Store::open(&dir.location()).await.unwrap();
+    sqlx::query("DELETE FROM sessions")
+        .execute(&store.pool)
+        .await
+        .unwrap();
+    let within = berth::ws::owners::SWEEP_EVERY + std::time::Duration::from_secs(2);
+    let (reason, code) = ending(&mut client, within).await;
+    assert!(reason.contains("session ended"), "{reason}");
+    assert_eq!(code, Some(4401));
+}
+
+/// `/api/users` for admins: add, bad input, the last admin kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admins_manage_users_over_the_api() {
+    use reqwest::Method;
+    let dir = DataDir::new("users-api");
+    add(&dir.location(), "alice", Role::Admin).await;
+    let server = TestServer::with_accounts(&dir.location(), |_| {}).await;
+    let alice = sign_in(&server, "alice", PASSWORD).await.1.unwrap();
+    let created = send_json(
+        &server,
+        Method::POST,
+        "/api/users",
+        &alice,
+        Some(serde_json::json!({"name": "carol", "role": "operator", "password": PASSWORD})),
+    )
+    .await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let list: serde_json::Value = send_json(&server, Method::GET, "/api/users", &alice, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let names: Vec<_> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| (u["name"].clone(), u["role"].clone()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("alice".into(), "admin".into()),
+            ("carol".into(), "operator".into())
+        ]
+    );
+    for (body, says) in [
+        (
+            serde_json::json!({"name": "Carol!", "role": "viewer", "password": PASSWORD}),
+            "user name",
+        ),
+        (
+            serde_json::json!({"name": "dave", "role": "viewer", "password": "short"}),
+            "12 to 1024",
+        ),
+        (
+            serde_json::json!({"name": "dave", "role": "root", "password": PASSWORD}),
+            "role",
+        ),
+    ] {
+        let response = send_json(&server, Method::POST, "/api/users", &alice, Some(body)).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        assert!(error_of(response).await.contains(says), "{says}");
+    }
+    let last = send_json(&server, Method::DELETE, "/api/users/alice", &alice, None).await;
+    assert_eq!(last.status(), StatusCode::CONFLICT);
+    assert!(error_of(last).await.contains("last admin"));
+    let nobody = send_json(&server, Method::DELETE, "/api/users/nobody", &alice, None).await;
+    assert_eq!(nobody.status(), StatusCode::NOT_FOUND);
+}
