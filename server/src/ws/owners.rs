@@ -54,6 +54,8 @@ struct Owner {
 #[derive(Default)]
 pub struct Owners {
     map: Mutex<HashMap<String, Owner>>,
+    /// Wakes the sweep when the first signed-in socket arrives.
+    joined: tokio::sync::Notify,
 }
 
 /// One socket's registration; dropping it (the socket's end) unregisters it.
@@ -89,6 +91,7 @@ impl Owners {
             sockets: 0,
         });
         owner.sockets += 1;
+        self.joined.notify_one();
         Ownership {
             owners: self.clone(),
             session: session.to_string(),
@@ -114,9 +117,16 @@ impl Owners {
     }
 
     /// Until `shutdown`: every [`SWEEP_EVERY`], ends the sockets of sessions that are no
-    /// longer alive in the store. Costs nothing while no socket has a session.
+    /// longer alive in the store. While no socket has a session it sleeps without a timer.
     pub async fn sweep(self: Arc<Self>, store: Store, policy: Policy, shutdown: CancellationToken) {
         loop {
+            if self.map().is_empty() {
+                // `notify_one` keeps a permit: a socket that joined since the look wakes us.
+                tokio::select! {
+                    () = self.joined.notified() => {}
+                    () = shutdown.cancelled() => return,
+                }
+            }
             tokio::select! {
                 () = tokio::time::sleep(SWEEP_EVERY) => {}
                 () = shutdown.cancelled() => return,
