@@ -374,3 +374,23 @@ pub struct Me {
     pub role: Role,
     pub accounts: bool,
 }
+
+/// An API token as lists show it: never the token itself.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenInfo {
+    /// Public handle, for revoking.
+    pub id: String,
+    pub name: String,
+    pub role: Role,
+    pub created_by: Option<String>,
+    /// Unix milliseconds.
+    pub created_at: i64,
+    pub last_used: Option<i64>,
+}
+
+/// `POST /api/tokens`: the token, shown this once.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewToken {
+    pub token: String,
+    pub info: TokenInfo,
+}

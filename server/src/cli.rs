@@ -1,9 +1,10 @@
-//! `berth user …`: accounts from the command line, for the first admin and for scripts.
+//! `berth user …` and `berth token …`: accounts and API tokens from the command line, for
+//! the first admin and for scripts.
 //! A password is never an argument (it would sit in shell history and `ps`): it is read
 //! from a prompt without echo, or from stdin's first line when stdin is not a terminal.
 
 use crate::{
-    accounts::{parse_role, users},
+    accounts::{parse_role, tokens, users},
     store::{Location, Store},
 };
 use app::model::Role;
@@ -15,6 +16,23 @@ pub enum Command {
     /// Manage the people who may sign in (in --data-dir or --database-url).
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage API tokens (for scripts and Prometheus: `Authorization: Bearer TOKEN`).
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Subcommand, Debug, Clone)]
+pub enum TokenCommand {
+    /// List tokens (never the tokens themselves).
+    List,
+    /// Create a token; it is printed alone on the last line, this once.
+    Create {
+        name: String,
+        #[arg(long, default_value = "viewer", value_parser = parse_role)]
+        role: Role,
+    },
+    /// Revoke a token by its id (from `list`); its open sockets end.
+    Revoke { id: String },
 }
 
 #[derive(Subcommand, Debug, Clone)]
@@ -43,7 +61,45 @@ pub enum UserCommand {
 
 pub async fn run(command: Command, location: &Location) -> Result<(), String> {
     let store = Store::open(location).await.map_err(|e| e.to_string())?;
-    let Command::User(command) = command;
+    let result = match command {
+        Command::User(command) => user(&store, command).await,
+        Command::Token(command) => token(&store, command).await,
+    };
+    store.pool.close().await;
+    result
+}
+
+async fn token(store: &Store, command: TokenCommand) -> Result<(), String> {
+    let result = match command {
+        TokenCommand::List => tokens::list(store).await.map(|tokens| {
+            println!("{:12}  {:24}  {:8}  LAST USED", "ID", "NAME", "ROLE");
+            for t in tokens {
+                let used = t
+                    .last_used
+                    .map_or("never".to_string(), |ms| format!("{}", ms / 1000));
+                println!("{:12}  {:24}  {:8}  {used}", t.id, t.name, t.role.as_str());
+            }
+        }),
+        TokenCommand::Create { name, role } => {
+            tokens::create(store, &name, role, None).await.map(|new| {
+                println!(
+                    "created token {} (id {}, {}); it is shown this once:",
+                    new.info.name,
+                    new.info.id,
+                    role.as_str()
+                );
+                println!("{}", new.token);
+            })
+        }
+        TokenCommand::Revoke { id } => tokens::revoke(store, &id)
+            .await
+            .map(|()| println!("revoked {id}")),
+    };
+    result.map_err(|e| e.error)
+}
+
+async fn user(store: &Store, command: UserCommand) -> Result<(), String> {
+    let store = store.clone();
     let result = match command {
         UserCommand::List => users::list(&store).await.map(|users| {
             let width = users.iter().map(|u| u.name.len()).max().unwrap_or(4).max(4);
@@ -71,7 +127,6 @@ pub async fn run(command: Command, location: &Location) -> Result<(), String> {
             .await
             .map(|()| println!("removed {name}")),
     };
-    store.pool.close().await;
     result.map_err(|e| e.error)
 }
 

@@ -11,11 +11,12 @@
 //! - `metrics`: `/metrics`, read from the registry at scrape time.
 //! - `store`: the accounts database (SQLite or PostgreSQL, migrations embedded);
 //!   `accounts`: users, roles, password hashing, sessions, and the gate every request
-//!   passes; `signin`: `/api/auth/*`; `users_api`: `/api/users` for admins; `cli`:
-//!   `berth user …`.
+//!   passes; `signin`: `/api/auth/*`; `accounts_api`: `/api/users` and `/api/tokens` for
+//!   admins; `cli`: `berth user …` and `berth token …`.
 //! - [`serve`]: the accept loop (header timeout, connection cap) and the drained shutdown.
 
 pub mod accounts;
+pub mod accounts_api;
 pub mod api;
 pub mod cli;
 pub mod client_addr;
@@ -29,7 +30,6 @@ pub mod signin;
 pub mod site;
 pub mod store;
 pub mod upstream;
-pub mod users_api;
 pub mod ws;
 
 use app::{App, api::SharedBackend, shell};
@@ -228,7 +228,8 @@ pub fn router(state: AppState) -> Router {
             "/api",
             api::routes()
                 .nest("/auth", signin::routes())
-                .nest("/users", users_api::routes()),
+                .nest("/users", accounts_api::users())
+                .nest("/tokens", accounts_api::tokens()),
         )
         .merge(ws::routes())
         .route("/metrics", axum::routing::get(metrics::handler))

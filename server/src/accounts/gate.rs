@@ -1,11 +1,13 @@
-//! The doors: [`gate`] lets a request through only with a live session (pages redirect to
-//! `/login`, API, sockets and metrics answer 401 JSON before any work or upgrade) and hands
-//! the [`Caller`] to the handler; [`same_origin`] refuses state-changing requests a browser
-//! sends from another site (CSRF). With `--auth off` the gate is open, as before accounts.
+//! The doors: [`gate`] lets a request through only with a live session or API token
+//! (`Authorization: Bearer`); without one, pages redirect to `/login`, and API, sockets and
+//! metrics answer 401 JSON before any work or upgrade. It hands the caller to the handler.
+//! [`same_origin`] refuses state-changing requests a browser sends from another site
+//! (CSRF). With `--auth off` the gate is open, as before accounts.
 
 use super::{
     attempts::Attempts,
     sessions::{self, COOKIE, Policy},
+    tokens,
 };
 use crate::{AppState, api::JsonError, store::Store};
 use app::model::ApiError;
@@ -75,6 +77,15 @@ pub fn cookie_secret(headers: &HeaderMap) -> Option<String> {
         .map(|(_, value)| value.to_string())
 }
 
+/// The token of an `Authorization: Bearer` header.
+pub fn bearer(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|t| t.trim().to_string())
+}
+
 /// What a path needs.
 #[derive(Debug, PartialEq, Eq)]
 enum Door {
@@ -110,12 +121,14 @@ pub async fn gate(State(state): State<AppState>, mut request: Request, next: Nex
     let Some(auth) = state.auth.clone() else {
         return next.run(request).await;
     };
-    let caller = match cookie_secret(request.headers()) {
-        Some(secret) => match sessions::find(&auth.store, &secret, auth.policy).await {
-            Ok(caller) => caller,
-            Err(e) => return JsonError(e).into_response(),
-        },
-        None => None,
+    let found = match (bearer(request.headers()), cookie_secret(request.headers())) {
+        (Some(token), _) => tokens::find(&auth.store, &token).await,
+        (None, Some(secret)) => sessions::find(&auth.store, &secret, auth.policy).await,
+        (None, None) => Ok(None),
+    };
+    let caller = match found {
+        Ok(caller) => caller,
+        Err(e) => return JsonError(e).into_response(),
     };
     let door = door(request.uri().path(), auth.metrics_open);
     match (caller, door) {
@@ -148,11 +161,7 @@ pub async fn same_origin(State(state): State<AppState>, request: Request, next: 
         Method::GET | Method::HEAD | Method::OPTIONS
     );
     let headers = request.headers();
-    let bearer = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("Bearer "));
-    if unsafe_method && !bearer {
+    if unsafe_method && bearer(headers).is_none() {
         let site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
         let refused = match site {
             Some("same-origin" | "none") => false,

@@ -6,6 +6,7 @@ pub mod attempts;
 pub mod gate;
 pub mod password;
 pub mod sessions;
+pub mod tokens;
 pub mod users;
 
 use app::model::{ApiError, Role};

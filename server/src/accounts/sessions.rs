@@ -24,7 +24,8 @@ pub struct Policy {
 pub struct Caller {
     pub name: String,
     pub role: Role,
-    /// The session's stored id (the secret's hash), when signed in by cookie.
+    /// What its sockets are owned under: the session's stored id (the secret's hash), or
+    /// `token:ID` for an API token.
     pub session: Option<String>,
 }
 

@@ -5,7 +5,10 @@
 //! see it. Entries live exactly as long as their sockets: the last one out removes it.
 
 use crate::{
-    accounts::sessions::{self, Policy},
+    accounts::{
+        sessions::{self, Policy},
+        tokens,
+    },
     store::Store,
 };
 use std::{
@@ -132,7 +135,11 @@ impl Owners {
                 () = shutdown.cancelled() => return,
             }
             for session in self.sessions() {
-                match sessions::alive(&store, &session, policy).await {
+                let alive = match session.strip_prefix("token:") {
+                    Some(id) => tokens::alive(&store, id).await,
+                    None => sessions::alive(&store, &session, policy).await,
+                };
+                match alive {
                     Ok(true) => {}
                     Ok(false) => self.end_session(&session, "your session ended: sign in again"),
                     Err(e) => tracing::warn!("cannot check a session: {}", e.error),

@@ -567,3 +567,123 @@ async fn admins_manage_users_over_the_api() {
     let nobody = send_json(&server, Method::DELETE, "/api/users/nobody", &alice, None).await;
     assert_eq!(nobody.status(), StatusCode::NOT_FOUND);
 }
+
+/// API tokens: made by `berth token create` (printed alone on the last line), good for the
+/// API, sockets and metrics, stored hashed, listed with their last use, and revoking one
+/// ends its sockets at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_tokens_open_the_api_sockets_and_metrics_until_revoked() {
+    use reqwest::Method;
+    let dir = DataDir::new("tokens");
+    add(&dir.location(), "alice", Role::Admin).await;
+    let server = TestServer::with_accounts(&dir.location(), |_| {}).await;
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_berth"))
+        .arg("--data-dir")
+        .arg(&dir.0)
+        .args(["token", "create", "prom", "--role", "viewer"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let token = stdout.lines().last().unwrap().to_string();
+    assert!(token.starts_with("berth_"), "{stdout}");
+    let listed = std::process::Command::new(env!("CARGO_BIN_EXE_berth"))
+        .arg("--data-dir")
+        .arg(&dir.0)
+        .args(["token", "list"])
+        .output()
+        .unwrap();
+    let listed = String::from_utf8(listed.stdout).unwrap();
+    assert!(
+        listed.contains("prom") && listed.contains("viewer") && !listed.contains(&token),
+        "{listed}"
+    );
+    let bearer = format!("Bearer {token}");
+    let with_token = |path: &str| {
+        client()
+            .get(format!("{}{path}", server.base))
+            .header(header::AUTHORIZATION, &bearer)
+            .send()
+    };
+    assert_eq!(
+        with_token("/api/containers").await.unwrap().status(),
+        StatusCode::OK
+    );
+    let metrics = with_token("/metrics").await.unwrap();
+    assert_eq!(metrics.status(), StatusCode::OK);
+    assert!(metrics.text().await.unwrap().contains("berth_ws_clients"));
+    assert_eq!(
+        with_token("/api/tokens").await.unwrap().status(),
+        StatusCode::FORBIDDEN,
+        "a viewer token manages nothing"
+    );
+    let wrong = client()
+        .get(format!("{}/api/containers", server.base))
+        .header(header::AUTHORIZATION, "Bearer berth_0123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    let mut streaming = WsClient::connect_with(
+        &server.ws_url("/ws/system/stats"),
+        &[("authorization", &bearer)],
+    )
+    .await
+    .expect("a socket with a token");
+    // Listed with its last use; stored as a hash only.
+    let alice = sign_in(&server, "alice", PASSWORD).await.1.unwrap();
+    let list: serde_json::Value = send_json(&server, Method::GET, "/api/tokens", &alice, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let prom = &list.as_array().unwrap()[0];
+    assert_eq!(
+        (prom["name"].as_str(), prom["role"].as_str()),
+        (Some("prom"), Some("viewer"))
+    );
+    assert!(prom["last_used"].is_i64(), "{prom}");
+    assert!(!list.to_string().contains(&token));
+    for entry in std::fs::read_dir(&dir.0).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        assert!(
+            !bytes.windows(token.len()).any(|w| w == token.as_bytes()),
+            "a token in plain text in the database"
+        );
+    }
+    // Revoked: its socket ends now, and it opens nothing more.
+    let id = prom["id"].as_str().unwrap();
+    let revoked = send_json(
+        &server,
+        Method::DELETE,
+        &format!("/api/tokens/{id}"),
+        &alice,
+        None,
+    )
+    .await;
+    assert_eq!(revoked.status(), StatusCode::NO_CONTENT);
+    let (reason, code) = ending(&mut streaming, std::time::Duration::from_secs(1)).await;
+    assert!(reason.contains("revoked"), "{reason}");
+    assert_eq!(code, Some(4401));
+    assert_eq!(
+        with_token("/api/containers").await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    // Made over the API too, shown once.
+    let made = send_json(
+        &server,
+        Method::POST,
+        "/api/tokens",
+        &alice,
+        Some(serde_json::json!({"name": "ci", "role": "operator"})),
+    )
+    .await;
+    assert_eq!(made.status(), StatusCode::CREATED);
+    let made: serde_json::Value = made.json().await.unwrap();
+    assert!(made["token"].as_str().unwrap().starts_with("berth_"));
+    assert_eq!(made["info"]["created_by"], "alice");
+}

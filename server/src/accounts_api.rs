@@ -1,13 +1,13 @@
-//! `/api/users`: accounts, for admins only (403 for anyone else, 404 with `--auth off`).
-//! Changing someone's role or removing them ends their sessions, and with them, at once,
-//! every socket those sessions opened.
+//! `/api/users` and `/api/tokens`: accounts and API tokens, for admins only (403 for anyone
+//! else, 404 with `--auth off`). Changing someone's role, removing them or revoking a token
+//! ends their sessions, and with them, at once, every socket those opened.
 
 use crate::{
     AppState,
-    accounts::{gate::Auth, sessions::Caller, users},
+    accounts::{gate::Auth, sessions::Caller, tokens, users},
     api::JsonError,
 };
-use app::model::{ApiError, Role, User};
+use app::model::{ApiError, NewToken, Role, TokenInfo, User};
 use axum::{
     Json, Router,
     extract::{FromRequestParts, Path, State},
@@ -17,12 +17,18 @@ use axum::{
 use serde::Deserialize;
 use std::sync::Arc;
 
-pub fn routes() -> Router<AppState> {
+pub fn users() -> Router<AppState> {
     Router::new()
         .route("/", get(list).post(add))
         .route("/{name}", axum::routing::delete(remove))
         .route("/{name}/role", put(set_role))
         .route("/{name}/password", put(set_password))
+}
+
+pub fn tokens() -> Router<AppState> {
+    Router::new()
+        .route("/", get(list_tokens).post(create_token))
+        .route("/{id}", axum::routing::delete(revoke_token))
 }
 
 /// A request by a signed-in admin.
@@ -41,7 +47,7 @@ impl FromRequestParts<AppState> for Admin {
             .cloned()
             .ok_or_else(|| ApiError::new(401, "sign in first: no valid session"))?;
         if caller.role != Role::Admin {
-            return Err(ApiError::new(403, "only an admin may manage users").into());
+            return Err(ApiError::new(403, "only an admin may manage users and tokens").into());
         }
         Ok(Self(caller, auth))
     }
@@ -123,5 +129,40 @@ async fn remove(
         .owners
         .end_user(&name, "your account was removed");
     tracing::info!(by = %by.name, user = %name, "user removed");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+struct TokenRequest {
+    name: String,
+    role: Role,
+}
+
+async fn list_tokens(Admin(_, auth): Admin) -> Result<Json<Vec<TokenInfo>>, JsonError> {
+    Ok(Json(tokens::list(&auth.store).await?))
+}
+
+/// The token is in this answer only: it is stored hashed.
+async fn create_token(
+    Admin(by, auth): Admin,
+    new: Body<TokenRequest>,
+) -> Result<(StatusCode, Json<NewToken>), JsonError> {
+    let new = body(new)?;
+    let token = tokens::create(&auth.store, &new.name, new.role, Some(&by.name)).await?;
+    tracing::info!(by = %by.name, token = %token.info.name, id = %token.info.id, "token created");
+    Ok((StatusCode::CREATED, Json(token)))
+}
+
+async fn revoke_token(
+    State(state): State<AppState>,
+    Admin(by, auth): Admin,
+    Path(id): Path<String>,
+) -> Result<StatusCode, JsonError> {
+    tokens::revoke(&auth.store, &id).await?;
+    state
+        .streams
+        .owners
+        .end_session(&tokens::owner_key(&id), "the token was revoked");
+    tracing::info!(by = %by.name, %id, "token revoked");
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,0 +1,147 @@
+//! API tokens: for scripts and scrapers, sent as `Authorization: Bearer berth_…`. Created
+//! by an admin with a role, shown once, stored as a SHA-256, with a last-used time (written
+//! at most once a minute), revocable. A token's sockets are owned under `token:ID`, so
+//! revoking it ends them like a signed-out session's.
+
+use super::{
+    sessions::{Caller, digest, new_secret},
+    store_error,
+    users::now_ms,
+    validate_name,
+};
+use crate::store::Store;
+use app::model::{ApiError, NewToken, Role, TokenInfo};
+use sqlx::Row;
+
+const PREFIX: &str = "berth_";
+const TOUCH_EVERY_MS: i64 = 60_000;
+
+/// The owner key a token's sockets are registered under.
+pub fn owner_key(id: &str) -> String {
+    format!("token:{id}")
+}
+
+fn info(row: &sqlx::any::AnyRow) -> Result<TokenInfo, sqlx::Error> {
+    let role: String = row.try_get("role")?;
+    Ok(TokenInfo {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        role: Role::parse(&role).unwrap_or(Role::Viewer),
+        created_by: row.try_get("created_by")?,
+        created_at: row.try_get("created_at")?,
+        last_used: row.try_get("last_used")?,
+    })
+}
+
+/// A new token named `name` (same rules as user names) with `role`.
+pub async fn create(
+    store: &Store,
+    name: &str,
+    role: Role,
+    by: Option<&str>,
+) -> Result<NewToken, ApiError> {
+    validate_name(name).map_err(|_| {
+        ApiError::bad_request(format!(
+            "a token name is 1 to 64 of a-z, 0-9, '.', '_' and '-', not {name:?}"
+        ))
+    })?;
+    let token = format!("{PREFIX}{}", new_secret());
+    let id = new_secret()[..12].to_string();
+    let now = now_ms();
+    sqlx::query(
+        "INSERT INTO tokens (id, name, role, secret_hash, created_by, created_at, last_used)
+         VALUES ($1, $2, $3, $4, $5, $6, NULL)",
+    )
+    .bind(&id)
+    .bind(name)
+    .bind(role.as_str())
+    .bind(digest(&token))
+    .bind(by.map(str::to_string))
+    .bind(now)
+    .execute(&store.pool)
+    .await
+    .map_err(store_error)?;
+    Ok(NewToken {
+        token,
+        info: TokenInfo {
+            id,
+            name: name.to_string(),
+            role,
+            created_by: by.map(str::to_string),
+            created_at: now,
+            last_used: None,
+        },
+    })
+}
+
+pub async fn list(store: &Store) -> Result<Vec<TokenInfo>, ApiError> {
+    let rows = sqlx::query(
+        "SELECT id, name, role, created_by, created_at, last_used FROM tokens ORDER BY created_at, id",
+    )
+    .fetch_all(&store.pool)
+    .await
+    .map_err(store_error)?;
+    rows.iter()
+        .map(info)
+        .collect::<Result<_, _>>()
+        .map_err(store_error)
+}
+
+/// Revokes a token; 404 when there is none with that id.
+pub async fn revoke(store: &Store, id: &str) -> Result<(), ApiError> {
+    let deleted = sqlx::query("DELETE FROM tokens WHERE id = $1")
+        .bind(id)
+        .execute(&store.pool)
+        .await
+        .map_err(store_error)?;
+    if deleted.rows_affected() == 0 {
+        return Err(ApiError::not_found(format!("no token with id {id:?}")));
+    }
+    Ok(())
+}
+
+/// Who a bearer token stands for, if it exists.
+pub async fn find(store: &Store, token: &str) -> Result<Option<Caller>, ApiError> {
+    if !token.starts_with(PREFIX) {
+        return Ok(None);
+    }
+    let row = sqlx::query("SELECT id, name, role, last_used FROM tokens WHERE secret_hash = $1")
+        .bind(digest(token))
+        .fetch_optional(&store.pool)
+        .await
+        .map_err(store_error)?;
+    let Some(row) = row else { return Ok(None) };
+    let read = || -> Result<(String, String, String, Option<i64>), sqlx::Error> {
+        Ok((
+            row.try_get("id")?,
+            row.try_get("name")?,
+            row.try_get("role")?,
+            row.try_get("last_used")?,
+        ))
+    };
+    let (id, name, role, last_used) = read().map_err(store_error)?;
+    let now = now_ms();
+    if last_used.is_none_or(|t| now - t > TOUCH_EVERY_MS) {
+        sqlx::query("UPDATE tokens SET last_used = $1 WHERE id = $2")
+            .bind(now)
+            .bind(&id)
+            .execute(&store.pool)
+            .await
+            .map_err(store_error)?;
+    }
+    Ok(Some(Caller {
+        name: format!("token:{name}"),
+        role: Role::parse(&role).unwrap_or(Role::Viewer),
+        session: Some(owner_key(&id)),
+    }))
+}
+
+/// Whether the token behind an owner key still exists (for the socket sweep).
+pub async fn alive(store: &Store, id: &str) -> Result<bool, ApiError> {
+    sqlx::query("SELECT id FROM tokens WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&store.pool)
+        .await
+        .map(|row| row.is_some())
+        .map_err(store_error)
+}
