@@ -394,3 +394,18 @@ pub struct NewToken {
     pub token: String,
     pub info: TokenInfo,
 }
+
+/// One line of the audit log: who did what, to what, from where, and whether it worked.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub id: String,
+    /// Unix milliseconds.
+    pub at: i64,
+    /// A user name, `token:NAME`, `cli`, or the name tried at a failed sign-in.
+    pub actor: String,
+    /// e.g. `sign-in`, `sign-out`, `user.add`, `token.revoke`.
+    pub action: String,
+    pub target: Option<String>,
+    pub address: Option<String>,
+    pub ok: bool,
+}

@@ -1,21 +1,29 @@
-//! `/api/users` and `/api/tokens`: accounts and API tokens, for admins only (403 for anyone
-//! else, 404 with `--auth off`). Changing someone's role, removing them or revoking a token
+//! `/api/users`, `/api/tokens` and `/api/audit`: accounts, API tokens and the audit log,
+//! for admins only (403 for anyone else, 404 with `--auth off`); every change is audited. Changing someone's role, removing them or revoking a token
 //! ends their sessions, and with them, at once, every socket those opened.
 
 use crate::{
     AppState,
-    accounts::{gate::Auth, sessions::Caller, tokens, users},
+    accounts::{
+        audit::{Event, Filter},
+        gate::Auth,
+        sessions::Caller,
+        tokens, users,
+    },
     api::JsonError,
 };
-use app::model::{ApiError, NewToken, Role, TokenInfo, User};
+use app::model::{ApiError, AuditEntry, NewToken, Role, TokenInfo, User};
 use axum::{
     Json, Router,
-    extract::{FromRequestParts, Path, State},
+    extract::{ConnectInfo, FromRequestParts, Path, Query, State, rejection::QueryRejection},
     http::{StatusCode, request::Parts},
     routing::{get, put},
 };
 use serde::Deserialize;
-use std::sync::Arc;
+use std::{
+    net::{IpAddr, SocketAddr},
+    sync::Arc,
+};
 
 pub fn users() -> Router<AppState> {
     Router::new()
@@ -31,8 +39,24 @@ pub fn tokens() -> Router<AppState> {
         .route("/{id}", axum::routing::delete(revoke_token))
 }
 
-/// A request by a signed-in admin.
-pub struct Admin(pub Caller, pub Arc<Auth>);
+/// A request by a signed-in admin, from `address`.
+pub struct Admin(pub Caller, pub Arc<Auth>, pub Option<IpAddr>);
+
+impl Admin {
+    /// Writes what this admin did to the audit log.
+    async fn audit(&self, action: &str, target: &str) {
+        self.1
+            .audit
+            .record(Event {
+                actor: &self.0.name,
+                action,
+                target: Some(target),
+                address: self.2,
+                ok: true,
+            })
+            .await;
+    }
+}
 
 impl FromRequestParts<AppState> for Admin {
     type Rejection = JsonError;
@@ -47,9 +71,23 @@ impl FromRequestParts<AppState> for Admin {
             .cloned()
             .ok_or_else(|| ApiError::new(401, "sign in first: no valid session"))?;
         if caller.role != Role::Admin {
-            return Err(ApiError::new(403, "only an admin may manage users and tokens").into());
+            return Err(ApiError::new(
+                403,
+                "only an admin may manage users and tokens or read the audit log",
+            )
+            .into());
         }
-        Ok(Self(caller, auth))
+        let address = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(peer)| {
+                crate::client_addr::client_ip(
+                    peer.ip(),
+                    &parts.headers,
+                    &state.streams.trusted_proxies,
+                )
+            });
+        Ok(Self(caller, auth, address))
     }
 }
 
@@ -77,58 +115,62 @@ fn body<T>(body: Body<T>) -> Result<T, ApiError> {
         .map_err(|e| ApiError::bad_request(e.body_text()))
 }
 
-async fn list(Admin(_, auth): Admin) -> Result<Json<Vec<User>>, JsonError> {
+async fn list(Admin(_, auth, _): Admin) -> Result<Json<Vec<User>>, JsonError> {
     Ok(Json(users::list(&auth.store).await?))
 }
 
-async fn add(
-    Admin(by, auth): Admin,
-    new: Body<NewUser>,
-) -> Result<(StatusCode, Json<User>), JsonError> {
+async fn add(admin: Admin, new: Body<NewUser>) -> Result<(StatusCode, Json<User>), JsonError> {
     let new = body(new)?;
-    let user = users::add(&auth.store, &new.name, new.role, new.password).await?;
-    tracing::info!(by = %by.name, user = %user.name, role = user.role.as_str(), "user added");
+    let user = users::add(&admin.1.store, &new.name, new.role, new.password).await?;
+    admin
+        .audit(
+            "user.add",
+            &format!("{} ({})", user.name, user.role.as_str()),
+        )
+        .await;
     Ok((StatusCode::CREATED, Json(user)))
 }
 
 async fn set_role(
     State(state): State<AppState>,
-    Admin(by, auth): Admin,
+    admin: Admin,
     Path(name): Path<String>,
     new: Body<NewRole>,
 ) -> Result<StatusCode, JsonError> {
     let new = body(new)?;
-    users::set_role(&auth.store, &name, new.role).await?;
+    users::set_role(&admin.1.store, &name, new.role).await?;
     state
         .streams
         .owners
         .end_user(&name, "your role changed: sign in again");
-    tracing::info!(by = %by.name, user = %name, role = new.role.as_str(), "role changed");
+    admin
+        .audit("user.role", &format!("{name} ({})", new.role.as_str()))
+        .await;
     Ok(StatusCode::NO_CONTENT)
 }
 
 async fn set_password(
-    Admin(by, auth): Admin,
+    admin: Admin,
     Path(name): Path<String>,
     new: Body<NewPassword>,
 ) -> Result<StatusCode, JsonError> {
     let new = body(new)?;
-    users::set_password(&auth.store, &name, new.password).await?;
-    tracing::info!(by = %by.name, user = %name, "password changed");
+    users::set_password(&admin.1.store, &name, new.password).await?;
+    admin.audit("user.password", &name).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
 async fn remove(
     State(state): State<AppState>,
-    Admin(by, auth): Admin,
+    admin: Admin,
     Path(name): Path<String>,
 ) -> Result<StatusCode, JsonError> {
-    users::remove(&auth.store, &name).await?;
+    users::remove(&admin.1.store, &name).await?;
     state
         .streams
         .owners
         .end_user(&name, "your account was removed");
-    tracing::info!(by = %by.name, user = %name, "user removed");
+    admin.audit("user.remove", &name).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -138,31 +180,50 @@ struct TokenRequest {
     role: Role,
 }
 
-async fn list_tokens(Admin(_, auth): Admin) -> Result<Json<Vec<TokenInfo>>, JsonError> {
+async fn list_tokens(Admin(_, auth, _): Admin) -> Result<Json<Vec<TokenInfo>>, JsonError> {
     Ok(Json(tokens::list(&auth.store).await?))
 }
 
 /// The token is in this answer only: it is stored hashed.
 async fn create_token(
-    Admin(by, auth): Admin,
+    admin: Admin,
     new: Body<TokenRequest>,
 ) -> Result<(StatusCode, Json<NewToken>), JsonError> {
     let new = body(new)?;
-    let token = tokens::create(&auth.store, &new.name, new.role, Some(&by.name)).await?;
-    tracing::info!(by = %by.name, token = %token.info.name, id = %token.info.id, "token created");
+    let token = tokens::create(&admin.1.store, &new.name, new.role, Some(&admin.0.name)).await?;
+    let target = format!(
+        "{} ({}, id {})",
+        token.info.name,
+        new.role.as_str(),
+        token.info.id
+    );
+    admin.audit("token.create", &target).await;
     Ok((StatusCode::CREATED, Json(token)))
 }
 
 async fn revoke_token(
     State(state): State<AppState>,
-    Admin(by, auth): Admin,
+    admin: Admin,
     Path(id): Path<String>,
 ) -> Result<StatusCode, JsonError> {
-    tokens::revoke(&auth.store, &id).await?;
+    tokens::revoke(&admin.1.store, &id).await?;
     state
         .streams
         .owners
         .end_session(&tokens::owner_key(&id), "the token was revoked");
-    tracing::info!(by = %by.name, %id, "token revoked");
+    admin.audit("token.revoke", &id).await;
     Ok(StatusCode::NO_CONTENT)
+}
+
+pub fn audit() -> Router<AppState> {
+    Router::new().route("/", get(audit_log))
+}
+
+/// Newest first; `before` (Unix ms) pages back, `actor` and `action` filter, `limit` 1 to 500.
+async fn audit_log(
+    Admin(_, auth, _): Admin,
+    filter: Result<Query<Filter>, QueryRejection>,
+) -> Result<Json<Vec<AuditEntry>>, JsonError> {
+    let Query(filter) = filter.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    Ok(Json(auth.audit.list(&filter).await?))
 }

@@ -4,12 +4,18 @@
 //! from a prompt without echo, or from stdin's first line when stdin is not a terminal.
 
 use crate::{
-    accounts::{parse_role, tokens, users},
+    accounts::{
+        audit::{Audit, Event},
+        parse_role, tokens, users,
+    },
     store::{Location, Store},
 };
 use app::model::Role;
 use clap::Subcommand;
-use std::io::{BufRead, IsTerminal};
+use std::{
+    io::{BufRead, IsTerminal},
+    time::Duration,
+};
 
 #[derive(Subcommand, Debug, Clone)]
 pub enum Command {
@@ -59,14 +65,52 @@ pub enum UserCommand {
     Remove { name: String },
 }
 
-pub async fn run(command: Command, location: &Location) -> Result<(), String> {
+/// Runs `command` on the accounts at `location`; each change goes to the audit log (actor
+/// `cli`), kept for `keep`.
+pub async fn run(command: Command, location: &Location, keep: Duration) -> Result<(), String> {
     let store = Store::open(location).await.map_err(|e| e.to_string())?;
+    let audit = Audit::new(store.clone(), keep);
+    let (action, target) = command.audited();
     let result = match command {
         Command::User(command) => user(&store, command).await,
         Command::Token(command) => token(&store, command).await,
     };
+    if let Some(action) = action {
+        audit
+            .record(Event {
+                actor: "cli",
+                action,
+                target: Some(&target),
+                address: None,
+                ok: result.is_ok(),
+            })
+            .await;
+    }
     store.pool.close().await;
     result
+}
+
+impl Command {
+    /// The audit action and target of a command that changes something.
+    fn audited(&self) -> (Option<&'static str>, String) {
+        match self {
+            Command::User(UserCommand::List) | Command::Token(TokenCommand::List) => {
+                (None, String::new())
+            }
+            Command::User(UserCommand::Add { name, role }) => {
+                (Some("user.add"), format!("{name} ({})", role.as_str()))
+            }
+            Command::User(UserCommand::Passwd { name }) => (Some("user.password"), name.clone()),
+            Command::User(UserCommand::Role { name, role }) => {
+                (Some("user.role"), format!("{name} ({})", role.as_str()))
+            }
+            Command::User(UserCommand::Remove { name }) => (Some("user.remove"), name.clone()),
+            Command::Token(TokenCommand::Create { name, role }) => {
+                (Some("token.create"), format!("{name} ({})", role.as_str()))
+            }
+            Command::Token(TokenCommand::Revoke { id }) => (Some("token.revoke"), id.clone()),
+        }
+    }
 }
 
 async fn token(store: &Store, command: TokenCommand) -> Result<(), String> {

@@ -195,6 +195,10 @@ pub struct Settings {
     /// Serve `/metrics` without signing in (for a scraper on a trusted network).
     #[arg(long, env = "BERTH_METRICS_OPEN")]
     pub metrics_open: bool,
+
+    /// Days the audit log keeps its entries.
+    #[arg(long, env = "BERTH_AUDIT_KEEP_DAYS", default_value_t = 90)]
+    pub audit_keep_days: u64,
 }
 
 /// Whether Berth asks people to sign in.
@@ -218,6 +222,7 @@ impl Settings {
             ("--shutdown-drain-ms", self.shutdown_drain_ms as usize),
             ("--session-idle-hours", self.session_idle_hours as usize),
             ("--session-max-days", self.session_max_days as usize),
+            ("--audit-keep-days", self.audit_keep_days as usize),
         ];
         if let Some((flag, _)) = positive.iter().find(|(_, v)| *v == 0) {
             return Err(format!("{flag} must be above zero"));
@@ -257,7 +262,7 @@ impl Settings {
     /// Everything sign-in needs, over `store`.
     pub fn auth(&self, store: crate::store::Store) -> crate::accounts::gate::Auth {
         crate::accounts::gate::Auth {
-            store,
+            store: store.clone(),
             policy: self.session_policy(),
             secure_cookies: self
                 .public_url
@@ -266,7 +271,12 @@ impl Settings {
             metrics_open: self.metrics_open,
             setup_token: Default::default(),
             attempts: Default::default(),
+            audit: crate::accounts::audit::Audit::new(store, self.audit_keep()),
         }
+    }
+
+    pub fn audit_keep(&self) -> Duration {
+        Duration::from_secs(self.audit_keep_days * 86_400)
     }
 
     pub fn shutdown_drain(&self) -> Duration {

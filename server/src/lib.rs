@@ -229,7 +229,8 @@ pub fn router(state: AppState) -> Router {
             api::routes()
                 .nest("/auth", signin::routes())
                 .nest("/users", accounts_api::users())
-                .nest("/tokens", accounts_api::tokens()),
+                .nest("/tokens", accounts_api::tokens())
+                .nest("/audit", accounts_api::audit()),
         )
         .merge(ws::routes())
         .route("/metrics", axum::routing::get(metrics::handler))

@@ -16,7 +16,7 @@ use tracing_subscriber::EnvFilter;
 async fn main() -> ExitCode {
     let config = Config::parse();
     if let Some(command) = config.command.clone() {
-        return match berth::cli::run(command, &config.store()).await {
+        return match berth::cli::run(command, &config.store(), config.streams.audit_keep()).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("berth: {e}");

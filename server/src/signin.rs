@@ -6,6 +6,7 @@
 use crate::{
     AppState,
     accounts::{
+        audit::Event,
         gate::{Auth, cookie_secret},
         password, sessions,
         sessions::Caller,
@@ -97,6 +98,15 @@ async fn login(
     if let Err(wait) = auth.attempts.check(ip, &credentials.username) {
         let secs = wait.as_secs().max(1);
         tracing::warn!(%ip, user = %credentials.username, "sign-in refused: too many failures");
+        auth.audit
+            .record(Event {
+                actor: &credentials.username,
+                action: "sign-in.refused",
+                target: Some("too many failures"),
+                address: Some(ip),
+                ok: false,
+            })
+            .await;
         if form {
             let next = urls::safe_next(credentials.next.as_deref());
             return Ok(Redirect::to(&urls::login_waiting(next)).into_response());
@@ -119,6 +129,15 @@ async fn login(
     if !matches {
         auth.attempts.failed(ip, &credentials.username);
         tracing::info!(%ip, user = %credentials.username, "sign-in failed");
+        auth.audit
+            .record(Event {
+                actor: &credentials.username,
+                action: "sign-in",
+                target: None,
+                address: Some(ip),
+                ok: false,
+            })
+            .await;
         if form {
             return Ok(Redirect::to(&urls::login_failed(urls::safe_next(next))).into_response());
         }
@@ -134,6 +153,15 @@ async fn login(
     }
     let secret = sessions::create(&auth.store, &credentials.username).await?;
     tracing::info!(%ip, user = %credentials.username, "signed in");
+    auth.audit
+        .record(Event {
+            actor: &credentials.username,
+            action: "sign-in",
+            target: None,
+            address: Some(ip),
+            ok: true,
+        })
+        .await;
     let mut response = if form {
         Redirect::to(urls::safe_next(next)).into_response()
     } else {
@@ -145,8 +173,25 @@ async fn login(
     Ok(response)
 }
 
-async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, JsonError> {
+async fn logout(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    caller: Option<Extension<Caller>>,
+    headers: HeaderMap,
+) -> Result<Response, JsonError> {
     let auth = auth(&state)?;
+    if let Some(Extension(caller)) = &caller {
+        let ip = crate::client_addr::client_ip(peer.ip(), &headers, &state.streams.trusted_proxies);
+        auth.audit
+            .record(Event {
+                actor: &caller.name,
+                action: "sign-out",
+                target: None,
+                address: Some(ip),
+                ok: true,
+            })
+            .await;
+    }
     if let Some(secret) = cookie_secret(&headers) {
         sessions::delete(&auth.store, &secret).await?;
         // Its sockets end now, not when their pages go away.
@@ -231,6 +276,15 @@ async fn create_first_admin(
     users::add(&auth.store, &form.username, Role::Admin, form.password).await?;
     *auth.setup_token.lock().unwrap_or_else(|p| p.into_inner()) = None;
     tracing::info!(user = %form.username, "first admin created through /setup");
+    auth.audit
+        .record(Event {
+            actor: &form.username,
+            action: "setup",
+            target: Some(&form.username),
+            address: None,
+            ok: true,
+        })
+        .await;
     let secret = sessions::create(&auth.store, &form.username).await?;
     let mut response = if is_form(headers) {
         Redirect::to("/").into_response()

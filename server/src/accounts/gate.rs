@@ -6,6 +6,7 @@
 
 use super::{
     attempts::Attempts,
+    audit::Audit,
     sessions::{self, COOKIE, Policy},
     tokens,
 };
@@ -30,6 +31,7 @@ pub struct Auth {
     /// While nobody has an account: the one-time token `/setup` accepts.
     pub setup_token: Mutex<Option<String>>,
     pub attempts: Attempts,
+    pub audit: Audit,
 }
 
 impl Auth {

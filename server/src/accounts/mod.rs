@@ -3,6 +3,7 @@
 //! an [`ApiError`] with the status the HTTP API answers (the CLI prints the same message).
 
 pub mod attempts;
+pub mod audit;
 pub mod gate;
 pub mod password;
 pub mod sessions;

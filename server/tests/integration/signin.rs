@@ -687,3 +687,131 @@ async fn api_tokens_open_the_api_sockets_and_metrics_until_revoked() {
     assert!(made["token"].as_str().unwrap().starts_with("berth_"));
     assert_eq!(made["info"]["created_by"], "alice");
 }
+
+/// The audit log: sign-ins (failed too), sign-outs and every change, by whom, from where;
+/// newest first, filtered, paged, for admins only, and pruned past its retention.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_log_says_who_did_what_from_where() {
+    use reqwest::Method;
+    let dir = DataDir::new("audit");
+    add(&dir.location(), "alice", Role::Admin).await;
+    add(&dir.location(), "bob", Role::Viewer).await;
+    let server = TestServer::with_accounts(&dir.location(), |_| {}).await;
+    assert_eq!(
+        sign_in(&server, "bob", "not bob's password").await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let bob = sign_in(&server, "bob", PASSWORD).await.1.unwrap();
+    send_json(&server, Method::POST, "/api/auth/logout", &bob, None).await;
+    let alice = sign_in(&server, "alice", PASSWORD).await.1.unwrap();
+    let made = send_json(
+        &server,
+        Method::POST,
+        "/api/users",
+        &alice,
+        Some(serde_json::json!({"name": "carol", "role": "viewer", "password": PASSWORD})),
+    )
+    .await;
+    assert_eq!(made.status(), StatusCode::CREATED);
+    send_json(
+        &server,
+        Method::POST,
+        "/api/tokens",
+        &alice,
+        Some(serde_json::json!({"name": "ci", "role": "viewer"})),
+    )
+    .await;
+    let cli = std::process::Command::new(env!("CARGO_BIN_EXE_berth"))
+        .arg("--data-dir")
+        .arg(&dir.0)
+        .args(["user", "remove", "carol"])
+        .output()
+        .unwrap();
+    assert!(cli.status.success());
+
+    let read = |query: &'static str| {
+        let (server, alice) = (&server, alice.clone());
+        async move {
+            let response = send_json(
+                server,
+                Method::GET,
+                &format!("/api/audit{query}"),
+                &alice,
+                None,
+            )
+            .await;
+            assert_eq!(response.status(), StatusCode::OK, "{query}");
+            response.json::<Vec<serde_json::Value>>().await.unwrap()
+        }
+    };
+    let all = read("").await;
+    let lines: Vec<(String, String, bool)> = all
+        .iter()
+        .map(|e| {
+            (
+                e["actor"].as_str().unwrap().to_string(),
+                e["action"].as_str().unwrap().to_string(),
+                e["ok"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, String, bool)> = [
+        ("cli", "user.remove", true),
+        ("alice", "token.create", true),
+        ("alice", "user.add", true),
+        ("alice", "sign-in", true),
+        ("bob", "sign-out", true),
+        ("bob", "sign-in", true),
+        ("bob", "sign-in", false),
+    ]
+    .iter()
+    .map(|(a, b, c)| (a.to_string(), b.to_string(), *c))
+    .collect();
+    assert_eq!(lines, expected, "newest first");
+    assert_eq!(all[1]["address"], "127.0.0.1");
+    assert_eq!(all[2]["target"], "carol (viewer)");
+    assert!(all[0]["address"].is_null(), "the CLI has no address");
+    // Filters and pages.
+    assert_eq!(read("?action=sign-in").await.len(), 3);
+    assert_eq!(read("?actor=bob&action=sign-in").await.len(), 2);
+    let first = read("?limit=2").await;
+    assert_eq!(first.len(), 2);
+    let before = first[1]["at"].as_i64().unwrap();
+    let next = send_json(
+        &server,
+        Method::GET,
+        &format!("/api/audit?limit=2&before={before}"),
+        &alice,
+        None,
+    )
+    .await;
+    let next: Vec<serde_json::Value> = next.json().await.unwrap();
+    assert!(next.iter().all(|e| e["at"].as_i64().unwrap() < before));
+    for bad in ["?limit=0", "?limit=501", "?before=soon"] {
+        let response = send_json(
+            &server,
+            Method::GET,
+            &format!("/api/audit{bad}"),
+            &alice,
+            None,
+        )
+        .await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{bad}");
+    }
+    let bob = sign_in(&server, "bob", PASSWORD).await.1.unwrap();
+    assert_eq!(
+        send_json(&server, Method::GET, "/api/audit", &bob, None)
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    // Past its retention (90 days by default), an entry is pruned.
+    let store = Store::open(&dir.location()).await.unwrap();
+    sqlx::query("INSERT INTO audit (id, at, actor, action, target, address, ok) VALUES ('old', 1000, 'x', 'sign-in', NULL, NULL, 1)")
+        .execute(&store.pool)
+        .await
+        .unwrap();
+    let auth = server.state.auth.clone().unwrap();
+    assert_eq!(auth.audit.prune().await.unwrap(), 1);
+    assert!(read("?actor=x").await.is_empty());
+}
