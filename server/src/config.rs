@@ -196,6 +196,11 @@ pub struct Settings {
     #[arg(long, env = "BERTH_METRICS_OPEN")]
     pub metrics_open: bool,
 
+    /// Live sockets one signed-in user (or API token) may hold at once, of every kind and
+    /// from every address together.
+    #[arg(long, env = "BERTH_LIMIT_PER_USER", default_value_t = 100)]
+    pub limit_per_user: usize,
+
     /// Days the audit log keeps its entries.
     #[arg(long, env = "BERTH_AUDIT_KEEP_DAYS", default_value_t = 90)]
     pub audit_keep_days: u64,
@@ -217,6 +222,7 @@ impl Settings {
             ("--limit-system-stats", self.limit_system_stats),
             ("--limit-per-kind", self.limit_per_kind),
             ("--limit-global", self.limit_global),
+            ("--limit-per-user", self.limit_per_user),
             ("--header-timeout-ms", self.header_timeout_ms as usize),
             ("--max-connections", self.max_connections),
             ("--shutdown-drain-ms", self.shutdown_drain_ms as usize),
@@ -297,6 +303,7 @@ impl Settings {
         crate::ws::limits::Limits {
             // Indexed by StreamKind: container logs, container stats, project logs, system stats.
             per_ip: [other, other, other, self.limit_system_stats],
+            per_user: self.limit_per_user,
             global: self.limit_global,
         }
     }

@@ -7,7 +7,7 @@ use crate::{
     AppState,
     accounts::{
         audit::Event,
-        gate::{Auth, cookie_secret},
+        gate::{Auth, cookie_secret, forwarded_https},
         password, sessions,
         sessions::Caller,
         users,
@@ -95,6 +95,7 @@ async fn login(
     let form = is_form(&headers);
     let credentials: Credentials = parse(&headers, &body)?;
     let ip = crate::client_addr::client_ip(peer.ip(), &headers, &state.streams.trusted_proxies);
+    let https = forwarded_https(&headers, peer.ip(), &state.streams.trusted_proxies);
     if let Err(wait) = auth.attempts.check(ip, &credentials.username) {
         let secs = wait.as_secs().max(1);
         tracing::warn!(%ip, user = %credentials.username, "sign-in refused: too many failures");
@@ -169,7 +170,7 @@ async fn login(
     };
     response
         .headers_mut()
-        .insert(header::SET_COOKIE, auth.cookie(Some(&secret)));
+        .insert(header::SET_COOKIE, auth.cookie(Some(&secret), https));
     Ok(response)
 }
 
@@ -180,6 +181,7 @@ async fn logout(
     headers: HeaderMap,
 ) -> Result<Response, JsonError> {
     let auth = auth(&state)?;
+    let https = forwarded_https(&headers, peer.ip(), &state.streams.trusted_proxies);
     if let Some(Extension(caller)) = &caller {
         let ip = crate::client_addr::client_ip(peer.ip(), &headers, &state.streams.trusted_proxies);
         auth.audit
@@ -207,7 +209,7 @@ async fn logout(
     };
     response
         .headers_mut()
-        .insert(header::SET_COOKIE, auth.cookie(None));
+        .insert(header::SET_COOKIE, auth.cookie(None, https));
     Ok(response)
 }
 
@@ -237,11 +239,13 @@ pub fn me_of(accounts: bool, caller: Option<Caller>) -> Me {
 /// an account.
 async fn setup(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, JsonError> {
     let form = is_form(&headers);
-    let answer = create_first_admin(&state, &headers, &body).await;
+    let https = forwarded_https(&headers, peer.ip(), &state.streams.trusted_proxies);
+    let answer = create_first_admin(&state, &headers, &body, https).await;
     match answer {
         Ok(response) => Ok(response),
         // The form shows what went wrong on the page it came from.
@@ -259,6 +263,7 @@ async fn create_first_admin(
     state: &AppState,
     headers: &HeaderMap,
     body: &Bytes,
+    https: bool,
 ) -> Result<Response, ApiError> {
     let auth = auth(state)?;
     let form: SetupForm = parse(headers, body)?;
@@ -293,7 +298,7 @@ async fn create_first_admin(
     };
     response
         .headers_mut()
-        .insert(header::SET_COOKIE, auth.cookie(Some(&secret)));
+        .insert(header::SET_COOKIE, auth.cookie(Some(&secret), https));
     Ok(response)
 }
 

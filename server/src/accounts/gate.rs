@@ -53,13 +53,19 @@ impl Auth {
         Ok(Some(token))
     }
 
-    /// The cookie that carries `secret`; `None` clears it.
-    pub fn cookie(&self, secret: Option<&str>) -> HeaderValue {
+    /// The cookie that carries `secret`; `None` clears it. `https`: the browser reached
+    /// Berth over https (a trusted proxy said so), which marks it Secure like an https
+    /// `--public-url` does.
+    pub fn cookie(&self, secret: Option<&str>, https: bool) -> HeaderValue {
         let (value, age) = match secret {
             Some(secret) => (secret, self.policy.lifetime.as_secs()),
             None => ("", 0),
         };
-        let secure = if self.secure_cookies { "; Secure" } else { "" };
+        let secure = if self.secure_cookies || https {
+            "; Secure"
+        } else {
+            ""
+        };
         HeaderValue::from_str(&format!(
             "{COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={age}{secure}"
         ))
@@ -79,6 +85,21 @@ pub fn cookie_secret(headers: &HeaderMap) -> Option<String> {
         .map(|(_, value)| value.to_string())
 }
 
+/// Whether the browser used https, as a `--trusted-proxy` peer says in
+/// `X-Forwarded-Proto` (anyone else's word for it is ignored).
+pub fn forwarded_https(
+    headers: &HeaderMap,
+    peer: std::net::IpAddr,
+    trusted: &[std::net::IpAddr],
+) -> bool {
+    trusted.contains(&crate::client_addr::normalize(peer))
+        && headers
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"))
+}
+
 /// The token of an `Authorization: Bearer` header.
 pub fn bearer(headers: &HeaderMap) -> Option<String> {
     headers
@@ -91,7 +112,9 @@ pub fn bearer(headers: &HeaderMap) -> Option<String> {
 /// What a path needs.
 #[derive(Debug, PartialEq, Eq)]
 enum Door {
-    /// Sign-in itself, health, and the compiled site's files.
+    /// The compiled site's files: the same for everyone, no caller looked up.
+    Static,
+    /// Sign-in itself and health: open, though a caller is still recognised.
     Open,
     /// A page: without a session, off to `/login`.
     Page,
@@ -106,14 +129,14 @@ fn door(path: &str, metrics_open: bool) -> Door {
         "/metrics" if metrics_open => Door::Open,
         "/metrics" => Door::Api,
         _ if path.starts_with("/api/") || path.starts_with("/ws/") => Door::Api,
-        _ if path.starts_with("/pkg/") => Door::Open,
+        _ if path.starts_with("/pkg/") => Door::Static,
         // A file name (`/favicon.ico`): static, the same for everyone.
         _ if path
             .rsplit('/')
             .next()
             .is_some_and(|last| last.contains('.')) =>
         {
-            Door::Open
+            Door::Static
         }
         _ => Door::Page,
     }
@@ -123,6 +146,10 @@ pub async fn gate(State(state): State<AppState>, mut request: Request, next: Nex
     let Some(auth) = state.auth.clone() else {
         return next.run(request).await;
     };
+    let door = door(request.uri().path(), auth.metrics_open);
+    if door == Door::Static {
+        return next.run(request).await;
+    }
     let found = match (bearer(request.headers()), cookie_secret(request.headers())) {
         (Some(token), _) => tokens::find(&auth.store, &token).await,
         (None, Some(secret)) => sessions::find(&auth.store, &secret, auth.policy).await,
@@ -132,12 +159,11 @@ pub async fn gate(State(state): State<AppState>, mut request: Request, next: Nex
         Ok(caller) => caller,
         Err(e) => return JsonError(e).into_response(),
     };
-    let door = door(request.uri().path(), auth.metrics_open);
     match (caller, door) {
         (Some(caller), _) => {
             request.extensions_mut().insert(caller);
         }
-        (None, Door::Open) => {}
+        (None, Door::Open | Door::Static) => {}
         (None, Door::Page) => {
             let target = request
                 .uri()
@@ -187,15 +213,11 @@ mod tests {
 
     #[test]
     fn doors() {
-        for open in [
-            "/login",
-            "/setup",
-            "/api/health",
-            "/api/auth/login",
-            "/pkg/berth.js",
-            "/favicon.ico",
-        ] {
+        for open in ["/login", "/setup", "/api/health", "/api/auth/login"] {
             assert_eq!(door(open, false), Door::Open, "{open}");
+        }
+        for file in ["/pkg/berth.js", "/favicon.ico"] {
+            assert_eq!(door(file, false), Door::Static, "{file}");
         }
         for page in ["/", "/containers", "/containers/abc", "/projects/x"] {
             assert_eq!(door(page, false), Door::Page, "{page}");

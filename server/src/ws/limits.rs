@@ -1,4 +1,5 @@
-//! Concurrent WebSocket limits: per client address and stream kind, plus a global cap. A
+//! Concurrent WebSocket limits: per client address and stream kind, per signed-in user (or
+//! token), plus a global cap. A
 //! [`Permit`] is taken before the upgrade and released by its `Drop`, on every path: a
 //! refused or aborted upgrade, a normal close, a panic.
 
@@ -15,12 +16,15 @@ use std::{
 #[derive(Clone, Debug)]
 pub struct Limits {
     pub per_ip: [usize; 4],
+    /// Sockets of one user (or token), all kinds together, from any address.
+    pub per_user: usize,
     pub global: usize,
 }
 
 #[derive(Default)]
 struct Counts {
     per_key: HashMap<(IpAddr, StreamKind), usize>,
+    per_user: HashMap<String, usize>,
     total: usize,
 }
 
@@ -28,6 +32,7 @@ pub struct Limiter {
     limits: Limits,
     counts: Mutex<Counts>,
     rejected_per_ip: AtomicU64,
+    rejected_per_user: AtomicU64,
     rejected_global: AtomicU64,
     rejected_origin: AtomicU64,
 }
@@ -44,6 +49,7 @@ impl std::fmt::Debug for Limiter {
 #[derive(Debug, PartialEq, Eq)]
 pub enum Refusal {
     PerIp { limit: usize },
+    PerUser { limit: usize },
     Global { limit: usize },
 }
 
@@ -53,6 +59,7 @@ impl Limiter {
             limits,
             counts: Mutex::default(),
             rejected_per_ip: AtomicU64::new(0),
+            rejected_per_user: AtomicU64::new(0),
             rejected_global: AtomicU64::new(0),
             rejected_origin: AtomicU64::new(0),
         })
@@ -62,8 +69,14 @@ impl Limiter {
         self.counts.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Takes a slot for `ip` (an IPv6 client counts as its /64).
-    pub fn acquire(self: &Arc<Self>, ip: IpAddr, kind: StreamKind) -> Result<Permit, Refusal> {
+    /// Takes a slot for `ip` (an IPv6 client counts as its /64) and, when signed in, for
+    /// `user`.
+    pub fn acquire(
+        self: &Arc<Self>,
+        ip: IpAddr,
+        kind: StreamKind,
+        user: Option<&str>,
+    ) -> Result<Permit, Refusal> {
         let ip = crate::client_addr::limit_key(ip);
         let mut counts = self.counts();
         if counts.total >= self.limits.global {
@@ -73,16 +86,27 @@ impl Limiter {
             });
         }
         let limit = self.limits.per_ip[kind.index()];
-        let count = counts.per_key.entry((ip, kind)).or_insert(0);
-        if *count >= limit {
+        let count = counts.per_key.get(&(ip, kind)).copied().unwrap_or(0);
+        if count >= limit {
             self.rejected_per_ip.fetch_add(1, Ordering::Relaxed);
             return Err(Refusal::PerIp { limit });
         }
-        *count += 1;
+        let per_user = user.map_or(0, |u| counts.per_user.get(u).copied().unwrap_or(0));
+        if user.is_some() && per_user >= self.limits.per_user {
+            self.rejected_per_user.fetch_add(1, Ordering::Relaxed);
+            return Err(Refusal::PerUser {
+                limit: self.limits.per_user,
+            });
+        }
+        *counts.per_key.entry((ip, kind)).or_insert(0) += 1;
+        if let Some(user) = user {
+            *counts.per_user.entry(user.to_string()).or_insert(0) += 1;
+        }
         counts.total += 1;
         Ok(Permit {
             limiter: self.clone(),
             key: (ip, kind),
+            user: user.map(str::to_string),
         })
     }
 
@@ -96,9 +120,13 @@ impl Limiter {
         self.counts().per_key.get(&(ip, kind)).copied().unwrap_or(0)
     }
 
-    pub fn rejected(&self) -> [(&'static str, u64); 3] {
+    pub fn rejected(&self) -> [(&'static str, u64); 4] {
         [
             ("per_ip_limit", self.rejected_per_ip.load(Ordering::Relaxed)),
+            (
+                "per_user_limit",
+                self.rejected_per_user.load(Ordering::Relaxed),
+            ),
             ("global_limit", self.rejected_global.load(Ordering::Relaxed)),
             ("origin", self.rejected_origin.load(Ordering::Relaxed)),
         ]
@@ -109,6 +137,7 @@ impl Limiter {
 pub struct Permit {
     limiter: Arc<Limiter>,
     key: (IpAddr, StreamKind),
+    user: Option<String>,
 }
 
 impl Drop for Permit {
@@ -122,6 +151,14 @@ impl Drop for Permit {
                 counts.per_key.remove(&self.key);
             }
         }
+        if let Some(user) = &self.user
+            && let Some(count) = counts.per_user.get_mut(user)
+        {
+            *count -= 1;
+            if *count == 0 {
+                counts.per_user.remove(user);
+            }
+        }
     }
 }
 
@@ -133,27 +170,59 @@ mod tests {
     fn per_ip_and_global_limits_release_on_drop() {
         let limiter = Limiter::new(Limits {
             per_ip: [20, 20, 20, 2],
+            per_user: 100,
             global: 3,
         });
         let a: IpAddr = "127.0.0.1".parse().unwrap();
         let b: IpAddr = "127.0.0.2".parse().unwrap();
-        let p1 = limiter.acquire(a, StreamKind::SystemStats).unwrap();
-        let p2 = limiter.acquire(a, StreamKind::SystemStats).unwrap();
+        let p1 = limiter.acquire(a, StreamKind::SystemStats, None).unwrap();
+        let p2 = limiter.acquire(a, StreamKind::SystemStats, None).unwrap();
         assert_eq!(
-            limiter.acquire(a, StreamKind::SystemStats).err(),
+            limiter.acquire(a, StreamKind::SystemStats, None).err(),
             Some(Refusal::PerIp { limit: 2 })
         );
-        let p3 = limiter.acquire(b, StreamKind::SystemStats).unwrap();
+        let p3 = limiter.acquire(b, StreamKind::SystemStats, None).unwrap();
         assert_eq!(
-            limiter.acquire(b, StreamKind::ContainerLogs).err(),
+            limiter.acquire(b, StreamKind::ContainerLogs, None).err(),
             Some(Refusal::Global { limit: 3 })
         );
         drop(p1);
         assert_eq!(limiter.held(a, StreamKind::SystemStats), 1);
-        let p4 = limiter.acquire(a, StreamKind::SystemStats).unwrap();
+        let p4 = limiter.acquire(a, StreamKind::SystemStats, None).unwrap();
         drop((p2, p3, p4));
         assert_eq!(limiter.held(a, StreamKind::SystemStats), 0);
         assert!(limiter.counts().per_key.is_empty());
         assert_eq!(limiter.counts().total, 0);
+    }
+
+    #[test]
+    fn a_user_is_limited_from_every_address_and_released_on_drop() {
+        let limiter = Limiter::new(Limits {
+            per_ip: [20; 4],
+            per_user: 2,
+            global: 100,
+        });
+        let (a, b): (IpAddr, IpAddr) = ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
+        let p1 = limiter
+            .acquire(a, StreamKind::ContainerLogs, Some("bob"))
+            .unwrap();
+        let p2 = limiter
+            .acquire(b, StreamKind::SystemStats, Some("bob"))
+            .unwrap();
+        assert_eq!(
+            limiter
+                .acquire(b, StreamKind::ContainerStats, Some("bob"))
+                .err(),
+            Some(Refusal::PerUser { limit: 2 })
+        );
+        let other = limiter
+            .acquire(a, StreamKind::ContainerLogs, Some("carol"))
+            .unwrap();
+        drop(p1);
+        let p3 = limiter
+            .acquire(b, StreamKind::ContainerStats, Some("bob"))
+            .unwrap();
+        drop((p2, p3, other));
+        assert!(limiter.counts().per_user.is_empty());
     }
 }

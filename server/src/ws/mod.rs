@@ -137,7 +137,8 @@ fn admit(
     kind: StreamKind,
     caller: Option<Extension<Caller>>,
 ) -> Result<Admitted, ApiError> {
-    let permit = limit(streams, headers, peer, kind)?;
+    let user = caller.as_ref().map(|Extension(c)| c.name.as_str());
+    let permit = limit(streams, headers, peer, kind, user)?;
     let ownership = caller.and_then(|Extension(caller)| {
         let session = caller.session?;
         Some(streams.owners.own(&session, &caller.name))
@@ -150,17 +151,22 @@ fn limit(
     headers: &HeaderMap,
     peer: SocketAddr,
     kind: StreamKind,
+    user: Option<&str>,
 ) -> Result<Permit, ApiError> {
     streams
         .hosts
         .check_origin(headers)
         .inspect_err(|_| streams.limiter.count_origin_rejection())?;
     let ip = crate::client_addr::client_ip(peer.ip(), headers, &streams.trusted_proxies);
-    streams.limiter.acquire(ip, kind).map_err(|refusal| {
+    streams.limiter.acquire(ip, kind, user).map_err(|refusal| {
         let message = match refusal {
             Refusal::PerIp { limit } => {
                 format!("too many {kind} connections from {ip}: the limit is {limit} per address")
             }
+            Refusal::PerUser { limit } => format!(
+                "too many live connections for {}: the limit is {limit} per user",
+                user.unwrap_or_default()
+            ),
             Refusal::Global { limit } => {
                 format!("too many live connections: the server's limit is {limit}")
             }

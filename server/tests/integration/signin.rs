@@ -815,3 +815,71 @@ async fn the_audit_log_says_who_did_what_from_where() {
     assert_eq!(auth.audit.prune().await.unwrap(), 1);
     assert!(read("?actor=x").await.is_empty());
 }
+
+/// Session cookies are Secure when the browser uses https: an https `--public-url`, or
+/// `X-Forwarded-Proto: https` from a `--trusted-proxy` (no one else's word for it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cookies_are_secure_behind_https() {
+    let dir = DataDir::new("secure");
+    add(&dir.location(), "alice", Role::Viewer).await;
+    let cookie = |server: &TestServer, proto: Option<&'static str>| {
+        let mut request = client()
+            .post(format!("{}/api/auth/login", server.base))
+            .json(&serde_json::json!({ "username": "alice", "password": PASSWORD }));
+        if let Some(proto) = proto {
+            request = request.header("x-forwarded-proto", proto);
+        }
+        let send = request.send();
+        async move {
+            let response = send.await.unwrap();
+            assert_eq!(response.status(), StatusCode::NO_CONTENT);
+            response.headers()[header::SET_COOKIE]
+                .to_str()
+                .unwrap()
+                .to_string()
+        }
+    };
+    let proxied = TestServer::with_accounts(&dir.location(), |s| {
+        s.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    })
+    .await;
+    assert!(cookie(&proxied, Some("https")).await.ends_with("; Secure"));
+    assert!(!cookie(&proxied, Some("http")).await.contains("Secure"));
+    assert!(!cookie(&proxied, None).await.contains("Secure"));
+    let direct = TestServer::with_accounts(&dir.location(), |_| {}).await;
+    assert!(
+        !cookie(&direct, Some("https")).await.contains("Secure"),
+        "an untrusted peer's word is not taken"
+    );
+    let public = TestServer::with_accounts(&dir.location(), |s| {
+        s.public_url = Some("https://dash.example".into());
+    })
+    .await;
+    assert!(cookie(&public, None).await.ends_with("; Secure"));
+}
+
+/// Per-user socket limits join the per-address ones: a user's sockets from anywhere count
+/// together; another user is not affected.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_has_a_socket_limit_of_their_own() {
+    let dir = DataDir::new("per-user");
+    add(&dir.location(), "alice", Role::Viewer).await;
+    add(&dir.location(), "bob", Role::Viewer).await;
+    let server = TestServer::with_accounts(&dir.location(), |s| s.limit_per_user = 2).await;
+    let alice = sign_in(&server, "alice", PASSWORD).await.1.unwrap();
+    let elsewhere = sign_in(&server, "alice", PASSWORD).await.1.unwrap();
+    let bob = sign_in(&server, "bob", PASSWORD).await.1.unwrap();
+    let _one = socket(&server, &alice).await;
+    let _two = socket(&server, &elsewhere).await;
+    let Err((status, body)) =
+        WsClient::connect_with(&server.ws_url("/ws/system/stats"), &[("cookie", &alice)]).await
+    else {
+        panic!("a third socket of alice is refused");
+    };
+    assert_eq!(status, 429);
+    assert!(
+        body["error"].as_str().unwrap().contains("per user"),
+        "{body}"
+    );
+    let _bobs = socket(&server, &bob).await;
+}
