@@ -143,9 +143,8 @@ async fn token(store: &Store, command: TokenCommand) -> Result<(), String> {
 }
 
 async fn user(store: &Store, command: UserCommand) -> Result<(), String> {
-    let store = store.clone();
     let result = match command {
-        UserCommand::List => users::list(&store).await.map(|users| {
+        UserCommand::List => users::list(store).await.map(|users| {
             let width = users.iter().map(|u| u.name.len()).max().unwrap_or(4).max(4);
             println!("{:width$}  ROLE", "NAME");
             for user in users {
@@ -154,20 +153,20 @@ async fn user(store: &Store, command: UserCommand) -> Result<(), String> {
         }),
         UserCommand::Add { name, role } => {
             let password = read_password(&name)?;
-            users::add(&store, &name, role, password)
+            users::add(store, &name, role, password)
                 .await
                 .map(|_| println!("added {name} ({})", role.as_str()))
         }
         UserCommand::Passwd { name } => {
             let password = read_password(&name)?;
-            users::set_password(&store, &name, password)
+            users::set_password(store, &name, password)
                 .await
                 .map(|()| println!("password of {name} changed"))
         }
-        UserCommand::Role { name, role } => users::set_role(&store, &name, role)
+        UserCommand::Role { name, role } => users::set_role(store, &name, role)
             .await
             .map(|()| println!("{name} is now {}", role.as_str())),
-        UserCommand::Remove { name } => users::remove(&store, &name)
+        UserCommand::Remove { name } => users::remove(store, &name)
             .await
             .map(|()| println!("removed {name}")),
     };

@@ -163,15 +163,25 @@ async fn login(
             ok: true,
         })
         .await;
-    let mut response = if form {
-        Redirect::to(urls::safe_next(next)).into_response()
-    } else {
-        StatusCode::NO_CONTENT.into_response()
+    Ok(signed_in(
+        &auth,
+        &secret,
+        form.then(|| urls::safe_next(next)),
+        https,
+    ))
+}
+
+/// The answer that starts a session: 204 to a script, a redirect to `to` for a form, with
+/// the cookie either way.
+fn signed_in(auth: &Auth, secret: &str, to: Option<&str>, https: bool) -> Response {
+    let mut response = match to {
+        Some(to) => Redirect::to(to).into_response(),
+        None => StatusCode::NO_CONTENT.into_response(),
     };
     response
         .headers_mut()
-        .insert(header::SET_COOKIE, auth.cookie(Some(&secret), https));
-    Ok(response)
+        .insert(header::SET_COOKIE, auth.cookie(Some(secret), https));
+    response
 }
 
 async fn logout(
@@ -291,15 +301,12 @@ async fn create_first_admin(
         })
         .await;
     let secret = sessions::create(&auth.store, &form.username).await?;
-    let mut response = if is_form(headers) {
-        Redirect::to("/").into_response()
-    } else {
-        StatusCode::NO_CONTENT.into_response()
-    };
-    response
-        .headers_mut()
-        .insert(header::SET_COOKIE, auth.cookie(Some(&secret), https));
-    Ok(response)
+    Ok(signed_in(
+        &auth,
+        &secret,
+        is_form(headers).then_some("/"),
+        https,
+    ))
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

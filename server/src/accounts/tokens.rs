@@ -16,9 +16,16 @@ use sqlx::Row;
 const PREFIX: &str = "berth_";
 const TOUCH_EVERY_MS: i64 = 60_000;
 
+const OWNER_PREFIX: &str = "token:";
+
 /// The owner key a token's sockets are registered under.
 pub fn owner_key(id: &str) -> String {
-    format!("token:{id}")
+    format!("{OWNER_PREFIX}{id}")
+}
+
+/// The token id of an owner key, if it is a token's.
+pub fn owned_by(key: &str) -> Option<&str> {
+    key.strip_prefix(OWNER_PREFIX)
 }
 
 fn info(row: &sqlx::any::AnyRow) -> Result<TokenInfo, sqlx::Error> {

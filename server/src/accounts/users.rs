@@ -98,8 +98,9 @@ pub async fn set_password(store: &Store, name: &str, password: String) -> Result
     Ok(())
 }
 
-/// Changes a role and ends the user's sessions; demoting the last admin is 409. The check and the change are one
-/// statement, so two demotions at once cannot both pass on SQLite (one writer at a time).
+/// Changes a role and ends the user's sessions; demoting the last admin is 409. The check
+/// and the change are one statement, so two demotions at once cannot both pass on SQLite
+/// (one writer at a time).
 pub async fn set_role(store: &Store, name: &str, role: Role) -> Result<(), ApiError> {
     validate_name(name)?;
     let updated = sqlx::query(
@@ -114,11 +115,7 @@ pub async fn set_role(store: &Store, name: &str, role: Role) -> Result<(), ApiEr
     .await
     .map_err(store_error)?;
     if updated.rows_affected() == 0 {
-        return Err(if exists(store, name).await? {
-            ApiError::new(409, LAST_ADMIN)
-        } else {
-            no_such_user(name)
-        });
+        return Err(kept_admin_or_missing(store, name).await?);
     }
     // A session carries the rights it was opened with: they sign in again.
     super::sessions::delete_for_user(store, name).await
@@ -136,13 +133,18 @@ pub async fn remove(store: &Store, name: &str) -> Result<(), ApiError> {
     .await
     .map_err(store_error)?;
     if deleted.rows_affected() == 0 {
-        return Err(if exists(store, name).await? {
-            ApiError::new(409, LAST_ADMIN)
-        } else {
-            no_such_user(name)
-        });
+        return Err(kept_admin_or_missing(store, name).await?);
     }
     Ok(())
+}
+
+/// Why a guarded change touched no row: the user is the last admin (409), or absent (404).
+async fn kept_admin_or_missing(store: &Store, name: &str) -> Result<ApiError, ApiError> {
+    Ok(if exists(store, name).await? {
+        ApiError::new(409, LAST_ADMIN)
+    } else {
+        no_such_user(name)
+    })
 }
 
 async fn exists(store: &Store, name: &str) -> Result<bool, ApiError> {

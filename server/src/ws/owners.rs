@@ -135,7 +135,7 @@ impl Owners {
                 () = shutdown.cancelled() => return,
             }
             for session in self.sessions() {
-                let alive = match session.strip_prefix("token:") {
+                let alive = match tokens::owned_by(&session) {
                     Some(id) => tokens::alive(&store, id).await,
                     None => sessions::alive(&store, &session, policy).await,
                 };

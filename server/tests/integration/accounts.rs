@@ -163,23 +163,11 @@ async fn users_in_sqlite_are_managed_from_the_cli() {
 /// `make test` starts a private PostgreSQL and sets `BERTH_TEST_POSTGRES_URL`.
 #[tokio::test]
 async fn users_in_postgres_are_managed_from_the_cli() {
-    let url = std::env::var("BERTH_TEST_POSTGRES_URL").expect(
-        "BERTH_TEST_POSTGRES_URL: run `make test`, which starts a private PostgreSQL, \
-         or `scripts/postgres.sh start` and export the URL it prints",
-    );
-    // A fresh database per run: the cluster is private, the name unique.
-    let db = format!("berth_it_{}", std::process::id());
-    let admin = Store::open(&Location::Url(url.clone())).await.unwrap();
-    sqlx::query(&format!("CREATE DATABASE {db}"))
-        .execute(&admin.pool)
-        .await
-        .unwrap();
-    let (base, _) = url.rsplit_once('/').unwrap();
-    manage_users(&Location::Url(format!("{base}/{db}"))).await;
-    sqlx::query(&format!("DROP DATABASE {db} WITH (FORCE)"))
-        .execute(&admin.pool)
-        .await
-        .unwrap();
+    crate::common::on_fresh_postgres(
+        "users",
+        |location| async move { manage_users(&location).await },
+    )
+    .await;
 }
 
 #[test]

@@ -202,20 +202,11 @@ async fn every_door_needs_a_session_in_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_door_needs_a_session_in_postgres() {
-    let url = std::env::var("BERTH_TEST_POSTGRES_URL")
-        .expect("BERTH_TEST_POSTGRES_URL: run `make test`, which starts a private PostgreSQL");
-    let db = format!("berth_it_doors_{}", std::process::id());
-    let admin = Store::open(&Location::Url(url.clone())).await.unwrap();
-    sqlx::query(&format!("CREATE DATABASE {db}"))
-        .execute(&admin.pool)
-        .await
-        .unwrap();
-    let (base, _) = url.rsplit_once('/').unwrap();
-    every_door(Location::Url(format!("{base}/{db}"))).await;
-    sqlx::query(&format!("DROP DATABASE {db} WITH (FORCE)"))
-        .execute(&admin.pool)
-        .await
-        .unwrap();
+    crate::common::on_fresh_postgres(
+        "doors",
+        |location| async move { every_door(location).await },
+    )
+    .await;
 }
 
 /// The form a page without JavaScript posts: redirects, and `next` only on this site.
