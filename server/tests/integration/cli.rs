@@ -105,7 +105,10 @@ async fn sigterm_with_500_sockets_says_goodbye_to_every_reader_and_exits_in_time
         "sigterm",
         true,
         &[],
-        &["sh", "-c", "while true; do seq 1 2000; sleep 0.01; done"],
+        // Frames always waiting, at a rate 150 log readers in this one test process can
+        // read: at 2000 lines per 10 ms (timestamped frames since issue 9) the readers
+        // fell behind, were closed as too slow, and starved the loop that connects them.
+        &["sh", "-c", "while true; do seq 1 200; sleep 0.01; done"],
     );
     let mut berth = BerthProcess::start(&[
         "--limit-per-kind",
