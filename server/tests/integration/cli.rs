@@ -105,10 +105,15 @@ async fn sigterm_with_500_sockets_says_goodbye_to_every_reader_and_exits_in_time
         "sigterm",
         true,
         &[],
-        // Frames always waiting, at a rate 150 log readers in this one test process can
-        // read: at 2000 lines per 10 ms (timestamped frames since issue 9) the readers
-        // fell behind, were closed as too slow, and starved the loop that connects them.
-        &["sh", "-c", "while true; do seq 1 200; sleep 0.01; done"],
+        // Frames always waiting (1 KB lines, about 1 MB/s) so the stalled clients back up,
+        // at a rate the log readers in this one test process keep up with: at 2000 short
+        // lines per 10 ms, 150 readers parsing every frame fell behind, were closed as too
+        // slow, and starved the loop that connects them.
+        &[
+            "sh",
+            "-c",
+            "l=$(printf %01000d 0); while true; do for i in 1 2 3 4 5 6 7 8 9 10; do echo $l; done; sleep 0.01; done",
+        ],
     );
     let mut berth = BerthProcess::start(&[
         "--limit-per-kind",
@@ -121,6 +126,9 @@ async fn sigterm_with_500_sockets_says_goodbye_to_every_reader_and_exits_in_time
         "200",
         "--shutdown-drain-ms",
         &DRAIN.as_millis().to_string(),
+        // Stalled clients stay open until the signal, not closed as too slow first.
+        "--ws-send-timeout-ms",
+        "120000",
     ])
     .await;
     let logs = berth.ws_url(&format!("/ws/containers/{}/logs?tail=0", chatty.id));
@@ -143,7 +151,8 @@ async fn sigterm_with_500_sockets_says_goodbye_to_every_reader_and_exits_in_time
     let mut readers = tokio::task::JoinSet::new();
     let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel::<()>(READERS);
     for i in 0..READERS {
-        let url = if i % 3 == 0 {
+        // One reader in ten follows the logs, the rest the host's stats.
+        let url = if i % 10 == 0 {
             logs.clone()
         } else {
             host.clone()
@@ -153,8 +162,12 @@ async fn sigterm_with_500_sockets_says_goodbye_to_every_reader_and_exits_in_time
         readers.spawn(async move {
             let mut said_ready = false;
             loop {
-                match client.next(Duration::from_secs(30)).await {
-                    Ok(Frame::End { retry, reason }) => {
+                // Only the goodbye is parsed (a tagged frame starts with its type).
+                match client.next_text(Duration::from_secs(30)).await {
+                    Ok(text) if text.starts_with(r#"{"type":"end""#) => {
+                        let Ok(Frame::End { retry, reason }) = serde_json::from_str(&text) else {
+                            panic!("not an end frame: {text}");
+                        };
                         let close = client.next(Duration::from_secs(10)).await;
                         return (Some((retry, reason)), close.err());
                     }
@@ -174,8 +187,25 @@ async fn sigterm_with_500_sockets_says_goodbye_to_every_reader_and_exits_in_time
             .await
             .expect("every reader receives frames");
     }
-    tokio::time::sleep(Duration::from_secs(1)).await; // the stalled ones back up
-
+    // The stalled clients back up until the kernel takes no more from the server: their
+    // unsent bytes stop growing (a socket still taking data grows by ~1 MB/s).
+    let stalled_at = Instant::now();
+    let mut before = berth.send_queues();
+    let mut full = 0;
+    while full < STALLED {
+        assert!(
+            stalled_at.elapsed() < Duration::from_secs(60),
+            "only {full} sockets stalled: {before:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let now = berth.send_queues();
+        full = now
+            .iter()
+            .filter(|&(port, unsent)| *unsent >= 256 * 1024 && before.get(port) == Some(unsent))
+            .count();
+        before = now;
+    }
+    let stalled_in = stalled_at.elapsed();
     let started = Instant::now();
     berth.signal("TERM");
     let status = tokio::time::timeout(DRAIN + Duration::from_secs(5), berth.child.wait())
@@ -198,7 +228,9 @@ async fn sigterm_with_500_sockets_says_goodbye_to_every_reader_and_exits_in_time
         );
         goodbyes += 1;
     }
-    println!("SIGTERM: {goodbyes} readers said goodbye to, {STALLED} stalled; exited in {took:?}");
+    println!(
+        "SIGTERM: {goodbyes} readers said goodbye to, {full} stalled (after {stalled_in:?}); exited in {took:?}"
+    );
     assert_eq!(goodbyes, READERS);
     assert!(
         took < DRAIN + Duration::from_secs(1),

@@ -334,6 +334,13 @@ impl WsClient {
 
     /// The next frame, or how the socket ended. Pings are answered by the library.
     pub async fn next(&mut self, timeout: Duration) -> Result<app::frames::Frame, Ended> {
+        let text = self.next_text(timeout).await?;
+        Ok(serde_json::from_str(&text).unwrap_or_else(|e| panic!("bad frame {text}: {e}")))
+    }
+
+    /// The next frame's text, unparsed: for tests with hundreds of readers in one process,
+    /// where parsing every frame would make the readers the bottleneck under test.
+    pub async fn next_text(&mut self, timeout: Duration) -> Result<String, Ended> {
         use futures::StreamExt;
         use tokio_tungstenite::tungstenite::Message;
         let deadline = tokio::time::Instant::now() + timeout;
@@ -341,10 +348,7 @@ impl WsClient {
             match tokio::time::timeout_at(deadline, self.stream.next()).await {
                 Err(_) => return Err(Ended::TimedOut),
                 Ok(None) | Ok(Some(Err(_))) => return Err(Ended::Closed(None)),
-                Ok(Some(Ok(Message::Text(text)))) => {
-                    return Ok(serde_json::from_str(&text)
-                        .unwrap_or_else(|e| panic!("bad frame {text}: {e}")));
-                }
+                Ok(Some(Ok(Message::Text(text)))) => return Ok(text.to_string()),
                 Ok(Some(Ok(Message::Close(frame)))) => {
                     return Err(Ended::Closed(frame.map(|f| f.code.into())));
                 }
@@ -528,6 +532,35 @@ impl BerthProcess {
         let after = stat.rsplit_once(')').unwrap().1;
         let fields: Vec<&str> = after.split_whitespace().collect();
         fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+    }
+
+    /// Bytes the kernel holds unsent on each of the server's established connections
+    /// (`tx_queue` in /proc/net/tcp), by the client's port: how the tests see that a
+    /// client which stopped reading has stalled the server's writes.
+    pub fn send_queues(&self) -> std::collections::HashMap<u16, u64> {
+        let port = self
+            .addr
+            .rsplit(':')
+            .next()
+            .unwrap()
+            .parse::<u16>()
+            .unwrap();
+        let local = format!("0100007F:{port:04X}");
+        let table = std::fs::read_to_string("/proc/net/tcp").unwrap();
+        table
+            .lines()
+            .skip(1)
+            .filter_map(|line| {
+                let fields: Vec<&str> = line.split_whitespace().collect();
+                // local, remote, state ("01" established), "tx_queue:rx_queue"
+                if fields.get(1) != Some(&local.as_str()) || fields.get(3) != Some(&"01") {
+                    return None;
+                }
+                let remote = u16::from_str_radix(fields[2].rsplit(':').next()?, 16).ok()?;
+                let unsent = u64::from_str_radix(fields[4].split(':').next()?, 16).ok()?;
+                Some((remote, unsent))
+            })
+            .collect()
     }
 
     pub fn signal(&self, signal: &str) {
