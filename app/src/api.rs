@@ -3,7 +3,15 @@
 //! AbortController that is aborted when the owning resource re-runs or is disposed.
 
 use crate::frames::{ContainerStats, SystemStats};
-use crate::model::{ApiError, ContainerDetail, ContainerSummary, Dashboard, Health, Me, Project};
+use crate::model::{
+    ApiError, AuditEntry, AuditQuery, ContainerDetail, ContainerSummary, Dashboard, Health, Me,
+    NewToken, NewUser, Project, Role, TokenInfo, TokenRequest, User,
+};
+#[cfg(not(feature = "ssr"))]
+use crate::{
+    model::{PasswordChange, RoleChange},
+    urls,
+};
 
 #[cfg(feature = "ssr")]
 pub use server::{Backend, BoxFuture, SharedBackend};
@@ -119,6 +127,33 @@ mod browser {
         decode(&path, response).await
     }
 
+    /// A change the user asked for (POST, PUT or DELETE with an optional JSON body). Not
+    /// aborted when the page goes away: the user pressed the button, so it completes.
+    /// Answers the JSON body, or `None` for 204.
+    pub async fn change<B: serde::Serialize, T: DeserializeOwned>(
+        method: gloo_net::http::Method,
+        path: String,
+        body: Option<&B>,
+    ) -> Result<Option<T>, ApiError> {
+        let failed =
+            |e: gloo_net::Error| ApiError::new(0, format!("request to {path} failed: {e}"));
+        let builder = gloo_net::http::RequestBuilder::new(&path).method(method);
+        let response = match body {
+            Some(body) => builder.json(body).map_err(failed)?.send().await,
+            None => builder.send().await,
+        }
+        .map_err(failed)?;
+        match response.status() {
+            204 => Ok(None),
+            _ if response.ok() => decode(&path, response).await.map(Some),
+            status => {
+                let fallback = response.status_text();
+                let body = decode::<ErrorBody>(&path, response).await;
+                Err(ApiError::new(status, body.map_or(fallback, |b| b.error)))
+            }
+        }
+    }
+
     /// Resources need `Send` futures; in the browser everything runs on one thread.
     pub fn sendable<F: std::future::Future>(future: F) -> SendWrapper<F> {
         SendWrapper::new(future)
@@ -196,4 +231,125 @@ pub async fn container_stats(reference: String) -> Result<Option<ContainerStats>
         "/api/containers/{reference}/stats"
     )))
     .await;
+}
+
+// The accounts API, for the admin pages. Their data is loaded in the browser only (the pages
+// are for admins, need the Wasm for confirmations anyway, and so each endpoint has one
+// handler on the server and one caller here); during SSR these answer an error.
+
+#[cfg(feature = "ssr")]
+fn browser_only<T>() -> Result<T, ApiError> {
+    Err(ApiError::new(
+        500,
+        "the admin pages load their data in the browser",
+    ))
+}
+
+/// Sends a change and expects a JSON answer.
+#[cfg(not(feature = "ssr"))]
+async fn change_to<B: serde::Serialize, T: serde::de::DeserializeOwned>(
+    method: gloo_net::http::Method,
+    path: String,
+    body: &B,
+) -> Result<T, ApiError> {
+    browser::change(method, path.clone(), Some(body))
+        .await?
+        .ok_or_else(|| ApiError::new(0, format!("{path} answered no body")))
+}
+
+/// Sends a change answered with 204.
+#[cfg(not(feature = "ssr"))]
+async fn change_quietly<B: serde::Serialize>(
+    method: gloo_net::http::Method,
+    path: String,
+    body: Option<&B>,
+) -> Result<(), ApiError> {
+    browser::change::<B, serde::de::IgnoredAny>(method, path, body)
+        .await
+        .map(drop)
+}
+
+pub async fn users() -> Result<Vec<User>, ApiError> {
+    #[cfg(feature = "ssr")]
+    return browser_only();
+    #[cfg(not(feature = "ssr"))]
+    return browser::get_json(urls::API_USERS.into()).await;
+}
+
+#[cfg_attr(feature = "ssr", allow(unused_variables))]
+pub async fn add_user(user: NewUser) -> Result<User, ApiError> {
+    #[cfg(feature = "ssr")]
+    return browser_only();
+    #[cfg(not(feature = "ssr"))]
+    return change_to(gloo_net::http::Method::POST, urls::API_USERS.into(), &user).await;
+}
+
+#[cfg_attr(feature = "ssr", allow(unused_variables))]
+pub async fn set_role(name: String, role: Role) -> Result<(), ApiError> {
+    #[cfg(feature = "ssr")]
+    return browser_only();
+    #[cfg(not(feature = "ssr"))]
+    return change_quietly(
+        gloo_net::http::Method::PUT,
+        urls::api_user_role(&name),
+        Some(&RoleChange { role }),
+    )
+    .await;
+}
+
+#[cfg_attr(feature = "ssr", allow(unused_variables))]
+pub async fn set_password(name: String, password: String) -> Result<(), ApiError> {
+    #[cfg(feature = "ssr")]
+    return browser_only();
+    #[cfg(not(feature = "ssr"))]
+    return change_quietly(
+        gloo_net::http::Method::PUT,
+        urls::api_user_password(&name),
+        Some(&PasswordChange { password }),
+    )
+    .await;
+}
+
+#[cfg_attr(feature = "ssr", allow(unused_variables))]
+pub async fn remove_user(name: String) -> Result<(), ApiError> {
+    #[cfg(feature = "ssr")]
+    return browser_only();
+    #[cfg(not(feature = "ssr"))]
+    return change_quietly::<()>(gloo_net::http::Method::DELETE, urls::api_user(&name), None).await;
+}
+
+pub async fn tokens() -> Result<Vec<TokenInfo>, ApiError> {
+    #[cfg(feature = "ssr")]
+    return browser_only();
+    #[cfg(not(feature = "ssr"))]
+    return browser::get_json(urls::API_TOKENS.into()).await;
+}
+
+#[cfg_attr(feature = "ssr", allow(unused_variables))]
+pub async fn create_token(request: TokenRequest) -> Result<NewToken, ApiError> {
+    #[cfg(feature = "ssr")]
+    return browser_only();
+    #[cfg(not(feature = "ssr"))]
+    return change_to(
+        gloo_net::http::Method::POST,
+        urls::API_TOKENS.into(),
+        &request,
+    )
+    .await;
+}
+
+#[cfg_attr(feature = "ssr", allow(unused_variables))]
+pub async fn revoke_token(id: String) -> Result<(), ApiError> {
+    #[cfg(feature = "ssr")]
+    return browser_only();
+    #[cfg(not(feature = "ssr"))]
+    return change_quietly::<()>(gloo_net::http::Method::DELETE, urls::api_token(&id), None).await;
+}
+
+#[cfg_attr(feature = "ssr", allow(unused_variables))]
+pub async fn audit(query: AuditQuery) -> Result<Vec<AuditEntry>, ApiError> {
+    #[cfg(feature = "ssr")]
+    return browser_only();
+    #[cfg(not(feature = "ssr"))]
+    return browser::get_json(urls::api_audit(&query)).await;
 }

@@ -13,6 +13,19 @@ pub fn unix_time(seconds: i64) -> String {
     )
 }
 
+/// Unix milliseconds as `YYYY-MM-DD HH:MM:SS UTC` (the audit log wants the seconds).
+pub fn unix_millis(ms: i64) -> String {
+    let seconds = ms.div_euclid(1000);
+    let (y, m, d) = civil_from_days(seconds.div_euclid(86_400));
+    let rem = seconds.rem_euclid(86_400);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
 /// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
 fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
@@ -62,6 +75,7 @@ mod tests {
         assert_eq!(unix_time(0), "1970-01-01 00:00 UTC");
         assert_eq!(unix_time(951_782_400), "2000-02-29 00:00 UTC");
         assert_eq!(unix_time(1_795_214_220), "2026-11-20 22:37 UTC");
+        assert_eq!(unix_millis(1_795_214_237_999), "2026-11-20 22:37:17 UTC");
     }
 
     #[test]

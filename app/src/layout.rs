@@ -4,13 +4,19 @@
 
 use crate::{
     api,
-    model::{Health, Me},
+    model::{ApiError, Health, Me},
+    urls,
 };
 use leptos::prelude::*;
 use leptos_router::components::A;
 
 /// How often the hydrated page re-checks the engine.
 const HEALTH_POLL_MS: u64 = 5_000;
+
+/// Who is signed in, fetched once per page load for the whole app (the menu, the admin link,
+/// the admin pages' role check).
+#[derive(Clone, Copy)]
+pub struct CurrentUser(pub Resource<Result<Me, ApiError>>);
 
 /// Counts the times the engine came back after being unreachable. Page resources depend on
 /// it, so a page that showed "engine unavailable" reloads its data once the engine answers.
@@ -38,6 +44,7 @@ pub fn Layout(children: Children) -> impl IntoView {
     provide_context(EngineEpoch(epoch));
     let hydrated = expect_context::<crate::Hydrated>().0;
     let me = Resource::new(|| (), |_| api::me());
+    provide_context(CurrentUser(me));
 
     view! {
         <div class="app" data-hydrated=move || hydrated.get().to_string()>
@@ -51,6 +58,14 @@ pub fn Layout(children: Children) -> impl IntoView {
                     </A>
                     <A href="/containers">"Containers"</A>
                     <A href="/projects">"Projects"</A>
+                    <Transition fallback=|| ()>
+                        {move || Suspend::new(async move {
+                            me.await
+                                .ok()
+                                .filter(Me::may_administer)
+                                .map(|_| view! { <A href=urls::ADMIN>"Admin"</A> })
+                        })}
+                    </Transition>
                 </nav>
                 <Transition fallback=|| ()>
                     {move || Suspend::new(async move { health.await.ok().map(engine_badge) })}

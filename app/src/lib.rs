@@ -73,6 +73,9 @@ pub fn App() -> impl IntoView {
                         view=pages::ContainerPage
                         ssr=SsrMode::Async
                     />
+                    <Route path=path!("/admin") view=pages::AdminUsers ssr=SsrMode::Async />
+                    <Route path=path!("/admin/tokens") view=pages::AdminTokens ssr=SsrMode::Async />
+                    <Route path=path!("/admin/audit") view=pages::AdminAudit ssr=SsrMode::Async />
                     <Route path=path!("/login") view=pages::Login />
                     <Route path=path!("/setup") view=pages::Setup />
                     <Route path=path!("/projects") view=pages::ProjectList ssr=SsrMode::Async />

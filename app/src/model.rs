@@ -375,6 +375,13 @@ pub struct Me {
     pub accounts: bool,
 }
 
+impl Me {
+    /// Admin pages exist only with accounts on, for admins.
+    pub fn may_administer(&self) -> bool {
+        self.accounts && self.role == Role::Admin
+    }
+}
+
 /// An API token as lists show it: never the token itself.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenInfo {
@@ -408,4 +415,40 @@ pub struct AuditEntry {
     pub target: Option<String>,
     pub address: Option<String>,
     pub ok: bool,
+}
+
+/// `POST /api/users`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct NewUser {
+    pub name: String,
+    pub role: Role,
+    pub password: String,
+}
+
+/// `PUT /api/users/{name}/role`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RoleChange {
+    pub role: Role,
+}
+
+/// `PUT /api/users/{name}/password`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PasswordChange {
+    pub password: String,
+}
+
+/// `POST /api/tokens`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TokenRequest {
+    pub name: String,
+    pub role: Role,
+}
+
+/// `GET /api/audit`'s filters: newest first, `before` (Unix ms) pages back, `limit` 1 to 500.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditQuery {
+    pub before: Option<i64>,
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    pub limit: Option<i64>,
 }

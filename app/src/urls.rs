@@ -1,5 +1,56 @@
-//! Berth's own URLs, built here rather than formatted in pages: the sign-in pages, and the
-//! one rule for where a sign-in may send the browser next.
+//! Berth's own URLs, built here rather than formatted in pages: the sign-in and admin pages,
+//! the accounts API, and the one rule for where a sign-in may send the browser next.
+
+use crate::model::AuditQuery;
+
+/// The admin pages: users (the landing page), API tokens, the audit log.
+pub const ADMIN: &str = "/admin";
+pub const ADMIN_TOKENS: &str = "/admin/tokens";
+pub const ADMIN_AUDIT: &str = "/admin/audit";
+
+/// `GET` lists, `POST` adds.
+pub const API_USERS: &str = "/api/users";
+pub const API_TOKENS: &str = "/api/tokens";
+
+/// `DELETE` removes the user.
+pub fn api_user(name: &str) -> String {
+    format!("{API_USERS}/{}", encode(name))
+}
+
+/// `PUT` changes the user's role.
+pub fn api_user_role(name: &str) -> String {
+    format!("{}/role", api_user(name))
+}
+
+/// `PUT` sets the user's password.
+pub fn api_user_password(name: &str) -> String {
+    format!("{}/password", api_user(name))
+}
+
+/// `DELETE` revokes the token.
+pub fn api_token(id: &str) -> String {
+    format!("{API_TOKENS}/{}", encode(id))
+}
+
+/// `GET /api/audit` with the filters that are set.
+pub fn api_audit(query: &AuditQuery) -> String {
+    let mut params = Vec::new();
+    if let Some(before) = query.before {
+        params.push(format!("before={before}"));
+    }
+    for (key, value) in [("actor", &query.actor), ("action", &query.action)] {
+        if let Some(value) = value.as_deref().filter(|v| !v.is_empty()) {
+            params.push(format!("{key}={}", encode(value)));
+        }
+    }
+    if let Some(limit) = query.limit {
+        params.push(format!("limit={limit}"));
+    }
+    match params.is_empty() {
+        true => "/api/audit".to_string(),
+        false => format!("/api/audit?{}", params.join("&")),
+    }
+}
 
 /// `/login`, remembering where to go afterwards.
 pub fn login(next: Option<&str>) -> String {
@@ -71,5 +122,21 @@ mod tests {
             "/login?next=/containers/a%20b%3Ftab%3Dlogs"
         );
         assert_eq!(login(Some("//evil")), "/login");
+    }
+
+    #[test]
+    fn audit_queries_carry_only_what_is_set() {
+        assert_eq!(api_audit(&AuditQuery::default()), "/api/audit");
+        let query = AuditQuery {
+            before: Some(17),
+            actor: Some("a b&c".into()),
+            action: Some(String::new()),
+            limit: Some(50),
+        };
+        assert_eq!(
+            api_audit(&query),
+            "/api/audit?before=17&actor=a%20b%26c&limit=50"
+        );
+        assert_eq!(api_user_role("ann"), "/api/users/ann/role");
     }
 }

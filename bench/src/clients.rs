@@ -187,12 +187,44 @@ pub async fn cycle(urls: &[String], total: usize, concurrency: usize) {
     }
 }
 
-/// GET over a fresh connection: status, body, and the time to the first response byte.
-/// HTTP/1.0, so the body is never chunked.
-pub async fn http_get(addr: &str, path: &str) -> Result<(u16, String, Duration), String> {
+/// An HTTP answer: status, the header block, the body, the time to its first byte.
+pub struct Answer {
+    pub status: u16,
+    pub head: String,
+    pub body: String,
+    pub ttfb: Duration,
+}
+
+impl Answer {
+    /// The first value of header `name` (lowercase).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.head.lines().find_map(|line| {
+            let (key, value) = line.split_once(':')?;
+            (key.trim().eq_ignore_ascii_case(name)).then(|| value.trim())
+        })
+    }
+}
+
+/// One request over a fresh connection. HTTP/1.0, so the body is never chunked. `extra` is
+/// more header lines, each ending in CRLF; a JSON `body` is sent with its length.
+pub async fn http(
+    addr: &str,
+    method: &str,
+    path: &str,
+    extra: &str,
+    body: Option<&str>,
+) -> Result<Answer, String> {
     let started = Instant::now();
     let mut stream = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
-    let request = format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n");
+    let mut request = format!("{method} {path} HTTP/1.0\r\nHost: {addr}\r\n{extra}");
+    if let Some(body) = body {
+        request.push_str(&format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        ));
+    } else {
+        request.push_str("\r\n");
+    }
     stream
         .write_all(request.as_bytes())
         .await
@@ -216,10 +248,22 @@ pub async fn http_get(addr: &str, path: &str) -> Result<(u16, String, Duration),
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
-    let body = text
+    let (head, body) = text
         .split_once("\r\n\r\n")
-        .map_or(String::new(), |(_, b)| b.to_string());
-    Ok((status, body, ttfb))
+        .map_or((text.as_str(), ""), |(h, b)| (h, b));
+    Ok(Answer {
+        status,
+        head: head.to_string(),
+        body: body.to_string(),
+        ttfb,
+    })
+}
+
+/// GET over a fresh connection: status, body, and the time to the first response byte.
+pub async fn http_get(addr: &str, path: &str) -> Result<(u16, String, Duration), String> {
+    http(addr, "GET", path, "", None)
+        .await
+        .map(|a| (a.status, a.body, a.ttfb))
 }
 
 /// One series from `/metrics`, e.g. `("berth_hubs", Some("kind=\"container_logs\""))`.

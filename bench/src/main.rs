@@ -1,8 +1,9 @@
 //! `make bench`: starts a release `berth` against the real engine, creates its own fixture
 //! containers, drives Berth over loopback with real WebSocket clients, removes everything it
-//! created, and prints one Markdown table of the eight figures (BENCHMARKS.md holds a run).
+//! created, and prints one Markdown table of the nine figures (BENCHMARKS.md holds a run).
 //! Times are compared as ratios within this run, never against fixed thresholds.
 
+mod accounts;
 mod clients;
 mod fixtures;
 mod process;
@@ -156,18 +157,9 @@ async fn main() {
     if clients::http_get(&addr, "/").await.is_ok() {
         panic!("something already listens on {addr}: stop it or set BERTH_BENCH_ADDR");
     }
-    let berth = Berth::start(&binary, &addr);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !matches!(
-        clients::http_get(&addr, "/api/health").await,
-        Ok((200, _, _))
-    ) {
-        assert!(
-            Instant::now() < deadline,
-            "berth did not become healthy on {addr}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    // Figures 1 to 8 measure streaming, without accounts; figure 9 measures accounts.
+    let berth = Berth::start(&binary, &addr, &["--auth", "off"]);
+    berth.healthy(&addr).await;
 
     // 1 and 7: idle, over the same window.
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -481,6 +473,14 @@ async fn main() {
         "stats cost nothing when nobody watches: no sampler or stream runs without a client",
     );
     drop(berth);
+
+    step("9. Accounts: idle with accounts on, sign-ins, sessions");
+    let figure = accounts::measure(&binary, &addr, idle_window, idle_rss).await;
+    table.add(
+        "9. Accounts (issue 10)",
+        figure,
+        "same 20 idle containers as figure 1; argon2id at password-auth's defaults (19 MiB, 2 passes)",
+    );
     drop(fixtures);
 
     table.0.sort_by_key(|r| {

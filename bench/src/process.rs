@@ -48,16 +48,16 @@ pub struct Berth {
 }
 
 impl Berth {
-    /// Starts `binary` on `addr` with the per-address limits raised for the benchmark.
-    pub fn start(binary: &str, addr: &str) -> Self {
+    /// Starts `binary` on `addr` with the per-address limits raised for the benchmark, and
+    /// `extra` arguments.
+    pub fn start(binary: &str, addr: &str, extra: &[&str]) -> Self {
         let child = Command::new(binary)
             .args(["--bind", addr, "--log", "warn"])
             // One address drives thousands of sockets; the lag limit is lifted so the
             // throughput figure counts delivered lines, not disconnects.
             .args(["--limit-per-kind", "5000", "--limit-system-stats", "5000"])
             .args(["--limit-global", "20000", "--ws-max-lags", "1000000000"])
-            // The figures measure streaming; sign-in has its own (issue 10).
-            .args(["--auth", "off"])
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
@@ -75,6 +75,21 @@ impl Berth {
 
     pub fn cpu(&self) -> f64 {
         cpu_seconds(self.pid())
+    }
+
+    /// Until `/api/health` answers 200 (panics after 30 s).
+    pub async fn healthy(&self, addr: &str) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while !matches!(
+            crate::clients::http_get(addr, "/api/health").await,
+            Ok((200, _, _))
+        ) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "berth did not become healthy on {addr}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
     }
 
     /// Median RSS of `n` readings `every` apart.

@@ -81,6 +81,103 @@ test('a wrong password says so and stays on the sign-in page', async ({ browser 
   await context.close();
 });
 
+async function signInAs(browser: Browser, name: string, password: string) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${BASE}/login`);
+  await page.getByLabel('User name').fill(name);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page).toHaveURL(`${BASE}/`);
+  await hydrated(page);
+  return { context, page };
+}
+
+const VIEWER = 'vera';
+const VIEWER_PASSWORD = 'vera has a long password';
+
+test('an admin adds a user, makes and revokes a token (asked first), and reads the audit log', async ({ browser }) => {
+  const { context, page } = await signInAs(browser, 'admin', PASSWORD);
+  await page.getByRole('link', { name: 'Admin' }).click();
+  await expect(page).toHaveURL(`${BASE}/admin`);
+  await expect(page.locator('tr[data-user="admin"]')).toContainText('(you)');
+
+  const add = page.getByRole('form', { name: 'Add a user' });
+  await add.getByLabel('User name').fill(VIEWER);
+  await add.getByLabel('Password (12 characters or more)').fill(VIEWER_PASSWORD);
+  await add.getByRole('button', { name: 'Add user' }).click();
+  await expect(page.getByRole('status')).toContainText(`Added ${VIEWER} (viewer)`);
+  await expect(page.locator(`tr[data-user="${VIEWER}"] select`)).toHaveValue('viewer');
+  // The server's rules come back as they are: the last admin cannot be demoted.
+  await page.locator('tr[data-user="admin"] select').selectOption('viewer');
+  await expect(page.getByRole('alert')).toContainText('last admin');
+  await expect(page.locator('tr[data-user="admin"] select')).toHaveValue('admin');
+
+  await page.getByRole('link', { name: 'API tokens' }).click();
+  const make = page.getByRole('form', { name: 'Make an API token' });
+  await make.getByLabel('Name (what uses it)').fill('scraper');
+  await make.getByRole('button', { name: 'Make token' }).click();
+  const token = await page.getByTestId('new-token').inputValue();
+  expect(token).toMatch(/^berth_[0-9a-f]+$/);
+  const asToken = () =>
+    fetch(`${BASE}/api/auth/me`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.status);
+  expect(await asToken()).toBe(200);
+  const row = page.locator('tr[data-token="scraper"]');
+  await row.getByRole('button', { name: 'Revoke' }).click();
+  await expect(row.getByRole('alertdialog')).toContainText('Revoke scraper?');
+  await row.getByRole('button', { name: 'Cancel' }).click();
+  expect(await asToken()).toBe(200);
+  await row.getByRole('button', { name: 'Revoke' }).click();
+  await row.getByRole('button', { name: 'Yes, revoke' }).click();
+  await expect(row).toHaveCount(0);
+  await expect(page.getByTestId('new-token')).toHaveCount(0);
+  expect(await asToken()).toBe(401);
+
+  await page.getByRole('link', { name: 'Audit log' }).click();
+  const audit = page.getByTestId('audit');
+  for (const action of ['user.add', 'token.create', 'token.revoke', 'setup']) {
+    await expect(audit.locator(`tr[data-action="${action}"]`).first()).toBeVisible();
+  }
+  await page.getByLabel('What').fill('token.revoke');
+  await page.getByLabel('What').press('Enter');
+  await expect(audit.locator('tbody tr')).toHaveCount(1);
+  await expect(audit.locator('tbody tr')).toContainText('scraper');
+  await context.close();
+});
+
+test('a viewer sees no admin page', async ({ browser }) => {
+  const { context, page } = await signInAs(browser, VIEWER, VIEWER_PASSWORD);
+  await expect(page.locator('.topbar .user')).toContainText('viewer');
+  await expect(page.locator('.topbar nav')).toContainText('Projects');
+  await expect(page.getByRole('link', { name: 'Admin' })).toHaveCount(0);
+  for (const path of ['/admin', '/admin/tokens', '/admin/audit']) {
+    const response = await page.goto(`${BASE}${path}`);
+    expect(response?.status()).toBe(403);
+    await expect(page.locator('.error-panel')).toContainText('only an admin');
+    await expect(page.locator('table')).toHaveCount(0);
+  }
+  expect((await page.request.get(`${BASE}/api/users`)).status()).toBe(403);
+  await context.close();
+});
+
+test('an admin removes a user only after confirming, and their session ends', async ({ browser }) => {
+  const viewer = await signInAs(browser, VIEWER, VIEWER_PASSWORD);
+  const { context, page } = await signInAs(browser, 'admin', PASSWORD);
+  await page.goto(`${BASE}/admin`);
+  await hydrated(page);
+  const row = page.locator(`tr[data-user="${VIEWER}"]`);
+  await row.getByRole('button', { name: 'Remove' }).click();
+  await row.getByRole('button', { name: 'Cancel' }).click();
+  await expect(row).toHaveCount(1);
+  await row.getByRole('button', { name: 'Remove' }).click();
+  await row.getByRole('button', { name: 'Yes, remove' }).click();
+  await expect(page.getByRole('status')).toContainText(`Removed ${VIEWER}`);
+  await expect(row).toHaveCount(0);
+  expect((await viewer.page.request.get(`${BASE}/api/auth/me`)).status()).toBe(401);
+  await viewer.context.close();
+  await context.close();
+});
+
 test('hydrated: signed in, the log streams; signing out closes every socket', async ({ browser }) => {
   const { context, page } = await signIn(browser, true);
   await expect(page).toHaveURL(`${BASE}${DEEP}`);

@@ -1,6 +1,7 @@
 //! `/api/users`, `/api/tokens` and `/api/audit`: accounts, API tokens and the audit log,
-//! for admins only (403 for anyone else, 404 with `--auth off`); every change is audited. Changing someone's role, removing them or revoking a token
-//! ends their sessions, and with them, at once, every socket those opened.
+//! for admins only (403 for anyone else, 404 with `--auth off`); every change is audited.
+//! Changing someone's role, removing them or revoking a token ends their sessions, and with
+//! them, at once, every socket those opened.
 
 use crate::{
     AppState,
@@ -12,14 +13,16 @@ use crate::{
     },
     api::JsonError,
 };
-use app::model::{ApiError, AuditEntry, NewToken, Role, TokenInfo, User};
+use app::model::{
+    ApiError, AuditEntry, NewToken, NewUser, PasswordChange, Role, RoleChange, TokenInfo,
+    TokenRequest, User,
+};
 use axum::{
     Json, Router,
     extract::{ConnectInfo, FromRequestParts, Path, Query, State, rejection::QueryRejection},
     http::{StatusCode, request::Parts},
     routing::{get, put},
 };
-use serde::Deserialize;
 use std::{
     net::{IpAddr, SocketAddr},
     sync::Arc,
@@ -91,23 +94,6 @@ impl FromRequestParts<AppState> for Admin {
     }
 }
 
-#[derive(Deserialize)]
-struct NewUser {
-    name: String,
-    role: Role,
-    password: String,
-}
-
-#[derive(Deserialize)]
-struct NewRole {
-    role: Role,
-}
-
-#[derive(Deserialize)]
-struct NewPassword {
-    password: String,
-}
-
 type Body<T> = Result<Json<T>, axum::extract::rejection::JsonRejection>;
 
 fn body<T>(body: Body<T>) -> Result<T, ApiError> {
@@ -135,7 +121,7 @@ async fn set_role(
     State(state): State<AppState>,
     admin: Admin,
     Path(name): Path<String>,
-    new: Body<NewRole>,
+    new: Body<RoleChange>,
 ) -> Result<StatusCode, JsonError> {
     let new = body(new)?;
     users::set_role(&admin.1.store, &name, new.role).await?;
@@ -152,7 +138,7 @@ async fn set_role(
 async fn set_password(
     admin: Admin,
     Path(name): Path<String>,
-    new: Body<NewPassword>,
+    new: Body<PasswordChange>,
 ) -> Result<StatusCode, JsonError> {
     let new = body(new)?;
     users::set_password(&admin.1.store, &name, new.password).await?;
@@ -172,12 +158,6 @@ async fn remove(
         .end_user(&name, "your account was removed");
     admin.audit("user.remove", &name).await;
     Ok(StatusCode::NO_CONTENT)
-}
-
-#[derive(Deserialize)]
-struct TokenRequest {
-    name: String,
-    role: Role,
 }
 
 async fn list_tokens(Admin(_, auth, _): Admin) -> Result<Json<Vec<TokenInfo>>, JsonError> {
@@ -206,12 +186,14 @@ async fn revoke_token(
     admin: Admin,
     Path(id): Path<String>,
 ) -> Result<StatusCode, JsonError> {
-    tokens::revoke(&admin.1.store, &id).await?;
+    let name = tokens::revoke(&admin.1.store, &id).await?;
     state
         .streams
         .owners
         .end_session(&tokens::owner_key(&id), "the token was revoked");
-    admin.audit("token.revoke", &id).await;
+    admin
+        .audit("token.revoke", &format!("{name} (id {id})"))
+        .await;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -137,7 +137,7 @@ async fn token(store: &Store, command: TokenCommand) -> Result<(), String> {
         }
         TokenCommand::Revoke { id } => tokens::revoke(store, &id)
             .await
-            .map(|()| println!("revoked {id}")),
+            .map(|name| println!("revoked {name} (id {id})")),
     };
     result.map_err(|e| e.error)
 }

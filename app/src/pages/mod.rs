@@ -1,5 +1,6 @@
 //! One module per page.
 
+mod admin;
 mod container;
 mod container_stats;
 mod containers;
@@ -9,6 +10,7 @@ mod not_found;
 mod projects;
 mod signin;
 
+pub use admin::{AdminAudit, AdminTokens, AdminUsers};
 pub use container::ContainerPage;
 pub use containers::ContainerList;
 pub use dashboard::Dashboard;

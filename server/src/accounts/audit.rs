@@ -31,15 +31,8 @@ pub struct Event<'a> {
     pub ok: bool,
 }
 
-/// `GET /api/audit`'s filters.
-#[derive(Debug, Default, serde::Deserialize)]
-pub struct Filter {
-    /// Entries before this time (Unix ms): the next page.
-    pub before: Option<i64>,
-    pub actor: Option<String>,
-    pub action: Option<String>,
-    pub limit: Option<i64>,
-}
+/// `GET /api/audit`'s filters (shared with the browser, which builds the query).
+pub use app::model::AuditQuery as Filter;
 
 pub const MAX_PAGE: i64 = 500;
 

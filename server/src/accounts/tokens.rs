@@ -95,16 +95,15 @@ pub async fn list(store: &Store) -> Result<Vec<TokenInfo>, ApiError> {
 }
 
 /// Revokes a token; 404 when there is none with that id.
-pub async fn revoke(store: &Store, id: &str) -> Result<(), ApiError> {
-    let deleted = sqlx::query("DELETE FROM tokens WHERE id = $1")
-        .bind(id)
-        .execute(&store.pool)
-        .await
-        .map_err(store_error)?;
-    if deleted.rows_affected() == 0 {
-        return Err(ApiError::not_found(format!("no token with id {id:?}")));
-    }
-    Ok(())
+pub async fn revoke(store: &Store, id: &str) -> Result<String, ApiError> {
+    // The name comes back for the audit log: an id alone says little to a reader.
+    let name: Option<String> =
+        sqlx::query_scalar("DELETE FROM tokens WHERE id = $1 RETURNING name")
+            .bind(id)
+            .fetch_optional(&store.pool)
+            .await
+            .map_err(store_error)?;
+    name.ok_or_else(|| ApiError::not_found(format!("no token with id {id:?}")))
 }
 
 /// Who a bearer token stands for, if it exists.

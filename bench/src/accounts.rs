@@ -1,0 +1,144 @@
+//! Figure 9: what accounts cost. A second release `berth` with accounts on (a fresh SQLite
+//! data directory, one admin made with the CLI) is measured idle over the same window as
+//! figure 1, then signed in to again and again: the sign-in latency (argon2id, off the
+//! async workers), the memory each stored session adds, and a signed-in request's time.
+
+use crate::clients::{Answer, http};
+use crate::process::Berth;
+use crate::stats::{median, percentile};
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+const MIB: f64 = 1024.0 * 1024.0;
+const USER: &str = "bench";
+const PASSWORD: &str = "the benchmark's long password";
+/// Sign-ins timed one after another; they also warm the allocator (argon2id's 19 MiB).
+const TIMED: usize = 50;
+/// Sessions added after the warm-up, for the memory per session.
+const SESSIONS: usize = 500;
+
+/// Runs figure 9 and says it in one line; `idle_off` is figure 1's RSS, for the ratio.
+pub async fn measure(binary: &str, addr: &str, idle_window: Duration, idle_off: f64) -> String {
+    let dir = std::env::temp_dir().join(format!("berth-bench-accounts-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let data = dir.to_string_lossy().into_owned();
+    let figure = run(binary, addr, &data, idle_window, idle_off).await;
+    let _ = std::fs::remove_dir_all(&dir);
+    figure.unwrap_or_else(|e| format!("n/a: {e}"))
+}
+
+async fn run(
+    binary: &str,
+    addr: &str,
+    data: &str,
+    idle_window: Duration,
+    idle_off: f64,
+) -> Result<String, String> {
+    add_admin(binary, data)?;
+    let berth = Berth::start(binary, addr, &["--data-dir", data]);
+    berth.healthy(addr).await;
+
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let samples = (idle_window.as_secs() / 5).max(1) as usize;
+    let idle_on = berth
+        .rss_median(samples, idle_window / samples as u32)
+        .await;
+
+    let mut sign_ins = Vec::new();
+    let mut cookie = String::new();
+    for _ in 0..TIMED {
+        let answer = sign_in(addr).await?;
+        sign_ins.push(answer.ttfb.as_secs_f64() * 1000.0);
+        cookie = session_cookie(&answer)?;
+    }
+    let mut signed_in = Vec::new();
+    for _ in 0..20 {
+        let me = http(
+            addr,
+            "GET",
+            "/api/auth/me",
+            &format!("Cookie: {cookie}\r\n"),
+            None,
+        )
+        .await?;
+        if me.status != 200 {
+            return Err(format!("/api/auth/me with a session: {}", me.status));
+        }
+        signed_in.push(me.ttfb.as_secs_f64() * 1000.0);
+    }
+
+    let db = |data: &str| -> u64 {
+        ["berth.db", "berth.db-wal"]
+            .iter()
+            .filter_map(|f| std::fs::metadata(format!("{data}/{f}")).ok())
+            .map(|m| m.len())
+            .sum()
+    };
+    let rss_before = berth.rss_median(3, Duration::from_millis(300)).await;
+    let db_before = db(data);
+    for _ in 0..SESSIONS {
+        let answer = sign_in(addr).await?;
+        session_cookie(&answer)?;
+    }
+    let rss_after = berth.rss_median(3, Duration::from_millis(300)).await;
+    let db_after = db(data);
+
+    Ok(format!(
+        "idle RSS {:.1} MiB with accounts on ({:.2}× figure 1's {:.1} MiB); sign-in (POST /api/auth/login, argon2id) median {:.0} ms, p95 {:.0} ms over {TIMED}; a signed-in request (/api/auth/me, session looked up in SQLite) median {:.1} ms; {SESSIONS} more sessions: RSS {:+.1} KiB per session ({:.1} → {:.1} MiB), database {:+.2} KiB per session",
+        idle_on / MIB,
+        idle_on / idle_off,
+        idle_off / MIB,
+        median(&mut sign_ins.clone()),
+        percentile(&mut sign_ins, 95.0),
+        median(&mut signed_in),
+        (rss_after - rss_before) / SESSIONS as f64 / 1024.0,
+        rss_before / MIB,
+        rss_after / MIB,
+        (db_after as f64 - db_before as f64) / SESSIONS as f64 / 1024.0,
+    ))
+}
+
+/// `berth user add bench --role admin`, the password on stdin as a script would give it.
+fn add_admin(binary: &str, data: &str) -> Result<(), String> {
+    let mut child = Command::new(binary)
+        .args(["--data-dir", data, "user", "add", USER, "--role", "admin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("{binary}: {e}"))?;
+    child
+        .stdin
+        .take()
+        .ok_or("no stdin")?
+        .write_all(format!("{PASSWORD}\n").as_bytes())
+        .map_err(|e| e.to_string())?;
+    let out = child.wait_with_output().map_err(|e| e.to_string())?;
+    match out.status.success() {
+        true => Ok(()),
+        false => Err(format!(
+            "berth user add: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )),
+    }
+}
+
+async fn sign_in(addr: &str) -> Result<Answer, String> {
+    let body = format!(r#"{{"username":"{USER}","password":"{PASSWORD}"}}"#);
+    let origin = format!("Origin: http://{addr}\r\n");
+    let answer = http(addr, "POST", "/api/auth/login", &origin, Some(&body)).await?;
+    match answer.status {
+        204 => Ok(answer),
+        status => Err(format!("sign-in answered {status}: {}", answer.body)),
+    }
+}
+
+/// `name=value` of the session cookie a sign-in set.
+fn session_cookie(answer: &Answer) -> Result<String, String> {
+    answer
+        .header("set-cookie")
+        .and_then(|c| c.split(';').next())
+        .map(str::to_string)
+        .ok_or_else(|| "the sign-in set no cookie".to_string())
+}
