@@ -39,6 +39,8 @@ pub enum StoreError {
 #[derive(Clone, Debug)]
 pub struct Store {
     pub pool: AnyPool,
+    /// PostgreSQL rather than SQLite: the few statements whose isolation differs check it.
+    pub postgres: bool,
 }
 
 impl Store {
@@ -84,7 +86,10 @@ impl Store {
             .run(&pool)
             .await
             .map_err(StoreError::Migrate)?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            postgres: !sqlite,
+        })
     }
 }
 

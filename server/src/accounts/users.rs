@@ -98,23 +98,22 @@ pub async fn set_password(store: &Store, name: &str, password: String) -> Result
     Ok(())
 }
 
-/// Changes a role and ends the user's sessions; demoting the last admin is 409. The check
-/// and the change are one statement, so two demotions at once cannot both pass on SQLite
-/// (one writer at a time).
+/// Changes a role and ends the user's sessions; demoting the last admin is 409.
 pub async fn set_role(store: &Store, name: &str, role: Role) -> Result<(), ApiError> {
     validate_name(name)?;
-    let updated = sqlx::query(
-        "UPDATE users SET role = $1, updated_at = $2 WHERE name = $3
-           AND (role <> 'admin' OR $1 = 'admin'
-                OR (SELECT COUNT(*) FROM users WHERE role = 'admin') > 1)",
+    let changed = guarded(
+        store,
+        sqlx::query(
+            "UPDATE users SET role = $1, updated_at = $2 WHERE name = $3
+               AND (role <> 'admin' OR $1 = 'admin'
+                    OR (SELECT COUNT(*) FROM users WHERE role = 'admin') > 1)",
+        )
+        .bind(role.as_str())
+        .bind(now_ms())
+        .bind(name),
     )
-    .bind(role.as_str())
-    .bind(now_ms())
-    .bind(name)
-    .execute(&store.pool)
-    .await
-    .map_err(store_error)?;
-    if updated.rows_affected() == 0 {
+    .await?;
+    if !changed {
         return Err(kept_admin_or_missing(store, name).await?);
     }
     // A session carries the rights it was opened with: they sign in again.
@@ -124,18 +123,40 @@ pub async fn set_role(store: &Store, name: &str, role: Role) -> Result<(), ApiEr
 /// Removes a user (their sessions go with them); the last admin is 409.
 pub async fn remove(store: &Store, name: &str) -> Result<(), ApiError> {
     validate_name(name)?;
-    let deleted = sqlx::query(
-        "DELETE FROM users WHERE name = $1
-           AND (role <> 'admin' OR (SELECT COUNT(*) FROM users WHERE role = 'admin') > 1)",
+    let changed = guarded(
+        store,
+        sqlx::query(
+            "DELETE FROM users WHERE name = $1
+               AND (role <> 'admin' OR (SELECT COUNT(*) FROM users WHERE role = 'admin') > 1)",
+        )
+        .bind(name),
     )
-    .bind(name)
-    .execute(&store.pool)
-    .await
-    .map_err(store_error)?;
-    if deleted.rows_affected() == 0 {
+    .await?;
+    if !changed {
         return Err(kept_admin_or_missing(store, name).await?);
     }
     Ok(())
+}
+
+/// Runs a statement that may take away an admin and checks, in the same statement, that
+/// another stays; true when it changed a row. SQLite has one writer at a time, so the check
+/// and the change cannot interleave with another's. PostgreSQL (READ COMMITTED) would let
+/// two demotions each count two admins: there the admin rows are locked first, so the
+/// second waits for the first to commit and its statement then counts afresh.
+async fn guarded<'q>(
+    store: &Store,
+    statement: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+) -> Result<bool, ApiError> {
+    let mut tx = store.pool.begin().await.map_err(store_error)?;
+    if store.postgres {
+        sqlx::query("SELECT name FROM users WHERE role = 'admin' FOR UPDATE")
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(store_error)?;
+    }
+    let done = statement.execute(&mut *tx).await.map_err(store_error)?;
+    tx.commit().await.map_err(store_error)?;
+    Ok(done.rows_affected() > 0)
 }
 
 /// Why a guarded change touched no row: the user is the last admin (409), or absent (404).

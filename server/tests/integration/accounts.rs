@@ -180,3 +180,66 @@ fn a_database_url_that_is_not_postgres_is_refused() {
     refused(&output, "postgres://");
     assert!(!String::from_utf8_lossy(&output.stderr).contains("secret"));
 }
+
+/// Two admins demote each other (or remove each other) at the same moment, many times:
+/// one always stays. On PostgreSQL (READ COMMITTED) each statement alone would count two
+/// admins and both would pass.
+async fn the_last_admin_survives_a_race(location: &Location) {
+    use app::model::Role;
+    use berth::accounts::users;
+    let store = Store::open(location).await.unwrap();
+    let password = || "a long enough password".to_string();
+    users::add(&store, "ann", Role::Admin, password())
+        .await
+        .unwrap();
+    users::add(&store, "ben", Role::Admin, password())
+        .await
+        .unwrap();
+    for round in 0..100 {
+        let (a, b) = match round % 2 {
+            0 => tokio::join!(
+                users::set_role(&store, "ann", Role::Viewer),
+                users::set_role(&store, "ben", Role::Viewer)
+            ),
+            _ => tokio::join!(users::remove(&store, "ann"), users::remove(&store, "ben")),
+        };
+        let admins = users::list(&store)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|u| u.role == Role::Admin)
+            .count();
+        assert_eq!(admins, 1, "round {round}: {a:?} {b:?}");
+        let refused = [&a, &b].into_iter().filter(|r| r.is_err()).count();
+        assert_eq!(refused, 1, "round {round}: {a:?} {b:?}");
+        assert_eq!(a.as_ref().err().or(b.as_ref().err()).unwrap().status, 409);
+        // Back to two admins for the next round.
+        for name in ["ann", "ben"] {
+            match users::set_role(&store, name, Role::Admin).await {
+                Ok(()) => {}
+                Err(e) if e.status == 404 => {
+                    users::add(&store, name, Role::Admin, password())
+                        .await
+                        .unwrap();
+                }
+                Err(e) => panic!("{e:?}"),
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_last_admin_survives_a_race_in_sqlite() {
+    let temp = std::env::temp_dir().join(format!("berth-it-race-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&temp);
+    the_last_admin_survives_a_race(&Location::DataDir(temp.join("data"))).await;
+    std::fs::remove_dir_all(&temp).unwrap();
+}
+
+#[tokio::test]
+async fn the_last_admin_survives_a_race_in_postgres() {
+    crate::common::on_fresh_postgres("race", |location| async move {
+        the_last_admin_survives_a_race(&location).await
+    })
+    .await;
+}
