@@ -164,7 +164,7 @@ pub async fn health() -> Result<Health, ApiError> {
     #[cfg(feature = "ssr")]
     return Ok(server::backend()?.health().await);
     #[cfg(not(feature = "ssr"))]
-    return browser::sendable(browser::get_json_any_status("/api/health".into())).await;
+    return browser::sendable(browser::get_json_any_status(urls::API_HEALTH.into())).await;
 }
 
 /// Who is signed in. During SSR the server puts it in the rendering context from the
@@ -174,21 +174,21 @@ pub async fn me() -> Result<Me, ApiError> {
     return leptos::prelude::use_context::<Me>()
         .ok_or_else(|| ApiError::new(500, "no caller in the rendering context"));
     #[cfg(not(feature = "ssr"))]
-    return browser::sendable(browser::get_json("/api/auth/me".into())).await;
+    return browser::sendable(browser::get_json(urls::API_ME.into())).await;
 }
 
 pub async fn dashboard() -> Result<Dashboard, ApiError> {
     #[cfg(feature = "ssr")]
     return server::backend()?.dashboard().await;
     #[cfg(not(feature = "ssr"))]
-    return browser::sendable(browser::get_json("/api/dashboard".into())).await;
+    return browser::sendable(browser::get_json(urls::API_DASHBOARD.into())).await;
 }
 
 pub async fn containers() -> Result<Vec<ContainerSummary>, ApiError> {
     #[cfg(feature = "ssr")]
     return server::backend()?.containers().await;
     #[cfg(not(feature = "ssr"))]
-    return browser::sendable(browser::get_json("/api/containers".into())).await;
+    return browser::sendable(browser::get_json(urls::API_CONTAINERS.into())).await;
 }
 
 pub async fn container(reference: String) -> Result<ContainerDetail, ApiError> {
@@ -197,21 +197,21 @@ pub async fn container(reference: String) -> Result<ContainerDetail, ApiError> {
     #[cfg(feature = "ssr")]
     return server::backend()?.container(&reference).await;
     #[cfg(not(feature = "ssr"))]
-    return browser::sendable(browser::get_json(format!("/api/containers/{reference}"))).await;
+    return browser::sendable(browser::get_json(urls::api_container(&reference))).await;
 }
 
 pub async fn host() -> Result<SystemStats, ApiError> {
     #[cfg(feature = "ssr")]
     return server::backend()?.host().await;
     #[cfg(not(feature = "ssr"))]
-    return browser::sendable(browser::get_json("/api/host".into())).await;
+    return browser::sendable(browser::get_json(urls::API_HOST.into())).await;
 }
 
 pub async fn projects() -> Result<Vec<Project>, ApiError> {
     #[cfg(feature = "ssr")]
     return server::backend()?.projects().await;
     #[cfg(not(feature = "ssr"))]
-    return browser::sendable(browser::get_json("/api/projects".into())).await;
+    return browser::sendable(browser::get_json(urls::API_PROJECTS.into())).await;
 }
 
 pub async fn project(name: String) -> Result<Project, ApiError> {
@@ -219,7 +219,7 @@ pub async fn project(name: String) -> Result<Project, ApiError> {
     #[cfg(feature = "ssr")]
     return server::backend()?.project(&name).await;
     #[cfg(not(feature = "ssr"))]
-    return browser::sendable(browser::get_json(format!("/api/projects/{name}"))).await;
+    return browser::sendable(browser::get_json(urls::api_project(&name))).await;
 }
 
 pub async fn container_stats(reference: String) -> Result<Option<ContainerStats>, ApiError> {
@@ -227,10 +227,7 @@ pub async fn container_stats(reference: String) -> Result<Option<ContainerStats>
     #[cfg(feature = "ssr")]
     return server::backend()?.container_stats(&reference).await;
     #[cfg(not(feature = "ssr"))]
-    return browser::sendable(browser::get_json(format!(
-        "/api/containers/{reference}/stats"
-    )))
-    .await;
+    return browser::sendable(browser::get_json(urls::api_container_stats(&reference))).await;
 }
 
 // The accounts API, for the admin pages. Their data is loaded in the browser only (the pages

@@ -49,15 +49,15 @@ pub fn Layout(children: Children) -> impl IntoView {
     view! {
         <div class="app" data-hydrated=move || hydrated.get().to_string()>
             <header class="topbar">
-                <a class="brand" href="/">
+                <a class="brand" href=urls::DASHBOARD>
                     "Berth"
                 </a>
                 <nav>
-                    <A href="/" exact=true>
+                    <A href=urls::DASHBOARD exact=true>
                         "Dashboard"
                     </A>
-                    <A href="/containers">"Containers"</A>
-                    <A href="/projects">"Projects"</A>
+                    <A href=urls::CONTAINERS>"Containers"</A>
+                    <A href=urls::PROJECTS>"Projects"</A>
                     <Transition fallback=|| ()>
                         {move || Suspend::new(async move {
                             me.await
@@ -109,7 +109,7 @@ fn user_menu(me: Me) -> Option<impl IntoView> {
             {name}
             <small>{me.role.as_str()}</small>
         </span>
-        <form method="post" action="/api/auth/logout" class="signout">
+        <form method="post" action=urls::API_LOGOUT class="signout">
             <button type="submit">"Sign out"</button>
         </form>
     })

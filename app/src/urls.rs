@@ -1,7 +1,76 @@
-//! Berth's own URLs, built here rather than formatted in pages: the sign-in and admin pages,
-//! the accounts API, and the one rule for where a sign-in may send the browser next.
+//! Every URL of Berth's own, built here rather than formatted in pages: pages, the JSON API,
+//! the sockets, and the one rule for where a sign-in may send the browser next. When a
+//! path changes (engines will prefix them), it changes here.
 
 use crate::model::AuditQuery;
+
+// Pages.
+pub const DASHBOARD: &str = "/";
+pub const CONTAINERS: &str = "/containers";
+pub const PROJECTS: &str = "/projects";
+
+pub fn container(id: &str) -> String {
+    format!("{CONTAINERS}/{}", encode(id))
+}
+
+/// A container page's tab (`logs`, `stats`); `None` is the overview.
+pub fn container_tab(id: &str, tab: Option<&str>) -> String {
+    match tab {
+        Some(tab) => format!("{}?tab={}", container(id), encode(tab)),
+        None => container(id),
+    }
+}
+
+pub fn project(name: &str) -> String {
+    format!("{PROJECTS}/{}", encode(name))
+}
+
+// The JSON API.
+pub const API_HEALTH: &str = "/api/health";
+pub const API_DASHBOARD: &str = "/api/dashboard";
+pub const API_CONTAINERS: &str = "/api/containers";
+pub const API_HOST: &str = "/api/host";
+pub const API_PROJECTS: &str = "/api/projects";
+pub const API_ME: &str = "/api/auth/me";
+/// Form posts: they answer with redirects, so they work without the Wasm.
+pub const API_LOGIN: &str = "/api/auth/login";
+pub const API_LOGOUT: &str = "/api/auth/logout";
+pub const API_SETUP: &str = "/api/auth/setup";
+
+pub fn api_container(reference: &str) -> String {
+    format!("{API_CONTAINERS}/{}", encode(reference))
+}
+
+pub fn api_container_stats(reference: &str) -> String {
+    format!("{}/stats", api_container(reference))
+}
+
+pub fn api_project(name: &str) -> String {
+    format!("{API_PROJECTS}/{}", encode(name))
+}
+
+// The sockets (paths: the browser adds the scheme and host).
+pub const WS_SYSTEM_STATS: &str = "/ws/system/stats";
+
+/// A container's live logs, with the last `tail` lines first.
+pub fn ws_container_logs(id: &str, tail: usize) -> String {
+    format!(
+        "/ws/containers/{}/logs?tail={tail}&timestamps=true",
+        encode(id)
+    )
+}
+
+pub fn ws_container_stats(id: &str) -> String {
+    format!("/ws/containers/{}/stats", encode(id))
+}
+
+/// A compose project's merged live logs, with the last `tail` lines first.
+pub fn ws_project_logs(name: &str, tail: usize) -> String {
+    format!(
+        "/ws/projects/{}/logs?tail={tail}&timestamps=true",
+        encode(name)
+    )
+}
 
 /// The admin pages: users (the landing page), API tokens, the audit log.
 pub const ADMIN: &str = "/admin";
@@ -138,5 +207,13 @@ mod tests {
             "/api/audit?before=17&actor=a%20b%26c&limit=50"
         );
         assert_eq!(api_user_role("ann"), "/api/users/ann/role");
+        assert_eq!(
+            container_tab("abc", Some("logs")),
+            "/containers/abc?tab=logs"
+        );
+        assert_eq!(
+            ws_project_logs("web-app", 100),
+            "/ws/projects/web-app/logs?tail=100&timestamps=true"
+        );
     }
 }

@@ -73,8 +73,8 @@ fn tabs(d: ContainerDetail) -> impl IntoView {
     let download_name = format!("{}.log", d.name);
     let link = {
         let id = id.clone();
-        move |target: Tab, label: &'static str, query: &'static str| {
-            let href = format!("/containers/{id}{query}");
+        move |target: Tab, label: &'static str, name: Option<&'static str>| {
+            let href = crate::urls::container_tab(&id, name);
             view! {
                 <a href=href class="tab" aria-current=move || (tab() == target).then_some("page") data-testid=format!("tab-{}", label.to_lowercase())>
                     {label}
@@ -84,14 +84,14 @@ fn tabs(d: ContainerDetail) -> impl IntoView {
     };
     view! {
         <nav class="tabs">
-            {link(Tab::Overview, "Overview", "")}
-            {link(Tab::Logs, "Logs", "?tab=logs")}
-            {link(Tab::Stats, "Stats", "?tab=stats")}
+            {link(Tab::Overview, "Overview", None)}
+            {link(Tab::Logs, "Logs", Some("logs"))}
+            {link(Tab::Stats, "Stats", Some("stats"))}
         </nav>
         {move || match tab() {
             Tab::Overview => overview(d.clone()).into_any(),
             Tab::Logs => {
-                let path = format!("/ws/containers/{id}/logs?tail=200&timestamps=true");
+                let path = crate::urls::ws_container_logs(&id, 200);
                 view! { <crate::log_viewer::LogViewer path=path download_name=download_name.clone() /> }.into_any()
             }
             Tab::Stats => view! { <super::container_stats::ContainerStatsLive id=id.clone() /> }.into_any(),

@@ -28,7 +28,7 @@ fn bytes_per_sec(v: Option<&f64>) -> String {
 #[component]
 pub fn ContainerStatsLive(id: String) -> impl IntoView {
     let (history, set_history) = signal(VecDeque::<ContainerStats>::with_capacity(HISTORY + 1));
-    let path = format!("/ws/containers/{id}/stats");
+    let path = crate::urls::ws_container_stats(&id);
     let known = Resource::new(move || id.clone(), api::container_stats);
     let status = use_live(
         move || Some(path.clone()),

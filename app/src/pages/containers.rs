@@ -115,7 +115,7 @@ fn Table(list: Vec<ContainerSummary>) -> impl IntoView {
 }
 
 fn row(c: ContainerSummary, hidden: impl Fn() -> bool + Send + Sync + 'static) -> impl IntoView {
-    let href = format!("/containers/{}", c.id);
+    let href = crate::urls::container(&c.id);
     let ports = c
         .ports
         .iter()

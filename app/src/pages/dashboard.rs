@@ -66,7 +66,7 @@ fn summary_view(s: Summary) -> impl IntoView {
             </div>
             <div class="card wide">
                 <h3>
-                    <a href="/containers">"Containers"</a>
+                    <a href=crate::urls::CONTAINERS>"Containers"</a>
                     " "
                     <span class="muted" data-testid="containers-total">{s.containers_total}</span>
                 </h3>

@@ -41,7 +41,7 @@ fn percent(used: u64, total: u64) -> f64 {
 pub fn HostLive() -> impl IntoView {
     let (history, set_history) = signal(VecDeque::<SystemStats>::with_capacity(HISTORY));
     let status = use_live(
-        || Some("/ws/system/stats".to_string()),
+        || Some(crate::urls::WS_SYSTEM_STATS.to_string()),
         move |frame| {
             if let Frame::SystemStats(sample) = frame {
                 set_history.update(|h| {

@@ -53,7 +53,7 @@ fn project_table(list: Vec<Project>) -> impl IntoView {
     let rows = list
         .into_iter()
         .map(|p| {
-            let href = format!("/projects/{}", p.name);
+            let href = crate::urls::project(&p.name);
             view! {
                 <tr class="project-row" data-name=p.name.clone()>
                     <td>
@@ -129,7 +129,7 @@ fn ProjectView(initial: Project) -> impl IntoView {
             },
         )
     };
-    let path = format!("/ws/projects/{name}/logs?tail=100&timestamps=true");
+    let path = crate::urls::ws_project_logs(&name, 100);
     view! {
         <Title text=name.clone() />
         <h1>{name.clone()} " " <span class="muted">"compose project"</span></h1>
@@ -151,7 +151,7 @@ fn members_table(p: Project) -> impl IntoView {
         .containers
         .into_iter()
         .map(|c| {
-            let href = format!("/containers/{}", c.id);
+            let href = crate::urls::container(&c.id);
             let service = c.service.clone().unwrap_or_else(|| c.name.clone());
             let state_class = format!("state state-{}", c.state);
             view! {

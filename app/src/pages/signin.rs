@@ -21,7 +21,7 @@ pub fn Login() -> impl IntoView {
         <section class="signin">
             <h2>"Sign in to Berth"</h2>
             {move || error().map(|e| view! { <p class="signin-error" role="alert">{e}</p> })}
-            <form method="post" action="/api/auth/login" class="signin-form">
+            <form method="post" action=crate::urls::API_LOGIN class="signin-form">
                 <input type="hidden" name="next" value=next />
                 <label>
                     "User name"
@@ -55,7 +55,7 @@ pub fn Setup() -> impl IntoView {
                 "Berth printed this page's link in its log at start; the link works once, while nobody has an account."
             </p>
             {move || error().map(|e| view! { <p class="signin-error" role="alert">{e}</p> })}
-            <form method="post" action="/api/auth/setup" class="signin-form">
+            <form method="post" action=crate::urls::API_SETUP class="signin-form">
                 <input type="hidden" name="token" value=token />
                 <label>
                     "User name"
