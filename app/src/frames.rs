@@ -31,10 +31,6 @@ impl StreamKind {
             StreamKind::SystemStats => "system_stats",
         }
     }
-
-    pub fn index(self) -> usize {
-        self as usize
-    }
 }
 
 impl fmt::Display for StreamKind {

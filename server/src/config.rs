@@ -299,10 +299,9 @@ impl Settings {
     }
 
     pub fn limits(&self) -> crate::ws::limits::Limits {
-        let other = self.limit_per_kind;
         crate::ws::limits::Limits {
-            // Indexed by StreamKind: container logs, container stats, project logs, system stats.
-            per_ip: [other, other, other, self.limit_system_stats],
+            per_kind: self.limit_per_kind,
+            system_stats: self.limit_system_stats,
             per_user: self.limit_per_user,
             global: self.limit_global,
         }

@@ -23,21 +23,45 @@ use std::{
 };
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
-/// Names a hub: the kind of stream, the resource, and whatever shapes the stream (e.g.
-/// whether log lines carry timestamps).
+/// Names a hub, typed per kind of stream: a new kind is one variant here (and its name in
+/// [`StreamKind`]), and its identity cannot be spelled two ways.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct HubKey {
-    pub kind: StreamKind,
-    pub resource: String,
-    pub shape: String,
+pub enum HubKey {
+    /// A container's output, by full id.
+    ContainerLogs { container: String },
+    /// A container's resource use, by full id.
+    ContainerStats { container: String },
+    /// The merged output of a compose project's containers, by project name.
+    ProjectLogs { project: String },
+    /// The machine Berth runs on.
+    SystemStats,
 }
 
 impl HubKey {
-    pub fn new(kind: StreamKind, resource: impl Into<String>, shape: impl Into<String>) -> Self {
-        Self {
-            kind,
-            resource: resource.into(),
-            shape: shape.into(),
+    pub fn kind(&self) -> StreamKind {
+        match self {
+            HubKey::ContainerLogs { .. } => StreamKind::ContainerLogs,
+            HubKey::ContainerStats { .. } => StreamKind::ContainerStats,
+            HubKey::ProjectLogs { .. } => StreamKind::ProjectLogs,
+            HubKey::SystemStats => StreamKind::SystemStats,
+        }
+    }
+
+    /// What it watches, for log lines.
+    pub fn resource(&self) -> &str {
+        match self {
+            HubKey::ContainerLogs { container } | HubKey::ContainerStats { container } => container,
+            HubKey::ProjectLogs { project } => project,
+            HubKey::SystemStats => "host",
+        }
+    }
+
+    /// Frames kept for clients that join later: log lines up to the ring; a stats client
+    /// needs only the latest sample to draw something at once.
+    fn history(&self, config: &HubConfig) -> usize {
+        match self {
+            HubKey::ContainerLogs { .. } | HubKey::ProjectLogs { .. } => config.ring,
+            HubKey::ContainerStats { .. } | HubKey::SystemStats => 1,
         }
     }
 }
@@ -127,6 +151,16 @@ struct Entry {
     clients: usize,
 }
 
+/// Monotonic counts for one kind, and its running upstreams.
+#[derive(Default)]
+struct Counters {
+    upstreams: AtomicUsize,
+    created: AtomicU64,
+    removed: AtomicU64,
+    lagged: AtomicU64,
+    slow_closed: AtomicU64,
+}
+
 /// Live counts for one kind, read under the registry lock.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct KindCounts {
@@ -146,11 +180,8 @@ pub struct Registry {
     hubs: Mutex<HashMap<HubKey, Entry>>,
     config: HubConfig,
     next_id: AtomicU64,
-    upstreams: [AtomicUsize; 4],
-    created: [AtomicU64; 4],
-    removed: [AtomicU64; 4],
-    lagged: [AtomicU64; 4],
-    slow_closed: [AtomicU64; 4],
+    /// One set per kind, made at start for every kind (so read without a lock).
+    counters: HashMap<StreamKind, Counters>,
     /// Cancelled at shutdown: every upstream stops.
     shutdown: CancellationToken,
     /// Every task a hub spawns, so shutdown can wait for them.
@@ -163,11 +194,10 @@ impl Registry {
             hubs: Mutex::new(HashMap::new()),
             config,
             next_id: AtomicU64::new(1),
-            upstreams: Default::default(),
-            created: Default::default(),
-            removed: Default::default(),
-            lagged: Default::default(),
-            slow_closed: Default::default(),
+            counters: StreamKind::ALL
+                .into_iter()
+                .map(|kind| (kind, Counters::default()))
+                .collect(),
             shutdown,
             tasks,
         })
@@ -175,6 +205,10 @@ impl Registry {
 
     pub fn config(&self) -> &HubConfig {
         &self.config
+    }
+
+    fn counters(&self, kind: StreamKind) -> &Counters {
+        &self.counters[&kind]
     }
 
     fn map(&self) -> MutexGuard<'_, HashMap<HubKey, Entry>> {
@@ -216,12 +250,10 @@ impl Registry {
     }
 
     fn create(&self, key: &HubKey, tail: usize) -> Arc<Hub> {
-        let history = match key.kind {
-            StreamKind::ContainerLogs | StreamKind::ProjectLogs => self.config.ring,
-            // A stats client only needs the latest sample to draw something at once.
-            StreamKind::ContainerStats | StreamKind::SystemStats => 1,
-        };
-        self.created[key.kind.index()].fetch_add(1, Ordering::Relaxed);
+        let history = key.history(&self.config);
+        self.counters(key.kind())
+            .created
+            .fetch_add(1, Ordering::Relaxed);
         Arc::new(Hub {
             id: self.next_id.fetch_add(1, Ordering::Relaxed),
             key: key.clone(),
@@ -243,7 +275,9 @@ impl Registry {
         F: FnOnce(Publisher) -> Fut,
         Fut: Future<Output = Ending> + Send + 'static,
     {
-        self.upstreams[hub.key.kind.index()].fetch_add(1, Ordering::Relaxed);
+        self.counters(hub.key.kind())
+            .upstreams
+            .fetch_add(1, Ordering::Relaxed);
         let mut guard = UpstreamGuard {
             registry: self.clone(),
             hub: hub.clone(),
@@ -254,7 +288,7 @@ impl Registry {
             guard.ending = tokio::select! {
                 result = AssertUnwindSafe(run).catch_unwind() => Some(result.unwrap_or_else(|panic| {
                     let message = panic_message(panic.as_ref());
-                    tracing::error!(kind = %hub.key.kind, resource = %hub.key.resource, "upstream panicked: {message}");
+                    tracing::error!(kind = %hub.key.kind(), resource = hub.key.resource(), "upstream panicked: {message}");
                     Ending::retry(format!("stream failed in Berth: {message}"))
                 })),
                 () = hub.cancel.cancelled() => None,
@@ -272,7 +306,9 @@ impl Registry {
             .is_some_and(|e| e.hub.id == hub.id && (!only_if_empty || e.clients == 0));
         if ours {
             map.remove(&hub.key);
-            self.removed[hub.key.kind.index()].fetch_add(1, Ordering::Relaxed);
+            self.counters(hub.key.kind())
+                .removed
+                .fetch_add(1, Ordering::Relaxed);
         } else if only_if_empty {
             return;
         }
@@ -307,34 +343,49 @@ impl Registry {
     }
 
     pub(crate) fn count_lagged(&self, kind: StreamKind, missed: u64) {
-        self.lagged[kind.index()].fetch_add(missed, Ordering::Relaxed);
+        self.counters(kind)
+            .lagged
+            .fetch_add(missed, Ordering::Relaxed);
     }
 
     /// Counted when the decision is made, before the close frame is sent.
     pub(crate) fn count_slow_close(&self, kind: StreamKind) {
-        self.slow_closed[kind.index()].fetch_add(1, Ordering::Relaxed);
+        self.counters(kind)
+            .slow_closed
+            .fetch_add(1, Ordering::Relaxed);
     }
 
     /// Live counts per kind, read from the registry itself.
-    pub fn counts(&self) -> [(StreamKind, KindCounts); 4] {
+    pub fn counts(&self) -> Vec<(StreamKind, KindCounts)> {
         let map = self.map();
-        StreamKind::ALL.map(|kind| {
-            let i = kind.index();
-            let mut counts = KindCounts {
-                upstreams: self.upstreams[i].load(Ordering::Relaxed),
-                created: self.created[i].load(Ordering::Relaxed),
-                removed: self.removed[i].load(Ordering::Relaxed),
-                lagged: self.lagged[i].load(Ordering::Relaxed),
-                slow_closed: self.slow_closed[i].load(Ordering::Relaxed),
-                ..KindCounts::default()
-            };
-            for entry in map.values().filter(|e| e.hub.key.kind == kind) {
-                counts.hubs += 1;
-                counts.clients += entry.clients;
-                counts.bytes += entry.hub.queue.held().0 as u64;
-            }
-            (kind, counts)
-        })
+        StreamKind::ALL
+            .into_iter()
+            .map(|kind| {
+                let c = self.counters(kind);
+                let mut counts = KindCounts {
+                    upstreams: c.upstreams.load(Ordering::Relaxed),
+                    created: c.created.load(Ordering::Relaxed),
+                    removed: c.removed.load(Ordering::Relaxed),
+                    lagged: c.lagged.load(Ordering::Relaxed),
+                    slow_closed: c.slow_closed.load(Ordering::Relaxed),
+                    ..KindCounts::default()
+                };
+                for entry in map.values().filter(|e| e.hub.key.kind() == kind) {
+                    counts.hubs += 1;
+                    counts.clients += entry.clients;
+                    counts.bytes += entry.hub.queue.held().0 as u64;
+                }
+                (kind, counts)
+            })
+            .collect()
+    }
+
+    /// One kind's live counts.
+    pub fn counts_of(&self, kind: StreamKind) -> KindCounts {
+        self.counts()
+            .into_iter()
+            .find_map(|(k, c)| (k == kind).then_some(c))
+            .unwrap_or_default()
     }
 }
 
@@ -360,14 +411,17 @@ impl Drop for UpstreamGuard {
     fn drop(&mut self) {
         self.registry.remove(&self.hub, false);
         if let Some(ending) = self.ending.take() {
-            tracing::debug!(kind = %self.hub.key.kind, resource = %self.hub.key.resource, reason = %ending.reason, "upstream ended");
+            tracing::debug!(kind = %self.hub.key.kind(), resource = self.hub.key.resource(), reason = %ending.reason, "upstream ended");
             Publisher {
                 hub: self.hub.clone(),
             }
             .publish(&ending.frame());
         }
         self.hub.queue.close();
-        self.registry.upstreams[self.hub.key.kind.index()].fetch_sub(1, Ordering::Relaxed);
+        self.registry
+            .counters(self.hub.key.kind())
+            .upstreams
+            .fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -382,7 +436,7 @@ pub struct Subscription {
 
 impl Subscription {
     pub fn kind(&self) -> StreamKind {
-        self.hub.key.kind
+        self.hub.key.kind()
     }
 
     pub fn registry(&self) -> &Arc<Registry> {
@@ -428,7 +482,9 @@ mod tests {
     }
 
     fn key() -> HubKey {
-        HubKey::new(StreamKind::ContainerLogs, "c", "")
+        HubKey::ContainerLogs {
+            container: "c".into(),
+        }
     }
 
     fn registry(config: HubConfig) -> Arc<Registry> {
@@ -436,7 +492,7 @@ mod tests {
     }
 
     fn logs_counts(registry: &Registry) -> KindCounts {
-        registry.counts()[StreamKind::ContainerLogs.index()].1
+        registry.counts_of(StreamKind::ContainerLogs)
     }
 
     /// An upstream that publishes whatever it is told and otherwise waits.

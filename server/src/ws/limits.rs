@@ -15,10 +15,23 @@ use std::{
 
 #[derive(Clone, Debug)]
 pub struct Limits {
-    pub per_ip: [usize; 4],
+    /// Sockets of one address and kind, host stats aside.
+    pub per_kind: usize,
+    /// Sockets of one address on the host's stats (a page shows them everywhere).
+    pub system_stats: usize,
     /// Sockets of one user (or token), all kinds together, from any address.
     pub per_user: usize,
     pub global: usize,
+}
+
+impl Limits {
+    /// One address's limit for `kind`.
+    pub fn per_ip(&self, kind: StreamKind) -> usize {
+        match kind {
+            StreamKind::SystemStats => self.system_stats,
+            _ => self.per_kind,
+        }
+    }
 }
 
 #[derive(Default)]
@@ -85,7 +98,7 @@ impl Limiter {
                 limit: self.limits.global,
             });
         }
-        let limit = self.limits.per_ip[kind.index()];
+        let limit = self.limits.per_ip(kind);
         let count = counts.per_key.get(&(ip, kind)).copied().unwrap_or(0);
         if count >= limit {
             self.rejected_per_ip.fetch_add(1, Ordering::Relaxed);
@@ -169,7 +182,8 @@ mod tests {
     #[test]
     fn per_ip_and_global_limits_release_on_drop() {
         let limiter = Limiter::new(Limits {
-            per_ip: [20, 20, 20, 2],
+            per_kind: 20,
+            system_stats: 2,
             per_user: 100,
             global: 3,
         });
@@ -198,7 +212,8 @@ mod tests {
     #[test]
     fn a_user_is_limited_from_every_address_and_released_on_drop() {
         let limiter = Limiter::new(Limits {
-            per_ip: [20; 4],
+            per_kind: 20,
+            system_stats: 20,
             per_user: 2,
             global: 100,
         });

@@ -293,7 +293,9 @@ async fn container_logs(
     let upgrade = upgraded(upgrade)?;
     let docker = streams.engine.client()?;
     let api = streams.engine.logs_api()?;
-    let key = HubKey::new(StreamKind::ContainerLogs, source.id.clone(), "");
+    let key = HubKey::ContainerLogs {
+        container: source.id.clone(),
+    };
     Ok(session(upgrade, streams, admitted, move |registry| {
         let (hub_api, hub_source) = (api.clone(), source.clone());
         let subscription = registry.subscribe(key, tail, move |publisher| {
@@ -317,7 +319,9 @@ async fn container_stats(
     let upgrade = upgraded(upgrade)?;
     let docker = streams.engine.client()?;
     let last = streams.last.clone();
-    let key = HubKey::new(StreamKind::ContainerStats, source.id.clone(), "");
+    let key = HubKey::ContainerStats {
+        container: source.id.clone(),
+    };
     Ok(session(upgrade, streams, admitted, move |registry| {
         registry
             .subscribe(key, 1, move |publisher| {
@@ -350,7 +354,9 @@ async fn project_logs(
     }
     let upgrade = upgraded(upgrade)?;
     let api = streams.engine.logs_api()?;
-    let key = HubKey::new(StreamKind::ProjectLogs, name.clone(), "");
+    let key = HubKey::ProjectLogs {
+        project: name.clone(),
+    };
     Ok(session(upgrade, streams, admitted, move |registry| {
         let (hub_docker, hub_api, hub_name) = (docker.clone(), api.clone(), name.clone());
         let subscription = registry.subscribe(key, tail, move |publisher| {
@@ -377,11 +383,8 @@ async fn system_stats(
     let upgrade = upgraded(upgrade)?;
     let interval = streams.system_interval;
     let last = streams.last.clone();
-    let key = HubKey::new(
-        StreamKind::SystemStats,
-        "host",
-        format!("{}ms", interval.as_millis()),
-    );
+    // The interval is Berth's (a flag), not the client's: one hub for every viewer.
+    let key = HubKey::SystemStats;
     Ok(session(upgrade, streams, admitted, move |registry| {
         registry
             .subscribe(key, 1, move |publisher| {
