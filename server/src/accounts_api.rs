@@ -11,7 +11,7 @@ use crate::{
         sessions::Caller,
         tokens, users,
     },
-    api::JsonError,
+    api::{JsonError, PathParam},
 };
 use app::model::{
     ApiError, AuditEntry, NewToken, NewUser, PasswordChange, Role, RoleChange, TokenInfo,
@@ -19,7 +19,7 @@ use app::model::{
 };
 use axum::{
     Json, Router,
-    extract::{ConnectInfo, FromRequestParts, Path, Query, State, rejection::QueryRejection},
+    extract::{ConnectInfo, FromRequestParts, Query, State, rejection::QueryRejection},
     http::{StatusCode, request::Parts},
     routing::{get, put},
 };
@@ -120,7 +120,7 @@ async fn add(admin: Admin, new: Body<NewUser>) -> Result<(StatusCode, Json<User>
 async fn set_role(
     State(state): State<AppState>,
     admin: Admin,
-    Path(name): Path<String>,
+    PathParam(name): PathParam<String>,
     new: Body<RoleChange>,
 ) -> Result<StatusCode, JsonError> {
     let new = body(new)?;
@@ -137,7 +137,7 @@ async fn set_role(
 
 async fn set_password(
     admin: Admin,
-    Path(name): Path<String>,
+    PathParam(name): PathParam<String>,
     new: Body<PasswordChange>,
 ) -> Result<StatusCode, JsonError> {
     let new = body(new)?;
@@ -149,7 +149,7 @@ async fn set_password(
 async fn remove(
     State(state): State<AppState>,
     admin: Admin,
-    Path(name): Path<String>,
+    PathParam(name): PathParam<String>,
 ) -> Result<StatusCode, JsonError> {
     users::remove(&admin.1.store, &name).await?;
     state
@@ -184,7 +184,7 @@ async fn create_token(
 async fn revoke_token(
     State(state): State<AppState>,
     admin: Admin,
-    Path(id): Path<String>,
+    PathParam(id): PathParam<String>,
 ) -> Result<StatusCode, JsonError> {
     let name = tokens::revoke(&admin.1.store, &id).await?;
     state

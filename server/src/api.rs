@@ -5,8 +5,9 @@ use crate::AppState;
 use app::{api::SharedBackend, model::ApiError};
 use axum::{
     Json, Router,
-    extract::{Path, State, rejection::PathRejection},
+    extract::{FromRequestParts, Path, State},
     http::StatusCode,
+    http::request::Parts,
     response::{IntoResponse, Response},
     routing::get,
 };
@@ -30,6 +31,21 @@ impl IntoResponse for JsonError {
 }
 
 type ApiResult<T> = Result<Json<T>, JsonError>;
+
+/// A path parameter. A bad one (not UTF-8 once decoded, not the type asked for) is 400 JSON
+/// like every other error; axum's own rejection is plain text.
+pub struct PathParam<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned + Send> FromRequestParts<S> for PathParam<T> {
+    type Rejection = JsonError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, JsonError> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(value)| Self(value))
+            .map_err(|e| ApiError::bad_request(e.body_text()).into())
+    }
+}
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -75,9 +91,8 @@ async fn containers(
 
 async fn container(
     State(backend): State<SharedBackend>,
-    id: Result<Path<String>, PathRejection>,
+    PathParam(id): PathParam<String>,
 ) -> ApiResult<app::model::ContainerDetail> {
-    let Path(id) = id.map_err(|e| JsonError(ApiError::bad_request(e.body_text())))?;
     json(backend.container(&id).await)
 }
 
@@ -87,9 +102,8 @@ async fn projects(State(backend): State<SharedBackend>) -> ApiResult<Vec<app::mo
 
 async fn project(
     State(backend): State<SharedBackend>,
-    name: Result<Path<String>, PathRejection>,
+    PathParam(name): PathParam<String>,
 ) -> ApiResult<app::model::Project> {
-    let Path(name) = name.map_err(|e| JsonError(ApiError::bad_request(e.body_text())))?;
     json(backend.project(&name).await)
 }
 
@@ -100,8 +114,7 @@ async fn host(State(backend): State<SharedBackend>) -> ApiResult<app::frames::Sy
 /// The last stats sample streamed for the container in the last minute, or `null`.
 async fn container_stats(
     State(backend): State<SharedBackend>,
-    id: Result<Path<String>, PathRejection>,
+    PathParam(id): PathParam<String>,
 ) -> ApiResult<Option<app::frames::ContainerStats>> {
-    let Path(id) = id.map_err(|e| JsonError(ApiError::bad_request(e.body_text())))?;
     json(backend.container_stats(&id).await)
 }

@@ -29,10 +29,10 @@ pub struct Config {
         long,
         env = "DOCKER_HOST",
         default_value = "unix:///var/run/docker.sock",
-        value_parser = crate::engine::Endpoint::parse,
+        value_parser = crate::docker::engine::Endpoint::parse,
         value_name = "URL"
     )]
-    pub docker_host: crate::engine::Endpoint,
+    pub docker_host: crate::docker::engine::Endpoint,
 
     /// Log filter: a level (error, warn, info, debug, trace) or tracing directives such as
     /// `berth=debug,tower_http=debug`.

@@ -1,20 +1,18 @@
-//! The server's [`Backend`]: reads containers and engine facts through bollard and maps them
-//! to the shared model. Serves both the JSON API and the server-rendered pages.
+//! The server's [`Backend`]: containers, projects and engine facts read through the
+//! supervised engine and mapped by [`crate::docker::mapping`]. Serves both the JSON API and
+//! the server-rendered pages.
 
-use crate::engine::Engine;
+use crate::docker::{
+    engine::Engine,
+    mapping::{detail, inspect, summary, text},
+};
 use crate::upstream::{last_known::LastValues, system_stats};
 use app::{
     api::{Backend, BoxFuture},
-    model::{
-        self, ApiError, COMPOSE_PROJECT_LABEL, COMPOSE_SERVICE_LABEL, ContainerDetail,
-        ContainerSummary, Dashboard, Health, Mount, Port,
-    },
+    model::{ApiError, ContainerDetail, ContainerSummary, Dashboard, Health},
 };
-use bollard::{
-    models,
-    query_parameters::{InspectContainerOptions, ListContainersOptions},
-};
-use std::{collections::HashMap, sync::Arc};
+use bollard::{models, query_parameters::ListContainersOptions};
+use std::sync::Arc;
 
 pub struct Inventory {
     engine: Arc<Engine>,
@@ -36,127 +34,6 @@ impl Inventory {
             .list_containers(Some(options))
             .await
             .map_err(|e| self.engine.error(e))
-    }
-}
-
-/// Inspects a container by id, id prefix or name: 400 for a malformed reference, 404 for
-/// an unknown one, 503 while the engine is down.
-pub async fn inspect(
-    engine: &Engine,
-    reference: &str,
-) -> Result<models::ContainerInspectResponse, ApiError> {
-    model::validate_container_ref(reference)?;
-    engine
-        .client()?
-        .inspect_container(reference, None::<InspectContainerOptions>)
-        .await
-        .map_err(|e| match engine.error(e) {
-            e if e.status == 404 => ApiError::not_found(format!("no such container: {reference}")),
-            e => e,
-        })
-}
-
-/// A container name as people write it: Docker reports names with a leading `/`.
-pub fn container_name(docker_name: &str) -> String {
-    docker_name.trim_start_matches('/').to_string()
-}
-
-fn label(labels: Option<&HashMap<String, String>>, key: &str) -> Option<String> {
-    labels.and_then(|l| l.get(key)).cloned()
-}
-
-fn text(value: Option<impl ToString>) -> String {
-    value.map(|v| v.to_string()).unwrap_or_default()
-}
-
-fn summary(c: models::ContainerSummary) -> ContainerSummary {
-    let name = c
-        .names
-        .as_ref()
-        .and_then(|names| names.first())
-        .map(|n| container_name(n))
-        .unwrap_or_default();
-    let mut ports: Vec<Port> = c
-        .ports
-        .unwrap_or_default()
-        .into_iter()
-        .map(|p| Port {
-            ip: p.ip,
-            private_port: p.private_port,
-            public_port: p.public_port,
-            protocol: p.typ.map_or_else(|| "tcp".to_string(), |t| t.to_string()),
-        })
-        .collect();
-    ports.sort_by_key(|p| (p.private_port, p.public_port, p.ip.clone()));
-    ports.dedup();
-    ContainerSummary {
-        id: c.id.unwrap_or_default(),
-        name,
-        image: c.image.unwrap_or_default(),
-        state: text(c.state),
-        status: c.status.unwrap_or_default(),
-        created: c.created.unwrap_or_default(),
-        ports,
-        project: label(c.labels.as_ref(), COMPOSE_PROJECT_LABEL),
-        service: label(c.labels.as_ref(), COMPOSE_SERVICE_LABEL),
-    }
-}
-
-fn detail(c: models::ContainerInspectResponse) -> ContainerDetail {
-    let config = c.config.unwrap_or_default();
-    let state = c.state.unwrap_or_default();
-    let health = state.health.as_ref();
-    let restart = c
-        .host_config
-        .and_then(|h| h.restart_policy)
-        .unwrap_or_default();
-    let labels = config.labels.unwrap_or_default();
-    ContainerDetail {
-        id: c.id.unwrap_or_default(),
-        name: container_name(&c.name.unwrap_or_default()),
-        image: config.image.unwrap_or_default(),
-        state: text(state.status),
-        running: state.running.unwrap_or(false),
-        exit_code: state.exit_code,
-        created: c.created.unwrap_or_default(),
-        started_at: state.started_at,
-        finished_at: state.finished_at,
-        entrypoint: config.entrypoint.unwrap_or_default(),
-        command: config.cmd.unwrap_or_default(),
-        working_dir: config.working_dir.filter(|w| !w.is_empty()),
-        env_names: config
-            .env
-            .unwrap_or_default()
-            .iter()
-            .map(|e| model::env_name(e).to_string())
-            .collect(),
-        mounts: c
-            .mounts
-            .unwrap_or_default()
-            .into_iter()
-            .map(|m| Mount {
-                kind: text(m.typ),
-                source: m
-                    .name
-                    .filter(|n| !n.is_empty())
-                    .or(m.source)
-                    .unwrap_or_default(),
-                destination: m.destination.unwrap_or_default(),
-                read_write: m.rw.unwrap_or(true),
-            })
-            .collect(),
-        project: labels.get(COMPOSE_PROJECT_LABEL).cloned(),
-        service: labels.get(COMPOSE_SERVICE_LABEL).cloned(),
-        labels: labels.into_iter().collect(),
-        restart_policy: restart
-            .name
-            .map(|n| n.to_string())
-            .filter(|n| !n.is_empty())
-            .unwrap_or_else(|| "no".into()),
-        restart_max_retries: restart.maximum_retry_count,
-        restart_count: c.restart_count.unwrap_or_default(),
-        health: health.and_then(|h| h.status).map(|s| s.to_string()),
-        health_failing_streak: health.and_then(|h| h.failing_streak),
     }
 }
 

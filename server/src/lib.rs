@@ -4,15 +4,16 @@
 //! - `config`: flags and environment; `site`: the compiled site's options.
 //! - `hosts`: which Host and Origin Berth answers (DNS rebinding); `client_addr`: who a
 //!   client is, for limits.
-//! - `engine`: the supervised Docker connection; `inventory`: containers and the engine as
-//!   the shared model types; `api`: the JSON API over them.
+//! - `docker`: Docker access apart from HTTP: `docker::engine`, the supervised connection;
+//!   `docker::mapping`, bollard's types as the shared model. `inventory`: the pages' and
+//!   the API's [`app::api::Backend`] over them; `api`: the JSON API.
 //! - `hub`: the registry of live streams and their byte-bounded queues; `upstream`: what
 //!   feeds a hub (Docker logs and stats, the host sampler); `ws`: admission and sessions.
 //! - `metrics`: `/metrics`, read from the registry at scrape time.
 //! - `store`: the accounts database (SQLite or PostgreSQL, migrations embedded);
 //!   `accounts`: users, roles, password hashing, sessions, and the gate every request
-//!   passes; `signin`: `/api/auth/*`; `accounts_api`: `/api/users` and `/api/tokens` for
-//!   admins; `cli`: `berth user …` and `berth token …`.
+//!   passes; `signin`: `/api/auth/*`; `accounts_api`: `/api/users`, `/api/tokens` and
+//!   `/api/audit` for admins; `cli`: `berth user …` and `berth token …`.
 //! - [`serve`]: the accept loop (header timeout, connection cap) and the drained shutdown.
 
 pub mod accounts;
@@ -21,7 +22,7 @@ pub mod api;
 pub mod cli;
 pub mod client_addr;
 pub mod config;
-pub mod engine;
+pub mod docker;
 pub mod hosts;
 pub mod hub;
 pub mod inventory;
@@ -34,7 +35,7 @@ pub mod ws;
 
 use app::{App, api::SharedBackend, shell};
 use axum::{Router, extract::FromRef};
-use engine::Engine;
+use docker::engine::Engine;
 use leptos::prelude::{LeptosOptions, provide_context};
 use leptos_axum::{LeptosRoutes, file_and_error_handler_with_context, generate_route_list};
 use std::{net::SocketAddr, sync::Arc, time::Duration};

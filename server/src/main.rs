@@ -3,7 +3,7 @@
 use berth::{
     AppState, ServeOptions,
     config::{AuthMode, Config},
-    engine::Engine,
+    docker::engine::Engine,
     router, serve, site,
     store::Store,
 };

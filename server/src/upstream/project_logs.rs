@@ -47,7 +47,7 @@ pub async fn members(
         .into_iter()
         .map(|c| LogSource {
             id: c.id.unwrap_or_default(),
-            name: crate::inventory::container_name(
+            name: crate::docker::mapping::container_name(
                 c.names
                     .and_then(|n| n.into_iter().next())
                     .as_deref()

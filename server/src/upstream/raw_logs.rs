@@ -4,7 +4,7 @@
 //! per chunk); here only the 8-byte frame header is ever held, and lines are bounded by the
 //! [`super::lines::LineSplitter`] that reads these pieces.
 
-use crate::engine::Endpoint;
+use crate::docker::engine::Endpoint;
 use app::frames::LogStream;
 use bytes::Bytes;
 use futures::stream::{self, BoxStream, StreamExt};

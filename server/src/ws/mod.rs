@@ -10,8 +10,8 @@ pub mod session;
 use crate::{
     AppState,
     accounts::sessions::Caller,
-    api::JsonError,
-    engine::Engine,
+    api::{JsonError, PathParam},
+    docker::engine::Engine,
     hosts::AllowedHosts,
     hub::{HubKey, Registry, Subscription},
     upstream::{self, history::Gap, raw_logs::LogsApi},
@@ -23,8 +23,7 @@ use app::{
 use axum::{
     Extension, Router,
     extract::{
-        ConnectInfo, Path, Query, State, WebSocketUpgrade, rejection::PathRejection,
-        ws::rejection::WebSocketUpgradeRejection,
+        ConnectInfo, Query, State, WebSocketUpgrade, ws::rejection::WebSocketUpgradeRejection,
     },
     http::HeaderMap,
     response::Response,
@@ -115,12 +114,6 @@ fn flag(params: &HashMap<String, String>, name: &str) -> Result<bool, ApiError> 
     }
 }
 
-fn path<T>(value: Result<Path<T>, PathRejection>) -> Result<T, ApiError> {
-    value
-        .map(|Path(v)| v)
-        .map_err(|e| ApiError::bad_request(e.body_text()))
-}
-
 /// What an admitted socket holds until it ends.
 struct Admitted {
     permit: Permit,
@@ -190,12 +183,12 @@ fn upgraded(upgrade: Upgrade) -> Result<WebSocketUpgrade, ApiError> {
 }
 
 async fn resolve_container(engine: &Engine, reference: &str) -> Result<LogSource, ApiError> {
-    let c = crate::inventory::inspect(engine, reference).await?;
+    let c = crate::docker::mapping::inspect(engine, reference).await?;
     let config = c.config.unwrap_or_default();
     let labels = config.labels.unwrap_or_default();
     Ok(LogSource {
         id: c.id.unwrap_or_default(),
-        name: crate::inventory::container_name(&c.name.unwrap_or_default()),
+        name: crate::docker::mapping::container_name(&c.name.unwrap_or_default()),
         service: labels.get(COMPOSE_SERVICE_LABEL).cloned(),
         tty: config.tty,
     })
@@ -279,11 +272,10 @@ async fn container_logs(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     caller: Option<Extension<Caller>>,
     headers: HeaderMap,
-    id: Result<Path<String>, PathRejection>,
+    PathParam(id): PathParam<String>,
     Query(params): Params,
     upgrade: Upgrade,
 ) -> Result<Response, JsonError> {
-    let id = path(id)?;
     let tail = tail(&params)?;
     // Lines always carry their timestamp now (history is spliced by it); the flag is still
     // checked so a client that sends garbage hears about it.
@@ -310,10 +302,9 @@ async fn container_stats(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     caller: Option<Extension<Caller>>,
     headers: HeaderMap,
-    id: Result<Path<String>, PathRejection>,
+    PathParam(id): PathParam<String>,
     upgrade: Upgrade,
 ) -> Result<Response, JsonError> {
-    let id = path(id)?;
     let admitted = admit(&streams, &headers, peer, StreamKind::ContainerStats, caller)?;
     let source = resolve_container(&streams.engine, &id).await?;
     let upgrade = upgraded(upgrade)?;
@@ -336,11 +327,10 @@ async fn project_logs(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     caller: Option<Extension<Caller>>,
     headers: HeaderMap,
-    name: Result<Path<String>, PathRejection>,
+    PathParam(name): PathParam<String>,
     Query(params): Params,
     upgrade: Upgrade,
 ) -> Result<Response, JsonError> {
-    let name = path(name)?;
     model::validate_project_name(&name)?;
     let tail = tail(&params)?;
     flag(&params, "timestamps")?;

@@ -4,8 +4,8 @@
 use berth::{
     AppState, ServeOptions,
     config::{Config, Settings},
-    engine::Endpoint,
-    engine::Engine,
+    docker::engine::Endpoint,
+    docker::engine::Engine,
     router, serve,
 };
 use clap::Parser;

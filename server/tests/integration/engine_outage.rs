@@ -4,7 +4,7 @@
 
 use crate::common::{Ended, TestServer, WsClient, docker_endpoint};
 use app::frames::Frame;
-use berth::engine::Endpoint;
+use berth::docker::engine::Endpoint;
 use std::{
     path::{Path, PathBuf},
     time::Duration,

@@ -307,12 +307,12 @@ impl Drop for EventsRefusingProxy {
 /// watcher backs off instead of asking again at once, forever.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_engine_whose_events_fail_at_once_is_not_asked_in_a_loop() {
-    let berth::engine::Endpoint::Unix(engine) = crate::common::docker_endpoint() else {
+    let berth::docker::engine::Endpoint::Unix(engine) = crate::common::docker_endpoint() else {
         eprintln!("skipped: needs a unix-socket engine");
         return;
     };
     let proxy = EventsRefusingProxy::start(&engine);
-    let endpoint = berth::engine::Endpoint::Unix(proxy.path.display().to_string());
+    let endpoint = berth::docker::engine::Endpoint::Unix(proxy.path.display().to_string());
     let server = TestServer::with_endpoint(endpoint).await;
     assert!(
         server.engine.wait_until_up(WAIT).await,

@@ -557,6 +557,10 @@ async fn admins_manage_users_over_the_api() {
     assert!(error_of(last).await.contains("last admin"));
     let nobody = send_json(&server, Method::DELETE, "/api/users/nobody", &alice, None).await;
     assert_eq!(nobody.status(), StatusCode::NOT_FOUND);
+    // A path that is not UTF-8 once decoded: 400 in JSON, like every other error.
+    let garbled = send_json(&server, Method::DELETE, "/api/users/%FF", &alice, None).await;
+    assert_eq!(garbled.status(), StatusCode::BAD_REQUEST);
+    assert!(error_of(garbled).await.contains("UTF-8"));
 }
 
 /// API tokens: made by `berth token create` (printed alone on the last line), good for the
