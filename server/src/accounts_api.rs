@@ -11,11 +11,11 @@ use crate::{
         sessions::Caller,
         tokens, users,
     },
-    api::{JsonError, PathParam},
+    api::PathParam,
+    error::Error,
 };
 use app::model::{
-    ApiError, AuditEntry, NewToken, NewUser, PasswordChange, Role, RoleChange, TokenInfo,
-    TokenRequest, User,
+    AuditEntry, NewToken, NewUser, PasswordChange, Role, RoleChange, TokenInfo, TokenRequest, User,
 };
 use axum::{
     Json, Router,
@@ -62,23 +62,23 @@ impl Admin {
 }
 
 impl FromRequestParts<AppState> for Admin {
-    type Rejection = JsonError;
+    type Rejection = Error;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, JsonError> {
-        let auth = state.auth.clone().ok_or_else(|| {
-            ApiError::not_found("accounts are off (--auth off): there are no users")
-        })?;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
+        let auth = state
+            .auth
+            .clone()
+            .ok_or_else(|| Error::not_found("accounts are off (--auth off): there are no users"))?;
         let caller = parts
             .extensions
             .get::<Caller>()
             .cloned()
-            .ok_or_else(|| ApiError::new(401, "sign in first: no valid session"))?;
+            .ok_or_else(|| Error::new(401, "sign in first: no valid session"))?;
         if caller.role != Role::Admin {
-            return Err(ApiError::new(
+            return Err(Error::new(
                 403,
                 "only an admin may manage users and tokens or read the audit log",
-            )
-            .into());
+            ));
         }
         let address = parts
             .extensions
@@ -96,16 +96,16 @@ impl FromRequestParts<AppState> for Admin {
 
 type Body<T> = Result<Json<T>, axum::extract::rejection::JsonRejection>;
 
-fn body<T>(body: Body<T>) -> Result<T, ApiError> {
+fn body<T>(body: Body<T>) -> Result<T, Error> {
     body.map(|Json(b)| b)
-        .map_err(|e| ApiError::bad_request(e.body_text()))
+        .map_err(|e| Error::bad_request(e.body_text()))
 }
 
-async fn list(Admin(_, auth, _): Admin) -> Result<Json<Vec<User>>, JsonError> {
+async fn list(Admin(_, auth, _): Admin) -> Result<Json<Vec<User>>, Error> {
     Ok(Json(users::list(&auth.store).await?))
 }
 
-async fn add(admin: Admin, new: Body<NewUser>) -> Result<(StatusCode, Json<User>), JsonError> {
+async fn add(admin: Admin, new: Body<NewUser>) -> Result<(StatusCode, Json<User>), Error> {
     let new = body(new)?;
     let user = users::add(&admin.1.store, &new.name, new.role, new.password).await?;
     admin
@@ -122,7 +122,7 @@ async fn set_role(
     admin: Admin,
     PathParam(name): PathParam<String>,
     new: Body<RoleChange>,
-) -> Result<StatusCode, JsonError> {
+) -> Result<StatusCode, Error> {
     let new = body(new)?;
     users::set_role(&admin.1.store, &name, new.role).await?;
     state
@@ -139,7 +139,7 @@ async fn set_password(
     admin: Admin,
     PathParam(name): PathParam<String>,
     new: Body<PasswordChange>,
-) -> Result<StatusCode, JsonError> {
+) -> Result<StatusCode, Error> {
     let new = body(new)?;
     users::set_password(&admin.1.store, &name, new.password).await?;
     admin.audit("user.password", &name).await;
@@ -150,7 +150,7 @@ async fn remove(
     State(state): State<AppState>,
     admin: Admin,
     PathParam(name): PathParam<String>,
-) -> Result<StatusCode, JsonError> {
+) -> Result<StatusCode, Error> {
     users::remove(&admin.1.store, &name).await?;
     state
         .streams
@@ -160,7 +160,7 @@ async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn list_tokens(Admin(_, auth, _): Admin) -> Result<Json<Vec<TokenInfo>>, JsonError> {
+async fn list_tokens(Admin(_, auth, _): Admin) -> Result<Json<Vec<TokenInfo>>, Error> {
     Ok(Json(tokens::list(&auth.store).await?))
 }
 
@@ -168,7 +168,7 @@ async fn list_tokens(Admin(_, auth, _): Admin) -> Result<Json<Vec<TokenInfo>>, J
 async fn create_token(
     admin: Admin,
     new: Body<TokenRequest>,
-) -> Result<(StatusCode, Json<NewToken>), JsonError> {
+) -> Result<(StatusCode, Json<NewToken>), Error> {
     let new = body(new)?;
     let token = tokens::create(&admin.1.store, &new.name, new.role, Some(&admin.0.name)).await?;
     let target = format!(
@@ -185,7 +185,7 @@ async fn revoke_token(
     State(state): State<AppState>,
     admin: Admin,
     PathParam(id): PathParam<String>,
-) -> Result<StatusCode, JsonError> {
+) -> Result<StatusCode, Error> {
     let name = tokens::revoke(&admin.1.store, &id).await?;
     state
         .streams
@@ -205,7 +205,7 @@ pub fn audit() -> Router<AppState> {
 async fn audit_log(
     Admin(_, auth, _): Admin,
     filter: Result<Query<Filter>, QueryRejection>,
-) -> Result<Json<Vec<AuditEntry>>, JsonError> {
-    let Query(filter) = filter.map_err(|e| ApiError::bad_request(e.body_text()))?;
+) -> Result<Json<Vec<AuditEntry>>, Error> {
+    let Query(filter) = filter.map_err(|e| Error::bad_request(e.body_text()))?;
     Ok(Json(auth.audit.list(&filter).await?))
 }

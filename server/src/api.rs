@@ -1,8 +1,8 @@
 //! The JSON API under `/api`. Every answer is JSON; every error is an HTTP status with
 //! `{"error": "..."}`.
 
-use crate::AppState;
-use app::{api::SharedBackend, model::ApiError};
+use crate::{AppState, error::Error};
+use app::api::SharedBackend;
 use axum::{
     Json, Router,
     extract::{FromRequestParts, Path, State},
@@ -13,37 +13,20 @@ use axum::{
 };
 use serde::Serialize;
 
-/// An [`ApiError`] as an HTTP response.
-pub struct JsonError(pub ApiError);
-
-impl From<ApiError> for JsonError {
-    fn from(error: ApiError) -> Self {
-        Self(error)
-    }
-}
-
-impl IntoResponse for JsonError {
-    fn into_response(self) -> Response {
-        let status =
-            StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        (status, Json(serde_json::json!({ "error": self.0.error }))).into_response()
-    }
-}
-
-type ApiResult<T> = Result<Json<T>, JsonError>;
+type ApiResult<T> = Result<Json<T>, Error>;
 
 /// A path parameter. A bad one (not UTF-8 once decoded, not the type asked for) is 400 JSON
 /// like every other error; axum's own rejection is plain text.
 pub struct PathParam<T>(pub T);
 
 impl<S: Send + Sync, T: serde::de::DeserializeOwned + Send> FromRequestParts<S> for PathParam<T> {
-    type Rejection = JsonError;
+    type Rejection = Error;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, JsonError> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
         Path::<T>::from_request_parts(parts, state)
             .await
             .map(|Path(value)| Self(value))
-            .map_err(|e| ApiError::bad_request(e.body_text()).into())
+            .map_err(|e| Error::bad_request(e.body_text()))
     }
 }
 
@@ -57,10 +40,8 @@ pub fn routes() -> Router<AppState> {
         .route("/projects", get(projects))
         .route("/projects/{name}", get(project))
         .route("/host", get(host))
-        .fallback(|| async { JsonError(ApiError::not_found("no such API endpoint")) })
-        .method_not_allowed_fallback(|| async {
-            JsonError(ApiError::new(405, "method not allowed"))
-        })
+        .fallback(|| async { Error::not_found("no such API endpoint") })
+        .method_not_allowed_fallback(|| async { Error::new(405, "method not allowed") })
 }
 
 /// 200 when the engine answers, 503 when not; the body is the same [`app::model::Health`]
@@ -75,8 +56,9 @@ async fn health(State(backend): State<SharedBackend>) -> Response {
     (status, Json(health)).into_response()
 }
 
-fn json<T: Serialize>(result: Result<T, ApiError>) -> ApiResult<T> {
-    result.map(Json).map_err(JsonError)
+/// The backend speaks the shared crate's wire type (it also serves the pages).
+fn json<T: Serialize>(result: Result<T, app::model::ApiError>) -> ApiResult<T> {
+    result.map(Json).map_err(Error::from)
 }
 
 async fn dashboard(State(backend): State<SharedBackend>) -> ApiResult<app::model::Dashboard> {

@@ -139,7 +139,7 @@ async fn token(store: &Store, command: TokenCommand) -> Result<(), String> {
             .await
             .map(|name| println!("revoked {name} (id {id})")),
     };
-    result.map_err(|e| e.error)
+    result.map_err(|e| e.to_string())
 }
 
 async fn user(store: &Store, command: UserCommand) -> Result<(), String> {
@@ -170,7 +170,7 @@ async fn user(store: &Store, command: UserCommand) -> Result<(), String> {
             .await
             .map(|()| println!("removed {name}")),
     };
-    result.map_err(|e| e.error)
+    result.map_err(|e| e.to_string())
 }
 
 /// From a prompt (twice, to catch typos) on a terminal; otherwise stdin's first line.

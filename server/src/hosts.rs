@@ -4,7 +4,7 @@
 //! Origin (scheme, host and port) must be one of them too, never merely equal to the request's
 //! own Host, which the attacker controls after rebinding.
 
-use app::model::ApiError;
+use crate::error::Error;
 use axum::{
     extract::{Request, State},
     http::{HeaderMap, header},
@@ -191,13 +191,13 @@ impl AllowedHosts {
     }
 
     /// Refuses (403) a request whose Origin, when it has one, is not ours.
-    pub fn check_origin(&self, headers: &HeaderMap) -> Result<(), ApiError> {
+    pub fn check_origin(&self, headers: &HeaderMap) -> Result<(), Error> {
         let Some(origin) = headers.get(header::ORIGIN) else {
             return Ok(());
         };
         match origin.to_str() {
             Ok(origin) if self.origin_allowed(origin) => Ok(()),
-            _ => Err(ApiError::new(
+            _ => Err(Error::new(
                 403,
                 format!(
                     "cross-origin request from {origin:?} refused: allow it with --allowed-host"
@@ -226,14 +226,12 @@ pub async fn check_host(
         });
     match host {
         Some(host) if hosts.host_allowed(&host) => next.run(request).await,
-        Some(host) => crate::api::JsonError(ApiError::new(
+        Some(host) => Error::new(
             421,
             format!("this Berth does not serve the host {host:?}: allow it with --allowed-host"),
-        ))
+        )
         .into_response(),
-        None => {
-            crate::api::JsonError(ApiError::new(421, "the request names no host")).into_response()
-        }
+        None => Error::new(421, "the request names no host").into_response(),
     }
 }
 

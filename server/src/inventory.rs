@@ -6,6 +6,7 @@ use crate::docker::{
     engine::Engine,
     mapping::{detail, inspect, summary, text},
 };
+use crate::error::Error;
 use crate::upstream::{last_known::LastValues, system_stats};
 use app::{
     api::{Backend, BoxFuture},
@@ -19,12 +20,19 @@ pub struct Inventory {
     last: Arc<LastValues>,
 }
 
+/// The edge with the shared crate: errors leave as its wire type.
+fn edge<'a, T: 'a>(
+    work: impl Future<Output = Result<T, Error>> + Send + 'a,
+) -> BoxFuture<'a, Result<T, ApiError>> {
+    Box::pin(async move { work.await.map_err(Error::into_wire) })
+}
+
 impl Inventory {
     pub fn new(engine: Arc<Engine>, last: Arc<LastValues>) -> Self {
         Self { engine, last }
     }
 
-    async fn list_all(&self) -> Result<Vec<models::ContainerSummary>, ApiError> {
+    async fn list_all(&self) -> Result<Vec<models::ContainerSummary>, Error> {
         let docker = self.engine.client()?;
         let options = ListContainersOptions {
             all: true,
@@ -39,14 +47,14 @@ impl Inventory {
 
 impl Backend for Inventory {
     fn host(&self) -> BoxFuture<'_, Result<app::frames::SystemStats, ApiError>> {
-        Box::pin(system_stats::last_or_sample(&self.last))
+        edge(system_stats::last_or_sample(&self.last))
     }
 
     fn container_stats<'a>(
         &'a self,
         reference: &'a str,
     ) -> BoxFuture<'a, Result<Option<app::frames::ContainerStats>, ApiError>> {
-        Box::pin(async move {
+        edge(async move {
             let c = inspect(&self.engine, reference).await?;
             Ok(c.id.and_then(|id| self.last.container_stats.get(&id)))
         })
@@ -57,7 +65,7 @@ impl Backend for Inventory {
     }
 
     fn dashboard(&self) -> BoxFuture<'_, Result<Dashboard, ApiError>> {
-        Box::pin(async move {
+        edge(async move {
             let docker = self.engine.client()?;
             let (info, containers) = tokio::join!(docker.info(), self.list_all());
             let info = info.map_err(|e| self.engine.error(e))?;
@@ -83,7 +91,7 @@ impl Backend for Inventory {
     }
 
     fn containers(&self) -> BoxFuture<'_, Result<Vec<ContainerSummary>, ApiError>> {
-        Box::pin(async move {
+        edge(async move {
             let mut list: Vec<_> = self.list_all().await?.into_iter().map(summary).collect();
             list.sort_by(|a, b| a.name.cmp(&b.name));
             Ok(list)
@@ -94,6 +102,6 @@ impl Backend for Inventory {
         &'a self,
         reference: &'a str,
     ) -> BoxFuture<'a, Result<ContainerDetail, ApiError>> {
-        Box::pin(async move { inspect(&self.engine, reference).await.map(detail) })
+        edge(async move { inspect(&self.engine, reference).await.map(detail) })
     }
 }

@@ -1,7 +1,8 @@
 //! Berth's server: the axum application (pages rendered by Leptos, the JSON API, the
 //! compiled site's static files) over one supervised Docker engine connection.
 //!
-//! - `config`: flags and environment; `site`: the compiled site's options.
+//! - `config`: flags and environment; `site`: the compiled site's options; `error`: the one
+//!   error type every route answers with (the wire `ApiError` only at the edges).
 //! - `hosts`: which Host and Origin Berth answers (DNS rebinding); `client_addr`: who a
 //!   client is, for limits.
 //! - `docker`: Docker access apart from HTTP: `docker::engine`, the supervised connection;
@@ -23,6 +24,7 @@ pub mod cli;
 pub mod client_addr;
 pub mod config;
 pub mod docker;
+pub mod error;
 pub mod hosts;
 pub mod hub;
 pub mod inventory;

@@ -80,7 +80,7 @@ async fn run(config: Config) -> Result<(), String> {
                 .await
                 .map_err(|e| e.to_string())?;
             let auth = config.streams.auth(store);
-            if let Some(token) = auth.offer_setup().await.map_err(|e| e.error)? {
+            if let Some(token) = auth.offer_setup().await.map_err(|e| e.to_string())? {
                 tracing::info!(
                     "no account yet: open http://{addr}/setup?token={token} to create the first admin (or run `berth user add NAME --role admin`)"
                 );

@@ -12,10 +12,10 @@ use crate::{
         sessions::Caller,
         users,
     },
-    api::JsonError,
+    error::Error,
 };
 use app::{
-    model::{ApiError, Me, Role},
+    model::{Me, Role},
     urls,
 };
 use axum::{
@@ -61,18 +61,17 @@ fn is_form(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"))
 }
 
-fn parse<T: for<'de> Deserialize<'de>>(headers: &HeaderMap, body: &Bytes) -> Result<T, ApiError> {
+fn parse<T: for<'de> Deserialize<'de>>(headers: &HeaderMap, body: &Bytes) -> Result<T, Error> {
     if is_form(headers) {
-        serde_urlencoded::from_bytes(body)
-            .map_err(|e| ApiError::bad_request(format!("bad form: {e}")))
+        serde_urlencoded::from_bytes(body).map_err(|e| Error::bad_request(format!("bad form: {e}")))
     } else {
-        serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("bad JSON: {e}")))
+        serde_json::from_slice(body).map_err(|e| Error::bad_request(format!("bad JSON: {e}")))
     }
 }
 
-fn auth(state: &AppState) -> Result<Arc<Auth>, ApiError> {
+fn auth(state: &AppState) -> Result<Arc<Auth>, Error> {
     state.auth.clone().ok_or_else(|| {
-        ApiError::new(
+        Error::new(
             404,
             "accounts are off (--auth off): there is nothing to sign in to",
         )
@@ -90,7 +89,7 @@ async fn login(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Response, JsonError> {
+) -> Result<Response, Error> {
     let auth = auth(&state)?;
     let form = is_form(&headers);
     let credentials: Credentials = parse(&headers, &body)?;
@@ -112,10 +111,10 @@ async fn login(
             let next = urls::safe_next(credentials.next.as_deref());
             return Ok(Redirect::to(&urls::login_waiting(next)).into_response());
         }
-        let mut response = JsonError(ApiError::new(
+        let mut response = Error::new(
             429,
             format!("too many failed sign-ins: try again in {secs} s"),
-        ))
+        )
         .into_response();
         response
             .headers_mut()
@@ -142,7 +141,7 @@ async fn login(
         if form {
             return Ok(Redirect::to(&urls::login_failed(urls::safe_next(next))).into_response());
         }
-        return Err(ApiError::new(401, WRONG).into());
+        return Err(Error::new(401, WRONG));
     }
     // A fresh session id at every sign-in; the one the browser had (if any) ends.
     if let Some(old) = cookie_secret(&headers) {
@@ -189,7 +188,7 @@ async fn logout(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     caller: Option<Extension<Caller>>,
     headers: HeaderMap,
-) -> Result<Response, JsonError> {
+) -> Result<Response, Error> {
     let auth = auth(&state)?;
     let https = forwarded_https(&headers, peer.ip(), &state.streams.trusted_proxies);
     if let Some(Extension(caller)) = &caller {
@@ -252,7 +251,7 @@ async fn setup(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Response, JsonError> {
+) -> Result<Response, Error> {
     let form = is_form(&headers);
     let https = forwarded_https(&headers, peer.ip(), &state.streams.trusted_proxies);
     let answer = create_first_admin(&state, &headers, &body, https).await;
@@ -263,9 +262,9 @@ async fn setup(
             let token = serde_urlencoded::from_bytes::<SetupForm>(&body)
                 .map(|f| f.token)
                 .unwrap_or_default();
-            Ok(Redirect::to(&urls::setup_failed(&token, &e.error)).into_response())
+            Ok(Redirect::to(&urls::setup_failed(&token, &e.to_string())).into_response())
         }
-        Err(e) => Err(e.into()),
+        Err(e) => Err(e),
     }
 }
 
@@ -274,16 +273,16 @@ async fn create_first_admin(
     headers: &HeaderMap,
     body: &Bytes,
     https: bool,
-) -> Result<Response, ApiError> {
+) -> Result<Response, Error> {
     let auth = auth(state)?;
     let form: SetupForm = parse(headers, body)?;
     let Some(token) = auth.setup_token() else {
-        return Err(ApiError::not_found(
+        return Err(Error::not_found(
             "setup is over: an account exists; sign in",
         ));
     };
     if !constant_time_eq(form.token.as_bytes(), token.as_bytes()) {
-        return Err(ApiError::new(
+        return Err(Error::new(
             403,
             "wrong setup token: use the link Berth printed at start",
         ));

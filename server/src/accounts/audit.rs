@@ -4,8 +4,9 @@
 //! timer of its own.
 
 use super::{sessions::new_secret, store_error, users::now_ms};
+use crate::error::Error;
 use crate::store::Store;
-use app::model::{ApiError, AuditEntry};
+use app::model::AuditEntry;
 use sqlx::Row;
 use std::{
     net::IpAddr,
@@ -70,12 +71,12 @@ impl Audit {
                 .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
                 .is_ok();
         if due && let Err(e) = self.prune().await {
-            tracing::error!("cannot prune the audit log: {}", e.error);
+            tracing::error!("cannot prune the audit log: {}", e);
         }
     }
 
     /// Removes entries older than the retention.
-    pub async fn prune(&self) -> Result<u64, ApiError> {
+    pub async fn prune(&self) -> Result<u64, Error> {
         let cutoff = now_ms() - self.keep.as_millis() as i64;
         sqlx::query("DELETE FROM audit WHERE at < $1")
             .bind(cutoff)
@@ -86,10 +87,10 @@ impl Audit {
     }
 
     /// Newest first, at most `limit` (default 100, at most 500).
-    pub async fn list(&self, filter: &Filter) -> Result<Vec<AuditEntry>, ApiError> {
+    pub async fn list(&self, filter: &Filter) -> Result<Vec<AuditEntry>, Error> {
         let limit = filter.limit.unwrap_or(100);
         if !(1..=MAX_PAGE).contains(&limit) {
-            return Err(ApiError::bad_request(format!(
+            return Err(Error::bad_request(format!(
                 "limit must be from 1 to {MAX_PAGE}, not {limit}"
             )));
         }

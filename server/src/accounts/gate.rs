@@ -10,8 +10,7 @@ use super::{
     sessions::{self, COOKIE, Policy},
     tokens,
 };
-use crate::{AppState, api::JsonError, store::Store};
-use app::model::ApiError;
+use crate::{AppState, error::Error, store::Store};
 use axum::{
     extract::{Request, State},
     http::{HeaderMap, HeaderValue, Method, header},
@@ -44,7 +43,7 @@ impl Auth {
 
     /// While nobody has an account: a fresh one-time token for `/setup` (Berth logs the
     /// link). None once someone has.
-    pub async fn offer_setup(&self) -> Result<Option<String>, ApiError> {
+    pub async fn offer_setup(&self) -> Result<Option<String>, Error> {
         if super::users::count(&self.store).await? > 0 {
             return Ok(None);
         }
@@ -157,7 +156,7 @@ pub async fn gate(State(state): State<AppState>, mut request: Request, next: Nex
     };
     let caller = match found {
         Ok(caller) => caller,
-        Err(e) => return JsonError(e).into_response(),
+        Err(e) => return e.into_response(),
     };
     match (caller, door) {
         (Some(caller), _) => {
@@ -173,8 +172,7 @@ pub async fn gate(State(state): State<AppState>, mut request: Request, next: Nex
             return Redirect::to(&app::urls::login(Some(&target))).into_response();
         }
         (None, Door::Api) => {
-            return JsonError(ApiError::new(401, "sign in first: no valid session"))
-                .into_response();
+            return Error::new(401, "sign in first: no valid session").into_response();
         }
     }
     next.run(request).await
@@ -197,10 +195,10 @@ pub async fn same_origin(State(state): State<AppState>, request: Request, next: 
             None => state.hosts.check_origin(headers).is_err(),
         };
         if refused {
-            return JsonError(ApiError::new(
+            return Error::new(
                 403,
                 "cross-site request refused: state changes must come from Berth's own pages",
-            ))
+            )
             .into_response();
         }
     }

@@ -5,15 +5,15 @@
 //! sign-ins): 50 in a row left the process at 135 MiB, 50 eight at a time at 836 MiB, and
 //! it never gave the memory back. Two causes, two fixes below.
 
-use app::model::ApiError;
+use crate::error::Error;
 use std::sync::{Once, OnceLock};
 use tokio::sync::Semaphore;
 
 /// The hash to store.
-pub async fn hash(password: String) -> Result<String, ApiError> {
+pub async fn hash(password: String) -> Result<String, Error> {
     bounded(move || password_auth::generate_hash(password))
         .await
-        .map_err(|e| ApiError::new(500, format!("hashing failed: {e}")))
+        .map_err(|e| Error::new(500, format!("hashing failed: {e}")))
 }
 
 /// Whether `password` matches `hash`. A malformed hash never matches.

@@ -4,8 +4,9 @@
 //! (cascade); it survives a Berth restart because it lives in the store.
 
 use super::{store_error, users::now_ms};
+use crate::error::Error;
 use crate::store::Store;
-use app::model::{ApiError, Role};
+use app::model::Role;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 use std::time::Duration;
@@ -47,7 +48,7 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// A new session for `name`; returns the cookie's secret.
-pub async fn create(store: &Store, name: &str) -> Result<String, ApiError> {
+pub async fn create(store: &Store, name: &str) -> Result<String, Error> {
     let secret = new_secret();
     let now = now_ms();
     sqlx::query(
@@ -63,7 +64,7 @@ pub async fn create(store: &Store, name: &str) -> Result<String, ApiError> {
 }
 
 /// The caller a cookie secret stands for, if its session is alive.
-pub async fn find(store: &Store, secret: &str, policy: Policy) -> Result<Option<Caller>, ApiError> {
+pub async fn find(store: &Store, secret: &str, policy: Policy) -> Result<Option<Caller>, Error> {
     let id = digest(secret);
     let row = sqlx::query(
         "SELECT s.created_at, s.last_seen, u.name, u.role FROM sessions s
@@ -104,7 +105,7 @@ pub async fn find(store: &Store, secret: &str, policy: Policy) -> Result<Option<
 }
 
 /// Whether a stored session id (not a secret) is still alive, ending it if it expired.
-pub async fn alive(store: &Store, id: &str, policy: Policy) -> Result<bool, ApiError> {
+pub async fn alive(store: &Store, id: &str, policy: Policy) -> Result<bool, Error> {
     let row = sqlx::query("SELECT created_at, last_seen FROM sessions WHERE id_hash = $1")
         .bind(id)
         .fetch_optional(&store.pool)
@@ -127,7 +128,7 @@ fn expired(created: i64, last_seen: i64, policy: Policy) -> bool {
 }
 
 /// Ends every session of `name` (their role changed: they sign in again).
-pub async fn delete_for_user(store: &Store, name: &str) -> Result<(), ApiError> {
+pub async fn delete_for_user(store: &Store, name: &str) -> Result<(), Error> {
     sqlx::query("DELETE FROM sessions WHERE user_name = $1")
         .bind(name)
         .execute(&store.pool)
@@ -137,11 +138,11 @@ pub async fn delete_for_user(store: &Store, name: &str) -> Result<(), ApiError> 
 }
 
 /// Signs a cookie's session out.
-pub async fn delete(store: &Store, secret: &str) -> Result<(), ApiError> {
+pub async fn delete(store: &Store, secret: &str) -> Result<(), Error> {
     delete_id(store, &digest(secret)).await
 }
 
-async fn delete_id(store: &Store, id: &str) -> Result<(), ApiError> {
+async fn delete_id(store: &Store, id: &str) -> Result<(), Error> {
     sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
         .bind(id)
         .execute(&store.pool)

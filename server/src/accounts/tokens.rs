@@ -9,8 +9,9 @@ use super::{
     users::now_ms,
     validate_name,
 };
+use crate::error::Error;
 use crate::store::Store;
-use app::model::{ApiError, NewToken, Role, TokenInfo};
+use app::model::{NewToken, Role, TokenInfo};
 use sqlx::Row;
 
 const PREFIX: &str = "berth_";
@@ -46,9 +47,9 @@ pub async fn create(
     name: &str,
     role: Role,
     by: Option<&str>,
-) -> Result<NewToken, ApiError> {
+) -> Result<NewToken, Error> {
     validate_name(name).map_err(|_| {
-        ApiError::bad_request(format!(
+        Error::bad_request(format!(
             "a token name is 1 to 64 of a-z, 0-9, '.', '_' and '-', not {name:?}"
         ))
     })?;
@@ -81,7 +82,7 @@ pub async fn create(
     })
 }
 
-pub async fn list(store: &Store) -> Result<Vec<TokenInfo>, ApiError> {
+pub async fn list(store: &Store) -> Result<Vec<TokenInfo>, Error> {
     let rows = sqlx::query(
         "SELECT id, name, role, created_by, created_at, last_used FROM tokens ORDER BY created_at, id",
     )
@@ -95,7 +96,7 @@ pub async fn list(store: &Store) -> Result<Vec<TokenInfo>, ApiError> {
 }
 
 /// Revokes a token; 404 when there is none with that id.
-pub async fn revoke(store: &Store, id: &str) -> Result<String, ApiError> {
+pub async fn revoke(store: &Store, id: &str) -> Result<String, Error> {
     // The name comes back for the audit log: an id alone says little to a reader.
     let name: Option<String> =
         sqlx::query_scalar("DELETE FROM tokens WHERE id = $1 RETURNING name")
@@ -103,11 +104,11 @@ pub async fn revoke(store: &Store, id: &str) -> Result<String, ApiError> {
             .fetch_optional(&store.pool)
             .await
             .map_err(store_error)?;
-    name.ok_or_else(|| ApiError::not_found(format!("no token with id {id:?}")))
+    name.ok_or_else(|| Error::not_found(format!("no token with id {id:?}")))
 }
 
 /// Who a bearer token stands for, if it exists.
-pub async fn find(store: &Store, token: &str) -> Result<Option<Caller>, ApiError> {
+pub async fn find(store: &Store, token: &str) -> Result<Option<Caller>, Error> {
     if !token.starts_with(PREFIX) {
         return Ok(None);
     }
@@ -143,7 +144,7 @@ pub async fn find(store: &Store, token: &str) -> Result<Option<Caller>, ApiError
 }
 
 /// Whether the token behind an owner key still exists (for the socket sweep).
-pub async fn alive(store: &Store, id: &str) -> Result<bool, ApiError> {
+pub async fn alive(store: &Store, id: &str) -> Result<bool, Error> {
     sqlx::query("SELECT id FROM tokens WHERE id = $1")
         .bind(id)
         .fetch_optional(&store.pool)

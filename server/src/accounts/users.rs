@@ -2,8 +2,9 @@
 //! be neither removed nor demoted (409): an instance nobody can administer is lost.
 
 use super::{password, store_error, validate_name, validate_password};
+use crate::error::Error;
 use crate::store::Store;
-use app::model::{ApiError, Role, User};
+use app::model::{Role, User};
 use sqlx::Row;
 
 pub fn now_ms() -> i64 {
@@ -22,19 +23,14 @@ fn user(row: &sqlx::any::AnyRow) -> Result<User, sqlx::Error> {
     })
 }
 
-fn no_such_user(name: &str) -> ApiError {
-    ApiError::not_found(format!("no user named {name:?}"))
+fn no_such_user(name: &str) -> Error {
+    Error::not_found(format!("no user named {name:?}"))
 }
 
 const LAST_ADMIN: &str = "this is the last admin: make another user admin first";
 
 /// Adds a user; 409 when the name is taken.
-pub async fn add(
-    store: &Store,
-    name: &str,
-    role: Role,
-    password: String,
-) -> Result<User, ApiError> {
+pub async fn add(store: &Store, name: &str, role: Role, password: String) -> Result<User, Error> {
     validate_name(name)?;
     validate_password(&password)?;
     let hash = password::hash(password).await?;
@@ -51,7 +47,7 @@ pub async fn add(
     .await
     .map_err(store_error)?;
     if inserted.rows_affected() == 0 {
-        return Err(ApiError::new(409, format!("a user named {name:?} exists")));
+        return Err(Error::new(409, format!("a user named {name:?} exists")));
     }
     Ok(User {
         name: name.to_string(),
@@ -61,7 +57,7 @@ pub async fn add(
 }
 
 /// Everyone, by name.
-pub async fn list(store: &Store) -> Result<Vec<User>, ApiError> {
+pub async fn list(store: &Store) -> Result<Vec<User>, Error> {
     let rows = sqlx::query("SELECT name, role, created_at FROM users ORDER BY name")
         .fetch_all(&store.pool)
         .await
@@ -72,7 +68,7 @@ pub async fn list(store: &Store) -> Result<Vec<User>, ApiError> {
         .map_err(store_error)
 }
 
-pub async fn count(store: &Store) -> Result<i64, ApiError> {
+pub async fn count(store: &Store) -> Result<i64, Error> {
     sqlx::query("SELECT COUNT(*) AS n FROM users")
         .fetch_one(&store.pool)
         .await
@@ -80,7 +76,7 @@ pub async fn count(store: &Store) -> Result<i64, ApiError> {
         .map_err(store_error)
 }
 
-pub async fn set_password(store: &Store, name: &str, password: String) -> Result<(), ApiError> {
+pub async fn set_password(store: &Store, name: &str, password: String) -> Result<(), Error> {
     validate_name(name)?;
     validate_password(&password)?;
     let hash = password::hash(password).await?;
@@ -99,7 +95,7 @@ pub async fn set_password(store: &Store, name: &str, password: String) -> Result
 }
 
 /// Changes a role and ends the user's sessions; demoting the last admin is 409.
-pub async fn set_role(store: &Store, name: &str, role: Role) -> Result<(), ApiError> {
+pub async fn set_role(store: &Store, name: &str, role: Role) -> Result<(), Error> {
     validate_name(name)?;
     let changed = guarded(
         store,
@@ -121,7 +117,7 @@ pub async fn set_role(store: &Store, name: &str, role: Role) -> Result<(), ApiEr
 }
 
 /// Removes a user (their sessions go with them); the last admin is 409.
-pub async fn remove(store: &Store, name: &str) -> Result<(), ApiError> {
+pub async fn remove(store: &Store, name: &str) -> Result<(), Error> {
     validate_name(name)?;
     let changed = guarded(
         store,
@@ -146,7 +142,7 @@ pub async fn remove(store: &Store, name: &str) -> Result<(), ApiError> {
 async fn guarded<'q>(
     store: &Store,
     statement: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
-) -> Result<bool, ApiError> {
+) -> Result<bool, Error> {
     let mut tx = store.pool.begin().await.map_err(store_error)?;
     if store.postgres {
         sqlx::query("SELECT name FROM users WHERE role = 'admin' FOR UPDATE")
@@ -160,15 +156,15 @@ async fn guarded<'q>(
 }
 
 /// Why a guarded change touched no row: the user is the last admin (409), or absent (404).
-async fn kept_admin_or_missing(store: &Store, name: &str) -> Result<ApiError, ApiError> {
+async fn kept_admin_or_missing(store: &Store, name: &str) -> Result<Error, Error> {
     Ok(if exists(store, name).await? {
-        ApiError::new(409, LAST_ADMIN)
+        Error::new(409, LAST_ADMIN)
     } else {
         no_such_user(name)
     })
 }
 
-async fn exists(store: &Store, name: &str) -> Result<bool, ApiError> {
+async fn exists(store: &Store, name: &str) -> Result<bool, Error> {
     sqlx::query("SELECT name FROM users WHERE name = $1")
         .bind(name)
         .fetch_optional(&store.pool)
@@ -178,7 +174,7 @@ async fn exists(store: &Store, name: &str) -> Result<bool, ApiError> {
 }
 
 /// A user's stored hash, for signing in.
-pub async fn password_hash(store: &Store, name: &str) -> Result<Option<String>, ApiError> {
+pub async fn password_hash(store: &Store, name: &str) -> Result<Option<String>, Error> {
     let row = sqlx::query("SELECT password_hash FROM users WHERE name = $1")
         .bind(name)
         .fetch_optional(&store.pool)

@@ -3,7 +3,8 @@
 //! engine goes away retries with backoff until it answers again. Everyone else asks
 //! [`Engine::client`] and gets either a live client or a 503 naming the endpoint and error.
 
-use app::model::{ApiError, Health};
+use crate::error::Error;
+use app::model::Health;
 use bollard::{API_DEFAULT_VERSION, Docker, errors::Error as DockerError};
 use futures::StreamExt;
 use std::{fmt, sync::Arc, time::Duration};
@@ -114,14 +115,14 @@ impl Engine {
     }
 
     /// A client for a live engine, or the 503 every caller reports while it is not.
-    pub fn client(&self) -> Result<Docker, ApiError> {
+    pub fn client(&self) -> Result<Docker, Error> {
         match &*self.state.borrow() {
             Conn::Up(live) => Ok(live.docker.clone()),
-            Conn::Connecting => Err(ApiError::unavailable(format!(
+            Conn::Connecting => Err(Error::unavailable(format!(
                 "connecting to the Docker engine at {}",
                 self.endpoint
             ))),
-            Conn::Down { error } => Err(ApiError::unavailable(format!(
+            Conn::Down { error } => Err(Error::unavailable(format!(
                 "Docker engine unreachable at {}: {error}",
                 self.endpoint
             ))),
@@ -150,7 +151,7 @@ impl Engine {
     }
 
     /// Where log streams are read from (see [`crate::upstream::raw_logs`]), or the 503.
-    pub fn logs_api(&self) -> Result<crate::upstream::raw_logs::LogsApi, ApiError> {
+    pub fn logs_api(&self) -> Result<crate::upstream::raw_logs::LogsApi, Error> {
         let docker = self.client()?;
         Ok(crate::upstream::raw_logs::LogsApi {
             endpoint: self.endpoint.clone(),
@@ -168,34 +169,32 @@ impl Engine {
 
     /// Maps a Docker error to the API's; a connection-level failure also makes the
     /// supervisor re-check the engine now rather than at its next event.
-    pub fn error(&self, error: DockerError) -> ApiError {
+    pub fn error(&self, error: DockerError) -> Error {
         match error {
             DockerError::DockerResponseServerError {
                 status_code: 404,
                 message,
-            } => ApiError::not_found(message),
+            } => Error::not_found(message),
             // An id prefix that fits several containers (engines answer 400 or 500).
             DockerError::DockerResponseServerError { message, .. }
                 if message.to_ascii_lowercase().contains("multiple ids found") =>
             {
-                ApiError::new(409, message)
+                Error::new(409, message)
             }
             DockerError::DockerResponseServerError {
                 status_code,
                 message,
-            } => ApiError::new(
+            } => Error::new(
                 502,
                 format!("Docker engine answered {status_code}: {message}"),
             ),
-            DockerError::JsonDataError { .. } | DockerError::JsonSerdeError { .. } => {
-                ApiError::new(
-                    502,
-                    format!("unexpected answer from the Docker engine: {error}"),
-                )
-            }
+            DockerError::JsonDataError { .. } | DockerError::JsonSerdeError { .. } => Error::new(
+                502,
+                format!("unexpected answer from the Docker engine: {error}"),
+            ),
             other => {
                 self.recheck.notify_one();
-                ApiError::unavailable(format!(
+                Error::unavailable(format!(
                     "Docker engine unreachable at {}: {other}",
                     self.endpoint
                 ))

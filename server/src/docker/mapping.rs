@@ -2,9 +2,10 @@
 //! route and stream shares. Pure functions of what Docker answered, apart from `inspect`.
 
 use super::engine::Engine;
+use crate::error::Error;
 use app::model::{
-    self, ApiError, COMPOSE_PROJECT_LABEL, COMPOSE_SERVICE_LABEL, ContainerDetail,
-    ContainerSummary, Mount, Port,
+    self, COMPOSE_PROJECT_LABEL, COMPOSE_SERVICE_LABEL, ContainerDetail, ContainerSummary, Mount,
+    Port,
 };
 use bollard::{models, query_parameters::InspectContainerOptions};
 use std::collections::HashMap;
@@ -14,14 +15,14 @@ use std::collections::HashMap;
 pub async fn inspect(
     engine: &Engine,
     reference: &str,
-) -> Result<models::ContainerInspectResponse, ApiError> {
+) -> Result<models::ContainerInspectResponse, Error> {
     model::validate_container_ref(reference)?;
     engine
         .client()?
         .inspect_container(reference, None::<InspectContainerOptions>)
         .await
         .map_err(|e| match engine.error(e) {
-            e if e.status == 404 => ApiError::not_found(format!("no such container: {reference}")),
+            e if e.status() == 404 => Error::not_found(format!("no such container: {reference}")),
             e => e,
         })
 }

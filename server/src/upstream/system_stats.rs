@@ -4,9 +4,9 @@
 //! it in [`LastValues`], so pages rendered before their socket opens show known values.
 
 use super::last_known::LastValues;
+use crate::error::Error;
 use crate::hub::{Ending, Publisher};
 use app::frames::{DiskUsage, Frame, NetworkUsage, SystemStats};
-use app::model::ApiError;
 use std::time::Duration;
 use sysinfo::{Disks, Networks, System};
 
@@ -71,7 +71,7 @@ impl Sampler {
 /// The host's last sample if recent, else a one-off one (about 200 ms: CPU usage needs two
 /// readings), taken on the blocking pool and recorded for the next page. Concurrent misses
 /// share the one sample in flight.
-pub async fn last_or_sample(last: &LastValues) -> Result<SystemStats, ApiError> {
+pub async fn last_or_sample(last: &LastValues) -> Result<SystemStats, Error> {
     if let Some(stats) = last.host.get(HOST) {
         return Ok(stats);
     }
@@ -88,8 +88,8 @@ pub async fn last_or_sample(last: &LastValues) -> Result<SystemStats, ApiError> 
         Ok::<_, sysinfo::Error>(sampler.sample())
     })
     .await
-    .map_err(|e| ApiError::new(500, format!("host sampler failed: {e}")))?
-    .map_err(|e| ApiError::unavailable(format!("host statistics unavailable: {e}")))?;
+    .map_err(|e| Error::new(500, format!("host sampler failed: {e}")))?
+    .map_err(|e| Error::unavailable(format!("host statistics unavailable: {e}")))?;
     last.host.record(HOST, &stats);
     Ok(stats)
 }

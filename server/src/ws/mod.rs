@@ -10,15 +10,16 @@ pub mod session;
 use crate::{
     AppState,
     accounts::sessions::Caller,
-    api::{JsonError, PathParam},
+    api::PathParam,
     docker::engine::Engine,
+    error::Error,
     hosts::AllowedHosts,
     hub::{HubKey, Registry, Subscription},
     upstream::{self, history::Gap, raw_logs::LogsApi},
 };
 use app::{
     frames::StreamKind,
-    model::{self, ApiError, COMPOSE_PROJECT_LABEL, COMPOSE_SERVICE_LABEL},
+    model::{self, COMPOSE_PROJECT_LABEL, COMPOSE_SERVICE_LABEL},
 };
 use axum::{
     Extension, Router,
@@ -70,12 +71,8 @@ where
     H: axum::handler::Handler<T, AppState>,
     T: 'static,
 {
-    get(handler).fallback(|| async {
-        JsonError(ApiError::new(
-            405,
-            "method not allowed: streams are opened with GET",
-        ))
-    })
+    get(handler)
+        .fallback(|| async { Error::new(405, "method not allowed: streams are opened with GET") })
 }
 
 pub fn routes() -> Router<AppState> {
@@ -89,7 +86,7 @@ pub fn routes() -> Router<AppState> {
 type Upgrade = Result<WebSocketUpgrade, WebSocketUpgradeRejection>;
 type Params = Query<HashMap<String, String>>;
 
-fn tail(params: &HashMap<String, String>) -> Result<usize, ApiError> {
+fn tail(params: &HashMap<String, String>) -> Result<usize, Error> {
     match params.get("tail") {
         None => Ok(DEFAULT_TAIL),
         Some(v) => v
@@ -97,18 +94,18 @@ fn tail(params: &HashMap<String, String>) -> Result<usize, ApiError> {
             .ok()
             .filter(|n| *n <= MAX_TAIL)
             .ok_or_else(|| {
-                ApiError::bad_request(format!(
+                Error::bad_request(format!(
                     "tail must be a whole number from 0 to {MAX_TAIL}, not {v:?}"
                 ))
             }),
     }
 }
 
-fn flag(params: &HashMap<String, String>, name: &str) -> Result<bool, ApiError> {
+fn flag(params: &HashMap<String, String>, name: &str) -> Result<bool, Error> {
     match params.get(name).map(String::as_str) {
         None | Some("false") => Ok(false),
         Some("true") => Ok(true),
-        Some(v) => Err(ApiError::bad_request(format!(
+        Some(v) => Err(Error::bad_request(format!(
             "{name} must be true or false, not {v:?}"
         ))),
     }
@@ -129,7 +126,7 @@ fn admit(
     peer: SocketAddr,
     kind: StreamKind,
     caller: Option<Extension<Caller>>,
-) -> Result<Admitted, ApiError> {
+) -> Result<Admitted, Error> {
     let user = caller.as_ref().map(|Extension(c)| c.name.as_str());
     let permit = limit(streams, headers, peer, kind, user)?;
     let ownership = caller.and_then(|Extension(caller)| {
@@ -145,7 +142,7 @@ fn limit(
     peer: SocketAddr,
     kind: StreamKind,
     user: Option<&str>,
-) -> Result<Permit, ApiError> {
+) -> Result<Permit, Error> {
     streams
         .hosts
         .check_origin(headers)
@@ -164,7 +161,7 @@ fn limit(
                 format!("too many live connections: the server's limit is {limit}")
             }
         };
-        ApiError::new(429, message)
+        Error::new(429, message)
     })
 }
 
@@ -173,16 +170,16 @@ fn limit(
 const READ_BUFFER: usize = 4 * 1024;
 const MAX_CLIENT_MESSAGE: usize = 4 * 1024;
 
-fn upgraded(upgrade: Upgrade) -> Result<WebSocketUpgrade, ApiError> {
+fn upgraded(upgrade: Upgrade) -> Result<WebSocketUpgrade, Error> {
     upgrade.map_err(|e| {
-        ApiError::new(
+        Error::new(
             426,
             format!("expected a WebSocket upgrade: {}", e.body_text()),
         )
     })
 }
 
-async fn resolve_container(engine: &Engine, reference: &str) -> Result<LogSource, ApiError> {
+async fn resolve_container(engine: &Engine, reference: &str) -> Result<LogSource, Error> {
     let c = crate::docker::mapping::inspect(engine, reference).await?;
     let config = c.config.unwrap_or_default();
     let labels = config.labels.unwrap_or_default();
@@ -275,7 +272,7 @@ async fn container_logs(
     PathParam(id): PathParam<String>,
     Query(params): Params,
     upgrade: Upgrade,
-) -> Result<Response, JsonError> {
+) -> Result<Response, Error> {
     let tail = tail(&params)?;
     // Lines always carry their timestamp now (history is spliced by it); the flag is still
     // checked so a client that sends garbage hears about it.
@@ -304,7 +301,7 @@ async fn container_stats(
     headers: HeaderMap,
     PathParam(id): PathParam<String>,
     upgrade: Upgrade,
-) -> Result<Response, JsonError> {
+) -> Result<Response, Error> {
     let admitted = admit(&streams, &headers, peer, StreamKind::ContainerStats, caller)?;
     let source = resolve_container(&streams.engine, &id).await?;
     let upgrade = upgraded(upgrade)?;
@@ -330,7 +327,7 @@ async fn project_logs(
     PathParam(name): PathParam<String>,
     Query(params): Params,
     upgrade: Upgrade,
-) -> Result<Response, JsonError> {
+) -> Result<Response, Error> {
     model::validate_project_name(&name)?;
     let tail = tail(&params)?;
     flag(&params, "timestamps")?;
@@ -340,7 +337,9 @@ async fn project_logs(
         .await
         .map_err(|e| streams.engine.error(e))?;
     if members.is_empty() {
-        return Err(ApiError::not_found(format!("no compose project named {name}: no container has the label {COMPOSE_PROJECT_LABEL}={name}")).into());
+        return Err(Error::not_found(format!(
+            "no compose project named {name}: no container has the label {COMPOSE_PROJECT_LABEL}={name}"
+        )));
     }
     let upgrade = upgraded(upgrade)?;
     let api = streams.engine.logs_api()?;
@@ -368,7 +367,7 @@ async fn system_stats(
     caller: Option<Extension<Caller>>,
     headers: HeaderMap,
     upgrade: Upgrade,
-) -> Result<Response, JsonError> {
+) -> Result<Response, Error> {
     let admitted = admit(&streams, &headers, peer, StreamKind::SystemStats, caller)?;
     let upgrade = upgraded(upgrade)?;
     let interval = streams.system_interval;
@@ -395,13 +394,17 @@ mod tests {
         assert_eq!(tail(&params("tail", "0")), Ok(0));
         assert_eq!(tail(&params("tail", "10000")), Ok(10_000));
         for bad in ["10001", "-1", "x", ""] {
-            assert_eq!(tail(&params("tail", bad)).unwrap_err().status, 400, "{bad}");
+            assert_eq!(
+                tail(&params("tail", bad)).unwrap_err().status(),
+                400,
+                "{bad}"
+            );
         }
         assert_eq!(flag(&params("timestamps", "true"), "timestamps"), Ok(true));
         assert_eq!(
             flag(&params("timestamps", "yes"), "timestamps")
                 .unwrap_err()
-                .status,
+                .status(),
             400
         );
     }

@@ -142,7 +142,7 @@ impl Owners {
                 match alive {
                     Ok(true) => {}
                     Ok(false) => self.end_session(&session, "your session ended: sign in again"),
-                    Err(e) => tracing::warn!("cannot check a session: {}", e.error),
+                    Err(e) => tracing::warn!("cannot check a session: {}", e),
                 }
             }
         }

@@ -212,12 +212,12 @@ async fn the_last_admin_survives_a_race(location: &Location) {
         assert_eq!(admins, 1, "round {round}: {a:?} {b:?}");
         let refused = [&a, &b].into_iter().filter(|r| r.is_err()).count();
         assert_eq!(refused, 1, "round {round}: {a:?} {b:?}");
-        assert_eq!(a.as_ref().err().or(b.as_ref().err()).unwrap().status, 409);
+        assert_eq!(a.as_ref().err().or(b.as_ref().err()).unwrap().status(), 409);
         // Back to two admins for the next round.
         for name in ["ann", "ben"] {
             match users::set_role(&store, name, Role::Admin).await {
                 Ok(()) => {}
-                Err(e) if e.status == 404 => {
+                Err(e) if e.status() == 404 => {
                     users::add(&store, name, Role::Admin, password())
                         .await
                         .unwrap();
