@@ -444,10 +444,13 @@ pub struct TokenRequest {
     pub role: Role,
 }
 
-/// `GET /api/audit`'s filters: newest first, `before` (Unix ms) pages back, `limit` 1 to 500.
+/// `GET /api/audit`'s filters: newest first, `limit` 1 to 500. To page back, `before` is the
+/// last entry's time (Unix ms) and `before_id` its id: entries of that same millisecond
+/// that were not shown yet come next (without the id, the page starts strictly before).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditQuery {
     pub before: Option<i64>,
+    pub before_id: Option<String>,
     pub actor: Option<String>,
     pub action: Option<String>,
     pub limit: Option<i64>,

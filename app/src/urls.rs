@@ -107,7 +107,11 @@ pub fn api_audit(query: &AuditQuery) -> String {
     if let Some(before) = query.before {
         params.push(format!("before={before}"));
     }
-    for (key, value) in [("actor", &query.actor), ("action", &query.action)] {
+    for (key, value) in [
+        ("before_id", &query.before_id),
+        ("actor", &query.actor),
+        ("action", &query.action),
+    ] {
         if let Some(value) = value.as_deref().filter(|v| !v.is_empty()) {
             params.push(format!("{key}={}", encode(value)));
         }
@@ -198,13 +202,14 @@ mod tests {
         assert_eq!(api_audit(&AuditQuery::default()), "/api/audit");
         let query = AuditQuery {
             before: Some(17),
+            before_id: Some("ab12".into()),
             actor: Some("a b&c".into()),
             action: Some(String::new()),
             limit: Some(50),
         };
         assert_eq!(
             api_audit(&query),
-            "/api/audit?before=17&actor=a%20b%26c&limit=50"
+            "/api/audit?before=17&before_id=ab12&actor=a%20b%26c&limit=50"
         );
         assert_eq!(api_user_role("ann"), "/api/users/ann/role");
         assert_eq!(

@@ -97,10 +97,14 @@ impl Audit {
         // Absent filters match everything: one statement for every combination.
         let rows = sqlx::query(
             "SELECT id, at, actor, action, target, address, ok FROM audit
-              WHERE at < $1 AND ($2 = '' OR actor = $2) AND ($3 = '' OR action = $3)
-              ORDER BY at DESC, id DESC LIMIT $4",
+              WHERE (at < $1 OR (at = $1 AND id < $2))
+                AND ($3 = '' OR actor = $3) AND ($4 = '' OR action = $4)
+              ORDER BY at DESC, id DESC LIMIT $5",
         )
         .bind(filter.before.unwrap_or(i64::MAX))
+        // The order's tie-break: no id is below '', so without one the page starts
+        // strictly before `before`.
+        .bind(filter.before_id.clone().unwrap_or_default())
         .bind(filter.actor.clone().unwrap_or_default())
         .bind(filter.action.clone().unwrap_or_default())
         .bind(limit)

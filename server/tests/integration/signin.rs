@@ -806,6 +806,44 @@ async fn the_audit_log_says_who_did_what_from_where() {
         .execute(&store.pool)
         .await
         .unwrap();
+    // Entries of the same millisecond across a page boundary: walking back with the last
+    // entry's time and id sees each once (with the time alone, the rest were skipped).
+    let at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+        - 1000;
+    for i in 1..=5 {
+        sqlx::query("INSERT INTO audit (id, at, actor, action, target, address, ok) VALUES ($1, $2, 'burst', 'sign-in', NULL, NULL, 0)")
+            .bind(format!("same-{i}"))
+            .bind(at)
+            .execute(&store.pool)
+            .await
+            .unwrap();
+    }
+    let mut seen = Vec::new();
+    let mut query = "?actor=burst&limit=2".to_string();
+    for _ in 0..5 {
+        let page: Vec<serde_json::Value> = send_json(
+            &server,
+            Method::GET,
+            &format!("/api/audit{query}"),
+            &alice,
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+        let Some(last) = page.last() else { break };
+        query = format!(
+            "?actor=burst&limit=2&before={}&before_id={}",
+            last["at"],
+            last["id"].as_str().unwrap()
+        );
+        seen.extend(page.iter().map(|e| e["id"].as_str().unwrap().to_string()));
+    }
+    assert_eq!(seen, ["same-5", "same-4", "same-3", "same-2", "same-1"]);
     let auth = server.state.auth.clone().unwrap();
     assert_eq!(auth.audit.prune().await.unwrap(), 1);
     assert!(read("?actor=x").await.is_empty());

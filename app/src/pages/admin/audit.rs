@@ -37,13 +37,18 @@ pub fn AdminAudit() -> impl IntoView {
 fn Audit() -> impl IntoView {
     let actor = RwSignal::new(String::new());
     let action = RwSignal::new(String::new());
-    // The pages walked back through: each is the `before` of a page (None for the newest).
-    let pages = RwSignal::new(vec![None::<i64>]);
-    let query = move || AuditQuery {
-        before: pages.with(|p| p.last().copied().flatten()),
-        actor: Some(actor.get().trim().to_string()),
-        action: Some(action.get().trim().to_string()),
-        limit: Some(PAGE),
+    // The pages walked back through: each starts after an entry (time and id), None for
+    // the newest.
+    let pages = RwSignal::new(vec![None::<(i64, String)>]);
+    let query = move || {
+        let (before, before_id) = pages.with(|p| p.last().cloned().flatten()).unzip();
+        AuditQuery {
+            before,
+            before_id,
+            actor: Some(actor.get().trim().to_string()),
+            action: Some(action.get().trim().to_string()),
+            limit: Some(PAGE),
+        }
     };
     let entries = LocalResource::new(move || api::audit(query()));
     // A new filter starts again from the newest entries.
@@ -95,9 +100,9 @@ fn Audit() -> impl IntoView {
 }
 
 #[component]
-fn Entries(list: Vec<AuditEntry>, pages: RwSignal<Vec<Option<i64>>>) -> impl IntoView {
+fn Entries(list: Vec<AuditEntry>, pages: RwSignal<Vec<Option<(i64, String)>>>) -> impl IntoView {
     let older = (list.len() as i64 == PAGE)
-        .then(|| list.last().map(|e| e.at))
+        .then(|| list.last().map(|e| (e.at, e.id.clone())))
         .flatten();
     let newer = pages.with_untracked(|p| p.len() > 1);
     let empty = list.is_empty();
@@ -132,7 +137,7 @@ fn Entries(list: Vec<AuditEntry>, pages: RwSignal<Vec<Option<i64>>>) -> impl Int
             <button
                 type="button"
                 disabled=older.is_none()
-                on:click=move |_| pages.update(|p| p.push(older))
+                on:click=move |_| pages.update(|p| p.push(older.clone()))
             >
                 "Older"
             </button>
