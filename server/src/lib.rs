@@ -7,7 +7,8 @@
 //!   client is, for limits.
 //! - `docker`: Docker access apart from HTTP: `docker::engine`, the supervised connection;
 //!   `docker::mapping`, bollard's types as the shared model. `inventory`: the pages' and
-//!   the API's [`app::api::Backend`] over them; `api`: the JSON API.
+//!   the API's [`app::api::Backend`] over them; `engines`: every engine by name with its
+//!   context, and the extractor that finds a request's; `api`: the JSON API.
 //! - `hub`: the registry of live streams and their byte-bounded queues; `upstream`: what
 //!   feeds a hub (Docker logs and stats, the host sampler); `ws`: admission and sessions.
 //! - `metrics`: `/metrics`, read from the registry at scrape time.
@@ -24,6 +25,7 @@ pub mod cli;
 pub mod client_addr;
 pub mod config;
 pub mod docker;
+pub mod engines;
 pub mod error;
 pub mod hosts;
 pub mod hub;
@@ -71,10 +73,11 @@ impl AppState {
         let registry = hub::Registry::new(settings.hub_config(), shutdown.clone(), tasks.clone());
         let limiter = ws::limits::Limiter::new(settings.limits());
         let last = Arc::new(upstream::last_known::LastValues::default());
+        let engines = Arc::new(engines::Engines::single(engine, last.clone()));
         let streams = Arc::new(ws::Streams {
             registry: registry.clone(),
             limiter: limiter.clone(),
-            engine: engine.clone(),
+            engines: engines.clone(),
             session: settings.session_config(),
             trusted_proxies: settings.trusted_proxies.clone(),
             hosts: hosts.clone(),
@@ -86,7 +89,7 @@ impl AppState {
         });
         Self {
             leptos_options,
-            backend: Arc::new(inventory::Inventory::new(engine, last)),
+            backend: engines.default_engine().inventory.clone(),
             streams,
             metrics: metrics::Metrics::new(registry, limiter),
             hosts,

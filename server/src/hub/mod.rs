@@ -8,6 +8,7 @@
 
 pub mod queue;
 
+use crate::engines::EngineName;
 use app::frames::{Frame, StreamKind};
 use futures::FutureExt;
 use queue::{Cursor, Queue, QueueLimits};
@@ -27,12 +28,18 @@ use tokio_util::{sync::CancellationToken, task::TaskTracker};
 /// [`StreamKind`]), and its identity cannot be spelled two ways.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum HubKey {
-    /// A container's output, by full id.
-    ContainerLogs { container: String },
-    /// A container's resource use, by full id.
-    ContainerStats { container: String },
-    /// The merged output of a compose project's containers, by project name.
-    ProjectLogs { project: String },
+    /// A container's output, by engine and full id.
+    ContainerLogs {
+        engine: EngineName,
+        container: String,
+    },
+    /// A container's resource use, by engine and full id.
+    ContainerStats {
+        engine: EngineName,
+        container: String,
+    },
+    /// The merged output of a compose project's containers, by engine and project name.
+    ProjectLogs { engine: EngineName, project: String },
     /// The machine Berth runs on.
     SystemStats,
 }
@@ -50,8 +57,10 @@ impl HubKey {
     /// What it watches, for log lines.
     pub fn resource(&self) -> &str {
         match self {
-            HubKey::ContainerLogs { container } | HubKey::ContainerStats { container } => container,
-            HubKey::ProjectLogs { project } => project,
+            HubKey::ContainerLogs { container, .. } | HubKey::ContainerStats { container, .. } => {
+                container
+            }
+            HubKey::ProjectLogs { project, .. } => project,
             HubKey::SystemStats => "host",
         }
     }
@@ -483,6 +492,7 @@ mod tests {
 
     fn key() -> HubKey {
         HubKey::ContainerLogs {
+            engine: EngineName::parse(crate::engines::LOCAL).unwrap(),
             container: "c".into(),
         }
     }

@@ -12,6 +12,7 @@ use crate::{
     accounts::sessions::Caller,
     api::PathParam,
     docker::engine::Engine,
+    engines::{Engines, OnEngine},
     error::Error,
     hosts::AllowedHosts,
     hub::{HubKey, Registry, Subscription},
@@ -22,11 +23,12 @@ use app::{
     model::{self, COMPOSE_PROJECT_LABEL, COMPOSE_SERVICE_LABEL},
 };
 use axum::{
-    Extension, Router,
+    Router,
     extract::{
-        ConnectInfo, Query, State, WebSocketUpgrade, ws::rejection::WebSocketUpgradeRejection,
+        ConnectInfo, FromRequestParts, Query, State, WebSocketUpgrade,
+        ws::rejection::WebSocketUpgradeRejection,
     },
-    http::HeaderMap,
+    http::{HeaderMap, request::Parts},
     response::Response,
     routing::{MethodRouter, get},
 };
@@ -50,7 +52,7 @@ pub const DEFAULT_TAIL: usize = 100;
 pub struct Streams {
     pub registry: Arc<Registry>,
     pub limiter: Arc<Limiter>,
-    pub engine: Arc<Engine>,
+    pub engines: Arc<Engines>,
     pub session: SessionConfig,
     /// Peers whose X-Forwarded-For is believed.
     pub trusted_proxies: Vec<IpAddr>,
@@ -120,16 +122,40 @@ struct Admitted {
 
 /// Origin, then the per-address and global limits; the socket is registered under the
 /// caller's session.
-fn admit(
-    streams: &Streams,
-    headers: &HeaderMap,
+/// Who asks for a socket: the peer, the headers (Origin, X-Forwarded-For) and the signed-in
+/// caller, if any. One extractor, so a stream route names it once.
+pub struct Asking {
+    headers: HeaderMap,
     peer: SocketAddr,
-    kind: StreamKind,
-    caller: Option<Extension<Caller>>,
-) -> Result<Admitted, Error> {
-    let user = caller.as_ref().map(|Extension(c)| c.name.as_str());
-    let permit = limit(streams, headers, peer, kind, user)?;
-    let ownership = caller.and_then(|Extension(caller)| {
+    caller: Option<Caller>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Asking {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Error> {
+        let ConnectInfo(peer) = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .copied()
+            .ok_or_else(|| Error::new(500, "no peer address on the connection"))?;
+        Ok(Self {
+            headers: parts.headers.clone(),
+            peer,
+            caller: parts.extensions.get::<Caller>().cloned(),
+        })
+    }
+}
+
+fn admit(streams: &Streams, asking: Asking, kind: StreamKind) -> Result<Admitted, Error> {
+    let Asking {
+        headers,
+        peer,
+        caller,
+    } = asking;
+    let user = caller.as_ref().map(|c| c.name.as_str());
+    let permit = limit(streams, &headers, peer, kind, user)?;
+    let ownership = caller.and_then(|caller| {
         let session = caller.session?;
         Some(streams.owners.own(&session, &caller.name))
     });
@@ -266,9 +292,8 @@ fn session(
 
 async fn container_logs(
     State(streams): State<Arc<Streams>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    caller: Option<Extension<Caller>>,
-    headers: HeaderMap,
+    OnEngine(on): OnEngine,
+    asking: Asking,
     PathParam(id): PathParam<String>,
     Query(params): Params,
     upgrade: Upgrade,
@@ -277,12 +302,13 @@ async fn container_logs(
     // Lines always carry their timestamp now (history is spliced by it); the flag is still
     // checked so a client that sends garbage hears about it.
     flag(&params, "timestamps")?;
-    let admitted = admit(&streams, &headers, peer, StreamKind::ContainerLogs, caller)?;
-    let source = resolve_container(&streams.engine, &id).await?;
+    let admitted = admit(&streams, asking, StreamKind::ContainerLogs)?;
+    let source = resolve_container(&on.engine, &id).await?;
     let upgrade = upgraded(upgrade)?;
-    let docker = streams.engine.client()?;
-    let api = streams.engine.logs_api()?;
+    let docker = on.engine.client()?;
+    let api = on.engine.logs_api()?;
     let key = HubKey::ContainerLogs {
+        engine: on.name.clone(),
         container: source.id.clone(),
     };
     Ok(session(upgrade, streams, admitted, move |registry| {
@@ -296,18 +322,18 @@ async fn container_logs(
 
 async fn container_stats(
     State(streams): State<Arc<Streams>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    caller: Option<Extension<Caller>>,
-    headers: HeaderMap,
+    OnEngine(on): OnEngine,
+    asking: Asking,
     PathParam(id): PathParam<String>,
     upgrade: Upgrade,
 ) -> Result<Response, Error> {
-    let admitted = admit(&streams, &headers, peer, StreamKind::ContainerStats, caller)?;
-    let source = resolve_container(&streams.engine, &id).await?;
+    let admitted = admit(&streams, asking, StreamKind::ContainerStats)?;
+    let source = resolve_container(&on.engine, &id).await?;
     let upgrade = upgraded(upgrade)?;
-    let docker = streams.engine.client()?;
+    let docker = on.engine.client()?;
     let last = streams.last.clone();
     let key = HubKey::ContainerStats {
+        engine: on.name.clone(),
         container: source.id.clone(),
     };
     Ok(session(upgrade, streams, admitted, move |registry| {
@@ -321,9 +347,8 @@ async fn container_stats(
 
 async fn project_logs(
     State(streams): State<Arc<Streams>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    caller: Option<Extension<Caller>>,
-    headers: HeaderMap,
+    OnEngine(on): OnEngine,
+    asking: Asking,
     PathParam(name): PathParam<String>,
     Query(params): Params,
     upgrade: Upgrade,
@@ -331,19 +356,20 @@ async fn project_logs(
     model::validate_project_name(&name)?;
     let tail = tail(&params)?;
     flag(&params, "timestamps")?;
-    let admitted = admit(&streams, &headers, peer, StreamKind::ProjectLogs, caller)?;
-    let docker = streams.engine.client()?;
+    let admitted = admit(&streams, asking, StreamKind::ProjectLogs)?;
+    let docker = on.engine.client()?;
     let members = upstream::project_logs::members(&docker, &name, false)
         .await
-        .map_err(|e| streams.engine.error(e))?;
+        .map_err(|e| on.engine.error(e))?;
     if members.is_empty() {
         return Err(Error::not_found(format!(
             "no compose project named {name}: no container has the label {COMPOSE_PROJECT_LABEL}={name}"
         )));
     }
     let upgrade = upgraded(upgrade)?;
-    let api = streams.engine.logs_api()?;
+    let api = on.engine.logs_api()?;
     let key = HubKey::ProjectLogs {
+        engine: on.name.clone(),
         project: name.clone(),
     };
     Ok(session(upgrade, streams, admitted, move |registry| {
@@ -363,12 +389,10 @@ async fn project_logs(
 
 async fn system_stats(
     State(streams): State<Arc<Streams>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    caller: Option<Extension<Caller>>,
-    headers: HeaderMap,
+    asking: Asking,
     upgrade: Upgrade,
 ) -> Result<Response, Error> {
-    let admitted = admit(&streams, &headers, peer, StreamKind::SystemStats, caller)?;
+    let admitted = admit(&streams, asking, StreamKind::SystemStats)?;
     let upgrade = upgraded(upgrade)?;
     let interval = streams.system_interval;
     let last = streams.last.clone();

@@ -1,0 +1,124 @@
+//! Every Docker engine Berth watches, by name, each with its own context: the supervised
+//! connection and the inventory the pages and the API read. Routes find theirs with the
+//! [`OnEngine`] extractor (the `{engine}` path segment, or the default engine for today's
+//! paths), and hub keys carry the name, so two engines never share a hub.
+//! Today there is one engine, named `local`.
+
+use crate::{
+    AppState, docker::engine::Engine, error::Error, inventory::Inventory,
+    upstream::last_known::LastValues,
+};
+use axum::{
+    extract::{FromRequestParts, Path},
+    http::request::Parts,
+};
+use std::{collections::BTreeMap, collections::HashMap, fmt, sync::Arc};
+
+/// The default engine's name, when no engines are configured.
+pub const LOCAL: &str = "local";
+
+/// An engine's name: `[a-z0-9._-]{1,64}`, as it appears in paths and metrics.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct EngineName(String);
+
+impl EngineName {
+    pub fn parse(name: &str) -> Result<Self, Error> {
+        let ok = (1..=64).contains(&name.len())
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
+        match ok {
+            true => Ok(Self(name.to_string())),
+            false => Err(Error::bad_request(format!(
+                "an engine name is 1 to 64 of a-z, 0-9, '.', '_' and '-', not {name:?}"
+            ))),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for EngineName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// One engine and what Berth keeps for it.
+pub struct EngineContext {
+    pub name: EngineName,
+    pub engine: Arc<Engine>,
+    /// Its containers and facts, as the pages and the JSON API read them.
+    pub inventory: Arc<Inventory>,
+}
+
+/// The engines by name, and which one today's paths (without `/engines/{engine}`) mean.
+pub struct Engines {
+    by_name: BTreeMap<EngineName, Arc<EngineContext>>,
+    default: Arc<EngineContext>,
+}
+
+impl Engines {
+    /// One engine, named [`LOCAL`], as Berth ran before several engines.
+    pub fn single(engine: Arc<Engine>, last: Arc<LastValues>) -> Self {
+        let name = EngineName(LOCAL.to_string());
+        let context = Arc::new(EngineContext {
+            name: name.clone(),
+            inventory: Arc::new(Inventory::new(engine.clone(), last)),
+            engine,
+        });
+        Self {
+            by_name: BTreeMap::from([(name, context.clone())]),
+            default: context,
+        }
+    }
+
+    pub fn default_engine(&self) -> &Arc<EngineContext> {
+        &self.default
+    }
+
+    /// 400 for a malformed name, 404 for one Berth does not know.
+    pub fn get(&self, name: &str) -> Result<&Arc<EngineContext>, Error> {
+        let name = EngineName::parse(name)?;
+        self.by_name
+            .get(&name)
+            .ok_or_else(|| Error::not_found(format!("no engine named {name}")))
+    }
+}
+
+/// The engine a request is about: its `{engine}` path segment, else the default engine.
+pub struct OnEngine(pub Arc<EngineContext>);
+
+impl FromRequestParts<AppState> for OnEngine {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
+        let engines = &state.streams.engines;
+        let named = Path::<HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .ok()
+            .and_then(|Path(params)| params.get("engine").cloned());
+        match named {
+            Some(name) => engines.get(&name).cloned().map(Self),
+            None => Ok(Self(engines.default_engine().clone())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_checked() {
+        assert_eq!(
+            EngineName::parse("prod-1.eu").unwrap().as_str(),
+            "prod-1.eu"
+        );
+        for bad in ["", "Prod", "a/b", "a b", &"x".repeat(65)] {
+            assert_eq!(EngineName::parse(bad).unwrap_err().status(), 400, "{bad}");
+        }
+    }
+}
