@@ -5,8 +5,11 @@
 //! Today there is one engine, named `local`.
 
 use crate::{
-    AppState, docker::engine::Engine, error::Error, inventory::Inventory,
-    upstream::last_known::LastValues,
+    AppState,
+    docker::engine::Engine,
+    error::Error,
+    inventory::Inventory,
+    upstream::last_known::{LastContainerStats, LastValues},
 };
 use axum::{
     extract::{FromRequestParts, Path},
@@ -52,6 +55,8 @@ pub struct EngineContext {
     pub engine: Arc<Engine>,
     /// Its containers and facts, as the pages and the JSON API read them.
     pub inventory: Arc<Inventory>,
+    /// Its containers' last stats samples (recorded by their streams, read by the pages).
+    pub container_stats: Arc<LastContainerStats>,
 }
 
 /// The engines by name, and which one today's paths (without `/engines/{engine}`) mean.
@@ -62,12 +67,19 @@ pub struct Engines {
 
 impl Engines {
     /// One engine, named [`LOCAL`], as Berth ran before several engines.
-    pub fn single(engine: Arc<Engine>, last: Arc<LastValues>) -> Self {
+    /// `host` is Berth's own machine's last values, which every inventory serves.
+    pub fn single(engine: Arc<Engine>, host: Arc<LastValues>) -> Self {
         let name = EngineName(LOCAL.to_string());
+        let container_stats = Arc::new(LastContainerStats::for_containers());
         let context = Arc::new(EngineContext {
             name: name.clone(),
-            inventory: Arc::new(Inventory::new(engine.clone(), last)),
+            inventory: Arc::new(Inventory::new(
+                engine.clone(),
+                host,
+                container_stats.clone(),
+            )),
             engine,
+            container_stats,
         });
         Self {
             by_name: BTreeMap::from([(name, context.clone())]),

@@ -7,7 +7,10 @@ use crate::docker::{
     mapping::{detail, inspect, summary, text},
 };
 use crate::error::Error;
-use crate::upstream::{last_known::LastValues, system_stats};
+use crate::upstream::{
+    last_known::{LastContainerStats, LastValues},
+    system_stats,
+};
 use app::{
     api::{Backend, BoxFuture},
     model::{ApiError, ContainerDetail, ContainerSummary, Dashboard, Health},
@@ -17,7 +20,9 @@ use std::sync::Arc;
 
 pub struct Inventory {
     engine: Arc<Engine>,
+    /// The host's (Berth's machine).
     last: Arc<LastValues>,
+    container_stats: Arc<LastContainerStats>,
 }
 
 /// The edge with the shared crate: errors leave as its wire type.
@@ -28,8 +33,16 @@ fn edge<'a, T: 'a>(
 }
 
 impl Inventory {
-    pub fn new(engine: Arc<Engine>, last: Arc<LastValues>) -> Self {
-        Self { engine, last }
+    pub fn new(
+        engine: Arc<Engine>,
+        last: Arc<LastValues>,
+        container_stats: Arc<LastContainerStats>,
+    ) -> Self {
+        Self {
+            engine,
+            last,
+            container_stats,
+        }
     }
 
     async fn list_all(&self) -> Result<Vec<models::ContainerSummary>, Error> {
@@ -56,7 +69,7 @@ impl Backend for Inventory {
     ) -> BoxFuture<'a, Result<Option<app::frames::ContainerStats>, ApiError>> {
         edge(async move {
             let c = inspect(&self.engine, reference).await?;
-            Ok(c.id.and_then(|id| self.last.container_stats.get(&id)))
+            Ok(c.id.and_then(|id| self.container_stats.get(&id)))
         })
     }
 

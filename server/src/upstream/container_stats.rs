@@ -9,7 +9,7 @@ pub async fn run(
     docker: Docker,
     id: String,
     publisher: Publisher,
-    last: std::sync::Arc<super::last_known::LastValues>,
+    last: std::sync::Arc<super::last_known::LastContainerStats>,
 ) -> crate::hub::Ending {
     let options = StatsOptions {
         stream: true,
@@ -33,7 +33,7 @@ pub async fn run(
             break;
         }
         let stats = compute(&sample);
-        last.container_stats.record(&id, &stats);
+        last.record(&id, &stats);
         publisher.publish(&Frame::ContainerStats(stats));
     }
     super::container_end_reason(&docker, &id).await

@@ -46,12 +46,21 @@ impl<V: Clone> LastKnown<V> {
     }
 }
 
-/// Every stream's last values, shared by the upstreams (which record) and the pages (which read).
+/// One engine's containers' last stats samples, keyed by full container id, kept a minute
+/// (each engine's context has its own).
+pub type LastContainerStats = LastKnown<ContainerStats>;
+
+impl LastContainerStats {
+    pub fn for_containers() -> Self {
+        Self::new(Duration::from_secs(60))
+    }
+}
+
+/// The host's last values (Berth's own machine, whatever the engines), shared by its
+/// sampler (which records) and the pages (which read).
 pub struct LastValues {
     /// Keyed by `host`; older than 30 s, a page takes a fresh sample instead.
     pub host: LastKnown<SystemStats>,
-    /// Keyed by full container id.
-    pub container_stats: LastKnown<ContainerStats>,
     /// Held while a one-off host sample is taken: requests that miss the cache together
     /// wait for the one sample in flight instead of each starting their own.
     pub(crate) host_sampling: tokio::sync::Mutex<()>,
@@ -63,7 +72,6 @@ impl Default for LastValues {
     fn default() -> Self {
         Self {
             host: LastKnown::new(Duration::from_secs(30)),
-            container_stats: LastKnown::new(Duration::from_secs(60)),
             host_sampling: tokio::sync::Mutex::new(()),
             host_samples: std::sync::atomic::AtomicU64::new(0),
         }

@@ -331,7 +331,7 @@ async fn container_stats(
     let source = resolve_container(&on.engine, &id).await?;
     let upgrade = upgraded(upgrade)?;
     let docker = on.engine.client()?;
-    let last = streams.last.clone();
+    let last = on.container_stats.clone();
     let key = HubKey::ContainerStats {
         engine: on.name.clone(),
         container: source.id.clone(),
