@@ -124,3 +124,55 @@ impl Reload {
         self.0.try_update(|n| *n += 1);
     }
 }
+
+/// A table of the admin pages: `headers` (an empty one for the actions column), then rows.
+fn admin_table(test_id: &'static str, headers: &[&'static str], rows: AnyView) -> AnyView {
+    let headers = headers
+        .iter()
+        .map(|h| view! { <th>{*h}</th> })
+        .collect_view();
+    view! {
+        <table class="containers admin-table" data-testid=test_id>
+            <thead>
+                <tr>{headers}</tr>
+            </thead>
+            <tbody>{rows}</tbody>
+        </table>
+    }
+    .into_any()
+}
+
+/// A button that removes something, asking first, inline: `label`, then `question` with
+/// `yes` and Cancel. Nothing is removed without this second click.
+#[component]
+fn AskFirst(
+    label: &'static str,
+    question: String,
+    yes: &'static str,
+    on_yes: Callback<()>,
+) -> impl IntoView {
+    let asking = RwSignal::new(false);
+    let question = StoredValue::new(question);
+    view! {
+        <Show
+            when=move || asking.get()
+            fallback=move || {
+                view! {
+                    <button type="button" class="danger" on:click=move |_| asking.set(true)>
+                        {label}
+                    </button>
+                }
+            }
+        >
+            <span class="confirm" role="alertdialog">
+                {question.get_value()}
+                <button type="button" class="danger" on:click=move |_| on_yes.run(())>
+                    {yes}
+                </button>
+                <button type="button" on:click=move |_| asking.set(false)>
+                    "Cancel"
+                </button>
+            </span>
+        </Show>
+    }
+}

@@ -1,7 +1,7 @@
 //! `/admin/tokens`: API tokens for scripts and Prometheus. A new token is shown once, right
 //! after it is made (only its hash is stored); revoking one (asked first) closes its sockets.
 
-use super::{AdminFrame, Feedback, Reload, loading, users::RolePicker};
+use super::{AdminFrame, AskFirst, Feedback, Reload, admin_table, loading, users::RolePicker};
 use crate::{
     api, format,
     model::{NewToken, Role, TokenInfo, TokenRequest},
@@ -42,22 +42,11 @@ fn Tokens() -> impl IntoView {
                             .into_iter()
                             .map(|token| token_row(token, feedback, reload, created))
                             .collect_view();
-                        view! {
-                            <table class="containers admin-table" data-testid="tokens">
-                                <thead>
-                                    <tr>
-                                        <th>"Name"</th>
-                                        <th>"Role"</th>
-                                        <th>"Made by"</th>
-                                        <th>"Made"</th>
-                                        <th>"Last used"</th>
-                                        <th></th>
-                                    </tr>
-                                </thead>
-                                <tbody>{rows}</tbody>
-                            </table>
-                        }
-                            .into_any()
+                        admin_table(
+                            "tokens",
+                            &["Name", "Role", "Made by", "Made", "Last used", ""],
+                            rows.into_any(),
+                        )
                     }
                     Err(error) => view! { <ErrorPanel error /> }.into_any(),
                 }
@@ -169,10 +158,9 @@ fn token_row(
 ) -> impl IntoView {
     let id = StoredValue::new(token.id.clone());
     let name = token.name.clone();
-    let confirming = RwSignal::new(false);
     let revoke = {
         let name = name.clone();
-        move |_| {
+        Callback::new(move |()| {
             let name = name.clone();
             let id = id.get_value();
             // The token shown once goes too, if it is this one.
@@ -186,7 +174,7 @@ fn token_row(
                 move |()| format!("Revoked {name}; its sockets closed."),
                 move || reload.now(),
             );
-        }
+        })
     };
     view! {
         <tr data-token=token.name.clone()>
@@ -196,30 +184,12 @@ fn token_row(
             <td>{format::unix_millis(token.created_at)}</td>
             <td>{token.last_used.map_or("never".into(), format::unix_millis)}</td>
             <td class="admin-actions">
-                <Show
-                    when=move || confirming.get()
-                    fallback=move || {
-                        view! {
-                            <button
-                                type="button"
-                                class="danger"
-                                on:click=move |_| confirming.set(true)
-                            >
-                                "Revoke"
-                            </button>
-                        }
-                    }
-                >
-                    <span class="confirm" role="alertdialog">
-                        {format!("Revoke {name}? What uses it stops working at once.")}
-                        <button type="button" class="danger" on:click=revoke.clone()>
-                            "Yes, revoke"
-                        </button>
-                        <button type="button" on:click=move |_| confirming.set(false)>
-                            "Cancel"
-                        </button>
-                    </span>
-                </Show>
+                <AskFirst
+                    label="Revoke"
+                    question=format!("Revoke {name}? What uses it stops working at once.")
+                    yes="Yes, revoke"
+                    on_yes=revoke
+                />
             </td>
         </tr>
     }

@@ -1,7 +1,7 @@
 //! `/admin`: the people who may sign in. Add one, change a role, set a password, remove one
 //! (asked first). A role change or a removal ends that person's sessions and sockets.
 
-use super::{AdminFrame, Feedback, Reload, loading};
+use super::{AdminFrame, AskFirst, Feedback, Reload, admin_table, loading};
 use crate::{
     api, format,
     layout::CurrentUser,
@@ -48,20 +48,7 @@ fn Users() -> impl IntoView {
                                     user_row(user, me, feedback, reload)
                                 })
                                 .collect_view();
-                            view! {
-                                <table class="containers admin-table" data-testid="users">
-                                    <thead>
-                                        <tr>
-                                            <th>"Name"</th>
-                                            <th>"Role"</th>
-                                            <th>"Since"</th>
-                                            <th></th>
-                                        </tr>
-                                    </thead>
-                                    <tbody>{rows}</tbody>
-                                </table>
-                            }
-                                .into_any()
+                            admin_table("users", &["Name", "Role", "Since", ""], rows.into_any())
                         }
                         Err(error) => view! { <ErrorPanel error /> }.into_any(),
                     }
@@ -186,15 +173,14 @@ fn user_row(user: User, me: bool, feedback: Feedback, reload: Reload) -> impl In
             || (),
         );
     };
-    let confirming = RwSignal::new(false);
-    let remove = move |_| {
+    let remove = Callback::new(move |()| {
         let name = name.get_value();
         feedback.run(
             api::remove_user(name.clone()),
             move |()| format!("Removed {name}; their sessions ended."),
             move || reload.now(),
         );
-    };
+    });
     view! {
         <tr data-user=user.name.clone()>
             <td>
@@ -231,30 +217,12 @@ fn user_row(user: User, me: bool, feedback: Feedback, reload: Reload) -> impl In
                         </button>
                     </form>
                 </Show>
-                <Show
-                    when=move || confirming.get()
-                    fallback=move || {
-                        view! {
-                            <button
-                                type="button"
-                                class="danger"
-                                on:click=move |_| confirming.set(true)
-                            >
-                                "Remove"
-                            </button>
-                        }
-                    }
-                >
-                    <span class="confirm" role="alertdialog">
-                        {format!("Remove {}? Their sessions end at once.", name.get_value())}
-                        <button type="button" class="danger" on:click=remove>
-                            "Yes, remove"
-                        </button>
-                        <button type="button" on:click=move |_| confirming.set(false)>
-                            "Cancel"
-                        </button>
-                    </span>
-                </Show>
+                <AskFirst
+                    label="Remove"
+                    question=format!("Remove {}? Their sessions end at once.", name.get_value())
+                    yes="Yes, remove"
+                    on_yes=remove
+                />
             </td>
         </tr>
     }
