@@ -455,3 +455,12 @@ pub struct AuditQuery {
     pub action: Option<String>,
     pub limit: Option<i64>,
 }
+
+/// `GET /api/engines`: one engine Berth watches.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EngineInfo {
+    pub name: String,
+    /// The engine today's paths (without `/engines/{engine}`) mean.
+    pub default: bool,
+    pub health: Health,
+}

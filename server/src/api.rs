@@ -1,8 +1,8 @@
 //! The JSON API under `/api`. Every answer is JSON; every error is an HTTP status with
 //! `{"error": "..."}`.
 
-use crate::{AppState, error::Error};
-use app::api::SharedBackend;
+use crate::{AppState, engines::OnEngine, error::Error};
+use app::{api::Backend, model::EngineInfo};
 use axum::{
     Json, Router,
     extract::{FromRequestParts, Path, State},
@@ -11,7 +11,7 @@ use axum::{
     response::{IntoResponse, Response},
     routing::get,
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 type ApiResult<T> = Result<Json<T>, Error>;
 
@@ -30,7 +30,21 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned + Send> FromRequestParts<S> 
     }
 }
 
+/// `/api`: Berth-wide routes, each engine's routes under `/engines/{engine}`, and the same
+/// engine routes without the prefix for the default engine (the paths from before several
+/// engines).
 pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/host", get(host))
+        .route("/engines", get(engines))
+        .nest("/engines/{engine}", engine_routes())
+        .merge(engine_routes())
+        .fallback(|| async { Error::not_found("no such API endpoint") })
+        .method_not_allowed_fallback(|| async { Error::new(405, "method not allowed") })
+}
+
+/// What one engine answers, whichever path names it.
+fn engine_routes() -> Router<AppState> {
     Router::new()
         .route("/health", get(health))
         .route("/dashboard", get(dashboard))
@@ -39,15 +53,38 @@ pub fn routes() -> Router<AppState> {
         .route("/containers/{id}/stats", get(container_stats))
         .route("/projects", get(projects))
         .route("/projects/{name}", get(project))
-        .route("/host", get(host))
-        .fallback(|| async { Error::not_found("no such API endpoint") })
-        .method_not_allowed_fallback(|| async { Error::new(405, "method not allowed") })
+}
+
+/// `{id}` of a container route, with or without the engine prefix.
+#[derive(Deserialize)]
+pub struct ContainerRef {
+    pub id: String,
+}
+
+/// `{name}` of a project route, with or without the engine prefix.
+#[derive(Deserialize)]
+pub struct ProjectRef {
+    pub name: String,
+}
+
+/// Every engine, the default one first, with its state now.
+async fn engines(State(state): State<AppState>) -> Json<Vec<EngineInfo>> {
+    let engines = &state.streams.engines;
+    let mut list = Vec::new();
+    for context in engines.all() {
+        list.push(EngineInfo {
+            name: context.name.to_string(),
+            default: context.name == engines.default_engine().name,
+            health: context.inventory.health().await,
+        });
+    }
+    Json(list)
 }
 
 /// 200 when the engine answers, 503 when not; the body is the same [`app::model::Health`]
 /// either way (it carries `error` when down).
-async fn health(State(backend): State<SharedBackend>) -> Response {
-    let health = backend.health().await;
+async fn health(OnEngine(on): OnEngine) -> Response {
+    let health = on.inventory.health().await;
     let status = if health.reachable {
         StatusCode::OK
     } else {
@@ -61,42 +98,41 @@ fn json<T: Serialize>(result: Result<T, app::model::ApiError>) -> ApiResult<T> {
     result.map(Json).map_err(Error::from)
 }
 
-async fn dashboard(State(backend): State<SharedBackend>) -> ApiResult<app::model::Dashboard> {
-    json(backend.dashboard().await)
+async fn dashboard(OnEngine(on): OnEngine) -> ApiResult<app::model::Dashboard> {
+    json(on.inventory.dashboard().await)
 }
 
-async fn containers(
-    State(backend): State<SharedBackend>,
-) -> ApiResult<Vec<app::model::ContainerSummary>> {
-    json(backend.containers().await)
+async fn containers(OnEngine(on): OnEngine) -> ApiResult<Vec<app::model::ContainerSummary>> {
+    json(on.inventory.containers().await)
 }
 
 async fn container(
-    State(backend): State<SharedBackend>,
-    PathParam(id): PathParam<String>,
+    OnEngine(on): OnEngine,
+    PathParam(ContainerRef { id }): PathParam<ContainerRef>,
 ) -> ApiResult<app::model::ContainerDetail> {
-    json(backend.container(&id).await)
+    json(on.inventory.container(&id).await)
 }
 
-async fn projects(State(backend): State<SharedBackend>) -> ApiResult<Vec<app::model::Project>> {
-    json(backend.projects().await)
+async fn projects(OnEngine(on): OnEngine) -> ApiResult<Vec<app::model::Project>> {
+    json(on.inventory.projects().await)
 }
 
 async fn project(
-    State(backend): State<SharedBackend>,
-    PathParam(name): PathParam<String>,
+    OnEngine(on): OnEngine,
+    PathParam(ProjectRef { name }): PathParam<ProjectRef>,
 ) -> ApiResult<app::model::Project> {
-    json(backend.project(&name).await)
+    json(on.inventory.project(&name).await)
 }
 
-async fn host(State(backend): State<SharedBackend>) -> ApiResult<app::frames::SystemStats> {
-    json(backend.host().await)
+/// The machine Berth runs on (the same through every engine's inventory).
+async fn host(OnEngine(on): OnEngine) -> ApiResult<app::frames::SystemStats> {
+    json(on.inventory.host().await)
 }
 
 /// The last stats sample streamed for the container in the last minute, or `null`.
 async fn container_stats(
-    State(backend): State<SharedBackend>,
-    PathParam(id): PathParam<String>,
+    OnEngine(on): OnEngine,
+    PathParam(ContainerRef { id }): PathParam<ContainerRef>,
 ) -> ApiResult<Option<app::frames::ContainerStats>> {
-    json(backend.container_stats(&id).await)
+    json(on.inventory.container_stats(&id).await)
 }

@@ -91,6 +91,15 @@ impl Engines {
         &self.default
     }
 
+    /// Every engine: the default one first, then by name.
+    pub fn all(&self) -> impl Iterator<Item = &Arc<EngineContext>> {
+        std::iter::once(&self.default).chain(
+            self.by_name
+                .values()
+                .filter(|c| c.name != self.default.name),
+        )
+    }
+
     /// 400 for a malformed name, 404 for one Berth does not know.
     pub fn get(&self, name: &str) -> Result<&Arc<EngineContext>, Error> {
         let name = EngineName::parse(name)?;

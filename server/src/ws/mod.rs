@@ -10,7 +10,7 @@ pub mod session;
 use crate::{
     AppState,
     accounts::sessions::Caller,
-    api::PathParam,
+    api::{ContainerRef, PathParam, ProjectRef},
     docker::engine::Engine,
     engines::{Engines, OnEngine},
     error::Error,
@@ -77,12 +77,20 @@ where
         .fallback(|| async { Error::new(405, "method not allowed: streams are opened with GET") })
 }
 
+/// The streams: each engine's under `/ws/engines/{engine}`, the same without the prefix for
+/// the default engine, and the host's (Berth's machine).
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/ws/containers/{id}/logs", stream(container_logs))
-        .route("/ws/containers/{id}/stats", stream(container_stats))
-        .route("/ws/projects/{name}/logs", stream(project_logs))
+        .nest("/ws/engines/{engine}", engine_routes())
+        .nest("/ws", engine_routes())
         .route("/ws/system/stats", stream(system_stats))
+}
+
+fn engine_routes() -> Router<AppState> {
+    Router::new()
+        .route("/containers/{id}/logs", stream(container_logs))
+        .route("/containers/{id}/stats", stream(container_stats))
+        .route("/projects/{name}/logs", stream(project_logs))
 }
 
 type Upgrade = Result<WebSocketUpgrade, WebSocketUpgradeRejection>;
@@ -294,7 +302,7 @@ async fn container_logs(
     State(streams): State<Arc<Streams>>,
     OnEngine(on): OnEngine,
     asking: Asking,
-    PathParam(id): PathParam<String>,
+    PathParam(ContainerRef { id }): PathParam<ContainerRef>,
     Query(params): Params,
     upgrade: Upgrade,
 ) -> Result<Response, Error> {
@@ -324,7 +332,7 @@ async fn container_stats(
     State(streams): State<Arc<Streams>>,
     OnEngine(on): OnEngine,
     asking: Asking,
-    PathParam(id): PathParam<String>,
+    PathParam(ContainerRef { id }): PathParam<ContainerRef>,
     upgrade: Upgrade,
 ) -> Result<Response, Error> {
     let admitted = admit(&streams, asking, StreamKind::ContainerStats)?;
@@ -349,7 +357,7 @@ async fn project_logs(
     State(streams): State<Arc<Streams>>,
     OnEngine(on): OnEngine,
     asking: Asking,
-    PathParam(name): PathParam<String>,
+    PathParam(ProjectRef { name }): PathParam<ProjectRef>,
     Query(params): Params,
     upgrade: Upgrade,
 ) -> Result<Response, Error> {

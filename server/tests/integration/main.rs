@@ -6,6 +6,7 @@ mod cli;
 mod common;
 mod containers;
 mod engine_outage;
+mod engines;
 mod hardening;
 mod pages;
 mod signin;

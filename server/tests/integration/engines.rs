@@ -1,0 +1,111 @@
+//! Issue 11, the paths that name an engine: `/api/engines`, `/api/engines/{engine}/…` and
+//! `/ws/engines/{engine}/…`, with today's paths as the default engine's (`local`). One hub
+//! per stream whichever path opened it: hub keys carry the engine.
+
+use crate::common::{Fixture, TestServer, WsClient};
+use app::frames::Frame;
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(10);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_default_engine_answers_under_its_name_and_without_it() {
+    let server = TestServer::start().await;
+    let c = Fixture::running("engines-api", &[]);
+
+    let (status, engines) = server.get_json("/api/engines").await;
+    assert_eq!(status, 200);
+    assert_eq!(engines[0]["name"], "local");
+    assert_eq!(engines[0]["default"], true);
+    assert_eq!(engines[0]["health"]["reachable"], true);
+
+    let ids = |list: &serde_json::Value| -> Vec<String> {
+        let mut ids: Vec<String> = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_str().unwrap().to_string())
+            .collect();
+        ids.sort();
+        ids
+    };
+    let (_, alias) = server.get_json("/api/containers").await;
+    let (status, named) = server.get_json("/api/engines/local/containers").await;
+    assert_eq!(status, 200);
+    assert!(ids(&named).contains(&c.id));
+    assert_eq!(ids(&alias), ids(&named));
+    let (status, detail) = server
+        .get_json(&format!("/api/engines/local/containers/{}", c.name))
+        .await;
+    assert_eq!((status, detail["id"].as_str()), (200, Some(c.id.as_str())));
+    assert_eq!(server.get_json("/api/engines/local/health").await.0, 200);
+
+    // An engine Berth does not know, or a name that cannot be one: JSON errors.
+    let (status, error) = server.get_json("/api/engines/nope/containers").await;
+    assert_eq!(status, 404);
+    assert!(
+        error["error"]
+            .as_str()
+            .unwrap()
+            .contains("no engine named nope")
+    );
+    let (status, error) = server.get_json("/api/engines/No%20pe/containers").await;
+    assert_eq!(status, 400);
+    assert!(error["error"].as_str().unwrap().contains("engine name"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_opened_by_either_path_is_one_hub() {
+    let server = TestServer::start().await;
+    let c = Fixture::new(
+        "engines-ws",
+        true,
+        &[],
+        &[
+            "sh",
+            "-c",
+            "i=0; while true; do i=$((i+1)); echo line $i; sleep 0.1; done",
+        ],
+    );
+    let kind = Some("kind=\"container_logs\"");
+    let mut by_alias = WsClient::connect(&server.ws_url(&format!("/ws/containers/{}/logs", c.id)))
+        .await
+        .unwrap();
+    let mut by_name =
+        WsClient::connect(&server.ws_url(&format!("/ws/engines/local/containers/{}/logs", c.id)))
+            .await
+            .unwrap();
+    for client in [&mut by_alias, &mut by_name] {
+        let frames = client
+            .collect(WAIT, |f| f.iter().any(|f| matches!(f, Frame::Log(_))))
+            .await;
+        assert!(
+            frames
+                .iter()
+                .any(|f| matches!(f, Frame::Log(l) if l.container == c.id))
+        );
+    }
+    assert_eq!(server.metric("berth_hubs", kind).await, 1.0);
+    assert_eq!(server.metric("berth_upstream_streams", kind).await, 1.0);
+    assert_eq!(server.metric("berth_ws_clients", kind).await, 2.0);
+    by_alias.close().await;
+    by_name.close().await;
+    let hubs = server
+        .wait_metric("berth_hubs", kind, WAIT, |v| v == 0.0)
+        .await;
+    assert_eq!(hubs, 0.0, "the last client out removes the hub");
+
+    // Refused before the upgrade, as JSON.
+    let refused =
+        WsClient::connect(&server.ws_url(&format!("/ws/engines/nope/containers/{}/logs", c.id)))
+            .await
+            .err()
+            .expect("no such engine");
+    assert_eq!(refused.0, 404);
+    assert!(
+        refused.1["error"]
+            .as_str()
+            .unwrap()
+            .contains("no engine named nope")
+    );
+}
