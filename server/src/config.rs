@@ -34,6 +34,18 @@ pub struct Config {
     )]
     pub docker_host: crate::docker::engine::Endpoint,
 
+    /// An engine to watch, as `NAME=URL` (URL as for `DOCKER_HOST`); repeat for several
+    /// (in the environment, separated by commas). The first is the default (today's paths
+    /// without `/engines/{engine}`). Without any, one engine named `local` at `DOCKER_HOST`.
+    #[arg(
+        long = "engine",
+        env = "BERTH_ENGINE",
+        value_delimiter = ',',
+        value_name = "NAME=URL",
+        value_parser = crate::engines::parse_engine_flag
+    )]
+    pub engines: Vec<(crate::engines::EngineName, crate::docker::engine::Endpoint)>,
+
     /// Log filter: a level (error, warn, info, debug, trace) or tracing directives such as
     /// `berth=debug,tower_http=debug`.
     #[arg(long, env = "BERTH_LOG", default_value = "info", value_name = "FILTER")]

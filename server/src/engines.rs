@@ -2,11 +2,11 @@
 //! connection and the inventory the pages and the API read. Routes find theirs with the
 //! [`OnEngine`] extractor (the `{engine}` path segment, or the default engine for today's
 //! paths), and hub keys carry the name, so two engines never share a hub.
-//! Today there is one engine, named `local`.
+//! Without `--engine`, there is one, named `local`, at `DOCKER_HOST`.
 
 use crate::{
     AppState,
-    docker::engine::Engine,
+    docker::engine::{Endpoint, Engine},
     error::Error,
     inventory::Inventory,
     upstream::last_known::{LastContainerStats, LastValues},
@@ -17,8 +17,37 @@ use axum::{
 };
 use std::{collections::BTreeMap, collections::HashMap, fmt, sync::Arc};
 
+/// The engines `--engine` names, in order, or `local` at `docker_host`; a name given twice
+/// is refused.
+pub fn configured(
+    flags: &[(EngineName, Endpoint)],
+    docker_host: &Endpoint,
+) -> Result<Vec<(EngineName, Endpoint)>, String> {
+    if flags.is_empty() {
+        return Ok(vec![(Engines::local(), docker_host.clone())]);
+    }
+    let mut seen = std::collections::HashSet::new();
+    for (name, _) in flags {
+        if !seen.insert(name) {
+            return Err(format!(
+                "--engine {name}=… is given twice: names must be unique"
+            ));
+        }
+    }
+    Ok(flags.to_vec())
+}
+
 /// The default engine's name, when no engines are configured.
 pub const LOCAL: &str = "local";
+
+/// `NAME=URL`, as `--engine` takes it.
+pub fn parse_engine_flag(text: &str) -> Result<(EngineName, Endpoint), String> {
+    let (name, url) = text
+        .split_once('=')
+        .ok_or_else(|| format!("--engine takes NAME=URL, not {text:?}"))?;
+    let name = EngineName::parse(name).map_err(|e| e.to_string())?;
+    Ok((name, Endpoint::parse(url)?))
+}
 
 /// An engine's name: `[a-z0-9._-]{1,64}`, as it appears in paths and metrics.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -66,25 +95,38 @@ pub struct Engines {
 }
 
 impl Engines {
-    /// One engine, named [`LOCAL`], as Berth ran before several engines.
+    /// The engines, the first the default; names are unique (checked with the flags).
     /// `host` is Berth's own machine's last values, which every inventory serves.
-    pub fn single(engine: Arc<Engine>, host: Arc<LastValues>) -> Self {
-        let name = EngineName(LOCAL.to_string());
-        let container_stats = Arc::new(LastContainerStats::for_containers());
-        let context = Arc::new(EngineContext {
-            name: name.clone(),
-            inventory: Arc::new(Inventory::new(
-                engine.clone(),
-                host,
-                container_stats.clone(),
-            )),
-            engine,
-            container_stats,
-        });
+    ///
+    /// # Panics
+    /// With no engine: the configuration always names one (`local` by default).
+    pub fn new(engines: Vec<(EngineName, Arc<Engine>)>, host: Arc<LastValues>) -> Self {
+        let contexts: Vec<Arc<EngineContext>> = engines
+            .into_iter()
+            .map(|(name, engine)| {
+                let container_stats = Arc::new(LastContainerStats::for_containers());
+                Arc::new(EngineContext {
+                    name,
+                    inventory: Arc::new(Inventory::new(
+                        engine.clone(),
+                        host.clone(),
+                        container_stats.clone(),
+                    )),
+                    engine,
+                    container_stats,
+                })
+            })
+            .collect();
+        let default = contexts.first().expect("at least one engine").clone();
         Self {
-            by_name: BTreeMap::from([(name, context.clone())]),
-            default: context,
+            by_name: contexts.into_iter().map(|c| (c.name.clone(), c)).collect(),
+            default,
         }
+    }
+
+    /// The name of the one engine Berth watches without `--engine`.
+    pub fn local() -> EngineName {
+        EngineName(LOCAL.to_string())
     }
 
     pub fn default_engine(&self) -> &Arc<EngineContext> {

@@ -62,9 +62,21 @@ impl AppState {
     /// `shutdown` stops every upstream and closes every socket (with 1001) when cancelled.
     /// `leptos_options.site_addr` is the address actually served (its port is part of every
     /// allowed host).
+    /// One engine, named `local`.
     pub fn new(
         leptos_options: LeptosOptions,
         engine: Arc<Engine>,
+        settings: &config::Settings,
+        shutdown: CancellationToken,
+    ) -> Self {
+        let engines = vec![(engines::Engines::local(), engine)];
+        Self::with_engines(leptos_options, engines, settings, shutdown)
+    }
+
+    /// Several engines, the first the default.
+    pub fn with_engines(
+        leptos_options: LeptosOptions,
+        engines: Vec<(engines::EngineName, Arc<Engine>)>,
         settings: &config::Settings,
         shutdown: CancellationToken,
     ) -> Self {
@@ -73,7 +85,7 @@ impl AppState {
         let registry = hub::Registry::new(settings.hub_config(), shutdown.clone(), tasks.clone());
         let limiter = ws::limits::Limiter::new(settings.limits());
         let last = Arc::new(upstream::last_known::LastValues::default());
-        let engines = Arc::new(engines::Engines::single(engine, last.clone()));
+        let engines = Arc::new(engines::Engines::new(engines, last.clone()));
         let streams = Arc::new(ws::Streams {
             registry: registry.clone(),
             limiter: limiter.clone(),

@@ -4,7 +4,7 @@ use berth::{
     AppState, ServeOptions,
     config::{AuthMode, Config},
     docker::engine::Engine,
-    router, serve, site,
+    engines, router, serve, site,
     store::Store,
 };
 use clap::Parser;
@@ -28,6 +28,13 @@ async fn main() -> ExitCode {
         eprintln!("berth: {e}");
         return ExitCode::from(2);
     }
+    let engines = match engines::configured(&config.engines, &config.docker_host) {
+        Ok(engines) => engines,
+        Err(e) => {
+            eprintln!("berth: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let filter = match EnvFilter::try_new(&config.log) {
         Ok(filter) => filter,
         Err(e) => {
@@ -40,7 +47,7 @@ async fn main() -> ExitCode {
         .with_ansi(std::io::stdout().is_terminal())
         .init();
 
-    match run(config).await {
+    match run(config, engines).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e}");
@@ -49,7 +56,10 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run(config: Config) -> Result<(), String> {
+async fn run(
+    config: Config,
+    engines: Vec<(engines::EngineName, berth::docker::engine::Endpoint)>,
+) -> Result<(), String> {
     let mut leptos_options = site::load(&config.site_config)?;
     let addr = config.bind.unwrap_or(leptos_options.site_addr);
 
@@ -60,14 +70,20 @@ async fn run(config: Config) -> Result<(), String> {
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     leptos_options.site_addr = addr;
     let shutdown = CancellationToken::new();
-    let engine = Engine::start(config.docker_host.clone(), shutdown.clone());
+    let engines: Vec<_> = engines
+        .into_iter()
+        .map(|(name, endpoint)| {
+            tracing::info!(engine = %name, "watching the Docker engine at {endpoint}");
+            (name, Engine::start(endpoint, shutdown.clone()))
+        })
+        .collect();
     tracing::info!(
-        "Berth listening on http://{addr} (site root {}, Docker at {})",
-        leptos_options.site_root,
-        config.docker_host
+        "Berth listening on http://{addr} (site root {})",
+        leptos_options.site_root
     );
 
-    let mut state = AppState::new(leptos_options, engine, &config.streams, shutdown.clone());
+    let mut state =
+        AppState::with_engines(leptos_options, engines, &config.streams, shutdown.clone());
     match config.streams.auth {
         AuthMode::Off if !addr.ip().is_loopback() => {
             return Err(format!(

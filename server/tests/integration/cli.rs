@@ -52,6 +52,17 @@ fn contradictory_settings_are_refused_at_start() {
         (&["--limit-global", "0"][..], "--limit-global"),
         (&["--limit-per-kind", "0"][..], "--limit-per-kind"),
         (&["--hub-max-bytes", "1000"][..], "--hub-max-bytes"),
+        // Issue 11: engines.
+        (&["--engine", "Prod=unix:///x"][..], "engine name"),
+        (&["--engine", "prod"][..], "NAME=URL"),
+        (
+            &["--engine", "prod=ftp://x"][..],
+            "unsupported Docker endpoint",
+        ),
+        (
+            &["--engine", "a=unix:///x", "--engine", "a=unix:///y"][..],
+            "given twice",
+        ),
     ] {
         let mut child = Command::new(env!("CARGO_BIN_EXE_berth"))
             .args(["--bind", "127.0.0.1:0"])

@@ -6,6 +6,7 @@ use berth::{
     config::{Config, Settings},
     docker::engine::Endpoint,
     docker::engine::Engine,
+    engines::EngineName,
     router, serve,
 };
 use clap::Parser;
@@ -86,15 +87,24 @@ impl TestServer {
         settings.auth = berth::config::AuthMode::On;
         tweak(&mut settings);
         let store = berth::store::Store::open(location).await.unwrap();
-        Self::build(docker_endpoint(), settings, Some(store)).await
+        Self::build(local(docker_endpoint()), settings, Some(store)).await
     }
 
     async fn with(endpoint: Endpoint, settings: Settings) -> Self {
-        Self::build(endpoint, settings, None).await
+        Self::build(local(endpoint), settings, None).await
+    }
+
+    /// A server watching several engines by name, the first the default; returned at once.
+    pub async fn with_engines(engines: &[(&str, Endpoint)]) -> Self {
+        let engines = engines
+            .iter()
+            .map(|(name, endpoint)| (EngineName::parse(name).unwrap(), endpoint.clone()))
+            .collect();
+        Self::build(engines, default_settings(), None).await
     }
 
     async fn build(
-        endpoint: Endpoint,
+        engines: Vec<(EngineName, Endpoint)>,
         settings: Settings,
         store: Option<berth::store::Store>,
     ) -> Self {
@@ -102,12 +112,16 @@ impl TestServer {
         let addr = listener.local_addr().unwrap();
         let base = format!("http://{addr}");
         let shutdown = CancellationToken::new();
-        let engine = Engine::start(endpoint, shutdown.clone());
+        let engines: Vec<_> = engines
+            .into_iter()
+            .map(|(name, endpoint)| (name, Engine::start(endpoint, shutdown.clone())))
+            .collect();
+        let engine = engines[0].1.clone();
         let options = LeptosOptions::builder()
             .output_name("berth")
             .site_addr(addr)
             .build();
-        let mut state = AppState::new(options, engine.clone(), &settings, shutdown.clone());
+        let mut state = AppState::with_engines(options, engines, &settings, shutdown.clone());
         if let Some(store) = store {
             state = state.with_auth(settings.auth(store));
         }
@@ -212,6 +226,11 @@ pub fn docker(args: &[&str]) -> String {
         String::from_utf8_lossy(&output.stderr)
     );
     String::from_utf8(output.stdout).unwrap().trim().to_string()
+}
+
+/// One engine, named `local`, as without `--engine`.
+fn local(endpoint: Endpoint) -> Vec<(EngineName, Endpoint)> {
+    vec![(berth::engines::Engines::local(), endpoint)]
 }
 
 /// Creates the test image once per test binary (scripts/engine.sh does the import).

@@ -2,8 +2,9 @@
 //! `/ws/engines/{engine}/…`, with today's paths as the default engine's (`local`). One hub
 //! per stream whichever path opened it: hub keys carry the engine.
 
-use crate::common::{Fixture, TestServer, WsClient};
+use crate::common::{Fixture, TestServer, WsClient, docker_endpoint};
 use app::frames::Frame;
+use berth::docker::engine::Endpoint;
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -108,4 +109,105 @@ async fn a_stream_opened_by_either_path_is_one_hub() {
             .unwrap()
             .contains("no engine named nope")
     );
+}
+
+/// Several engines (`--engine`): each its own hubs and its own state. Two names for the
+/// real engine and one that is not there: the missing one answers 503 at once and never
+/// holds up the others; the same container through two engines is two hubs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_engine_is_its_own_and_a_missing_one_holds_up_nothing() {
+    let server = TestServer::with_engines(&[
+        ("a", docker_endpoint()),
+        ("b", docker_endpoint()),
+        ("gone", Endpoint::Unix("/nonexistent/docker.sock".into())),
+    ])
+    .await;
+    assert!(server.engine.wait_until_up(WAIT).await);
+    let c = Fixture::new(
+        "engines-two",
+        true,
+        &[],
+        &[
+            "sh",
+            "-c",
+            "i=0; while true; do i=$((i+1)); echo line $i; sleep 0.1; done",
+        ],
+    );
+
+    let (_, engines) = server.get_json("/api/engines").await;
+    let names: Vec<_> = engines
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["name"].as_str().unwrap().to_string(),
+                e["default"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("a".into(), true),
+            ("b".into(), false),
+            ("gone".into(), false)
+        ]
+    );
+    assert_eq!(engines[2]["health"]["reachable"], false);
+
+    let started = std::time::Instant::now();
+    let (status, error) = server.get_json("/api/engines/gone/containers").await;
+    assert_eq!(status, 503, "{error}");
+    assert!(started.elapsed() < WAIT, "a missing engine answers at once");
+    for path in [
+        "/api/containers",
+        "/api/engines/a/containers",
+        "/api/engines/b/containers",
+    ] {
+        let (status, list) = server.get_json(path).await;
+        assert_eq!(status, 200, "{path}");
+        assert!(
+            list.as_array()
+                .unwrap()
+                .iter()
+                .any(|x| x["id"] == c.id.as_str()),
+            "{path}"
+        );
+    }
+
+    let kind = Some("kind=\"container_logs\"");
+    let mut clients = Vec::new();
+    for engine in ["a", "b"] {
+        let url = server.ws_url(&format!("/ws/engines/{engine}/containers/{}/logs", c.id));
+        let mut client = WsClient::connect(&url).await.unwrap();
+        let frames = client
+            .collect(WAIT, |f| f.iter().any(|f| matches!(f, Frame::Log(_))))
+            .await;
+        assert!(
+            frames
+                .iter()
+                .any(|f| matches!(f, Frame::Log(l) if l.container == c.id))
+        );
+        clients.push(client);
+    }
+    assert_eq!(
+        server.metric("berth_hubs", kind).await,
+        2.0,
+        "one hub per engine"
+    );
+    assert_eq!(server.metric("berth_upstream_streams", kind).await, 2.0);
+    let refused =
+        WsClient::connect(&server.ws_url(&format!("/ws/engines/gone/containers/{}/logs", c.id)))
+            .await
+            .err()
+            .expect("the missing engine refuses before the upgrade");
+    assert_eq!(refused.0, 503);
+    for client in clients {
+        client.close().await;
+    }
+    let hubs = server
+        .wait_metric("berth_hubs", kind, WAIT, |v| v == 0.0)
+        .await;
+    assert_eq!(hubs, 0.0);
 }
