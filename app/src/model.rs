@@ -237,6 +237,15 @@ pub fn validate_project_name(name: &str) -> Result<(), ApiError> {
     })
 }
 
+/// A name as Berth names its own things (users, tokens, engines): 1 to 64 of `a-z`, `0-9`,
+/// `.`, `_` and `-`, so it is safe in a path, a label and a log line as it is.
+pub fn is_plain_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+}
+
 /// Env entries are `NAME=value`; only the name is kept.
 pub fn env_name(entry: &str) -> &str {
     entry.split_once('=').map_or(entry, |(name, _)| name)

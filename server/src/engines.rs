@@ -55,11 +55,7 @@ pub struct EngineName(String);
 
 impl EngineName {
     pub fn parse(name: &str) -> Result<Self, Error> {
-        let ok = (1..=64).contains(&name.len())
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
-        match ok {
+        match app::model::is_plain_name(name) {
             true => Ok(Self(name.to_string())),
             false => Err(Error::bad_request(format!(
                 "an engine name is 1 to 64 of a-z, 0-9, '.', '_' and '-', not {name:?}"

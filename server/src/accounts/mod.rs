@@ -15,11 +15,7 @@ use app::model::Role;
 
 /// Names: lowercase letters, digits, `.`, `_`, `-`; 1 to 64 of them.
 pub fn validate_name(name: &str) -> Result<(), Error> {
-    let ok = (1..=64).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
-    if ok {
+    if app::model::is_plain_name(name) {
         Ok(())
     } else {
         Err(Error::bad_request(format!(

@@ -390,7 +390,8 @@ impl Registry {
     }
 
     /// One kind's live counts.
-    pub fn counts_of(&self, kind: StreamKind) -> KindCounts {
+    #[cfg(test)]
+    fn counts_of(&self, kind: StreamKind) -> KindCounts {
         self.counts()
             .into_iter()
             .find_map(|(k, c)| (k == kind).then_some(c))

@@ -9,6 +9,35 @@ use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(10);
 
+/// A container printing a numbered line every 100 ms.
+fn ticker(tag: &str) -> Fixture {
+    Fixture::new(
+        tag,
+        true,
+        &[],
+        &[
+            "sh",
+            "-c",
+            "i=0; while true; do i=$((i+1)); echo line $i; sleep 0.1; done",
+        ],
+    )
+}
+
+/// Opens `path`'s log socket and waits for a line of container `id`.
+async fn following(server: &TestServer, path: &str, id: &str) -> WsClient {
+    let mut client = WsClient::connect(&server.ws_url(path)).await.unwrap();
+    let frames = client
+        .collect(WAIT, |f| f.iter().any(|f| matches!(f, Frame::Log(_))))
+        .await;
+    assert!(
+        frames
+            .iter()
+            .any(|f| matches!(f, Frame::Log(l) if l.container == id)),
+        "{path}: no line of {id}"
+    );
+    client
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_default_engine_answers_under_its_name_and_without_it() {
     let server = TestServer::start().await;
@@ -58,34 +87,15 @@ async fn the_default_engine_answers_under_its_name_and_without_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stream_opened_by_either_path_is_one_hub() {
     let server = TestServer::start().await;
-    let c = Fixture::new(
-        "engines-ws",
-        true,
-        &[],
-        &[
-            "sh",
-            "-c",
-            "i=0; while true; do i=$((i+1)); echo line $i; sleep 0.1; done",
-        ],
-    );
+    let c = ticker("engines-ws");
     let kind = Some("kind=\"container_logs\"");
-    let mut by_alias = WsClient::connect(&server.ws_url(&format!("/ws/containers/{}/logs", c.id)))
-        .await
-        .unwrap();
-    let mut by_name =
-        WsClient::connect(&server.ws_url(&format!("/ws/engines/local/containers/{}/logs", c.id)))
-            .await
-            .unwrap();
-    for client in [&mut by_alias, &mut by_name] {
-        let frames = client
-            .collect(WAIT, |f| f.iter().any(|f| matches!(f, Frame::Log(_))))
-            .await;
-        assert!(
-            frames
-                .iter()
-                .any(|f| matches!(f, Frame::Log(l) if l.container == c.id))
-        );
-    }
+    let by_alias = following(&server, &format!("/ws/containers/{}/logs", c.id), &c.id).await;
+    let by_name = following(
+        &server,
+        &format!("/ws/engines/local/containers/{}/logs", c.id),
+        &c.id,
+    )
+    .await;
     assert_eq!(server.metric("berth_hubs", kind).await, 1.0);
     assert_eq!(server.metric("berth_upstream_streams", kind).await, 1.0);
     assert_eq!(server.metric("berth_ws_clients", kind).await, 2.0);
@@ -123,16 +133,7 @@ async fn each_engine_is_its_own_and_a_missing_one_holds_up_nothing() {
     ])
     .await;
     assert!(server.engine.wait_until_up(WAIT).await);
-    let c = Fixture::new(
-        "engines-two",
-        true,
-        &[],
-        &[
-            "sh",
-            "-c",
-            "i=0; while true; do i=$((i+1)); echo line $i; sleep 0.1; done",
-        ],
-    );
+    let c = ticker("engines-two");
 
     let (_, engines) = server.get_json("/api/engines").await;
     let names: Vec<_> = engines
@@ -179,17 +180,8 @@ async fn each_engine_is_its_own_and_a_missing_one_holds_up_nothing() {
     let kind = Some("kind=\"container_logs\"");
     let mut clients = Vec::new();
     for engine in ["a", "b"] {
-        let url = server.ws_url(&format!("/ws/engines/{engine}/containers/{}/logs", c.id));
-        let mut client = WsClient::connect(&url).await.unwrap();
-        let frames = client
-            .collect(WAIT, |f| f.iter().any(|f| matches!(f, Frame::Log(_))))
-            .await;
-        assert!(
-            frames
-                .iter()
-                .any(|f| matches!(f, Frame::Log(l) if l.container == c.id))
-        );
-        clients.push(client);
+        let path = format!("/ws/engines/{engine}/containers/{}/logs", c.id);
+        clients.push(following(&server, &path, &c.id).await);
     }
     assert_eq!(
         server.metric("berth_hubs", kind).await,
