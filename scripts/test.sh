@@ -55,6 +55,19 @@ install_test_tools() {
   command -v promtool >/dev/null || apt_install prometheus
 }
 
+# A full run writes about 8 GB under target/ (debug tests, release site, Wasm). A disk
+# that fills mid-link fails as "ld terminated with signal 7 [Bus error]", which names
+# nothing; say it plainly instead.
+check_disk() {
+  local free_kb
+  free_kb=$(df -Pk "$BERTH_ROOT" | awk 'NR == 2 { print $4 }')
+  if [ "${free_kb:-0}" -lt $((10 * 1024 * 1024)) ]; then
+    log "only $((free_kb / 1024)) MB free under $BERTH_ROOT; make test needs about 10 GB (try: cargo clean)"
+    return 1
+  fi
+}
+
+phase "disk" check_disk
 phase "install" install_test_tools
 phase "engine" start_test_engine
 # One test at a time: the suite shares one real engine on 2 cores, and concurrent floods
