@@ -18,6 +18,12 @@ cleanup() {
   fi
   "$BERTH_ROOT/scripts/engine.sh" sweep 2>/dev/null || true
   "$BERTH_ROOT/scripts/postgres.sh" stop 2>/dev/null || true
+  # The tests stop their private engines and sshd themselves; these catch an interrupted run.
+  local dir
+  for dir in "$BERTH_ROOT"/target/berth-engines/*/; do
+    [ -d "$dir" ] && "$BERTH_ROOT/scripts/private-engine.sh" stop "$(basename "$dir")" 2>/dev/null || true
+  done
+  "$BERTH_ROOT/scripts/private-sshd.sh" stop 2>/dev/null || true
   stop_started_engine
   log "total: $SECONDS s"
   exit "$status"
@@ -53,16 +59,19 @@ install_test_tools() {
   install_tools_and_browser
   # promtool checks /metrics (hardening test); Debian's prometheus package ships it.
   command -v promtool >/dev/null || apt_install prometheus
+  # The several-engines tests: certificates for the TLS engine, a private sshd for ssh://.
+  command -v openssl >/dev/null || apt_install openssl
+  [ -x /usr/sbin/sshd ] || apt_install openssh-server
 }
 
-# A full run writes about 8 GB under target/ (debug tests, release site, Wasm). A disk
+# A full run writes about 6 GB under target/ (debug tests, release site, Wasm). A disk
 # that fills mid-link fails as "ld terminated with signal 7 [Bus error]", which names
 # nothing; say it plainly instead.
 check_disk() {
   local free_kb
   free_kb=$(df -Pk "$BERTH_ROOT" | awk 'NR == 2 { print $4 }')
-  if [ "${free_kb:-0}" -lt $((10 * 1024 * 1024)) ]; then
-    log "only $((free_kb / 1024)) MB free under $BERTH_ROOT; make test needs about 10 GB (try: cargo clean)"
+  if [ "${free_kb:-0}" -lt $((8 * 1024 * 1024)) ]; then
+    log "only $((free_kb / 1024)) MB free under $BERTH_ROOT; make test needs 8 GB free, it writes about 6 (try: cargo clean)"
     return 1
   fi
 }

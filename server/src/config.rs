@@ -23,8 +23,9 @@ pub struct Config {
     #[arg(long, env = "BERTH_BIND", value_name = "ADDR:PORT")]
     pub bind: Option<SocketAddr>,
 
-    /// Docker engine endpoint: `unix:///path/to/docker.sock`, a bare socket path, or
-    /// `tcp://host:port` / `http://host:port` (plain HTTP, no TLS).
+    /// Docker engine endpoint when no engines are configured: `unix:///path/to/docker.sock`,
+    /// a bare socket path, `tcp://host:port` (plain HTTP: loopback only) or
+    /// `ssh://[user@]host[:port]`.
     #[arg(
         long,
         env = "DOCKER_HOST",
@@ -35,16 +36,22 @@ pub struct Config {
     pub docker_host: crate::docker::engine::Endpoint,
 
     /// An engine to watch, as `NAME=URL` (URL as for `DOCKER_HOST`); repeat for several
-    /// (in the environment, separated by commas). The first is the default (today's paths
-    /// without `/engines/{engine}`). Without any, one engine named `local` at `DOCKER_HOST`.
+    /// (in the environment, separated by commas). They follow the engines file's; the first
+    /// engine is the default (today's paths without `/engines/{engine}`). Without any, one
+    /// engine named `local` at `DOCKER_HOST`.
     #[arg(
         long = "engine",
         env = "BERTH_ENGINE",
         value_delimiter = ',',
         value_name = "NAME=URL",
-        value_parser = crate::engines::parse_engine_flag
+        value_parser = crate::engines::config::parse_engine_flag
     )]
     pub engines: Vec<(crate::engines::EngineName, crate::docker::engine::Endpoint)>,
+
+    /// A TOML file of engines (`[[engine]]` with name, url, and tls = {ca, cert, key} for
+    /// TLS or identity and known_hosts for ssh); see README.md.
+    #[arg(long = "engines", env = "BERTH_ENGINES", value_name = "FILE")]
+    pub engines_file: Option<PathBuf>,
 
     /// Log filter: a level (error, warn, info, debug, trace) or tracing directives such as
     /// `berth=debug,tower_http=debug`.

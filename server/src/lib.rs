@@ -82,7 +82,13 @@ impl AppState {
     ) -> Self {
         let tasks = TaskTracker::new();
         let hosts = hosts::AllowedHosts::new(leptos_options.site_addr, &settings.allowed_hosts);
-        let registry = hub::Registry::new(settings.hub_config(), shutdown.clone(), tasks.clone());
+        let names: Vec<_> = engines.iter().map(|(name, _)| name.clone()).collect();
+        let registry = hub::Registry::new(
+            settings.hub_config(),
+            &names,
+            shutdown.clone(),
+            tasks.clone(),
+        );
         let limiter = ws::limits::Limiter::new(settings.limits());
         let last = Arc::new(upstream::last_known::LastValues::default());
         let engines = Arc::new(engines::Engines::new(engines, last.clone()));

@@ -28,7 +28,11 @@ async fn main() -> ExitCode {
         eprintln!("berth: {e}");
         return ExitCode::from(2);
     }
-    let engines = match engines::configured(&config.engines, &config.docker_host) {
+    let engines = match engines::config::configured(
+        config.engines_file.as_deref(),
+        &config.engines,
+        &config.docker_host,
+    ) {
         Ok(engines) => engines,
         Err(e) => {
             eprintln!("berth: {e}");

@@ -32,6 +32,15 @@ fn labels(key: &str, value: &str) -> Vec<(String, String)> {
     vec![(key.to_string(), value.to_string())]
 }
 
+/// `kind`, and `engine` for the kinds that watch one.
+fn scope_labels(scope: &crate::hub::Scope) -> Vec<(String, String)> {
+    let mut labels = labels("kind", scope.kind.as_str());
+    if let Some(engine) = &scope.engine {
+        labels.push(("engine".into(), engine.to_string()));
+    }
+    labels
+}
+
 impl Collector for Live {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         let counts = self.hubs.counts();
@@ -60,9 +69,9 @@ impl Collector for Live {
         ];
         for (name, help, pick) in gauges {
             let mut metric = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
-            for (kind, c) in &counts {
+            for (scope, c) in &counts {
                 ConstGauge::new(pick(c) as i64)
-                    .encode(metric.encode_family(&labels("kind", kind.as_str()))?)?;
+                    .encode(metric.encode_family(&scope_labels(scope))?)?;
             }
         }
         let counters: [(&str, &str, Pick); 4] = [
@@ -81,9 +90,8 @@ impl Collector for Live {
         ];
         for (name, help, pick) in counters {
             let mut metric = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
-            for (kind, c) in &counts {
-                ConstCounter::new(pick(c))
-                    .encode(metric.encode_family(&labels("kind", kind.as_str()))?)?;
+            for (scope, c) in &counts {
+                ConstCounter::new(pick(c)).encode(metric.encode_family(&scope_labels(scope))?)?;
             }
         }
         let mut metric = encoder.encode_descriptor(

@@ -3,11 +3,12 @@
 //! engine goes away retries with backoff until it answers again. Everyone else asks
 //! [`Engine::client`] and gets either a live client or a 503 naming the endpoint and error.
 
+use super::dial::Dialer;
 use crate::error::Error;
 use app::model::Health;
 use bollard::{API_DEFAULT_VERSION, Docker, errors::Error as DockerError};
 use futures::StreamExt;
-use std::{fmt, sync::Arc, time::Duration};
+use std::{fmt, path::PathBuf, sync::Arc, time::Duration};
 use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
 
@@ -24,14 +25,44 @@ const BACKOFF_MAX: Duration = Duration::from_secs(5);
 const EVENTS_HEALTHY: Duration = Duration::from_secs(10);
 const EVENTS_BACKOFF_MAX: Duration = Duration::from_secs(30);
 
-/// Where the engine listens.
+/// Where the engine listens, and how Berth proves who it is there.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Endpoint {
     Unix(String),
-    Http(String),
+    /// Plain HTTP over TCP: only to loopback, since anyone on the path could drive the
+    /// engine (Docker's API is root on that host).
+    Tcp(String),
+    /// HTTPS to an engine started with `--tlsverify`.
+    Tls {
+        addr: String,
+        files: TlsFiles,
+    },
+    Ssh(SshTarget),
+}
+
+/// The PEM files of a TLS engine, as Docker names them: the CA that signed the engine's
+/// certificate, and the client certificate and key the engine checks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TlsFiles {
+    pub ca: PathBuf,
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+/// `ssh://[user@]host[:port]`, with the key to log in with and the known_hosts file to
+/// check the host's key against (ssh's defaults when not given).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SshTarget {
+    pub user: Option<String>,
+    pub host: String,
+    pub port: u16,
+    pub identity: Option<PathBuf>,
+    pub known_hosts: Option<PathBuf>,
 }
 
 impl Endpoint {
+    /// A URL as `DOCKER_HOST` and `--engine` take it. TLS needs certificate paths, so it
+    /// comes from the engines file ([`Endpoint::with_tls`]).
     pub fn parse(text: &str) -> Result<Self, String> {
         if let Some(path) = text.strip_prefix("unix://") {
             return Ok(Self::Unix(path.to_string()));
@@ -41,23 +72,85 @@ impl Endpoint {
         }
         for scheme in ["tcp://", "http://"] {
             if let Some(addr) = text.strip_prefix(scheme) {
-                return Ok(Self::Http(addr.trim_end_matches('/').to_string()));
+                let addr = addr.trim_end_matches('/').to_string();
+                if !is_loopback(&addr) {
+                    return Err(format!(
+                        "{text}: plain tcp:// is refused beyond loopback (whoever is on the path could drive the engine); give its TLS files (ca, cert, key) in the engines file, or use ssh://"
+                    ));
+                }
+                return Ok(Self::Tcp(addr));
             }
         }
+        if let Some(rest) = text.strip_prefix("ssh://") {
+            return SshTarget::parse(rest).map(Self::Ssh);
+        }
         Err(format!(
-            "unsupported Docker endpoint {text:?}: use unix:///path, a socket path, tcp://host:port or http://host:port"
+            "unsupported Docker endpoint {text:?}: use unix:///path, a socket path, tcp://host:port (loopback, or TLS from the engines file) or ssh://[user@]host[:port]"
         ))
     }
 
-    fn connect(&self) -> Result<Docker, DockerError> {
-        match self {
-            Self::Unix(path) => {
-                Docker::connect_with_unix(path, REQUEST_TIMEOUT_SECS, API_DEFAULT_VERSION)
-            }
-            Self::Http(addr) => {
-                Docker::connect_with_http(addr, REQUEST_TIMEOUT_SECS, API_DEFAULT_VERSION)
-            }
+    /// `tcp://host:port` with TLS files.
+    pub fn with_tls(url: &str, files: TlsFiles) -> Result<Self, String> {
+        let addr = ["tcp://", "https://"]
+            .iter()
+            .find_map(|scheme| url.strip_prefix(scheme))
+            .ok_or_else(|| format!("{url}: TLS files go with a tcp://host:port URL"))?;
+        let addr = addr.trim_end_matches('/');
+        if addr
+            .rsplit_once(':')
+            .is_none_or(|(_, port)| port.parse::<u16>().is_err())
+        {
+            return Err(format!("{url}: a TLS engine's URL needs host:port"));
         }
+        Ok(Self::Tls {
+            addr: addr.to_string(),
+            files,
+        })
+    }
+}
+
+/// `localhost`, or a loopback address, with a port.
+fn is_loopback(addr: &str) -> bool {
+    let host = addr.rsplit_once(':').map_or(addr, |(host, _)| host);
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+impl SshTarget {
+    fn parse(rest: &str) -> Result<Self, String> {
+        let bad = || format!("ssh://{rest}: use ssh://[user@]host[:port]");
+        let rest = rest.trim_end_matches('/');
+        let (user, hostport) = match rest.split_once('@') {
+            Some((user, hostport)) if !user.is_empty() => (Some(user.to_string()), hostport),
+            Some(_) => return Err(bad()),
+            None => (None, rest),
+        };
+        let (host, port) = match hostport.rsplit_once(':') {
+            Some((host, port)) if !hostport.ends_with(']') => {
+                (host, port.parse::<u16>().map_err(|_| bad())?)
+            }
+            _ => (hostport, 22),
+        };
+        // Never an option to ssh: a host starting with '-' would be one.
+        if host.is_empty() || host.starts_with('-') || host.contains(char::is_whitespace) {
+            return Err(bad());
+        }
+        if user
+            .as_deref()
+            .is_some_and(|u| u.starts_with('-') || u.contains(char::is_whitespace))
+        {
+            return Err(bad());
+        }
+        Ok(Self {
+            user,
+            host: host.to_string(),
+            port,
+            identity: None,
+            known_hosts: None,
+        })
     }
 }
 
@@ -65,9 +158,30 @@ impl fmt::Display for Endpoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Unix(path) => write!(f, "unix://{path}"),
-            Self::Http(addr) => write!(f, "tcp://{addr}"),
+            Self::Tcp(addr) => write!(f, "tcp://{addr}"),
+            Self::Tls { addr, .. } => write!(f, "tcp://{addr} (TLS)"),
+            Self::Ssh(t) => match &t.user {
+                Some(user) => write!(f, "ssh://{user}@{}:{}", t.host, t.port),
+                None => write!(f, "ssh://{}:{}", t.host, t.port),
+            },
         }
     }
+}
+
+/// An error with its causes: hyper says only "connection error" where the cause says
+/// what went wrong ("ssh: Host key verification failed.", a certificate refused).
+pub fn describe(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let said = cause.to_string();
+        if !text.contains(&said) {
+            text.push_str(": ");
+            text.push_str(&said);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 /// A connected engine.
@@ -87,6 +201,8 @@ enum Conn {
 
 pub struct Engine {
     endpoint: Endpoint,
+    /// How to connect; an endpoint whose files went bad since start stays down with why.
+    dialer: Result<Dialer, String>,
     state: watch::Sender<Conn>,
     /// Wakes the supervisor early: a request failed at the connection level.
     recheck: Notify,
@@ -96,6 +212,7 @@ impl Engine {
     /// Starts the supervisor; it stops when `shutdown` is cancelled.
     pub fn start(endpoint: Endpoint, shutdown: CancellationToken) -> Arc<Self> {
         let engine = Arc::new(Self {
+            dialer: Dialer::new(&endpoint),
             endpoint,
             state: watch::Sender::new(Conn::Connecting),
             recheck: Notify::new(),
@@ -153,8 +270,9 @@ impl Engine {
     /// Where log streams are read from (see [`crate::upstream::raw_logs`]), or the 503.
     pub fn logs_api(&self) -> Result<crate::upstream::raw_logs::LogsApi, Error> {
         let docker = self.client()?;
+        let dialer = self.dialer.clone().map_err(Error::unavailable)?;
         Ok(crate::upstream::raw_logs::LogsApi {
-            endpoint: self.endpoint.clone(),
+            dialer,
             version: docker.client_version().to_string(),
         })
     }
@@ -195,8 +313,9 @@ impl Engine {
             other => {
                 self.recheck.notify_one();
                 Error::unavailable(format!(
-                    "Docker engine unreachable at {}: {other}",
-                    self.endpoint
+                    "Docker engine unreachable at {}: {}",
+                    self.endpoint,
+                    describe(&other)
                 ))
             }
         }
@@ -222,7 +341,7 @@ impl Engine {
                 }
                 result => {
                     let error = match result {
-                        Ok(Err(e)) => e.to_string(),
+                        Ok(Err(e)) => e,
                         _ => format!("no answer within {CONNECT_TIMEOUT:?}"),
                     };
                     let changed =
@@ -241,9 +360,15 @@ impl Engine {
         }
     }
 
-    async fn connect(&self) -> Result<Live, DockerError> {
-        let docker = self.endpoint.connect()?.negotiate_version().await?;
-        let version = docker.version().await?;
+    async fn connect(&self) -> Result<Live, String> {
+        let docker = self
+            .dialer
+            .clone()?
+            .docker(REQUEST_TIMEOUT_SECS, API_DEFAULT_VERSION)
+            .negotiate_version()
+            .await
+            .map_err(|e| describe(&e))?;
+        let version = docker.version().await.map_err(|e| describe(&e))?;
         Ok(Live {
             engine_version: version.version.unwrap_or_else(|| "unknown".into()),
             api_version: docker.client_version().to_string(),
@@ -264,7 +389,7 @@ impl Engine {
                 tokio::select! {
                     item = events.next() => match item {
                         Some(Ok(_)) => continue,
-                        Some(Err(e)) => break e.to_string(),
+                        Some(Err(e)) => break describe(&e),
                         None => break "event stream ended".to_string(),
                     },
                     () = self.recheck.notified() => break "a request failed".to_string(),
@@ -274,7 +399,7 @@ impl Engine {
             if let Err(e) = tokio::time::timeout(CONNECT_TIMEOUT, docker.ping())
                 .await
                 .map_err(|_| format!("no answer within {CONNECT_TIMEOUT:?}"))
-                .and_then(|r| r.map_err(|e| e.to_string()))
+                .and_then(|r| r.map_err(|e| describe(&e)))
             {
                 return format!("{e} (after: {ended})");
             }
@@ -310,13 +435,33 @@ mod tests {
         );
         assert_eq!(
             Endpoint::parse("tcp://127.0.0.1:2375"),
-            Ok(Endpoint::Http("127.0.0.1:2375".into()))
+            Ok(Endpoint::Tcp("127.0.0.1:2375".into()))
         );
         assert_eq!(
             Endpoint::parse("http://localhost:2375/").map(|e| e.to_string()),
             Ok("tcp://localhost:2375".into())
         );
-        assert!(Endpoint::parse("ssh://host").is_err());
+        assert!(
+            Endpoint::parse("tcp://10.0.0.5:2375").is_err(),
+            "plain beyond loopback"
+        );
+        assert_eq!(
+            Endpoint::parse("ssh://deploy@edge.example:2222").map(|e| e.to_string()),
+            Ok("ssh://deploy@edge.example:2222".into())
+        );
+        assert_eq!(
+            Endpoint::parse("ssh://edge").map(|e| e.to_string()),
+            Ok("ssh://edge:22".into())
+        );
+        for bad in [
+            "ssh://-oProxyCommand=x",
+            "ssh://@h",
+            "ssh://u@h:port",
+            "ssh://",
+        ] {
+            assert!(Endpoint::parse(bad).is_err(), "{bad}");
+        }
+        assert!(Endpoint::parse("ftp://host").is_err());
         assert!(Endpoint::parse("").is_err());
     }
 }

@@ -1,6 +1,8 @@
-//! Docker access, apart from HTTP: the supervised engine connection (`engine`) and the
-//! mapping of bollard's types to the shared model (`mapping`). Routes, sockets and
+//! Docker access, apart from HTTP: the supervised engine connection (`engine`), how it is
+//! reached (`dial`: unix, TCP, TLS, SSH) and the mapping of bollard's types to the shared
+//! model (`mapping`). Routes, sockets and
 //! upstreams use these; nothing here knows a route.
 
+pub mod dial;
 pub mod engine;
 pub mod mapping;

@@ -54,6 +54,24 @@ impl HubKey {
         }
     }
 
+    /// The engine it watches, for the ones that watch an engine.
+    pub fn engine(&self) -> Option<&EngineName> {
+        match self {
+            HubKey::ContainerLogs { engine, .. }
+            | HubKey::ContainerStats { engine, .. }
+            | HubKey::ProjectLogs { engine, .. } => Some(engine),
+            HubKey::SystemStats => None,
+        }
+    }
+
+    /// What its counts are kept under: its kind, and its engine.
+    pub fn scope(&self) -> Scope {
+        Scope {
+            kind: self.kind(),
+            engine: self.engine().cloned(),
+        }
+    }
+
     /// What it watches, for log lines.
     pub fn resource(&self) -> &str {
         match self {
@@ -170,7 +188,36 @@ struct Counters {
     slow_closed: AtomicU64,
 }
 
-/// Live counts for one kind, read under the registry lock.
+/// What counts are kept under: a kind of stream, and the engine for the kinds that watch
+/// one (the `kind` and `engine` labels in `/metrics`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Scope {
+    pub kind: StreamKind,
+    pub engine: Option<EngineName>,
+}
+
+impl Scope {
+    /// Every scope there can be with these engines: each kind per engine, and the host's
+    /// stats once.
+    fn all(engines: &[EngineName]) -> Vec<Scope> {
+        let any = HubKey::SystemStats;
+        StreamKind::ALL
+            .into_iter()
+            .flat_map(|kind| match kind == any.kind() {
+                true => vec![Scope { kind, engine: None }],
+                false => engines
+                    .iter()
+                    .map(|engine| Scope {
+                        kind,
+                        engine: Some(engine.clone()),
+                    })
+                    .collect(),
+            })
+            .collect()
+    }
+}
+
+/// Live counts for one scope, read under the registry lock.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct KindCounts {
     pub hubs: usize,
@@ -189,8 +236,11 @@ pub struct Registry {
     hubs: Mutex<HashMap<HubKey, Entry>>,
     config: HubConfig,
     next_id: AtomicU64,
-    /// One set per kind, made at start for every kind (so read without a lock).
-    counters: HashMap<StreamKind, Counters>,
+    /// One set per scope, made at start for every engine and kind (so read without a lock).
+    counters: HashMap<Scope, Counters>,
+    /// For a key of an engine Berth was not started with (never from a route, which
+    /// resolves the engine first): counted here rather than panicking in a guard.
+    unscoped: Counters,
     /// Cancelled at shutdown: every upstream stops.
     shutdown: CancellationToken,
     /// Every task a hub spawns, so shutdown can wait for them.
@@ -198,15 +248,21 @@ pub struct Registry {
 }
 
 impl Registry {
-    pub fn new(config: HubConfig, shutdown: CancellationToken, tasks: TaskTracker) -> Arc<Self> {
+    pub fn new(
+        config: HubConfig,
+        engines: &[EngineName],
+        shutdown: CancellationToken,
+        tasks: TaskTracker,
+    ) -> Arc<Self> {
         Arc::new(Self {
             hubs: Mutex::new(HashMap::new()),
             config,
             next_id: AtomicU64::new(1),
-            counters: StreamKind::ALL
+            counters: Scope::all(engines)
                 .into_iter()
-                .map(|kind| (kind, Counters::default()))
+                .map(|scope| (scope, Counters::default()))
                 .collect(),
+            unscoped: Counters::default(),
             shutdown,
             tasks,
         })
@@ -216,8 +272,8 @@ impl Registry {
         &self.config
     }
 
-    fn counters(&self, kind: StreamKind) -> &Counters {
-        &self.counters[&kind]
+    fn counters(&self, key: &HubKey) -> &Counters {
+        self.counters.get(&key.scope()).unwrap_or(&self.unscoped)
     }
 
     fn map(&self) -> MutexGuard<'_, HashMap<HubKey, Entry>> {
@@ -260,9 +316,7 @@ impl Registry {
 
     fn create(&self, key: &HubKey, tail: usize) -> Arc<Hub> {
         let history = key.history(&self.config);
-        self.counters(key.kind())
-            .created
-            .fetch_add(1, Ordering::Relaxed);
+        self.counters(key).created.fetch_add(1, Ordering::Relaxed);
         Arc::new(Hub {
             id: self.next_id.fetch_add(1, Ordering::Relaxed),
             key: key.clone(),
@@ -284,7 +338,7 @@ impl Registry {
         F: FnOnce(Publisher) -> Fut,
         Fut: Future<Output = Ending> + Send + 'static,
     {
-        self.counters(hub.key.kind())
+        self.counters(&hub.key)
             .upstreams
             .fetch_add(1, Ordering::Relaxed);
         let mut guard = UpstreamGuard {
@@ -315,7 +369,7 @@ impl Registry {
             .is_some_and(|e| e.hub.id == hub.id && (!only_if_empty || e.clients == 0));
         if ours {
             map.remove(&hub.key);
-            self.counters(hub.key.kind())
+            self.counters(&hub.key)
                 .removed
                 .fetch_add(1, Ordering::Relaxed);
         } else if only_if_empty {
@@ -351,26 +405,15 @@ impl Registry {
         });
     }
 
-    pub(crate) fn count_lagged(&self, kind: StreamKind, missed: u64) {
-        self.counters(kind)
-            .lagged
-            .fetch_add(missed, Ordering::Relaxed);
-    }
-
-    /// Counted when the decision is made, before the close frame is sent.
-    pub(crate) fn count_slow_close(&self, kind: StreamKind) {
-        self.counters(kind)
-            .slow_closed
-            .fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// Live counts per kind, read from the registry itself.
-    pub fn counts(&self) -> Vec<(StreamKind, KindCounts)> {
+    /// Live counts per scope (kind and engine), read from the registry itself, in order.
+    pub fn counts(&self) -> Vec<(Scope, KindCounts)> {
         let map = self.map();
-        StreamKind::ALL
+        let mut scopes: Vec<&Scope> = self.counters.keys().collect();
+        scopes.sort();
+        scopes
             .into_iter()
-            .map(|kind| {
-                let c = self.counters(kind);
+            .map(|scope| {
+                let c = &self.counters[scope];
                 let mut counts = KindCounts {
                     upstreams: c.upstreams.load(Ordering::Relaxed),
                     created: c.created.load(Ordering::Relaxed),
@@ -379,22 +422,22 @@ impl Registry {
                     slow_closed: c.slow_closed.load(Ordering::Relaxed),
                     ..KindCounts::default()
                 };
-                for entry in map.values().filter(|e| e.hub.key.kind() == kind) {
+                for entry in map.values().filter(|e| e.hub.key.scope() == *scope) {
                     counts.hubs += 1;
                     counts.clients += entry.clients;
                     counts.bytes += entry.hub.queue.held().0 as u64;
                 }
-                (kind, counts)
+                (scope.clone(), counts)
             })
             .collect()
     }
 
-    /// One kind's live counts.
+    /// One scope's live counts.
     #[cfg(test)]
-    fn counts_of(&self, kind: StreamKind) -> KindCounts {
+    fn counts_of(&self, scope: &Scope) -> KindCounts {
         self.counts()
             .into_iter()
-            .find_map(|(k, c)| (k == kind).then_some(c))
+            .find_map(|(s, c)| (s == *scope).then_some(c))
             .unwrap_or_default()
     }
 }
@@ -429,7 +472,7 @@ impl Drop for UpstreamGuard {
         }
         self.hub.queue.close();
         self.registry
-            .counters(self.hub.key.kind())
+            .counters(&self.hub.key)
             .upstreams
             .fetch_sub(1, Ordering::Relaxed);
     }
@@ -451,6 +494,22 @@ impl Subscription {
 
     pub fn registry(&self) -> &Arc<Registry> {
         &self.registry
+    }
+
+    /// Frames this client lost for falling behind.
+    pub(crate) fn count_lagged(&self, missed: u64) {
+        self.registry
+            .counters(&self.hub.key)
+            .lagged
+            .fetch_add(missed, Ordering::Relaxed);
+    }
+
+    /// Counted when the decision is made, before the close frame is sent.
+    pub(crate) fn count_slow_close(&self) {
+        self.registry
+            .counters(&self.hub.key)
+            .slow_closed
+            .fetch_add(1, Ordering::Relaxed);
     }
 
     /// The history the hub's upstream first asked for.
@@ -499,11 +558,16 @@ mod tests {
     }
 
     fn registry(config: HubConfig) -> Arc<Registry> {
-        Registry::new(config, CancellationToken::new(), TaskTracker::new())
+        Registry::new(
+            config,
+            &[EngineName::parse(crate::engines::LOCAL).unwrap()],
+            CancellationToken::new(),
+            TaskTracker::new(),
+        )
     }
 
     fn logs_counts(registry: &Registry) -> KindCounts {
-        registry.counts_of(StreamKind::ContainerLogs)
+        registry.counts_of(&key().scope())
     }
 
     /// An upstream that publishes whatever it is told and otherwise waits.

@@ -4,7 +4,7 @@
 //! per chunk); here only the 8-byte frame header is ever held, and lines are bounded by the
 //! [`super::lines::LineSplitter`] that reads these pieces.
 
-use crate::docker::engine::Endpoint;
+use crate::docker::dial::Dialer;
 use app::frames::LogStream;
 use bytes::Bytes;
 use futures::stream::{self, BoxStream, StreamExt};
@@ -14,9 +14,9 @@ use hyper_util::rt::TokioIo;
 use std::{future::Future, pin::Pin};
 
 /// How to reach the engine's HTTP API for logs.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct LogsApi {
-    pub endpoint: Endpoint,
+    pub dialer: Dialer,
     /// The negotiated API version, e.g. `1.41`.
     pub version: String,
 }
@@ -137,18 +137,8 @@ impl LogsApi {
         tty: Option<bool>,
     ) -> Result<BoxStream<'static, Result<Piece, LogsError>>, LogsError> {
         let io = |e: std::io::Error| LogsError::Io(format!("cannot reach the engine: {e}"));
-        let (mut sender, connection) = match &self.endpoint {
-            Endpoint::Unix(path) => {
-                handshake(tokio::net::UnixStream::connect(path).await.map_err(io)?).await?
-            }
-            Endpoint::Http(addr) => {
-                handshake(tokio::net::TcpStream::connect(addr).await.map_err(io)?).await?
-            }
-        };
-        let host = match &self.endpoint {
-            Endpoint::Unix(_) => "docker",
-            Endpoint::Http(addr) => addr.as_str(),
-        };
+        let (mut sender, connection) = handshake(self.dialer.dial().await.map_err(io)?).await?;
+        let host = self.dialer.host_header();
         let uri = format!(
             "/v{}/containers/{id}/logs?follow={}&stdout=1&stderr=1&timestamps={}&tail={}&since={}",
             self.version, query.follow, query.timestamps, query.tail, query.since

@@ -164,7 +164,7 @@ pub async fn run(
                         }
                     }
                     Err(RecvError::Lagged { missed, history }) => {
-                        subscription.registry().count_lagged(kind, missed);
+                        subscription.count_lagged(missed);
                         // History the client asked for is sent as fast as it reads; losing
                         // some of it to the budget is reported, never held against it.
                         if !history {
@@ -231,7 +231,7 @@ pub async fn run(
         // A client closed as too slow has a full socket: its close frame queues behind what
         // it has not read, so it gets as long as any other send before the socket drops.
         let patience = if code == CLOSE_TOO_SLOW {
-            subscription.registry().count_slow_close(kind);
+            subscription.count_slow_close();
             config.send_timeout
         } else {
             GOODBYE

@@ -63,6 +63,14 @@ fn contradictory_settings_are_refused_at_start() {
             &["--engine", "a=unix:///x", "--engine", "a=unix:///y"][..],
             "given twice",
         ),
+        (
+            &["--engine", "far=tcp://192.0.2.1:2375"][..],
+            "refused beyond loopback",
+        ),
+        (
+            &["--engines", "/nonexistent/engines.toml"][..],
+            "cannot read the engines file",
+        ),
     ] {
         let mut child = Command::new(env!("CARGO_BIN_EXE_berth"))
             .args(["--bind", "127.0.0.1:0"])

@@ -11,7 +11,13 @@ const WAIT: Duration = Duration::from_secs(10);
 
 /// A container printing a numbered line every 100 ms.
 fn ticker(tag: &str) -> Fixture {
-    Fixture::new(
+    ticker_on(None, tag)
+}
+
+/// [`ticker`] on the engine at `host`.
+pub fn ticker_on(host: Option<&str>, tag: &str) -> Fixture {
+    Fixture::on(
+        host,
         tag,
         true,
         &[],
@@ -24,7 +30,7 @@ fn ticker(tag: &str) -> Fixture {
 }
 
 /// Opens `path`'s log socket and waits for a line of container `id`.
-async fn following(server: &TestServer, path: &str, id: &str) -> WsClient {
+pub async fn following(server: &TestServer, path: &str, id: &str) -> WsClient {
     let mut client = WsClient::connect(&server.ws_url(path)).await.unwrap();
     let frames = client
         .collect(WAIT, |f| f.iter().any(|f| matches!(f, Frame::Log(_))))

@@ -9,6 +9,7 @@ mod engine_outage;
 mod engines;
 mod hardening;
 mod pages;
+mod remote_engines;
 mod signin;
 mod site_config;
 mod soak;

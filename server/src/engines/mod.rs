@@ -2,11 +2,14 @@
 //! connection and the inventory the pages and the API read. Routes find theirs with the
 //! [`OnEngine`] extractor (the `{engine}` path segment, or the default engine for today's
 //! paths), and hub keys carry the name, so two engines never share a hub.
-//! Without `--engine`, there is one, named `local`, at `DOCKER_HOST`.
+//! Which engines there are comes from [`config`] (the engines file and `--engine`); without
+//! either, there is one, named `local`, at `DOCKER_HOST`.
+
+pub mod config;
 
 use crate::{
     AppState,
-    docker::engine::{Endpoint, Engine},
+    docker::engine::Engine,
     error::Error,
     inventory::Inventory,
     upstream::last_known::{LastContainerStats, LastValues},
@@ -17,37 +20,8 @@ use axum::{
 };
 use std::{collections::BTreeMap, collections::HashMap, fmt, sync::Arc};
 
-/// The engines `--engine` names, in order, or `local` at `docker_host`; a name given twice
-/// is refused.
-pub fn configured(
-    flags: &[(EngineName, Endpoint)],
-    docker_host: &Endpoint,
-) -> Result<Vec<(EngineName, Endpoint)>, String> {
-    if flags.is_empty() {
-        return Ok(vec![(Engines::local(), docker_host.clone())]);
-    }
-    let mut seen = std::collections::HashSet::new();
-    for (name, _) in flags {
-        if !seen.insert(name) {
-            return Err(format!(
-                "--engine {name}=… is given twice: names must be unique"
-            ));
-        }
-    }
-    Ok(flags.to_vec())
-}
-
 /// The default engine's name, when no engines are configured.
 pub const LOCAL: &str = "local";
-
-/// `NAME=URL`, as `--engine` takes it.
-pub fn parse_engine_flag(text: &str) -> Result<(EngineName, Endpoint), String> {
-    let (name, url) = text
-        .split_once('=')
-        .ok_or_else(|| format!("--engine takes NAME=URL, not {text:?}"))?;
-    let name = EngineName::parse(name).map_err(|e| e.to_string())?;
-    Ok((name, Endpoint::parse(url)?))
-}
 
 /// An engine's name: `[a-z0-9._-]{1,64}`, as it appears in paths and metrics.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
