@@ -4,9 +4,11 @@
 
 use crate::frames::{ContainerStats, SystemStats};
 use crate::model::{
-    ApiError, AuditEntry, AuditQuery, ContainerDetail, ContainerSummary, Dashboard, Health, Me,
-    NewToken, NewUser, Project, Role, TokenInfo, TokenRequest, User,
+    AllContainers, ApiError, AuditEntry, AuditQuery, ContainerDetail, ContainerSummary, Dashboard,
+    EngineInfo, Health, Me, NewToken, NewUser, Project, Role, ServiceDetail, Swarm, TokenInfo,
+    TokenRequest, User,
 };
+use crate::urls::On;
 #[cfg(not(feature = "ssr"))]
 use crate::{
     model::{PasswordChange, RoleChange},
@@ -14,14 +16,16 @@ use crate::{
 };
 
 #[cfg(feature = "ssr")]
-pub use server::{Backend, BoxFuture, SharedBackend};
+pub use server::{Backend, BoxFuture, EngineDirectory, SharedBackend, SharedEngines};
 
 #[cfg(feature = "ssr")]
 mod server {
     use crate::frames::{ContainerStats, SystemStats};
     use crate::model::{
-        self, ApiError, ContainerDetail, ContainerSummary, Dashboard, Health, Project,
+        self, AllContainers, ApiError, ContainerDetail, ContainerSummary, Dashboard, EngineInfo,
+        Health, Project, ServiceDetail, Swarm,
     };
+    use crate::urls::On;
     use std::{future::Future, pin::Pin, sync::Arc};
 
     pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -45,6 +49,14 @@ mod server {
             reference: &'a str,
         ) -> BoxFuture<'a, Result<Option<ContainerStats>, ApiError>>;
 
+        /// The swarm this engine manages (`manager: false` when none).
+        fn swarm(&self) -> BoxFuture<'_, Result<Swarm, ApiError>>;
+        /// A swarm service by id, id prefix or name, with its tasks.
+        fn service<'a>(
+            &'a self,
+            reference: &'a str,
+        ) -> BoxFuture<'a, Result<ServiceDetail, ApiError>>;
+
         fn projects(&self) -> BoxFuture<'_, Result<Vec<Project>, ApiError>> {
             Box::pin(async move { self.containers().await.map(model::group_projects) })
         }
@@ -64,9 +76,26 @@ mod server {
 
     pub type SharedBackend = Arc<dyn Backend>;
 
-    pub(super) fn backend() -> Result<SharedBackend, ApiError> {
-        leptos::prelude::use_context::<SharedBackend>()
-            .ok_or_else(|| ApiError::new(500, "no backend in the rendering context"))
+    /// Every engine the server watches, each with its [`Backend`]; the API's engine-wide
+    /// routes and the pages both ask it.
+    pub trait EngineDirectory: Send + Sync + 'static {
+        /// The engine `on` names, or the default: 400 for a malformed name, 404 unknown.
+        fn backend(&self, on: &On) -> Result<SharedBackend, ApiError>;
+        /// Every engine, the default first, with its state now.
+        fn engines(&self) -> BoxFuture<'_, Vec<EngineInfo>>;
+        /// Every container of every engine that answers in time, and the ones that did not.
+        fn all_containers(&self) -> BoxFuture<'_, AllContainers>;
+    }
+
+    pub type SharedEngines = Arc<dyn EngineDirectory>;
+
+    pub(super) fn directory() -> Result<SharedEngines, ApiError> {
+        leptos::prelude::use_context::<SharedEngines>()
+            .ok_or_else(|| ApiError::new(500, "no engines in the rendering context"))
+    }
+
+    pub(super) fn backend(on: &On) -> Result<SharedBackend, ApiError> {
+        directory()?.backend(on)
     }
 }
 
@@ -160,11 +189,11 @@ mod browser {
     }
 }
 
-pub async fn health() -> Result<Health, ApiError> {
+pub async fn health(on: On) -> Result<Health, ApiError> {
     #[cfg(feature = "ssr")]
-    return Ok(server::backend()?.health().await);
+    return Ok(server::backend(&on)?.health().await);
     #[cfg(not(feature = "ssr"))]
-    return browser::sendable(browser::get_json_any_status(urls::API_HEALTH.into())).await;
+    return browser::sendable(browser::get_json_any_status(urls::api_health(&on))).await;
 }
 
 /// Who is signed in. During SSR the server puts it in the rendering context from the
@@ -177,57 +206,96 @@ pub async fn me() -> Result<Me, ApiError> {
     return browser::sendable(browser::get_json(urls::API_ME.into())).await;
 }
 
-pub async fn dashboard() -> Result<Dashboard, ApiError> {
+/// Every engine, the default first, with its state.
+pub async fn engines() -> Result<Vec<EngineInfo>, ApiError> {
     #[cfg(feature = "ssr")]
-    return server::backend()?.dashboard().await;
+    return Ok(server::directory()?.engines().await);
     #[cfg(not(feature = "ssr"))]
-    return browser::sendable(browser::get_json(urls::API_DASHBOARD.into())).await;
+    return browser::sendable(browser::get_json(urls::API_ENGINES.into())).await;
 }
 
-pub async fn containers() -> Result<Vec<ContainerSummary>, ApiError> {
+/// Every container of every engine that answers.
+pub async fn all_containers() -> Result<AllContainers, ApiError> {
     #[cfg(feature = "ssr")]
-    return server::backend()?.containers().await;
+    return Ok(server::directory()?.all_containers().await);
     #[cfg(not(feature = "ssr"))]
-    return browser::sendable(browser::get_json(urls::API_CONTAINERS.into())).await;
+    return browser::sendable(browser::get_json(urls::API_ALL_CONTAINERS.into())).await;
 }
 
-pub async fn container(reference: String) -> Result<ContainerDetail, ApiError> {
+pub async fn dashboard(on: On) -> Result<Dashboard, ApiError> {
+    #[cfg(feature = "ssr")]
+    return server::backend(&on)?.dashboard().await;
+    #[cfg(not(feature = "ssr"))]
+    return browser::sendable(browser::get_json(urls::api_dashboard(&on))).await;
+}
+
+pub async fn containers(on: On) -> Result<Vec<ContainerSummary>, ApiError> {
+    #[cfg(feature = "ssr")]
+    return server::backend(&on)?.containers().await;
+    #[cfg(not(feature = "ssr"))]
+    return browser::sendable(browser::get_json(urls::api_containers(&on))).await;
+}
+
+pub async fn container(on: On, reference: String) -> Result<ContainerDetail, ApiError> {
     // Checked here too so a bad id never leaves the browser.
     crate::model::validate_container_ref(&reference)?;
     #[cfg(feature = "ssr")]
-    return server::backend()?.container(&reference).await;
+    return server::backend(&on)?.container(&reference).await;
     #[cfg(not(feature = "ssr"))]
-    return browser::sendable(browser::get_json(urls::api_container(&reference))).await;
+    return browser::sendable(browser::get_json(urls::api_container(&on, &reference))).await;
 }
 
+/// Berth's own machine's last sample.
 pub async fn host() -> Result<SystemStats, ApiError> {
     #[cfg(feature = "ssr")]
-    return server::backend()?.host().await;
+    return server::backend(&On::default_engine())?.host().await;
     #[cfg(not(feature = "ssr"))]
     return browser::sendable(browser::get_json(urls::API_HOST.into())).await;
 }
 
-pub async fn projects() -> Result<Vec<Project>, ApiError> {
+pub async fn projects(on: On) -> Result<Vec<Project>, ApiError> {
     #[cfg(feature = "ssr")]
-    return server::backend()?.projects().await;
+    return server::backend(&on)?.projects().await;
     #[cfg(not(feature = "ssr"))]
-    return browser::sendable(browser::get_json(urls::API_PROJECTS.into())).await;
+    return browser::sendable(browser::get_json(urls::api_projects(&on))).await;
 }
 
-pub async fn project(name: String) -> Result<Project, ApiError> {
+pub async fn project(on: On, name: String) -> Result<Project, ApiError> {
     crate::model::validate_project_name(&name)?;
     #[cfg(feature = "ssr")]
-    return server::backend()?.project(&name).await;
+    return server::backend(&on)?.project(&name).await;
     #[cfg(not(feature = "ssr"))]
-    return browser::sendable(browser::get_json(urls::api_project(&name))).await;
+    return browser::sendable(browser::get_json(urls::api_project(&on, &name))).await;
 }
 
-pub async fn container_stats(reference: String) -> Result<Option<ContainerStats>, ApiError> {
+/// The swarm the engine manages, if it is a manager.
+pub async fn swarm(on: On) -> Result<Swarm, ApiError> {
+    #[cfg(feature = "ssr")]
+    return server::backend(&on)?.swarm().await;
+    #[cfg(not(feature = "ssr"))]
+    return browser::sendable(browser::get_json(urls::api_swarm(&on))).await;
+}
+
+pub async fn service(on: On, reference: String) -> Result<ServiceDetail, ApiError> {
+    crate::model::validate_service_ref(&reference)?;
+    #[cfg(feature = "ssr")]
+    return server::backend(&on)?.service(&reference).await;
+    #[cfg(not(feature = "ssr"))]
+    return browser::sendable(browser::get_json(urls::api_service(&on, &reference))).await;
+}
+
+pub async fn container_stats(
+    on: On,
+    reference: String,
+) -> Result<Option<ContainerStats>, ApiError> {
     crate::model::validate_container_ref(&reference)?;
     #[cfg(feature = "ssr")]
-    return server::backend()?.container_stats(&reference).await;
+    return server::backend(&on)?.container_stats(&reference).await;
     #[cfg(not(feature = "ssr"))]
-    return browser::sendable(browser::get_json(urls::api_container_stats(&reference))).await;
+    return browser::sendable(browser::get_json(urls::api_container_stats(
+        &on, &reference,
+    )))
+    .await;
 }
 
 // The accounts API, for the admin pages. Their data is loaded in the browser only (the pages

@@ -11,14 +11,17 @@ pub enum StreamKind {
     ContainerLogs,
     ContainerStats,
     ProjectLogs,
+    /// A swarm service's merged logs, every task's lines.
+    ServiceLogs,
     SystemStats,
 }
 
 impl StreamKind {
-    pub const ALL: [StreamKind; 4] = [
+    pub const ALL: [StreamKind; 5] = [
         StreamKind::ContainerLogs,
         StreamKind::ContainerStats,
         StreamKind::ProjectLogs,
+        StreamKind::ServiceLogs,
         StreamKind::SystemStats,
     ];
 
@@ -28,6 +31,7 @@ impl StreamKind {
             StreamKind::ContainerLogs => "container_logs",
             StreamKind::ContainerStats => "container_stats",
             StreamKind::ProjectLogs => "project_logs",
+            StreamKind::ServiceLogs => "service_logs",
             StreamKind::SystemStats => "system_stats",
         }
     }

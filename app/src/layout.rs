@@ -1,14 +1,16 @@
-//! The frame around every page: navigation, the engine badge, and the banner shown while the
-//! Docker engine cannot be reached. Once hydrated, the engine's health is re-checked on a
-//! timer so the banner comes and goes without a reload.
+//! The frame around every page: navigation, the engine switcher, and the banner shown while
+//! the page's engine cannot be reached. Once hydrated, the engines' health is re-checked on a
+//! timer so the banner comes and goes without a reload. The page's engine is the one its
+//! path names (`/engines/{engine}/…`), else the default: another engine's outage shows only
+//! as its state in the switcher.
 
 use crate::{
     api,
-    model::{ApiError, Health, Me},
-    urls,
+    model::{ApiError, EngineInfo, Health, Me},
+    urls::{self, On},
 };
 use leptos::prelude::*;
-use leptos_router::components::A;
+use leptos_router::{components::A, hooks::use_location};
 
 /// How often the hydrated page re-checks the engine.
 const HEALTH_POLL_MS: u64 = 5_000;
@@ -27,10 +29,21 @@ pub fn engine_epoch() -> u32 {
     use_context::<EngineEpoch>().map_or(0, |EngineEpoch(epoch)| epoch.get())
 }
 
+/// The engine the current page is about, from its path.
+pub fn page_engine() -> Memo<On> {
+    let location = use_location();
+    Memo::new(move |_| On::of_path(&location.pathname.get()))
+}
+
 #[component]
 pub fn Layout(children: Children) -> impl IntoView {
-    let health = Resource::new(|| (), |_| api::health());
-    poll(HEALTH_POLL_MS, move || health.refetch());
+    let on = page_engine();
+    let health = Resource::new(move || on.get(), api::health);
+    let engines = Resource::new(|| (), |_| api::engines());
+    poll(HEALTH_POLL_MS, move || {
+        health.refetch();
+        engines.refetch();
+    });
     let (epoch, set_epoch) = signal(0u32);
     let was_reachable = StoredValue::new(None::<bool>);
     Effect::new(move |_| {
@@ -56,8 +69,10 @@ pub fn Layout(children: Children) -> impl IntoView {
                     <A href=urls::DASHBOARD exact=true>
                         "Dashboard"
                     </A>
-                    <A href=urls::CONTAINERS>"Containers"</A>
-                    <A href=urls::PROJECTS>"Projects"</A>
+                    <A href=move || urls::containers(&on.get())>"Containers"</A>
+                    <A href=move || urls::projects(&on.get())>"Projects"</A>
+                    <A href=move || urls::swarm(&on.get())>"Swarm"</A>
+                    <A href=urls::ALL_CONTAINERS>"All engines"</A>
                     <Transition fallback=|| ()>
                         {move || Suspend::new(async move {
                             me.await
@@ -67,6 +82,12 @@ pub fn Layout(children: Children) -> impl IntoView {
                         })}
                     </Transition>
                 </nav>
+                <Transition fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        let here = on.get();
+                        engines.await.ok().map(|list| switcher(list, &here))
+                    })}
+                </Transition>
                 <Transition fallback=|| ()>
                     {move || Suspend::new(async move { health.await.ok().map(engine_badge) })}
                 </Transition>
@@ -79,6 +100,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                     match health.await {
                         Ok(h) if h.reachable => None,
                         Ok(h) => Some(engine_banner(&h.endpoint, h.error.as_deref())),
+                        Err(e) if e.status == 404 || e.status == 400 => None,
                         Err(e) => Some(engine_banner("Berth server", Some(&e.error))),
                     }
                 })}
@@ -98,6 +120,47 @@ fn engine_badge(health: Health) -> impl IntoView {
         <span class=class title=health.endpoint>
             {text}
         </span>
+    }
+}
+
+/// Every engine by name with its state; the page's engine marked. Links go to each
+/// engine's dashboard.
+fn switcher(engines: Vec<EngineInfo>, here: &On) -> impl IntoView + use<> {
+    let current = here
+        .name()
+        .map(str::to_string)
+        .or_else(|| engines.iter().find(|e| e.default).map(|e| e.name.clone()));
+    let items = engines
+        .into_iter()
+        .map(|e| {
+            let class = match e.health.reachable {
+                true => "engine-link up",
+                false => "engine-link down",
+            };
+            let title = match &e.health.error {
+                Some(error) => format!("{}: {error}", e.health.endpoint),
+                None => e.health.endpoint.clone(),
+            };
+            let is_current = current.as_deref() == Some(e.name.as_str());
+            let href = urls::engine(&e.name);
+            let name = e.name.clone();
+            view! {
+                <a
+                    class=class
+                    href=href
+                    title=title
+                    data-engine=name
+                    aria-current=is_current.then_some("page")
+                >
+                    {e.name}
+                </a>
+            }
+        })
+        .collect_view();
+    view! {
+        <div class="engine-switcher" role="group" aria-label="Engines">
+            {items}
+        </div>
     }
 }
 

@@ -73,6 +73,53 @@ pub fn App() -> impl IntoView {
                         view=pages::ContainerPage
                         ssr=SsrMode::Async
                     />
+                    // An engine's pages; the paths above are the default engine's.
+                    <Route
+                        path=path!("/engines/:engine")
+                        view=pages::EngineDashboard
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/engines/:engine/containers")
+                        view=pages::ContainerList
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/engines/:engine/containers/:id")
+                        view=pages::ContainerPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/engines/:engine/projects")
+                        view=pages::ProjectList
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/engines/:engine/projects/:name")
+                        view=pages::ProjectPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route path=path!("/swarm") view=pages::SwarmPage ssr=SsrMode::Async />
+                    <Route
+                        path=path!("/services/:id")
+                        view=pages::ServicePage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/engines/:engine/swarm")
+                        view=pages::SwarmPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/engines/:engine/services/:id")
+                        view=pages::ServicePage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/all/containers")
+                        view=pages::AllContainers
+                        ssr=SsrMode::Async
+                    />
                     <Route path=path!("/admin") view=pages::AdminUsers ssr=SsrMode::Async />
                     <Route path=path!("/admin/tokens") view=pages::AdminTokens ssr=SsrMode::Async />
                     <Route path=path!("/admin/audit") view=pages::AdminAudit ssr=SsrMode::Async />

@@ -465,6 +465,29 @@ pub struct AuditQuery {
     pub limit: Option<i64>,
 }
 
+/// `GET /api/all/containers`: every engine's containers, and the engines that did not
+/// answer (down, or slower than the few seconds the list waits).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AllContainers {
+    pub containers: Vec<EngineContainer>,
+    pub unanswered: Vec<EngineError>,
+}
+
+/// A container and the engine it runs on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EngineContainer {
+    pub engine: String,
+    #[serde(flatten)]
+    pub container: ContainerSummary,
+}
+
+/// An engine that did not answer, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EngineError {
+    pub engine: String,
+    pub error: String,
+}
+
 /// `GET /api/engines`: one engine Berth watches.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EngineInfo {
@@ -472,4 +495,79 @@ pub struct EngineInfo {
     /// The engine today's paths (without `/engines/{engine}`) mean.
     pub default: bool,
     pub health: Health,
+}
+
+/// `GET /api/engines/{engine}/swarm`: the swarm an engine manages. An engine that is no
+/// swarm manager answers `manager: false` with its node state and empty lists.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Swarm {
+    pub manager: bool,
+    /// Docker's `LocalNodeState`: `inactive`, `pending`, `active`, `error`, `locked`.
+    pub node_state: String,
+    pub nodes: Vec<SwarmNode>,
+    pub services: Vec<SwarmService>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SwarmNode {
+    pub id: String,
+    pub hostname: String,
+    /// `manager` or `worker`.
+    pub role: String,
+    /// `ready`, `down`, `unknown`, `disconnected`.
+    pub state: String,
+    /// `active`, `pause`, `drain`.
+    pub availability: String,
+    pub engine_version: String,
+    pub leader: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SwarmService {
+    pub id: String,
+    pub name: String,
+    pub image: String,
+    /// `replicated`, `global`, `replicated-job`, `global-job`.
+    pub mode: String,
+    pub running: u64,
+    pub desired: u64,
+    /// `published:target/protocol` for each published port.
+    pub ports: Vec<String>,
+    /// The last rolling update's state (`updating`, `completed`, `paused`, …), if any.
+    pub update_state: Option<String>,
+}
+
+/// `GET /api/engines/{engine}/services/{id}`: a service and its tasks, newest first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceDetail {
+    pub service: SwarmService,
+    pub tasks: Vec<SwarmTask>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SwarmTask {
+    pub id: String,
+    /// `{service}.{slot}` (or `.{node}` for global services), as `docker service ps` names it.
+    pub name: String,
+    pub node: String,
+    pub state: String,
+    pub desired_state: String,
+    pub error: Option<String>,
+    pub updated: String,
+}
+
+/// A service reference: its id, an id prefix or its name.
+pub fn validate_service_ref(reference: &str) -> Result<(), ApiError> {
+    let ok = !reference.is_empty()
+        && reference.len() <= 128
+        && reference
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+    match ok {
+        true => Ok(()),
+        false => Err(ApiError::new(
+            400,
+            format!("not a service id or name: {reference:?}"),
+        )),
+    }
 }

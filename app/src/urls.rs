@@ -1,74 +1,179 @@
 //! Every URL of Berth's own, built here rather than formatted in pages: pages, the JSON API,
-//! the sockets, and the one rule for where a sign-in may send the browser next. When a
-//! path changes (engines will prefix them), it changes here.
+//! the sockets, and the one rule for where a sign-in may send the browser next. An
+//! engine's pages, API and sockets are under `/engines/{engine}` ([`On`]); without it,
+//! the default engine's.
 
 use crate::model::AuditQuery;
 
-// Pages.
-pub const DASHBOARD: &str = "/";
-pub const CONTAINERS: &str = "/containers";
-pub const PROJECTS: &str = "/projects";
+/// The engine a page, a request or a socket is about: one by name (`/engines/{engine}/…`)
+/// or the default engine (today's paths, which Berth keeps as its aliases).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct On(Option<String>);
 
-pub fn container(id: &str) -> String {
-    format!("{CONTAINERS}/{}", encode(id))
-}
+impl On {
+    /// The default engine, by the paths without a name.
+    pub fn default_engine() -> Self {
+        Self(None)
+    }
 
-/// A container page's tab (`logs`, `stats`); `None` is the overview.
-pub fn container_tab(id: &str, tab: Option<&str>) -> String {
-    match tab {
-        Some(tab) => format!("{}?tab={}", container(id), encode(tab)),
-        None => container(id),
+    pub fn named(name: impl Into<String>) -> Self {
+        Self(Some(name.into()))
+    }
+
+    pub fn name(&self) -> Option<&str> {
+        self.0.as_deref()
+    }
+
+    /// The engine a page's path names: `/engines/{engine}/…`, else the default.
+    pub fn of_path(path: &str) -> Self {
+        path.strip_prefix("/engines/")
+            .and_then(|rest| rest.split('/').next())
+            .filter(|name| !name.is_empty())
+            .map_or_else(Self::default_engine, Self::named)
+    }
+
+    /// `""` or `/engines/{engine}`, before a page path.
+    fn pages(&self) -> String {
+        match &self.0 {
+            Some(name) => format!("/engines/{}", encode(name)),
+            None => String::new(),
+        }
+    }
+
+    fn api(&self) -> String {
+        format!("/api{}", self.pages())
+    }
+
+    fn ws(&self) -> String {
+        format!("/ws{}", self.pages())
     }
 }
 
-pub fn project(name: &str) -> String {
-    format!("{PROJECTS}/{}", encode(name))
+// Pages.
+pub const DASHBOARD: &str = "/";
+/// Every container of every engine, with an engine column.
+pub const ALL_CONTAINERS: &str = "/all/containers";
+
+/// An engine's dashboard; the default engine's is `/engines/{default}` too, `/` shows all.
+pub fn engine(name: &str) -> String {
+    On::named(name).pages()
+}
+
+pub fn containers(on: &On) -> String {
+    format!("{}/containers", on.pages())
+}
+
+pub fn projects(on: &On) -> String {
+    format!("{}/projects", on.pages())
+}
+
+pub fn container(on: &On, id: &str) -> String {
+    format!("{}/{}", containers(on), encode(id))
+}
+
+/// A container page's tab (`logs`, `stats`); `None` is the overview.
+pub fn container_tab(on: &On, id: &str, tab: Option<&str>) -> String {
+    match tab {
+        Some(tab) => format!("{}?tab={}", container(on, id), encode(tab)),
+        None => container(on, id),
+    }
+}
+
+pub fn project(on: &On, name: &str) -> String {
+    format!("{}/{}", projects(on), encode(name))
+}
+
+/// The swarm an engine manages: nodes and services.
+pub fn swarm(on: &On) -> String {
+    format!("{}/swarm", on.pages())
+}
+
+/// A swarm service: its tasks and merged live log.
+pub fn service(on: &On, id: &str) -> String {
+    format!("{}/services/{}", on.pages(), encode(id))
 }
 
 // The JSON API.
-pub const API_HEALTH: &str = "/api/health";
-pub const API_DASHBOARD: &str = "/api/dashboard";
-pub const API_CONTAINERS: &str = "/api/containers";
+/// Berth's own machine (not an engine's).
 pub const API_HOST: &str = "/api/host";
-pub const API_PROJECTS: &str = "/api/projects";
+/// Every engine: name, default, health.
+pub const API_ENGINES: &str = "/api/engines";
+/// Every container of every engine that answers, each with its engine.
+pub const API_ALL_CONTAINERS: &str = "/api/all/containers";
 pub const API_ME: &str = "/api/auth/me";
 /// Form posts: they answer with redirects, so they work without the Wasm.
 pub const API_LOGIN: &str = "/api/auth/login";
 pub const API_LOGOUT: &str = "/api/auth/logout";
 pub const API_SETUP: &str = "/api/auth/setup";
 
-pub fn api_container(reference: &str) -> String {
-    format!("{API_CONTAINERS}/{}", encode(reference))
+pub fn api_health(on: &On) -> String {
+    format!("{}/health", on.api())
 }
 
-pub fn api_container_stats(reference: &str) -> String {
-    format!("{}/stats", api_container(reference))
+pub fn api_dashboard(on: &On) -> String {
+    format!("{}/dashboard", on.api())
 }
 
-pub fn api_project(name: &str) -> String {
-    format!("{API_PROJECTS}/{}", encode(name))
+pub fn api_containers(on: &On) -> String {
+    format!("{}/containers", on.api())
+}
+
+pub fn api_container(on: &On, reference: &str) -> String {
+    format!("{}/{}", api_containers(on), encode(reference))
+}
+
+pub fn api_container_stats(on: &On, reference: &str) -> String {
+    format!("{}/stats", api_container(on, reference))
+}
+
+pub fn api_projects(on: &On) -> String {
+    format!("{}/projects", on.api())
+}
+
+pub fn api_project(on: &On, name: &str) -> String {
+    format!("{}/{}", api_projects(on), encode(name))
+}
+
+pub fn api_swarm(on: &On) -> String {
+    format!("{}/swarm", on.api())
+}
+
+pub fn api_service(on: &On, reference: &str) -> String {
+    format!("{}/services/{}", on.api(), encode(reference))
 }
 
 // The sockets (paths: the browser adds the scheme and host).
+/// Berth's own machine.
 pub const WS_SYSTEM_STATS: &str = "/ws/system/stats";
 
 /// A container's live logs, with the last `tail` lines first.
-pub fn ws_container_logs(id: &str, tail: usize) -> String {
+pub fn ws_container_logs(on: &On, id: &str, tail: usize) -> String {
     format!(
-        "/ws/containers/{}/logs?tail={tail}&timestamps=true",
+        "{}/containers/{}/logs?tail={tail}&timestamps=true",
+        on.ws(),
         encode(id)
     )
 }
 
-pub fn ws_container_stats(id: &str) -> String {
-    format!("/ws/containers/{}/stats", encode(id))
+pub fn ws_container_stats(on: &On, id: &str) -> String {
+    format!("{}/containers/{}/stats", on.ws(), encode(id))
 }
 
 /// A compose project's merged live logs, with the last `tail` lines first.
-pub fn ws_project_logs(name: &str, tail: usize) -> String {
+pub fn ws_project_logs(on: &On, name: &str, tail: usize) -> String {
     format!(
-        "/ws/projects/{}/logs?tail={tail}&timestamps=true",
+        "{}/projects/{}/logs?tail={tail}&timestamps=true",
+        on.ws(),
         encode(name)
+    )
+}
+
+/// A swarm service's merged live logs, every task's lines, with the last `tail` first.
+pub fn ws_service_logs(on: &On, id: &str, tail: usize) -> String {
+    format!(
+        "{}/services/{}/logs?tail={tail}&timestamps=true",
+        on.ws(),
+        encode(id)
     )
 }
 
@@ -212,13 +317,38 @@ mod tests {
             "/api/audit?before=17&before_id=ab12&actor=a%20b%26c&limit=50"
         );
         assert_eq!(api_user_role("ann"), "/api/users/ann/role");
+    }
+
+    #[test]
+    fn an_engine_prefixes_pages_api_and_sockets_alike() {
+        let default = On::default_engine();
+        let prod = On::named("prod");
         assert_eq!(
-            container_tab("abc", Some("logs")),
+            container_tab(&default, "abc", Some("logs")),
             "/containers/abc?tab=logs"
         );
         assert_eq!(
-            ws_project_logs("web-app", 100),
+            container_tab(&prod, "abc", Some("logs")),
+            "/engines/prod/containers/abc?tab=logs"
+        );
+        assert_eq!(api_project(&prod, "web"), "/api/engines/prod/projects/web");
+        assert_eq!(api_health(&default), "/api/health");
+        assert_eq!(
+            ws_project_logs(&default, "web-app", 100),
             "/ws/projects/web-app/logs?tail=100&timestamps=true"
         );
+        assert_eq!(
+            ws_container_stats(&prod, "abc"),
+            "/ws/engines/prod/containers/abc/stats"
+        );
+        assert_eq!(engine("prod"), "/engines/prod");
+        for (path, on) in [
+            ("/engines/prod/containers/abc", &prod),
+            ("/engines/prod", &prod),
+            ("/containers/abc", &default),
+            ("/engines/", &default),
+        ] {
+            assert_eq!(On::of_path(path), *on, "{path}");
+        }
     }
 }

@@ -4,15 +4,30 @@ import { expect, Page, WebSocket } from '@playwright/test';
 
 export const BASE = process.env.BERTH_URL ?? 'http://127.0.0.1:3000';
 
-export async function metric(name: string, label?: string): Promise<number> {
-  const text = await (await fetch(`${BASE}/metrics`)).text();
-  const series = label ? `${name}{${label}}` : name;
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  if (!line) throw new Error(`no ${series} in /metrics`);
-  return Number(line.slice(series.length + 1));
+/** The sum of `name`'s series that carry every `key="value"` of `labels` (comma-separated):
+ * `kind="container_logs"` counts every engine's, `kind="…",engine="edge"` one engine's. */
+export async function metric(name: string, labels?: string, base = BASE): Promise<number> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const wanted = labels ? labels.split(',') : [];
+  let found = false;
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#') || !line.trim()) continue;
+    const space = line.lastIndexOf(' ');
+    const series = line.slice(0, space);
+    const brace = series.indexOf('{');
+    const seriesName = brace < 0 ? series : series.slice(0, brace);
+    const has = brace < 0 ? [] : series.slice(brace + 1, -1).split(',');
+    if (seriesName === name && wanted.every((w) => has.includes(w))) {
+      found = true;
+      sum += Number(line.slice(space + 1));
+    }
+  }
+  if (!found) throw new Error(`no ${name} {${labels ?? ''}} in /metrics`);
+  return sum;
 }
 
-export const KINDS = ['container_logs', 'container_stats', 'project_logs', 'system_stats'];
+export const KINDS = ['container_logs', 'container_stats', 'project_logs', 'service_logs', 'system_stats'];
 
 export async function clients(kind: string): Promise<number> {
   return metric('berth_ws_clients', `kind="${kind}"`);

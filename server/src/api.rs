@@ -2,7 +2,10 @@
 //! `{"error": "..."}`.
 
 use crate::{AppState, engines::OnEngine, error::Error};
-use app::{api::Backend, model::EngineInfo};
+use app::{
+    api::{Backend, EngineDirectory},
+    model::{AllContainers, EngineInfo},
+};
 use axum::{
     Json, Router,
     extract::{FromRequestParts, Path, State},
@@ -37,6 +40,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/host", get(host))
         .route("/engines", get(engines))
+        .route("/all/containers", get(all_containers))
         .nest("/engines/{engine}", engine_routes())
         .merge(engine_routes())
         .fallback(|| async { Error::not_found("no such API endpoint") })
@@ -53,11 +57,19 @@ fn engine_routes() -> Router<AppState> {
         .route("/containers/{id}/stats", get(container_stats))
         .route("/projects", get(projects))
         .route("/projects/{name}", get(project))
+        .route("/swarm", get(swarm))
+        .route("/services/{id}", get(service))
 }
 
 /// `{id}` of a container route, with or without the engine prefix.
 #[derive(Deserialize)]
 pub struct ContainerRef {
+    pub id: String,
+}
+
+/// `{id}` of a swarm service route (an id, id prefix or name).
+#[derive(Deserialize)]
+pub struct ServiceRef {
     pub id: String,
 }
 
@@ -69,16 +81,12 @@ pub struct ProjectRef {
 
 /// Every engine, the default one first, with its state now.
 async fn engines(State(state): State<AppState>) -> Json<Vec<EngineInfo>> {
-    let engines = &state.streams.engines;
-    let mut list = Vec::new();
-    for context in engines.all() {
-        list.push(EngineInfo {
-            name: context.name.to_string(),
-            default: context.name == engines.default_engine().name,
-            health: context.inventory.health().await,
-        });
-    }
-    Json(list)
+    Json(state.streams.engines.engines().await)
+}
+
+/// Every container of every engine that answers within a few seconds, and the others named.
+async fn all_containers(State(state): State<AppState>) -> Json<AllContainers> {
+    Json(state.streams.engines.all_containers().await)
 }
 
 /// 200 when the engine answers, 503 when not; the body is the same [`app::model::Health`]
@@ -127,6 +135,19 @@ async fn project(
 /// The machine Berth runs on (the same through every engine's inventory).
 async fn host(OnEngine(on): OnEngine) -> ApiResult<app::frames::SystemStats> {
     json(on.inventory.host().await)
+}
+
+/// The swarm the engine manages: `manager: false` (and empty lists) when it is none.
+async fn swarm(OnEngine(on): OnEngine) -> ApiResult<app::model::Swarm> {
+    json(on.inventory.swarm().await)
+}
+
+/// A swarm service by id, id prefix or name, and its tasks; 404 off a manager.
+async fn service(
+    OnEngine(on): OnEngine,
+    PathParam(ServiceRef { id }): PathParam<ServiceRef>,
+) -> ApiResult<app::model::ServiceDetail> {
+    json(on.inventory.service(&id).await)
 }
 
 /// The last stats sample streamed for the container in the last minute, or `null`.

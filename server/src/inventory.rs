@@ -77,6 +77,26 @@ impl Backend for Inventory {
         Box::pin(async move { self.engine.health() })
     }
 
+    fn swarm(&self) -> BoxFuture<'_, Result<app::model::Swarm, ApiError>> {
+        edge(async move {
+            let docker = self.engine.client()?;
+            crate::docker::swarm::swarm(&docker)
+                .await
+                .map_err(|e| self.engine.error(e))
+        })
+    }
+
+    fn service<'a>(
+        &'a self,
+        reference: &'a str,
+    ) -> BoxFuture<'a, Result<app::model::ServiceDetail, ApiError>> {
+        edge(async move {
+            app::model::validate_service_ref(reference)?;
+            let docker = self.engine.client()?;
+            crate::docker::swarm::service_detail(&docker, reference).await
+        })
+    }
+
     fn dashboard(&self) -> BoxFuture<'_, Result<Dashboard, ApiError>> {
         edge(async move {
             let docker = self.engine.client()?;

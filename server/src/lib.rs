@@ -37,7 +37,7 @@ pub mod store;
 pub mod upstream;
 pub mod ws;
 
-use app::{App, api::SharedBackend, shell};
+use app::{App, api::SharedEngines, shell};
 use axum::{Router, extract::FromRef};
 use docker::engine::Engine;
 use leptos::prelude::{LeptosOptions, provide_context};
@@ -50,7 +50,8 @@ use tower_http::trace::{DefaultOnFailure, TraceLayer};
 #[derive(Clone, FromRef)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
-    pub backend: SharedBackend,
+    /// Every engine's backend, for the pages (the same the API reads).
+    pub directory: SharedEngines,
     pub streams: Arc<ws::Streams>,
     pub metrics: metrics::Metrics,
     pub hosts: Arc<hosts::AllowedHosts>,
@@ -107,7 +108,7 @@ impl AppState {
         });
         Self {
             leptos_options,
-            backend: engines.default_engine().inventory.clone(),
+            directory: engines.clone(),
             streams,
             metrics: metrics::Metrics::new(registry, limiter),
             hosts,
@@ -232,10 +233,10 @@ pub async fn serve(
 
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
-    let backend = state.backend.clone();
+    let directory = state.directory.clone();
     let accounts = state.auth.is_some();
     let context = move || {
-        provide_context(backend.clone());
+        provide_context(directory.clone());
         // Who the gate let in, for the pages (`api::me`).
         let caller =
             leptos::prelude::use_context::<axum::http::request::Parts>().and_then(|parts| {

@@ -1,7 +1,8 @@
-//! `/containers/:id`: the inspect summary of one container. Unknown ids render a 404 page,
+//! `/containers/:id` (and `/engines/{engine}/containers/:id`): the inspect summary of one
+//! container. Unknown ids render a 404 page,
 //! malformed ones a 400.
 
-use crate::layout::engine_epoch;
+use crate::layout::{engine_epoch, page_engine};
 use crate::{api, format, model::ContainerDetail, status::ErrorPanel};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -11,15 +12,16 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 pub fn ContainerPage() -> impl IntoView {
     let params = use_params_map();
     let reference = move || params.read().get("id").unwrap_or_default();
+    let on = page_engine();
     let detail = Resource::new(
-        move || (reference(), engine_epoch()),
-        |(r, _)| api::container(r),
+        move || (on.get(), reference(), engine_epoch()),
+        |(on, r, _)| api::container(on, r),
     );
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match detail.await {
-                    Ok(detail) => detail_view(detail).into_any(),
+                    Ok(detail) => detail_view(on.get_untracked(), detail).into_any(),
                     Err(error) => {
                         view! {
                             <Title text="Container" />
@@ -66,15 +68,15 @@ impl Tab {
 
 /// Tabs are links (`?tab=logs`), so they work before hydration and can be shared. Only the
 /// shown tab is mounted, so only its socket is open.
-fn tabs(d: ContainerDetail) -> impl IntoView {
+fn tabs(on: crate::urls::On, d: ContainerDetail) -> impl IntoView {
     let query = use_query_map();
     let tab = move || Tab::from_query(query.read().get("tab"));
     let id = d.id.clone();
     let download_name = format!("{}.log", d.name);
     let link = {
-        let id = id.clone();
+        let (on, id) = (on.clone(), id.clone());
         move |target: Tab, label: &'static str, name: Option<&'static str>| {
-            let href = crate::urls::container_tab(&id, name);
+            let href = crate::urls::container_tab(&on, &id, name);
             view! {
                 <a href=href class="tab" aria-current=move || (tab() == target).then_some("page") data-testid=format!("tab-{}", label.to_lowercase())>
                     {label}
@@ -91,15 +93,15 @@ fn tabs(d: ContainerDetail) -> impl IntoView {
         {move || match tab() {
             Tab::Overview => overview(d.clone()).into_any(),
             Tab::Logs => {
-                let path = crate::urls::ws_container_logs(&id, 200);
+                let path = crate::urls::ws_container_logs(&on, &id, 200);
                 view! { <crate::log_viewer::LogViewer path=path download_name=download_name.clone() /> }.into_any()
             }
-            Tab::Stats => view! { <super::container_stats::ContainerStatsLive id=id.clone() /> }.into_any(),
+            Tab::Stats => view! { <super::container_stats::ContainerStatsLive on=on.clone() id=id.clone() /> }.into_any(),
         }}
     }
 }
 
-fn detail_view(d: ContainerDetail) -> impl IntoView {
+fn detail_view(on: crate::urls::On, d: ContainerDetail) -> impl IntoView {
     let state_class = format!("state state-{}", d.state);
     view! {
         <Title text=d.name.clone() />
@@ -107,7 +109,7 @@ fn detail_view(d: ContainerDetail) -> impl IntoView {
             {d.name.clone()} " " <span class=state_class data-testid="state">{d.state.clone()}</span>
         </h1>
         <p class="muted mono" data-testid="container-id">{d.id.clone()}</p>
-        {tabs(d)}
+        {tabs(on, d)}
     }
 }
 

@@ -26,10 +26,13 @@ fn bytes_per_sec(v: Option<&f64>) -> String {
 }
 
 #[component]
-pub fn ContainerStatsLive(id: String) -> impl IntoView {
+pub fn ContainerStatsLive(on: crate::urls::On, id: String) -> impl IntoView {
     let (history, set_history) = signal(VecDeque::<ContainerStats>::with_capacity(HISTORY + 1));
-    let path = crate::urls::ws_container_stats(&id);
-    let known = Resource::new(move || id.clone(), api::container_stats);
+    let path = crate::urls::ws_container_stats(&on, &id);
+    let known = Resource::new(
+        move || (on.clone(), id.clone()),
+        |(on, id)| api::container_stats(on, id),
+    );
     let status = use_live(
         move || Some(path.clone()),
         move |frame| {

@@ -1,10 +1,13 @@
-//! `/containers`: every container, with a filter box that works once the page is hydrated.
+//! `/containers` (and `/engines/{engine}/containers`): every container of one engine, with a
+//! filter box that works once the page is hydrated. The all-engines list uses the same table
+//! with an engine column and an engine filter.
 
-use crate::layout::engine_epoch;
+use crate::layout::{engine_epoch, page_engine};
 use crate::{
     Hydrated, api, format,
     model::{ContainerSummary, Port},
     status::ErrorPanel,
+    urls::On,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -12,14 +15,22 @@ use std::sync::Arc;
 
 #[component]
 pub fn ContainerList() -> impl IntoView {
-    let containers = Resource::new(engine_epoch, |_| api::containers());
+    let on = page_engine();
+    let containers = Resource::new(
+        move || (engine_epoch(), on.get()),
+        |(_, on)| api::containers(on),
+    );
     view! {
         <Title text="Containers" />
         <h1>"Containers"</h1>
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match containers.await {
-                    Ok(list) => view! { <Table list /> }.into_any(),
+                    Ok(list) => {
+                        let on = on.get_untracked();
+                        let list = list.into_iter().map(|c| Listed::on(&on, c)).collect();
+                        view! { <Table list engines=Vec::new() /> }.into_any()
+                    }
                     Err(error) => view! { <ErrorPanel error /> }.into_any(),
                 }
             })}
@@ -27,16 +38,47 @@ pub fn ContainerList() -> impl IntoView {
     }
 }
 
-/// What the filter matches: words against name, image, state, project and service; the id
+/// A row of the table: the container, the engine its link goes to, and the engine's name
+/// when the table lists several engines.
+pub struct Listed {
+    pub on: On,
+    pub engine: Option<String>,
+    pub container: ContainerSummary,
+}
+
+impl Listed {
+    /// A container of the one engine the page is about.
+    pub fn on(on: &On, container: ContainerSummary) -> Self {
+        Self {
+            on: on.clone(),
+            engine: None,
+            container,
+        }
+    }
+
+    /// A container on the all-engines list.
+    pub fn of_engine(engine: String, container: ContainerSummary) -> Self {
+        Self {
+            on: On::named(engine.clone()),
+            engine: Some(engine),
+            container,
+        }
+    }
+}
+
+/// What the filter matches: words against engine, name, image, state, project and service; the id
 /// only by prefix (a word would otherwise match somewhere in 64 hex digits).
 struct Haystack {
     text: String,
     id: String,
+    /// Its engine, on the all-engines list (else empty).
+    engine: String,
 }
 
 impl Haystack {
-    fn new(c: &ContainerSummary) -> Self {
+    fn new(c: &ContainerSummary, engine: Option<&str>) -> Self {
         let text = [
+            engine.unwrap_or(""),
             c.name.as_str(),
             &c.image,
             &c.state,
@@ -48,6 +90,7 @@ impl Haystack {
         Self {
             text,
             id: c.id.clone(),
+            engine: engine.unwrap_or_default().to_string(),
         }
     }
 
@@ -61,26 +104,58 @@ impl Haystack {
 }
 
 #[component]
-fn Table(list: Vec<ContainerSummary>) -> impl IntoView {
+pub fn Table(
+    list: Vec<Listed>,
+    /// The engines to filter by (an engine column and a select); empty for one engine.
+    engines: Vec<String>,
+) -> impl IntoView {
     let hydrated = expect_context::<Hydrated>().0;
     let (query, set_query) = signal(String::new());
+    let (engine, set_engine) = signal(String::new());
     let total = list.len();
-    let haystacks: Arc<[Haystack]> = list.iter().map(Haystack::new).collect();
-    let shown = {
+    let haystacks: Arc<[Haystack]> = list
+        .iter()
+        .map(|l| Haystack::new(&l.container, l.engine.as_deref()))
+        .collect();
+    let shown_by = {
         let haystacks = haystacks.clone();
-        move || query.with(|q| haystacks.iter().filter(|h| h.matches(q)).count())
+        move |i: usize| {
+            let h = &haystacks[i];
+            query.with(|q| h.matches(q)) && engine.with(|e| e.is_empty() || h.engine == *e)
+        }
     };
+    let shown = {
+        let shown_by = shown_by.clone();
+        move || (0..total).filter(|&i| shown_by(i)).count()
+    };
+    let several = !engines.is_empty();
     // Rows are rendered once and hidden, not rebuilt: filtering never touches the server
     // and never re-creates DOM.
     let rows = list
         .into_iter()
         .enumerate()
-        .map(|(i, c)| {
-            let haystacks = haystacks.clone();
-            let hidden = move || query.with(|q| !haystacks[i].matches(q));
-            row(c, hidden)
+        .map(|(i, listed)| {
+            let shown_by = shown_by.clone();
+            row(listed, move || !shown_by(i))
         })
         .collect_view();
+    let engine_filter = several.then(|| {
+        let options = engines
+            .into_iter()
+            .map(|name| view! { <option value=name.clone()>{name.clone()}</option> })
+            .collect_view();
+        view! {
+            <select
+                class="engine-filter"
+                aria-label="Engine"
+                disabled=move || !hydrated.get()
+                on:change=move |ev| set_engine.set(event_target_value(&ev))
+            >
+                <option value="">"All engines"</option>
+                {options}
+            </select>
+        }
+    });
 
     view! {
         <div class="toolbar">
@@ -93,6 +168,7 @@ fn Table(list: Vec<ContainerSummary>) -> impl IntoView {
                 prop:value=query
                 on:input=move |ev| set_query.set(event_target_value(&ev))
             />
+            {engine_filter}
             <span class="muted" data-testid="shown-count">
                 {move || format!("{} of {total}", shown())}
             </span>
@@ -100,6 +176,7 @@ fn Table(list: Vec<ContainerSummary>) -> impl IntoView {
         <table class="containers">
             <thead>
                 <tr>
+                    {several.then(|| view! { <th>"Engine"</th> })}
                     <th>"Name"</th>
                     <th>"Image"</th>
                     <th>"State"</th>
@@ -114,8 +191,13 @@ fn Table(list: Vec<ContainerSummary>) -> impl IntoView {
     }
 }
 
-fn row(c: ContainerSummary, hidden: impl Fn() -> bool + Send + Sync + 'static) -> impl IntoView {
-    let href = crate::urls::container(&c.id);
+fn row(listed: Listed, hidden: impl Fn() -> bool + Send + Sync + 'static) -> impl IntoView {
+    let Listed {
+        on,
+        engine,
+        container: c,
+    } = listed;
+    let href = crate::urls::container(&on, &c.id);
     let ports = c
         .ports
         .iter()
@@ -129,8 +211,17 @@ fn row(c: ContainerSummary, hidden: impl Fn() -> bool + Send + Sync + 'static) -
         .map(|s| format!(" / {s}"))
         .unwrap_or_default();
     let state_class = format!("state state-{}", c.state);
+    let engine_cell = engine.clone().map(|name| {
+        let href = crate::urls::engine(&name);
+        view! {
+            <td>
+                <a href=href>{name}</a>
+            </td>
+        }
+    });
     view! {
-        <tr class="container-row" data-name=c.name.clone() hidden=hidden>
+        <tr class="container-row" data-name=c.name.clone() data-engine=engine hidden=hidden>
+            {engine_cell}
             <td>
                 <a href=href>{c.name.clone()}</a>
                 <div class="muted mono">{c.short_id().to_string()}</div>
@@ -164,7 +255,8 @@ mod tests {
             project: Some("shop".into()),
             service: Some("web".into()),
         };
-        let hay = Haystack::new(&c);
+        let hay = Haystack::new(&c, Some("prod"));
+        assert!(hay.matches("prod web"));
         assert!(hay.matches(""));
         assert!(hay.matches("WEB"));
         assert!(hay.matches("shop running"));

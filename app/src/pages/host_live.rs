@@ -81,7 +81,7 @@ pub fn HostLive() -> impl IntoView {
     view! {
         <section class="host-live">
             <h2>
-                "Host, live "
+                "Berth's machine, live "
                 <span class=move || status.get().class() data-testid="live-status">
                     {move || status.get().label()}
                 </span>

@@ -1,6 +1,7 @@
 //! One module per page.
 
 mod admin;
+mod all_containers;
 mod container;
 mod container_stats;
 mod containers;
@@ -9,11 +10,14 @@ mod host_live;
 mod not_found;
 mod projects;
 mod signin;
+mod swarm;
 
 pub use admin::{AdminAudit, AdminTokens, AdminUsers};
+pub use all_containers::AllContainers;
 pub use container::ContainerPage;
 pub use containers::ContainerList;
-pub use dashboard::Dashboard;
+pub use dashboard::{Dashboard, EngineDashboard};
 pub use not_found::NotFound;
 pub use projects::{ProjectList, ProjectPage};
 pub use signin::{Login, Setup};
+pub use swarm::{ServicePage, SwarmPage};

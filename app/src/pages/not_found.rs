@@ -11,7 +11,7 @@ pub fn NotFound() -> impl IntoView {
         <Title text="Not found" />
         <section class="error-panel" data-status="404">
             <h2>"Not found"</h2>
-            <p>"There is no page at this address. " <a href=crate::urls::CONTAINERS>"See all containers"</a>"."</p>
+            <p>"There is no page at this address. " <a href=crate::urls::ALL_CONTAINERS>"See all containers"</a>"."</p>
         </section>
     }
 }

@@ -2,8 +2,9 @@
 //! and states (re-read every few seconds), and a project's merged live log with a colour per
 //! service.
 
-use crate::layout::{engine_epoch, poll};
+use crate::layout::{engine_epoch, page_engine, poll};
 use crate::log_viewer::{LogViewer, service_class};
+use crate::urls::On;
 use crate::{api, model::Project, status::ErrorPanel};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -24,7 +25,11 @@ fn state_counts(states: &BTreeMap<String, u32>) -> impl IntoView + use<> {
 
 #[component]
 pub fn ProjectList() -> impl IntoView {
-    let projects = Resource::new(engine_epoch, |_| api::projects());
+    let on = page_engine();
+    let projects = Resource::new(
+        move || (engine_epoch(), on.get()),
+        |(_, on)| api::projects(on),
+    );
     poll(STATES_POLL_MS, move || projects.refetch());
     view! {
         <Title text="Projects" />
@@ -41,7 +46,7 @@ pub fn ProjectList() -> impl IntoView {
                         }
                             .into_any()
                     }
-                    Ok(list) => project_table(list).into_any(),
+                    Ok(list) => project_table(&on.get_untracked(), list).into_any(),
                     Err(error) => view! { <ErrorPanel error /> }.into_any(),
                 }
             })}
@@ -49,11 +54,11 @@ pub fn ProjectList() -> impl IntoView {
     }
 }
 
-fn project_table(list: Vec<Project>) -> impl IntoView {
+fn project_table(on: &On, list: Vec<Project>) -> impl IntoView + use<> {
     let rows = list
         .into_iter()
         .map(|p| {
-            let href = crate::urls::project(&p.name);
+            let href = crate::urls::project(on, &p.name);
             view! {
                 <tr class="project-row" data-name=p.name.clone()>
                     <td>
@@ -85,12 +90,16 @@ fn project_table(list: Vec<Project>) -> impl IntoView {
 pub fn ProjectPage() -> impl IntoView {
     let params = use_params_map();
     let name = move || params.read().get("name").unwrap_or_default();
-    let project = Resource::new(move || (name(), engine_epoch()), |(n, _)| api::project(n));
+    let on = page_engine();
+    let project = Resource::new(
+        move || (on.get(), name(), engine_epoch()),
+        |(on, n, _)| api::project(on, n),
+    );
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match project.await {
-                    Ok(p) => view! { <ProjectView initial=p /> }.into_any(),
+                    Ok(p) => view! { <ProjectView on=on.get_untracked() initial=p /> }.into_any(),
                     Err(error) => {
                         view! {
                             <Title text="Project" />
@@ -108,50 +117,53 @@ pub fn ProjectPage() -> impl IntoView {
 /// The members table is re-read every few seconds; the log viewer sits outside it, so a
 /// refresh never touches its socket.
 #[component]
-fn ProjectView(initial: Project) -> impl IntoView {
+fn ProjectView(on: On, initial: Project) -> impl IntoView {
     let name = initial.name.clone();
     let tick = RwSignal::new(0u32);
     poll(STATES_POLL_MS, move || tick.update(|t| *t += 1));
     let members = {
-        let name = name.clone();
+        let (on, name) = (on.clone(), name.clone());
         Resource::new(
             move || tick.get(),
             move |tick| {
-                let (name, initial) = (name.clone(), initial.clone());
+                let (on, name, initial) = (on.clone(), name.clone(), initial.clone());
                 async move {
                     // The first value is what the page was rendered with: no second request.
                     if tick == 0 {
                         Ok(initial)
                     } else {
-                        api::project(name).await
+                        api::project(on, name).await
                     }
                 }
             },
         )
     };
-    let path = crate::urls::ws_project_logs(&name, 100);
+    let path = crate::urls::ws_project_logs(&on, &name, 100);
     view! {
         <Title text=name.clone() />
         <h1>{name.clone()} " " <span class="muted">"compose project"</span></h1>
         <Transition fallback=|| ()>
-            {move || Suspend::new(async move {
+            {move || {
+                let on = on.clone();
+                Suspend::new(async move {
                 match members.await {
-                    Ok(p) => members_table(p).into_any(),
+                    Ok(p) => members_table(&on, p).into_any(),
                     Err(error) => view! { <ErrorPanel error /> }.into_any(),
                 }
-            })}
+            })
+            }}
         </Transition>
         <h2>"Logs"</h2>
         <LogViewer path=path show_service=true download_name=format!("{name}.log") />
     }
 }
 
-fn members_table(p: Project) -> impl IntoView {
+fn members_table(on: &On, p: Project) -> impl IntoView + use<> {
     let rows = p
         .containers
         .into_iter()
         .map(|c| {
-            let href = crate::urls::container(&c.id);
+            let href = crate::urls::container(on, &c.id);
             let service = c.service.clone().unwrap_or_else(|| c.name.clone());
             let state_class = format!("state state-{}", c.state);
             view! {

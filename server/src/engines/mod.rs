@@ -14,11 +14,19 @@ use crate::{
     inventory::Inventory,
     upstream::last_known::{LastContainerStats, LastValues},
 };
+use app::{
+    api::{Backend, BoxFuture, EngineDirectory, SharedBackend},
+    model::{AllContainers, ApiError, EngineContainer, EngineError, EngineInfo},
+    urls::On,
+};
 use axum::{
     extract::{FromRequestParts, Path},
     http::request::Parts,
 };
-use std::{collections::BTreeMap, collections::HashMap, fmt, sync::Arc};
+use std::{collections::BTreeMap, collections::HashMap, fmt, sync::Arc, time::Duration};
+
+/// How long the all-engines list waits for one engine: a slow one is named, not waited for.
+const ALL_CONTAINERS_WAIT: Duration = Duration::from_secs(5);
 
 /// The default engine's name, when no engines are configured.
 pub const LOCAL: &str = "local";
@@ -118,6 +126,65 @@ impl Engines {
         self.by_name
             .get(&name)
             .ok_or_else(|| Error::not_found(format!("no engine named {name}")))
+    }
+}
+
+impl EngineDirectory for Engines {
+    fn backend(&self, on: &On) -> Result<SharedBackend, ApiError> {
+        let context = match on.name() {
+            Some(name) => self.get(name).map_err(Error::into_wire)?,
+            None => self.default_engine(),
+        };
+        Ok(context.inventory.clone())
+    }
+
+    fn engines(&self) -> BoxFuture<'_, Vec<EngineInfo>> {
+        Box::pin(async move {
+            let mut list = Vec::new();
+            for context in self.all() {
+                list.push(EngineInfo {
+                    name: context.name.to_string(),
+                    default: context.name == self.default.name,
+                    health: context.inventory.health().await,
+                });
+            }
+            list
+        })
+    }
+
+    /// Asks every engine at once; each answer waits for no other.
+    fn all_containers(&self) -> BoxFuture<'_, AllContainers> {
+        Box::pin(async move {
+            let asks = self.all().map(|context| async move {
+                let answer =
+                    tokio::time::timeout(ALL_CONTAINERS_WAIT, context.inventory.containers())
+                        .await
+                        .unwrap_or_else(|_| {
+                            Err(ApiError::new(
+                                504,
+                                format!("no answer within {ALL_CONTAINERS_WAIT:?}"),
+                            ))
+                        });
+                (context.name.to_string(), answer)
+            });
+            let mut all = AllContainers::default();
+            for (engine, answer) in futures::future::join_all(asks).await {
+                match answer {
+                    Ok(list) => {
+                        all.containers
+                            .extend(list.into_iter().map(|container| EngineContainer {
+                                engine: engine.clone(),
+                                container,
+                            }))
+                    }
+                    Err(e) => all.unanswered.push(EngineError {
+                        engine,
+                        error: e.error,
+                    }),
+                }
+            }
+            all
+        })
     }
 }
 

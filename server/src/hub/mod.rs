@@ -40,6 +40,8 @@ pub enum HubKey {
     },
     /// The merged output of a compose project's containers, by engine and project name.
     ProjectLogs { engine: EngineName, project: String },
+    /// The merged output of a swarm service's tasks, by engine and full service id.
+    ServiceLogs { engine: EngineName, service: String },
     /// The machine Berth runs on.
     SystemStats,
 }
@@ -50,6 +52,7 @@ impl HubKey {
             HubKey::ContainerLogs { .. } => StreamKind::ContainerLogs,
             HubKey::ContainerStats { .. } => StreamKind::ContainerStats,
             HubKey::ProjectLogs { .. } => StreamKind::ProjectLogs,
+            HubKey::ServiceLogs { .. } => StreamKind::ServiceLogs,
             HubKey::SystemStats => StreamKind::SystemStats,
         }
     }
@@ -59,7 +62,8 @@ impl HubKey {
         match self {
             HubKey::ContainerLogs { engine, .. }
             | HubKey::ContainerStats { engine, .. }
-            | HubKey::ProjectLogs { engine, .. } => Some(engine),
+            | HubKey::ProjectLogs { engine, .. }
+            | HubKey::ServiceLogs { engine, .. } => Some(engine),
             HubKey::SystemStats => None,
         }
     }
@@ -79,6 +83,7 @@ impl HubKey {
                 container
             }
             HubKey::ProjectLogs { project, .. } => project,
+            HubKey::ServiceLogs { service, .. } => service,
             HubKey::SystemStats => "host",
         }
     }
@@ -87,7 +92,9 @@ impl HubKey {
     /// needs only the latest sample to draw something at once.
     fn history(&self, config: &HubConfig) -> usize {
         match self {
-            HubKey::ContainerLogs { .. } | HubKey::ProjectLogs { .. } => config.ring,
+            HubKey::ContainerLogs { .. }
+            | HubKey::ProjectLogs { .. }
+            | HubKey::ServiceLogs { .. } => config.ring,
             HubKey::ContainerStats { .. } | HubKey::SystemStats => 1,
         }
     }

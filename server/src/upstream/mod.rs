@@ -9,6 +9,7 @@ pub mod last_known;
 pub mod lines;
 pub mod project_logs;
 pub mod raw_logs;
+pub mod service_logs;
 pub mod system_stats;
 
 use crate::hub::Ending;

@@ -21,7 +21,7 @@ pub struct LogsApi {
     pub version: String,
 }
 
-/// One `GET /containers/{id}/logs`.
+/// One `GET /containers/{id}/logs` (or a service's).
 #[derive(Clone, Debug)]
 pub struct LogsQuery {
     pub follow: bool,
@@ -136,11 +136,33 @@ impl LogsApi {
         query: &LogsQuery,
         tty: Option<bool>,
     ) -> Result<BoxStream<'static, Result<Piece, LogsError>>, LogsError> {
+        self.open_at(&format!("containers/{id}/logs?"), query, tty)
+            .await
+    }
+
+    /// A swarm service's merged log (`GET /services/{id}/logs`), every line led by its
+    /// details (`com.docker.swarm.task.id=…,…`) so it can be told which task printed it.
+    pub async fn open_service(
+        &self,
+        id: &str,
+        query: &LogsQuery,
+    ) -> Result<BoxStream<'static, Result<Piece, LogsError>>, LogsError> {
+        self.open_at(&format!("services/{id}/logs?details=1&"), query, None)
+            .await
+    }
+
+    /// `path` is the endpoint under the API version, ending in `?` or `&`.
+    async fn open_at(
+        &self,
+        path: &str,
+        query: &LogsQuery,
+        tty: Option<bool>,
+    ) -> Result<BoxStream<'static, Result<Piece, LogsError>>, LogsError> {
         let io = |e: std::io::Error| LogsError::Io(format!("cannot reach the engine: {e}"));
         let (mut sender, connection) = handshake(self.dialer.dial().await.map_err(io)?).await?;
         let host = self.dialer.host_header();
         let uri = format!(
-            "/v{}/containers/{id}/logs?follow={}&stdout=1&stderr=1&timestamps={}&tail={}&since={}",
+            "/v{}/{path}follow={}&stdout=1&stderr=1&timestamps={}&tail={}&since={}",
             self.version, query.follow, query.timestamps, query.tail, query.since
         );
         let request = Request::get(uri)

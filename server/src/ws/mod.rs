@@ -10,7 +10,7 @@ pub mod session;
 use crate::{
     AppState,
     accounts::sessions::Caller,
-    api::{ContainerRef, PathParam, ProjectRef},
+    api::{ContainerRef, PathParam, ProjectRef, ServiceRef},
     docker::engine::Engine,
     engines::{Engines, OnEngine},
     error::Error,
@@ -91,6 +91,7 @@ fn engine_routes() -> Router<AppState> {
         .route("/containers/{id}/logs", stream(container_logs))
         .route("/containers/{id}/stats", stream(container_stats))
         .route("/projects/{name}/logs", stream(project_logs))
+        .route("/services/{id}/logs", stream(service_logs))
 }
 
 type Upgrade = Result<WebSocketUpgrade, WebSocketUpgradeRejection>;
@@ -392,6 +393,41 @@ async fn project_logs(
                 .unwrap_or_default()
         };
         with_history(subscription, tail, api, sources)
+    }))
+}
+
+/// A swarm service's merged log: one hub per service, the tail from the engine (the ring
+/// holds what came since).
+async fn service_logs(
+    State(streams): State<Arc<Streams>>,
+    OnEngine(on): OnEngine,
+    asking: Asking,
+    PathParam(ServiceRef { id }): PathParam<ServiceRef>,
+    Query(params): Params,
+    upgrade: Upgrade,
+) -> Result<Response, Error> {
+    model::validate_service_ref(&id)?;
+    let tail = tail(&params)?;
+    flag(&params, "timestamps")?;
+    let admitted = admit(&streams, asking, StreamKind::ServiceLogs)?;
+    let docker = on.engine.client()?;
+    let found = crate::docker::swarm::service_detail(&docker, &id).await?;
+    let upgrade = upgraded(upgrade)?;
+    let api = on.engine.logs_api()?;
+    let source = upstream::service_logs::ServiceSource {
+        id: found.service.id,
+        name: found.service.name,
+    };
+    let key = HubKey::ServiceLogs {
+        engine: on.name.clone(),
+        service: source.id.clone(),
+    };
+    Ok(session(upgrade, streams, admitted, move |registry| {
+        registry
+            .subscribe(key, tail, move |publisher| {
+                upstream::service_logs::run(docker, api, source, tail, publisher)
+            })
+            .into()
     }))
 }
 

@@ -33,7 +33,7 @@ fn help_explains_each_setting() {
 
 #[test]
 fn unsupported_endpoint_is_refused() {
-    let output = berth(&["--docker-host", "ssh://example"]);
+    let output = berth(&["--docker-host", "ftp://example"]);
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert!(stderr.contains("unsupported Docker endpoint"), "{stderr}");

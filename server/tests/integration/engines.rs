@@ -209,3 +209,90 @@ async fn each_engine_is_its_own_and_a_missing_one_holds_up_nothing() {
         .await;
     assert_eq!(hubs, 0.0);
 }
+
+/// The pages of several engines, rendered on the server: an engine's pages link within it,
+/// only a down engine's pages carry the banner, the dashboard shows every engine, and the
+/// all-engines list names each container's engine and the engine that did not answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_stay_on_their_engine_and_only_a_down_engine_shows_its_banner() {
+    let server = TestServer::with_engines(&[
+        ("a", docker_endpoint()),
+        ("gone", Endpoint::Unix("/nonexistent/docker.sock".into())),
+    ])
+    .await;
+    assert!(server.engine.wait_until_up(WAIT).await);
+    let c = Fixture::running("engines-pages", &[]);
+    let banner = "banner engine-down";
+
+    let (status, html) = server.get("/engines/a/containers").await;
+    assert_eq!(status, 200);
+    assert!(html.contains(&c.name));
+    assert!(
+        html.contains(&format!("href=\"/engines/a/containers/{}\"", c.id)),
+        "an engine's list links to its own container pages"
+    );
+    assert!(!html.contains(banner));
+    let (status, html) = server
+        .get(&format!("/engines/a/containers/{}?tab=logs", c.id))
+        .await;
+    assert_eq!(status, 200);
+    assert!(html.contains(&c.id));
+    assert!(!html.contains(banner));
+
+    let (status, html) = server.get("/engines/gone/containers").await;
+    assert_eq!(status, 503);
+    assert!(html.contains(banner), "the down engine's page says so");
+    let (status, html) = server.get("/containers").await;
+    assert_eq!(status, 200, "the default engine is up");
+    assert!(!html.contains(banner));
+    assert_eq!(server.get("/engines/nope/containers").await.0, 404);
+
+    let (status, html) = server.get("/").await;
+    assert_eq!(status, 200);
+    assert!(
+        !html.contains(banner),
+        "another engine's outage is no banner here"
+    );
+    for (engine, state) in [("a", "up"), ("gone", "unreachable")] {
+        let card = html
+            .split(&format!(
+                "data-engine=\"{engine}\" class=\"card engine-card\""
+            ))
+            .nth(1)
+            .and_then(|card| card.split("</h3>").next())
+            .unwrap_or_else(|| panic!("no card for {engine}"));
+        assert!(
+            card.contains(&format!(">{state}</span>")),
+            "{engine} is {state}: {card}"
+        );
+    }
+
+    let (status, all) = server.get_json("/api/all/containers").await;
+    assert_eq!(status, 200);
+    assert!(
+        all["containers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["engine"] == "a" && x["id"] == c.id.as_str())
+    );
+    assert_eq!(all["unanswered"][0]["engine"], "gone");
+    let (status, html) = server.get("/all/containers").await;
+    assert_eq!(status, 200);
+    let name = format!("data-name=\"{}\"", c.name);
+    assert!(
+        has_tag(&html, &[&name, "data-engine=\"a\""]),
+        "its row names its engine"
+    );
+    assert!(has_tag(
+        &html,
+        &["engine-unanswered", "data-engine=\"gone\""]
+    ));
+}
+
+/// Whether an opening tag in `html` carries every one of `attributes`, in any order.
+fn has_tag(html: &str, attributes: &[&str]) -> bool {
+    html.split('<')
+        .filter_map(|tag| tag.split('>').next())
+        .any(|tag| attributes.iter().all(|a| tag.contains(a)))
+}

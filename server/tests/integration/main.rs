@@ -14,3 +14,4 @@ mod signin;
 mod site_config;
 mod soak;
 mod streams;
+mod swarm;

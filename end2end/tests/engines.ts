@@ -1,0 +1,28 @@
+// Shared by the several-engines specs: private engines (scripts/private-engine.sh), the
+// docker CLI against one, and a Berth of the spec's own watching the engines it names.
+import { expect } from '@playwright/test';
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import * as path from 'node:path';
+
+export const ROOT = path.resolve(__dirname, '../..');
+export const LOCAL = process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
+export const SHOTS = process.env.BERTH_SCREENSHOT_DIR ?? path.join(ROOT, 'target/screenshots');
+
+/** Runs private-engine.sh; `start` answers the engine as a `unix://` URL. */
+export function privateEngine(command: 'start' | 'stop', name: string): string {
+  const out = execFileSync('bash', [path.join(ROOT, 'scripts/private-engine.sh'), command, name], { encoding: 'utf8' });
+  return `unix://${out.trim().split('\n').pop() ?? ''}`;
+}
+
+export function docker(host: string, ...args: string[]): string {
+  return execFileSync('docker', ['-H', host, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+}
+
+/** The release berth on `addr` with `--engine NAME=URL` for each; ready when it answers. */
+export async function startBerth(addr: string, engines: [string, string][]): Promise<ChildProcess> {
+  const args = ['--bind', addr, '--auth', 'off', '--log', 'warn'];
+  for (const [name, url] of engines) args.push('--engine', `${name}=${url}`);
+  const berth = spawn(path.join(ROOT, 'target/release/berth'), args, { cwd: ROOT, stdio: 'ignore' });
+  await expect.poll(async () => (await fetch(`http://${addr}/api/health`).catch(() => null))?.status, { timeout: 10_000 }).toBe(200);
+  return berth;
+}
