@@ -53,12 +53,16 @@ fn engine_routes() -> Router<AppState> {
         .route("/health", get(health))
         .route("/dashboard", get(dashboard))
         .route("/containers", get(containers))
-        .route("/containers/{id}", get(container))
+        .route(
+            "/containers/{id}",
+            get(container).delete(crate::actions::remove),
+        )
         .route("/containers/{id}/stats", get(container_stats))
         .route("/projects", get(projects))
         .route("/projects/{name}", get(project))
         .route("/swarm", get(swarm))
         .route("/services/{id}", get(service))
+        .merge(crate::actions::routes())
 }
 
 /// `{id}` of a container route, with or without the engine prefix.

@@ -1,16 +1,21 @@
 //! Berth's server: the axum application (pages rendered by Leptos, the JSON API, the
-//! compiled site's static files) over one supervised Docker engine connection.
+//! compiled site's static files) over the supervised connections to the Docker engines it
+//! watches.
 //!
 //! - `config`: flags and environment; `site`: the compiled site's options; `error`: the one
 //!   error type every route answers with (the wire `ApiError` only at the edges).
 //! - `hosts`: which Host and Origin Berth answers (DNS rebinding); `client_addr`: who a
 //!   client is, for limits.
 //! - `docker`: Docker access apart from HTTP: `docker::engine`, the supervised connection;
-//!   `docker::mapping`, bollard's types as the shared model. `inventory`: the pages' and
-//!   the API's [`app::api::Backend`] over them; `engines`: every engine by name with its
-//!   context, and the extractor that finds a request's; `api`: the JSON API.
+//!   `docker::dial`, how it is reached (unix, TCP, TLS, SSH); `docker::mapping`, bollard's
+//!   types as the shared model; `docker::swarm`, a swarm's nodes, services and tasks.
+//!   `inventory`: the pages' and the API's [`app::api::Backend`] over them; `engines`: every
+//!   engine by name with its context (`engines::config`: the engines file and flags), the
+//!   extractor that finds a request's, and the pages' directory of engines; `api`: the JSON
+//!   API; `actions`: starting, stopping, removing… containers and projects.
 //! - `hub`: the registry of live streams and their byte-bounded queues; `upstream`: what
-//!   feeds a hub (Docker logs and stats, the host sampler); `ws`: admission and sessions.
+//!   feeds a hub (Docker logs and stats, service logs, the host sampler); `ws`: admission
+//!   and sessions.
 //! - `metrics`: `/metrics`, read from the registry at scrape time.
 //! - `store`: the accounts database (SQLite or PostgreSQL, migrations embedded);
 //!   `accounts`: users, roles, password hashing, sessions, and the gate every request
@@ -20,6 +25,7 @@
 
 pub mod accounts;
 pub mod accounts_api;
+pub mod actions;
 pub mod api;
 pub mod cli;
 pub mod client_addr;

@@ -852,3 +852,30 @@ impl Drop for PrivateSshd {
         let _ = Command::new("bash").args([script, "stop"]).output();
     }
 }
+
+impl TestServer {
+    /// A request with an optional JSON body; the status and the JSON answer (`null` for
+    /// none).
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let mut request = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{path}: {e}"));
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        let json = match text.is_empty() {
+            true => serde_json::Value::Null,
+            false => serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}: {text}")),
+        };
+        (status, json)
+    }
+}

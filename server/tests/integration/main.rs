@@ -2,6 +2,7 @@
 //! server is linked once.
 
 mod accounts;
+mod actions;
 mod cli;
 mod common;
 mod containers;

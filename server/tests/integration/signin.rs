@@ -7,13 +7,13 @@ use berth::{accounts::users, store::Location, store::Store};
 use reqwest::{StatusCode, header, redirect};
 use std::path::PathBuf;
 
-const PASSWORD: &str = "alice's long password";
+pub(crate) const PASSWORD: &str = "alice's long password";
 
 /// A fresh SQLite data directory, removed on drop.
-struct DataDir(PathBuf);
+pub(crate) struct DataDir(PathBuf);
 
 impl DataDir {
-    fn new(tag: &str) -> Self {
+    pub(crate) fn new(tag: &str) -> Self {
         static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let dir = std::env::temp_dir().join(format!("berth-it-{tag}-{}-{n}", std::process::id()));
@@ -21,7 +21,7 @@ impl DataDir {
         Self(dir)
     }
 
-    fn location(&self) -> Location {
+    pub(crate) fn location(&self) -> Location {
         Location::DataDir(self.0.clone())
     }
 }
@@ -33,7 +33,7 @@ impl Drop for DataDir {
 }
 
 /// A client that shows redirects instead of following them, and keeps no cookies of its own.
-fn client() -> reqwest::Client {
+pub(crate) fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(redirect::Policy::none())
         .pool_max_idle_per_host(0)
@@ -41,7 +41,7 @@ fn client() -> reqwest::Client {
         .unwrap()
 }
 
-async fn add(location: &Location, name: &str, role: Role) {
+pub(crate) async fn add(location: &Location, name: &str, role: Role) {
     let store = Store::open(location).await.unwrap();
     users::add(&store, name, role, PASSWORD.into())
         .await
@@ -50,7 +50,11 @@ async fn add(location: &Location, name: &str, role: Role) {
 }
 
 /// Signs in with JSON; returns the status and the session cookie (`name=value`).
-async fn sign_in(server: &TestServer, name: &str, password: &str) -> (StatusCode, Option<String>) {
+pub(crate) async fn sign_in(
+    server: &TestServer,
+    name: &str,
+    password: &str,
+) -> (StatusCode, Option<String>) {
     let response = client()
         .post(format!("{}/api/auth/login", server.base))
         .json(&serde_json::json!({ "username": name, "password": password }))
@@ -370,7 +374,7 @@ async fn socket(server: &TestServer, cookie: &str) -> WsClient {
         .expect("a socket with a session")
 }
 
-async fn send_json(
+pub(crate) async fn send_json(
     server: &TestServer,
     method: reqwest::Method,
     path: &str,
