@@ -19,14 +19,11 @@ use app::model::{
 };
 use axum::{
     Json, Router,
-    extract::{ConnectInfo, FromRequestParts, Query, State, rejection::QueryRejection},
+    extract::{FromRequestParts, Query, State, rejection::QueryRejection},
     http::{StatusCode, request::Parts},
     routing::{get, put},
 };
-use std::{
-    net::{IpAddr, SocketAddr},
-    sync::Arc,
-};
+use std::{net::IpAddr, sync::Arc};
 
 pub fn users() -> Router<AppState> {
     Router::new()
@@ -80,16 +77,7 @@ impl FromRequestParts<AppState> for Admin {
                 "only an admin may manage users and tokens or read the audit log",
             ));
         }
-        let address = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(peer)| {
-                crate::client_addr::client_ip(
-                    peer.ip(),
-                    &parts.headers,
-                    &state.streams.trusted_proxies,
-                )
-            });
+        let address = crate::client_addr::of_request(parts, &state.streams.trusted_proxies);
         Ok(Self(caller, auth, address))
     }
 }

@@ -19,18 +19,14 @@ use app::model::{
 };
 use axum::{
     Json, Router,
-    extract::{ConnectInfo, FromRequestParts, Query, rejection::QueryRejection},
+    extract::{FromRequestParts, Query, rejection::QueryRejection},
     http::{StatusCode, request::Parts},
     response::{IntoResponse, Response},
     routing::post,
 };
 use bollard::{errors::Error as DockerError, query_parameters as q};
 use futures::{StreamExt, stream};
-use std::{
-    net::{IpAddr, SocketAddr},
-    sync::Arc,
-    time::Duration,
-};
+use std::{net::IpAddr, sync::Arc, time::Duration};
 
 /// Containers acted on at once in a bulk or project action.
 const AT_ONCE: usize = 8;
@@ -58,16 +54,7 @@ impl FromRequestParts<AppState> for Actor {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
-        let address = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(peer)| {
-                crate::client_addr::client_ip(
-                    peer.ip(),
-                    &parts.headers,
-                    &state.streams.trusted_proxies,
-                )
-            });
+        let address = crate::client_addr::of_request(parts, &state.streams.trusted_proxies);
         let Some(auth) = state.auth.clone() else {
             return Ok(Self {
                 name: "local".into(),

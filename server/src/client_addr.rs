@@ -70,6 +70,15 @@ pub fn limit_key(ip: IpAddr) -> IpAddr {
     }
 }
 
+/// The client address of a request (see [`client_ip`]), for the audit log; `None` where
+/// the connection's peer is not known (a request built in a test).
+pub fn of_request(parts: &axum::http::request::Parts, trusted: &[IpAddr]) -> Option<IpAddr> {
+    parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<SocketAddr>>()
+        .map(|axum::extract::ConnectInfo(peer)| client_ip(peer.ip(), &parts.headers, trusted))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
