@@ -298,6 +298,71 @@ pub async fn container_stats(
     .await;
 }
 
+// Actions on containers and projects: asked from the browser only (a button was pressed).
+
+/// Does `action` to a container: its state after, or `None` once removed.
+pub async fn act(
+    on: On,
+    reference: String,
+    action: crate::model::Action,
+    options: crate::model::ActionOptions,
+) -> Result<Option<crate::model::ActionOutcome>, ApiError> {
+    #[cfg(feature = "ssr")]
+    return {
+        let _ = (on, reference, action, options);
+        browser_only()
+    };
+    #[cfg(not(feature = "ssr"))]
+    return {
+        let method = match action {
+            crate::model::Action::Remove => gloo_net::http::Method::DELETE,
+            _ => gloo_net::http::Method::POST,
+        };
+        let path = urls::api_container_action(&on, &reference, action, &options);
+        browser::change::<(), _>(method, path, None).await
+    };
+}
+
+/// One action on several containers: a result per container.
+pub async fn act_on_many(
+    on: On,
+    request: crate::model::BulkAction,
+) -> Result<Vec<crate::model::ActionResult>, ApiError> {
+    #[cfg(feature = "ssr")]
+    return {
+        let _ = (on, request);
+        browser_only()
+    };
+    #[cfg(not(feature = "ssr"))]
+    return change_to(
+        gloo_net::http::Method::POST,
+        urls::api_bulk_action(&on),
+        &request,
+    )
+    .await;
+}
+
+/// Starts, stops or restarts every member of a compose project.
+pub async fn act_on_project(
+    on: On,
+    name: String,
+    action: crate::model::Action,
+) -> Result<Vec<crate::model::ActionResult>, ApiError> {
+    #[cfg(feature = "ssr")]
+    return {
+        let _ = (on, name, action);
+        browser_only()
+    };
+    #[cfg(not(feature = "ssr"))]
+    return browser::change::<(), _>(
+        gloo_net::http::Method::POST,
+        urls::api_project_action(&on, &name, action),
+        None,
+    )
+    .await
+    .map(Option::unwrap_or_default);
+}
+
 // The accounts API, for the admin pages. Their data is loaded in the browser only (the pages
 // are for admins, need the Wasm for confirmations anyway, and so each endpoint has one
 // handler on the server and one caller here); during SSR these answer an error.
@@ -306,7 +371,7 @@ pub async fn container_stats(
 fn browser_only<T>() -> Result<T, ApiError> {
     Err(ApiError::new(
         500,
-        "the admin pages load their data in the browser",
+        "asked from the browser only (the admin pages, actions)",
     ))
 }
 

@@ -189,6 +189,17 @@ fn engine_banner(endpoint: &str, error: Option<&str>) -> impl IntoView + use<> {
     }
 }
 
+/// Leaves for `path` (a full load in the browser; nothing during SSR): after the page's
+/// subject is gone, e.g. a removed container.
+pub fn go_to(path: &str) {
+    #[cfg(feature = "hydrate")]
+    if let Some(window) = web_sys::window() {
+        let _ = window.location().assign(path);
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = path;
+}
+
 /// Calls `tick` every `ms` milliseconds in the browser, from hydration until the calling
 /// component is cleaned up; nothing during SSR.
 pub fn poll(ms: u64, tick: impl Fn() + Clone + 'static) {

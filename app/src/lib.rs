@@ -5,6 +5,7 @@
 
 mod ansi;
 pub mod api;
+mod controls;
 mod format;
 pub mod frames;
 mod layout;

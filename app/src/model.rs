@@ -389,6 +389,11 @@ impl Me {
     pub fn may_administer(&self) -> bool {
         self.accounts && self.role == Role::Admin
     }
+
+    /// Container and project actions: operators and admins (everyone with accounts off).
+    pub fn may_operate(&self) -> bool {
+        self.role >= Role::Operator
+    }
 }
 
 /// An API token as lists show it: never the token itself.

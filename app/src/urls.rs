@@ -3,7 +3,7 @@
 //! engine's pages, API and sockets are under `/engines/{engine}` ([`On`]); without it,
 //! the default engine's.
 
-use crate::model::AuditQuery;
+use crate::model::{Action, ActionOptions, AuditQuery};
 
 /// The engine a page, a request or a socket is about: one by name (`/engines/{engine}/…`)
 /// or the default engine (today's paths, which Berth keeps as its aliases).
@@ -124,6 +124,45 @@ pub fn api_container(on: &On, reference: &str) -> String {
 
 pub fn api_container_stats(on: &On, reference: &str) -> String {
     format!("{}/stats", api_container(on, reference))
+}
+
+/// `POST` does `action` (`DELETE` of [`api_container`] removes), with its options.
+pub fn api_container_action(
+    on: &On,
+    reference: &str,
+    action: Action,
+    options: &ActionOptions,
+) -> String {
+    let mut params = Vec::new();
+    if let Some(t) = options.t {
+        params.push(format!("t={t}"));
+    }
+    if let Some(signal) = &options.signal {
+        params.push(format!("signal={}", encode(signal)));
+    }
+    for (key, value) in [("force", options.force), ("volumes", options.volumes)] {
+        if let Some(value) = value {
+            params.push(format!("{key}={value}"));
+        }
+    }
+    let path = match action {
+        Action::Remove => api_container(on, reference),
+        _ => format!("{}/{}", api_container(on, reference), action.as_str()),
+    };
+    match params.is_empty() {
+        true => path,
+        false => format!("{path}?{}", params.join("&")),
+    }
+}
+
+/// `POST` one action on several containers.
+pub fn api_bulk_action(on: &On) -> String {
+    format!("{}/actions", api_containers(on))
+}
+
+/// `POST` starts, stops or restarts every member of a project.
+pub fn api_project_action(on: &On, name: &str, action: Action) -> String {
+    format!("{}/{}", api_project(on, name), action.as_str())
 }
 
 pub fn api_projects(on: &On) -> String {
@@ -342,6 +381,22 @@ mod tests {
             "/ws/engines/prod/containers/abc/stats"
         );
         assert_eq!(engine("prod"), "/engines/prod");
+        let remove = ActionOptions {
+            force: Some(true),
+            ..ActionOptions::default()
+        };
+        assert_eq!(
+            api_container_action(&prod, "web", Action::Remove, &remove),
+            "/api/engines/prod/containers/web?force=true"
+        );
+        let kill = ActionOptions {
+            signal: Some("SIGHUP".into()),
+            ..ActionOptions::default()
+        };
+        assert_eq!(
+            api_container_action(&default, "web", Action::Kill, &kill),
+            "/api/containers/web/kill?signal=SIGHUP"
+        );
         for (path, on) in [
             ("/engines/prod/containers/abc", &prod),
             ("/engines/prod", &prod),

@@ -17,11 +17,16 @@ pub fn ContainerPage() -> impl IntoView {
         move || (on.get(), reference(), engine_epoch()),
         |(on, r, _)| api::container(on, r),
     );
+    let after = Callback::new(move |removed: bool| match removed {
+        // Gone: its list is where the user goes on from.
+        true => crate::layout::go_to(&crate::urls::containers(&on.get_untracked())),
+        false => detail.refetch(),
+    });
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match detail.await {
-                    Ok(detail) => detail_view(on.get_untracked(), detail).into_any(),
+                    Ok(detail) => detail_view(on.get_untracked(), detail, after).into_any(),
                     Err(error) => {
                         view! {
                             <Title text="Container" />
@@ -101,14 +106,25 @@ fn tabs(on: crate::urls::On, d: ContainerDetail) -> impl IntoView {
     }
 }
 
-fn detail_view(on: crate::urls::On, d: ContainerDetail) -> impl IntoView {
+fn detail_view(on: crate::urls::On, d: ContainerDetail, after: Callback<bool>) -> impl IntoView {
+    use super::container_actions::{ContainerActions, ForOperators};
     let state_class = format!("state state-{}", d.state);
+    let (action_on, id, name, state) = (on.clone(), d.id.clone(), d.name.clone(), d.state.clone());
     view! {
         <Title text=d.name.clone() />
         <h1>
             {d.name.clone()} " " <span class=state_class data-testid="state">{d.state.clone()}</span>
         </h1>
         <p class="muted mono" data-testid="container-id">{d.id.clone()}</p>
+        <ForOperators>
+            <ContainerActions
+                on=action_on.clone()
+                id=id.clone()
+                name=name.clone()
+                state=state.clone()
+                after
+            />
+        </ForOperators>
         {tabs(on, d)}
     }
 }

@@ -20,21 +20,33 @@ pub fn ContainerList() -> impl IntoView {
         move || (engine_epoch(), on.get()),
         |(_, on)| api::containers(on),
     );
+    // The bulk bar and the selection live outside the table, so an action's answer stays
+    // on screen while the list reloads.
+    let selected = RwSignal::new(std::collections::BTreeSet::<String>::new());
+    let reload = Callback::new(move |()| containers.refetch());
     view! {
         <Title text="Containers" />
         <h1>"Containers"</h1>
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <super::container_actions::ForOperators>
+            <super::container_actions::BulkBar
+                on=on.get_untracked()
+                selected
+                after=reload
+            />
+        </super::container_actions::ForOperators>
+        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match containers.await {
                     Ok(list) => {
                         let on = on.get_untracked();
                         let list = list.into_iter().map(|c| Listed::on(&on, c)).collect();
-                        view! { <Table list engines=Vec::new() /> }.into_any()
+                        view! { <Table list engines=Vec::new() actions=(selected, reload) /> }
+                            .into_any()
                     }
                     Err(error) => view! { <ErrorPanel error /> }.into_any(),
                 }
             })}
-        </Suspense>
+        </Transition>
     }
 }
 
@@ -108,8 +120,14 @@ pub fn Table(
     list: Vec<Listed>,
     /// The engines to filter by (an engine column and a select); empty for one engine.
     engines: Vec<String>,
+    /// One engine's list: the bulk bar's selection (checkboxes and row buttons, for
+    /// operators), and how to reload after an action.
+    #[prop(optional)]
+    actions: Option<(RwSignal<std::collections::BTreeSet<String>>, Callback<()>)>,
 ) -> impl IntoView {
     let hydrated = expect_context::<Hydrated>().0;
+    let selected = actions.map_or_else(|| RwSignal::new(Default::default()), |(s, _)| s);
+    let reload = actions.map(|(_, reload)| reload);
     let (query, set_query) = signal(String::new());
     let (engine, set_engine) = signal(String::new());
     let total = list.len();
@@ -136,7 +154,7 @@ pub fn Table(
         .enumerate()
         .map(|(i, listed)| {
             let shown_by = shown_by.clone();
-            row(listed, move || !shown_by(i))
+            row(listed, move || !shown_by(i), reload, selected)
         })
         .collect_view();
     let engine_filter = several.then(|| {
@@ -173,9 +191,11 @@ pub fn Table(
                 {move || format!("{} of {total}", shown())}
             </span>
         </div>
+
         <table class="containers">
             <thead>
                 <tr>
+                    {reload.map(|_| view! { <th class="select"></th> })}
                     {several.then(|| view! { <th>"Engine"</th> })}
                     <th>"Name"</th>
                     <th>"Image"</th>
@@ -184,6 +204,7 @@ pub fn Table(
                     <th>"Created"</th>
                     <th>"Ports"</th>
                     <th>"Project"</th>
+                    {reload.map(|_| view! { <th></th> })}
                 </tr>
             </thead>
             <tbody>{rows}</tbody>
@@ -191,7 +212,13 @@ pub fn Table(
     }
 }
 
-fn row(listed: Listed, hidden: impl Fn() -> bool + Send + Sync + 'static) -> impl IntoView {
+fn row(
+    listed: Listed,
+    hidden: impl Fn() -> bool + Send + Sync + 'static,
+    reload: Option<Callback<()>>,
+    selected: RwSignal<std::collections::BTreeSet<String>>,
+) -> impl IntoView {
+    use super::container_actions::{ContainerActions, ForOperators};
     let Listed {
         on,
         engine,
@@ -219,8 +246,57 @@ fn row(listed: Listed, hidden: impl Fn() -> bool + Send + Sync + 'static) -> imp
             </td>
         }
     });
+    // One engine's list: a checkbox for the bulk bar, and the row's main action.
+    let select = reload.map(|_| {
+        let id = c.id.clone();
+        let label = format!("Select {}", c.name);
+        view! {
+            <td class="select">
+                <ForOperators>
+                    <input
+                        type="checkbox"
+                        aria-label=label.clone()
+                        prop:checked={
+                            let id = id.clone();
+                            move || selected.with(|s| s.contains(&id))
+                        }
+                        on:change={
+                            let id = id.clone();
+                            move |ev| {
+                                let on = event_target_checked(&ev);
+                                selected.update(|s| {
+                                    match on {
+                                        true => s.insert(id.clone()),
+                                        false => s.remove(&id),
+                                    };
+                                });
+                            }
+                        }
+                    />
+                </ForOperators>
+            </td>
+        }
+    });
+    let actions = reload.map(|reload| {
+        let (on, id, name, state) = (on.clone(), c.id.clone(), c.name.clone(), c.state.clone());
+        view! {
+            <td>
+                <ForOperators>
+                    <ContainerActions
+                        on=on.clone()
+                        id=id.clone()
+                        name=name.clone()
+                        state=state.clone()
+                        after=Callback::new(move |_| reload.run(()))
+                        compact=true
+                    />
+                </ForOperators>
+            </td>
+        }
+    });
     view! {
         <tr class="container-row" data-name=c.name.clone() data-engine=engine hidden=hidden>
+            {select}
             {engine_cell}
             <td>
                 <a href=href>{c.name.clone()}</a>
@@ -234,6 +310,7 @@ fn row(listed: Listed, hidden: impl Fn() -> bool + Send + Sync + 'static) -> imp
             <td>{format::unix_time(c.created)}</td>
             <td class="mono">{ports}</td>
             <td>{project} <span class="muted">{service}</span></td>
+            {actions}
         </tr>
     }
 }

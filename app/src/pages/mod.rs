@@ -3,6 +3,7 @@
 mod admin;
 mod all_containers;
 mod container;
+mod container_actions;
 mod container_stats;
 mod containers;
 mod dashboard;

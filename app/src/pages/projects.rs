@@ -139,9 +139,18 @@ fn ProjectView(on: On, initial: Project) -> impl IntoView {
         )
     };
     let path = crate::urls::ws_project_logs(&on, &name, 100);
+    let after = Callback::new(move |()| tick.update(|t| *t += 1));
+    let (action_on, action_name) = (on.clone(), name.clone());
     view! {
         <Title text=name.clone() />
         <h1>{name.clone()} " " <span class="muted">"compose project"</span></h1>
+        <super::container_actions::ForOperators>
+            <super::container_actions::ProjectActions
+                on=action_on.clone()
+                name=action_name.clone()
+                after
+            />
+        </super::container_actions::ForOperators>
         <Transition fallback=|| ()>
             {move || {
                 let on = on.clone();
