@@ -64,14 +64,14 @@ install_test_tools() {
   [ -x /usr/sbin/sshd ] || apt_install openssh-server
 }
 
-# A full run writes about 6 GB under target/ (debug tests, release site, Wasm). A disk
+# A full run writes about 7 GB under target/ (debug tests, release site, Wasm). A disk
 # that fills mid-link fails as "ld terminated with signal 7 [Bus error]", which names
 # nothing; say it plainly instead.
 check_disk() {
   local free_kb
   free_kb=$(df -Pk "$BERTH_ROOT" | awk 'NR == 2 { print $4 }')
   if [ "${free_kb:-0}" -lt $((8 * 1024 * 1024)) ]; then
-    log "only $((free_kb / 1024)) MB free under $BERTH_ROOT; make test needs 8 GB free, it writes about 6 (try: cargo clean)"
+    log "only $((free_kb / 1024)) MB free under $BERTH_ROOT; make test needs 8 GB free, it writes about 7 (try: cargo clean)"
     return 1
   fi
 }
