@@ -1,10 +1,11 @@
 //! What Berth's WebSockets send: one tagged enum covers every server frame of every stream
 //! kind, as JSON text frames (`{"type": "log", ...}`).
 
+use crate::model::ContainerSummary;
 use serde::{Deserialize, Serialize};
-use std::fmt;
+use std::{collections::BTreeMap, fmt};
 
-/// The four live streams.
+/// The kinds of hub: the live streams, and the engine's event stream they share.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StreamKind {
@@ -14,15 +15,21 @@ pub enum StreamKind {
     /// A swarm service's merged logs, every task's lines.
     ServiceLogs,
     SystemStats,
+    /// An engine's containers: a snapshot, then changes as Docker's events report them.
+    ContainerList,
+    /// An engine's Docker events, read once and shared inside Berth (never a socket).
+    Events,
 }
 
 impl StreamKind {
-    pub const ALL: [StreamKind; 5] = [
+    pub const ALL: [StreamKind; 7] = [
         StreamKind::ContainerLogs,
         StreamKind::ContainerStats,
         StreamKind::ProjectLogs,
         StreamKind::ServiceLogs,
         StreamKind::SystemStats,
+        StreamKind::ContainerList,
+        StreamKind::Events,
     ];
 
     /// The label value used in metrics and logs.
@@ -33,6 +40,8 @@ impl StreamKind {
             StreamKind::ProjectLogs => "project_logs",
             StreamKind::ServiceLogs => "service_logs",
             StreamKind::SystemStats => "system_stats",
+            StreamKind::ContainerList => "container_list",
+            StreamKind::Events => "events",
         }
     }
 }
@@ -124,6 +133,26 @@ pub enum Frame {
     Log(LogLine),
     ContainerStats(ContainerStats),
     SystemStats(SystemStats),
+    /// Every container of the engine (sorted by name), as `/api/containers` lists them: the
+    /// first frame of a list stream, and again whenever the list had to be read afresh
+    /// (the engine came back, the client fell behind). Replaces whatever the client held.
+    Containers {
+        /// Changes after this one carry higher numbers; older ones are already included.
+        version: u64,
+        containers: Vec<ContainerSummary>,
+    },
+    /// A container was created or changed (state, status, name): its new summary.
+    ContainerUpsert {
+        version: u64,
+        container: ContainerSummary,
+    },
+    /// A container is gone.
+    ContainerRemoved {
+        version: u64,
+        id: String,
+    },
+    /// A Docker event, as the engine's shared event stream passes it inside Berth.
+    Event(EngineEvent),
     /// The client fell behind and `missed` frames were dropped for it (oldest first).
     Lagged {
         missed: u64,
@@ -136,6 +165,62 @@ pub enum Frame {
         #[serde(default)]
         retry: bool,
     },
+}
+
+/// One Docker event: what happened (`action`, e.g. `start`, `die`, `destroy`) to which
+/// object (`kind` as Docker's `Type`, e.g. `container`; its `id`), with the object's
+/// attributes (a container's name and labels) and Docker's time in nanoseconds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EngineEvent {
+    pub kind: String,
+    pub action: String,
+    pub id: String,
+    #[serde(default)]
+    pub attributes: BTreeMap<String, String>,
+    pub time_nano: i64,
+}
+
+/// A container list as a client keeps it from a list stream: a snapshot, then the changes
+/// newer than it. The version rule makes the order of a snapshot and the changes it already
+/// includes harmless.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LiveContainers {
+    pub version: u64,
+    pub containers: BTreeMap<String, ContainerSummary>,
+}
+
+impl LiveContainers {
+    /// Applies a list frame; false for any other frame and for changes the list already has.
+    pub fn apply(&mut self, frame: Frame) -> bool {
+        match frame {
+            Frame::Containers {
+                version,
+                containers,
+            } => {
+                self.version = version;
+                self.containers = containers.into_iter().map(|c| (c.id.clone(), c)).collect();
+                true
+            }
+            Frame::ContainerUpsert { version, container } if version > self.version => {
+                self.version = version;
+                self.containers.insert(container.id.clone(), container);
+                true
+            }
+            Frame::ContainerRemoved { version, id } if version > self.version => {
+                self.version = version;
+                self.containers.remove(&id);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The containers sorted by name, as `/api/containers` lists them.
+    pub fn sorted(&self) -> Vec<ContainerSummary> {
+        let mut list: Vec<_> = self.containers.values().cloned().collect();
+        list.sort_by(|a, b| a.name.cmp(&b.name));
+        list
+    }
 }
 
 /// A Docker log timestamp as a key that sorts in time order: Docker trims trailing zeros of

@@ -10,6 +10,7 @@ mod format;
 pub mod frames;
 mod layout;
 pub mod live;
+mod live_containers;
 mod log_filter;
 mod log_viewer;
 pub mod model;

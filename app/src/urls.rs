@@ -194,6 +194,11 @@ pub fn ws_container_logs(on: &On, id: &str, tail: usize) -> String {
     )
 }
 
+/// An engine's containers, live: a snapshot, then changes.
+pub fn ws_containers(on: &On) -> String {
+    format!("{}/containers", on.ws())
+}
+
 pub fn ws_container_stats(on: &On, id: &str) -> String {
     format!("{}/containers/{}/stats", on.ws(), encode(id))
 }
@@ -380,6 +385,8 @@ mod tests {
             ws_container_stats(&prod, "abc"),
             "/ws/engines/prod/containers/abc/stats"
         );
+        assert_eq!(ws_containers(&prod), "/ws/engines/prod/containers");
+        assert_eq!(ws_containers(&default), "/ws/containers");
         assert_eq!(engine("prod"), "/engines/prod");
         let remove = ActionOptions {
             force: Some(true),

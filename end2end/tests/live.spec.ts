@@ -7,7 +7,7 @@ test.beforeEach(async () => {
   await expectServerIdle();
 });
 
-test('refreshing the dashboard 20 times leaves one socket on each side', async ({ page }) => {
+test('refreshing the dashboard 20 times leaves one socket per stream on each side', async ({ page }) => {
   const sockets = trackSockets(page);
   // Playwright reports no close for sockets of a torn-down document, so the browser side
   // is counted for the final document: the sockets created since it committed.
@@ -26,10 +26,11 @@ test('refreshing the dashboard 20 times leaves one socket on each side', async (
   await page.waitForLoadState('load');
   await expect(page.getByTestId('live-status')).toHaveText('live');
   await expect.poll(() => clients('system_stats')).toBe(1);
+  // The host's samples, and the engine card's container list.
+  await expect.poll(() => clients('container_list')).toBe(1);
   const final = sockets.all.slice(mark);
-  expect(final.length).toBe(1);
-  expect(final[0].isClosed()).toBe(false);
-  expect(final[0].url()).toMatch(/\/ws\/system\/stats$/);
+  expect(final.map((ws) => new URL(ws.url()).pathname).sort()).toEqual(['/ws/engines/local/containers', '/ws/system/stats']);
+  expect(final.every((ws) => !ws.isClosed())).toBe(true);
   // Samples flow into the page.
   await expect(page.getByTestId('host-cpu')).toHaveText(/^\d+ %$/);
   await page.close();
@@ -41,17 +42,20 @@ test('navigating away closes the socket; the counts follow the page', async ({ p
   await page.goto('/');
   await expect(page.getByTestId('live-status')).toHaveText('live');
   expect(await clients('system_stats')).toBe(1);
-  expect(sockets.open().length).toBe(1);
+  const paths = () => sockets.open().map((ws) => new URL(ws.url()).pathname).sort();
+  await expect.poll(paths).toEqual(['/ws/engines/local/containers', '/ws/system/stats']);
 
+  // The containers page keeps only its list's socket: the dashboard's are closed.
   await page.getByRole('navigation').getByRole('link', { name: 'Containers' }).click();
   await expect(page.locator('h1')).toHaveText('Containers');
-  await expect.poll(() => sockets.open().length).toBe(0);
+  await expect.poll(paths).toEqual(['/ws/containers']);
   await expect.poll(() => clients('system_stats')).toBe(0);
+  await expect.poll(() => clients('container_list')).toBe(1);
 
   await page.getByRole('navigation').getByRole('link', { name: 'Dashboard' }).click();
   await expect(page.getByTestId('live-status')).toHaveText('live');
   await expect.poll(() => clients('system_stats')).toBe(1);
-  expect(sockets.open().length).toBe(1);
+  await expect.poll(paths).toEqual(['/ws/engines/local/containers', '/ws/system/stats']);
   await page.close();
   await expectServerIdle();
 });

@@ -27,14 +27,15 @@ export async function metric(name: string, labels?: string, base = BASE): Promis
   return sum;
 }
 
-export const KINDS = ['container_logs', 'container_stats', 'project_logs', 'service_logs', 'system_stats'];
+export const KINDS = ['container_logs', 'container_stats', 'project_logs', 'service_logs', 'system_stats', 'container_list', 'events'];
 
 export async function clients(kind: string): Promise<number> {
   return metric('berth_ws_clients', `kind="${kind}"`);
 }
 
-/** Waits until the server holds no socket and no hub of any kind. */
-export async function expectServerIdle(timeout = 3_000): Promise<void> {
+/** Waits until the server holds no socket and no hub of any kind (the test server keeps a
+ * list the API read for 1 s: `--list-cache-secs 1` in scripts/test.sh). */
+export async function expectServerIdle(timeout = 5_000): Promise<void> {
   for (const kind of KINDS) {
     await expect.poll(() => clients(kind), { timeout }).toBe(0);
     await expect.poll(() => metric('berth_hubs', `kind="${kind}"`), { timeout }).toBe(0);

@@ -10,6 +10,7 @@ test.beforeEach(async () => {
 function kindOf(ws: WebSocket): string {
   const path = new URL(ws.url()).pathname;
   if (path === '/ws/system/stats') return 'system_stats';
+  if (path.endsWith('/containers')) return 'container_list';
   if (path.startsWith('/ws/projects/')) return 'project_logs';
   if (path.endsWith('/stats')) return 'container_stats';
   return 'container_logs';
@@ -32,9 +33,11 @@ test('dashboard, logs, stats, projects and back: counts agree at every step', as
   const sockets = trackSockets(page);
   await page.goto('/');
   await expect(page.getByTestId('live-status')).toHaveText('live');
-  await expectCounts(sockets.open, { system_stats: 1 });
+  // The host's samples, and the engine card's list.
+  await expectCounts(sockets.open, { system_stats: 1, container_list: 1 });
 
   await nav(page, 'Containers');
+  await expectCounts(sockets.open, { container_list: 1 });
   await page.locator('tr[data-name="berth-e2e-ticker"] a').click();
   await page.getByTestId('tab-logs').click();
   await expect(page.getByTestId('log-status')).toHaveText('live');
@@ -46,10 +49,10 @@ test('dashboard, logs, stats, projects and back: counts agree at every step', as
 
   await nav(page, 'Projects');
   await expect(page.locator('h1')).toHaveText('Projects');
-  await expectCounts(sockets.open, {});
+  await expectCounts(sockets.open, { container_list: 1 });
   await page.locator('tr.project-row[data-name="berth-e2e"] a').click();
   await expect(page.getByTestId('log-status')).toHaveText('live');
-  await expectCounts(sockets.open, { project_logs: 1 });
+  await expectCounts(sockets.open, { project_logs: 1, container_list: 1 });
 
   // Back through history to the stats tab, then home.
   await page.goBack();
@@ -58,7 +61,7 @@ test('dashboard, logs, stats, projects and back: counts agree at every step', as
   await expectCounts(sockets.open, { container_stats: 1 });
   await nav(page, 'Dashboard');
   await expect(page.getByTestId('live-status')).toHaveText('live');
-  await expectCounts(sockets.open, { system_stats: 1 });
+  await expectCounts(sockets.open, { system_stats: 1, container_list: 1 });
 
   await page.close();
   await expectServerIdle(3_000);
@@ -107,7 +110,9 @@ test('opening and closing a container page 30 times does not grow the JS heap', 
   await cycle();
   const before = await heap();
   for (let i = 0; i < 30; i++) await cycle();
-  await expectServerIdle();
+  // Every log socket closed; the list's own stays open on the list page.
+  await expect.poll(() => clients('container_logs')).toBe(0);
+  await expect.poll(() => clients('container_list')).toBe(1);
   const after = await heap();
   const mb = (n: number) => (n / 1024 / 1024).toFixed(2);
   console.log(`JS heap after forced GC: before ${mb(before)} MB, after 30 cycles ${mb(after)} MB, growth ${mb(after - before)} MB`);

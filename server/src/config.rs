@@ -150,6 +150,12 @@ pub struct Settings {
     #[arg(long, env = "BERTH_HUB_GRACE_MS", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=5000))]
     pub hub_grace_ms: u64,
 
+    /// How long an engine's container list keeps following its events after the JSON API or
+    /// a page last read it, in seconds (0 to 3600): reads meanwhile are answered from
+    /// memory, never by listing every container again.
+    #[arg(long, env = "BERTH_LIST_CACHE_SECS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(0..=3600))]
+    pub list_cache_secs: u64,
+
     /// Lag events in a row after which a slow client is closed.
     #[arg(long, env = "BERTH_WS_MAX_LAGS", default_value_t = 3)]
     pub ws_max_lags: u32,
@@ -274,6 +280,7 @@ impl Settings {
             ring: self.log_ring,
             bytes: self.hub_max_bytes,
             grace: Duration::from_millis(self.hub_grace_ms),
+            list_linger: Duration::from_secs(self.list_cache_secs),
         }
     }
 

@@ -4,10 +4,11 @@
 
 use crate::docker::{
     engine::Engine,
-    mapping::{detail, inspect, summary, text},
+    mapping::{detail, inspect},
 };
 use crate::error::Error;
 use crate::upstream::{
+    container_list::ContainerList,
     last_known::{LastContainerStats, LastValues},
     system_stats,
 };
@@ -15,7 +16,6 @@ use app::{
     api::{Backend, BoxFuture},
     model::{ApiError, ContainerDetail, ContainerSummary, Dashboard, Health},
 };
-use bollard::{models, query_parameters::ListContainersOptions};
 use std::sync::Arc;
 
 pub struct Inventory {
@@ -23,6 +23,8 @@ pub struct Inventory {
     /// The host's (Berth's machine).
     last: Arc<LastValues>,
     container_stats: Arc<LastContainerStats>,
+    /// The engine's containers, kept current by its events.
+    list: Arc<ContainerList>,
 }
 
 /// The edge with the shared crate: errors leave as its wire type.
@@ -37,24 +39,14 @@ impl Inventory {
         engine: Arc<Engine>,
         last: Arc<LastValues>,
         container_stats: Arc<LastContainerStats>,
+        list: Arc<ContainerList>,
     ) -> Self {
         Self {
             engine,
             last,
             container_stats,
+            list,
         }
-    }
-
-    async fn list_all(&self) -> Result<Vec<models::ContainerSummary>, Error> {
-        let docker = self.engine.client()?;
-        let options = ListContainersOptions {
-            all: true,
-            ..Default::default()
-        };
-        docker
-            .list_containers(Some(options))
-            .await
-            .map_err(|e| self.engine.error(e))
     }
 }
 
@@ -100,14 +92,12 @@ impl Backend for Inventory {
     fn dashboard(&self) -> BoxFuture<'_, Result<Dashboard, ApiError>> {
         edge(async move {
             let docker = self.engine.client()?;
-            let (info, containers) = tokio::join!(docker.info(), self.list_all());
+            let (info, containers) = tokio::join!(docker.info(), self.list.containers());
             let info = info.map_err(|e| self.engine.error(e))?;
             let containers = containers?;
             let mut containers_by_state = std::collections::BTreeMap::new();
             for c in &containers {
-                *containers_by_state
-                    .entry(text(c.state.as_ref()))
-                    .or_insert(0) += 1;
+                *containers_by_state.entry(c.state.clone()).or_insert(0) += 1;
             }
             Ok(Dashboard {
                 engine_version: info.server_version.unwrap_or_default(),
@@ -124,11 +114,7 @@ impl Backend for Inventory {
     }
 
     fn containers(&self) -> BoxFuture<'_, Result<Vec<ContainerSummary>, ApiError>> {
-        edge(async move {
-            let mut list: Vec<_> = self.list_all().await?.into_iter().map(summary).collect();
-            list.sort_by(|a, b| a.name.cmp(&b.name));
-            Ok(list)
-        })
+        edge(async move { self.list.containers().await })
     }
 
     fn container<'a>(

@@ -98,7 +98,7 @@ impl AppState {
         );
         let limiter = ws::limits::Limiter::new(settings.limits());
         let last = Arc::new(upstream::last_known::LastValues::default());
-        let engines = Arc::new(engines::Engines::new(engines, last.clone()));
+        let engines = Arc::new(engines::Engines::new(engines, last.clone(), &registry));
         let streams = Arc::new(ws::Streams {
             registry: registry.clone(),
             limiter: limiter.clone(),

@@ -45,7 +45,7 @@ impl Collector for Live {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         let counts = self.hubs.counts();
         type Pick = fn(&crate::hub::KindCounts) -> u64;
-        let gauges: [(&str, &str, Pick); 4] = [
+        let gauges: [(&str, &str, Pick); 5] = [
             (
                 "berth_hubs",
                 "Hubs alive, one per watched resource and stream shape",
@@ -55,6 +55,11 @@ impl Collector for Live {
                 "berth_ws_clients",
                 "WebSocket clients subscribed to a hub",
                 |c| c.clients as u64,
+            ),
+            (
+                "berth_internal_subscriptions",
+                "Berth's own subscriptions to a hub: list hubs reading events, the list cache",
+                |c| c.internal as u64,
             ),
             (
                 "berth_upstream_streams",

@@ -36,11 +36,12 @@ pub fn AllContainers() -> impl IntoView {
                                 }
                             })
                             .collect_view();
-                        let list = all
+                        let list: Vec<Listed> = all
                             .containers
                             .into_iter()
                             .map(|c| Listed::of_engine(c.engine, c.container))
                             .collect();
+                        let list = Signal::stored(list);
                         view! {
                             <ul class="plain banner-list">{unanswered}</ul>
                             <Table list engines=names />

@@ -1,8 +1,10 @@
 //! `/containers` (and `/engines/{engine}/containers`): every container of one engine, with a
-//! filter box that works once the page is hydrated. The all-engines list uses the same table
-//! with an engine column and an engine filter.
+//! filter box that works once the page is hydrated, kept current by the engine's list stream
+//! (no polling: a container stopped from the command line changes here within a second).
+//! The all-engines list uses the same table with an engine column and an engine filter.
 
 use crate::layout::{engine_epoch, page_engine};
+use crate::live_containers::use_live_containers;
 use crate::{
     Hydrated, api, format,
     model::{ContainerSummary, Port},
@@ -23,7 +25,16 @@ pub fn ContainerList() -> impl IntoView {
     // The bulk bar and the selection live outside the table, so an action's answer stays
     // on screen while the list reloads.
     let selected = RwSignal::new(std::collections::BTreeSet::<String>::new());
-    let reload = Callback::new(move |()| containers.refetch());
+    let live = use_live_containers(move || on.get());
+    // The list changes by itself (the events say what an action did); a container that
+    // went away leaves the selection too.
+    let reload = Callback::new(|()| {});
+    Effect::new(move |_| {
+        if let Some(list) = live.containers() {
+            let ids: std::collections::BTreeSet<String> = list.into_iter().map(|c| c.id).collect();
+            selected.update(|s| s.retain(|id| ids.contains(id)));
+        }
+    });
     view! {
         <Title text="Containers" />
         <h1>"Containers"</h1>
@@ -37,10 +48,19 @@ pub fn ContainerList() -> impl IntoView {
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match containers.await {
-                    Ok(list) => {
-                        let on = on.get_untracked();
-                        let list = list.into_iter().map(|c| Listed::on(&on, c)).collect();
-                        view! { <Table list engines=Vec::new() actions=(selected, reload) /> }
+                    Ok(initial) => {
+                        let list = Signal::derive(move || {
+                            let on = on.get();
+                            live.or(&initial).into_iter().map(|c| Listed::on(&on, c)).collect()
+                        });
+                        view! {
+                            <Table list engines=Vec::new() actions=(selected, reload) />
+                            <p class="muted live-note">
+                                <span class=move || live.status.get().class() data-testid="list-status">
+                                    {move || live.status.get().label()}
+                                </span>
+                            </p>
+                        }
                             .into_any()
                     }
                     Err(error) => view! { <ErrorPanel error /> }.into_any(),
@@ -52,6 +72,7 @@ pub fn ContainerList() -> impl IntoView {
 
 /// A row of the table: the container, the engine its link goes to, and the engine's name
 /// when the table lists several engines.
+#[derive(Clone, Debug, PartialEq)]
 pub struct Listed {
     pub on: On,
     pub engine: Option<String>,
@@ -115,9 +136,24 @@ impl Haystack {
     }
 }
 
+/// What identifies a row as drawn: a container whose state or status changed is drawn
+/// again, the others are kept as they are.
+fn row_key(listed: &Listed) -> (Option<String>, String, String, String, String) {
+    let c = &listed.container;
+    (
+        listed.engine.clone(),
+        c.id.clone(),
+        c.name.clone(),
+        c.state.clone(),
+        c.status.clone(),
+    )
+}
+
 #[component]
 pub fn Table(
-    list: Vec<Listed>,
+    /// The rows, as they change.
+    #[prop(into)]
+    list: Signal<Vec<Listed>>,
     /// The engines to filter by (an engine column and a select); empty for one engine.
     engines: Vec<String>,
     /// One engine's list: the bulk bar's selection (checkboxes and row buttons, for
@@ -130,33 +166,28 @@ pub fn Table(
     let reload = actions.map(|(_, reload)| reload);
     let (query, set_query) = signal(String::new());
     let (engine, set_engine) = signal(String::new());
-    let total = list.len();
-    let haystacks: Arc<[Haystack]> = list
-        .iter()
-        .map(|l| Haystack::new(&l.container, l.engine.as_deref()))
-        .collect();
-    let shown_by = {
-        let haystacks = haystacks.clone();
-        move |i: usize| {
-            let h = &haystacks[i];
-            query.with(|q| h.matches(q)) && engine.with(|e| e.is_empty() || h.engine == *e)
-        }
+    let shown_by = move |h: &Haystack| {
+        query.with(|q| h.matches(q)) && engine.with(|e| e.is_empty() || h.engine == *e)
     };
-    let shown = {
-        let shown_by = shown_by.clone();
-        move || (0..total).filter(|&i| shown_by(i)).count()
+    let total = move || list.with(Vec::len);
+    let shown = move || {
+        list.with(|list| {
+            list.iter()
+                .filter(|l| shown_by(&Haystack::new(&l.container, l.engine.as_deref())))
+                .count()
+        })
     };
     let several = !engines.is_empty();
-    // Rows are rendered once and hidden, not rebuilt: filtering never touches the server
-    // and never re-creates DOM.
-    let rows = list
-        .into_iter()
-        .enumerate()
-        .map(|(i, listed)| {
-            let shown_by = shown_by.clone();
-            row(listed, move || !shown_by(i), reload, selected)
-        })
-        .collect_view();
+    // Rows are hidden by the filter, not rebuilt: filtering never touches the server and
+    // never re-creates DOM; a change from the stream redraws only its row.
+    let rows = view! {
+        <For each=move || list.get() key=row_key let:listed>
+            {
+                let haystack = Arc::new(Haystack::new(&listed.container, listed.engine.as_deref()));
+                row(listed, move || !shown_by(&haystack), reload, selected)
+            }
+        </For>
+    };
     let engine_filter = several.then(|| {
         let options = engines
             .into_iter()
@@ -188,7 +219,7 @@ pub fn Table(
             />
             {engine_filter}
             <span class="muted" data-testid="shown-count">
-                {move || format!("{} of {total}", shown())}
+                {move || format!("{} of {}", shown(), total())}
             </span>
         </div>
 

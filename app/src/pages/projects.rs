@@ -1,17 +1,20 @@
 //! `/projects` and `/projects/:name`: compose projects found by their label, their containers
-//! and states (re-read every few seconds), and a project's merged live log with a colour per
-//! service.
+//! and states (kept current by the engine's list stream), and a project's merged live log
+//! with a colour per service.
 
-use crate::layout::{engine_epoch, page_engine, poll};
+use crate::layout::{engine_epoch, page_engine};
+use crate::live_containers::use_live_containers;
 use crate::log_viewer::{LogViewer, service_class};
 use crate::urls::On;
-use crate::{api, model::Project, status::ErrorPanel};
+use crate::{
+    api,
+    model::{Project, group_projects},
+    status::ErrorPanel,
+};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 use std::collections::BTreeMap;
-
-const STATES_POLL_MS: u64 = 5_000;
 
 fn state_counts(states: &BTreeMap<String, u32>) -> impl IntoView + use<> {
     states
@@ -30,23 +33,31 @@ pub fn ProjectList() -> impl IntoView {
         move || (engine_epoch(), on.get()),
         |(_, on)| api::projects(on),
     );
-    poll(STATES_POLL_MS, move || projects.refetch());
+    let live = use_live_containers(move || on.get());
     view! {
         <Title text="Projects" />
         <h1>"Projects"</h1>
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match projects.await {
-                    Ok(list) if list.is_empty() => {
-                        view! {
-                            <p class="muted">
-                                "No compose projects: no container carries the "
-                                <code>"com.docker.compose.project"</code> " label."
-                            </p>
-                        }
+                    Ok(initial) => {
+                        (move || {
+                            let list = live
+                                .containers()
+                                .map_or_else(|| initial.clone(), group_projects);
+                            if list.is_empty() {
+                                return view! {
+                                    <p class="muted">
+                                        "No compose projects: no container carries the "
+                                        <code>"com.docker.compose.project"</code> " label."
+                                    </p>
+                                }
+                                    .into_any();
+                            }
+                            project_table(&on.get_untracked(), list).into_any()
+                        })
                             .into_any()
                     }
-                    Ok(list) => project_table(&on.get_untracked(), list).into_any(),
                     Err(error) => view! { <ErrorPanel error /> }.into_any(),
                 }
             })}
@@ -114,32 +125,35 @@ pub fn ProjectPage() -> impl IntoView {
     }
 }
 
-/// The members table is re-read every few seconds; the log viewer sits outside it, so a
-/// refresh never touches its socket.
+/// The members table follows the engine's list stream; the log viewer sits outside it, so a
+/// change never touches its socket.
 #[component]
 fn ProjectView(on: On, initial: Project) -> impl IntoView {
     let name = initial.name.clone();
-    let tick = RwSignal::new(0u32);
-    poll(STATES_POLL_MS, move || tick.update(|t| *t += 1));
+    let live = use_live_containers({
+        let on = on.clone();
+        move || on.clone()
+    });
+    // The project as the stream has it (none left when its last container went), else as
+    // the page was rendered.
     let members = {
-        let (on, name) = (on.clone(), name.clone());
-        Resource::new(
-            move || tick.get(),
-            move |tick| {
-                let (on, name, initial) = (on.clone(), name.clone(), initial.clone());
-                async move {
-                    // The first value is what the page was rendered with: no second request.
-                    if tick == 0 {
-                        Ok(initial)
-                    } else {
-                        api::project(on, name).await
-                    }
-                }
-            },
-        )
+        let name = name.clone();
+        move || match live.containers() {
+            Some(list) => group_projects(list)
+                .into_iter()
+                .find(|p| p.name == name)
+                .unwrap_or_else(|| Project {
+                    name: name.clone(),
+                    containers: Vec::new(),
+                    states: BTreeMap::new(),
+                    services: Vec::new(),
+                }),
+            None => initial.clone(),
+        }
     };
     let path = crate::urls::ws_project_logs(&on, &name, 100);
-    let after = Callback::new(move |()| tick.update(|t| *t += 1));
+    // What an action did shows through the stream.
+    let after = Callback::new(|()| {});
     let (action_on, action_name) = (on.clone(), name.clone());
     view! {
         <Title text=name.clone() />
@@ -151,17 +165,7 @@ fn ProjectView(on: On, initial: Project) -> impl IntoView {
                 after
             />
         </super::container_actions::ForOperators>
-        <Transition fallback=|| ()>
-            {move || {
-                let on = on.clone();
-                Suspend::new(async move {
-                match members.await {
-                    Ok(p) => members_table(&on, p).into_any(),
-                    Err(error) => view! { <ErrorPanel error /> }.into_any(),
-                }
-            })
-            }}
-        </Transition>
+        {move || members_table(&on, members())}
         <h2>"Logs"</h2>
         <LogViewer path=path show_service=true download_name=format!("{name}.log") />
     }

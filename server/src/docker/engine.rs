@@ -1,13 +1,12 @@
 //! The connection to the Docker engine. A supervisor task owns it: it connects (negotiating
-//! the API version), watches the engine's event stream as a liveness signal, and when the
-//! engine goes away retries with backoff until it answers again. Everyone else asks
+//! the API version), pings it (at once when a request or the shared event stream fails),
+//! and when the engine goes away retries with backoff until it answers again. Everyone else asks
 //! [`Engine::client`] and gets either a live client or a 503 naming the endpoint and error.
 
 use super::dial::Dialer;
 use crate::error::Error;
 use app::model::Health;
 use bollard::{API_DEFAULT_VERSION, Docker, errors::Error as DockerError};
-use futures::StreamExt;
 use std::{fmt, path::PathBuf, sync::Arc, time::Duration};
 use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
@@ -19,11 +18,8 @@ const REQUEST_TIMEOUT_SECS: u64 = 30;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const BACKOFF_MIN: Duration = Duration::from_millis(250);
 const BACKOFF_MAX: Duration = Duration::from_secs(5);
-/// An event stream that lasted less than this before ending counts as a failure: the next
-/// one waits (a socket proxy that refuses `/events` while `/_ping` works must not make
-/// the watcher spin).
-const EVENTS_HEALTHY: Duration = Duration::from_secs(10);
-const EVENTS_BACKOFF_MAX: Duration = Duration::from_secs(30);
+/// How often a connected engine is pinged to notice that it went away.
+const PING_EVERY: Duration = Duration::from_secs(5);
 
 /// Where the engine listens, and how Berth proves who it is there.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -376,46 +372,29 @@ impl Engine {
         })
     }
 
-    /// Returns why the engine looks gone. The event stream stays open while the engine
-    /// lives, so its end is the signal; a ping confirms before anyone is told. A stream that
-    /// keeps ending at once while pings work (a proxy refusing `/events`) is retried with
-    /// backoff, never in a loop.
+    /// Returns why the engine looks gone: a ping every [`PING_EVERY`], and one at once when
+    /// something else saw a failure (a request, or the shared event stream ending; see
+    /// [`Engine::suspect`]). The supervisor holds no stream of its own, so an engine nobody
+    /// watches costs one small request now and then.
     async fn watch(&self, docker: &Docker) -> String {
-        let mut backoff = BACKOFF_MIN;
         loop {
-            let started = tokio::time::Instant::now();
-            let mut events = docker.events(None::<bollard::query_parameters::EventsOptions>);
-            let ended = loop {
-                tokio::select! {
-                    item = events.next() => match item {
-                        Some(Ok(_)) => continue,
-                        Some(Err(e)) => break describe(&e),
-                        None => break "event stream ended".to_string(),
-                    },
-                    () = self.recheck.notified() => break "a request failed".to_string(),
-                }
-            };
-            drop(events);
+            tokio::select! {
+                () = tokio::time::sleep(PING_EVERY) => {}
+                () = self.recheck.notified() => {}
+            }
             if let Err(e) = tokio::time::timeout(CONNECT_TIMEOUT, docker.ping())
                 .await
                 .map_err(|_| format!("no answer within {CONNECT_TIMEOUT:?}"))
                 .and_then(|r| r.map_err(|e| describe(&e)))
             {
-                return format!("{e} (after: {ended})");
+                return e;
             }
-            if started.elapsed() >= EVENTS_HEALTHY {
-                backoff = BACKOFF_MIN;
-                continue;
-            }
-            if backoff == BACKOFF_MIN {
-                tracing::warn!(endpoint = %self.endpoint, %ended, "the engine answers pings but its event stream keeps ending; retrying it with backoff");
-            }
-            tokio::select! {
-                () = tokio::time::sleep(backoff) => {}
-                () = self.recheck.notified() => {}
-            }
-            backoff = (backoff * 2).min(EVENTS_BACKOFF_MAX);
         }
+    }
+
+    /// Something saw the engine fail (the shared event stream ended): check it now.
+    pub fn suspect(&self) {
+        self.recheck.notify_one();
     }
 }
 

@@ -11,8 +11,12 @@ use crate::{
     AppState,
     docker::engine::Engine,
     error::Error,
+    hub::Registry,
     inventory::Inventory,
-    upstream::last_known::{LastContainerStats, LastValues},
+    upstream::{
+        container_list::ContainerList,
+        last_known::{LastContainerStats, LastValues},
+    },
 };
 use app::{
     api::{Backend, BoxFuture, EngineDirectory, SharedBackend},
@@ -64,6 +68,8 @@ pub struct EngineContext {
     pub inventory: Arc<Inventory>,
     /// Its containers' last stats samples (recorded by their streams, read by the pages).
     pub container_stats: Arc<LastContainerStats>,
+    /// Its containers, live: the list stream's hub and the cache the API reads.
+    pub containers: Arc<ContainerList>,
 }
 
 /// The engines by name, and which one today's paths (without `/engines/{engine}`) mean.
@@ -74,24 +80,32 @@ pub struct Engines {
 
 impl Engines {
     /// The engines, the first the default; names are unique (checked with the flags).
-    /// `host` is Berth's own machine's last values, which every inventory serves.
+    /// `host` is Berth's own machine's last values, which every inventory serves; each
+    /// engine's live list runs its hubs in `registry`.
     ///
     /// # Panics
     /// With no engine: the configuration always names one (`local` by default).
-    pub fn new(engines: Vec<(EngineName, Arc<Engine>)>, host: Arc<LastValues>) -> Self {
+    pub fn new(
+        engines: Vec<(EngineName, Arc<Engine>)>,
+        host: Arc<LastValues>,
+        registry: &Arc<Registry>,
+    ) -> Self {
         let contexts: Vec<Arc<EngineContext>> = engines
             .into_iter()
             .map(|(name, engine)| {
                 let container_stats = Arc::new(LastContainerStats::for_containers());
+                let containers = ContainerList::new(name.clone(), engine.clone(), registry.clone());
                 Arc::new(EngineContext {
                     name,
                     inventory: Arc::new(Inventory::new(
                         engine.clone(),
                         host.clone(),
                         container_stats.clone(),
+                        containers.clone(),
                     )),
                     engine,
                     container_stats,
+                    containers,
                 })
             })
             .collect();

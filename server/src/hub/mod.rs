@@ -44,6 +44,10 @@ pub enum HubKey {
     ServiceLogs { engine: EngineName, service: String },
     /// The machine Berth runs on.
     SystemStats,
+    /// An engine's containers, kept current by its events.
+    ContainerList { engine: EngineName },
+    /// An engine's Docker event stream, shared by everything in Berth that needs events.
+    Events { engine: EngineName },
 }
 
 impl HubKey {
@@ -54,6 +58,8 @@ impl HubKey {
             HubKey::ProjectLogs { .. } => StreamKind::ProjectLogs,
             HubKey::ServiceLogs { .. } => StreamKind::ServiceLogs,
             HubKey::SystemStats => StreamKind::SystemStats,
+            HubKey::ContainerList { .. } => StreamKind::ContainerList,
+            HubKey::Events { .. } => StreamKind::Events,
         }
     }
 
@@ -63,7 +69,9 @@ impl HubKey {
             HubKey::ContainerLogs { engine, .. }
             | HubKey::ContainerStats { engine, .. }
             | HubKey::ProjectLogs { engine, .. }
-            | HubKey::ServiceLogs { engine, .. } => Some(engine),
+            | HubKey::ServiceLogs { engine, .. }
+            | HubKey::ContainerList { engine }
+            | HubKey::Events { engine } => Some(engine),
             HubKey::SystemStats => None,
         }
     }
@@ -84,18 +92,21 @@ impl HubKey {
             }
             HubKey::ProjectLogs { project, .. } => project,
             HubKey::ServiceLogs { service, .. } => service,
+            HubKey::ContainerList { engine } | HubKey::Events { engine } => engine.as_str(),
             HubKey::SystemStats => "host",
         }
     }
 
     /// Frames kept for clients that join later: log lines up to the ring; a stats client
-    /// needs only the latest sample to draw something at once.
+    /// needs only the latest sample to draw something at once; a list client starts from
+    /// the list's current snapshot and an event consumer from now, so neither needs any.
     fn history(&self, config: &HubConfig) -> usize {
         match self {
             HubKey::ContainerLogs { .. }
             | HubKey::ProjectLogs { .. }
             | HubKey::ServiceLogs { .. } => config.ring,
             HubKey::ContainerStats { .. } | HubKey::SystemStats => 1,
+            HubKey::ContainerList { .. } | HubKey::Events { .. } => 0,
         }
     }
 }
@@ -110,6 +121,8 @@ pub struct HubConfig {
     pub bytes: usize,
     /// How long an empty hub lives on before its upstream is cancelled.
     pub grace: Duration,
+    /// How long a container list read by the API or a page is kept current after the read.
+    pub list_linger: Duration,
 }
 
 impl Default for HubConfig {
@@ -119,6 +132,7 @@ impl Default for HubConfig {
             ring: 2000,
             bytes: 8 * 1024 * 1024,
             grace: Duration::ZERO,
+            list_linger: Duration::from_secs(15),
         }
     }
 }
@@ -182,7 +196,27 @@ pub struct Hub {
 
 struct Entry {
     hub: Arc<Hub>,
+    /// WebSocket clients.
     clients: usize,
+    /// Berth's own subscriptions (a list hub reading events, the API's list cache).
+    internal: usize,
+}
+
+impl Entry {
+    fn count(&mut self, who: Who) -> &mut usize {
+        match who {
+            Who::Socket => &mut self.clients,
+            Who::Berth => &mut self.internal,
+        }
+    }
+}
+
+/// Who holds a subscription: a WebSocket client, or Berth itself. Both keep a hub alive;
+/// they are counted apart, so `/metrics` compares sockets with sockets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Who {
+    Socket,
+    Berth,
 }
 
 /// Monotonic counts for one kind, and its running upstreams.
@@ -229,6 +263,8 @@ impl Scope {
 pub struct KindCounts {
     pub hubs: usize,
     pub clients: usize,
+    /// Berth's own subscriptions.
+    pub internal: usize,
     pub upstreams: usize,
     pub created: u64,
     pub removed: u64,
@@ -302,23 +338,58 @@ impl Registry {
         F: FnOnce(Publisher) -> Fut,
         Fut: Future<Output = Ending> + Send + 'static,
     {
+        self.subscribe_as(Who::Socket, key, tail, upstream)
+    }
+
+    /// [`Registry::subscribe`], for a socket or for Berth itself.
+    pub fn subscribe_as<F, Fut>(
+        self: &Arc<Self>,
+        who: Who,
+        key: HubKey,
+        tail: usize,
+        upstream: F,
+    ) -> Subscription
+    where
+        F: FnOnce(Publisher) -> Fut,
+        Fut: Future<Output = Ending> + Send + 'static,
+    {
         let mut map = self.map();
         let live = map.get(&key).is_some_and(|e| !e.hub.cancel.is_cancelled());
         if !live {
             let hub = self.create(&key, tail);
             self.spawn_upstream(hub.clone(), upstream);
-            map.insert(key.clone(), Entry { hub, clients: 0 });
+            map.insert(
+                key.clone(),
+                Entry {
+                    hub,
+                    clients: 0,
+                    internal: 0,
+                },
+            );
         }
         let entry = map.get_mut(&key).expect("present: found or just inserted");
-        entry.clients += 1;
+        *entry.count(who) += 1;
         let hub = entry.hub.clone();
         drop(map);
         let cursor = hub.queue.cursor(tail);
         Subscription {
             registry: self.clone(),
             hub,
+            who,
             cursor,
         }
+    }
+
+    /// The hub for `key` is running (and not shutting down).
+    pub fn is_live(&self, key: &HubKey) -> bool {
+        self.map()
+            .get(key)
+            .is_some_and(|e| !e.hub.cancel.is_cancelled())
+    }
+
+    /// Where a task Berth runs for a hub is tracked, so shutdown waits for it.
+    pub fn tasks(&self) -> &TaskTracker {
+        &self.tasks
     }
 
     fn create(&self, key: &HubKey, tail: usize) -> Arc<Hub> {
@@ -373,7 +444,7 @@ impl Registry {
         let mut map = self.map();
         let ours = map
             .get(&hub.key)
-            .is_some_and(|e| e.hub.id == hub.id && (!only_if_empty || e.clients == 0));
+            .is_some_and(|e| e.hub.id == hub.id && (!only_if_empty || e.clients + e.internal == 0));
         if ours {
             map.remove(&hub.key);
             self.counters(&hub.key)
@@ -386,14 +457,14 @@ impl Registry {
         hub.cancel.cancel();
     }
 
-    fn leave(self: &Arc<Self>, hub: &Arc<Hub>) {
+    fn leave(self: &Arc<Self>, hub: &Arc<Hub>, who: Who) {
         let mut map = self.map();
         let Some(entry) = map.get_mut(&hub.key).filter(|e| e.hub.id == hub.id) else {
             // Already removed (upstream ended); a newer hub under the same key is not ours.
             return;
         };
-        entry.clients -= 1;
-        if entry.clients > 0 {
+        *entry.count(who) -= 1;
+        if entry.clients + entry.internal > 0 {
             return;
         }
         drop(map);
@@ -432,6 +503,7 @@ impl Registry {
                 for entry in map.values().filter(|e| e.hub.key.scope() == *scope) {
                     counts.hubs += 1;
                     counts.clients += entry.clients;
+                    counts.internal += entry.internal;
                     counts.bytes += entry.hub.queue.held().0 as u64;
                 }
                 (scope.clone(), counts)
@@ -490,6 +562,7 @@ impl Drop for UpstreamGuard {
 pub struct Subscription {
     registry: Arc<Registry>,
     hub: Arc<Hub>,
+    who: Who,
     /// History first (the tail asked for), then live frames.
     pub cursor: Cursor,
 }
@@ -527,7 +600,7 @@ impl Subscription {
 
 impl Drop for Subscription {
     fn drop(&mut self) {
-        self.registry.leave(&self.hub);
+        self.registry.leave(&self.hub, self.who);
     }
 }
 
@@ -690,6 +763,24 @@ mod tests {
         .await
         .expect("no upstream outlives its hub");
         assert_eq!(counts(&registry).created, counts(&registry).removed);
+    }
+
+    /// Berth's own readers keep a hub alive like sockets do, and are counted apart from them.
+    #[tokio::test]
+    async fn an_internal_reader_keeps_the_hub_and_is_not_a_socket() {
+        let registry = registry(HubConfig::default());
+        let (_publish, upstream) = manual();
+        let inside = registry.subscribe_as(Who::Berth, key(), 0, upstream);
+        let socket = registry.subscribe(key(), 0, |_| async { unreachable!("shared") });
+        let counts = logs_counts(&registry);
+        assert_eq!((counts.hubs, counts.clients, counts.internal), (1, 1, 1));
+        drop(socket);
+        let counts = logs_counts(&registry);
+        assert_eq!((counts.hubs, counts.clients, counts.internal), (1, 0, 1));
+        assert!(registry.is_live(&key()), "Berth still reads it");
+        drop(inside);
+        assert_eq!(logs_counts(&registry).hubs, 0);
+        assert!(!registry.is_live(&key()));
     }
 
     #[tokio::test(start_paused = true)]

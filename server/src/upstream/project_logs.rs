@@ -1,27 +1,31 @@
 //! A compose project's merged log: every container labelled with the project, each line
 //! tagged with its container and service. Containers that start later join the stream: the
-//! events API says when. One `SelectAll` merges the per-container streams, so following a
+//! engine's shared event stream ([`super::events`]) says when. One `SelectAll` merges the per-container streams, so following a
 //! project costs no task per container.
 
 use super::{
     container_logs::{self, LogSource},
+    events::{self, Next},
     raw_logs::LogsApi,
 };
-use crate::hub::{Ending, Publisher};
+use crate::{
+    docker::engine::Engine,
+    engines::EngineName,
+    hub::{Ending, Publisher, Registry},
+};
 use app::{
     frames::{Frame, LogLine},
     model::{COMPOSE_PROJECT_LABEL, COMPOSE_SERVICE_LABEL},
 };
-use bollard::{
-    Docker,
-    errors::Error as DockerError,
-    query_parameters::{EventsOptions, ListContainersOptions},
-};
+use bollard::{Docker, errors::Error as DockerError, query_parameters::ListContainersOptions};
 use futures::{
     StreamExt,
     stream::{self, BoxStream, SelectAll},
 };
-use std::collections::{HashMap, HashSet};
+use std::{
+    collections::{HashMap, HashSet},
+    sync::Arc,
+};
 
 fn project_filter(project: &str) -> HashMap<String, Vec<String>> {
     HashMap::from([(
@@ -74,10 +78,11 @@ fn follow(api: &LogsApi, source: LogSource, tail: String, since: i64) -> BoxStre
         .boxed()
 }
 
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
+/// Where the project's engine and its shared event stream are.
+pub struct EventSource {
+    pub registry: Arc<Registry>,
+    pub name: EngineName,
+    pub engine: Arc<Engine>,
 }
 
 pub async fn run(
@@ -85,20 +90,12 @@ pub async fn run(
     api: LogsApi,
     project: String,
     tail: usize,
+    source: EventSource,
     publisher: Publisher,
 ) -> Ending {
-    // The events request only goes out when the stream is first polled, after the listing;
-    // asking for events since a moment before the listing makes the engine replay what
-    // happened in between, so a container started then is not missed (`following` keeps
-    // it from being followed twice).
-    let mut filters = project_filter(&project);
-    filters.insert("type".into(), vec!["container".into()]);
-    filters.insert("event".into(), vec!["start".into(), "die".into()]);
-    let mut events = docker.events(Some(EventsOptions {
-        since: Some((unix_now() - 2).to_string()),
-        filters: Some(filters),
-        ..Default::default()
-    }));
+    // Events first, then the listing: a container started in between is in both, and
+    // `following` keeps it from being followed twice.
+    let mut events = events::subscribe(&source.registry, &source.name, &source.engine);
     let initial = match members(&docker, &project, true).await {
         Ok(members) => members,
         Err(e) => return Ending::retry(format!("Docker engine unreachable: {e}")),
@@ -131,16 +128,19 @@ pub async fn run(
                     }
                 }
             },
-            event = events.next() => match event {
-                Some(Ok(event)) => {
-                    let Some(actor) = event.actor else { continue };
-                    let Some(id) = actor.id else { continue };
-                    let time = event.time.unwrap_or_else(unix_now);
-                    if event.action.as_deref() == Some("die") {
+            event = events::next(&mut events) => match event {
+                Next::Event(event) => {
+                    let ours = event.kind == "container"
+                        && event.attributes.get(COMPOSE_PROJECT_LABEL) == Some(&project);
+                    if !ours || !matches!(event.action.as_str(), "start" | "die") {
+                        continue;
+                    }
+                    let (id, attributes) = (event.id, event.attributes);
+                    let time = event.time_nano / 1_000_000_000;
+                    if event.action == "die" {
                         died.insert(id, time);
                         continue;
                     }
-                    let attributes = actor.attributes.unwrap_or_default();
                     let source = LogSource {
                         id: id.clone(),
                         name: attributes.get("name").cloned().unwrap_or_default(),
@@ -156,8 +156,9 @@ pub async fn run(
                     following.insert(id);
                     merged.push(follow(&api, source, "all".into(), since));
                 }
-                Some(Err(e)) => return Ending::retry(format!("Docker engine unreachable: {e}")),
-                None => return Ending::retry("Docker engine event stream ended"),
+                // A start or die may be among the lost: the viewers reconnect and begin afresh.
+                Next::Lagged => return Ending::retry("fell behind the engine's events"),
+                Next::Ended(ending) => return ending,
             },
         }
     }

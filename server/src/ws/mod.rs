@@ -1,4 +1,4 @@
-//! The four live streams over WebSocket. Everything is checked before the upgrade (origin
+//! The live streams over WebSocket. Everything is checked before the upgrade (origin
 //! 403, parameters 400, limits 429, unknown resource 404, engine down 503, each with a JSON
 //! error), so a refused client never costs a task; the hub is joined only once upgraded, and
 //! the session is tracked so shutdown can wait for its goodbye.
@@ -15,7 +15,7 @@ use crate::{
     engines::{Engines, OnEngine},
     error::Error,
     hosts::AllowedHosts,
-    hub::{HubKey, Registry, Subscription},
+    hub::{HubKey, Registry, Subscription, Who},
     upstream::{self, history::Gap, raw_logs::LogsApi},
 };
 use app::{
@@ -34,7 +34,7 @@ use axum::{
 };
 use futures::FutureExt;
 use limits::{Limiter, Permit, Refusal};
-use session::{Prelude, SessionConfig};
+use session::{Joined, Resync, SessionConfig};
 use std::{
     collections::HashMap,
     future::Future,
@@ -88,6 +88,7 @@ pub fn routes() -> Router<AppState> {
 
 fn engine_routes() -> Router<AppState> {
     Router::new()
+        .route("/containers", stream(container_list))
         .route("/containers/{id}/logs", stream(container_logs))
         .route("/containers/{id}/stats", stream(container_stats))
         .route("/projects/{name}/logs", stream(project_logs))
@@ -226,21 +227,6 @@ async fn resolve_container(engine: &Engine, reference: &str) -> Result<LogSource
     })
 }
 
-/// A client's place in its hub, and what it is owed before the hub's backlog.
-struct Joined {
-    subscription: Subscription,
-    prelude: Option<Prelude>,
-}
-
-impl From<Subscription> for Joined {
-    fn from(subscription: Subscription) -> Self {
-        Self {
-            subscription,
-            prelude: None,
-        }
-    }
-}
-
 /// A log viewer's place: when the hub holds fewer than `tail` lines, the older ones of
 /// `sources` are fetched for it alone (see [`upstream::history`]).
 fn with_history(
@@ -261,6 +247,7 @@ fn with_history(
     Joined {
         subscription,
         prelude,
+        resync: None,
     }
 }
 
@@ -281,14 +268,9 @@ fn session(
         .on_upgrade(move |socket| {
             let tasks = streams.tasks.clone();
             tasks.track_future(async move {
-                let Joined {
-                    subscription,
-                    prelude,
-                } = join(&streams.registry);
                 session::run(
                     socket,
-                    subscription,
-                    prelude,
+                    join(&streams.registry),
                     permit,
                     ownership,
                     streams.session.clone(),
@@ -297,6 +279,47 @@ fn session(
                 .await;
             })
         })
+}
+
+/// How long a new list client waits for a list hub that has just started to read the list.
+const LIST_WAIT: Duration = Duration::from_secs(10);
+
+/// An engine's containers: the current list, then each change. Starts (or joins) the one
+/// list hub of the engine.
+async fn container_list(
+    State(streams): State<Arc<Streams>>,
+    OnEngine(on): OnEngine,
+    asking: Asking,
+    upgrade: Upgrade,
+) -> Result<Response, Error> {
+    let admitted = admit(&streams, asking, StreamKind::ContainerList)?;
+    // The engine's 503 now, rather than a socket that ends at once.
+    on.engine.client()?;
+    let upgrade = upgraded(upgrade)?;
+    let list = on.containers.clone();
+    Ok(session(upgrade, streams, admitted, move |_| {
+        let subscription = list.subscribe(Who::Socket);
+        let resync_list = list.clone();
+        let resync: Resync = Arc::new(move || {
+            resync_list
+                .snapshot_now()
+                .map(|s| session::text(&s.frame()))
+        });
+        // Joined first, then the snapshot: changes after it carry higher versions, the
+        // ones it already has are skipped by the client.
+        let prelude = async move {
+            list.snapshot(LIST_WAIT)
+                .await
+                .map(|s| vec![session::text(&s.frame())])
+                .unwrap_or_default()
+        }
+        .boxed();
+        Joined {
+            subscription,
+            prelude: Some(prelude),
+            resync: Some(resync),
+        }
+    }))
 }
 
 async fn container_logs(
@@ -383,8 +406,13 @@ async fn project_logs(
     };
     Ok(session(upgrade, streams, admitted, move |registry| {
         let (hub_docker, hub_api, hub_name) = (docker.clone(), api.clone(), name.clone());
+        let events = upstream::project_logs::EventSource {
+            registry: registry.clone(),
+            name: on.name.clone(),
+            engine: on.engine.clone(),
+        };
         let subscription = registry.subscribe(key, tail, move |publisher| {
-            upstream::project_logs::run(hub_docker, hub_api, hub_name, tail, publisher)
+            upstream::project_logs::run(hub_docker, hub_api, hub_name, tail, events, publisher)
         });
         // The members running now: the ones the hub follows.
         let sources = async move {

@@ -87,7 +87,12 @@ async fn send(
 }
 
 fn frame(frame: &Frame) -> Message {
-    Message::Text(serde_json::to_string(frame).unwrap_or_default().into())
+    Message::Text(text(frame))
+}
+
+/// A frame as the text a socket sends.
+pub fn text(frame: &Frame) -> Utf8Bytes {
+    serde_json::to_string(frame).unwrap_or_default().into()
 }
 
 const SHUTTING_DOWN: &str = "server shutting down";
@@ -97,15 +102,42 @@ const GOODBYE: Duration = Duration::from_secs(1);
 /// Frames a client is sent before its hub's backlog: older history fetched for it alone.
 pub type Prelude = BoxFuture<'static, Vec<Utf8Bytes>>;
 
+/// The whole state again, sent instead of `lagged` to a client of a stream of changes that
+/// fell behind; `None` when there is none to send (the `lagged` frame goes instead).
+pub type Resync = std::sync::Arc<dyn Fn() -> Option<Utf8Bytes> + Send + Sync>;
+
+/// A client's place in its hub, what it is owed before the hub's backlog, and what it is
+/// sent instead of `lagged` when it falls behind (a stream whose frames are changes needs
+/// the whole state again).
+pub struct Joined {
+    pub subscription: Subscription,
+    pub prelude: Option<Prelude>,
+    pub resync: Option<Resync>,
+}
+
+impl From<Subscription> for Joined {
+    fn from(subscription: Subscription) -> Self {
+        Self {
+            subscription,
+            prelude: None,
+            resync: None,
+        }
+    }
+}
+
 pub async fn run(
     socket: WebSocket,
-    mut subscription: Subscription,
-    prelude: Option<Prelude>,
+    joined: Joined,
     permit: Permit,
     ownership: Option<Ownership>,
     config: SessionConfig,
     shutdown: CancellationToken,
 ) {
+    let Joined {
+        mut subscription,
+        prelude,
+        resync,
+    } = joined;
     let kind = subscription.kind();
     let (mut sink, mut incoming) = socket.split();
     let never = CancellationToken::new();
@@ -170,7 +202,11 @@ pub async fn run(
                         if !history {
                             lags += 1;
                         }
-                        if let Err(unsent) = send(&mut sink, frame(&Frame::Lagged { missed }), config.send_timeout, &shutdown).await {
+                        let told = resync
+                            .as_ref()
+                            .and_then(|resync| resync())
+                            .map_or_else(|| frame(&Frame::Lagged { missed }), Message::Text);
+                        if let Err(unsent) = send(&mut sink, told, config.send_timeout, &shutdown).await {
                             break unsent.exit(kind);
                         }
                         if lags >= config.max_lags {

@@ -50,6 +50,9 @@ pub fn default_settings() -> Settings {
     // Accounts have their own tests (accounts.rs, signin.rs); the rest test what a
     // signed-in viewer sees, without signing in.
     settings.auth = berth::config::AuthMode::Off;
+    // A list the API read is kept 1 s, not 15: tests that count hubs, upstreams and tasks
+    // after reading the API see them gone soon.
+    settings.list_cache_secs = 1;
     settings
 }
 

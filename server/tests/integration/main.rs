@@ -9,6 +9,7 @@ mod containers;
 mod engine_outage;
 mod engines;
 mod hardening;
+mod live_lists;
 mod pages;
 mod remote_engines;
 mod signin;
