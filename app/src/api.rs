@@ -8,6 +8,7 @@ use crate::model::{
     EngineInfo, Health, Me, NewToken, NewUser, Project, Role, ServiceDetail, Swarm, TokenInfo,
     TokenRequest, User,
 };
+use crate::resources::{EngineDisk, ImageDetail, ImageSummary, NetworkSummary, VolumeSummary};
 use crate::urls::On;
 #[cfg(not(feature = "ssr"))]
 use crate::{
@@ -25,6 +26,7 @@ mod server {
         self, AllContainers, ApiError, ContainerDetail, ContainerSummary, Dashboard, EngineInfo,
         Health, Project, ServiceDetail, Swarm,
     };
+    use crate::resources::{EngineDisk, ImageDetail, ImageSummary, NetworkSummary, VolumeSummary};
     use crate::urls::On;
     use std::{future::Future, pin::Pin, sync::Arc};
 
@@ -48,6 +50,22 @@ mod server {
             &'a self,
             reference: &'a str,
         ) -> BoxFuture<'a, Result<Option<ContainerStats>, ApiError>>;
+
+        /// Images, newest first, with how many containers use each.
+        fn images(&self) -> BoxFuture<'_, Result<Vec<ImageSummary>, ApiError>>;
+        /// An image by id, id prefix or `name:tag`.
+        fn image<'a>(&'a self, reference: &'a str) -> BoxFuture<'a, Result<ImageDetail, ApiError>>;
+        /// Volumes by name, with sizes and users.
+        fn volumes(&self) -> BoxFuture<'_, Result<Vec<VolumeSummary>, ApiError>>;
+        fn volume<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<VolumeSummary, ApiError>>;
+        /// Networks by name, with subnets and attached containers.
+        fn networks(&self) -> BoxFuture<'_, Result<Vec<NetworkSummary>, ApiError>>;
+        fn network<'a>(
+            &'a self,
+            reference: &'a str,
+        ) -> BoxFuture<'a, Result<NetworkSummary, ApiError>>;
+        /// Docker's disk usage: images, containers, volumes, build cache.
+        fn disk(&self) -> BoxFuture<'_, Result<EngineDisk, ApiError>>;
 
         /// The swarm this engine manages (`manager: false` when none).
         fn swarm(&self) -> BoxFuture<'_, Result<Swarm, ApiError>>;
@@ -269,6 +287,60 @@ pub async fn project(on: On, name: String) -> Result<Project, ApiError> {
 }
 
 /// The swarm the engine manages, if it is a manager.
+pub async fn images(on: On) -> Result<Vec<ImageSummary>, ApiError> {
+    #[cfg(feature = "ssr")]
+    return server::backend(&on)?.images().await;
+    #[cfg(not(feature = "ssr"))]
+    return browser::sendable(browser::get_json(urls::api_objects(
+        &on,
+        crate::resources::Objects::Images,
+    )))
+    .await;
+}
+
+pub async fn image(on: On, reference: String) -> Result<ImageDetail, ApiError> {
+    crate::resources::validate_image_ref(&reference)?;
+    #[cfg(feature = "ssr")]
+    return server::backend(&on)?.image(&reference).await;
+    #[cfg(not(feature = "ssr"))]
+    return browser::sendable(browser::get_json(urls::api_object(
+        &on,
+        crate::resources::Objects::Images,
+        &reference,
+        false,
+    )))
+    .await;
+}
+
+pub async fn volumes(on: On) -> Result<Vec<VolumeSummary>, ApiError> {
+    #[cfg(feature = "ssr")]
+    return server::backend(&on)?.volumes().await;
+    #[cfg(not(feature = "ssr"))]
+    return browser::sendable(browser::get_json(urls::api_objects(
+        &on,
+        crate::resources::Objects::Volumes,
+    )))
+    .await;
+}
+
+pub async fn networks(on: On) -> Result<Vec<NetworkSummary>, ApiError> {
+    #[cfg(feature = "ssr")]
+    return server::backend(&on)?.networks().await;
+    #[cfg(not(feature = "ssr"))]
+    return browser::sendable(browser::get_json(urls::api_objects(
+        &on,
+        crate::resources::Objects::Networks,
+    )))
+    .await;
+}
+
+pub async fn disk(on: On) -> Result<EngineDisk, ApiError> {
+    #[cfg(feature = "ssr")]
+    return server::backend(&on)?.disk().await;
+    #[cfg(not(feature = "ssr"))]
+    return browser::sendable(browser::get_json(urls::api_disk(&on))).await;
+}
+
 pub async fn swarm(on: On) -> Result<Swarm, ApiError> {
     #[cfg(feature = "ssr")]
     return server::backend(&on)?.swarm().await;
@@ -482,4 +554,58 @@ pub async fn audit(query: AuditQuery) -> Result<Vec<AuditEntry>, ApiError> {
     return browser_only();
     #[cfg(not(feature = "ssr"))]
     return browser::get_json(urls::api_audit(&query)).await;
+}
+
+// Changes to images, volumes and networks: asked from the browser only.
+
+/// Removes an image (`force`: also one a stopped container uses), a volume or a network.
+#[cfg_attr(feature = "ssr", allow(unused_variables))]
+pub async fn remove_object(
+    on: On,
+    kind: crate::resources::Objects,
+    reference: String,
+    force: bool,
+) -> Result<(), ApiError> {
+    #[cfg(feature = "ssr")]
+    return browser_only();
+    #[cfg(not(feature = "ssr"))]
+    return change_quietly::<()>(
+        gloo_net::http::Method::DELETE,
+        urls::api_object(&on, kind, &reference, force),
+        None,
+    )
+    .await;
+}
+
+/// Removes the unused of a kind (the dangling images): what went and the bytes given back.
+#[cfg_attr(feature = "ssr", allow(unused_variables))]
+pub async fn prune(
+    on: On,
+    kind: crate::resources::Objects,
+) -> Result<crate::resources::Pruned, ApiError> {
+    #[cfg(feature = "ssr")]
+    return browser_only();
+    #[cfg(not(feature = "ssr"))]
+    return change_to(
+        gloo_net::http::Method::POST,
+        urls::api_prune(&on, kind),
+        &(),
+    )
+    .await;
+}
+
+#[cfg_attr(feature = "ssr", allow(unused_variables))]
+pub async fn create_volume(
+    on: On,
+    new: crate::resources::NewVolume,
+) -> Result<VolumeSummary, ApiError> {
+    #[cfg(feature = "ssr")]
+    return browser_only();
+    #[cfg(not(feature = "ssr"))]
+    return change_to(
+        gloo_net::http::Method::POST,
+        urls::api_objects(&on, crate::resources::Objects::Volumes),
+        &new,
+    )
+    .await;
 }

@@ -66,6 +66,12 @@ impl Reload {
         self.0.track();
     }
 
+    /// The count, for a resource's source: a source that returns the same value again does
+    /// not refetch, so tracking alone is not enough there.
+    pub fn count(self) -> u32 {
+        self.0.get()
+    }
+
     pub fn now(self) {
         self.0.try_update(|n| *n += 1);
     }

@@ -4,6 +4,7 @@
 //! path names (`/engines/{engine}/…`), else the default: another engine's outage shows only
 //! as its state in the switcher.
 
+use crate::resources::Objects;
 use crate::{
     api,
     model::{ApiError, EngineInfo, Health, Me},
@@ -71,6 +72,10 @@ pub fn Layout(children: Children) -> impl IntoView {
                     </A>
                     <A href=move || urls::containers(&on.get())>"Containers"</A>
                     <A href=move || urls::projects(&on.get())>"Projects"</A>
+                    <A href=move || urls::objects(&on.get(), Objects::Images)>"Images"</A>
+                    <A href=move || urls::objects(&on.get(), Objects::Volumes)>"Volumes"</A>
+                    <A href=move || urls::objects(&on.get(), Objects::Networks)>"Networks"</A>
+                    <A href=move || urls::disk(&on.get())>"Disk"</A>
                     <A href=move || urls::swarm(&on.get())>"Swarm"</A>
                     <A href=urls::ALL_CONTAINERS>"All engines"</A>
                     <Transition fallback=|| ()>

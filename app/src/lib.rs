@@ -15,6 +15,7 @@ mod log_filter;
 mod log_viewer;
 pub mod model;
 mod pages;
+pub mod resources;
 mod sparkline;
 mod status;
 pub mod urls;
@@ -120,6 +121,37 @@ pub fn App() -> impl IntoView {
                     <Route
                         path=path!("/all/containers")
                         view=pages::AllContainers
+                        ssr=SsrMode::Async
+                    />
+                    // What an engine keeps beside its containers.
+                    <Route path=path!("/images") view=pages::ImagesPage ssr=SsrMode::Async />
+                    <Route path=path!("/images/:id") view=pages::ImagePage ssr=SsrMode::Async />
+                    <Route path=path!("/volumes") view=pages::VolumesPage ssr=SsrMode::Async />
+                    <Route path=path!("/networks") view=pages::NetworksPage ssr=SsrMode::Async />
+                    <Route path=path!("/disk") view=pages::DiskPage ssr=SsrMode::Async />
+                    <Route
+                        path=path!("/engines/:engine/images")
+                        view=pages::ImagesPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/engines/:engine/images/:id")
+                        view=pages::ImagePage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/engines/:engine/volumes")
+                        view=pages::VolumesPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/engines/:engine/networks")
+                        view=pages::NetworksPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/engines/:engine/disk")
+                        view=pages::DiskPage
                         ssr=SsrMode::Async
                     />
                     <Route path=path!("/admin") view=pages::AdminUsers ssr=SsrMode::Async />

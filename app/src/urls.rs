@@ -4,6 +4,7 @@
 //! the default engine's.
 
 use crate::model::{Action, ActionOptions, AuditQuery};
+use crate::resources::Objects;
 
 /// The engine a page, a request or a socket is about: one by name (`/engines/{engine}/…`)
 /// or the default engine (today's paths, which Berth keeps as its aliases).
@@ -93,6 +94,21 @@ pub fn service(on: &On, id: &str) -> String {
     format!("{}/services/{}", on.pages(), encode(id))
 }
 
+/// An engine's images, volumes or networks.
+pub fn objects(on: &On, kind: Objects) -> String {
+    format!("{}/{}", on.pages(), kind.segment())
+}
+
+/// One image, volume or network.
+pub fn object(on: &On, kind: Objects, reference: &str) -> String {
+    format!("{}/{}", objects(on, kind), segment(reference))
+}
+
+/// An engine's disk usage.
+pub fn disk(on: &On) -> String {
+    format!("{}/disk", on.pages())
+}
+
 // The JSON API.
 /// Berth's own machine (not an engine's).
 pub const API_HOST: &str = "/api/host";
@@ -171,6 +187,29 @@ pub fn api_projects(on: &On) -> String {
 
 pub fn api_project(on: &On, name: &str) -> String {
     format!("{}/{}", api_projects(on), encode(name))
+}
+
+/// `GET` the list; `POST` creates a volume.
+pub fn api_objects(on: &On, kind: Objects) -> String {
+    format!("{}/{}", on.api(), kind.segment())
+}
+
+/// `GET` one; `DELETE` removes it (`force` for an image).
+pub fn api_object(on: &On, kind: Objects, reference: &str, force: bool) -> String {
+    let path = format!("{}/{}", api_objects(on, kind), segment(reference));
+    match force {
+        true => format!("{path}?force=true"),
+        false => path,
+    }
+}
+
+/// `POST` removes the unused (images: the dangling).
+pub fn api_prune(on: &On, kind: Objects) -> String {
+    format!("{}/prune", api_objects(on, kind))
+}
+
+pub fn api_disk(on: &On) -> String {
+    format!("{}/system/df", on.api())
 }
 
 pub fn api_swarm(on: &On) -> String {
@@ -307,6 +346,11 @@ pub fn safe_next(next: Option<&str>) -> &str {
 }
 
 /// Percent-encodes a query value (everything but unreserved characters and `/`).
+/// One path segment: [`encode`], and `/` too (an image's name has some).
+pub fn segment(value: &str) -> String {
+    encode(value).replace('/', "%2F")
+}
+
 pub fn encode(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for b in value.bytes() {
@@ -386,6 +430,16 @@ mod tests {
             "/ws/engines/prod/containers/abc/stats"
         );
         assert_eq!(ws_containers(&prod), "/ws/engines/prod/containers");
+        assert_eq!(
+            api_object(&prod, Objects::Images, "reg:5000/a/b:1", true),
+            "/api/engines/prod/images/reg%3A5000%2Fa%2Fb%3A1?force=true"
+        );
+        assert_eq!(api_prune(&default, Objects::Volumes), "/api/volumes/prune");
+        assert_eq!(api_disk(&default), "/api/system/df");
+        assert_eq!(
+            object(&prod, Objects::Networks, "n1"),
+            "/engines/prod/networks/n1"
+        );
         assert_eq!(ws_containers(&default), "/ws/containers");
         assert_eq!(engine("prod"), "/engines/prod");
         let remove = ActionOptions {

@@ -25,12 +25,16 @@ test('refreshing the dashboard 20 times leaves one socket per stream on each sid
   }
   await page.waitForLoadState('load');
   await expect(page.getByTestId('live-status')).toHaveText('live');
+  // The host's samples, and the engine card's container list (it opens once the engine
+  // list has loaded, a moment after the host's): waited for on the browser's side, since a
+  // reloaded document's socket may still count on the server's for a moment.
+  const final = () => sockets.all.slice(mark);
+  await expect
+    .poll(() => final().map((ws) => new URL(ws.url()).pathname).sort())
+    .toEqual(['/ws/engines/local/containers', '/ws/system/stats']);
+  expect(final().every((ws) => !ws.isClosed())).toBe(true);
   await expect.poll(() => clients('system_stats')).toBe(1);
-  // The host's samples, and the engine card's container list.
   await expect.poll(() => clients('container_list')).toBe(1);
-  const final = sockets.all.slice(mark);
-  expect(final.map((ws) => new URL(ws.url()).pathname).sort()).toEqual(['/ws/engines/local/containers', '/ws/system/stats']);
-  expect(final.every((ws) => !ws.isClosed())).toBe(true);
   // Samples flow into the page.
   await expect(page.getByTestId('host-cpu')).toHaveText(/^\d+ %$/);
   await page.close();

@@ -70,7 +70,7 @@ impl FromRequestParts<AppState> for Actor {
         if caller.role < Role::Operator {
             return Err(Error::new(
                 403,
-                "only an operator or admin may act on containers",
+                "only an operator or admin may change what an engine runs or keeps",
             ));
         }
         Ok(Self {
@@ -82,7 +82,7 @@ impl FromRequestParts<AppState> for Actor {
 }
 
 impl Actor {
-    async fn record(&self, action: &str, target: &str, ok: bool) {
+    pub(crate) async fn record(&self, action: &str, target: &str, ok: bool) {
         if let Some(auth) = &self.auth {
             auth.audit
                 .record(Event {

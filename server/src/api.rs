@@ -63,6 +63,7 @@ fn engine_routes() -> Router<AppState> {
         .route("/swarm", get(swarm))
         .route("/services/{id}", get(service))
         .merge(crate::actions::routes())
+        .merge(crate::objects_api::routes())
 }
 
 /// `{id}` of a container route, with or without the engine prefix.

@@ -69,6 +69,52 @@ impl Backend for Inventory {
         Box::pin(async move { self.engine.health() })
     }
 
+    fn images(&self) -> BoxFuture<'_, Result<Vec<app::resources::ImageSummary>, ApiError>> {
+        edge(crate::docker::images::list(&self.engine))
+    }
+
+    fn image<'a>(
+        &'a self,
+        reference: &'a str,
+    ) -> BoxFuture<'a, Result<app::resources::ImageDetail, ApiError>> {
+        edge(crate::docker::images::detail(&self.engine, reference))
+    }
+
+    fn volumes(&self) -> BoxFuture<'_, Result<Vec<app::resources::VolumeSummary>, ApiError>> {
+        edge(async move {
+            let raw = self.engine.logs_api()?;
+            crate::docker::volumes::list(&self.engine, &raw).await
+        })
+    }
+
+    fn volume<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<app::resources::VolumeSummary, ApiError>> {
+        edge(async move {
+            let raw = self.engine.logs_api()?;
+            crate::docker::volumes::detail(&self.engine, &raw, name).await
+        })
+    }
+
+    fn networks(&self) -> BoxFuture<'_, Result<Vec<app::resources::NetworkSummary>, ApiError>> {
+        edge(crate::docker::networks::list(&self.engine))
+    }
+
+    fn network<'a>(
+        &'a self,
+        reference: &'a str,
+    ) -> BoxFuture<'a, Result<app::resources::NetworkSummary, ApiError>> {
+        edge(crate::docker::networks::detail(&self.engine, reference))
+    }
+
+    fn disk(&self) -> BoxFuture<'_, Result<app::resources::EngineDisk, ApiError>> {
+        edge(async move {
+            let raw = self.engine.logs_api()?;
+            crate::docker::disk::usage(&self.engine, &raw).await
+        })
+    }
+
     fn swarm(&self) -> BoxFuture<'_, Result<app::model::Swarm, ApiError>> {
         edge(async move {
             let docker = self.engine.client()?;

@@ -37,6 +37,7 @@ pub mod hosts;
 pub mod hub;
 pub mod inventory;
 pub mod metrics;
+pub mod objects_api;
 pub mod signin;
 pub mod site;
 pub mod store;

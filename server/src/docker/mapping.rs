@@ -27,6 +27,34 @@ pub async fn inspect(
         })
 }
 
+/// Every container as Docker lists it, running or not (for what images, volumes and
+/// networks say about their users).
+pub async fn list_all(engine: &Engine) -> Result<Vec<models::ContainerSummary>, Error> {
+    engine
+        .client()?
+        .list_containers(Some(bollard::query_parameters::ListContainersOptions {
+            all: true,
+            ..Default::default()
+        }))
+        .await
+        .map_err(|e| engine.error(e))
+}
+
+/// A container as an image, a volume or a network names its users.
+pub fn used_by(c: &models::ContainerSummary) -> app::resources::UsedBy {
+    app::resources::UsedBy {
+        id: c.id.clone().unwrap_or_default(),
+        name: container_name(
+            c.names
+                .as_ref()
+                .and_then(|n| n.first())
+                .map(String::as_str)
+                .unwrap_or_default(),
+        ),
+        state: text(c.state.as_ref()),
+    }
+}
+
 /// A container name as people write it: Docker reports names with a leading `/`.
 pub fn container_name(docker_name: &str) -> String {
     docker_name.trim_start_matches('/').to_string()

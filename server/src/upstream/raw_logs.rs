@@ -2,7 +2,9 @@
 //! engine sends them. bollard's decoder holds a TTY container's output until a newline with
 //! no limit (a container printing 100 MB without one cost 100 MB and a rescan of the buffer
 //! per chunk); here only the 8-byte frame header is ever held, and lines are bounded by the
-//! [`super::lines::LineSplitter`] that reads these pieces.
+//! [`super::lines::LineSplitter`] that reads these pieces. The same plain HTTP also reads
+//! the odd JSON answer whose shape bollard's models do not fit on every engine
+//! ([`LogsApi::get_json`]).
 
 use crate::docker::dial::Dialer;
 use app::frames::LogStream;
@@ -158,25 +160,44 @@ impl LogsApi {
         query: &LogsQuery,
         tty: Option<bool>,
     ) -> Result<BoxStream<'static, Result<Piece, LogsError>>, LogsError> {
-        let io = |e: std::io::Error| LogsError::Io(format!("cannot reach the engine: {e}"));
-        let (mut sender, connection) = handshake(self.dialer.dial().await.map_err(io)?).await?;
-        let host = self.dialer.host_header();
         let uri = format!(
             "/v{}/{path}follow={}&stdout=1&stderr=1&timestamps={}&tail={}&since={}",
             self.version, query.follow, query.timestamps, query.tail, query.since
         );
+        let (response, connection) = self.get(&uri).await?;
+        let demux = match tty {
+            Some(true) => Demux::Raw,
+            Some(false) => Demux::Header(Vec::with_capacity(8)),
+            None => Demux::Detect(Vec::with_capacity(4)),
+        };
+        let reader = Reader {
+            connection: Some(connection),
+            body: response.into_body(),
+            demux,
+        };
+        Ok(stream::unfold(Some(reader), read_pieces)
+            .flat_map(stream::iter)
+            .boxed())
+    }
+}
+
+impl LogsApi {
+    /// Sends `GET uri` on a connection of its own: the response once its head came (an error
+    /// status is a [`LogsError::Status`] with the engine's message), and the connection to
+    /// drive while the body is read.
+    async fn get(&self, uri: &str) -> Result<(hyper::Response<Incoming>, Connection), LogsError> {
+        let io = |e: std::io::Error| LogsError::Io(format!("cannot reach the engine: {e}"));
+        let (mut sender, mut connection) = handshake(self.dialer.dial().await.map_err(io)?).await?;
         let request = Request::get(uri)
-            .header("host", host)
+            .header("host", self.dialer.host_header())
             .body(http_body_util::Empty::<Bytes>::new())
             .map_err(|e| LogsError::Io(e.to_string()))?;
-        let mut connection = Some(connection);
         let response = {
             let send = sender.send_request(request);
             tokio::pin!(send);
-            let conn = connection.as_mut().expect("just set");
             tokio::select! {
                 response = &mut send => response.map_err(|e| LogsError::Io(e.to_string()))?,
-                ended = conn => {
+                ended = &mut connection => {
                     return Err(LogsError::Io(match ended {
                         Ok(()) => "the engine closed the connection".into(),
                         Err(e) => e.to_string(),
@@ -186,32 +207,68 @@ impl LogsApi {
         };
         let status = response.status().as_u16();
         if status != 200 {
-            // An error body is a short JSON message; read at most 64 KiB of it.
-            let limited = http_body_util::Limited::new(response.into_body(), 64 * 1024);
-            let body = tokio::select! {
-                body = limited.collect() => body.map(|b| b.to_bytes()).unwrap_or_default(),
-                _ = connection.as_mut().expect("set") => Bytes::new(),
-            };
+            let body = read_body(response, &mut connection, 64 * 1024)
+                .await
+                .unwrap_or_default();
             let message = serde_json::from_slice::<serde_json::Value>(&body)
                 .ok()
                 .and_then(|v| v["message"].as_str().map(str::to_string))
                 .unwrap_or_else(|| String::from_utf8_lossy(&body).into_owned());
             return Err(LogsError::Status(status, message));
         }
-        let demux = match tty {
-            Some(true) => Demux::Raw,
-            Some(false) => Demux::Header(Vec::with_capacity(8)),
-            None => Demux::Detect(Vec::with_capacity(4)),
-        };
-        let reader = Reader {
-            connection,
-            body: response.into_body(),
-            demux,
-        };
-        Ok(stream::unfold(Some(reader), read_pieces)
-            .flat_map(stream::iter)
-            .boxed())
+        Ok((response, connection))
     }
+
+    /// The engine's JSON answer to `GET /v{version}/{path}`, for answers whose shape depends
+    /// on the engine's API version more than bollard's models allow (`/system/df` changed
+    /// in 1.52). At most `limit` bytes are read.
+    pub async fn get_json(&self, path: &str, limit: usize) -> Result<serde_json::Value, LogsError> {
+        let (response, mut connection) = self.get(&format!("/v{}/{path}", self.version)).await?;
+        let body = read_body(response, &mut connection, limit).await?;
+        serde_json::from_slice(&body)
+            .map_err(|e| LogsError::Io(format!("unexpected answer from the engine: {e}")))
+    }
+}
+
+/// A failed plain request as the API answers it: the engine's status and message (404 stays
+/// 404; others are the engine's error), or 503 when the engine could not be reached.
+pub fn as_error(engine: &crate::docker::engine::Engine, error: LogsError) -> crate::error::Error {
+    use crate::error::Error;
+    match error {
+        LogsError::Status(404, message) => Error::not_found(message),
+        LogsError::Status(409, message) => Error::new(409, message),
+        LogsError::Status(status, message) => {
+            Error::new(502, format!("Docker engine answered {status}: {message}"))
+        }
+        LogsError::Io(message) => {
+            engine.suspect();
+            Error::unavailable(format!(
+                "Docker engine unreachable at {}: {message}",
+                engine.endpoint()
+            ))
+        }
+    }
+}
+
+/// A whole body of at most `limit` bytes, driving the connection alongside.
+async fn read_body(
+    response: hyper::Response<Incoming>,
+    connection: &mut Connection,
+    limit: usize,
+) -> Result<Bytes, LogsError> {
+    let limited = http_body_util::Limited::new(response.into_body(), limit);
+    let collect = limited.collect();
+    tokio::pin!(collect);
+    let body = tokio::select! {
+        body = &mut collect => body,
+        // The connection may finish first (the body is buffered by then): read on.
+        ended = &mut *connection => {
+            ended.map_err(|e| LogsError::Io(e.to_string()))?;
+            collect.await
+        }
+    };
+    body.map(|b| b.to_bytes())
+        .map_err(|e| LogsError::Io(format!("reading the engine's answer: {e}")))
 }
 
 /// The next body frame's pieces, driving the connection alongside.

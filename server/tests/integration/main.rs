@@ -10,6 +10,7 @@ mod engine_outage;
 mod engines;
 mod hardening;
 mod live_lists;
+mod objects;
 mod pages;
 mod remote_engines;
 mod signin;

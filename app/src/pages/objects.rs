@@ -1,0 +1,618 @@
+//! `/images`, `/images/{id}`, `/volumes` and `/networks` (and each under
+//! `/engines/{engine}`): what an engine keeps beside its containers. Operators and admins
+//! remove and prune (asked first), and create volumes; Docker's error shows where they
+//! clicked, and the list reloads after a change.
+
+use super::container_actions::ForOperators;
+use crate::controls::{AskFirst, Feedback, Reload};
+use crate::layout::{engine_epoch, page_engine};
+use crate::resources::{
+    ImageDetail, ImageSummary, NetworkSummary, NewVolume, Objects, Pruned, UsedBy, VolumeSummary,
+};
+use crate::{Hydrated, api, format, status::ErrorPanel, urls};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+
+/// How a prune went, in words.
+fn pruned_text(kind: Objects, pruned: &Pruned) -> String {
+    let n = pruned.removed.len();
+    let what = match n {
+        1 => kind.one().to_string(),
+        _ => kind.segment().to_string(),
+    };
+    match kind {
+        Objects::Networks => format!("removed {n} {what}"),
+        _ => format!(
+            "removed {n} {what}, {} given back",
+            format::bytes(pruned.reclaimed as i64)
+        ),
+    }
+}
+
+/// The prune button of a kind, asked first; `after` reloads.
+#[component]
+pub fn PruneButton(kind: Objects, question: &'static str, after: Callback<()>) -> impl IntoView {
+    let on = page_engine();
+    let feedback = Feedback::new();
+    let label = match kind {
+        Objects::Images => "Prune dangling",
+        _ => "Prune unused",
+    };
+    let on_yes = Callback::new(move |()| {
+        feedback.run(
+            api::prune(on.get_untracked(), kind),
+            move |pruned| pruned_text(kind, &pruned),
+            move || after.run(()),
+        )
+    });
+    view! {
+        <ForOperators>
+            <span class="prune" data-testid=format!("prune-{}", kind.segment())>
+                <AskFirst label question=question.to_string() yes="Prune" on_yes />
+                {feedback.view()}
+            </span>
+        </ForOperators>
+    }
+}
+
+/// A row's remove button, asked first (with `force` for images).
+fn remove_button(
+    kind: Objects,
+    reference: String,
+    name: String,
+    force: bool,
+    after: Callback<()>,
+) -> impl IntoView {
+    let on = page_engine();
+    let feedback = Feedback::new();
+    let question = format!("Remove {}?", name_of(kind, &name));
+    let on_yes = Callback::new(move |()| {
+        let (reference, name) = (reference.clone(), name.clone());
+        feedback.run(
+            api::remove_object(on.get_untracked(), kind, reference, force),
+            move |()| format!("removed {name}"),
+            move || after.run(()),
+        )
+    });
+    view! {
+        <ForOperators>
+            <span class="remove">
+                <AskFirst label="Remove" question=question.clone() yes="Remove" on_yes />
+                {feedback.view()}
+            </span>
+        </ForOperators>
+    }
+}
+
+fn name_of(kind: Objects, name: &str) -> String {
+    format!("{} {name}", kind.one())
+}
+
+/// The containers a row names, linked.
+fn used_by(list: Vec<UsedBy>) -> impl IntoView {
+    let on = page_engine().get_untracked();
+    list.into_iter()
+        .map(|c| {
+            let href = urls::container(&on, &c.id);
+            let class = format!("state state-{}", c.state);
+            view! {
+                <a href=href>{c.name}</a>
+                " "
+                <span class=class>{c.state}</span>
+                " "
+            }
+        })
+        .collect_view()
+}
+
+/// A filter box that works once hydrated, for the object lists.
+fn filter_box(placeholder: &'static str, query: RwSignal<String>) -> impl IntoView {
+    let hydrated = expect_context::<Hydrated>().0;
+    view! {
+        <input
+            type="search"
+            class="filter"
+            placeholder=placeholder
+            aria-label=placeholder
+            disabled=move || !hydrated.get()
+            prop:value=query
+            on:input=move |ev| query.set(event_target_value(&ev))
+        />
+    }
+}
+
+fn matches(query: &str, text: &str) -> bool {
+    let text = text.to_lowercase();
+    query
+        .to_lowercase()
+        .split_whitespace()
+        .all(|word| text.contains(word))
+}
+
+/// How the image list is sorted.
+#[derive(Clone, Copy, PartialEq)]
+enum ImageOrder {
+    Newest,
+    Largest,
+    Name,
+}
+
+fn sort_images(list: &mut [ImageSummary], order: ImageOrder) {
+    match order {
+        ImageOrder::Newest => list.sort_by_key(|i| std::cmp::Reverse(i.created)),
+        ImageOrder::Largest => list.sort_by_key(|i| std::cmp::Reverse(i.size)),
+        ImageOrder::Name => list.sort_by(|a, b| a.tags.first().cmp(&b.tags.first())),
+    }
+}
+
+#[component]
+pub fn ImagesPage() -> impl IntoView {
+    let on = page_engine();
+    let reload = Reload::new();
+    let images = Resource::new(
+        move || (engine_epoch(), on.get(), reload.count()),
+        |(_, on, _)| api::images(on),
+    );
+    let after = Callback::new(move |()| reload.now());
+    let query = RwSignal::new(String::new());
+    let order = RwSignal::new(ImageOrder::Newest);
+    let hydrated = expect_context::<Hydrated>().0;
+    view! {
+        <Title text="Images" />
+        <h1>"Images"</h1>
+        <div class="toolbar">
+            {filter_box("Filter by tag or id", query)}
+            <select
+                aria-label="Sort images"
+                disabled=move || !hydrated.get()
+                on:change=move |ev| {
+                    order
+                        .set(
+                            match event_target_value(&ev).as_str() {
+                                "largest" => ImageOrder::Largest,
+                                "name" => ImageOrder::Name,
+                                _ => ImageOrder::Newest,
+                            },
+                        )
+                }
+            >
+                <option value="newest">"Newest first"</option>
+                <option value="largest">"Largest first"</option>
+                <option value="name">"By name"</option>
+            </select>
+            <PruneButton
+                kind=Objects::Images
+                question="Remove every dangling image (no tag, no container)?"
+                after
+            />
+        </div>
+        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match images.await {
+                    Ok(list) if list.is_empty() => {
+                        view! { <p class="muted">"No images on this engine."</p> }.into_any()
+                    }
+                    Ok(list) => {
+                        let rows = move || {
+                            let mut shown: Vec<ImageSummary> = list
+                                .iter()
+                                .filter(|i| {
+                                    query
+                                        .with(|q| matches(q, &format!("{} {}", i.tags.join(" "), i.id)))
+                                })
+                                .cloned()
+                                .collect();
+                            sort_images(&mut shown, order.get());
+                            shown.into_iter().map(|i| image_row(i, after)).collect_view()
+                        };
+                        view! {
+                            <table class="containers images">
+                                <thead>
+                                    <tr>
+                                        <th>"Tags"</th>
+                                        <th>"Id"</th>
+                                        <th>"Size"</th>
+                                        <th>"Created"</th>
+                                        <th>"Containers"</th>
+                                        <th></th>
+                                    </tr>
+                                </thead>
+                                <tbody>{rows}</tbody>
+                            </table>
+                        }
+                            .into_any()
+                    }
+                    Err(error) => view! { <ErrorPanel error /> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+fn image_row(image: ImageSummary, after: Callback<()>) -> impl IntoView {
+    let on = page_engine().get_untracked();
+    let href = urls::object(&on, Objects::Images, &image.id);
+    let name = image
+        .tags
+        .first()
+        .cloned()
+        .unwrap_or_else(|| image.short_id().to_string());
+    let tags = match image.dangling {
+        true => view! { <span class="badge dangling">"dangling"</span> }.into_any(),
+        false => image
+            .tags
+            .iter()
+            .map(|t| view! { <div class="mono">{t.clone()}</div> })
+            .collect_view()
+            .into_any(),
+    };
+    // An image a container uses is removed only by force (Docker refuses it for a
+    // running one whatever is asked).
+    let remove = remove_button(
+        Objects::Images,
+        image.id.clone(),
+        name.clone(),
+        false,
+        after,
+    );
+    view! {
+        <tr class="image-row" data-name=name.clone()>
+            <td>
+                <a href=href>{tags}</a>
+            </td>
+            <td class="mono">{image.short_id().to_string()}</td>
+            <td>{format::bytes(image.size)}</td>
+            <td>{format::unix_time(image.created)}</td>
+            <td data-testid="image-containers">{image.containers}</td>
+            <td>{remove}</td>
+        </tr>
+    }
+}
+
+#[component]
+pub fn ImagePage() -> impl IntoView {
+    let params = use_params_map();
+    let reference = move || params.read().get("id").unwrap_or_default();
+    let on = page_engine();
+    let image = Resource::new(
+        move || (on.get(), reference(), engine_epoch()),
+        |(on, r, _)| api::image(on, r),
+    );
+    view! {
+        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match image.await {
+                    Ok(detail) => image_view(detail).into_any(),
+                    Err(error) => {
+                        view! {
+                            <Title text="Image" />
+                            <h1>"Image"</h1>
+                            <ErrorPanel error />
+                        }
+                            .into_any()
+                    }
+                }
+            })}
+        </Transition>
+    }
+}
+
+fn image_view(detail: ImageDetail) -> impl IntoView {
+    let on = page_engine().get_untracked();
+    let name = detail
+        .image
+        .tags
+        .first()
+        .cloned()
+        .unwrap_or_else(|| detail.image.short_id().to_string());
+    let list = urls::objects(&on, Objects::Images);
+    let gone = Callback::new(move |()| crate::layout::go_to(&list));
+    let remove = remove_button(
+        Objects::Images,
+        detail.image.id.clone(),
+        name.clone(),
+        true,
+        gone,
+    );
+    let layers = detail
+        .layers
+        .into_iter()
+        .map(|l| {
+            view! {
+                <tr>
+                    <td class="mono layer">{l.created_by}</td>
+                    <td>{format::bytes(l.size)}</td>
+                    <td>{format::unix_time(l.created)}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let users = match detail.used_by.is_empty() {
+        true => view! { <span class="muted">"no container"</span> }.into_any(),
+        false => used_by(detail.used_by).into_any(),
+    };
+    view! {
+        <Title text=name.clone() />
+        <h1>{name} " " <span class="muted">"image"</span></h1>
+        <p class="muted mono">{detail.image.id.clone()}</p>
+        {remove}
+        <dl class="inspect">
+            <dt>"Tags"</dt>
+            <dd class="mono">{detail.image.tags.join(", ")}</dd>
+            <dt>"Size"</dt>
+            <dd>{format::bytes(detail.image.size)}</dd>
+            <dt>"Created"</dt>
+            <dd>{format::unix_time(detail.image.created)}</dd>
+            <dt>"Platform"</dt>
+            <dd>{format!("{}/{}", detail.os, detail.architecture)}</dd>
+            <dt>"Command"</dt>
+            <dd class="mono">{detail.command}</dd>
+            <dt>"Entrypoint"</dt>
+            <dd class="mono">{detail.entrypoint}</dd>
+            <dt>"Used by"</dt>
+            <dd data-testid="image-used-by">{users}</dd>
+        </dl>
+        <h2>"Layers"</h2>
+        <table class="containers layers">
+            <thead>
+                <tr>
+                    <th>"Created by"</th>
+                    <th>"Size"</th>
+                    <th>"Created"</th>
+                </tr>
+            </thead>
+            <tbody>{layers}</tbody>
+        </table>
+    }
+}
+
+#[component]
+pub fn VolumesPage() -> impl IntoView {
+    let on = page_engine();
+    let reload = Reload::new();
+    let volumes = Resource::new(
+        move || (engine_epoch(), on.get(), reload.count()),
+        |(_, on, _)| api::volumes(on),
+    );
+    let after = Callback::new(move |()| reload.now());
+    let query = RwSignal::new(String::new());
+    view! {
+        <Title text="Volumes" />
+        <h1>"Volumes"</h1>
+        <div class="toolbar">
+            {filter_box("Filter by name or driver", query)}
+            <PruneButton
+                kind=Objects::Volumes
+                question="Remove every volume no container uses, with its data?"
+                after
+            />
+        </div>
+        <ForOperators>
+            <NewVolumeForm after />
+        </ForOperators>
+        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match volumes.await {
+                    Ok(list) if list.is_empty() => {
+                        view! { <p class="muted">"No volumes on this engine."</p> }.into_any()
+                    }
+                    Ok(list) => {
+                        let rows = move || {
+                            list.iter()
+                                .filter(|v| {
+                                    query.with(|q| matches(q, &format!("{} {}", v.name, v.driver)))
+                                })
+                                .cloned()
+                                .map(|v| volume_row(v, after))
+                                .collect_view()
+                        };
+                        view! {
+                            <table class="containers volumes">
+                                <thead>
+                                    <tr>
+                                        <th>"Name"</th>
+                                        <th>"Driver"</th>
+                                        <th>"Size"</th>
+                                        <th>"References"</th>
+                                        <th>"Used by"</th>
+                                        <th>"Mountpoint"</th>
+                                        <th></th>
+                                    </tr>
+                                </thead>
+                                <tbody>{rows}</tbody>
+                            </table>
+                        }
+                            .into_any()
+                    }
+                    Err(error) => view! { <ErrorPanel error /> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+fn volume_row(volume: VolumeSummary, after: Callback<()>) -> impl IntoView {
+    let remove = remove_button(
+        Objects::Volumes,
+        volume.name.clone(),
+        volume.name.clone(),
+        false,
+        after,
+    );
+    let size = volume.size.map_or_else(|| "—".into(), format::bytes);
+    let refs = volume
+        .ref_count
+        .map_or_else(|| "—".into(), |n| n.to_string());
+    view! {
+        <tr class="volume-row" data-name=volume.name.clone()>
+            <td class="mono">{volume.name.clone()}</td>
+            <td>{volume.driver}</td>
+            <td>{size}</td>
+            <td>{refs}</td>
+            <td>{used_by(volume.used_by)}</td>
+            <td class="mono muted">{volume.mountpoint}</td>
+            <td>{remove}</td>
+        </tr>
+    }
+}
+
+/// Creates a volume: a name (Docker picks one when empty) and a driver (`local`).
+#[component]
+fn NewVolumeForm(after: Callback<()>) -> impl IntoView {
+    let on = page_engine();
+    let name = RwSignal::new(String::new());
+    let driver = RwSignal::new(String::new());
+    let feedback = Feedback::new();
+    let hydrated = expect_context::<Hydrated>().0;
+    let create = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let blank = |s: String| (!s.trim().is_empty()).then(|| s.trim().to_string());
+        let new = NewVolume {
+            name: blank(name.get_untracked()),
+            driver: blank(driver.get_untracked()),
+            ..NewVolume::default()
+        };
+        feedback.run(
+            api::create_volume(on.get_untracked(), new),
+            |volume| format!("created {}", volume.name),
+            move || {
+                name.set(String::new());
+                after.run(());
+            },
+        );
+    };
+    view! {
+        <form class="inline-form" on:submit=create aria-label="New volume">
+            <input
+                type="text"
+                placeholder="name (optional)"
+                aria-label="Volume name"
+                prop:value=name
+                on:input=move |ev| name.set(event_target_value(&ev))
+            />
+            <input
+                type="text"
+                placeholder="driver: local"
+                aria-label="Volume driver"
+                prop:value=driver
+                on:input=move |ev| driver.set(event_target_value(&ev))
+            />
+            <button type="submit" disabled=move || !hydrated.get()>
+                "Create volume"
+            </button>
+            {feedback.view()}
+        </form>
+    }
+}
+
+#[component]
+pub fn NetworksPage() -> impl IntoView {
+    let on = page_engine();
+    let reload = Reload::new();
+    let networks = Resource::new(
+        move || (engine_epoch(), on.get(), reload.count()),
+        |(_, on, _)| api::networks(on),
+    );
+    let after = Callback::new(move |()| reload.now());
+    let query = RwSignal::new(String::new());
+    view! {
+        <Title text="Networks" />
+        <h1>"Networks"</h1>
+        <div class="toolbar">
+            {filter_box("Filter by name, driver or subnet", query)}
+            <PruneButton
+                kind=Objects::Networks
+                question="Remove every network no container is attached to?"
+                after
+            />
+        </div>
+        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match networks.await {
+                    Ok(list) => {
+                        let rows = move || {
+                            list.iter()
+                                .filter(|n| {
+                                    query
+                                        .with(|q| {
+                                            matches(
+                                                q,
+                                                &format!("{} {} {}", n.name, n.driver, n.subnets.join(" ")),
+                                            )
+                                        })
+                                })
+                                .cloned()
+                                .map(|n| network_row(n, after))
+                                .collect_view()
+                        };
+                        view! {
+                            <table class="containers networks">
+                                <thead>
+                                    <tr>
+                                        <th>"Name"</th>
+                                        <th>"Driver"</th>
+                                        <th>"Scope"</th>
+                                        <th>"Subnets"</th>
+                                        <th>"Containers"</th>
+                                        <th></th>
+                                    </tr>
+                                </thead>
+                                <tbody>{rows}</tbody>
+                            </table>
+                        }
+                            .into_any()
+                    }
+                    Err(error) => view! { <ErrorPanel error /> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+fn network_row(network: NetworkSummary, after: Callback<()>) -> impl IntoView {
+    // Docker's own networks are never removed: no button.
+    let remove = (!network.builtin).then(|| {
+        remove_button(
+            Objects::Networks,
+            network.id.clone(),
+            network.name.clone(),
+            false,
+            after,
+        )
+    });
+    let name = network.name.clone();
+    view! {
+        <tr class="network-row" data-name=name.clone()>
+            <td class="mono">
+                {name.clone()} {network.builtin.then(|| view! { <span class="badge">"built-in"</span> })}
+                {network.internal.then(|| view! { <span class="badge">"internal"</span> })}
+            </td>
+            <td>{network.driver}</td>
+            <td>{network.scope}</td>
+            <td class="mono">{network.subnets.join(", ")}</td>
+            <td>{used_by(network.containers)}</td>
+            <td>{remove}</td>
+        </tr>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prunes_are_told_in_words() {
+        let pruned = Pruned {
+            removed: vec!["a".into()],
+            reclaimed: 2048,
+        };
+        assert_eq!(
+            pruned_text(Objects::Images, &pruned),
+            "removed 1 image, 2.0 KiB given back"
+        );
+        assert_eq!(pruned_text(Objects::Networks, &pruned), "removed 1 network");
+        assert!(matches("web 1.2", "Web-1.2 local"));
+        assert!(!matches("db", "web"));
+    }
+}
