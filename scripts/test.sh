@@ -24,6 +24,7 @@ cleanup() {
     [ -d "$dir" ] && "$BERTH_ROOT/scripts/private-engine.sh" stop "$(basename "$dir")" 2>/dev/null || true
   done
   "$BERTH_ROOT/scripts/private-sshd.sh" stop 2>/dev/null || true
+  "$BERTH_ROOT/scripts/private-registry.sh" stop 2>/dev/null || true
   stop_started_engine
   log "total: $SECONDS s"
   exit "$status"
@@ -63,6 +64,8 @@ install_test_tools() {
   # The several-engines tests: certificates for the TLS engine, a private sshd for ssh://.
   command -v openssl >/dev/null || apt_install openssl
   [ -x /usr/sbin/sshd ] || apt_install openssh-server
+  # The pull tests: a private registry on 127.0.0.1.
+  command -v docker-registry >/dev/null || apt_install docker-registry
 }
 
 # A full run writes about 7 GB under target/ (debug tests, release site, Wasm). A disk

@@ -19,10 +19,12 @@ pub enum StreamKind {
     ContainerList,
     /// An engine's Docker events, read once and shared inside Berth (never a socket).
     Events,
+    /// An image being pulled: the engine's progress, layer by layer.
+    ImagePull,
 }
 
 impl StreamKind {
-    pub const ALL: [StreamKind; 7] = [
+    pub const ALL: [StreamKind; 8] = [
         StreamKind::ContainerLogs,
         StreamKind::ContainerStats,
         StreamKind::ProjectLogs,
@@ -30,6 +32,7 @@ impl StreamKind {
         StreamKind::SystemStats,
         StreamKind::ContainerList,
         StreamKind::Events,
+        StreamKind::ImagePull,
     ];
 
     /// The label value used in metrics and logs.
@@ -42,6 +45,7 @@ impl StreamKind {
             StreamKind::SystemStats => "system_stats",
             StreamKind::ContainerList => "container_list",
             StreamKind::Events => "events",
+            StreamKind::ImagePull => "image_pull",
         }
     }
 }
@@ -151,6 +155,9 @@ pub enum Frame {
         version: u64,
         id: String,
     },
+    /// A step of an image pull, as the engine reports it; the stream ends with `end`
+    /// (`pulled NAME:TAG`, or why it failed).
+    PullProgress(PullProgress),
     /// A Docker event, as the engine's shared event stream passes it inside Berth.
     Event(EngineEvent),
     /// The client fell behind and `missed` frames were dropped for it (oldest first).
@@ -178,6 +185,38 @@ pub struct EngineEvent {
     #[serde(default)]
     pub attributes: BTreeMap<String, String>,
     pub time_nano: i64,
+}
+
+/// One line of an image pull's progress: a layer's step (`Waiting`, `Downloading`,
+/// `Verifying Checksum`, `Download complete`, `Extracting`, `Pull complete`, `Already
+/// exists`) with bytes done of bytes in all while it moves, or a line about the whole pull
+/// (no layer: `Pulling from …`, `Digest: …`, `Status: …`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PullProgress {
+    pub layer: Option<String>,
+    pub status: String,
+    pub current: Option<u64>,
+    pub total: Option<u64>,
+}
+
+/// Where a layer is in a pull, from its last status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LayerPhase {
+    Waiting,
+    Downloading,
+    Extracting,
+    Done,
+}
+
+impl PullProgress {
+    pub fn phase(&self) -> LayerPhase {
+        match self.status.as_str() {
+            "Downloading" | "Verifying Checksum" | "Download complete" => LayerPhase::Downloading,
+            "Extracting" => LayerPhase::Extracting,
+            "Pull complete" | "Already exists" => LayerPhase::Done,
+            _ => LayerPhase::Waiting,
+        }
+    }
 }
 
 /// A container list as a client keeps it from a list stream: a snapshot, then the changes

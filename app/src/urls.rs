@@ -233,6 +233,11 @@ pub fn ws_container_logs(on: &On, id: &str, tail: usize) -> String {
     )
 }
 
+/// Pulls `reference` on the engine, with its progress.
+pub fn ws_image_pull(on: &On, reference: &str) -> String {
+    format!("{}/images/pull?ref={}", on.ws(), encode(reference))
+}
+
 /// An engine's containers, live: a snapshot, then changes.
 pub fn ws_containers(on: &On) -> String {
     format!("{}/containers", on.ws())
@@ -441,6 +446,10 @@ mod tests {
             "/engines/prod/networks/n1"
         );
         assert_eq!(ws_containers(&default), "/ws/containers");
+        assert_eq!(
+            ws_image_pull(&default, "127.0.0.1:5000/a:1"),
+            "/ws/images/pull?ref=127.0.0.1%3A5000/a%3A1"
+        );
         assert_eq!(engine("prod"), "/engines/prod");
         let remove = ActionOptions {
             force: Some(true),

@@ -9,6 +9,7 @@ mod containers;
 mod dashboard;
 mod disk;
 mod host_live;
+mod image_pull;
 mod not_found;
 mod objects;
 mod projects;

@@ -69,10 +69,23 @@ fn remove_button(
     let question = format!("Remove {}?", name_of(kind, &name));
     let on_yes = Callback::new(move |()| {
         let (reference, name) = (reference.clone(), name.clone());
+        // Only a removal changes the list (or leaves the page): a refusal stays on screen
+        // where it was clicked, not redrawn away by a reload.
+        let removed = std::rc::Rc::new(std::cell::Cell::new(false));
+        let seen = removed.clone();
+        let work = api::remove_object(on.get_untracked(), kind, reference, force);
         feedback.run(
-            api::remove_object(on.get_untracked(), kind, reference, force),
+            async move {
+                let result = work.await;
+                seen.set(result.is_ok());
+                result
+            },
             move |()| format!("removed {name}"),
-            move || after.run(()),
+            move || {
+                if removed.get() {
+                    after.run(())
+                }
+            },
         )
     });
     view! {
@@ -187,6 +200,7 @@ pub fn ImagesPage() -> impl IntoView {
                 after
             />
         </div>
+        <super::image_pull::PullForm after />
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match images.await {

@@ -48,6 +48,11 @@ pub enum HubKey {
     ContainerList { engine: EngineName },
     /// An engine's Docker event stream, shared by everything in Berth that needs events.
     Events { engine: EngineName },
+    /// An image being pulled on an engine, by its reference with the tag spelled out.
+    ImagePull {
+        engine: EngineName,
+        reference: String,
+    },
 }
 
 impl HubKey {
@@ -60,6 +65,7 @@ impl HubKey {
             HubKey::SystemStats => StreamKind::SystemStats,
             HubKey::ContainerList { .. } => StreamKind::ContainerList,
             HubKey::Events { .. } => StreamKind::Events,
+            HubKey::ImagePull { .. } => StreamKind::ImagePull,
         }
     }
 
@@ -71,7 +77,8 @@ impl HubKey {
             | HubKey::ProjectLogs { engine, .. }
             | HubKey::ServiceLogs { engine, .. }
             | HubKey::ContainerList { engine }
-            | HubKey::Events { engine } => Some(engine),
+            | HubKey::Events { engine }
+            | HubKey::ImagePull { engine, .. } => Some(engine),
             HubKey::SystemStats => None,
         }
     }
@@ -93,6 +100,7 @@ impl HubKey {
             HubKey::ProjectLogs { project, .. } => project,
             HubKey::ServiceLogs { service, .. } => service,
             HubKey::ContainerList { engine } | HubKey::Events { engine } => engine.as_str(),
+            HubKey::ImagePull { reference, .. } => reference,
             HubKey::SystemStats => "host",
         }
     }
@@ -104,7 +112,9 @@ impl HubKey {
         match self {
             HubKey::ContainerLogs { .. }
             | HubKey::ProjectLogs { .. }
-            | HubKey::ServiceLogs { .. } => config.ring,
+            | HubKey::ServiceLogs { .. }
+            // A viewer who joins a pull sees its progress so far.
+            | HubKey::ImagePull { .. } => config.ring,
             HubKey::ContainerStats { .. } | HubKey::SystemStats => 1,
             HubKey::ContainerList { .. } | HubKey::Events { .. } => 0,
         }

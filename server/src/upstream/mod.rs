@@ -7,6 +7,7 @@ pub mod container_logs;
 pub mod container_stats;
 pub mod events;
 pub mod history;
+pub mod image_pull;
 pub mod last_known;
 pub mod lines;
 pub mod project_logs;

@@ -93,6 +93,7 @@ fn engine_routes() -> Router<AppState> {
         .route("/containers/{id}/stats", stream(container_stats))
         .route("/projects/{name}/logs", stream(project_logs))
         .route("/services/{id}/logs", stream(service_logs))
+        .route("/images/pull", stream(image_pull))
 }
 
 type Upgrade = Result<WebSocketUpgrade, WebSocketUpgradeRejection>;
@@ -454,6 +455,43 @@ async fn service_logs(
         registry
             .subscribe(key, tail, move |publisher| {
                 upstream::service_logs::run(docker, api, source, tail, publisher)
+            })
+            .into()
+    }))
+}
+
+/// Pulls `?ref=NAME[:TAG]` on the engine, with its progress: operators only (a pull changes
+/// what the engine keeps), audited as `image.pull`. Viewers of the same reference share one
+/// pull; the last one out cancels it.
+async fn image_pull(
+    State(streams): State<Arc<Streams>>,
+    OnEngine(on): OnEngine,
+    actor: crate::actions::Actor,
+    asking: Asking,
+    Query(params): Params,
+    upgrade: Upgrade,
+) -> Result<Response, Error> {
+    let reference = params
+        .get("ref")
+        .ok_or_else(|| Error::bad_request("ref=NAME[:TAG] names the image to pull"))?;
+    app::resources::validate_image_ref(reference)?;
+    let reference = upstream::image_pull::with_tag(reference);
+    let admitted = admit(&streams, asking, StreamKind::ImagePull)?;
+    let docker = on.engine.client()?;
+    let upgrade = upgraded(upgrade)?;
+    actor
+        .record("image.pull", &format!("{}/{reference}", on.name), true)
+        .await;
+    let key = HubKey::ImagePull {
+        engine: on.name.clone(),
+        reference: reference.clone(),
+    };
+    Ok(session(upgrade, streams, admitted, move |registry| {
+        // Everything so far: a viewer who joins sees the layers already done.
+        let history = registry.config().ring;
+        registry
+            .subscribe(key, history, move |publisher| {
+                upstream::image_pull::run(docker, reference, publisher)
             })
             .into()
     }))

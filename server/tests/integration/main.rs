@@ -12,6 +12,7 @@ mod hardening;
 mod live_lists;
 mod objects;
 mod pages;
+mod pulls;
 mod remote_engines;
 mod signin;
 mod site_config;

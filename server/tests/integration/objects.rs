@@ -3,7 +3,7 @@
 //! `/system/df` said they would, volume and network round trips, and a viewer's 403.
 
 use crate::{
-    common::{Fixture, TEST_IMAGE, TestServer, docker},
+    common::{Fixture, TEST_IMAGE, TestServer, WsClient, docker},
     signin::{DataDir, PASSWORD, add, send_json, sign_in},
 };
 use app::model::Role;
@@ -350,6 +350,10 @@ async fn a_viewer_reads_but_never_changes_and_changes_are_audited() {
         let refused = send_json(&server, method.clone(), &path, &vic, None).await;
         assert_eq!(refused.status(), StatusCode::FORBIDDEN, "{method} {path}");
     }
+    // Pulling changes what the engine keeps: a viewer's upgrade is refused before it.
+    let pull = server.ws_url("/ws/images/pull?ref=busybox:1");
+    let refused = WsClient::connect_with(&pull, &[("cookie", vic.as_str())]).await;
+    assert_eq!(refused.err().map(|(status, _)| status), Some(403));
     let body = json!({"name": name});
     let refused = send_json(
         &server,
