@@ -68,14 +68,14 @@ install_test_tools() {
   command -v docker-registry >/dev/null || apt_install docker-registry
 }
 
-# A full run writes about 7 GB under target/ (debug tests, release site, Wasm). A disk
+# A full run writes about 8 GB (7.7 GB on a fresh clone at a7b0e0f) under target/ (debug tests, release site, Wasm). A disk
 # that fills mid-link fails as "ld terminated with signal 7 [Bus error]", which names
 # nothing; say it plainly instead.
 check_disk() {
   local free_kb
   free_kb=$(df -Pk "$BERTH_ROOT" | awk 'NR == 2 { print $4 }')
-  if [ "${free_kb:-0}" -lt $((8 * 1024 * 1024)) ]; then
-    log "only $((free_kb / 1024)) MB free under $BERTH_ROOT; make test needs 8 GB free, it writes about 7 (try: cargo clean)"
+  if [ "${free_kb:-0}" -lt $((10 * 1024 * 1024)) ]; then
+    log "only $((free_kb / 1024)) MB free under $BERTH_ROOT; make test needs 10 GB free, it writes about 8 (try: cargo clean)"
     return 1
   fi
 }
