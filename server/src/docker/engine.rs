@@ -317,6 +317,19 @@ impl Engine {
         }
     }
 
+    /// [`Engine::error`] for a removal: "in use" as Docker says it for images and volumes
+    /// (409) and networks (403, "has active endpoints") is a 409 with Docker's own words
+    /// rather than the generic 502.
+    pub fn conflict(&self, error: DockerError) -> Error {
+        match error {
+            DockerError::DockerResponseServerError {
+                status_code: 409 | 403,
+                message,
+            } => Error::new(409, message),
+            other => self.error(other),
+        }
+    }
+
     async fn supervise(&self) {
         let mut backoff = BACKOFF_MIN;
         loop {

@@ -146,7 +146,7 @@ pub async fn remove(engine: &Engine, reference: &str, force: bool) -> Result<(),
         )
         .await
         .map(|_| ())
-        .map_err(|e| conflict(engine, e))
+        .map_err(|e| engine.conflict(e))
 }
 
 /// Removes every dangling image.
@@ -170,18 +170,6 @@ pub async fn prune(engine: &Engine) -> Result<Pruned, Error> {
             .collect(),
         reclaimed: pruned.space_reclaimed.unwrap_or_default().max(0) as u64,
     })
-}
-
-/// "In use" as Docker says it for images and volumes (409) and networks (403, "has active
-/// endpoints"): a 409 with Docker's own words rather than the generic 502.
-pub fn conflict(engine: &Engine, error: bollard::errors::Error) -> Error {
-    match error {
-        bollard::errors::Error::DockerResponseServerError {
-            status_code: 409 | 403,
-            message,
-        } => Error::new(409, message),
-        other => engine.error(other),
-    }
 }
 
 #[cfg(test)]

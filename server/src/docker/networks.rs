@@ -1,7 +1,7 @@
 //! An engine's networks: the list with subnets and attached containers, one network,
 //! removal (never of the ones Docker makes itself) and pruning.
 
-use super::{engine::Engine, images::conflict};
+use super::engine::Engine;
 use crate::error::Error;
 use app::resources::{BUILTIN_NETWORKS, NetworkSummary, Pruned, UsedBy, validate_network_ref};
 use bollard::models;
@@ -117,7 +117,7 @@ pub async fn remove(engine: &Engine, reference: &str) -> Result<(), Error> {
     docker
         .remove_network(&network.id.unwrap_or(name))
         .await
-        .map_err(|e| conflict(engine, e))
+        .map_err(|e| engine.conflict(e))
 }
 
 /// Removes every network no container uses (Docker never prunes its own).

@@ -1,7 +1,7 @@
 //! An engine's volumes: the list with sizes and reference counts from Docker's disk usage and
 //! the containers mounting each, one volume, creation, removal and pruning.
 
-use super::{disk, engine::Engine, images::conflict};
+use super::{disk, engine::Engine};
 use crate::{error::Error, upstream::raw_logs::LogsApi};
 use app::resources::{NewVolume, Pruned, UsedBy, VolumeSummary, validate_volume_name};
 use bollard::{models, query_parameters as q};
@@ -90,7 +90,7 @@ pub async fn create(engine: &Engine, new: &NewVolume) -> Result<VolumeSummary, E
             ..Default::default()
         })
         .await
-        .map_err(|e| conflict(engine, e))?;
+        .map_err(|e| engine.conflict(e))?;
     Ok(summary(volume, None, Vec::new()))
 }
 
@@ -101,7 +101,7 @@ pub async fn remove(engine: &Engine, name: &str) -> Result<(), Error> {
     docker
         .remove_volume(name, None::<q::RemoveVolumeOptions>)
         .await
-        .map_err(|e| conflict(engine, e))
+        .map_err(|e| engine.conflict(e))
 }
 
 /// Removes every volume no container uses. On API 1.42 and later Docker prunes only

@@ -225,26 +225,25 @@ struct Kept {
 }
 
 impl Kept {
-    /// The cache first, then the clients: a client that joins in between gets a snapshot
-    /// that already has the change, and skips the change by its version.
-    fn tell(&self, frame: Frame) {
-        self.list.current.send_replace(Some(Snapshot {
+    fn snapshot(&self) -> Snapshot {
+        Snapshot {
             run: self.run,
             version: self.version,
             containers: self.containers.clone(),
-        }));
+        }
+    }
+
+    /// The cache first, then the clients: a client that joins in between gets a snapshot
+    /// that already has the change, and skips the change by its version.
+    fn tell(&self, frame: Frame) {
+        self.list.current.send_replace(Some(self.snapshot()));
         self.publisher.publish(&frame);
     }
 
     fn replace(&mut self, all: BTreeMap<String, ContainerSummary>) {
         self.version += 1;
         self.containers = Arc::new(all);
-        let mut containers: Vec<_> = self.containers.values().cloned().collect();
-        containers.sort_by(|a, b| a.name.cmp(&b.name));
-        self.tell(Frame::Containers {
-            version: self.version,
-            containers,
-        });
+        self.tell(self.snapshot().frame());
     }
 
     /// Applies what Docker says now about `ids`: changed ones are upserted, missing ones
