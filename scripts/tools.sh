@@ -30,7 +30,13 @@ if ! wasm-bindgen --version 2>/dev/null | grep -qF " $wasm_bindgen_version"; the
   tool_install wasm-bindgen-cli --version "$wasm_bindgen_version"
 fi
 
-if [ ! -x tools/node_modules/.bin/wasm-opt ]; then
-  log "installing wasm-opt (npm binaryen)"
+if [ ! -x tools/node_modules/.bin/wasm-opt ] || [ ! -f tools/node_modules/@xterm/xterm/lib/xterm.js ]; then
+  log "installing wasm-opt (npm binaryen) and xterm.js"
   (cd tools && npm ci --no-audit --no-fund --loglevel=error)
 fi
+
+# The terminal's xterm.js, served from Berth's own assets (no CDN): cargo-leptos copies
+# public/ into the site. Copied on every build, so a version bump in tools/ takes effect.
+mkdir -p public/xterm
+cp tools/node_modules/@xterm/xterm/lib/xterm.js tools/node_modules/@xterm/xterm/css/xterm.css \
+  tools/node_modules/@xterm/addon-fit/lib/addon-fit.js public/xterm/

@@ -21,9 +21,12 @@ pub enum StreamKind {
     Events,
     /// An image being pulled: the engine's progress, layer by layer.
     ImagePull,
+    /// A terminal: a socket of its own with its exec process, never a hub.
+    Terminal,
 }
 
 impl StreamKind {
+    /// The kinds a hub serves (a terminal is not one).
     pub const ALL: [StreamKind; 8] = [
         StreamKind::ContainerLogs,
         StreamKind::ContainerStats,
@@ -46,6 +49,7 @@ impl StreamKind {
             StreamKind::ContainerList => "container_list",
             StreamKind::Events => "events",
             StreamKind::ImagePull => "image_pull",
+            StreamKind::Terminal => "terminal",
         }
     }
 }

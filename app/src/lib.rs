@@ -18,7 +18,10 @@ mod pages;
 pub mod resources;
 mod sparkline;
 mod status;
+pub mod terminal;
 pub mod urls;
+#[cfg(feature = "hydrate")]
+mod xterm;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};

@@ -382,6 +382,9 @@ pub struct Me {
     pub name: Option<String>,
     pub role: Role,
     pub accounts: bool,
+    /// Whether this caller may open terminals (`--exec` and the role).
+    #[serde(default)]
+    pub terminal: bool,
 }
 
 impl Me {

@@ -265,6 +265,24 @@ pub fn ws_service_logs(on: &On, id: &str, tail: usize) -> String {
     )
 }
 
+/// A terminal in a container running `exec` (blank parts are left out: Berth's defaults).
+pub fn ws_container_exec(on: &On, id: &str, exec: &crate::terminal::ExecRequest) -> String {
+    let mut path = format!("{}/containers/{}/exec", on.ws(), encode(id));
+    let parts = [
+        ("cmd", &exec.cmd),
+        ("user", &exec.user),
+        ("workdir", &exec.workdir),
+    ];
+    let mut sep = '?';
+    for (key, value) in parts {
+        if let Some(value) = value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+            path.push_str(&format!("{sep}{key}={}", encode(value)));
+            sep = '&';
+        }
+    }
+    path
+}
+
 /// The admin pages: users (the landing page), API tokens, the audit log.
 pub const ADMIN: &str = "/admin";
 pub const ADMIN_TOKENS: &str = "/admin/tokens";
@@ -393,6 +411,25 @@ mod tests {
             "/login?next=/containers/a%20b%3Ftab%3Dlogs"
         );
         assert_eq!(login(Some("//evil")), "/login");
+    }
+
+    #[test]
+    fn a_terminal_url_carries_only_what_is_set() {
+        let on = On::named("edge");
+        let exec = crate::terminal::ExecRequest {
+            cmd: Some("sh -c top".into()),
+            user: Some(" ".into()),
+            workdir: Some("/srv/a&b".into()),
+        };
+        assert_eq!(
+            ws_container_exec(&on, "web", &exec),
+            "/ws/engines/edge/containers/web/exec?cmd=sh%20-c%20top&workdir=/srv/a%26b"
+        );
+        let default = crate::terminal::ExecRequest::default();
+        assert_eq!(
+            ws_container_exec(&On::default_engine(), "web", &default),
+            "/ws/containers/web/exec"
+        );
     }
 
     #[test]

@@ -44,6 +44,7 @@ pub fn routes() -> Router<AppState> {
 
 /// Who acts: a signed-in operator or admin (or, with accounts off, the loopback user), and
 /// from where, for the audit log.
+#[derive(Clone)]
 pub struct Actor {
     name: String,
     auth: Option<Arc<Auth>>,
@@ -82,6 +83,15 @@ impl FromRequestParts<AppState> for Actor {
 }
 
 impl Actor {
+    /// `name` acting from `address`, audited when accounts are on.
+    pub(crate) fn new(name: String, auth: Option<Arc<Auth>>, address: Option<IpAddr>) -> Self {
+        Self {
+            name,
+            auth,
+            address,
+        }
+    }
+
     pub(crate) async fn record(&self, action: &str, target: &str, ok: bool) {
         if let Some(auth) = &self.auth {
             auth.audit

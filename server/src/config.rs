@@ -226,9 +226,46 @@ pub struct Settings {
     #[arg(long, env = "BERTH_LIMIT_PER_USER", default_value_t = 100)]
     pub limit_per_user: usize,
 
+    /// Who may open a terminal in a container: `admin` (the default), `operator` (and
+    /// admins), or `off` (nobody, whatever the role; also with `--auth off`).
+    #[arg(long, env = "BERTH_EXEC", value_enum, default_value_t = ExecMode::Admin)]
+    pub exec: ExecMode,
+
+    /// A terminal nobody has typed in for this many seconds is closed and its process ended
+    /// (0: never).
+    #[arg(long, env = "BERTH_EXEC_IDLE_SECS", default_value_t = 3600)]
+    pub exec_idle_secs: u64,
+
+    /// Terminals open at once from one client address.
+    #[arg(long, env = "BERTH_LIMIT_TERMINALS_PER_ADDRESS", default_value_t = 8)]
+    pub limit_terminals_per_address: usize,
+
+    /// Terminals one signed-in user may hold open at once, from every address together.
+    #[arg(long, env = "BERTH_LIMIT_TERMINALS_PER_USER", default_value_t = 4)]
+    pub limit_terminals_per_user: usize,
+
     /// Days the audit log keeps its entries.
     #[arg(long, env = "BERTH_AUDIT_KEEP_DAYS", default_value_t = 90)]
     pub audit_keep_days: u64,
+}
+
+/// Who may open terminals.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExecMode {
+    Admin,
+    Operator,
+    Off,
+}
+
+impl ExecMode {
+    /// The least role that may open a terminal; `None` when nobody may.
+    pub fn least_role(self) -> Option<app::model::Role> {
+        match self {
+            ExecMode::Admin => Some(app::model::Role::Admin),
+            ExecMode::Operator => Some(app::model::Role::Operator),
+            ExecMode::Off => None,
+        }
+    }
 }
 
 /// Whether Berth asks people to sign in.
@@ -248,6 +285,11 @@ impl Settings {
             ("--limit-per-kind", self.limit_per_kind),
             ("--limit-global", self.limit_global),
             ("--limit-per-user", self.limit_per_user),
+            (
+                "--limit-terminals-per-address",
+                self.limit_terminals_per_address,
+            ),
+            ("--limit-terminals-per-user", self.limit_terminals_per_user),
             ("--header-timeout-ms", self.header_timeout_ms as usize),
             ("--max-connections", self.max_connections),
             ("--shutdown-drain-ms", self.shutdown_drain_ms as usize),
@@ -315,6 +357,14 @@ impl Settings {
         Duration::from_millis(self.shutdown_drain_ms)
     }
 
+    /// Who may open terminals, and when an idle one is closed.
+    pub fn terminal_policy(&self) -> crate::ws::terminal::Policy {
+        crate::ws::terminal::Policy {
+            least_role: self.exec.least_role(),
+            idle: (self.exec_idle_secs > 0).then(|| Duration::from_secs(self.exec_idle_secs)),
+        }
+    }
+
     pub fn session_config(&self) -> crate::ws::session::SessionConfig {
         crate::ws::session::SessionConfig {
             max_lags: self.ws_max_lags,
@@ -330,6 +380,8 @@ impl Settings {
             system_stats: self.limit_system_stats,
             per_user: self.limit_per_user,
             global: self.limit_global,
+            terminals_per_ip: self.limit_terminals_per_address,
+            terminals_per_user: self.limit_terminals_per_user,
         }
     }
 }

@@ -112,12 +112,14 @@ impl AppState {
             shutdown,
             tasks,
             owners: Default::default(),
+            terminals: ws::terminal::Terminals::new(settings.terminal_policy()),
         });
+        let metrics = metrics::Metrics::new(registry, limiter, streams.terminals.clone());
         Self {
             leptos_options,
             directory: engines.clone(),
             streams,
-            metrics: metrics::Metrics::new(registry, limiter),
+            metrics,
             hosts,
             auth: None,
         }
@@ -242,6 +244,7 @@ pub async fn serve(
 pub fn router(state: AppState) -> Router {
     let directory = state.directory.clone();
     let accounts = state.auth.is_some();
+    let terminals = state.streams.terminals.clone();
     let context = move || {
         provide_context(directory.clone());
         // Who the gate let in, for the pages (`api::me`).
@@ -252,7 +255,7 @@ pub fn router(state: AppState) -> Router {
                     .get::<accounts::sessions::Caller>()
                     .cloned()
             });
-        provide_context(signin::me_of(accounts, caller));
+        provide_context(signin::me_of(accounts, caller, &terminals));
     };
     let options = state.leptos_options.clone();
     Router::new()

@@ -3,7 +3,10 @@
 //! scraped from where it lives: hub and client counts from the registry under its lock,
 //! permits from the limiter, tasks from the tokio runtime, RSS from /proc.
 
-use crate::{hub::Registry, ws::limits::Limiter};
+use crate::{
+    hub::Registry,
+    ws::{limits::Limiter, terminal::Terminals},
+};
 use axum::{
     extract::State,
     http::{HeaderMap, header},
@@ -20,6 +23,7 @@ use std::sync::Arc;
 struct Live {
     hubs: Arc<Registry>,
     limiter: Arc<Limiter>,
+    terminals: Arc<Terminals>,
 }
 
 impl std::fmt::Debug for Registry {
@@ -108,6 +112,39 @@ impl Collector for Live {
         for (reason, n) in self.limiter.rejected() {
             ConstCounter::new(n).encode(metric.encode_family(&labels("reason", reason))?)?;
         }
+        let (open, alive, opened, signalled) = self.terminals.counts();
+        let terminal_gauges = [
+            ("berth_terminals_open", "Terminal sockets open", open),
+            (
+                "berth_exec_processes_alive",
+                "Terminal processes started and not yet confirmed ended",
+                alive,
+            ),
+        ];
+        for (name, help, value) in terminal_gauges {
+            ConstGauge::new(value as i64).encode(encoder.encode_descriptor(
+                name,
+                help,
+                None,
+                MetricType::Gauge,
+            )?)?;
+        }
+        let terminal_counters = [
+            ("berth_terminals_opened", "Terminals opened", opened),
+            (
+                "berth_exec_processes_signalled",
+                "Terminal processes Berth had to signal to end them",
+                signalled,
+            ),
+        ];
+        for (name, help, value) in terminal_counters {
+            ConstCounter::new(value).encode(encoder.encode_descriptor(
+                name,
+                help,
+                None,
+                MetricType::Counter,
+            )?)?;
+        }
         let tasks =
             tokio::runtime::Handle::try_current().map_or(0, |h| h.metrics().num_alive_tasks());
         ConstGauge::new(tasks as i64).encode(encoder.encode_descriptor(
@@ -142,9 +179,13 @@ pub fn resident_memory_bytes() -> u64 {
 pub struct Metrics(Arc<prometheus_client::registry::Registry>);
 
 impl Metrics {
-    pub fn new(hubs: Arc<Registry>, limiter: Arc<Limiter>) -> Self {
+    pub fn new(hubs: Arc<Registry>, limiter: Arc<Limiter>, terminals: Arc<Terminals>) -> Self {
         let mut registry = prometheus_client::registry::Registry::default();
-        registry.register_collector(Box::new(Live { hubs, limiter }));
+        registry.register_collector(Box::new(Live {
+            hubs,
+            limiter,
+            terminals,
+        }));
         Self(Arc::new(registry))
     }
 

@@ -13,6 +13,7 @@ use crate::{
         users,
     },
     error::Error,
+    ws::terminal::Terminals,
 };
 use app::{
     model::{Me, Role},
@@ -224,22 +225,28 @@ async fn logout(
 
 /// The signed-in user; with accounts off, everyone may do everything.
 async fn me(State(state): State<AppState>, caller: Option<Extension<Caller>>) -> Json<Me> {
-    Json(me_of(state.auth.is_some(), caller.map(|Extension(c)| c)))
+    Json(me_of(
+        state.auth.is_some(),
+        caller.map(|Extension(c)| c),
+        &state.streams.terminals,
+    ))
 }
 
 /// What `/api/auth/me` and the pages say of a caller.
-pub fn me_of(accounts: bool, caller: Option<Caller>) -> Me {
+pub fn me_of(accounts: bool, caller: Option<Caller>, terminals: &Terminals) -> Me {
     match caller {
         Some(caller) if accounts => Me {
             name: Some(caller.name),
             role: caller.role,
             accounts,
+            terminal: terminals.allows(Some(caller.role)),
         },
         // Signed out (only the open pages render then), or accounts off.
         _ => Me {
             name: None,
             role: if accounts { Role::Viewer } else { Role::Admin },
             accounts,
+            terminal: !accounts && terminals.allows(None),
         },
     }
 }

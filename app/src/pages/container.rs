@@ -59,6 +59,7 @@ enum Tab {
     Overview,
     Logs,
     Stats,
+    Terminal,
 }
 
 impl Tab {
@@ -66,6 +67,7 @@ impl Tab {
         match value.as_deref() {
             Some("logs") => Tab::Logs,
             Some("stats") => Tab::Stats,
+            Some("terminal") => Tab::Terminal,
             _ => Tab::Overview,
         }
     }
@@ -74,6 +76,8 @@ impl Tab {
 /// Tabs are links (`?tab=logs`), so they work before hydration and can be shared. Only the
 /// shown tab is mounted, so only its socket is open.
 fn tabs(on: crate::urls::On, d: ContainerDetail) -> impl IntoView {
+    // The Terminal tab is offered to whoever may open one (`--exec` and the role).
+    let me = expect_context::<crate::layout::CurrentUser>().0;
     let query = use_query_map();
     let tab = move || Tab::from_query(query.read().get("tab"));
     let id = d.id.clone();
@@ -94,6 +98,18 @@ fn tabs(on: crate::urls::On, d: ContainerDetail) -> impl IntoView {
             {link(Tab::Overview, "Overview", None)}
             {link(Tab::Logs, "Logs", Some("logs"))}
             {link(Tab::Stats, "Stats", Some("stats"))}
+            <Transition fallback=|| ()>
+                {
+                    let link = link.clone();
+                    move || Suspend::new({
+                        let link = link.clone();
+                        async move {
+                            let may = me.await.is_ok_and(|me| me.terminal);
+                            may.then(|| link(Tab::Terminal, "Terminal", Some("terminal")))
+                        }
+                    })
+                }
+            </Transition>
         </nav>
         {move || match tab() {
             Tab::Overview => overview(d.clone()).into_any(),
@@ -102,6 +118,7 @@ fn tabs(on: crate::urls::On, d: ContainerDetail) -> impl IntoView {
                 view! { <crate::log_viewer::LogViewer path=path download_name=download_name.clone() /> }.into_any()
             }
             Tab::Stats => view! { <super::container_stats::ContainerStatsLive on=on.clone() id=id.clone() /> }.into_any(),
+            Tab::Terminal => view! { <super::container_terminal::ContainerTerminal on=on.clone() id=id.clone() /> }.into_any(),
         }}
     }
 }

@@ -5,6 +5,7 @@ mod all_containers;
 mod container;
 mod container_actions;
 mod container_stats;
+mod container_terminal;
 mod containers;
 mod dashboard;
 mod disk;

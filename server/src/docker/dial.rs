@@ -149,8 +149,9 @@ impl Dialer {
         let (mut sender, connection) =
             hyper::client::conn::http1::handshake(TokioIo::new(socket)).await?;
         tokio::spawn(async move {
-            // Its end (or failure) is the response's; the caller sees that on the body.
-            let _ = connection.await;
+            // Its end (or failure) is the response's; the caller sees that on the body. With
+            // upgrades: a terminal's exec takes the connection over (101, then raw TTY).
+            let _ = connection.with_upgrades().await;
         });
         Ok(sender
             .send_request(hyper::Request::from_parts(parts, body))

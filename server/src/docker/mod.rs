@@ -7,6 +7,7 @@
 pub mod dial;
 pub mod disk;
 pub mod engine;
+pub mod exec;
 pub mod images;
 pub mod mapping;
 pub mod networks;

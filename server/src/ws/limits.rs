@@ -22,6 +22,9 @@ pub struct Limits {
     /// Sockets of one user (or token), all kinds together, from any address.
     pub per_user: usize,
     pub global: usize,
+    /// Terminals of one address; of one user, from any address.
+    pub terminals_per_ip: usize,
+    pub terminals_per_user: usize,
 }
 
 impl Limits {
@@ -29,8 +32,15 @@ impl Limits {
     pub fn per_ip(&self, kind: StreamKind) -> usize {
         match kind {
             StreamKind::SystemStats => self.system_stats,
+            StreamKind::Terminal => self.terminals_per_ip,
             _ => self.per_kind,
         }
+    }
+
+    /// One user's limit for `kind` alone, for the kinds that have one (each terminal is a
+    /// process in a container).
+    fn per_user_of(&self, kind: StreamKind) -> Option<usize> {
+        (kind == StreamKind::Terminal).then_some(self.terminals_per_user)
     }
 }
 
@@ -38,6 +48,7 @@ impl Limits {
 struct Counts {
     per_key: HashMap<(IpAddr, StreamKind), usize>,
     per_user: HashMap<String, usize>,
+    per_user_kind: HashMap<(String, StreamKind), usize>,
     total: usize,
 }
 
@@ -61,9 +72,19 @@ impl std::fmt::Debug for Limiter {
 /// Why an upgrade was refused.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Refusal {
-    PerIp { limit: usize },
-    PerUser { limit: usize },
-    Global { limit: usize },
+    PerIp {
+        limit: usize,
+    },
+    PerUser {
+        limit: usize,
+    },
+    /// The user's limit for this kind alone.
+    PerUserKind {
+        limit: usize,
+    },
+    Global {
+        limit: usize,
+    },
 }
 
 impl Limiter {
@@ -110,6 +131,15 @@ impl Limiter {
             return Err(Refusal::PerUser {
                 limit: self.limits.per_user,
             });
+        }
+        let own_limit = user.zip(self.limits.per_user_of(kind));
+        if let Some((user, limit)) = own_limit {
+            let key = (user.to_string(), kind);
+            if counts.per_user_kind.get(&key).copied().unwrap_or(0) >= limit {
+                self.rejected_per_user.fetch_add(1, Ordering::Relaxed);
+                return Err(Refusal::PerUserKind { limit });
+            }
+            *counts.per_user_kind.entry(key).or_insert(0) += 1;
         }
         *counts.per_key.entry((ip, kind)).or_insert(0) += 1;
         if let Some(user) = user {
@@ -172,6 +202,15 @@ impl Drop for Permit {
                 counts.per_user.remove(user);
             }
         }
+        if let Some(user) = &self.user {
+            let key = (user.clone(), self.key.1);
+            if let Some(count) = counts.per_user_kind.get_mut(&key) {
+                *count -= 1;
+                if *count == 0 {
+                    counts.per_user_kind.remove(&key);
+                }
+            }
+        }
     }
 }
 
@@ -186,6 +225,8 @@ mod tests {
             system_stats: 2,
             per_user: 100,
             global: 3,
+            terminals_per_ip: 2,
+            terminals_per_user: 2,
         });
         let a: IpAddr = "127.0.0.1".parse().unwrap();
         let b: IpAddr = "127.0.0.2".parse().unwrap();
@@ -216,6 +257,8 @@ mod tests {
             system_stats: 20,
             per_user: 2,
             global: 100,
+            terminals_per_ip: 2,
+            terminals_per_user: 2,
         });
         let (a, b): (IpAddr, IpAddr) = ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
         let p1 = limiter
@@ -239,5 +282,40 @@ mod tests {
             .unwrap();
         drop((p2, p3, other));
         assert!(limiter.counts().per_user.is_empty());
+    }
+
+    #[test]
+    fn terminals_have_their_own_limits_per_address_and_per_user() {
+        let limiter = Limiter::new(Limits {
+            per_kind: 20,
+            system_stats: 20,
+            per_user: 100,
+            global: 100,
+            terminals_per_ip: 3,
+            terminals_per_user: 2,
+        });
+        let (a, b): (IpAddr, IpAddr) = ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
+        let t = StreamKind::Terminal;
+        let p1 = limiter.acquire(a, t, Some("bob")).unwrap();
+        let p2 = limiter.acquire(b, t, Some("bob")).unwrap();
+        assert_eq!(
+            limiter.acquire(a, t, Some("bob")).err(),
+            Some(Refusal::PerUserKind { limit: 2 })
+        );
+        // Other kinds are not held to the terminals' limit.
+        let logs = limiter
+            .acquire(a, StreamKind::ContainerLogs, Some("bob"))
+            .unwrap();
+        let p3 = limiter.acquire(a, t, Some("carol")).unwrap();
+        let p4 = limiter.acquire(a, t, None).unwrap();
+        assert_eq!(
+            limiter.acquire(a, t, Some("dave")).err(),
+            Some(Refusal::PerIp { limit: 3 })
+        );
+        drop(p1);
+        let p5 = limiter.acquire(a, t, Some("bob")).unwrap();
+        drop((p2, p3, p4, p5, logs));
+        assert!(limiter.counts().per_user_kind.is_empty());
+        assert_eq!(limiter.counts().total, 0);
     }
 }

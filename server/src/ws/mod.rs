@@ -6,6 +6,8 @@
 pub mod limits;
 pub mod owners;
 pub mod session;
+pub mod terminal;
+mod terminal_session;
 
 use crate::{
     AppState,
@@ -65,6 +67,8 @@ pub struct Streams {
     pub tasks: TaskTracker,
     /// Which signed-in session each socket belongs to.
     pub owners: Arc<owners::Owners>,
+    /// The terminals: who may open them, and their counts.
+    pub terminals: Arc<terminal::Terminals>,
 }
 
 /// A stream route: GET only, anything else 405 with a JSON body like every other error.
@@ -94,6 +98,7 @@ fn engine_routes() -> Router<AppState> {
         .route("/projects/{name}/logs", stream(project_logs))
         .route("/services/{id}/logs", stream(service_logs))
         .route("/images/pull", stream(image_pull))
+        .route("/containers/{id}/exec", stream(terminal::open))
 }
 
 type Upgrade = Result<WebSocketUpgrade, WebSocketUpgradeRejection>;
@@ -192,6 +197,10 @@ fn limit(
             }
             Refusal::PerUser { limit } => format!(
                 "too many live connections for {}: the limit is {limit} per user",
+                user.unwrap_or_default()
+            ),
+            Refusal::PerUserKind { limit } => format!(
+                "too many {kind} connections for {}: the limit is {limit} per user",
                 user.unwrap_or_default()
             ),
             Refusal::Global { limit } => {

@@ -45,7 +45,7 @@ enum Exit {
 type Sink = SplitSink<WebSocket, Message>;
 
 /// Why a send did not go through.
-enum Unsent {
+pub(super) enum Unsent {
     /// Not written within the timeout: the client is not reading.
     Stalled,
     /// The connection broke or the client closed it.
@@ -70,7 +70,7 @@ impl Unsent {
 
 /// Sends one message within `timeout`. For everything but the goodbye, shutdown interrupts
 /// it: a client that does not read must never hold shutdown up.
-async fn send(
+pub(super) async fn send(
     sink: &mut Sink,
     message: Message,
     timeout: Duration,

@@ -549,6 +549,45 @@ impl WsClient {
     pub async fn close(mut self) {
         let _ = self.stream.close(None).await;
     }
+
+    pub async fn send_binary(&mut self, bytes: &[u8]) {
+        use futures::SinkExt;
+        let message = tokio_tungstenite::tungstenite::Message::Binary(bytes.to_vec().into());
+        self.stream.send(message).await.unwrap();
+    }
+
+    pub async fn send_text(&mut self, text: &str) {
+        use futures::SinkExt;
+        let message = tokio_tungstenite::tungstenite::Message::Text(text.into());
+        self.stream.send(message).await.unwrap();
+    }
+
+    /// A terminal's output (binary frames; text frames appended as a line of their own)
+    /// until it holds `wanted` or the socket ends: everything read, and how it ended.
+    pub async fn read_until(&mut self, wanted: &str, timeout: Duration) -> (String, Option<Ended>) {
+        use futures::StreamExt;
+        use tokio_tungstenite::tungstenite::Message;
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut read = String::new();
+        while !read.contains(wanted) {
+            let ended = match tokio::time::timeout_at(deadline, self.stream.next()).await {
+                Err(_) => Ended::TimedOut,
+                Ok(Some(Ok(Message::Binary(bytes)))) => {
+                    read.push_str(&String::from_utf8_lossy(&bytes));
+                    continue;
+                }
+                Ok(Some(Ok(Message::Text(text)))) => {
+                    read.push_str(&format!("\n{text}\n"));
+                    continue;
+                }
+                Ok(Some(Ok(Message::Close(frame)))) => Ended::Closed(frame.map(|f| f.code.into())),
+                Ok(Some(Ok(_))) => continue,
+                Ok(None) | Ok(Some(Err(_))) => Ended::Closed(None),
+            };
+            return (read, Some(ended));
+        }
+        (read, None)
+    }
 }
 
 impl TestServer {

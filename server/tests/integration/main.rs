@@ -19,3 +19,4 @@ mod site_config;
 mod soak;
 mod streams;
 mod swarm;
+mod terminals;

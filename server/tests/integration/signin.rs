@@ -154,7 +154,7 @@ async fn every_door(location: Location) {
         .unwrap();
     assert_eq!(
         me,
-        serde_json::json!({ "name": "alice", "role": "viewer", "accounts": true })
+        serde_json::json!({ "name": "alice", "role": "viewer", "accounts": true, "terminal": false })
     );
     let page = get(&server, "/containers", Some(&cookie)).await;
     assert_eq!(page.status(), StatusCode::OK);
