@@ -44,7 +44,6 @@ pub fn routes() -> Router<AppState> {
 
 /// Who acts: a signed-in operator or admin (or, with accounts off, the loopback user), and
 /// from where, for the audit log.
-#[derive(Clone)]
 pub struct Actor {
     name: String,
     auth: Option<Arc<Auth>>,

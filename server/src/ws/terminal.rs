@@ -167,66 +167,97 @@ pub async fn open(
         ));
     }
     let upgrade = upgraded(upgrade)?;
-    let container_id = container.id.unwrap_or_default();
-    let target = format!("{}/{name}: {}", on.name, exec.command());
-    let engine = on.engine.clone();
+    let opening = Opening {
+        target: format!("{}/{name}: {}", on.name, exec.command()),
+        container: container.id.unwrap_or_default(),
+        engine: on.engine.clone(),
+        exec,
+        actor,
+        admitted,
+        streams,
+    };
     Ok(upgrade
         .read_buffer_size(super::READ_BUFFER)
         .max_message_size(terminal_session::MAX_INPUT)
         .max_frame_size(terminal_session::MAX_INPUT)
         .on_failed_upgrade(|e| tracing::debug!("terminal upgrade failed: {e}"))
         .on_upgrade(move |socket| {
-            let tasks = streams.tasks.clone();
-            tasks.track_future(async move {
-                let Admitted { permit, ownership } = admitted;
-                let open = terminals.opened();
-                let since = Instant::now();
-                let started = Exec::start(&engine, &container_id, &exec).await;
-                let session = terminal_session::Session {
-                    config: streams.session.clone(),
-                    idle: terminals.policy.idle,
-                    shutdown: streams.shutdown.clone(),
-                    ownership,
-                };
-                let (exec, output, input) = match started {
-                    Ok(started) => started,
-                    Err(e) => {
-                        actor.record("terminal.open", &target, false).await;
-                        terminal_session::refuse(socket, &e.to_string()).await;
-                        drop((permit, open));
-                        return;
-                    }
-                };
-                let process = terminals.started();
-                actor.record("terminal.open", &target, true).await;
-                let ended = session.run(socket, &exec, output, input).await;
-                // The socket is gone: its slot is free while the process is being ended (the
-                // process has its own count).
-                drop((permit, open));
-                let reaped = exec.reap().await;
-                if reaped.confirmed {
-                    process.ended(reaped.signalled);
-                } else {
-                    tracing::warn!(
-                        exec = exec.id(),
-                        "a terminal's process may still run: Berth could not confirm its end"
-                    );
-                    drop(process);
-                }
-                let summary = format!(
-                    "{target} after {} s ({ended}{})",
-                    since.elapsed().as_secs(),
-                    match (reaped.confirmed, reaped.signalled) {
-                        (false, _) => ", its end not confirmed".to_string(),
-                        (true, 0) => String::new(),
-                        (true, n) => format!(", {n} process(es) ended by Berth"),
-                    }
-                );
-                actor
-                    .record("terminal.close", &summary, reaped.confirmed)
-                    .await;
-            })
+            let tasks = opening.streams.tasks.clone();
+            tasks.track_future(opening.serve(socket))
         }))
+}
+
+/// A terminal admitted and upgraded: what it needs to start its process, run, and end it.
+struct Opening {
+    streams: Arc<Streams>,
+    engine: Arc<crate::docker::engine::Engine>,
+    container: String,
+    exec: app::terminal::Exec,
+    /// `engine/container: command`, for the audit log.
+    target: String,
+    actor: Actor,
+    admitted: Admitted,
+}
+
+impl Opening {
+    /// Starts the process, runs the socket until it ends, then ends the process and
+    /// confirms it; each step audited.
+    async fn serve(self, socket: axum::extract::ws::WebSocket) {
+        let Self {
+            streams,
+            engine,
+            container,
+            exec,
+            target,
+            actor,
+            admitted: Admitted { permit, ownership },
+        } = self;
+        let terminals = &streams.terminals;
+        let open = terminals.opened();
+        let since = Instant::now();
+        let (exec, output, input) = match Exec::start(&engine, &container, &exec).await {
+            Ok(started) => started,
+            Err(e) => {
+                actor.record("terminal.open", &target, false).await;
+                terminal_session::refuse(socket, &e.to_string()).await;
+                return;
+            }
+        };
+        let process = terminals.started();
+        actor.record("terminal.open", &target, true).await;
+        let session = terminal_session::Session {
+            config: streams.session.clone(),
+            idle: terminals.policy.idle,
+            shutdown: streams.shutdown.clone(),
+            ownership,
+        };
+        let ended = session.run(socket, &exec, output, input).await;
+        // The socket is gone: its slot is free while the process is being ended (the
+        // process has its own count).
+        drop((permit, open));
+        let reaped = exec.reap().await;
+        if reaped.confirmed {
+            process.ended(reaped.signalled);
+        } else {
+            tracing::warn!(
+                exec = exec.id(),
+                "a terminal's process may still run: Berth could not confirm its end"
+            );
+            drop(process);
+        }
+        let how = match (reaped.confirmed, reaped.signalled) {
+            (false, _) => ", its end not confirmed".to_string(),
+            (true, 0) => String::new(),
+            (true, n) => format!(", {n} process(es) ended by Berth"),
+        };
+        let summary = format!(
+            "{target} after {} s ({ended}{how})",
+            since.elapsed().as_secs()
+        );
+        actor
+            .record("terminal.close", &summary, reaped.confirmed)
+            .await;
+    }
 }
 
 fn refusal(least_role: Option<Role>) -> String {
