@@ -59,6 +59,8 @@ pub fn Layout(children: Children) -> impl IntoView {
     let hydrated = expect_context::<crate::Hydrated>().0;
     let me = Resource::new(|| (), |_| api::me());
     provide_context(CurrentUser(me));
+    #[cfg(feature = "hydrate")]
+    shortcuts::listen(on);
 
     view! {
         <div class="app" data-hydrated=move || hydrated.get().to_string()>
@@ -96,6 +98,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                 <Transition fallback=|| ()>
                     {move || Suspend::new(async move { health.await.ok().map(engine_badge) })}
                 </Transition>
+                <crate::theme::ThemeToggle />
                 <Transition fallback=|| ()>
                     {move || Suspend::new(async move { me.await.ok().and_then(user_menu) })}
                 </Transition>
@@ -112,6 +115,78 @@ pub fn Layout(children: Children) -> impl IntoView {
             </Transition>
             <main class="content">{children()}</main>
         </div>
+    }
+}
+
+/// Keys anywhere but in a text field: `/` focuses the page's filter, `g` then `c`, `p` or
+/// `d` goes to the containers, projects or dashboard of the page's engine.
+#[cfg(feature = "hydrate")]
+mod shortcuts {
+    use crate::urls::{self, On};
+    use leptos::{ev, prelude::*};
+    use wasm_bindgen::JsCast;
+
+    /// How long after `g` its second key counts, in ms.
+    const CHORD_MS: f64 = 1_500.0;
+
+    /// Whether the key goes to something the user types in (a field, the terminal).
+    fn typing(event: &web_sys::KeyboardEvent) -> bool {
+        let Some(element) = event
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::HtmlElement>().ok())
+        else {
+            return false;
+        };
+        matches!(element.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT")
+            || element.is_content_editable()
+    }
+
+    fn focus_filter() -> bool {
+        let input = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| {
+                d.query_selector("input[type=search]:not([disabled])")
+                    .ok()
+                    .flatten()
+            })
+            .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok());
+        input.is_some_and(|input| input.focus().is_ok())
+    }
+
+    pub fn listen(on: Memo<On>) {
+        let navigate = leptos_router::hooks::use_navigate();
+        let g_at = StoredValue::new(None::<f64>);
+        let handle = window_event_listener(ev::keydown, move |event| {
+            if event.ctrl_key() || event.meta_key() || event.alt_key() || typing(&event) {
+                return;
+            }
+            let now = js_sys::Date::now();
+            let chord = g_at.get_value().is_some_and(|at| now - at < CHORD_MS);
+            g_at.set_value(None);
+            let here = on.get_untracked();
+            let to = match event.key().as_str() {
+                "/" => {
+                    if focus_filter() {
+                        event.prevent_default();
+                    }
+                    return;
+                }
+                "g" => {
+                    g_at.set_value(Some(now));
+                    return;
+                }
+                "c" if chord => urls::containers(&here),
+                "p" if chord => urls::projects(&here),
+                "d" if chord => match here.name() {
+                    Some(name) => urls::engine(name),
+                    None => urls::DASHBOARD.to_string(),
+                },
+                _ => return,
+            };
+            event.prevent_default();
+            navigate(&to, Default::default());
+        });
+        on_cleanup(move || handle.remove());
     }
 }
 

@@ -19,6 +19,7 @@ pub mod resources;
 mod sparkline;
 mod status;
 pub mod terminal;
+mod theme;
 pub mod urls;
 #[cfg(feature = "hydrate")]
 mod xterm;
@@ -33,9 +34,11 @@ use leptos_router::{
 
 /// The document around the app: the server renders it once per page request.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    // The remembered theme, so the first paint has its colours.
+    let theme = theme::Theme::current().as_str();
     view! {
         <!DOCTYPE html>
-        <html lang="en">
+        <html lang="en" data-theme=theme>
             <head>
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />

@@ -201,8 +201,9 @@ fn overview(d: ContainerDetail) -> impl IntoView {
             <dd>{project.unwrap_or_else(|| "none".into())}</dd>
             <dt>"Environment"</dt>
             <dd data-testid="env-names">
-                <span class="muted">"names only; values stay on the server"</span>
                 {list_or_none(d.env_names.clone())}
+                {(!d.env_names.is_empty())
+                    .then(|| view! { <p class="muted note">"Names only: the values stay on the server."</p> })}
             </dd>
             <dt>"Mounts"</dt>
             <dd data-testid="mounts">{list_or_none(mounts)}</dd>
