@@ -302,22 +302,35 @@ pub fn LogViewer(
         )
     };
 
+    // Where Berth itself last scrolled to: the scroll event that follows says nothing about
+    // what the user wants (a pause in between must stay a pause).
+    let own_scroll = StoredValue::new(None::<i32>);
     let scroll_to_bottom = move || {
         if let Some(el) = scroller.get_untracked() {
             el.set_scroll_top(el.scroll_height());
+            own_scroll.set_value(Some(el.scroll_top()));
         }
     };
     // After each flush, keep the newest line in view while following.
     Effect::new(move |_| {
         rows.track();
         if following.get_untracked() {
-            request_animation_frame(scroll_to_bottom);
+            // Checked again when the frame comes: a pause meanwhile must not be undone by
+            // this scroll (its scroll event would read "at the bottom" as "following").
+            request_animation_frame(move || {
+                if following.get_untracked() {
+                    scroll_to_bottom();
+                }
+            });
         }
     });
     let on_scroll = move |_| {
         let Some(el) = scroller.get_untracked() else {
             return;
         };
+        if own_scroll.try_update_value(Option::take).flatten() == Some(el.scroll_top()) {
+            return;
+        }
         let at_bottom = el.scroll_top() + el.client_height() >= el.scroll_height() - 8;
         if at_bottom != following.get_untracked() {
             following.set(at_bottom);
@@ -330,6 +343,51 @@ pub fn LogViewer(
         following.set(true);
         unseen.set(0);
         request_animation_frame(scroll_to_bottom);
+    };
+    // Keys, outside a text field: space pauses or resumes, End follows. Escape in the filter
+    // clears it at once (no debounce).
+    #[cfg(feature = "hydrate")]
+    {
+        let keys = window_event_listener(leptos::ev::keydown, move |event| {
+            let typing = event
+                .target()
+                .and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(t).ok())
+                .is_some_and(|e| {
+                    matches!(
+                        e.tag_name().as_str(),
+                        "INPUT" | "TEXTAREA" | "SELECT" | "BUTTON"
+                    ) || e.is_content_editable()
+                });
+            if typing || event.ctrl_key() || event.meta_key() || event.alt_key() {
+                return;
+            }
+            match event.key().as_str() {
+                " " => match following.get_untracked() {
+                    true => following.set(false),
+                    false => follow(),
+                },
+                "End" => follow(),
+                _ => return,
+            }
+            event.prevent_default();
+        });
+        on_cleanup(move || keys.remove());
+    }
+    let on_filter_key = move |ev: leptos::ev::KeyboardEvent| {
+        if ev.key() != "Escape" {
+            return;
+        }
+        #[cfg(feature = "hydrate")]
+        if let Some(input) = ev
+            .target()
+            .and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlInputElement>(t).ok())
+        {
+            input.set_value("");
+        }
+        if let Some(timer) = debounce.try_update_value(Option::take).flatten() {
+            timer.clear();
+        }
+        filter_input.set(String::new());
     };
     let do_restart = move |_| {
         pending.set_value(Vec::new());
@@ -373,6 +431,7 @@ pub fn LogViewer(
                     data-testid="log-filter"
                     disabled=move || !hydrated.get()
                     on:input=on_filter
+                    on:keydown=on_filter_key
                 />
                 <span class="muted" data-testid="log-count">
                     {move || {

@@ -90,7 +90,7 @@ impl fmt::Display for Port {
 }
 
 /// A row of the container list.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ContainerSummary {
     pub id: String,
     /// The primary name, without Docker's leading `/`.

@@ -105,15 +105,24 @@ pub fn ThemeToggle() -> impl IntoView {
         #[cfg(feature = "hydrate")]
         apply(next);
     };
+    // An icon on screen (the header is full); the words for assistive technology and as a
+    // tooltip.
+    let label = move || format!("Theme: {}", theme.get().as_str());
+    let icon = move || match theme.get() {
+        Theme::System => "◐",
+        Theme::Light => "☀",
+        Theme::Dark => "☾",
+    };
     view! {
         <button
             type="button"
             class="theme-toggle"
             data-testid="theme-toggle"
-            title="Colours: the system's, light or dark"
+            aria-label=label
+            title=move || format!("{} (system, light, dark)", label())
             on:click=toggle
         >
-            {move || format!("Theme: {}", theme.get().as_str())}
+            {icon}
         </button>
     }
 }

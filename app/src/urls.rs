@@ -265,6 +265,12 @@ pub fn ws_service_logs(on: &On, id: &str, tail: usize) -> String {
     )
 }
 
+/// A list page sorted by `column`, either way.
+pub fn sorted(path: &str, column: &str, descending: bool) -> String {
+    let order = if descending { "desc" } else { "asc" };
+    format!("{path}?sort={}&order={order}", encode(column))
+}
+
 /// A terminal in a container running `exec` (blank parts are left out: Berth's defaults).
 pub fn ws_container_exec(on: &On, id: &str, exec: &crate::terminal::ExecRequest) -> String {
     let mut path = format!("{}/containers/{}/exec", on.ws(), encode(id));

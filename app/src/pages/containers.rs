@@ -136,6 +136,120 @@ impl Haystack {
     }
 }
 
+/// A column the list sorts by (`?sort=KEY&order=asc|desc`, so a sorted list can be shared
+/// and survives a reload); without one, the engine's order (newest first).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum SortKey {
+    Engine,
+    Name,
+    Image,
+    State,
+    Created,
+    Project,
+}
+
+impl SortKey {
+    const ALL: [SortKey; 6] = [
+        SortKey::Engine,
+        SortKey::Name,
+        SortKey::Image,
+        SortKey::State,
+        SortKey::Created,
+        SortKey::Project,
+    ];
+
+    fn as_str(self) -> &'static str {
+        match self {
+            SortKey::Engine => "engine",
+            SortKey::Name => "name",
+            SortKey::Image => "image",
+            SortKey::State => "state",
+            SortKey::Created => "created",
+            SortKey::Project => "project",
+        }
+    }
+
+    fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == value)
+    }
+
+    fn compare(self, a: &Listed, b: &Listed) -> std::cmp::Ordering {
+        let (x, y) = (&a.container, &b.container);
+        let by = match self {
+            SortKey::Engine => a.engine.cmp(&b.engine),
+            SortKey::Name => x.name.cmp(&y.name),
+            SortKey::Image => x.image.cmp(&y.image),
+            SortKey::State => x.state.cmp(&y.state),
+            SortKey::Created => x.created.cmp(&y.created),
+            SortKey::Project => x.project.cmp(&y.project),
+        };
+        // Ties in a stable, visible order: by name.
+        by.then_with(|| x.name.cmp(&y.name))
+    }
+}
+
+/// The list's order, from the page's query.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Sort {
+    key: SortKey,
+    descending: bool,
+}
+
+impl Sort {
+    fn of_query(sort: Option<String>, order: Option<String>) -> Option<Self> {
+        Some(Self {
+            key: SortKey::parse(sort.as_deref()?)?,
+            descending: order.as_deref() == Some("desc"),
+        })
+    }
+
+    fn apply(sort: Option<Self>, mut list: Vec<Listed>) -> Vec<Listed> {
+        if let Some(Sort { key, descending }) = sort {
+            list.sort_by(|a, b| match descending {
+                false => key.compare(a, b),
+                true => key.compare(b, a),
+            });
+        }
+        list
+    }
+}
+
+/// A sortable column's header: a link to the list sorted by it (the other way round when it
+/// already is), marked for assistive technology.
+fn sort_header(
+    label: &'static str,
+    key: SortKey,
+    sort: Memo<Option<Sort>>,
+    path: Memo<String>,
+) -> impl IntoView {
+    let current = move || sort.get().filter(|s| s.key == key);
+    let href = move || {
+        let descending = current().is_some_and(|s| !s.descending);
+        crate::urls::sorted(&path.get(), key.as_str(), descending)
+    };
+    let aria = move || {
+        current().map(|s| match s.descending {
+            true => "descending",
+            false => "ascending",
+        })
+    };
+    let arrow = move || match current() {
+        Some(Sort {
+            descending: true, ..
+        }) => " ↓",
+        Some(_) => " ↑",
+        None => "",
+    };
+    view! {
+        <th aria-sort=aria>
+            <a href=href class="sort" data-testid=format!("sort-{}", key.as_str())>
+                {label}
+                {arrow}
+            </a>
+        </th>
+    }
+}
+
 /// What identifies a row as drawn: a container whose state or status changed is drawn
 /// again, the others are kept as they are.
 fn row_key(listed: &Listed) -> (Option<String>, String, String, String, String) {
@@ -178,10 +292,16 @@ pub fn Table(
         })
     };
     let several = !engines.is_empty();
+    let query_map = leptos_router::hooks::use_query_map();
+    let sort =
+        Memo::new(move |_| query_map.with(|q| Sort::of_query(q.get("sort"), q.get("order"))));
+    let location = leptos_router::hooks::use_location();
+    let path = Memo::new(move |_| location.pathname.get());
     // Rows are hidden by the filter, not rebuilt: filtering never touches the server and
-    // never re-creates DOM; a change from the stream redraws only its row.
+    // never re-creates DOM; a change from the stream redraws only its row, a new order
+    // moves rows.
     let rows = view! {
-        <For each=move || list.get() key=row_key let:listed>
+        <For each=move || Sort::apply(sort.get(), list.get()) key=row_key let:listed>
             {
                 let haystack = Arc::new(Haystack::new(&listed.container, listed.engine.as_deref()));
                 row(listed, move || !shown_by(&haystack), reload, selected)
@@ -227,14 +347,14 @@ pub fn Table(
             <thead>
                 <tr>
                     {reload.map(|_| view! { <th class="select"></th> })}
-                    {several.then(|| view! { <th>"Engine"</th> })}
-                    <th>"Name"</th>
-                    <th>"Image"</th>
-                    <th>"State"</th>
+                    {several.then(|| sort_header("Engine", SortKey::Engine, sort, path))}
+                    {sort_header("Name", SortKey::Name, sort, path)}
+                    {sort_header("Image", SortKey::Image, sort, path)}
+                    {sort_header("State", SortKey::State, sort, path)}
                     <th>"Status"</th>
-                    <th>"Created"</th>
+                    {sort_header("Created", SortKey::Created, sort, path)}
                     <th>"Ports"</th>
-                    <th>"Project"</th>
+                    {sort_header("Project", SortKey::Project, sort, path)}
                     {reload.map(|_| view! { <th></th> })}
                 </tr>
             </thead>
@@ -349,6 +469,47 @@ fn row(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_query_sorts_by_a_column_either_way_with_ties_by_name() {
+        let listed = |name: &str, state: &str, created: i64| {
+            Listed::on(
+                &On::default_engine(),
+                ContainerSummary {
+                    name: name.into(),
+                    state: state.into(),
+                    created,
+                    ..Default::default()
+                },
+            )
+        };
+        let list = [
+            listed("b", "running", 2),
+            listed("a", "running", 3),
+            listed("c", "exited", 1),
+        ];
+        let names = |sort, order: Option<&str>| {
+            let sort = Sort::of_query(Some(String::from(sort)), order.map(String::from));
+            Sort::apply(
+                sort,
+                list.iter()
+                    .map(|l| Listed::on(&l.on, l.container.clone()))
+                    .collect(),
+            )
+            .into_iter()
+            .map(|l| l.container.name)
+            .collect::<Vec<_>>()
+        };
+        assert_eq!(names("name", None), ["a", "b", "c"]);
+        assert_eq!(names("name", Some("desc")), ["c", "b", "a"]);
+        assert_eq!(names("state", None), ["c", "a", "b"]);
+        assert_eq!(names("created", Some("desc")), ["a", "b", "c"]);
+        assert_eq!(
+            names("bogus", None),
+            ["b", "a", "c"],
+            "an unknown column keeps the order"
+        );
+    }
 
     #[test]
     fn filter_words_all_match_case_insensitively_ids_by_prefix() {
