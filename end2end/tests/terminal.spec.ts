@@ -50,6 +50,13 @@ async function connect(page: Page, name = NAME): Promise<void> {
   await page.getByTestId('terminal-connect').click();
 }
 
+/** Connected, and the shell's prompt is up: busybox's shell discards what was typed
+ * before it set its TTY up, as any shell may. */
+async function connected(page: Page): Promise<void> {
+  await expect(page.getByTestId('terminal-status')).toHaveText('connected');
+  await expect.poll(async () => (await screen(page)).some((l) => l.trim().endsWith('#'))).toBe(true);
+}
+
 /** Lines of the terminal's screen. */
 async function screen(page: Page): Promise<string[]> {
   return page.locator('.xterm-rows > div').allTextContents();
@@ -80,7 +87,7 @@ test('a shell answers, follows the window size, and leaves nothing when the tab 
   const sockets = trackSockets(page);
   await page.setViewportSize({ width: 1280, height: 860 });
   await connect(page);
-  await expect(page.getByTestId('terminal-status')).toHaveText('connected');
+  await connected(page);
   await type(page, 'echo $((6*7))');
   await expect.poll(async () => (await screen(page)).some((l) => l.trim() === '42')).toBe(true);
   // One terminal socket in the page, one in Berth's counts.
@@ -111,7 +118,7 @@ test('a shell answers, follows the window size, and leaves nothing when the tab 
 
 test('exit shows the code, and a stopped container is refused in Berth’s words', async ({ page }) => {
   await connect(page);
-  await expect(page.getByTestId('terminal-status')).toHaveText('connected');
+  await connected(page);
   await type(page, 'exit 5');
   await expect(page.getByTestId('terminal-status')).toHaveText('process exited with code 5');
   await expect(page.getByTestId('terminal-connect')).toBeVisible();
@@ -128,13 +135,13 @@ test('40 terminals opened and left by every way a browser leaves leave no proces
   for (let i = 0; i < 20; i++) {
     // Left for another tab of the page: the component's cleanup closes the socket.
     await connect(page);
-    await expect(page.getByTestId('terminal-status')).toHaveText('connected');
+    await connected(page);
     await page.getByTestId('tab-overview').click();
     await expect(page.getByTestId('terminal')).toHaveCount(0);
     // The page closed with the terminal open.
     const other = await context.newPage();
     await connect(other);
-    await expect(other.getByTestId('terminal-status')).toHaveText('connected');
+    await connected(other);
     await other.close();
   }
   expect(await metric('berth_terminals_opened_total')).toBe(opened + 40);

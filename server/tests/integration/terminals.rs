@@ -40,9 +40,18 @@ fn container(tag: &str) -> Fixture {
 }
 
 async fn open(server: &TestServer, path: &str) -> WsClient {
-    WsClient::connect(&server.ws_url(path))
+    let mut ws = WsClient::connect(&server.ws_url(path))
         .await
-        .unwrap_or_else(|(status, body)| panic!("{path}: {status} {body}"))
+        .unwrap_or_else(|(status, body)| panic!("{path}: {status} {body}"));
+    prompt(&mut ws).await;
+    ws
+}
+
+/// Waits for the shell's prompt before anything is typed: busybox's shell sets its TTY to
+/// raw mode when it starts, and what arrived before that is discarded (a person types after
+/// the prompt too).
+async fn prompt(ws: &mut WsClient) {
+    expect(ws, "# ").await;
 }
 
 /// Reads until `wanted`, failing with what was read if it does not come.
@@ -128,14 +137,11 @@ async fn exit_closes_the_socket_with_the_exit_code() {
     assert_eq!(back_to(&c.id, &baseline, WAIT).await, baseline);
     counts_back_to_zero(&server).await;
     // A command that does not exist: it runs, fails, and says so with its code.
-    let mut ws = open(
-        &server,
-        &format!(
-            "/ws/containers/{}/exec?cmd=/bin/berth-no-such-shell",
-            c.name
-        ),
-    )
-    .await;
+    let path = format!(
+        "/ws/containers/{}/exec?cmd=/bin/berth-no-such-shell",
+        c.name
+    );
+    let mut ws = WsClient::connect(&server.ws_url(&path)).await.unwrap();
     let (read, ended) = ws.read_until("never", WAIT).await;
     assert_eq!(ended, Some(Ended::Closed(Some(1000))), "{read}");
     assert!(
@@ -224,6 +230,7 @@ async fn only_admins_by_default_and_every_terminal_is_audited() {
     let mut ws = WsClient::connect_with(&path, &[("cookie", &ada)])
         .await
         .unwrap();
+    prompt(&mut ws).await;
     ws.send_binary(b"echo $((6*7))\n").await;
     expect(&mut ws, "42\r\n").await;
     ws.close().await;
@@ -232,6 +239,7 @@ async fn only_admins_by_default_and_every_terminal_is_audited() {
     let mut ws = WsClient::connect_with(&path, &[("cookie", &ada)])
         .await
         .unwrap();
+    prompt(&mut ws).await;
     ws.send_binary(b"echo in\n").await;
     expect(&mut ws, "in\r\n").await;
     crate::signin::send_json(
