@@ -118,6 +118,24 @@ pub fn Layout(children: Children) -> impl IntoView {
     }
 }
 
+/// Whether a key goes to something the user types in (a field, the terminal), or with
+/// `buttons`, also to a focused button (where space clicks it).
+#[cfg(feature = "hydrate")]
+pub(crate) fn typed_into(event: &web_sys::KeyboardEvent, buttons: bool) -> bool {
+    use wasm_bindgen::JsCast;
+    let Some(element) = event
+        .target()
+        .and_then(|t| t.dyn_into::<web_sys::HtmlElement>().ok())
+    else {
+        return false;
+    };
+    match element.tag_name().as_str() {
+        "INPUT" | "TEXTAREA" | "SELECT" => true,
+        "BUTTON" => buttons,
+        _ => element.is_content_editable(),
+    }
+}
+
 /// Keys anywhere but in a text field: `/` focuses the page's filter, `g` then `c`, `p` or
 /// `d` goes to the containers, projects or dashboard of the page's engine.
 #[cfg(feature = "hydrate")]
@@ -128,18 +146,6 @@ mod shortcuts {
 
     /// How long after `g` its second key counts, in ms.
     const CHORD_MS: f64 = 1_500.0;
-
-    /// Whether the key goes to something the user types in (a field, the terminal).
-    fn typing(event: &web_sys::KeyboardEvent) -> bool {
-        let Some(element) = event
-            .target()
-            .and_then(|t| t.dyn_into::<web_sys::HtmlElement>().ok())
-        else {
-            return false;
-        };
-        matches!(element.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT")
-            || element.is_content_editable()
-    }
 
     fn focus_filter() -> bool {
         let input = web_sys::window()
@@ -157,7 +163,11 @@ mod shortcuts {
         let navigate = leptos_router::hooks::use_navigate();
         let g_at = StoredValue::new(None::<f64>);
         let handle = window_event_listener(ev::keydown, move |event| {
-            if event.ctrl_key() || event.meta_key() || event.alt_key() || typing(&event) {
+            if event.ctrl_key()
+                || event.meta_key()
+                || event.alt_key()
+                || super::typed_into(&event, false)
+            {
                 return;
             }
             let now = js_sys::Date::now();

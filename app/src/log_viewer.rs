@@ -349,15 +349,7 @@ pub fn LogViewer(
     #[cfg(feature = "hydrate")]
     {
         let keys = window_event_listener(leptos::ev::keydown, move |event| {
-            let typing = event
-                .target()
-                .and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(t).ok())
-                .is_some_and(|e| {
-                    matches!(
-                        e.tag_name().as_str(),
-                        "INPUT" | "TEXTAREA" | "SELECT" | "BUTTON"
-                    ) || e.is_content_editable()
-                });
+            let typing = crate::layout::typed_into(&event, true);
             if typing || event.ctrl_key() || event.meta_key() || event.alt_key() {
                 return;
             }

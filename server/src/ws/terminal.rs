@@ -274,13 +274,6 @@ fn refusal(least_role: Option<Role>) -> String {
     }
 }
 
-impl Streams {
-    /// Whether `role` (`None`: accounts off) may open terminals; the pages ask.
-    pub fn terminals_allowed(&self, role: Option<Role>) -> bool {
-        self.terminals.allows(role)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
