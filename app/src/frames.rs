@@ -130,6 +130,10 @@ pub struct SystemStats {
     pub swap_total: u64,
     pub load: [f64; 3],
     pub disks: Vec<DiskUsage>,
+    /// Bytes the disks read and wrote since the previous sample (each device counted once,
+    /// however many places it is mounted).
+    pub disk_read: u64,
+    pub disk_written: u64,
     pub networks: Vec<NetworkUsage>,
     pub uptime_secs: u64,
 }

@@ -98,6 +98,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                 <Transition fallback=|| ()>
                     {move || Suspend::new(async move { health.await.ok().map(engine_badge) })}
                 </Transition>
+                <crate::search::Search />
                 <crate::theme::ThemeToggle />
                 <Transition fallback=|| ()>
                     {move || Suspend::new(async move { me.await.ok().and_then(user_menu) })}

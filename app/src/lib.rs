@@ -5,9 +5,11 @@
 
 mod ansi;
 pub mod api;
+mod chart;
 mod controls;
 mod format;
 pub mod frames;
+mod fuzzy;
 mod layout;
 pub mod live;
 mod live_containers;
@@ -16,7 +18,8 @@ mod log_viewer;
 pub mod model;
 mod pages;
 pub mod resources;
-mod sparkline;
+mod search;
+mod sort;
 mod status;
 pub mod terminal;
 mod theme;

@@ -2,7 +2,7 @@
 // its own, its colour against the background it is drawn on (ancestors' backgrounds
 // blended, translucent ones included), 4.5:1 for normal text and 3:1 for large (24 px, or
 // 18.66 px bold). Left out: what a container printed in its own ANSI colours, the
-// terminal's screen (xterm's theme), disabled controls (WCAG exempts them), and sparklines.
+// terminal's screen (xterm's theme), disabled controls (WCAG exempts them), and charts' drawings.
 import { Page } from '@playwright/test';
 
 export async function lowContrast(page: Page): Promise<string[]> {
@@ -42,7 +42,7 @@ export async function lowContrast(page: Page): Promise<string[]> {
     for (const el of document.querySelectorAll('body *')) {
       const text = [...el.childNodes].some((n) => n.nodeType === Node.TEXT_NODE && n.textContent!.trim());
       if (!text || el.getClientRects().length === 0) continue;
-      if (el.closest('.xterm, .sparkline, [disabled], [class*="ansi-"]')) continue;
+      if (el.closest('.xterm, .chart svg, [disabled], [class*="ansi-"]')) continue;
       const style = getComputedStyle(el);
       if (style.visibility === 'hidden') continue;
       const bg = backdrop(el);

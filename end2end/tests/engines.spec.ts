@@ -40,7 +40,7 @@ test('two engines side by side; an engine stopped shows on its own pages only', 
     }
     await expect(page.locator('.host-live h2')).toContainText("Berth's machine");
     await expect(page.getByTestId('live-status')).toHaveText('live');
-    await expect.poll(() => page.locator('.sparkline polyline').first().getAttribute('points').then((p) => (p ?? '').split(' ').length), { timeout: 60_000 }).toBeGreaterThan(process.env.BERTH_SCREENSHOT_DIR ? 20 : 3);
+    await expect.poll(() => page.locator('.chart polyline.line-0').first().getAttribute('points').then((p) => (p ?? '').split(' ').length), { timeout: 60_000 }).toBeGreaterThan(process.env.BERTH_SCREENSHOT_DIR ? 20 : 3);
     mkdirSync(SHOTS, { recursive: true });
     await page.screenshot({ path: path.join(SHOTS, 'engines-dashboard.png'), fullPage: true });
 

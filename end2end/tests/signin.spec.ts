@@ -1,4 +1,4 @@
-// Accounts (issue 10) in the browser, on a second berth that requires signing in: its own
+// Accounts (issue 10) in the browser (and issue 16's contrast and width checks of its pages), on a second berth that requires signing in: its own
 // port and a fresh data directory, so the first-run setup link it logs is the way in.
 import { test, expect, Browser } from '@playwright/test';
 import { ChildProcess, spawn } from 'node:child_process';
@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { hydrated } from './metrics';
+import { lowContrast } from './contrast';
 
 const BERTH_BIN = path.resolve(__dirname, '../../target/release/berth');
 const ADDR = process.env.BERTH_SIGNIN_ADDR ?? '127.0.0.1:3314';
@@ -176,6 +177,38 @@ test('an admin removes a user only after confirming, and their session ends', as
   expect((await viewer.page.request.get(`${BASE}/api/auth/me`)).status()).toBe(401);
   await viewer.context.close();
   await context.close();
+});
+
+test('the sign-in and admin pages meet WCAG AA contrast in both themes and fit 375 px', async ({ browser }) => {
+  test.setTimeout(60_000);
+  for (const theme of ['light', 'dark']) {
+    const stranger = await browser.newContext({ viewport: { width: 375, height: 800 } });
+    await stranger.addCookies([{ name: 'berth_theme', value: theme, url: BASE }]);
+    const page = await stranger.newPage();
+    await page.goto(`${BASE}/login`);
+    await hydrated(page);
+    expect(await lowContrast(page), `${theme} /login`).toEqual([]);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth), `${theme} /login`).toBeLessThanOrEqual(375);
+    await stranger.close();
+
+    const { context, page: admin } = await signIn(browser, true);
+    await expect(admin).toHaveURL(`${BASE}${DEEP}`);
+    await context.addCookies([{ name: 'berth_theme', value: theme, url: BASE }]);
+    for (const where of ['/admin', '/admin/tokens', '/admin/audit']) {
+      for (const width of [1280, 375]) {
+        await admin.setViewportSize({ width, height: 800 });
+        await admin.goto(`${BASE}${where}`);
+        await hydrated(admin);
+        await expect(admin.locator('html')).toHaveAttribute('data-theme', theme);
+        if (width === 375) {
+          expect(await admin.evaluate(() => document.documentElement.scrollWidth), `${theme} ${where}`).toBeLessThanOrEqual(375);
+        } else {
+          expect(await lowContrast(admin), `${theme} ${where}`).toEqual([]);
+        }
+      }
+    }
+    await context.close();
+  }
 });
 
 test('hydrated: signed in, the log streams; signing out closes every socket', async ({ browser }) => {

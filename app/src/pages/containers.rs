@@ -5,6 +5,7 @@
 
 use crate::layout::{engine_epoch, page_engine};
 use crate::live_containers::use_live_containers;
+use crate::sort::{Column, Sort, header, use_sort};
 use crate::{
     Hydrated, api, format,
     model::{ContainerSummary, Port},
@@ -136,10 +137,9 @@ impl Haystack {
     }
 }
 
-/// A column the list sorts by (`?sort=KEY&order=asc|desc`, so a sorted list can be shared
-/// and survives a reload); without one, the engine's order (newest first).
+/// A column the container list sorts by; without one, the engine's order (newest first).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum SortKey {
+enum By {
     Engine,
     Name,
     Image,
@@ -148,105 +148,42 @@ enum SortKey {
     Project,
 }
 
-impl SortKey {
-    const ALL: [SortKey; 6] = [
-        SortKey::Engine,
-        SortKey::Name,
-        SortKey::Image,
-        SortKey::State,
-        SortKey::Created,
-        SortKey::Project,
+impl Column for By {
+    type Row = Listed;
+    const ALL: &'static [Self] = &[
+        By::Engine,
+        By::Name,
+        By::Image,
+        By::State,
+        By::Created,
+        By::Project,
     ];
 
-    fn as_str(self) -> &'static str {
+    fn key(self) -> &'static str {
         match self {
-            SortKey::Engine => "engine",
-            SortKey::Name => "name",
-            SortKey::Image => "image",
-            SortKey::State => "state",
-            SortKey::Created => "created",
-            SortKey::Project => "project",
+            By::Engine => "engine",
+            By::Name => "name",
+            By::Image => "image",
+            By::State => "state",
+            By::Created => "created",
+            By::Project => "project",
         }
-    }
-
-    fn parse(value: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.as_str() == value)
     }
 
     fn compare(self, a: &Listed, b: &Listed) -> std::cmp::Ordering {
         let (x, y) = (&a.container, &b.container);
-        let by = match self {
-            SortKey::Engine => a.engine.cmp(&b.engine),
-            SortKey::Name => x.name.cmp(&y.name),
-            SortKey::Image => x.image.cmp(&y.image),
-            SortKey::State => x.state.cmp(&y.state),
-            SortKey::Created => x.created.cmp(&y.created),
-            SortKey::Project => x.project.cmp(&y.project),
-        };
-        // Ties in a stable, visible order: by name.
-        by.then_with(|| x.name.cmp(&y.name))
-    }
-}
-
-/// The list's order, from the page's query.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Sort {
-    key: SortKey,
-    descending: bool,
-}
-
-impl Sort {
-    fn of_query(sort: Option<String>, order: Option<String>) -> Option<Self> {
-        Some(Self {
-            key: SortKey::parse(sort.as_deref()?)?,
-            descending: order.as_deref() == Some("desc"),
-        })
-    }
-
-    fn apply(sort: Option<Self>, mut list: Vec<Listed>) -> Vec<Listed> {
-        if let Some(Sort { key, descending }) = sort {
-            list.sort_by(|a, b| match descending {
-                false => key.compare(a, b),
-                true => key.compare(b, a),
-            });
+        match self {
+            By::Engine => a.engine.cmp(&b.engine),
+            By::Name => x.name.cmp(&y.name),
+            By::Image => x.image.cmp(&y.image),
+            By::State => x.state.cmp(&y.state),
+            By::Created => x.created.cmp(&y.created),
+            By::Project => x.project.cmp(&y.project),
         }
-        list
     }
-}
 
-/// A sortable column's header: a link to the list sorted by it (the other way round when it
-/// already is), marked for assistive technology.
-fn sort_header(
-    label: &'static str,
-    key: SortKey,
-    sort: Memo<Option<Sort>>,
-    path: Memo<String>,
-) -> impl IntoView {
-    let current = move || sort.get().filter(|s| s.key == key);
-    let href = move || {
-        let descending = current().is_some_and(|s| !s.descending);
-        crate::urls::sorted(&path.get(), key.as_str(), descending)
-    };
-    let aria = move || {
-        current().map(|s| match s.descending {
-            true => "descending",
-            false => "ascending",
-        })
-    };
-    let arrow = move || match current() {
-        Some(Sort {
-            descending: true, ..
-        }) => " ↓",
-        Some(_) => " ↑",
-        None => "",
-    };
-    view! {
-        <th aria-sort=aria>
-            <a href=href class="sort" data-testid=format!("sort-{}", key.as_str())>
-                {label}
-                {arrow}
-            </a>
-        </th>
+    fn tie(a: &Listed, b: &Listed) -> std::cmp::Ordering {
+        a.container.name.cmp(&b.container.name)
     }
 }
 
@@ -292,16 +229,20 @@ pub fn Table(
         })
     };
     let several = !engines.is_empty();
-    let query_map = leptos_router::hooks::use_query_map();
-    let sort =
-        Memo::new(move |_| query_map.with(|q| Sort::of_query(q.get("sort"), q.get("order"))));
-    let location = leptos_router::hooks::use_location();
-    let path = Memo::new(move |_| location.pathname.get());
+    let (sort, path) = use_sort::<By>();
     // Rows are hidden by the filter, not rebuilt: filtering never touches the server and
     // never re-creates DOM; a change from the stream redraws only its row, a new order
     // moves rows.
     let rows = view! {
-        <For each=move || Sort::apply(sort.get(), list.get()) key=row_key let:listed>
+        <For
+            each=move || {
+                let mut list = list.get();
+                Sort::apply(sort.get(), &mut list);
+                list
+            }
+            key=row_key
+            let:listed
+        >
             {
                 let haystack = Arc::new(Haystack::new(&listed.container, listed.engine.as_deref()));
                 row(listed, move || !shown_by(&haystack), reload, selected)
@@ -347,19 +288,27 @@ pub fn Table(
             <thead>
                 <tr>
                     {reload.map(|_| view! { <th class="select"></th> })}
-                    {several.then(|| sort_header("Engine", SortKey::Engine, sort, path))}
-                    {sort_header("Name", SortKey::Name, sort, path)}
-                    {sort_header("Image", SortKey::Image, sort, path)}
-                    {sort_header("State", SortKey::State, sort, path)}
+                    {several.then(|| header("Engine", By::Engine, sort, path))}
+                    {header("Name", By::Name, sort, path)}
+                    {header("Image", By::Image, sort, path)}
+                    {header("State", By::State, sort, path)}
                     <th>"Status"</th>
-                    {sort_header("Created", SortKey::Created, sort, path)}
+                    {header("Created", By::Created, sort, path)}
                     <th>"Ports"</th>
-                    {sort_header("Project", SortKey::Project, sort, path)}
+                    {header("Project", By::Project, sort, path)}
                     {reload.map(|_| view! { <th></th> })}
                 </tr>
             </thead>
             <tbody>{rows}</tbody>
         </table>
+        {move || {
+            let empty = match (total(), shown()) {
+                (0, _) => "No containers here. Start one with docker run or docker compose up: it shows up here at once.",
+                (_, 0) => "No container matches the filter: clear it to see them all.",
+                _ => return None,
+            };
+            Some(view! { <p class="muted empty" data-testid="empty">{empty}</p> })
+        }}
     }
 }
 
@@ -489,16 +438,15 @@ mod tests {
             listed("c", "exited", 1),
         ];
         let names = |sort, order: Option<&str>| {
-            let sort = Sort::of_query(Some(String::from(sort)), order.map(String::from));
-            Sort::apply(
-                sort,
-                list.iter()
-                    .map(|l| Listed::on(&l.on, l.container.clone()))
-                    .collect(),
-            )
-            .into_iter()
-            .map(|l| l.container.name)
-            .collect::<Vec<_>>()
+            let mut sorted: Vec<Listed> = list
+                .iter()
+                .map(|l| Listed::on(&l.on, l.container.clone()))
+                .collect();
+            Sort::<By>::apply(Sort::of_query(Some(sort), order), &mut sorted);
+            sorted
+                .into_iter()
+                .map(|l| l.container.name)
+                .collect::<Vec<_>>()
         };
         assert_eq!(names("name", None), ["a", "b", "c"]);
         assert_eq!(names("name", Some("desc")), ["c", "b", "a"]);

@@ -1,15 +1,15 @@
-//! The dashboard's live host panel: CPU, memory, disk, load and network from
-//! `/ws/system/stats`, each with a sparkline of the last 60 samples. The server renders the
+//! The dashboard's live host panel: CPU, memory, disk, load, network and disk IO from
+//! `/ws/system/stats`, each with a chart of the last 60 samples. The server renders the
 //! last known sample, so the cards show values before hydration and before the socket opens.
 
 use crate::{
-    api, format,
+    api,
+    chart::{Chart, HISTORY, Plot, Unit, Window, now_ms},
+    format,
     frames::{Frame, SystemStats},
     live::use_live,
-    sparkline::{HISTORY, sparkline},
 };
 use leptos::prelude::*;
-use std::collections::VecDeque;
 
 /// The root filesystem (or the first disk) as (used, total).
 fn main_disk(s: &SystemStats) -> Option<(u64, u64)> {
@@ -37,43 +37,52 @@ fn percent(used: u64, total: u64) -> f64 {
     }
 }
 
+/// A card's figure in words.
+type Show = fn(&SystemStats) -> String;
+
+/// A figure a chart draws.
+type Pick = fn(&SystemStats) -> f64;
+
 #[component]
 pub fn HostLive() -> impl IntoView {
-    let (history, set_history) = signal(VecDeque::<SystemStats>::with_capacity(HISTORY));
+    let (history, set_history) = signal(Window::<SystemStats>::new(HISTORY));
     let status = use_live(
         || Some(crate::urls::WS_SYSTEM_STATS.to_string()),
         move |frame| {
             if let Frame::SystemStats(sample) = frame {
-                set_history.update(|h| {
-                    if h.len() == HISTORY {
-                        h.pop_front();
-                    }
-                    h.push_back(sample);
-                });
+                set_history.update(|h| h.push(now_ms(), sample));
             }
         },
     );
-    let series = move |pick: fn(&SystemStats) -> f64| {
-        history.with(|h| h.iter().map(pick).collect::<Vec<f64>>())
+    // One line of a figure, or two (in and out).
+    let plot = move |lines: &'static [(&'static str, Pick)]| {
+        Signal::derive(move || {
+            history.with(|h| Plot {
+                lines: lines
+                    .iter()
+                    .map(|(name, pick)| (*name, h.series(pick)))
+                    .collect(),
+                ages: h.ages(0),
+            })
+        })
     };
     let initial = Resource::new(|| (), |_| api::host());
     let card = move |known: Option<SystemStats>,
                      title: &'static str,
-                     testid: &'static str,
-                     show: fn(&SystemStats) -> String,
-                     pick: fn(&SystemStats) -> f64,
-                     max: Option<f64>| {
+                     id: &'static str,
+                     show: Show,
+                     chart: AnyView| {
         view! {
             <div class="card live-card">
                 <h3>{title}</h3>
-                <p class="big" data-testid=testid>
+                <p class="big" data-testid=format!("host-{id}")>
                     {move || {
                         history.with(|h| {
-                            h.back().or(known.as_ref()).map_or_else(|| "—".to_string(), show)
+                            h.latest().or(known.as_ref()).map_or_else(|| "—".to_string(), show)
                         })
                     }}
                 </p>
-                {move || sparkline(series(pick), max)}
+                {chart}
             </div>
         }
     };
@@ -89,37 +98,47 @@ pub fn HostLive() -> impl IntoView {
             <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
             let known = initial.await.ok();
-            let card = move |title, testid, show, pick, max| card(known.clone(), title, testid, show, pick, max);
+            let card = move |title, id, show, chart| card(known.clone(), title, id, show, chart);
             view! {
             <div class="cards">
-                {card("CPU", "host-cpu", |s| format!("{:.0} %", s.cpu_percent), |s| f64::from(s.cpu_percent), Some(100.0))}
+                {card(
+                    "CPU",
+                    "cpu",
+                    |s| format!("{:.0} %", s.cpu_percent),
+                    view! { <Chart id="host-cpu" unit=Unit::Percent top=100.0 plot=plot(&[("cpu", |s| f64::from(s.cpu_percent))]) /> }.into_any(),
+                )}
                 {card(
                     "Memory",
-                    "host-memory",
+                    "memory",
                     |s| format!("{} of {}", format::bytes(s.memory_used as i64), format::bytes(s.memory_total as i64)),
-                    |s| percent(s.memory_used, s.memory_total),
-                    Some(100.0),
+                    view! { <Chart id="host-memory" unit=Unit::Percent top=100.0 plot=plot(&[("used", |s| percent(s.memory_used, s.memory_total))]) /> }.into_any(),
                 )}
                 {card(
                     "Disk",
-                    "host-disk",
+                    "disk",
                     |s| main_disk(s).map_or("—".into(), |(used, total)| format!("{:.0} % of {}", percent(used, total), format::bytes(total as i64))),
-                    |s| main_disk(s).map_or(0.0, |(used, total)| percent(used, total)),
-                    Some(100.0),
+                    view! { <Chart id="host-disk" unit=Unit::Percent top=100.0 plot=plot(&[("used", |s| main_disk(s).map_or(0.0, |(used, total)| percent(used, total)))]) /> }.into_any(),
                 )}
-                {card("Load", "host-load", |s| format!("{:.2} {:.2} {:.2}", s.load[0], s.load[1], s.load[2]), |s| s.load[0], None)}
+                {card(
+                    "Disk IO",
+                    "disk-io",
+                    |s| format!("r {}/s w {}/s", format::bytes(s.disk_read as i64), format::bytes(s.disk_written as i64)),
+                    view! { <Chart id="host-disk-io" unit=Unit::BytesPerSec plot=plot(&[("read", |s| s.disk_read as f64), ("write", |s| s.disk_written as f64)]) /> }.into_any(),
+                )}
+                {card(
+                    "Load",
+                    "load",
+                    |s| format!("{:.2} {:.2} {:.2}", s.load[0], s.load[1], s.load[2]),
+                    view! { <Chart id="host-load" unit=Unit::Count plot=plot(&[("1 min", |s| s.load[0])]) /> }.into_any(),
+                )}
                 {card(
                     "Network",
-                    "host-network",
+                    "network",
                     |s| {
                         let (rx, tx) = network(s);
                         format!("↓ {}/s ↑ {}/s", format::bytes(rx as i64), format::bytes(tx as i64))
                     },
-                    |s| {
-                        let (rx, tx) = network(s);
-                        (rx + tx) as f64
-                    },
-                    None,
+                    view! { <Chart id="host-network" unit=Unit::BytesPerSec plot=plot(&[("in", |s| network(s).0 as f64), ("out", |s| network(s).1 as f64)]) /> }.into_any(),
                 )}
             </div>
             }

@@ -9,10 +9,12 @@ use crate::layout::{engine_epoch, page_engine};
 use crate::resources::{
     ImageDetail, ImageSummary, NetworkSummary, NewVolume, Objects, Pruned, UsedBy, VolumeSummary,
 };
+use crate::sort::{Column, Sort, header, use_sort};
 use crate::{Hydrated, api, format, status::ErrorPanel, urls};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
+use std::cmp::Ordering;
 
 /// How a prune went, in words.
 fn pruned_text(kind: Objects, pruned: &Pruned) -> String {
@@ -135,6 +137,15 @@ fn filter_box(placeholder: &'static str, query: RwSignal<String>) -> impl IntoVi
     }
 }
 
+/// The row a filtered list shows when the filter leaves nothing.
+fn no_match() -> impl IntoView {
+    view! {
+        <tr>
+            <td colspan="7" class="muted empty">"Nothing matches the filter: clear it to see them all."</td>
+        </tr>
+    }
+}
+
 fn matches(query: &str, text: &str) -> bool {
     let text = text.to_lowercase();
     query
@@ -143,19 +154,138 @@ fn matches(query: &str, text: &str) -> bool {
         .all(|word| text.contains(word))
 }
 
-/// How the image list is sorted.
-#[derive(Clone, Copy, PartialEq)]
-enum ImageOrder {
-    Newest,
-    Largest,
+/// The columns the image list sorts by; without one, newest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ImageBy {
     Name,
+    Size,
+    Created,
+    Containers,
 }
 
-fn sort_images(list: &mut [ImageSummary], order: ImageOrder) {
-    match order {
-        ImageOrder::Newest => list.sort_by_key(|i| std::cmp::Reverse(i.created)),
-        ImageOrder::Largest => list.sort_by_key(|i| std::cmp::Reverse(i.size)),
-        ImageOrder::Name => list.sort_by(|a, b| a.tags.first().cmp(&b.tags.first())),
+/// An image's name: its first tag, or its short id when dangling.
+fn image_name(image: &ImageSummary) -> String {
+    image
+        .tags
+        .first()
+        .cloned()
+        .unwrap_or_else(|| image.short_id().to_string())
+}
+
+impl Column for ImageBy {
+    type Row = ImageSummary;
+    const ALL: &'static [Self] = &[
+        ImageBy::Name,
+        ImageBy::Size,
+        ImageBy::Created,
+        ImageBy::Containers,
+    ];
+
+    fn key(self) -> &'static str {
+        match self {
+            ImageBy::Name => "name",
+            ImageBy::Size => "size",
+            ImageBy::Created => "created",
+            ImageBy::Containers => "containers",
+        }
+    }
+
+    fn compare(self, a: &ImageSummary, b: &ImageSummary) -> Ordering {
+        match self {
+            // Dangling images (no tag) after the named ones.
+            ImageBy::Name => {
+                (a.tags.is_empty(), a.tags.first()).cmp(&(b.tags.is_empty(), b.tags.first()))
+            }
+            ImageBy::Size => a.size.cmp(&b.size),
+            ImageBy::Created => a.created.cmp(&b.created),
+            ImageBy::Containers => a.containers.cmp(&b.containers),
+        }
+    }
+
+    fn tie(a: &ImageSummary, b: &ImageSummary) -> Ordering {
+        image_name(a).cmp(&image_name(b))
+    }
+}
+
+/// The columns the volume list sorts by; without one, by name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum VolumeBy {
+    Name,
+    Driver,
+    Size,
+    References,
+}
+
+impl Column for VolumeBy {
+    type Row = VolumeSummary;
+    const ALL: &'static [Self] = &[
+        VolumeBy::Name,
+        VolumeBy::Driver,
+        VolumeBy::Size,
+        VolumeBy::References,
+    ];
+
+    fn key(self) -> &'static str {
+        match self {
+            VolumeBy::Name => "name",
+            VolumeBy::Driver => "driver",
+            VolumeBy::Size => "size",
+            VolumeBy::References => "references",
+        }
+    }
+
+    fn compare(self, a: &VolumeSummary, b: &VolumeSummary) -> Ordering {
+        match self {
+            VolumeBy::Name => a.name.cmp(&b.name),
+            VolumeBy::Driver => a.driver.cmp(&b.driver),
+            VolumeBy::Size => a.size.cmp(&b.size),
+            VolumeBy::References => a.ref_count.cmp(&b.ref_count),
+        }
+    }
+
+    fn tie(a: &VolumeSummary, b: &VolumeSummary) -> Ordering {
+        a.name.cmp(&b.name)
+    }
+}
+
+/// The columns the network list sorts by; without one, by name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum NetworkBy {
+    Name,
+    Driver,
+    Scope,
+    Containers,
+}
+
+impl Column for NetworkBy {
+    type Row = NetworkSummary;
+    const ALL: &'static [Self] = &[
+        NetworkBy::Name,
+        NetworkBy::Driver,
+        NetworkBy::Scope,
+        NetworkBy::Containers,
+    ];
+
+    fn key(self) -> &'static str {
+        match self {
+            NetworkBy::Name => "name",
+            NetworkBy::Driver => "driver",
+            NetworkBy::Scope => "scope",
+            NetworkBy::Containers => "containers",
+        }
+    }
+
+    fn compare(self, a: &NetworkSummary, b: &NetworkSummary) -> Ordering {
+        match self {
+            NetworkBy::Name => a.name.cmp(&b.name),
+            NetworkBy::Driver => a.driver.cmp(&b.driver),
+            NetworkBy::Scope => a.scope.cmp(&b.scope),
+            NetworkBy::Containers => a.containers.len().cmp(&b.containers.len()),
+        }
+    }
+
+    fn tie(a: &NetworkSummary, b: &NetworkSummary) -> Ordering {
+        a.name.cmp(&b.name)
     }
 }
 
@@ -169,31 +299,12 @@ pub fn ImagesPage() -> impl IntoView {
     );
     let after = Callback::new(move |()| reload.now());
     let query = RwSignal::new(String::new());
-    let order = RwSignal::new(ImageOrder::Newest);
-    let hydrated = expect_context::<Hydrated>().0;
+    let (sort, path) = use_sort::<ImageBy>();
     view! {
         <Title text="Images" />
         <h1>"Images"</h1>
         <div class="toolbar">
             {filter_box("Filter by tag or id", query)}
-            <select
-                aria-label="Sort images"
-                disabled=move || !hydrated.get()
-                on:change=move |ev| {
-                    order
-                        .set(
-                            match event_target_value(&ev).as_str() {
-                                "largest" => ImageOrder::Largest,
-                                "name" => ImageOrder::Name,
-                                _ => ImageOrder::Newest,
-                            },
-                        )
-                }
-            >
-                <option value="newest">"Newest first"</option>
-                <option value="largest">"Largest first"</option>
-                <option value="name">"By name"</option>
-            </select>
             <PruneButton
                 kind=Objects::Images
                 question="Remove every dangling image (no tag, no container)?"
@@ -205,7 +316,11 @@ pub fn ImagesPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match images.await {
                     Ok(list) if list.is_empty() => {
-                        view! { <p class="muted">"No images on this engine."</p> }.into_any()
+                        view! {
+                            <p class="muted empty">
+                                "No images on this engine. Pull one above (name:tag), or build one with docker build."
+                            </p>
+                        }.into_any()
                     }
                     Ok(list) => {
                         let rows = move || {
@@ -217,18 +332,21 @@ pub fn ImagesPage() -> impl IntoView {
                                 })
                                 .cloned()
                                 .collect();
-                            sort_images(&mut shown, order.get());
-                            shown.into_iter().map(|i| image_row(i, after)).collect_view()
+                            Sort::apply(sort.get(), &mut shown);
+                            match shown.is_empty() {
+                                true => no_match().into_any(),
+                                false => shown.into_iter().map(|i| image_row(i, after)).collect_view().into_any(),
+                            }
                         };
                         view! {
                             <table class="containers images">
                                 <thead>
                                     <tr>
-                                        <th>"Tags"</th>
+                                        {header("Tags", ImageBy::Name, sort, path)}
                                         <th>"Id"</th>
-                                        <th>"Size"</th>
-                                        <th>"Created"</th>
-                                        <th>"Containers"</th>
+                                        {header("Size", ImageBy::Size, sort, path)}
+                                        {header("Created", ImageBy::Created, sort, path)}
+                                        {header("Containers", ImageBy::Containers, sort, path)}
                                         <th></th>
                                     </tr>
                                 </thead>
@@ -247,11 +365,7 @@ pub fn ImagesPage() -> impl IntoView {
 fn image_row(image: ImageSummary, after: Callback<()>) -> impl IntoView {
     let on = page_engine().get_untracked();
     let href = urls::object(&on, Objects::Images, &image.id);
-    let name = image
-        .tags
-        .first()
-        .cloned()
-        .unwrap_or_else(|| image.short_id().to_string());
+    let name = image_name(&image);
     let tags = match image.dangling {
         true => view! { <span class="badge dangling">"dangling"</span> }.into_any(),
         false => image
@@ -391,6 +505,7 @@ pub fn VolumesPage() -> impl IntoView {
     );
     let after = Callback::new(move |()| reload.now());
     let query = RwSignal::new(String::new());
+    let (sort, path) = use_sort::<VolumeBy>();
     view! {
         <Title text="Volumes" />
         <h1>"Volumes"</h1>
@@ -409,26 +524,35 @@ pub fn VolumesPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match volumes.await {
                     Ok(list) if list.is_empty() => {
-                        view! { <p class="muted">"No volumes on this engine."</p> }.into_any()
+                        view! {
+                            <p class="muted empty">
+                                "No volumes on this engine. Create one above, or let a container make one with -v NAME:/path."
+                            </p>
+                        }.into_any()
                     }
                     Ok(list) => {
                         let rows = move || {
-                            list.iter()
+                            let mut shown: Vec<VolumeSummary> = list
+                                .iter()
                                 .filter(|v| {
                                     query.with(|q| matches(q, &format!("{} {}", v.name, v.driver)))
                                 })
                                 .cloned()
-                                .map(|v| volume_row(v, after))
-                                .collect_view()
+                                .collect();
+                            Sort::apply(sort.get(), &mut shown);
+                            match shown.is_empty() {
+                                true => no_match().into_any(),
+                                false => shown.into_iter().map(|v| volume_row(v, after)).collect_view().into_any(),
+                            }
                         };
                         view! {
                             <table class="containers volumes">
                                 <thead>
                                     <tr>
-                                        <th>"Name"</th>
-                                        <th>"Driver"</th>
-                                        <th>"Size"</th>
-                                        <th>"References"</th>
+                                        {header("Name", VolumeBy::Name, sort, path)}
+                                        {header("Driver", VolumeBy::Driver, sort, path)}
+                                        {header("Size", VolumeBy::Size, sort, path)}
+                                        {header("References", VolumeBy::References, sort, path)}
                                         <th>"Used by"</th>
                                         <th>"Mountpoint"</th>
                                         <th></th>
@@ -530,6 +654,7 @@ pub fn NetworksPage() -> impl IntoView {
     );
     let after = Callback::new(move |()| reload.now());
     let query = RwSignal::new(String::new());
+    let (sort, path) = use_sort::<NetworkBy>();
     view! {
         <Title text="Networks" />
         <h1>"Networks"</h1>
@@ -546,7 +671,8 @@ pub fn NetworksPage() -> impl IntoView {
                 match networks.await {
                     Ok(list) => {
                         let rows = move || {
-                            list.iter()
+                            let mut shown: Vec<NetworkSummary> = list
+                                .iter()
                                 .filter(|n| {
                                     query
                                         .with(|q| {
@@ -557,18 +683,22 @@ pub fn NetworksPage() -> impl IntoView {
                                         })
                                 })
                                 .cloned()
-                                .map(|n| network_row(n, after))
-                                .collect_view()
+                                .collect();
+                            Sort::apply(sort.get(), &mut shown);
+                            match shown.is_empty() {
+                                true => no_match().into_any(),
+                                false => shown.into_iter().map(|n| network_row(n, after)).collect_view().into_any(),
+                            }
                         };
                         view! {
                             <table class="containers networks">
                                 <thead>
                                     <tr>
-                                        <th>"Name"</th>
-                                        <th>"Driver"</th>
-                                        <th>"Scope"</th>
+                                        {header("Name", NetworkBy::Name, sort, path)}
+                                        {header("Driver", NetworkBy::Driver, sort, path)}
+                                        {header("Scope", NetworkBy::Scope, sort, path)}
                                         <th>"Subnets"</th>
-                                        <th>"Containers"</th>
+                                        {header("Containers", NetworkBy::Containers, sort, path)}
                                         <th></th>
                                     </tr>
                                 </thead>

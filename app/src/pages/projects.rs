@@ -5,6 +5,7 @@
 use crate::layout::{engine_epoch, page_engine};
 use crate::live_containers::use_live_containers;
 use crate::log_viewer::{LogViewer, service_class};
+use crate::sort::{Column, Sort, header, use_sort};
 use crate::urls::On;
 use crate::{
     api,
@@ -26,6 +27,39 @@ fn state_counts(states: &BTreeMap<String, u32>) -> impl IntoView + use<> {
         .collect_view()
 }
 
+/// The columns the project list sorts by; without one, by name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ProjectBy {
+    Name,
+    Services,
+    Containers,
+}
+
+impl Column for ProjectBy {
+    type Row = Project;
+    const ALL: &'static [Self] = &[ProjectBy::Name, ProjectBy::Services, ProjectBy::Containers];
+
+    fn key(self) -> &'static str {
+        match self {
+            ProjectBy::Name => "name",
+            ProjectBy::Services => "services",
+            ProjectBy::Containers => "containers",
+        }
+    }
+
+    fn compare(self, a: &Project, b: &Project) -> std::cmp::Ordering {
+        match self {
+            ProjectBy::Name => a.name.cmp(&b.name),
+            ProjectBy::Services => a.services.len().cmp(&b.services.len()),
+            ProjectBy::Containers => a.containers.len().cmp(&b.containers.len()),
+        }
+    }
+
+    fn tie(a: &Project, b: &Project) -> std::cmp::Ordering {
+        a.name.cmp(&b.name)
+    }
+}
+
 #[component]
 pub fn ProjectList() -> impl IntoView {
     let on = page_engine();
@@ -34,6 +68,7 @@ pub fn ProjectList() -> impl IntoView {
         |(_, on)| api::projects(on),
     );
     let live = use_live_containers(move || on.get());
+    let (sort, path) = use_sort::<ProjectBy>();
     view! {
         <Title text="Projects" />
         <h1>"Projects"</h1>
@@ -42,19 +77,21 @@ pub fn ProjectList() -> impl IntoView {
                 match projects.await {
                     Ok(initial) => {
                         (move || {
-                            let list = live
+                            let mut list = live
                                 .containers()
                                 .map_or_else(|| initial.clone(), group_projects);
                             if list.is_empty() {
                                 return view! {
                                     <p class="muted">
                                         "No compose projects: no container carries the "
-                                        <code>"com.docker.compose.project"</code> " label."
+                                        <code>"com.docker.compose.project"</code>
+                                        " label. Start one with docker compose up and it shows up here at once."
                                     </p>
                                 }
                                     .into_any();
                             }
-                            project_table(&on.get_untracked(), list).into_any()
+                            Sort::apply(sort.get(), &mut list);
+                            project_table(&on.get_untracked(), list, sort, path).into_any()
                         })
                             .into_any()
                     }
@@ -65,7 +102,12 @@ pub fn ProjectList() -> impl IntoView {
     }
 }
 
-fn project_table(on: &On, list: Vec<Project>) -> impl IntoView + use<> {
+fn project_table(
+    on: &On,
+    list: Vec<Project>,
+    sort: Memo<Option<Sort<ProjectBy>>>,
+    path: Memo<String>,
+) -> impl IntoView + use<> {
     let rows = list
         .into_iter()
         .map(|p| {
@@ -86,9 +128,9 @@ fn project_table(on: &On, list: Vec<Project>) -> impl IntoView + use<> {
         <table class="containers">
             <thead>
                 <tr>
-                    <th>"Project"</th>
-                    <th>"Services"</th>
-                    <th>"Containers"</th>
+                    {header("Project", ProjectBy::Name, sort, path)}
+                    {header("Services", ProjectBy::Services, sort, path)}
+                    {header("Containers", ProjectBy::Containers, sort, path)}
                     <th>"States"</th>
                 </tr>
             </thead>

@@ -45,6 +45,15 @@ impl Sampler {
             })
             .collect();
         networks.sort_by(|a, b| a.interface.cmp(&b.interface));
+        // A device mounted twice (bind mounts, overlays) is listed twice: count it once.
+        let mut devices = std::collections::BTreeMap::new();
+        for disk in self.disks.iter() {
+            let usage = disk.usage();
+            devices.insert(disk.name(), (usage.read_bytes, usage.written_bytes));
+        }
+        let (disk_read, disk_written) = devices
+            .values()
+            .fold((0, 0), |(r, w), (dr, dw)| (r + dr, w + dw));
         SystemStats {
             cpu_percent: self.system.global_cpu_usage(),
             cpu_per_core: self.system.cpus().iter().map(|c| c.usage()).collect(),
@@ -62,6 +71,8 @@ impl Sampler {
                     available: d.available_space(),
                 })
                 .collect(),
+            disk_read,
+            disk_written,
             networks,
             uptime_secs: System::uptime().unwrap_or(0),
         }
