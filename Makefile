@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 ARGS ?=
 
-.PHONY: run test bench dev lint tools
+.PHONY: run test bench dev lint tools dist image
 
 ## Build in release and serve Berth on http://127.0.0.1:3000 (installs build tools when missing).
 run:
@@ -15,6 +15,14 @@ test:
 ## The eight benchmark figures against the real engine, as one table (see BENCHMARKS.md).
 bench:
 	scripts/bench.sh
+
+## target/tarball/berth-VERSION-x86_64-linux.tar.gz: static binary, site, README, LICENSE, systemd unit.
+dist:
+	scripts/dist.sh
+
+## The container image berth:VERSION and berth:latest (FROM scratch; see compose.yaml).
+image:
+	scripts/image.sh
 
 ## Development: rebuild and reload on change.
 dev: tools

@@ -25,6 +25,9 @@ pub enum Command {
     /// Manage API tokens (for scripts and Prometheus: `Authorization: Bearer TOKEN`).
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Ask the Berth serving here (--bind, or the default address) whether it answers:
+    /// exit 0 if it does, 1 if not. For a container's HEALTHCHECK; needs no database.
+    Health,
 }
 
 #[derive(Subcommand, Debug, Clone)]
@@ -74,6 +77,7 @@ pub async fn run(command: Command, location: &Location, keep: Duration) -> Resul
     let result = match command {
         Command::User(command) => user(&store, command).await,
         Command::Token(command) => token(&store, command).await,
+        Command::Health => Err("berth health asks the server, not the accounts".into()),
     };
     if let Some(action) = action {
         audit
@@ -94,9 +98,9 @@ impl Command {
     /// The audit action and target of a command that changes something.
     fn audited(&self) -> (Option<&'static str>, String) {
         match self {
-            Command::User(UserCommand::List) | Command::Token(TokenCommand::List) => {
-                (None, String::new())
-            }
+            Command::User(UserCommand::List)
+            | Command::Token(TokenCommand::List)
+            | Command::Health => (None, String::new()),
             Command::User(UserCommand::Add { name, role }) => {
                 (Some("user.add"), format!("{name} ({})", role.as_str()))
             }

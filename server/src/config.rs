@@ -17,9 +17,9 @@ use std::{
                   environment variable shown beside it."
 )]
 pub struct Config {
-    /// Address and port to serve on. Loopback unless you say otherwise: Berth has no login,
-    /// and whoever reaches it sees every container. Defaults to `site-addr` in the site
-    /// options (127.0.0.1:3000).
+    /// Address and port to serve on. Loopback by default (`site-addr` in the site options,
+    /// 127.0.0.1:3000); inside a container, every address on that port (the container's
+    /// loopback is reachable from nowhere; sign-in guards it).
     #[arg(long, env = "BERTH_BIND", value_name = "ADDR:PORT")]
     pub bind: Option<SocketAddr>,
 
@@ -92,10 +92,29 @@ pub struct Config {
 }
 
 impl Config {
+    /// Where to serve: `--bind`, else the site options' address, on every address when
+    /// Berth runs in a container (it says so when it starts).
+    pub fn serving_address(&self, site: &leptos::config::LeptosOptions) -> SocketAddr {
+        match self.bind {
+            Some(addr) => addr,
+            None if in_container() => {
+                SocketAddr::from((std::net::Ipv4Addr::UNSPECIFIED, site.site_addr.port()))
+            }
+            None => site.site_addr,
+        }
+    }
+
     /// Where the accounts are kept.
     pub fn store(&self) -> crate::store::Location {
         crate::store::Location::new(self.data_dir.clone(), self.database_url.clone())
     }
+}
+
+/// Whether Berth runs in a container: Docker and Podman leave a mark at the root.
+pub fn in_container() -> bool {
+    ["/.dockerenv", "/run/.containerenv"]
+        .iter()
+        .any(|mark| std::path::Path::new(mark).exists())
 }
 
 /// What the server runs with: who it answers, its HTTP connections, live streams (hubs,

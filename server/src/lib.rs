@@ -20,7 +20,8 @@
 //! - `store`: the accounts database (SQLite or PostgreSQL, migrations embedded);
 //!   `accounts`: users, roles, password hashing, sessions, and the gate every request
 //!   passes; `signin`: `/api/auth/*`; `accounts_api`: `/api/users`, `/api/tokens` and
-//!   `/api/audit` for admins; `cli`: `berth user …` and `berth token …`.
+//!   `/api/audit` for admins; `cli`: `berth user …` and `berth token …`;
+//!   `health_check`: `berth health`, asking a running server.
 //! - [`serve`]: the accept loop (header timeout, connection cap) and the drained shutdown.
 
 pub mod accounts;
@@ -33,6 +34,7 @@ pub mod config;
 pub mod docker;
 pub mod engines;
 pub mod error;
+pub mod health_check;
 pub mod hosts;
 pub mod hub;
 pub mod inventory;

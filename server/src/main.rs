@@ -2,6 +2,7 @@
 
 use berth::{
     AppState, ServeOptions,
+    cli::Command,
     config::{AuthMode, Config},
     docker::engine::Engine,
     engines, router, serve, site,
@@ -15,6 +16,16 @@ use tracing_subscriber::EnvFilter;
 #[tokio::main]
 async fn main() -> ExitCode {
     let config = Config::parse();
+    if let Some(Command::Health) = config.command {
+        let site = site::address_options(&config.site_config);
+        return match berth::health_check::run(config.serving_address(&site)).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("berth: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     if let Some(command) = config.command.clone() {
         return match berth::cli::run(command, &config.store(), config.streams.audit_keep()).await {
             Ok(()) => ExitCode::SUCCESS,
@@ -65,7 +76,13 @@ async fn run(
     engines: Vec<(engines::EngineName, berth::docker::engine::Endpoint)>,
 ) -> Result<(), String> {
     let mut leptos_options = site::load(&config.site_config)?;
-    let addr = config.bind.unwrap_or(leptos_options.site_addr);
+    let addr = config.serving_address(&leptos_options);
+    if config.bind.is_none() && berth::config::in_container() {
+        tracing::info!(
+            "in a container: serving on every address, port {} (--bind to choose)",
+            addr.port()
+        );
+    }
 
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -101,8 +118,14 @@ async fn run(
                 .map_err(|e| e.to_string())?;
             let auth = config.streams.auth(store);
             if let Some(token) = auth.offer_setup().await.map_err(|e| e.to_string())? {
+                // On every address, a browser reaches it as localhost (a container's
+                // published port, the host itself); 0.0.0.0 is no place to open.
+                let open = match addr.ip().is_unspecified() {
+                    true => format!("localhost:{}", addr.port()),
+                    false => addr.to_string(),
+                };
                 tracing::info!(
-                    "no account yet: open http://{addr}/setup?token={token} to create the first admin (or run `berth user add NAME --role admin`)"
+                    "no account yet: open http://{open}/setup?token={token} to create the first admin (or run `berth user add NAME --role admin`)"
                 );
             }
             state = state.with_auth(auth);

@@ -93,13 +93,26 @@ impl Store {
     }
 }
 
-/// Creates `dir` readable by its owner only; an existing one is left as it is, with a
+/// Creates `dir` readable by its owner only. An existing one that is Berth's own (a
+/// container's fresh volume is 0755) is made so; someone else's is left as it is, with a
 /// warning when others can read it.
 fn private_dir(dir: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
     if dir.is_dir() {
-        let mode = std::fs::metadata(dir)?.permissions().mode();
-        if mode & 0o077 != 0 {
+        let metadata = std::fs::metadata(dir)?;
+        let mode = metadata.permissions().mode();
+        if mode & 0o077 == 0 {
+            return Ok(());
+        }
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let ours = metadata.uid() == unsafe { libc::geteuid() };
+        if ours && std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).is_ok() {
+            tracing::info!(
+                "the data directory {} was open to other users (mode {:o}): made it 0700",
+                dir.display(),
+                mode & 0o777
+            );
+        } else {
             tracing::warn!(
                 "the data directory {} is open to other users (mode {:o}); 0700 is expected",
                 dir.display(),
@@ -130,5 +143,23 @@ mod tests {
     fn passwords_are_not_repeated_in_messages() {
         assert_eq!(super::redact("mysql://u:secret@db/x"), "mysql://…@db/x");
         assert_eq!(super::redact("nonsense"), "nonsense");
+    }
+
+    #[test]
+    fn an_open_data_directory_of_our_own_is_made_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("berth-private-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        super::private_dir(&dir).unwrap();
+        let mode = std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777;
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(mode, 0o700);
+        // A new one is made private from the start.
+        let fresh = dir.join("nested");
+        super::private_dir(&fresh).unwrap();
+        let mode = std::fs::metadata(&fresh).unwrap().permissions().mode() & 0o777;
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(mode, 0o700);
     }
 }

@@ -144,7 +144,9 @@ enum By {
     Name,
     Image,
     State,
+    Status,
     Created,
+    Ports,
     Project,
 }
 
@@ -155,7 +157,9 @@ impl Column for By {
         By::Name,
         By::Image,
         By::State,
+        By::Status,
         By::Created,
+        By::Ports,
         By::Project,
     ];
 
@@ -165,7 +169,9 @@ impl Column for By {
             By::Name => "name",
             By::Image => "image",
             By::State => "state",
+            By::Status => "status",
             By::Created => "created",
+            By::Ports => "ports",
             By::Project => "project",
         }
     }
@@ -177,7 +183,11 @@ impl Column for By {
             By::Name => x.name.cmp(&y.name),
             By::Image => x.image.cmp(&y.image),
             By::State => x.state.cmp(&y.state),
+            // Docker's words ("Up 5 minutes", "Exited (0) 2 hours ago") within each state.
+            By::Status => (&x.state, &x.status).cmp(&(&y.state, &y.status)),
             By::Created => x.created.cmp(&y.created),
+            // By the first published port, then the first port at all; none last.
+            By::Ports => ports_order(x).cmp(&ports_order(y)),
             By::Project => x.project.cmp(&y.project),
         }
     }
@@ -185,6 +195,13 @@ impl Column for By {
     fn tie(a: &Listed, b: &Listed) -> std::cmp::Ordering {
         a.container.name.cmp(&b.container.name)
     }
+}
+
+/// A container's place when sorted by ports: published before not, then by number.
+fn ports_order(c: &ContainerSummary) -> (bool, Option<u16>, Option<u16>) {
+    let published = c.ports.iter().filter_map(|p| p.public_port).min();
+    let private = c.ports.iter().map(|p| p.private_port).min();
+    (c.ports.is_empty(), published.or(private), private)
 }
 
 /// What identifies a row as drawn: a container whose state or status changed is drawn
@@ -292,9 +309,9 @@ pub fn Table(
                     {header("Name", By::Name, sort, path)}
                     {header("Image", By::Image, sort, path)}
                     {header("State", By::State, sort, path)}
-                    <th>"Status"</th>
+                    {header("Status", By::Status, sort, path)}
                     {header("Created", By::Created, sort, path)}
-                    <th>"Ports"</th>
+                    {header("Ports", By::Ports, sort, path)}
                     {header("Project", By::Project, sort, path)}
                     {reload.map(|_| view! { <th></th> })}
                 </tr>

@@ -158,6 +158,7 @@ fn matches(query: &str, text: &str) -> bool {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum ImageBy {
     Name,
+    Id,
     Size,
     Created,
     Containers,
@@ -176,6 +177,7 @@ impl Column for ImageBy {
     type Row = ImageSummary;
     const ALL: &'static [Self] = &[
         ImageBy::Name,
+        ImageBy::Id,
         ImageBy::Size,
         ImageBy::Created,
         ImageBy::Containers,
@@ -184,6 +186,7 @@ impl Column for ImageBy {
     fn key(self) -> &'static str {
         match self {
             ImageBy::Name => "name",
+            ImageBy::Id => "id",
             ImageBy::Size => "size",
             ImageBy::Created => "created",
             ImageBy::Containers => "containers",
@@ -196,6 +199,7 @@ impl Column for ImageBy {
             ImageBy::Name => {
                 (a.tags.is_empty(), a.tags.first()).cmp(&(b.tags.is_empty(), b.tags.first()))
             }
+            ImageBy::Id => a.id.cmp(&b.id),
             ImageBy::Size => a.size.cmp(&b.size),
             ImageBy::Created => a.created.cmp(&b.created),
             ImageBy::Containers => a.containers.cmp(&b.containers),
@@ -214,6 +218,8 @@ enum VolumeBy {
     Driver,
     Size,
     References,
+    UsedBy,
+    Mountpoint,
 }
 
 impl Column for VolumeBy {
@@ -223,6 +229,8 @@ impl Column for VolumeBy {
         VolumeBy::Driver,
         VolumeBy::Size,
         VolumeBy::References,
+        VolumeBy::UsedBy,
+        VolumeBy::Mountpoint,
     ];
 
     fn key(self) -> &'static str {
@@ -231,6 +239,8 @@ impl Column for VolumeBy {
             VolumeBy::Driver => "driver",
             VolumeBy::Size => "size",
             VolumeBy::References => "references",
+            VolumeBy::UsedBy => "used-by",
+            VolumeBy::Mountpoint => "mountpoint",
         }
     }
 
@@ -240,6 +250,8 @@ impl Column for VolumeBy {
             VolumeBy::Driver => a.driver.cmp(&b.driver),
             VolumeBy::Size => a.size.cmp(&b.size),
             VolumeBy::References => a.ref_count.cmp(&b.ref_count),
+            VolumeBy::UsedBy => a.used_by.len().cmp(&b.used_by.len()),
+            VolumeBy::Mountpoint => a.mountpoint.cmp(&b.mountpoint),
         }
     }
 
@@ -254,6 +266,7 @@ enum NetworkBy {
     Name,
     Driver,
     Scope,
+    Subnets,
     Containers,
 }
 
@@ -263,6 +276,7 @@ impl Column for NetworkBy {
         NetworkBy::Name,
         NetworkBy::Driver,
         NetworkBy::Scope,
+        NetworkBy::Subnets,
         NetworkBy::Containers,
     ];
 
@@ -271,6 +285,7 @@ impl Column for NetworkBy {
             NetworkBy::Name => "name",
             NetworkBy::Driver => "driver",
             NetworkBy::Scope => "scope",
+            NetworkBy::Subnets => "subnets",
             NetworkBy::Containers => "containers",
         }
     }
@@ -280,6 +295,10 @@ impl Column for NetworkBy {
             NetworkBy::Name => a.name.cmp(&b.name),
             NetworkBy::Driver => a.driver.cmp(&b.driver),
             NetworkBy::Scope => a.scope.cmp(&b.scope),
+            // None last.
+            NetworkBy::Subnets => {
+                (a.subnets.is_empty(), &a.subnets).cmp(&(b.subnets.is_empty(), &b.subnets))
+            }
             NetworkBy::Containers => a.containers.len().cmp(&b.containers.len()),
         }
     }
@@ -343,7 +362,7 @@ pub fn ImagesPage() -> impl IntoView {
                                 <thead>
                                     <tr>
                                         {header("Tags", ImageBy::Name, sort, path)}
-                                        <th>"Id"</th>
+                                        {header("Id", ImageBy::Id, sort, path)}
                                         {header("Size", ImageBy::Size, sort, path)}
                                         {header("Created", ImageBy::Created, sort, path)}
                                         {header("Containers", ImageBy::Containers, sort, path)}
@@ -553,8 +572,8 @@ pub fn VolumesPage() -> impl IntoView {
                                         {header("Driver", VolumeBy::Driver, sort, path)}
                                         {header("Size", VolumeBy::Size, sort, path)}
                                         {header("References", VolumeBy::References, sort, path)}
-                                        <th>"Used by"</th>
-                                        <th>"Mountpoint"</th>
+                                        {header("Used by", VolumeBy::UsedBy, sort, path)}
+                                        {header("Mountpoint", VolumeBy::Mountpoint, sort, path)}
                                         <th></th>
                                     </tr>
                                 </thead>
@@ -697,7 +716,7 @@ pub fn NetworksPage() -> impl IntoView {
                                         {header("Name", NetworkBy::Name, sort, path)}
                                         {header("Driver", NetworkBy::Driver, sort, path)}
                                         {header("Scope", NetworkBy::Scope, sort, path)}
-                                        <th>"Subnets"</th>
+                                        {header("Subnets", NetworkBy::Subnets, sort, path)}
                                         {header("Containers", NetworkBy::Containers, sort, path)}
                                         <th></th>
                                     </tr>

@@ -33,17 +33,24 @@ enum ProjectBy {
     Name,
     Services,
     Containers,
+    States,
 }
 
 impl Column for ProjectBy {
     type Row = Project;
-    const ALL: &'static [Self] = &[ProjectBy::Name, ProjectBy::Services, ProjectBy::Containers];
+    const ALL: &'static [Self] = &[
+        ProjectBy::Name,
+        ProjectBy::Services,
+        ProjectBy::Containers,
+        ProjectBy::States,
+    ];
 
     fn key(self) -> &'static str {
         match self {
             ProjectBy::Name => "name",
             ProjectBy::Services => "services",
             ProjectBy::Containers => "containers",
+            ProjectBy::States => "states",
         }
     }
 
@@ -52,12 +59,18 @@ impl Column for ProjectBy {
             ProjectBy::Name => a.name.cmp(&b.name),
             ProjectBy::Services => a.services.len().cmp(&b.services.len()),
             ProjectBy::Containers => a.containers.len().cmp(&b.containers.len()),
+            // By how many are running.
+            ProjectBy::States => running(a).cmp(&running(b)),
         }
     }
 
     fn tie(a: &Project, b: &Project) -> std::cmp::Ordering {
         a.name.cmp(&b.name)
     }
+}
+
+fn running(project: &Project) -> u32 {
+    project.states.get("running").copied().unwrap_or(0)
 }
 
 #[component]
@@ -131,7 +144,7 @@ fn project_table(
                     {header("Project", ProjectBy::Name, sort, path)}
                     {header("Services", ProjectBy::Services, sort, path)}
                     {header("Containers", ProjectBy::Containers, sort, path)}
-                    <th>"States"</th>
+                    {header("States", ProjectBy::States, sort, path)}
                 </tr>
             </thead>
             <tbody>{rows}</tbody>

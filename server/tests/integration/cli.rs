@@ -26,6 +26,7 @@ fn help_explains_each_setting() {
         "--allowed-host",
         "--shutdown-drain-ms",
         "--hub-max-bytes",
+        "health",
     ] {
         assert!(help.contains(needle), "--help mentions {needle}:\n{help}");
     }
@@ -267,4 +268,30 @@ fn accounts_off_is_refused_beyond_loopback() {
     // Logged (to stdout, like every log line) before exiting.
     let said = String::from_utf8_lossy(&output.stdout) + String::from_utf8_lossy(&output.stderr);
     assert!(said.contains("allowed only on loopback"), "{said}");
+}
+
+/// `berth health` asks the server at --bind: exit 0 with what it says while it serves
+/// (the image's HEALTHCHECK), 1 with why once nothing answers there. The check runs in a
+/// blocking thread: the server under test runs on this test's runtime.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_asks_the_running_server_and_fails_once_it_is_gone() {
+    let mut server = crate::common::TestServer::start().await;
+    let addr = server.base.trim_start_matches("http://").to_string();
+    let ask =
+        |addr: String| tokio::task::spawn_blocking(move || berth(&["--bind", &addr, "health"]));
+    let answered = ask(addr.clone()).await.unwrap();
+    let said = String::from_utf8_lossy(&answered.stdout);
+    assert!(answered.status.success(), "{answered:?}");
+    assert!(said.contains(&format!("serves at http://{addr}")), "{said}");
+    assert!(said.contains("is Docker "), "the engine's state: {said}");
+    // On every address, it asks loopback on the same port.
+    let port = addr.rsplit(':').next().unwrap();
+    let any = ask(format!("0.0.0.0:{port}")).await.unwrap();
+    assert!(any.status.success(), "{any:?}");
+
+    server.shut_down().await;
+    let gone = ask(addr.clone()).await.unwrap();
+    assert_eq!(gone.status.code(), Some(1), "{gone:?}");
+    let why = String::from_utf8_lossy(&gone.stderr);
+    assert!(why.contains(&format!("http://{addr}/api/health")), "{why}");
 }
