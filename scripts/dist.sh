@@ -19,8 +19,12 @@ command -v musl-gcc >/dev/null || apt_install musl-tools
 log "building the site (release)"
 cargo leptos build --release
 log "building the static binary ($TARGET)"
-CC_x86_64_unknown_linux_musl=musl-gcc \
-  cargo build --profile dist --locked -p berth --bin berth --no-default-features --target "$TARGET"
+# `--cfg erase_components`: the site is built with views type-erased (Cargo.toml,
+# always-erase-components), and the server must render the same markup or hydration breaks.
+# mimalloc: musl's allocator is slow with many threads.
+CC_x86_64_unknown_linux_musl=musl-gcc RUSTFLAGS="--cfg erase_components" \
+  cargo build --profile dist --locked -p berth --bin berth --no-default-features \
+  --features mimalloc --target "$TARGET"
 
 rm -rf "${OUT:?}/$NAME" && mkdir -p "$OUT/$NAME"
 cp "target/$TARGET/dist/berth" "$OUT/$NAME/berth"

@@ -8,7 +8,8 @@ VERSION=$(awk -F'"' '/^version = / { print $2; exit }' Cargo.toml)
 NAME="berth-$VERSION-x86_64-linux"
 CONTEXT="$BERTH_ROOT/target/image"
 
-"$BERTH_ROOT/scripts/dist.sh"
+# make test has just built it (BERTH_DIST_BUILT=1): not checked again.
+[ "${BERTH_DIST_BUILT:-}" = 1 ] || "$BERTH_ROOT/scripts/dist.sh"
 rm -rf "${CONTEXT:?}" && mkdir -p "$CONTEXT/app" "$CONTEXT/data"
 chmod 0700 "$CONTEXT/data"
 cp "target/tarball/$NAME/berth" "$CONTEXT/app/berth"

@@ -143,7 +143,7 @@ phase "dist (static binary, from any directory)" check_dist
 # shares the host's network and is told its loopback address (BERTH_BIND). Healthy by its
 # own HEALTHCHECK; refuses to stop or remove itself; the browser smoke specs pass against it.
 check_image() {
-  "$BERTH_ROOT/scripts/image.sh"
+  BERTH_DIST_BUILT=1 "$BERTH_ROOT/scripts/image.sh"
   local addr="127.0.0.1:3392" sock=/var/run/docker.sock health="" id body
   docker rm -f "$IMAGE_CONTAINER" >/dev/null 2>&1 || true
   docker volume rm -f berth-test-image-data >/dev/null 2>&1 || true

@@ -67,7 +67,120 @@ pub enum LogStream {
     Stderr,
 }
 
-/// One line of a container's output. ANSI escape codes are kept as Docker sent them.
+/// Where log lines come from: sent once per batch, not once per line.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct LogOrigin {
+    /// Container id (a swarm task's id for service logs).
+    pub container: String,
+    /// Container name, without Docker's leading `/`.
+    pub name: String,
+    /// The compose service, for project streams (the task's name for service logs).
+    pub service: Option<String>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// One line of a [`LogBatch`]: its text and what differs from line to line.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchLine {
+    /// Index into the batch's `origins`; left out when 0 (a container's own stream).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub origin: u32,
+    pub stream: LogStream,
+    /// Docker's RFC 3339 timestamp, when the stream was asked for timestamps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<String>,
+    pub text: String,
+}
+
+/// Consecutive lines of one stream, as one frame: a hub sends as many lines per frame as
+/// are waiting (one at low rates), so a busy stream costs a frame per batch, not per line.
+/// `count` and `first` come right after the tag, so a client can count lines without
+/// parsing them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogBatch {
+    /// How many lines `lines` holds.
+    pub count: u32,
+    /// The first line's number; the others follow one by one. Numbers increase by one per
+    /// line within a hub (every viewer sees the same ones), so a gap shows lines missed.
+    pub first: u64,
+    pub origins: Vec<LogOrigin>,
+    pub lines: Vec<BatchLine>,
+}
+
+impl LogBatch {
+    /// Lines, each naming its origin, numbered from `first`. Lines must not be empty.
+    pub fn new(first: u64, origins: Vec<LogOrigin>, lines: Vec<BatchLine>) -> Self {
+        Self {
+            count: lines.len() as u32,
+            first,
+            origins,
+            lines,
+        }
+    }
+
+    /// The batch without its first `n` lines (a viewer asked for a tail that begins inside
+    /// it); origins no remaining line names are dropped. None when nothing is left.
+    pub fn skip(mut self, n: usize) -> Option<Self> {
+        if n >= self.lines.len() {
+            return None;
+        }
+        self.lines.drain(..n);
+        let mut used: Vec<Option<u32>> = vec![None; self.origins.len()];
+        let mut origins = Vec::new();
+        for line in &mut self.lines {
+            let old = line.origin as usize;
+            let new = *used[old].get_or_insert_with(|| {
+                origins.push(self.origins[old].clone());
+                origins.len() as u32 - 1
+            });
+            line.origin = new;
+        }
+        Some(Self::new(self.first + n as u64, origins, self.lines))
+    }
+
+    /// Each line on its own, origin included: what a viewer holds.
+    pub fn into_lines(self) -> impl Iterator<Item = LogLine> {
+        let Self {
+            first,
+            origins,
+            lines,
+            ..
+        } = self;
+        lines.into_iter().enumerate().map(move |(i, line)| {
+            let origin = origins
+                .get(line.origin as usize)
+                .cloned()
+                .unwrap_or(LogOrigin {
+                    container: String::new(),
+                    name: String::new(),
+                    service: None,
+                });
+            LogLine {
+                seq: first + i as u64,
+                container: origin.container,
+                name: origin.name,
+                service: origin.service,
+                stream: line.stream,
+                timestamp: line.timestamp,
+                text: line.text,
+            }
+        })
+    }
+}
+
+/// The line count of a serialized `logs` frame, read from its head without parsing the
+/// lines; None for any other frame.
+pub fn batch_count(json: &str) -> Option<u64> {
+    let rest = json.strip_prefix(r#"{"type":"logs","count":"#)?;
+    let digits = rest.find(|c: char| !c.is_ascii_digit())?;
+    rest[..digits].parse().ok()
+}
+
+/// One line of a container's output, as a viewer holds it (a [`LogBatch`] line with its
+/// origin and number). ANSI escape codes are kept as Docker sent them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogLine {
     /// Increases by one per line within a hub: every viewer of a stream sees the same numbers.
@@ -142,7 +255,8 @@ pub struct SystemStats {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Frame {
-    Log(LogLine),
+    /// Log lines, as many as were waiting.
+    Logs(LogBatch),
     ContainerStats(ContainerStats),
     SystemStats(SystemStats),
     /// Every container of the engine (sorted by name), as `/api/containers` lists them: the
@@ -168,7 +282,8 @@ pub enum Frame {
     PullProgress(PullProgress),
     /// A Docker event, as the engine's shared event stream passes it inside Berth.
     Event(EngineEvent),
-    /// The client fell behind and `missed` frames were dropped for it (oldest first).
+    /// The client fell behind and `missed` lines (frames, for streams that are not logs)
+    /// were dropped for it, oldest first.
     Lagged {
         missed: u64,
     },
@@ -298,20 +413,42 @@ mod tests {
                 retry: false,
             }
         );
-        let line = Frame::Log(LogLine {
-            seq: 1,
-            container: "abc".into(),
-            name: "web".into(),
+        let origin = |c: &str| LogOrigin {
+            container: c.into(),
+            name: format!("{c}-name"),
             service: None,
+        };
+        let line = |origin, text: &str| BatchLine {
+            origin,
             stream: LogStream::Stderr,
             timestamp: None,
-            text: "\u{1b}[31mred\u{1b}[0m".into(),
-        });
-        let json = serde_json::to_string(&line).unwrap();
+            text: text.into(),
+        };
+        let batch = Frame::Logs(LogBatch::new(
+            7,
+            vec![origin("abc"), origin("def")],
+            vec![line(0, "\u{1b}[31mred\u{1b}[0m"), line(1, "two")],
+        ));
+        let json = serde_json::to_string(&batch).unwrap();
         assert!(
-            json.starts_with(r#"{"type":"log","seq":1,"#) && json.contains(r#""stream":"stderr""#)
+            json.starts_with(r#"{"type":"logs","count":2,"first":7,"#)
+                && json.contains(r#""stream":"stderr""#)
+                && json.matches(r#""origin""#).count() == 1,
+            "{json}"
         );
-        assert_eq!(serde_json::from_str::<Frame>(&json).unwrap(), line);
+        assert_eq!(batch_count(&json), Some(2));
+        assert_eq!(batch_count(r#"{"type":"lagged","missed":3}"#), None);
+        assert_eq!(serde_json::from_str::<Frame>(&json).unwrap(), batch);
+        let Frame::Logs(batch) = batch else {
+            unreachable!()
+        };
+        let lines: Vec<_> = batch.clone().into_lines().collect();
+        assert_eq!((lines[1].seq, lines[1].container.as_str()), (8, "def"));
+        let rest = batch.clone().skip(1).unwrap();
+        assert_eq!((rest.first, rest.count, rest.origins.len()), (8, 1, 1));
+        assert_eq!(rest.lines[0].origin, 0);
+        assert_eq!(rest.into_lines().next().unwrap().container, "def");
+        assert!(batch.skip(2).is_none());
     }
 
     #[test]

@@ -2,8 +2,11 @@
 //! `max_lines` lines in the DOM, auto-scrolls while at the bottom, shows "N new lines" when
 //! scrolled up, pauses, restarts (closing the old socket first), renders ANSI colours, marks
 //! stderr, shows `lagged` and `end` inline, filters by text or `/regex/` with highlights,
-//! and downloads the lines it holds. Incoming lines are batched and flushed at most every
-//! [`FLUSH_MS`], so a chatty container costs one DOM update per batch.
+//! and downloads the lines it holds. Lines arrive in batches (one frame, one parse) and are
+//! appended once per animation frame, at most [`ROWS_PER_FRAME`] at a time, so a chatty
+//! container costs one bounded DOM update per frame; lines waiting meanwhile (a hidden tab
+//! gets no frames) are bounded by `max_lines`, the rest counted as skipped. Each line is
+//! matched against the filter once, not at every update.
 
 use crate::{
     ansi,
@@ -14,10 +17,25 @@ use crate::{
 use leptos::{html::Div, prelude::*};
 use std::{
     collections::{HashMap, VecDeque},
-    sync::Arc,
+    sync::{
+        Arc, OnceLock,
+        atomic::{AtomicU64, Ordering},
+    },
 };
 
-const FLUSH_MS: u64 = 100;
+/// A scroll this soon after the user moved the list is theirs.
+const USER_SCROLL_MS: f64 = 1000.0;
+
+/// Milliseconds on the browser's clock.
+fn now_ms() -> f64 {
+    #[cfg(feature = "hydrate")]
+    return js_sys::Date::now();
+    #[cfg(not(feature = "hydrate"))]
+    0.0
+}
+
+/// The most rows one animation frame adds: what is left waits for the next frame.
+const ROWS_PER_FRAME: usize = 100;
 /// Typing in the filter re-renders the matching lines once it pauses this long.
 const FILTER_DEBOUNCE_MS: u64 = 150;
 pub const DEFAULT_MAX_LINES: usize = 5_000;
@@ -32,6 +50,29 @@ enum RowKind {
 struct Row {
     key: u64,
     kind: RowKind,
+    /// The line without colours, made once when first matched or saved.
+    plain: OnceLock<String>,
+    /// Whether it matched the filter of a version: `(version + 1) * 2 + matched`, 0 before
+    /// the first match.
+    matched: AtomicU64,
+}
+
+impl Row {
+    fn new(key: u64, kind: RowKind) -> Self {
+        Self {
+            key,
+            kind,
+            plain: OnceLock::new(),
+            matched: AtomicU64::new(0),
+        }
+    }
+
+    fn plain(&self) -> &str {
+        self.plain.get_or_init(|| match &self.kind {
+            RowKind::Line(line) => ansi::strip(&line.text),
+            _ => String::new(),
+        })
+    }
 }
 
 fn line_view(line: &LogLine, show_service: bool, filter: &Filter) -> impl IntoView + use<> {
@@ -93,12 +134,21 @@ fn row_view(row: &Row, show_service: bool, filter: &Filter) -> AnyView {
     }
 }
 
-/// Notes (skipped, ended) always show; lines only when they match.
-fn keeps(filter: &Filter, row: &Row) -> bool {
-    match &row.kind {
-        RowKind::Line(line) => filter.is_all() || filter.matches(&ansi::strip(&line.text)),
-        _ => true,
+/// Notes (skipped, ended) always show; lines only when they match `filter` (of `version`),
+/// each line matched once per filter.
+fn keeps(filter: &Filter, version: u32, row: &Row) -> bool {
+    if !matches!(row.kind, RowKind::Line(_)) || filter.is_all() {
+        return true;
     }
+    let tag = (u64::from(version) + 1) * 2;
+    let cached = row.matched.load(Ordering::Relaxed);
+    if cached & !1 == tag {
+        return cached & 1 == 1;
+    }
+    let matched = filter.matches(row.plain());
+    row.matched
+        .store(tag | u64::from(matched), Ordering::Relaxed);
+    matched
 }
 
 /// The held lines as a log file: timestamp and service when known, colours removed.
@@ -114,7 +164,7 @@ fn log_file(rows: &VecDeque<Arc<Row>>) -> String {
                 out.push_str(service);
                 out.push_str(" | ");
             }
-            out.push_str(&ansi::strip(&line.text));
+            out.push_str(row.plain());
             out.push('\n');
         }
     }
@@ -150,6 +200,98 @@ fn save_file(_name: &str, _text: &str) -> Result<(), ()> {
     Ok(())
 }
 
+/// Where received lines wait for an animation frame, and how they get into the view.
+#[derive(Clone, Copy)]
+struct Feed {
+    pending: StoredValue<VecDeque<Row>>,
+    /// Lines dropped from `pending` before they were shown, not yet told as a note.
+    dropped: StoredValue<u64>,
+    frame_request: StoredValue<Option<AnimationFrameRequestHandle>>,
+    next_key: StoredValue<u64>,
+    /// Lines dropped here, in all (the page says them with the server's losses).
+    dropped_total: RwSignal<u64>,
+    following: RwSignal<bool>,
+    unseen: RwSignal<usize>,
+    rows: RwSignal<VecDeque<Arc<Row>>>,
+    max_lines: usize,
+}
+
+impl Feed {
+    fn key(self) -> u64 {
+        let key = self.next_key.get_value();
+        self.next_key.set_value(key + 1);
+        key
+    }
+
+    fn push(self, kind: RowKind) {
+        let row = Row::new(self.key(), kind);
+        let line = matches!(row.kind, RowKind::Line(_));
+        let max_lines = self.max_lines;
+        let dropped = self.dropped;
+        self.pending.update_value(|p| {
+            if line && p.len() >= max_lines {
+                // More waits than the viewer holds: the oldest waiting line would leave the
+                // view right after it was drawn, so it is dropped now, and said.
+                if let Some(at) = p.iter().position(|r| matches!(r.kind, RowKind::Line(_))) {
+                    p.remove(at);
+                    dropped.update_value(|d| *d += 1);
+                }
+            }
+            p.push_back(row);
+        });
+        self.schedule();
+    }
+
+    /// Asks for an animation frame, unless one is asked for already.
+    fn schedule(self) {
+        if self.frame_request.with_value(Option::is_some) {
+            return;
+        }
+        let request = request_animation_frame_with_handle(move || self.flush()).ok();
+        self.frame_request.set_value(request);
+    }
+
+    /// Once per animation frame while lines wait: adds at most [`ROWS_PER_FRAME`] rows, and
+    /// a note for lines dropped while waiting.
+    fn flush(self) {
+        self.frame_request.set_value(None);
+        let lost = self.dropped.try_update_value(std::mem::take).unwrap_or(0);
+        let mut batch = Vec::new();
+        if lost > 0 {
+            self.dropped_total.update(|s| *s += lost);
+            batch.push(Row::new(self.key(), RowKind::Skipped(lost)));
+        }
+        let more = self
+            .pending
+            .try_update_value(|p| {
+                let take = p.len().min(ROWS_PER_FRAME);
+                batch.extend(p.drain(..take));
+                !p.is_empty()
+            })
+            .unwrap_or(false);
+        if more {
+            self.schedule();
+        }
+        if batch.is_empty() {
+            return;
+        }
+        if !self.following.get_untracked() {
+            self.unseen.update(|n| {
+                *n += batch
+                    .iter()
+                    .filter(|r| matches!(r.kind, RowKind::Line(_)))
+                    .count()
+            });
+        }
+        let max_lines = self.max_lines;
+        self.rows.update(|rows| {
+            rows.extend(batch.into_iter().map(Arc::new));
+            let excess = rows.len().saturating_sub(max_lines);
+            rows.drain(..excess);
+        });
+    }
+}
+
 #[component]
 pub fn LogViewer(
     /// The stream, e.g. `/ws/containers/{id}/logs?tail=100&timestamps=true`.
@@ -165,8 +307,16 @@ pub fn LogViewer(
 ) -> impl IntoView {
     let hydrated = expect_context::<crate::Hydrated>().0;
     let rows = RwSignal::new(VecDeque::<Arc<Row>>::new());
-    let pending: StoredValue<Vec<Row>> = StoredValue::new(Vec::new());
-    let flush_timer: StoredValue<Option<TimeoutHandle>> = StoredValue::new(None);
+    let pending: StoredValue<VecDeque<Row>> = StoredValue::new(VecDeque::new());
+    // Lines dropped from `pending` before they were shown, not yet told as a note.
+    let dropped = StoredValue::new(0u64);
+    // Since the viewer opened: lines received, lines the server said this viewer missed,
+    // and lines dropped here before they were shown. The page says how many were skipped
+    // (the last two); the benchmark and the tests read all three.
+    let received = RwSignal::new(0u64);
+    let lagged = RwSignal::new(0u64);
+    let dropped_total = RwSignal::new(0u64);
+    let frame_request: StoredValue<Option<AnimationFrameRequestHandle>> = StoredValue::new(None);
     let next_key = StoredValue::new(0u64);
     // The newest Docker timestamp shown per container: after a reconnect the stream sends
     // its tail again, and what was already shown is skipped.
@@ -188,41 +338,24 @@ pub fn LogViewer(
     });
     let debounce: StoredValue<Option<TimeoutHandle>> = StoredValue::new(None);
 
-    let flush = move || {
-        flush_timer.set_value(None);
-        let batch = pending.try_update_value(std::mem::take).unwrap_or_default();
-        if batch.is_empty() {
-            return;
-        }
-        if !following.get_untracked() {
-            unseen.update(|n| {
-                *n += batch
-                    .iter()
-                    .filter(|r| matches!(r.kind, RowKind::Line(_)))
-                    .count()
-            });
-        }
-        rows.update(|rows| {
-            rows.extend(batch.into_iter().map(Arc::new));
-            let excess = rows.len().saturating_sub(max_lines);
-            rows.drain(..excess);
-        });
+    let feed = Feed {
+        pending,
+        dropped,
+        frame_request,
+        next_key,
+        dropped_total,
+        following,
+        unseen,
+        rows,
+        max_lines,
     };
-    let push = move |kind: RowKind| {
-        let key = next_key.get_value();
-        next_key.set_value(key + 1);
-        pending.update_value(|p| p.push(Row { key, kind }));
-        if flush_timer.with_value(Option::is_none) {
-            flush_timer.set_value(
-                set_timeout_with_handle(flush, std::time::Duration::from_millis(FLUSH_MS)).ok(),
-            );
-        }
-    };
+    let push = move |kind: RowKind| feed.push(kind);
     on_cleanup(move || {
-        for timer in [flush_timer, debounce] {
-            if let Some(timer) = timer.try_update_value(Option::take).flatten() {
-                timer.clear();
-            }
+        if let Some(request) = frame_request.try_update_value(Option::take).flatten() {
+            request.cancel();
+        }
+        if let Some(timer) = debounce.try_update_value(Option::take).flatten() {
+            timer.clear();
         }
     });
     let on_filter = move |ev| {
@@ -249,7 +382,7 @@ pub fn LogViewer(
             let version = filter_version.get();
             rows.with(|rows| {
                 rows.iter()
-                    .filter(|row| keeps(&filter, row))
+                    .filter(|row| keeps(&filter, version, row))
                     .map(|row| (version, row.clone()))
                     .collect::<Vec<_>>()
             })
@@ -280,22 +413,28 @@ pub fn LogViewer(
                 Some(path.get())
             },
             move |frame| match frame {
-                Frame::Log(line) => {
-                    if let Some(ts) = &line.timestamp {
-                        let key = crate::frames::timestamp_key(ts);
-                        let seen = shown_until.with_value(|s| {
-                            s.get(&line.container).is_some_and(|last| key <= *last)
-                        });
-                        if seen {
-                            return;
+                Frame::Logs(batch) => {
+                    received.update(|r| *r += u64::from(batch.count));
+                    for line in batch.into_lines() {
+                        if let Some(ts) = &line.timestamp {
+                            let key = crate::frames::timestamp_key(ts);
+                            let seen = shown_until.with_value(|s| {
+                                s.get(&line.container).is_some_and(|last| key <= *last)
+                            });
+                            if seen {
+                                continue;
+                            }
+                            shown_until.update_value(|s| {
+                                s.insert(line.container.clone(), key);
+                            });
                         }
-                        shown_until.update_value(|s| {
-                            s.insert(line.container.clone(), key);
-                        });
+                        push(RowKind::Line(line))
                     }
-                    push(RowKind::Line(line))
                 }
-                Frame::Lagged { missed } => push(RowKind::Skipped(missed)),
+                Frame::Lagged { missed } => {
+                    lagged.update(|s| *s += missed);
+                    push(RowKind::Skipped(missed))
+                }
                 Frame::End { reason, retry } => push(RowKind::Ended(reason, retry)),
                 _ => {}
             },
@@ -324,11 +463,35 @@ pub fn LogViewer(
             });
         }
     });
+    // When the user last moved the list (wheel, touch, a key, the scrollbar): only then does
+    // a scroll say what they want. Lines leaving the top of a full list move the scroll
+    // position too (the browser keeps the view steady, or clamps it), and that must never
+    // undo a pause.
+    let user_moved = StoredValue::new(f64::NEG_INFINITY);
+    let pointer_down = StoredValue::new(false);
+    let moved = move || user_moved.set_value(now_ms());
+    #[cfg(feature = "hydrate")]
+    {
+        // Only a press that began on the list (its scrollbar) ends a move of the list: a
+        // click on Resume must not make the next scroll look like the user's.
+        let up = window_event_listener(leptos::ev::pointerup, move |_| {
+            if pointer_down.get_value() {
+                pointer_down.set_value(false);
+                user_moved.set_value(now_ms());
+            }
+        });
+        on_cleanup(move || up.remove());
+    }
     let on_scroll = move |_| {
         let Some(el) = scroller.get_untracked() else {
             return;
         };
         if own_scroll.try_update_value(Option::take).flatten() == Some(el.scroll_top()) {
+            return;
+        }
+        let by_user =
+            pointer_down.get_value() || now_ms() - user_moved.get_value() < USER_SCROLL_MS;
+        if !by_user {
             return;
         }
         let at_bottom = el.scroll_top() + el.client_height() >= el.scroll_height() - 8;
@@ -382,7 +545,8 @@ pub fn LogViewer(
         filter_input.set(String::new());
     };
     let do_restart = move |_| {
-        pending.set_value(Vec::new());
+        pending.set_value(VecDeque::new());
+        dropped.set_value(0);
         shown_until.set_value(HashMap::new());
         rows.set(VecDeque::new());
         follow();
@@ -425,11 +589,21 @@ pub fn LogViewer(
                     on:input=on_filter
                     on:keydown=on_filter_key
                 />
-                <span class="muted" data-testid="log-count">
+                <span
+                    class="muted"
+                    data-testid="log-count"
+                    data-received=move || received.get()
+                    data-lagged=move || lagged.get()
+                    data-dropped=move || dropped_total.get()
+                >
                     {move || {
                         let held = rows.with(|r| r.len());
+                        let skipped = match lagged.get() + dropped_total.get() {
+                            0 => String::new(),
+                            n => format!(", {n} skipped"),
+                        };
                         if filter.with(Filter::is_all) {
-                            format!("{held} lines held (max {max_lines})")
+                            format!("{held} lines held (max {max_lines}){skipped}")
                         } else {
                             let matching = shown.with(|s| s.iter().filter(|(_, row)| matches!(row.kind, RowKind::Line(_))).count());
                             format!("{matching} of {held} lines match")
@@ -440,7 +614,19 @@ pub fn LogViewer(
                     {move || filter_parsed.get().err()}
                 </span>
             </div>
-            <div class="log-scroll" node_ref=scroller on:scroll=on_scroll data-testid="log-lines">
+            <div
+                class="log-scroll"
+                node_ref=scroller
+                on:scroll=on_scroll
+                on:wheel=move |_| moved()
+                on:touchmove=move |_| moved()
+                on:keydown=move |_| moved()
+                on:pointerdown=move |_| {
+                    pointer_down.set_value(true);
+                    user_moved.set_value(now_ms());
+                }
+                data-testid="log-lines"
+            >
                 <For each=move || shown.get() key=|(version, row)| (*version, row.key) let(item)>
                     {row_view(&item.1, show_service, &filter.get_untracked())}
                 </For>

@@ -53,6 +53,17 @@ fn now_nanos() -> i128 {
         .map_or(0, |d| d.as_nanos() as i128)
 }
 
+/// The log lines a frame carries, from its head: a batch says its count first (issue 14);
+/// a server from before batches sent a frame per line. None for other frames.
+fn line_count(text: &str) -> Option<u64> {
+    if text.starts_with(r#"{"type":"log","#) {
+        return Some(1);
+    }
+    let rest = text.strip_prefix(r#"{"type":"logs","count":"#)?;
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    rest[..digits].parse().ok()
+}
+
 /// Opens `n` WebSocket followers of `url` (at most 50 handshakes at a time) and waits until
 /// all are connected. With `latency`, each log frame's Docker timestamp is compared with
 /// its arrival.
@@ -86,12 +97,17 @@ pub async fn ws_followers(url: &str, n: usize, latency: bool) -> Followers {
                 tokio::select! {
                     _ = stop.cancelled() => break,
                     msg = ws.next() => match msg {
-                        Some(Ok(Message::Text(text))) if text.contains("\"type\":\"log\"") => {
-                            counter.fetch_add(1, Ordering::Relaxed);
+                        Some(Ok(Message::Text(text))) => {
+                            let Some(lines) = line_count(&text) else { continue };
+                            counter.fetch_add(lines, Ordering::Relaxed);
                             if latency {
                                 let arrived = now_nanos();
                                 let frame: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
-                                if let Some(at) = frame["timestamp"].as_str().and_then(crate::stats::docker_time_nanos) {
+                                let stamps = match frame["lines"].as_array() {
+                                    Some(lines) => lines.iter().map(|l| l["timestamp"].clone()).collect(),
+                                    None => vec![frame["timestamp"].clone()],
+                                };
+                                for at in stamps.iter().filter_map(|t| t.as_str().and_then(crate::stats::docker_time_nanos)) {
                                     mine.push((arrived - at) as f64 / 1e6);
                                 }
                             }
@@ -269,14 +285,25 @@ pub async fn http_get(addr: &str, path: &str) -> Result<(u16, String, Duration),
 /// One series from `/metrics`, e.g. `("berth_hubs", Some("kind=\"container_logs\""))`.
 pub async fn metric(addr: &str, name: &str, label: Option<&str>) -> f64 {
     let (_, body, _) = http_get(addr, "/metrics").await.unwrap_or_default();
-    let series = match label {
-        Some(label) => format!("{name}{{{label}}} "),
-        None => format!("{name} "),
-    };
-    body.lines()
-        .find_map(|l| l.strip_prefix(series.as_str()))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(f64::NAN)
+    // Series are labelled by kind and engine: every series of `name` with `label` counts.
+    let values: Vec<f64> = body
+        .lines()
+        .filter_map(|l| {
+            let rest = l.strip_prefix(name)?;
+            let (labels, value) = match rest.strip_prefix('{') {
+                Some(rest) => rest.split_once("} ")?,
+                None => ("", rest.strip_prefix(' ')?),
+            };
+            label
+                .is_none_or(|want| labels.split(',').any(|l| l == want))
+                .then(|| value.trim().parse().ok())?
+        })
+        .collect();
+    if values.is_empty() {
+        f64::NAN
+    } else {
+        values.iter().sum()
+    }
 }
 
 /// The sum of a metric over the four stream kinds.

@@ -1,6 +1,6 @@
 //! `make bench`: starts a release `berth` against the real engine, creates its own fixture
 //! containers, drives Berth over loopback with real WebSocket clients, removes everything it
-//! created, and prints one Markdown table of the nine figures (BENCHMARKS.md holds a run).
+//! created, and prints one Markdown table of the ten figures (BENCHMARKS.md holds a run).
 //! Times are compared as ratios within this run, never against fixed thresholds.
 
 mod accounts;
@@ -57,6 +57,67 @@ fn step(text: &str) {
 }
 
 /// Until Berth holds no hub of any kind (or 15 s).
+/// One measuring window of figure 4: each client's rate, and the CPU (seconds per second)
+/// of Berth, of this benchmark's clients and of dockerd, and the machine's idle share.
+struct Window {
+    rates: Vec<f64>,
+    berth: f64,
+    clients: f64,
+    dockerd: f64,
+    idle: f64,
+}
+
+impl Window {
+    async fn measure(
+        followers: &clients::Followers,
+        berth: &Berth,
+        dockerd: Option<u32>,
+        window: Duration,
+    ) -> Self {
+        let me = std::process::id();
+        let dockerd_cpu = || dockerd.map_or(f64::NAN, process::cpu_seconds);
+        let (counts, b, c, d, m) = (
+            followers.snapshot(),
+            berth.cpu(),
+            process::cpu_seconds(me),
+            dockerd_cpu(),
+            process::machine_cpu(),
+        );
+        tokio::time::sleep(window).await;
+        let secs = window.as_secs_f64();
+        let after = process::machine_cpu();
+        Self {
+            rates: followers
+                .snapshot()
+                .iter()
+                .zip(&counts)
+                .map(|(after, before)| (after - before) as f64 / secs)
+                .collect(),
+            berth: (berth.cpu() - b) / secs,
+            clients: (process::cpu_seconds(me) - c) / secs,
+            dockerd: (dockerd_cpu() - d) / secs,
+            idle: (after.0 - m.0) / (after.1 - m.1).max(f64::MIN_POSITIVE),
+        }
+    }
+
+    fn mean(&self) -> f64 {
+        self.rates.iter().sum::<f64>() / self.rates.len().max(1) as f64
+    }
+
+    fn slowest(&self) -> f64 {
+        self.rates.iter().copied().fold(f64::INFINITY, f64::min)
+    }
+
+    fn p10(&self) -> f64 {
+        percentile(&mut self.rates.clone(), 10.0)
+    }
+
+    /// The median over rounds of one figure of each window.
+    fn median_of(windows: &[Window], figure: impl Fn(&Window) -> f64) -> f64 {
+        median(&mut windows.iter().map(figure).collect::<Vec<_>>())
+    }
+}
+
 async fn settle(addr: &str) -> f64 {
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
@@ -136,6 +197,61 @@ fn browser_timings(url: &str, runs: usize) -> Result<(f64, f64), String> {
             .unwrap_or_default()
     };
     Ok((median(&mut series("ttfb")), median(&mut series("hydrated"))))
+}
+
+/// Lines the torrent container of figure 10 prints (200 every 10 ms, about 20,000 a second).
+const TORRENT_LINES: u64 = 200_000;
+
+/// Figure 10 through the Playwright script: the longest main-thread task, the clicks, and
+/// how many lines were shown and skipped.
+fn torrent_in_browser(base: &str, container: &str, seconds: u64) -> Result<String, String> {
+    let out = std::process::Command::new("node")
+        .args([
+            "end2end/bench/torrent.mjs",
+            base,
+            container,
+            &seconds.to_string(),
+        ])
+        .output()
+        .map_err(|e| format!("node: {e}"))?;
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
+    }
+    let r: serde_json::Value =
+        serde_json::from_slice(&out.stdout).map_err(|e| format!("torrent.mjs output: {e}"))?;
+    let n = |key: &str| r[key].as_f64().unwrap_or(f64::NAN);
+    let clicks: Vec<String> = r["clicks_ms"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(serde_json::Value::as_f64)
+                .map(|ms| format!("{ms:.0} ms"))
+                .collect()
+        })
+        .unwrap_or_default();
+    let (received, lagged, dropped) = (n("received"), n("lagged"), n("dropped"));
+    let total = TORRENT_LINES as f64;
+    let longest = match n("long_tasks") {
+        0.0 => "no main-thread task over 50 ms".to_string(),
+        count => format!(
+            "longest main-thread task {:.0} ms ({count} over 50 ms)",
+            n("longest_task_ms")
+        ),
+    };
+    let share = |lines: f64| lines / total * 100.0;
+    Ok(format!(
+        "{longest}; Pause and Resume answered in {}; of {TORRENT_LINES} lines {:.1} % drawn, {:.1} % dropped in the page, {:.1} % missed at the server, {:.1} % still on their way 3 s after the 10 s; {} rows held at the end",
+        if clicks.is_empty() {
+            "n/a".to_string()
+        } else {
+            clicks.join(" and ")
+        },
+        share(received - dropped),
+        share(dropped),
+        share(lagged),
+        share(total - received - lagged),
+        n("rows"),
+    ))
 }
 
 #[tokio::main]
@@ -348,23 +464,14 @@ async fn main() {
         ],
     );
     let engine = bollard::Docker::connect_with_local_defaults().expect("docker client");
-    let rate = |counts: (Vec<u64>, Vec<u64>), secs: f64| -> f64 {
-        let (a, b) = counts;
-        let per: Vec<f64> = a
-            .iter()
-            .zip(&b)
-            .map(|(a, b)| (b - a) as f64 / secs)
-            .collect();
-        per.iter().sum::<f64>() / per.len().max(1) as f64
-    };
     let measure_window = Duration::from_secs(4);
-    let (mut direct_rates, mut rates) = (Vec::new(), [Vec::new(), Vec::new(), Vec::new()]);
+    let dockerd = process::dockerd_pid();
+    let mut bare = Vec::new();
+    let mut runs: [Vec<Window>; 3] = [Vec::new(), Vec::new(), Vec::new()];
     for _ in 0..3 {
         let direct = direct_followers(&engine, &fast, 1).await;
         tokio::time::sleep(Duration::from_secs(1)).await;
-        let a = direct.snapshot();
-        tokio::time::sleep(measure_window).await;
-        direct_rates.push(rate((a, direct.snapshot()), measure_window.as_secs_f64()));
+        bare.push(Window::measure(&direct, &berth, dockerd, measure_window).await);
         direct.stop().await;
         for (i, n) in [1usize, 10, 100].into_iter().enumerate() {
             let followers = ws_followers(
@@ -374,37 +481,66 @@ async fn main() {
             )
             .await;
             tokio::time::sleep(Duration::from_secs(1)).await;
-            let a = followers.snapshot();
-            tokio::time::sleep(measure_window).await;
-            rates[i].push(rate(
-                (a, followers.snapshot()),
-                measure_window.as_secs_f64(),
-            ));
+            runs[i].push(Window::measure(&followers, &berth, dockerd, measure_window).await);
             followers.stop().await;
             settle(&addr).await;
         }
     }
-    let direct_rate = median(&mut direct_rates);
+    let direct_rate = Window::median_of(&bare, |w| w.mean());
+    let idle = Window::median_of(&bare, |w| w.idle);
     let mut throughput = Vec::new();
     for (i, n) in [1, 10, 100].into_iter().enumerate() {
-        let r = median(&mut rates[i]);
+        let mean = Window::median_of(&runs[i], |w| w.mean());
+        let slowest = Window::median_of(&runs[i], |w| w.slowest());
+        let p10 = Window::median_of(&runs[i], |w| w.p10());
         throughput.push(format!(
-            "{n} client{}: {:.0} lines/s each ({:.2}×; {:.0} lines/s in all)",
+            "{n} client{}: mean {mean:.0} lines/s each ({:.2}×), p10 {:.2}×, slowest {:.2}× ({:.0} lines/s in all); CPU s/s: berth {:.2}, clients {:.2}, dockerd {:.2}",
             if n == 1 { "" } else { "s" },
-            r,
-            r / direct_rate,
-            r * n as f64
+            mean / direct_rate,
+            p10 / direct_rate,
+            slowest / direct_rate,
+            mean * n as f64,
+            Window::median_of(&runs[i], |w| w.berth),
+            Window::median_of(&runs[i], |w| w.clients),
+            Window::median_of(&runs[i], |w| w.dockerd),
         ));
     }
+    let bound = if idle < 0.1 {
+        " (the bare run already fills the cores: every ratio below is bounded by the machine, not by Berth)"
+    } else {
+        ""
+    };
     table.add(
         "4. Throughput per client, as a ratio of a bare bollard stream",
         format!(
-            "bare stream {direct_rate:.0} lines/s; {}",
+            "bare stream {direct_rate:.0} lines/s, machine {:.0} % idle during it{bound}; {}",
+            idle * 100.0,
             throughput.join("; ")
         ),
         "the engine's own log stream is the physical limit (1.00×)",
     );
     fixtures.remove(&[fast]);
+
+    // 10: the browser under a torrent.
+    step("10. browser: a container printing 20,000 lines/s for 10 s");
+    let torrent = fixtures.container(
+        "torrent",
+        true,
+        &[],
+        &shell(&format!(
+            "until [ -e /go ]; do sleep 0.1; done; i=0; while [ $i -lt {TORRENT_LINES} ]; do seq $i $((i+199)); i=$((i+200)); usleep 10000; done; sleep 3600"
+        )),
+    );
+    let browser = match torrent_in_browser(&format!("http://{addr}"), &torrent, 10) {
+        Ok(figure) => figure,
+        Err(e) => format!("n/a: {e}"),
+    };
+    table.add(
+        "10. Browser, one viewer of a container printing ~20,000 lines/s for 10 s",
+        browser,
+        "goal: no main-thread task over 50 ms; a click answers within 100 ms",
+    );
+    fixtures.remove(&[torrent]);
     let _ = metric(&addr, "berth_hubs", None).await;
 
     // 8: the front end.

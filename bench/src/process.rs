@@ -25,6 +25,21 @@ pub fn cpu_seconds(pid: u32) -> f64 {
     (ticks(11) + ticks(12)) / clock_ticks()
 }
 
+/// The whole machine's CPU time so far, in seconds: idle (with I/O wait) and in all.
+pub fn machine_cpu() -> (f64, f64) {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let ticks: Vec<f64> = stat
+        .lines()
+        .find_map(|l| l.strip_prefix("cpu "))
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    let at = |i: usize| ticks.get(i).copied().unwrap_or(0.0);
+    let total: f64 = ticks.iter().take(8).sum();
+    ((at(3) + at(4)) / clock_ticks(), total / clock_ticks())
+}
+
 /// Resident set size in bytes.
 pub fn rss_bytes(pid: u32) -> f64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))

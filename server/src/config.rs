@@ -150,8 +150,9 @@ pub struct Settings {
     #[arg(long, env = "BERTH_SHUTDOWN_DRAIN_MS", default_value_t = 5_000)]
     pub shutdown_drain_ms: u64,
 
-    /// Frames a client may fall behind its stream before it loses the oldest (per hub).
-    #[arg(long, env = "BERTH_WS_CAPACITY", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    /// Log lines (frames, for other streams) a client may fall behind its stream before it
+    /// loses the oldest (per hub).
+    #[arg(long, env = "BERTH_WS_CAPACITY", default_value_t = 4096, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub ws_capacity: u64,
 
     /// Log lines a hub keeps for viewers who join later (the most a `tail` can get from a

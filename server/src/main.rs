@@ -1,5 +1,10 @@
 //! `berth`: parses configuration, connects to Docker, serves until SIGTERM or Ctrl-C.
 
+// The static binary of `make dist` (musl, whose allocator is slow with many threads).
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use berth::{
     AppState, ServeOptions,
     cli::Command,

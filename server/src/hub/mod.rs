@@ -123,9 +123,10 @@ impl HubKey {
 
 #[derive(Clone, Debug)]
 pub struct HubConfig {
-    /// How far (in frames) a client may fall behind before it loses the oldest.
+    /// How far (in lines; frames for streams that are not logs) a client may fall behind
+    /// before it loses the oldest.
     pub capacity: usize,
-    /// Frames a log hub keeps for clients that join later.
+    /// Lines a log hub keeps for clients that join later.
     pub ring: usize,
     /// Bytes a hub may hold in all (history and queue).
     pub bytes: usize,
@@ -138,7 +139,7 @@ pub struct HubConfig {
 impl Default for HubConfig {
     fn default() -> Self {
         Self {
-            capacity: 1024,
+            capacity: 4096,
             ring: 2000,
             bytes: 8 * 1024 * 1024,
             grace: Duration::ZERO,
@@ -188,8 +189,14 @@ impl Publisher {
     /// Serializes once and queues the frame for every client (and for later joiners).
     /// Never blocks: a client that lags loses its oldest frames, not the hub's time.
     pub fn publish(&self, frame: &Frame) {
+        self.publish_lines(frame, 1);
+    }
+
+    /// As [`Self::publish`], for a frame of `lines` log lines: a hub's history, capacity and
+    /// losses are counted in lines.
+    pub fn publish_lines(&self, frame: &Frame, lines: usize) {
         match serde_json::to_string(frame) {
-            Ok(text) => self.hub.queue.push(text.into()),
+            Ok(text) => self.hub.queue.push(text.into(), lines),
             Err(e) => tracing::error!("cannot serialize a frame: {e}"),
         }
     }
@@ -617,25 +624,28 @@ impl Drop for Subscription {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use app::frames::{LogLine, LogStream};
+    use app::frames::{BatchLine, LogBatch, LogOrigin, LogStream};
     use axum::extract::ws::Utf8Bytes;
     use queue::RecvError;
 
     fn line(seq: u64) -> Frame {
-        Frame::Log(LogLine {
-            seq,
+        let origin = LogOrigin {
             container: "c".into(),
             name: "n".into(),
             service: None,
+        };
+        let line = BatchLine {
+            origin: 0,
             stream: LogStream::Stdout,
             timestamp: None,
             text: format!("line {seq}"),
-        })
+        };
+        Frame::Logs(LogBatch::new(seq, vec![origin], vec![line]))
     }
 
     fn seq_of(text: &Utf8Bytes) -> u64 {
         match serde_json::from_str::<Frame>(text.as_str()).unwrap() {
-            Frame::Log(l) => l.seq,
+            Frame::Logs(batch) => batch.first,
             other => panic!("{other:?}"),
         }
     }

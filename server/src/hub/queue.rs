@@ -1,11 +1,13 @@
 //! A hub's one buffer of serialized frames: the history late joiners read and the queue live
-//! clients read, bounded in frames *and* bytes. Every frame has a position; a client is a
-//! cursor. A client that falls more than `capacity` frames behind, or whose next frame was
-//! evicted by the byte budget, loses the oldest and is told how many (as tokio's broadcast
-//! would); the publisher never waits for anyone. One buffer instead of a broadcast channel
-//! plus a ring means one budget covers both, and a frame held for history and for a slow
-//! client is stored once.
+//! clients read, bounded in lines *and* bytes. A log frame carries a batch of lines and
+//! weighs as many; every other frame weighs one. Every frame has a position and every line a
+//! number; a client is a cursor. A client that falls more than `capacity` lines behind, or
+//! whose next frame was evicted by the byte budget, loses the oldest and is told how many
+//! lines (as tokio's broadcast would, in lines); the publisher never waits for anyone. One
+//! buffer instead of a broadcast channel plus a ring means one budget covers both, and a
+//! frame held for history and for a slow client is stored once.
 
+use app::frames::{Frame, LogBatch};
 use axum::extract::ws::Utf8Bytes;
 use std::{
     collections::VecDeque,
@@ -15,18 +17,27 @@ use tokio::sync::Notify;
 
 #[derive(Clone, Copy, Debug)]
 pub struct QueueLimits {
-    /// How far (in frames) a live client may fall behind before it loses the oldest.
+    /// How far (in lines) a live client may fall behind before it loses the oldest.
     pub capacity: usize,
-    /// Frames kept for clients that join later.
+    /// Lines kept for clients that join later.
     pub history: usize,
     /// Bytes held in all: history and queue together. The newest frame is always kept.
     pub bytes: usize,
 }
 
+struct Held {
+    text: Utf8Bytes,
+    /// The number of its first line (lines are numbered across frames).
+    start: u64,
+    lines: u64,
+}
+
 struct Buffer {
-    frames: VecDeque<Utf8Bytes>,
+    frames: VecDeque<Held>,
     /// Position of `frames[0]`.
     first: u64,
+    /// The number the next line will get: every line before it was published.
+    end_line: u64,
     bytes: usize,
     closed: bool,
 }
@@ -34,6 +45,27 @@ struct Buffer {
 impl Buffer {
     fn end(&self) -> u64 {
         self.first + self.frames.len() as u64
+    }
+
+    fn held(&self, position: u64) -> &Held {
+        &self.frames[(position - self.first) as usize]
+    }
+
+    /// The number of the first line at `position` (a held frame, or the end).
+    fn line_at(&self, position: u64) -> u64 {
+        if position < self.end() {
+            self.held(position).start
+        } else {
+            self.end_line
+        }
+    }
+
+    fn first_line(&self) -> u64 {
+        self.line_at(self.first)
+    }
+
+    fn held_lines(&self) -> u64 {
+        self.end_line - self.first_line()
     }
 }
 
@@ -46,8 +78,8 @@ pub struct Queue {
 /// Why [`Cursor::recv`] returned no frame.
 #[derive(Debug, PartialEq, Eq)]
 pub enum RecvError {
-    /// `missed` frames were dropped for this client. `history` says they were part of the
-    /// backlog it asked for on joining, not live frames it was too slow for.
+    /// `missed` lines were dropped for this client. `history` says they were part of the
+    /// backlog it asked for on joining, not live lines it was too slow for.
     Lagged { missed: u64, history: bool },
     /// Every frame was read and no more will come.
     Closed,
@@ -60,6 +92,7 @@ impl Queue {
             buffer: Mutex::new(Buffer {
                 frames: VecDeque::new(),
                 first: 0,
+                end_line: 0,
                 bytes: 0,
                 closed: false,
             }),
@@ -71,21 +104,31 @@ impl Queue {
         self.buffer.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Appends a frame and wakes every waiting client. Never blocks on a client.
-    pub fn push(&self, frame: Utf8Bytes) {
-        let keep = self.limits.capacity.max(self.limits.history).max(1);
+    /// Appends a frame of `lines` lines (1 for a frame that is not a log batch) and wakes
+    /// every waiting client. Never blocks on a client.
+    pub fn push(&self, frame: Utf8Bytes, lines: usize) {
+        let keep = self.limits.capacity.max(self.limits.history).max(1) as u64;
         {
             let mut buffer = self.buffer();
             if buffer.closed {
                 return;
             }
+            let start = buffer.end_line;
+            let lines = lines.max(1) as u64;
             buffer.bytes += frame.len();
-            buffer.frames.push_back(frame);
-            while buffer.frames.len() > keep
-                || (buffer.bytes > self.limits.bytes && buffer.frames.len() > 1)
+            buffer.end_line += lines;
+            buffer.frames.push_back(Held {
+                text: frame,
+                start,
+                lines,
+            });
+            // Whole frames go, oldest first, while what is left still holds `keep` lines.
+            while buffer.frames.len() > 1
+                && (buffer.held_lines() - buffer.frames[0].lines >= keep
+                    || buffer.bytes > self.limits.bytes)
             {
                 let old = buffer.frames.pop_front().expect("not empty");
-                buffer.bytes -= old.len();
+                buffer.bytes -= old.text.len();
                 buffer.first += 1;
             }
         }
@@ -98,14 +141,24 @@ impl Queue {
         self.notify.notify_waiters();
     }
 
-    /// A cursor that starts with the last `tail` frames held (at most the history size).
+    /// A cursor that starts with the last `tail` lines held (at most the history size): the
+    /// first frame it reads is cut to fit, so the count is exact.
     pub fn cursor(self: &Arc<Self>, tail: usize) -> Cursor {
         let buffer = self.buffer();
         let end = buffer.end();
-        let backlog = tail.min(self.limits.history).min(buffer.frames.len()) as u64;
+        let want = (tail.min(self.limits.history) as u64).min(buffer.held_lines());
+        let from_line = buffer.end_line - want;
+        // The frame that holds line `from_line`: the last one starting at or before it.
+        let mut next = end;
+        while next > buffer.first
+            && buffer.held(next - 1).start + buffer.held(next - 1).lines > from_line
+        {
+            next -= 1;
+        }
         Cursor {
             queue: self.clone(),
-            next: end - backlog,
+            next,
+            next_line: from_line,
             history_end: end,
         }
     }
@@ -121,38 +174,97 @@ impl Queue {
 pub struct Cursor {
     queue: Arc<Queue>,
     next: u64,
+    /// The number of the next line it is owed: past the start of the frame at `next` when
+    /// its tail began inside that frame, and what its losses are counted from.
+    next_line: u64,
     /// Frames before this position are the backlog asked for on joining: reading them may
     /// take long and is exempt from the live capacity rule.
     history_end: u64,
 }
 
+/// `text` without its first `skip` lines, when it is a log batch (a frame of any other
+/// kind weighs one line and is never cut).
+fn cut(text: &Utf8Bytes, skip: u64) -> Utf8Bytes {
+    if skip == 0 {
+        return text.clone();
+    }
+    match serde_json::from_str::<Frame>(text.as_str()) {
+        Ok(Frame::Logs(batch)) => LogBatch::skip(batch, skip as usize)
+            .and_then(|rest| serde_json::to_string(&Frame::Logs(rest)).ok())
+            .map_or_else(|| text.clone(), Utf8Bytes::from),
+        _ => text.clone(),
+    }
+}
+
 impl Cursor {
-    fn take(&mut self) -> Option<Result<Utf8Bytes, RecvError>> {
-        let buffer = self.queue.buffer();
-        if self.next < buffer.first {
-            let missed = buffer.first - self.next;
-            let history = self.next < self.history_end;
-            self.next = buffer.first;
-            return Some(Err(RecvError::Lagged { missed, history }));
-        }
-        let end = buffer.end();
+    /// Lines of the frame at `next` this client does not get (its tail began inside it).
+    fn skip(&self, buffer: &Buffer) -> u64 {
+        self.next_line.saturating_sub(buffer.line_at(self.next))
+    }
+
+    /// Whether reading on would first report a loss.
+    fn would_lag(&self, buffer: &Buffer) -> bool {
+        self.next < buffer.first || self.over_capacity(buffer)
+    }
+
+    /// The live part of what it has not read holds more than `capacity` lines (and more
+    /// than the newest frame, which is always within it).
+    fn over_capacity(&self, buffer: &Buffer) -> bool {
         let live_from = self.next.max(self.history_end);
         let capacity = self.queue.limits.capacity as u64;
-        if end.saturating_sub(live_from) > capacity {
-            let resume = end - capacity;
-            let missed = resume - self.next;
+        buffer.end_line.saturating_sub(buffer.line_at(live_from)) > capacity
+            && live_from + 1 < buffer.end()
+    }
+
+    /// Lost lines to report before the next frame, if any (and the cursor moved past them).
+    fn lag(&mut self, buffer: &Buffer) -> Option<RecvError> {
+        if self.next < buffer.first {
+            // Evicted (budget or history): the lines from its next one to the oldest held.
+            let history = self.next < self.history_end;
+            let missed = buffer.first_line().saturating_sub(self.next_line);
+            self.next = buffer.first;
+            self.next_line = buffer.first_line();
+            return Some(RecvError::Lagged { missed, history });
+        }
+        if self.over_capacity(buffer) {
+            let (end, live_from) = (buffer.end(), self.next.max(self.history_end));
+            let capacity = self.queue.limits.capacity as u64;
+            // Resume at the oldest frame within `capacity` lines of the end (the newest
+            // frame always counts as within it).
+            let mut resume = end - 1;
+            while resume > live_from && buffer.end_line - buffer.held(resume - 1).start <= capacity
+            {
+                resume -= 1;
+            }
+            let missed = buffer.line_at(resume).saturating_sub(self.next_line);
             self.next = resume;
-            return Some(Err(RecvError::Lagged {
+            self.next_line = buffer.line_at(resume);
+            return Some(RecvError::Lagged {
                 missed,
                 history: false,
-            }));
+            });
         }
-        if self.next < end {
-            let frame = buffer.frames[(self.next - buffer.first) as usize].clone();
-            self.next += 1;
+        None
+    }
+
+    fn take(&mut self) -> Option<Result<Utf8Bytes, RecvError>> {
+        let queue = self.queue.clone();
+        let buffer = queue.buffer();
+        if let Some(lagged) = self.lag(&buffer) {
+            return Some(Err(lagged));
+        }
+        if self.next < buffer.end() {
+            let frame = cut(&buffer.held(self.next).text, self.skip(&buffer));
+            self.step(&buffer);
             return Some(Ok(frame));
         }
         buffer.closed.then_some(Err(RecvError::Closed))
+    }
+
+    /// Past the frame at `next`.
+    fn step(&mut self, buffer: &Buffer) {
+        self.next += 1;
+        self.next_line = buffer.line_at(self.next);
     }
 
     /// The next frame; waits while there is none.
@@ -170,21 +282,46 @@ impl Cursor {
         }
     }
 
+    /// Frames that can be read at once without a loss to report, up to `max_bytes` (at
+    /// least one frame when any is waiting): what a client is sent in one write.
+    pub fn ready(&mut self, max_bytes: usize) -> Vec<Utf8Bytes> {
+        let queue = self.queue.clone();
+        let buffer = queue.buffer();
+        let mut frames = Vec::new();
+        let mut bytes = 0;
+        while self.next < buffer.end() && bytes < max_bytes {
+            if self.would_lag(&buffer) {
+                break;
+            }
+            let frame = cut(&buffer.held(self.next).text, self.skip(&buffer));
+            bytes += frame.len();
+            frames.push(frame);
+            self.step(&buffer);
+        }
+        frames
+    }
+
     /// Whether the client has read everything published so far.
     pub fn is_empty(&self) -> bool {
         self.next >= self.queue.buffer().end()
     }
 
-    /// The backlog this cursor joined with (what is still held of it), and whether it starts
-    /// at the hub's very first frame: then nothing older was ever dropped by the hub.
+    /// The backlog this cursor joined with (what is still held of it, its first frame cut
+    /// to the tail asked for), and whether it starts at the hub's very first line: then
+    /// nothing older was ever dropped by the hub.
     pub fn backlog(&self) -> (Vec<Utf8Bytes>, bool) {
         let buffer = self.queue.buffer();
         let from = self.next.max(buffer.first);
         let to = self.history_end.min(buffer.end()).max(from);
+        let skip = if from == self.next {
+            self.skip(&buffer)
+        } else {
+            0
+        };
         let frames = (from..to)
-            .map(|p| buffer.frames[(p - buffer.first) as usize].clone())
+            .map(|p| cut(&buffer.held(p).text, if p == from { skip } else { 0 }))
             .collect();
-        (frames, from == 0)
+        (frames, buffer.line_at(from) + skip == 0)
     }
 
     /// Whether the client is still reading the backlog it joined with.
@@ -221,11 +358,11 @@ mod tests {
     async fn a_late_joiner_reads_its_tail_then_live_frames() {
         let queue = Queue::new(limits(4, 10, usize::MAX));
         for n in 0..6 {
-            queue.push(text(n));
+            queue.push(text(n), 1);
         }
         let mut cursor = queue.cursor(3);
         assert!(cursor.in_history());
-        queue.push(text(6));
+        queue.push(text(6), 1);
         let got: Vec<_> = drain(&mut cursor).await;
         let want: Vec<Result<String, RecvError>> =
             ["3", "4", "5", "6"].map(|s| Ok(s.to_string())).into();
@@ -236,13 +373,13 @@ mod tests {
     #[test]
     fn the_backlog_says_whether_it_reaches_the_first_frame() {
         let queue = Queue::new(limits(4, 3, usize::MAX));
-        queue.push(text(0));
-        queue.push(text(1));
+        queue.push(text(0), 1);
+        queue.push(text(1), 1);
         let (frames, complete) = queue.cursor(10).backlog();
         assert_eq!(frames, [text(0), text(1)]);
         assert!(complete, "nothing was dropped yet");
         for n in 2..6 {
-            queue.push(text(n));
+            queue.push(text(n), 1);
         }
         let (frames, complete) = queue.cursor(10).backlog();
         assert_eq!(
@@ -259,7 +396,7 @@ mod tests {
     async fn history_larger_than_the_capacity_is_not_lag() {
         let queue = Queue::new(limits(2, 100, usize::MAX));
         for n in 0..50 {
-            queue.push(text(n));
+            queue.push(text(n), 1);
         }
         let mut cursor = queue.cursor(50);
         let got = drain(&mut cursor).await;
@@ -272,7 +409,7 @@ mod tests {
         let queue = Queue::new(limits(4, 1, usize::MAX));
         let mut cursor = queue.cursor(0);
         for n in 0..10 {
-            queue.push(text(n));
+            queue.push(text(n), 1);
         }
         assert_eq!(
             cursor.recv().await,
@@ -290,7 +427,7 @@ mod tests {
         let queue = Queue::new(limits(1000, 1000, 100));
         let mut cursor = queue.cursor(0);
         for _ in 0..100 {
-            queue.push("x".repeat(30).into());
+            queue.push("x".repeat(30).into(), 1);
         }
         let (bytes, frames) = queue.held();
         assert!(
@@ -305,8 +442,84 @@ mod tests {
             })
         );
         // One frame larger than the whole budget is still delivered.
-        queue.push("y".repeat(500).into());
+        queue.push("y".repeat(500).into(), 1);
         assert_eq!(queue.held().1, 1);
+    }
+
+    /// A batch of `n` lines numbered from `first`, as a log hub publishes it.
+    fn batch(first: u64, n: u64) -> Utf8Bytes {
+        use app::frames::{BatchLine, LogOrigin, LogStream};
+        let origin = LogOrigin {
+            container: "c".into(),
+            name: "c".into(),
+            service: None,
+        };
+        let lines = (first..first + n)
+            .map(|i| BatchLine {
+                origin: 0,
+                stream: LogStream::Stdout,
+                timestamp: None,
+                text: format!("line {i}"),
+            })
+            .collect();
+        serde_json::to_string(&Frame::Logs(LogBatch::new(first, vec![origin], lines)))
+            .unwrap()
+            .into()
+    }
+
+    fn numbers(text: &Utf8Bytes) -> Vec<u64> {
+        match serde_json::from_str::<Frame>(text.as_str()).unwrap() {
+            Frame::Logs(batch) => batch.into_lines().map(|l| l.seq).collect(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// Issue 14: frames carry batches, yet a tail is exact (its first batch is cut), and
+    /// history, capacity and losses are counted in lines.
+    #[tokio::test]
+    async fn batches_are_counted_in_lines() {
+        let queue = Queue::new(limits(25, 30, usize::MAX));
+        for first in [0, 10, 20, 30] {
+            queue.push(batch(first, 10), 10);
+        }
+        // 40 lines published; history keeps whole frames holding at least 30 lines.
+        assert_eq!(queue.held().1, 3);
+        let mut tail = queue.cursor(12);
+        let got: Vec<u64> = drain(&mut tail)
+            .await
+            .into_iter()
+            .flat_map(|f| numbers(&Utf8Bytes::from(f.unwrap())))
+            .collect();
+        assert_eq!(
+            got,
+            (28..40).collect::<Vec<_>>(),
+            "exactly the last 12 lines"
+        );
+        let (backlog, complete) = queue.cursor(15).backlog();
+        assert_eq!(backlog.iter().map(|f| numbers(f).len()).sum::<usize>(), 15);
+        assert!(!complete);
+
+        let mut live = queue.cursor(0);
+        for first in [40, 50, 60] {
+            queue.push(batch(first, 10), 10);
+        }
+        assert!(
+            live.ready(usize::MAX).is_empty(),
+            "30 lines behind, capacity 25"
+        );
+        assert_eq!(
+            live.recv().await,
+            Err(RecvError::Lagged {
+                missed: 10,
+                history: false
+            }),
+            "one batch of 10 lines lost"
+        );
+        let sent = live.ready(usize::MAX);
+        assert_eq!(
+            sent.iter().flat_map(numbers).collect::<Vec<_>>(),
+            (50..70).collect::<Vec<_>>()
+        );
     }
 
     #[tokio::test]
@@ -319,7 +532,7 @@ mod tests {
             (first, second)
         });
         tokio::task::yield_now().await;
-        queue.push(text(1));
+        queue.push(text(1), 1);
         queue.close();
         let (first, second) = waiter.await.unwrap();
         assert_eq!(first.map(|t| t.to_string()), Ok("1".to_string()));

@@ -5,16 +5,18 @@
 //! ([`super::history`]) to the hub's lines, and what a reconnecting browser de-duplicates by.
 
 use super::{
+    batch::{self, Batcher, Line},
     lines::LineSplitter,
     raw_logs::{LogsApi, LogsError, LogsQuery},
 };
 use crate::hub::{Ending, Publisher};
-use app::frames::{Frame, LogLine};
+use app::frames::LogOrigin;
 use bollard::Docker;
 use futures::{
     StreamExt,
     stream::{self, BoxStream},
 };
+use std::sync::Arc;
 
 /// What a log stream is about.
 #[derive(Clone, Debug)]
@@ -26,6 +28,17 @@ pub struct LogSource {
     pub tty: Option<bool>,
 }
 
+impl LogSource {
+    /// What its lines say they come from.
+    pub fn origin(&self) -> LogOrigin {
+        LogOrigin {
+            container: self.id.clone(),
+            name: self.name.clone(),
+            service: self.service.clone(),
+        }
+    }
+}
+
 pub async fn run(
     docker: Docker,
     api: LogsApi,
@@ -33,24 +46,22 @@ pub async fn run(
     tail: usize,
     publisher: Publisher,
 ) -> Ending {
-    let mut lines = follow(api, source.clone(), tail.to_string(), 0);
-    let mut seq = 0;
-    while let Some(line) = lines.next().await {
-        seq += 1;
-        publisher.publish(&Frame::Log(LogLine { seq, ..line }));
+    let mut lines = follow(api, source.clone(), tail.to_string(), 0).fuse();
+    let mut batcher = Batcher::default();
+    while let Some(lines) = batch::next_batch(&mut lines, batch::MAX_LINES).await {
+        batcher.publish(&publisher, lines);
     }
     super::container_end_reason(&docker, &source.id).await
 }
 
-/// One container's lines until its log stream ends (container stopped, engine gone). `seq`
-/// is left 0 for the hub's numbering; `since` is Unix seconds, 0 for all; `tail` is a line
-/// count or `all`.
+/// One container's lines until its log stream ends (container stopped, engine gone);
+/// `since` is Unix seconds, 0 for all; `tail` is a line count or `all`.
 pub fn follow(
     api: LogsApi,
     source: LogSource,
     tail: String,
     since: i64,
-) -> BoxStream<'static, LogLine> {
+) -> BoxStream<'static, Line> {
     let query = LogsQuery {
         follow: true,
         tail,
@@ -61,7 +72,8 @@ pub fn follow(
 }
 
 /// The lines `query` asks the engine for, until it ends them (or fails: logged, then ended).
-pub fn lines(api: LogsApi, source: LogSource, query: LogsQuery) -> BoxStream<'static, LogLine> {
+/// Every line shares one origin.
+pub fn lines(api: LogsApi, source: LogSource, query: LogsQuery) -> BoxStream<'static, Line> {
     let timestamps = query.timestamps;
     let (id, tty) = (source.id.clone(), source.tty);
     let opened = async move {
@@ -74,7 +86,8 @@ pub fn lines(api: LogsApi, source: LogSource, query: LogsQuery) -> BoxStream<'st
         }
     };
     let mut splitter = LineSplitter::default();
-    let id = source.id.clone();
+    let origin = Arc::new(source.origin());
+    let id = source.id;
     stream::once(opened)
         .flatten()
         .take_while(move |piece| {
@@ -87,14 +100,9 @@ pub fn lines(api: LogsApi, source: LogSource, query: LogsQuery) -> BoxStream<'st
             let mut lines = Vec::new();
             if let Ok((stream, bytes)) = piece {
                 splitter.feed(stream, &bytes, timestamps, |raw| {
-                    lines.push(LogLine {
-                        seq: 0,
-                        container: source.id.clone(),
-                        name: source.name.clone(),
-                        service: source.service.clone(),
-                        stream: raw.stream,
-                        timestamp: raw.timestamp,
-                        text: raw.text,
+                    lines.push(Line {
+                        origin: origin.clone(),
+                        raw,
                     })
                 });
             }

@@ -9,10 +9,11 @@
 //! when that was not enough.
 
 use super::{
+    batch::{self, Line},
     container_logs::{self, LogSource},
     raw_logs::{LogsApi, LogsQuery},
 };
-use app::frames::{Frame, LogLine, timestamp_key};
+use app::frames::{Frame, timestamp_key};
 use axum::extract::ws::Utf8Bytes;
 use futures::StreamExt;
 use std::collections::{HashMap, VecDeque};
@@ -41,28 +42,34 @@ impl Gap {
     /// as much (it got fewer: the log holds nothing older); or when the hub holds no line
     /// yet (it has just started: its own first request covers the tail).
     pub fn of(backlog: &[Utf8Bytes], complete: bool, hub_tail: usize, tail: usize) -> Option<Gap> {
-        if backlog.len() >= tail || (complete && hub_tail >= tail) {
+        let held: usize = backlog
+            .iter()
+            .map(|text| app::frames::batch_count(text).unwrap_or(0) as usize)
+            .sum();
+        if held >= tail || (complete && hub_tail >= tail) {
             return None;
         }
         let mut cuts = HashMap::new();
         let mut oldest: Option<String> = None;
         for text in backlog {
-            let Ok(Frame::Log(line)) = serde_json::from_str::<Frame>(text) else {
+            let Ok(Frame::Logs(batch)) = serde_json::from_str::<Frame>(text) else {
                 continue;
             };
-            let Some(ts) = line.timestamp else { continue };
-            let key = timestamp_key(&ts);
-            if oldest.as_ref().is_none_or(|o| key < *o) {
-                oldest = Some(key.clone());
+            for line in batch.into_lines() {
+                let Some(ts) = line.timestamp else { continue };
+                let key = timestamp_key(&ts);
+                if oldest.as_ref().is_none_or(|o| key < *o) {
+                    oldest = Some(key.clone());
+                }
+                cuts.entry(line.container).or_insert(key);
             }
-            cuts.entry(line.container).or_insert(key);
         }
         oldest.as_ref()?;
         Some(Gap {
-            need: tail - backlog.len(),
+            need: tail - held,
             cuts,
             dropped_before: if complete { None } else { oldest },
-            held: backlog.len(),
+            held,
         })
     }
 
@@ -77,7 +84,7 @@ impl Gap {
     /// most `budget` bytes of text: the oldest go first), and how many were left out for the
     /// budget.
     pub async fn fetch(&self, api: &LogsApi, sources: &[LogSource], budget: usize) -> Fetched {
-        let mut all: Vec<(String, LogLine)> = Vec::new();
+        let mut all: Vec<(String, Line)> = Vec::new();
         for source in sources {
             if let Some(cut) = self.cut(&source.id) {
                 all.extend(self.before(api, source, cut).await);
@@ -86,12 +93,12 @@ impl Gap {
         // Stable: a container's own order is kept between equal keys.
         all.sort_by(|a, b| a.0.cmp(&b.0));
         let start = all.len().saturating_sub(self.need);
-        let mut lines: VecDeque<LogLine> = all.drain(start..).map(|(_, line)| line).collect();
-        let mut bytes: usize = lines.iter().map(|l| l.text.len()).sum();
+        let mut lines: VecDeque<Line> = all.drain(start..).map(|(_, line)| line).collect();
+        let mut bytes: usize = lines.iter().map(|l| l.raw.text.len()).sum();
         let mut dropped = 0;
         while bytes > budget {
             let Some(line) = lines.pop_front() else { break };
-            bytes -= line.text.len();
+            bytes -= line.raw.text.len();
             dropped += 1;
         }
         Fetched {
@@ -106,7 +113,7 @@ impl Gap {
         api: &LogsApi,
         source: &LogSource,
         cut: &str,
-    ) -> VecDeque<(String, LogLine)> {
+    ) -> VecDeque<(String, Line)> {
         let first_try = self.need + self.held + MARGIN;
         let mut kept = VecDeque::new();
         for tail in [Some(first_try), None] {
@@ -123,7 +130,7 @@ impl Gap {
             let mut key = String::new();
             while let Some(line) = lines.next().await {
                 read += 1;
-                if let Some(ts) = &line.timestamp {
+                if let Some(ts) = &line.raw.timestamp {
                     key = timestamp_key(ts);
                 }
                 if key.as_str() >= cut {
@@ -146,21 +153,22 @@ impl Gap {
 
 /// A viewer's missing history.
 pub struct Fetched {
-    pub lines: Vec<LogLine>,
+    pub lines: Vec<Line>,
     /// Lines left out to stay within the byte budget (the oldest).
     pub dropped: u64,
 }
 
 impl Fetched {
-    /// As frames, ready to send before the hub's backlog.
+    /// As frames, ready to send before the hub's backlog: batches numbered from 0 (they
+    /// come before the hub's own first line).
     pub fn frames(self) -> Vec<Utf8Bytes> {
-        let mut frames = Vec::with_capacity(self.lines.len() + 1);
+        let mut frames = Vec::new();
         if self.dropped > 0 {
             frames.push(Frame::Lagged {
                 missed: self.dropped,
             });
         }
-        frames.extend(self.lines.into_iter().map(Frame::Log));
+        frames.extend(batch::batches(0, self.lines).into_iter().map(Frame::Logs));
         frames
             .iter()
             .filter_map(|f| serde_json::to_string(f).ok())
@@ -172,20 +180,54 @@ impl Fetched {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use app::frames::LogStream;
+    use app::frames::{BatchLine, LogBatch, LogOrigin, LogStream};
 
     fn frame(container: &str, ts: Option<&str>, text: &str) -> Utf8Bytes {
-        serde_json::to_string(&Frame::Log(LogLine {
-            seq: 1,
+        let origin = LogOrigin {
             container: container.into(),
             name: container.into(),
             service: None,
+        };
+        let line = BatchLine {
+            origin: 0,
             stream: LogStream::Stdout,
             timestamp: ts.map(Into::into),
             text: text.into(),
-        }))
-        .unwrap()
-        .into()
+        };
+        serde_json::to_string(&Frame::Logs(LogBatch::new(1, vec![origin], vec![line])))
+            .unwrap()
+            .into()
+    }
+
+    /// Issue 14: a frame holds a batch; what the backlog holds is counted in lines.
+    #[test]
+    fn a_batch_counts_as_its_lines() {
+        let origin = LogOrigin {
+            container: "a".into(),
+            name: "a".into(),
+            service: None,
+        };
+        let lines = (1..=3)
+            .map(|i| BatchLine {
+                origin: 0,
+                stream: LogStream::Stdout,
+                timestamp: Some(format!("2026-01-01T00:00:0{i}Z")),
+                text: format!("{i}"),
+            })
+            .collect();
+        let backlog: [Utf8Bytes; 1] =
+            [
+                serde_json::to_string(&Frame::Logs(LogBatch::new(1, vec![origin], lines)))
+                    .unwrap()
+                    .into(),
+            ];
+        assert_eq!(Gap::of(&backlog, false, 1, 3), None, "three lines held");
+        let gap = Gap::of(&backlog, false, 1, 5).unwrap();
+        assert_eq!((gap.need, gap.held), (2, 3));
+        assert_eq!(
+            gap.cut("a"),
+            Some(timestamp_key("2026-01-01T00:00:01Z").as_str())
+        );
     }
 
     #[test]

@@ -36,37 +36,51 @@ impl Partial {
     }
 
     fn finish(&mut self, stream: LogStream, timestamps: bool) -> RawLine {
-        let mut head = std::mem::take(&mut self.head);
-        let mut cut = std::mem::take(&mut self.cut);
+        let head = std::mem::take(&mut self.head);
+        let cut = std::mem::take(&mut self.cut);
         let continued = std::mem::take(&mut self.continued);
-        if head.len() > MAX_LINE {
-            // Never split a character: step back to the first byte of the one at the limit.
-            let mut end = MAX_LINE;
-            while end > 0 && head[end] & 0xC0 == 0x80 {
-                end -= 1;
-            }
-            cut += head.len() - end;
-            head.truncate(end);
+        let line = raw_line(stream, &head, cut, timestamps && !continued);
+        // The buffer is kept for the next line that spans chunks.
+        self.head = head;
+        self.head.clear();
+        line
+    }
+}
+
+/// A line from its bytes (without the newline): cut at [`MAX_LINE`] on a character
+/// boundary, with `cut` more bytes said to be dropped; the timestamp split off when asked.
+/// The text is copied once, from the chunk or the partial line.
+fn raw_line(stream: LogStream, bytes: &[u8], mut cut: usize, timestamps: bool) -> RawLine {
+    let mut line = bytes;
+    if line.len() > MAX_LINE {
+        // Never split a character: step back to the first byte of the one at the limit.
+        let mut end = MAX_LINE;
+        while end > 0 && line[end] & 0xC0 == 0x80 {
+            end -= 1;
         }
-        if cut == 0 && head.last() == Some(&b'\r') {
-            head.pop();
-        }
-        let line = String::from_utf8_lossy(&head);
-        let (timestamp, text) = match line.split_once(' ') {
-            Some((ts, text)) if timestamps && !continued && looks_like_timestamp(ts) => {
-                (Some(ts.to_string()), text)
-            }
-            _ => (None, &*line),
-        };
-        let mut text = text.to_string();
-        if cut > 0 {
-            text.push_str(&format!(" … [{cut} bytes cut]"));
-        }
-        RawLine {
-            stream,
-            timestamp,
-            text,
-        }
+        cut += line.len() - end;
+        line = &line[..end];
+    }
+    if cut == 0 && line.last() == Some(&b'\r') {
+        line = &line[..line.len() - 1];
+    }
+    let mut timestamp = None;
+    if timestamps
+        && let Some(space) = memchr::memchr(b' ', line)
+        && let Ok(ts) = std::str::from_utf8(&line[..space])
+        && looks_like_timestamp(ts)
+    {
+        timestamp = Some(ts.to_string());
+        line = &line[space + 1..];
+    }
+    let mut text = String::from_utf8_lossy(line).into_owned();
+    if cut > 0 {
+        text.push_str(&format!(" … [{cut} bytes cut]"));
+    }
+    RawLine {
+        stream,
+        timestamp,
+        text,
     }
 }
 
@@ -96,7 +110,12 @@ impl LineSplitter {
             LogStream::Stderr => &mut self.stderr,
         };
         while !bytes.is_empty() {
-            match bytes.iter().position(|&b| b == b'\n') {
+            match memchr::memchr(b'\n', bytes) {
+                // A whole line in this chunk: made from the chunk, not copied to the partial.
+                Some(end) if partial.head.is_empty() && partial.cut == 0 && !partial.continued => {
+                    emit(raw_line(stream, &bytes[..end], 0, timestamps));
+                    bytes = &bytes[end + 1..];
+                }
                 Some(end) => {
                     partial.take(&bytes[..end]);
                     emit(partial.finish(stream, timestamps));

@@ -2,6 +2,7 @@
 //! ends, then returns the [`Ending`] its clients are told. Cancellation is the hub's business
 //! (it drops the future), so these never need to watch for it.
 
+pub mod batch;
 pub mod container_list;
 pub mod container_logs;
 pub mod container_stats;

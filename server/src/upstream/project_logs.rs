@@ -4,6 +4,7 @@
 //! project costs no task per container.
 
 use super::{
+    batch::{self, Batcher, Line},
     container_logs::{self, LogSource},
     events::{self, Next},
     raw_logs::LogsApi,
@@ -13,10 +14,7 @@ use crate::{
     engines::EngineName,
     hub::{Ending, Publisher, Registry},
 };
-use app::{
-    frames::{Frame, LogLine},
-    model::{COMPOSE_PROJECT_LABEL, COMPOSE_SERVICE_LABEL},
-};
+use app::model::{COMPOSE_PROJECT_LABEL, COMPOSE_SERVICE_LABEL};
 use bollard::{Docker, errors::Error as DockerError, query_parameters::ListContainersOptions};
 use futures::{
     StreamExt,
@@ -64,7 +62,7 @@ pub async fn members(
 }
 
 enum Item {
-    Line(LogLine),
+    Line(Line),
     /// A container's stream ended; it may be followed again if it restarts.
     Ended(String),
 }
@@ -111,22 +109,25 @@ pub async fn run(
         following.insert(source.id.clone());
         merged.push(follow(&api, source, tail.to_string(), 0));
     }
-    let mut seq = 0;
+    let mut batcher = Batcher::default();
     loop {
         tokio::select! {
-            Some(item) = merged.next(), if !merged.is_empty() => match item {
-                Item::Line(line) => {
-                    seq += 1;
-                    publisher.publish(&Frame::Log(LogLine { seq, ..line }));
-                }
-                Item::Ended(id) => {
-                    following.remove(&id);
-                    if let Some(source) = restarted.remove(&id) {
-                        let since = died.remove(&id).unwrap_or(0);
-                        following.insert(id);
-                        merged.push(follow(&api, source, "all".into(), since));
+            Some(items) = batch::next_batch(&mut merged, batch::MAX_LINES), if !merged.is_empty() => {
+                let mut lines = Vec::with_capacity(items.len());
+                for item in items {
+                    match item {
+                        Item::Line(line) => lines.push(line),
+                        Item::Ended(id) => {
+                            following.remove(&id);
+                            if let Some(source) = restarted.remove(&id) {
+                                let since = died.remove(&id).unwrap_or(0);
+                                following.insert(id);
+                                merged.push(follow(&api, source, "all".into(), since));
+                            }
+                        }
                     }
                 }
+                batcher.publish(&publisher, lines);
             },
             event = events::next(&mut events) => match event {
                 Next::Event(event) => {

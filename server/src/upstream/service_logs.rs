@@ -5,6 +5,7 @@
 //! line's `service` field, so the log viewer gives each replica its own colour.
 
 use super::{
+    batch::{self, Batcher, Line},
     lines::LineSplitter,
     raw_logs::{LogsApi, LogsQuery},
 };
@@ -12,10 +13,10 @@ use crate::{
     docker::swarm::{task_name, tasks},
     hub::{Ending, Publisher},
 };
-use app::frames::{Frame, LogLine};
+use app::frames::LogOrigin;
 use bollard::Docker;
 use futures::StreamExt;
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::Arc};
 
 /// What a service log stream is about.
 #[derive(Clone, Debug)]
@@ -40,33 +41,36 @@ pub async fn run(
         timestamps: true,
     };
     let mut pieces = match api.open_service(&source.id, &query).await {
-        Ok(pieces) => pieces,
+        Ok(pieces) => pieces.fuse(),
         Err(e) => return Ending::retry(format!("service log stream failed: {e:?}")),
     };
     let mut splitter = LineSplitter::default();
-    let mut seq = 0;
-    while let Some(piece) = pieces.next().await {
-        let Ok((stream, bytes)) = piece else {
-            break;
-        };
-        let mut lines = Vec::new();
-        splitter.feed(stream, &bytes, true, |raw| lines.push(raw));
-        for raw in lines {
+    let mut batcher = Batcher::default();
+    // Pieces already waiting are read together: their lines go out as one frame.
+    'read: while let Some(read) = batch::next_batch(&mut pieces, 64).await {
+        let mut raws = Vec::new();
+        let mut broken = false;
+        for piece in read {
+            let Ok((stream, bytes)) = piece else {
+                broken = true;
+                break;
+            };
+            splitter.feed(stream, &bytes, true, |raw| raws.push(raw));
+        }
+        let mut lines = Vec::with_capacity(raws.len());
+        for mut raw in raws {
             let (task, text) = details(&raw.text);
             if !names.knows(task) {
                 // A task started since (a rescheduled replica): learn its name once.
                 names.refresh(&docker, &source).await;
             }
-            seq += 1;
-            publisher.publish(&Frame::Log(LogLine {
-                seq,
-                container: task.to_string(),
-                name: source.name.clone(),
-                service: Some(names.name(task, &source.name)),
-                stream: raw.stream,
-                timestamp: raw.timestamp,
-                text: text.to_string(),
-            }));
+            let origin = names.origin(task, &source.name);
+            raw.text = text.to_string();
+            lines.push(Line { origin, raw });
+        }
+        batcher.publish(&publisher, lines);
+        if broken {
+            break 'read;
         }
     }
     match docker.inspect_service(&source.id, None).await {
@@ -95,15 +99,18 @@ fn details(text: &str) -> (&str, &str) {
 }
 
 /// Task ids to `service.slot` names, refreshed when an unknown task speaks (at most once
-/// per unknown id, so a task the list no longer has cannot make every line a request).
+/// per unknown id, so a task the list no longer has cannot make every line a request); and
+/// each task's origin, made once and shared by its lines.
 #[derive(Default)]
 struct TaskNames {
     names: HashMap<String, String>,
+    origins: HashMap<String, Arc<LogOrigin>>,
 }
 
 impl TaskNames {
     async fn refresh(&mut self, docker: &Docker, source: &ServiceSource) {
         if let Ok(list) = tasks(docker, &source.id).await {
+            self.origins.clear();
             for task in list {
                 if let Some(id) = task.id.clone() {
                     self.names.insert(id, task_name(&source.name, &task));
@@ -122,11 +129,24 @@ impl TaskNames {
         false
     }
 
-    fn name(&self, task: &str, service: &str) -> String {
-        self.names
+    /// A task's lines come from the task, named `service.slot` (the service's name for a
+    /// line without details).
+    fn origin(&mut self, task: &str, service: &str) -> Arc<LogOrigin> {
+        if let Some(origin) = self.origins.get(task) {
+            return origin.clone();
+        }
+        let name = self
+            .names
             .get(task)
             .cloned()
-            .unwrap_or_else(|| service.to_string())
+            .unwrap_or_else(|| service.to_string());
+        let origin = Arc::new(LogOrigin {
+            container: task.to_string(),
+            name: service.to_string(),
+            service: Some(name),
+        });
+        self.origins.insert(task.to_string(), origin.clone());
+        origin
     }
 }
 

@@ -13,9 +13,9 @@ use crate::hub::queue::RecvError;
 use app::frames::{Frame, StreamKind};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures::{SinkExt, StreamExt, future::BoxFuture, stream::SplitSink};
-use std::time::Duration;
+use std::{pin::Pin, time::Duration};
 use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
+use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 
 #[derive(Clone, Debug)]
 pub struct SessionConfig {
@@ -86,6 +86,34 @@ pub(super) async fn send(
     }
 }
 
+/// The most bytes of frames written together with one flush: a busy stream costs one
+/// write per batch of frames, not one per frame.
+const WRITE_BYTES: usize = 256 * 1024;
+
+/// Writes `messages` and flushes once, all within `timeout`; `cancelled` (the server's
+/// shutdown, made once per session) interrupts it.
+async fn send_all(
+    sink: &mut Sink,
+    messages: impl IntoIterator<Item = Message>,
+    timeout: Duration,
+    cancelled: Pin<&mut WaitForCancellationFuture<'_>>,
+) -> Result<(), Unsent> {
+    let write = async {
+        for message in messages {
+            sink.feed(message).await?;
+        }
+        sink.flush().await
+    };
+    tokio::select! {
+        sent = tokio::time::timeout(timeout, write) => match sent {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(Unsent::Broken),
+            Err(_) => Err(Unsent::Stalled),
+        },
+        () = cancelled => Err(Unsent::ShuttingDown),
+    }
+}
+
 fn frame(frame: &Frame) -> Message {
     Message::Text(text(frame))
 }
@@ -141,6 +169,9 @@ pub async fn run(
     let kind = subscription.kind();
     let (mut sink, mut incoming) = socket.split();
     let never = CancellationToken::new();
+    // Made once: every wait and write of the session watches the same shutdown future.
+    let cancelled = shutdown.cancelled();
+    tokio::pin!(cancelled);
     // Created once: resolves when the session that opened this socket ends.
     let ended = ownership.as_ref().map(|o| o.ended.clone());
     let session_ended = async move {
@@ -156,15 +187,16 @@ pub async fn run(
             // at its own pace like the backlog.
             let frames = tokio::select! {
                 biased;
-                () = shutdown.cancelled() => break 'session Exit::Close(1001, SHUTTING_DOWN),
+                () = cancelled.as_mut() => break 'session Exit::Close(1001, SHUTTING_DOWN),
                 frames = prelude => frames,
             };
             for text in frames {
-                if let Err(unsent) = send(
+                let message = Message::Text(text);
+                if let Err(unsent) = send_all(
                     &mut sink,
-                    Message::Text(text),
+                    [message],
                     config.send_timeout,
-                    &shutdown,
+                    cancelled.as_mut(),
                 )
                 .await
                 {
@@ -180,18 +212,24 @@ pub async fn run(
             tokio::select! {
                 // Shutdown first: a client with frames always ready must not starve it.
                 biased;
-                () = shutdown.cancelled() => break 'session Exit::Close(1001, SHUTTING_DOWN),
+                () = cancelled.as_mut() => break 'session Exit::Close(1001, SHUTTING_DOWN),
                 reason = &mut session_ended => break 'session Exit::SessionEnded(reason),
                 received = subscription.cursor.recv() => match received {
                     Ok(text) => {
+                        // With everything else already waiting, up to a write's worth.
+                        let mut frames = vec![text];
+                        frames.extend(subscription.cursor.ready(WRITE_BYTES));
                         if subscription.cursor.is_empty() {
                             lags = 0;
                         }
-                        let end = text.as_str().starts_with(END_PREFIX);
-                        if let Err(unsent) = send(&mut sink, Message::Text(text), config.send_timeout, &shutdown).await {
+                        // Nothing follows an end (its hub has closed).
+                        let end = frames.iter().position(|t| t.as_str().starts_with(END_PREFIX));
+                        frames.truncate(end.map_or(frames.len(), |i| i + 1));
+                        let messages = frames.into_iter().map(Message::Text);
+                        if let Err(unsent) = send_all(&mut sink, messages, config.send_timeout, cancelled.as_mut()).await {
                             break unsent.exit(kind);
                         }
-                        if end {
+                        if end.is_some() {
                             break Exit::Close(1000, "stream ended");
                         }
                     }
@@ -206,7 +244,7 @@ pub async fn run(
                             .as_ref()
                             .and_then(|resync| resync())
                             .map_or_else(|| frame(&Frame::Lagged { missed }), Message::Text);
-                        if let Err(unsent) = send(&mut sink, told, config.send_timeout, &shutdown).await {
+                        if let Err(unsent) = send_all(&mut sink, [told], config.send_timeout, cancelled.as_mut()).await {
                             break unsent.exit(kind);
                         }
                         if lags >= config.max_lags {
@@ -228,7 +266,8 @@ pub async fn run(
                         tracing::info!(%kind, "closing a WebSocket client that stopped answering pings");
                         break Exit::Gone;
                     }
-                    if let Err(unsent) = send(&mut sink, Message::Ping(Default::default()), config.send_timeout, &shutdown).await {
+                    let ping = Message::Ping(Default::default());
+                    if let Err(unsent) = send_all(&mut sink, [ping], config.send_timeout, cancelled.as_mut()).await {
                         break unsent.exit(kind);
                     }
                 }

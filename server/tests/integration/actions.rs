@@ -169,7 +169,7 @@ async fn removing_a_watched_container_ends_its_streams_and_frees_their_hubs() {
     let mut stats = WsClient::connect(&server.ws_url(&format!("/ws/containers/{}/stats", c.id)))
         .await
         .unwrap();
-    logs.collect(WAIT, |f| f.iter().any(|f| matches!(f, Frame::Log(_))))
+    logs.collect(WAIT, |f| f.iter().any(|f| matches!(f, Frame::Logs(_))))
         .await;
     let (status, _) = server
         .send(

@@ -921,3 +921,15 @@ impl TestServer {
         (status, json)
     }
 }
+
+/// Every log line in `frames`, batches opened up, in order.
+pub fn lines(frames: &[app::frames::Frame]) -> Vec<app::frames::LogLine> {
+    frames
+        .iter()
+        .filter_map(|f| match f {
+            app::frames::Frame::Logs(batch) => Some(batch.clone().into_lines()),
+            _ => None,
+        })
+        .flatten()
+        .collect()
+}

@@ -113,7 +113,7 @@ async fn banner_while_down_and_recovery_without_restart() {
     let mut viewer = WsClient::connect(&server.ws_url(&format!("/ws/containers/{}/logs", c.id)))
         .await
         .unwrap();
-    assert!(matches!(viewer.next(RECOVERY).await, Ok(Frame::Log(_))));
+    assert!(matches!(viewer.next(RECOVERY).await, Ok(Frame::Logs(_))));
     drop(forwarder);
     let frames = viewer
         .collect(RECOVERY, |f| matches!(f.last(), Some(Frame::End { .. })))

@@ -33,12 +33,12 @@ pub fn ticker_on(host: Option<&str>, tag: &str) -> Fixture {
 pub async fn following(server: &TestServer, path: &str, id: &str) -> WsClient {
     let mut client = WsClient::connect(&server.ws_url(path)).await.unwrap();
     let frames = client
-        .collect(WAIT, |f| f.iter().any(|f| matches!(f, Frame::Log(_))))
+        .collect(WAIT, |f| f.iter().any(|f| matches!(f, Frame::Logs(_))))
         .await;
     assert!(
-        frames
+        crate::common::lines(&frames)
             .iter()
-            .any(|f| matches!(f, Frame::Log(l) if l.container == id)),
+            .any(|l| l.container == id),
         "{path}: no line of {id}"
     );
     client

@@ -92,12 +92,8 @@ async fn foreign_hosts_get_421_on_every_route_and_origins_are_checked_in_full() 
 }
 
 fn total_shown(frames: &[Frame]) -> u64 {
-    frames
+    crate::common::lines(frames)
         .iter()
-        .filter_map(|f| match f {
-            Frame::Log(l) => Some(l),
-            _ => None,
-        })
         .map(|l| match l.text.rsplit_once(" … [") {
             Some((head, marker)) => {
                 let cut: u64 = marker.trim_end_matches(" bytes cut]").parse().unwrap();
@@ -160,14 +156,12 @@ async fn a_hundred_megabytes_without_a_newline_cost_bounded_memory() {
             shown >= SHOWN,
             "every byte is shown or counted as cut: {shown}"
         );
-        for frame in &frames {
-            if let Frame::Log(l) = frame {
-                assert!(
-                    l.text.len() <= 16 * 1024 + 40,
-                    "a line is cut: {}",
-                    l.text.len()
-                );
-            }
+        for l in crate::common::lines(&frames) {
+            assert!(
+                l.text.len() <= 16 * 1024 + 40,
+                "a line is cut: {}",
+                l.text.len()
+            );
         }
         assert!(
             peak < baseline + 50 * 1024 * 1024,
@@ -212,10 +206,8 @@ async fn project_logs_follow_every_run_of_a_restarted_member() {
             .unwrap();
     let mut seen = std::collections::BTreeSet::new();
     let read = |frames: Vec<Frame>, seen: &mut std::collections::BTreeSet<String>| {
-        for frame in frames {
-            if let Frame::Log(l) = frame {
-                seen.insert(l.text);
-            }
+        for l in crate::common::lines(&frames) {
+            seen.insert(l.text);
         }
     };
     read(client.collect(WAIT, |f| !f.is_empty()).await, &mut seen);
@@ -538,16 +530,14 @@ async fn endings_say_whether_to_retry() {
 /// history is never lag).
 async fn numbers(client: &mut WsClient, count: usize) -> Vec<u64> {
     let frames = client
-        .collect(WAIT, |f| {
-            f.iter().filter(|f| matches!(f, Frame::Log(_))).count() >= count
-        })
+        .collect(WAIT, |f| crate::common::lines(f).len() >= count)
         .await;
-    frames
+    if let Some(other) = frames.iter().find(|f| !matches!(f, Frame::Logs(_))) {
+        panic!("only lines were expected, got {other:?}");
+    }
+    crate::common::lines(&frames)
         .into_iter()
-        .map(|f| match f {
-            Frame::Log(line) => line.text.trim().parse().unwrap(),
-            other => panic!("only lines were expected, got {other:?}"),
-        })
+        .map(|line| line.text.trim().parse().unwrap())
         .collect()
 }
 

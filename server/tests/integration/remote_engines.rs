@@ -38,7 +38,7 @@ async fn wait_reachable(server: &TestServer, name: &str, up: bool) -> serde_json
 }
 
 fn log_lines(frames: &[Frame]) -> usize {
-    frames.iter().filter(|f| matches!(f, Frame::Log(_))).count()
+    crate::common::lines(frames).len()
 }
 
 /// Whether `engine`'s container list (answered 200) holds container `id`.

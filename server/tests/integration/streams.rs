@@ -22,14 +22,8 @@ fn ticker(tag: &str, options: &[&str]) -> Fixture {
     )
 }
 
-fn logs(frames: &[Frame]) -> Vec<&LogLine> {
-    frames
-        .iter()
-        .filter_map(|f| match f {
-            Frame::Log(line) => Some(line),
-            _ => None,
-        })
-        .collect()
+fn logs(frames: &[Frame]) -> Vec<LogLine> {
+    crate::common::lines(frames)
 }
 
 fn kind(k: &str) -> Option<String> {
@@ -90,7 +84,7 @@ async fn five_log_viewers_leave_nothing_behind() {
                 .unwrap();
         let first = client.next(WAIT).await.expect("a log line");
         assert!(
-            matches!(first, Frame::Log(ref l) if l.container == c.id && l.text.starts_with("line ")),
+            matches!(first, Frame::Logs(ref b) if b.origins[0].container == c.id && b.lines[0].text.starts_with("line ")),
             "{first:?}"
         );
         clients.push(client);
@@ -650,7 +644,6 @@ async fn project_logs_merge_services_and_follow_containers_that_start_later() {
     let line = logs(&frames)
         .into_iter()
         .find(|l| l.service.as_deref() == Some("worker"))
-        .cloned()
         .expect("the later container joins the stream");
     assert_eq!(line.text, "worker started");
     assert_eq!(line.stream, LogStream::Stderr);

@@ -138,12 +138,10 @@ async fn a_services_replicas_stream_through_one_hub_and_its_pages_show_them() {
     let path = format!("/ws/engines/swarm/services/{name}/logs?tail=10");
     let mut first = WsClient::connect(&server.ws_url(&path)).await.unwrap();
     let replicas = |frames: &[Frame]| -> BTreeSet<String> {
-        frames
-            .iter()
-            .filter_map(|f| match f {
-                Frame::Log(l) if l.text.starts_with("replica line") => l.service.clone(),
-                _ => None,
-            })
+        crate::common::lines(frames)
+            .into_iter()
+            .filter(|l| l.text.starts_with("replica line"))
+            .filter_map(|l| l.service)
             .collect()
     };
     let frames = first.collect(WAIT, |f| replicas(f).len() == 2).await;
