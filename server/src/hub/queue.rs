@@ -221,30 +221,29 @@ impl Cursor {
         if self.next < buffer.first {
             // Evicted (budget or history): the lines from its next one to the oldest held.
             let history = self.next < self.history_end;
-            let missed = buffer.first_line().saturating_sub(self.next_line);
-            self.next = buffer.first;
-            self.next_line = buffer.first_line();
-            return Some(RecvError::Lagged { missed, history });
+            return Some(self.lose_until(buffer, buffer.first, history));
         }
         if self.over_capacity(buffer) {
-            let (end, live_from) = (buffer.end(), self.next.max(self.history_end));
+            let live_from = self.next.max(self.history_end);
             let capacity = self.queue.limits.capacity as u64;
             // Resume at the oldest frame within `capacity` lines of the end (the newest
             // frame always counts as within it).
-            let mut resume = end - 1;
+            let mut resume = buffer.end() - 1;
             while resume > live_from && buffer.end_line - buffer.held(resume - 1).start <= capacity
             {
                 resume -= 1;
             }
-            let missed = buffer.line_at(resume).saturating_sub(self.next_line);
-            self.next = resume;
-            self.next_line = buffer.line_at(resume);
-            return Some(RecvError::Lagged {
-                missed,
-                history: false,
-            });
+            return Some(self.lose_until(buffer, resume, false));
         }
         None
+    }
+
+    /// Moves the cursor on to `position`, reporting the lines it passed over as lost.
+    fn lose_until(&mut self, buffer: &Buffer, position: u64, history: bool) -> RecvError {
+        let missed = buffer.line_at(position).saturating_sub(self.next_line);
+        self.next = position;
+        self.next_line = buffer.line_at(position);
+        RecvError::Lagged { missed, history }
     }
 
     fn take(&mut self) -> Option<Result<Utf8Bytes, RecvError>> {

@@ -47,7 +47,7 @@ pub async fn run(
     let mut splitter = LineSplitter::default();
     let mut batcher = Batcher::default();
     // Pieces already waiting are read together: their lines go out as one frame.
-    'read: while let Some(read) = batch::next_batch(&mut pieces, 64).await {
+    while let Some(read) = batch::next_batch(&mut pieces, 64).await {
         let mut raws = Vec::new();
         let mut broken = false;
         for piece in read {
@@ -70,7 +70,7 @@ pub async fn run(
         }
         batcher.publish(&publisher, lines);
         if broken {
-            break 'read;
+            break;
         }
     }
     match docker.inspect_service(&source.id, None).await {
