@@ -108,8 +108,9 @@ mod server {
     pub type SharedEngines = Arc<dyn EngineDirectory>;
 
     pub(super) fn directory() -> Result<SharedEngines, ApiError> {
+        // The server gives pages rendered for nobody signed in no engines at all.
         leptos::prelude::use_context::<SharedEngines>()
-            .ok_or_else(|| ApiError::new(500, "no engines in the rendering context"))
+            .ok_or_else(|| ApiError::new(401, "sign in first: no valid session"))
     }
 
     pub(super) fn backend(on: &On) -> Result<SharedBackend, ApiError> {

@@ -2,7 +2,8 @@
 //! the page's engine cannot be reached. Once hydrated, the engines' health is re-checked on a
 //! timer so the banner comes and goes without a reload. The page's engine is the one its
 //! path names (`/engines/{engine}/…`), else the default: another engine's outage shows only
-//! as its state in the switcher.
+//! as its state in the switcher. The pages anyone may see (sign-in, setup) get a bare frame
+//! that asks nothing of the server: nothing about engines or containers before sign-in.
 
 use crate::resources::Objects;
 use crate::{
@@ -38,6 +39,30 @@ pub fn page_engine() -> Memo<On> {
 
 #[component]
 pub fn Layout(children: Children) -> impl IntoView {
+    let path = use_location().pathname.get_untracked();
+    if path == urls::LOGIN || path == urls::SETUP {
+        return bare(children).into_any();
+    }
+    full(children).into_any()
+}
+
+/// The frame of the pages anyone may see: the name and the theme, nothing else.
+fn bare(children: Children) -> impl IntoView {
+    let hydrated = expect_context::<crate::Hydrated>().0;
+    view! {
+        <div class="app" data-hydrated=move || hydrated.get().to_string()>
+            <header class="topbar">
+                <a class="brand" href=urls::DASHBOARD>
+                    "Berth"
+                </a>
+                <crate::theme::ThemeToggle />
+            </header>
+            <main class="content">{children()}</main>
+        </div>
+    }
+}
+
+fn full(children: Children) -> impl IntoView {
     let on = page_engine();
     let health = Resource::new(move || on.get(), api::health);
     let engines = Resource::new(|| (), |_| api::engines());

@@ -17,6 +17,7 @@ mod log_filter;
 mod log_viewer;
 pub mod model;
 mod pages;
+pub mod refs;
 pub mod resources;
 mod search;
 mod sort;
@@ -134,7 +135,7 @@ pub fn App() -> impl IntoView {
                     />
                     // What an engine keeps beside its containers.
                     <Route path=path!("/images") view=pages::ImagesPage ssr=SsrMode::Async />
-                    <Route path=path!("/images/:id") view=pages::ImagePage ssr=SsrMode::Async />
+                    <Route path=path!("/images/*reference") view=pages::ImagePage ssr=SsrMode::Async />
                     <Route path=path!("/volumes") view=pages::VolumesPage ssr=SsrMode::Async />
                     <Route path=path!("/networks") view=pages::NetworksPage ssr=SsrMode::Async />
                     <Route path=path!("/disk") view=pages::DiskPage ssr=SsrMode::Async />
@@ -144,7 +145,7 @@ pub fn App() -> impl IntoView {
                         ssr=SsrMode::Async
                     />
                     <Route
-                        path=path!("/engines/:engine/images/:id")
+                        path=path!("/engines/:engine/images/*reference")
                         view=pages::ImagePage
                         ssr=SsrMode::Async
                     />

@@ -209,22 +209,7 @@ pub const COMPOSE_SERVICE_LABEL: &str = "com.docker.compose.service";
 /// Checks a container reference (id, id prefix or name) before it goes anywhere near Docker.
 /// Docker names match `[a-zA-Z0-9][a-zA-Z0-9_.-]*`; ids are hex, a subset of that.
 pub fn validate_container_ref(reference: &str) -> Result<(), ApiError> {
-    const MAX_LEN: usize = 255;
-    let mut chars = reference.chars();
-    let valid_first = chars.next().is_some_and(|c| c.is_ascii_alphanumeric());
-    let valid_rest = chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
-    if reference.len() > MAX_LEN {
-        return Err(ApiError::bad_request(format!(
-            "container id or name is longer than {MAX_LEN} characters"
-        )));
-    }
-    if !valid_first || !valid_rest {
-        return Err(ApiError::bad_request(format!(
-            "invalid container id or name {reference:?}: use letters, digits, '_', '.' or '-', \
-             starting with a letter or digit"
-        )));
-    }
-    Ok(())
+    crate::refs::check(crate::refs::Kind::Container, reference)
 }
 
 /// Checks a compose project name: Compose allows lowercase letters, digits, `_` and `-`,
@@ -566,18 +551,7 @@ pub struct SwarmTask {
 
 /// A service reference: its id, an id prefix or its name.
 pub fn validate_service_ref(reference: &str) -> Result<(), ApiError> {
-    let ok = !reference.is_empty()
-        && reference.len() <= 128
-        && reference
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
-    match ok {
-        true => Ok(()),
-        false => Err(ApiError::new(
-            400,
-            format!("not a service id or name: {reference:?}"),
-        )),
-    }
+    crate::refs::check(crate::refs::Kind::Service, reference)
 }
 
 /// What can be done to a container (issue 12). Each needs `operator`.

@@ -240,38 +240,19 @@ fn validate_plain(text: &str, what: &str, max: usize) -> Result<(), ApiError> {
 }
 
 /// An image as Docker takes it: an id (`sha256:…` or a prefix) or `[registry/]name[:tag]
-/// [@digest]`. Never an option (`-…`) or a path (`/…`), never a space.
+/// [@digest]`, by Docker's own grammar ([`crate::refs`]).
 pub fn validate_image_ref(reference: &str) -> Result<(), ApiError> {
-    const MAX_LEN: usize = 512;
-    let first = reference
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphanumeric());
-    let rest = reference
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | '/' | ':' | '@'));
-    if reference.len() > MAX_LEN || !first || !rest || reference.contains("//") {
-        return Err(ApiError::bad_request(format!(
-            "invalid image reference {reference:?}: an id, or [registry/]name[:tag][@digest]"
-        )));
-    }
-    Ok(())
+    crate::refs::check(crate::refs::Kind::Image, reference)
 }
 
 /// A volume name as Docker allows it: `[a-zA-Z0-9][a-zA-Z0-9_.-]+`.
 pub fn validate_volume_name(name: &str) -> Result<(), ApiError> {
-    validate_plain(name, "volume name", 255)?;
-    if name.len() < 2 {
-        return Err(ApiError::bad_request(format!(
-            "invalid volume name {name:?}: at least 2 characters"
-        )));
-    }
-    Ok(())
+    crate::refs::check(crate::refs::Kind::Volume, name)
 }
 
 /// A network id, id prefix or name.
 pub fn validate_network_ref(reference: &str) -> Result<(), ApiError> {
-    validate_plain(reference, "network id or name", 255)
+    crate::refs::check(crate::refs::Kind::Network, reference)
 }
 
 #[cfg(test)]
@@ -286,7 +267,8 @@ mod tests {
             "127.0.0.1:5000/berth-test/busybox:latest",
             "sha256:0123abcd",
             "0123abcd",
-            "alpine@sha256:abc",
+            // Docker's grammar: a digest has at least 32 hex digits.
+            "alpine@sha256:0123456789abcdef0123456789abcdef",
         ] {
             assert!(validate_image_ref(ok).is_ok(), "{ok}");
         }

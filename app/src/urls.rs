@@ -101,7 +101,17 @@ pub fn objects(on: &On, kind: Objects) -> String {
 
 /// One image, volume or network.
 pub fn object(on: &On, kind: Objects, reference: &str) -> String {
-    format!("{}/{}", objects(on, kind), segment(reference))
+    format!("{}/{}", objects(on, kind), object_path(kind, reference))
+}
+
+/// An object's reference as it goes in a path: an image's with its `/` as they are (the
+/// route takes the rest of the path; an encoded `/` is refused as ambiguous), a volume's or
+/// network's as one segment.
+fn object_path(kind: Objects, reference: &str) -> String {
+    match kind {
+        Objects::Images => encode(reference),
+        Objects::Volumes | Objects::Networks => segment(reference),
+    }
 }
 
 /// An engine's disk usage.
@@ -196,7 +206,7 @@ pub fn api_objects(on: &On, kind: Objects) -> String {
 
 /// `GET` one; `DELETE` removes it (`force` for an image).
 pub fn api_object(on: &On, kind: Objects, reference: &str, force: bool) -> String {
-    let path = format!("{}/{}", api_objects(on, kind), segment(reference));
+    let path = format!("{}/{}", api_objects(on, kind), object_path(kind, reference));
     match force {
         true => format!("{path}?force=true"),
         false => path,
@@ -290,6 +300,10 @@ pub fn ws_container_exec(on: &On, id: &str, exec: &crate::terminal::ExecRequest)
 }
 
 /// The admin pages: users (the landing page), API tokens, the audit log.
+/// The pages anyone may see: signing in, and the first admin's setup.
+pub const LOGIN: &str = "/login";
+pub const SETUP: &str = "/setup";
+
 pub const ADMIN: &str = "/admin";
 pub const ADMIN_TOKENS: &str = "/admin/tokens";
 pub const ADMIN_AUDIT: &str = "/admin/audit";
@@ -365,11 +379,20 @@ pub fn setup_failed(token: &str, error: &str) -> String {
     format!("/setup?token={}&error={}", encode(token), encode(error))
 }
 
-/// Where a sign-in may send the browser: a path on this site, never another site (`//x`,
-/// `/\x`, `https://x`); anything else is `/`.
+/// Where a sign-in may send the browser: a path on this site, never another site; anything
+/// else is `/`. Only visible ASCII is accepted: browsers drop tabs and newlines from a URL
+/// and read `\` as `/`, so `/%09/evil.example` (decoded: `/`, tab, `/evil.example`) would
+/// become `//evil.example`, another site; and a control character cannot go in a
+/// `Location` header at all.
 pub fn safe_next(next: Option<&str>) -> &str {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") => n,
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && n.bytes().all(|b| b.is_ascii_graphic() && b != b'\\') =>
+        {
+            n
+        }
         _ => "/",
     }
 }
@@ -381,9 +404,14 @@ pub fn segment(value: &str) -> String {
 }
 
 pub fn encode(value: &str) -> String {
+    encode_keeping(value, b"-._~/")
+}
+
+/// Percent-encodes every byte of `value` but ASCII letters, digits and those in `keep`.
+pub fn encode_keeping(value: &str, keep: &[u8]) -> String {
     let mut out = String::with_capacity(value.len());
     for b in value.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+        if b.is_ascii_alphanumeric() || keep.contains(&b) {
             out.push(b as char);
         } else {
             out.push_str(&format!("%{b:02X}"));
@@ -408,13 +436,20 @@ mod tests {
             "https://evil.example",
             "evil",
             "",
+            // Issue 25, item 7: a tab (or newline) that the browser drops makes `//`.
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r\n/x",
+            "/a\\b",
+            "/caf\u{e9}",
+            "/a b",
         ] {
             assert_eq!(safe_next(Some(bad)), "/", "{bad}");
         }
         assert_eq!(safe_next(None), "/");
         assert_eq!(
-            login(Some("/containers/a b?tab=logs")),
-            "/login?next=/containers/a%20b%3Ftab%3Dlogs"
+            login(Some("/containers/a%20b?tab=logs")),
+            "/login?next=/containers/a%2520b%3Ftab%3Dlogs"
         );
         assert_eq!(login(Some("//evil")), "/login");
     }
@@ -480,7 +515,7 @@ mod tests {
         assert_eq!(ws_containers(&prod), "/ws/engines/prod/containers");
         assert_eq!(
             api_object(&prod, Objects::Images, "reg:5000/a/b:1", true),
-            "/api/engines/prod/images/reg%3A5000%2Fa%2Fb%3A1?force=true"
+            "/api/engines/prod/images/reg%3A5000/a/b%3A1?force=true"
         );
         assert_eq!(api_prune(&default, Objects::Volumes), "/api/volumes/prune");
         assert_eq!(api_disk(&default), "/api/system/df");

@@ -1,7 +1,9 @@
 //! `/api/users`, `/api/tokens` and `/api/audit`: accounts, API tokens and the audit log,
 //! for admins only (403 for anyone else, 404 with `--auth off`); every change is audited.
-//! Changing someone's role, removing them or revoking a token ends their sessions, and with
-//! them, at once, every socket those opened.
+//! Changing someone's role or password, removing them or revoking a token ends their
+//! sessions (a new password: all but the one that set it), and with them, at once, every
+//! socket those opened; a new role or a removal also ends the sockets of the tokens they
+//! made.
 
 use crate::{
     AppState,
@@ -85,8 +87,7 @@ impl FromRequestParts<AppState> for Admin {
 type Body<T> = Result<Json<T>, axum::extract::rejection::JsonRejection>;
 
 fn body<T>(body: Body<T>) -> Result<T, Error> {
-    body.map(|Json(b)| b)
-        .map_err(|e| Error::bad_request(e.body_text()))
+    body.map(|Json(b)| b).map_err(Error::from)
 }
 
 async fn list(Admin(_, auth, _): Admin) -> Result<Json<Vec<User>>, Error> {
@@ -112,24 +113,42 @@ async fn set_role(
     new: Body<RoleChange>,
 ) -> Result<StatusCode, Error> {
     let new = body(new)?;
+    let made = tokens::made_by(&admin.1.store, &name).await?;
     users::set_role(&admin.1.store, &name, new.role).await?;
-    state
-        .streams
-        .owners
-        .end_user(&name, "your role changed: sign in again");
+    end_user(&state, &name, &made, "your role changed: sign in again");
     admin
         .audit("user.role", &format!("{name} ({})", new.role.as_str()))
         .await;
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Ends the sockets of `name`'s sessions and of the tokens they made.
+fn end_user(state: &AppState, name: &str, tokens_made: &[String], reason: &str) {
+    let owners = &state.streams.owners;
+    owners.end_user(name, reason);
+    for id in tokens_made {
+        owners.end_session(&tokens::owner_key(id), reason);
+    }
+}
+
+/// A new password: every other session of the user ends, with its sockets; an admin who
+/// sets their own keeps the session they set it from.
 async fn set_password(
+    State(state): State<AppState>,
     admin: Admin,
     PathParam(name): PathParam<String>,
     new: Body<PasswordChange>,
 ) -> Result<StatusCode, Error> {
     let new = body(new)?;
-    users::set_password(&admin.1.store, &name, new.password).await?;
+    let keep = (admin.0.name == name)
+        .then(|| admin.0.session.clone())
+        .flatten();
+    users::set_password(&admin.1.store, &name, new.password, keep.as_deref()).await?;
+    state.streams.owners.end_user_except(
+        &name,
+        keep.as_deref(),
+        "your password changed: sign in again",
+    );
     admin.audit("user.password", &name).await;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -139,11 +158,9 @@ async fn remove(
     admin: Admin,
     PathParam(name): PathParam<String>,
 ) -> Result<StatusCode, Error> {
+    let made = tokens::made_by(&admin.1.store, &name).await?;
     users::remove(&admin.1.store, &name).await?;
-    state
-        .streams
-        .owners
-        .end_user(&name, "your account was removed");
+    end_user(&state, &name, &made, "your account was removed");
     admin.audit("user.remove", &name).await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -44,6 +44,7 @@ pub fn routes() -> Router<AppState> {
 
 /// Who acts: a signed-in operator or admin (or, with accounts off, the loopback user), and
 /// from where, for the audit log.
+#[derive(Clone)]
 pub struct Actor {
     name: String,
     auth: Option<Arc<Auth>>,
@@ -167,7 +168,7 @@ async fn bulk(
     actor: Actor,
     body: Result<Json<BulkAction>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<Vec<ActionResult>>, Error> {
-    let Json(request) = body.map_err(|e| Error::bad_request(e.body_text()))?;
+    let Json(request) = body.map_err(Error::from)?;
     if request.ids.is_empty() || request.ids.len() > MAX_BULK {
         return Err(Error::bad_request(format!(
             "a bulk action names 1 to {MAX_BULK} containers, not {}",
@@ -290,6 +291,7 @@ pub async fn act(
     let docker = engine
         .client()?
         .with_timeout(Duration::from_secs(u64::from(options.t.unwrap_or(10))) + ACTION_SLACK);
+    let id = crate::docker::path::path(crate::docker::path::Kind::Container, &id)?;
     let done = match action {
         Action::Start => docker.start_container(&id, None).await,
         Action::Stop => {

@@ -1,13 +1,13 @@
 //! The JSON API under `/api`. Every answer is JSON; every error is an HTTP status with
 //! `{"error": "..."}`.
 
-use crate::{AppState, engines::OnEngine, error::Error};
+use crate::{AppState, accounts::sessions::Caller, engines::OnEngine, error::Error};
 use app::{
     api::{Backend, EngineDirectory},
     model::{AllContainers, EngineInfo},
 };
 use axum::{
-    Json, Router,
+    Extension, Json, Router,
     extract::{FromRequestParts, Path, State},
     http::StatusCode,
     http::request::Parts,
@@ -95,14 +95,29 @@ async fn all_containers(State(state): State<AppState>) -> Json<AllContainers> {
 }
 
 /// 200 when the engine answers, 503 when not; the body is the same [`app::model::Health`]
-/// either way (it carries `error` when down).
-async fn health(OnEngine(on): OnEngine) -> Response {
-    let health = on.inventory.health().await;
+/// either way (it carries `error` when down). Before sign-in it says only whether Berth and
+/// its engine are up (an image's HEALTHCHECK asks it): nothing about the engine itself.
+async fn health(
+    State(state): State<AppState>,
+    caller: Option<Extension<Caller>>,
+    OnEngine(on): OnEngine,
+) -> Response {
+    let mut health = on.inventory.health().await;
     let status = if health.reachable {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
+    if state.auth.is_some() && caller.is_none() {
+        health = app::model::Health {
+            reachable: health.reachable,
+            endpoint: String::new(),
+            error: None,
+            engine_version: None,
+            api_version: None,
+            berth_version: health.berth_version,
+        };
+    }
     (status, Json(health)).into_response()
 }
 

@@ -163,7 +163,7 @@ async fn user(store: &Store, command: UserCommand) -> Result<(), String> {
         }
         UserCommand::Passwd { name } => {
             let password = read_password(&name)?;
-            users::set_password(store, &name, password)
+            users::set_password(store, &name, password, None)
                 .await
                 .map(|()| println!("password of {name} changed"))
         }

@@ -140,6 +140,15 @@ pub struct Settings {
     #[arg(long, env = "BERTH_HEADER_TIMEOUT_MS", default_value_t = 10_000)]
     pub header_timeout_ms: u64,
 
+    /// A connection with no request in progress for this many ms is closed (HTTP/1
+    /// keep-alive and HTTP/2 alike; WebSockets are not connections once upgraded).
+    #[arg(long, env = "BERTH_IDLE_TIMEOUT_MS", default_value_t = 60_000, value_parser = clap::value_parser!(u64).range(100..))]
+    pub idle_timeout_ms: u64,
+
+    /// A request's body must arrive within this many ms.
+    #[arg(long, env = "BERTH_BODY_TIMEOUT_MS", default_value_t = 30_000, value_parser = clap::value_parser!(u64).range(100..))]
+    pub body_timeout_ms: u64,
+
     /// HTTP connections served at once; more wait to be accepted. Upgraded sockets count
     /// against `--limit-global` instead.
     #[arg(long, env = "BERTH_MAX_CONNECTIONS", default_value_t = 1024)]
@@ -355,18 +364,15 @@ impl Settings {
 
     /// Everything sign-in needs, over `store`.
     pub fn auth(&self, store: crate::store::Store) -> crate::accounts::gate::Auth {
-        crate::accounts::gate::Auth {
-            store: store.clone(),
-            policy: self.session_policy(),
-            secure_cookies: self
-                .public_url
+        crate::accounts::gate::Auth::new(
+            store.clone(),
+            self.session_policy(),
+            self.public_url
                 .as_deref()
                 .is_some_and(|u| u.starts_with("https://")),
-            metrics_open: self.metrics_open,
-            setup_token: Default::default(),
-            attempts: Default::default(),
-            audit: crate::accounts::audit::Audit::new(store, self.audit_keep()),
-        }
+            self.metrics_open,
+            crate::accounts::audit::Audit::new(store, self.audit_keep()),
+        )
     }
 
     pub fn audit_keep(&self) -> Duration {

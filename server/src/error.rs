@@ -25,12 +25,21 @@ pub enum Error {
     NotFound(String),
     #[error("{0}")]
     MethodNotAllowed(String),
+    /// 408: the request's body did not arrive in time.
+    #[error("{0}")]
+    RequestTimeout(String),
     /// 409: the state forbids it (the last admin, a name taken, an ambiguous id prefix).
     #[error("{0}")]
     Conflict(String),
+    /// 413: the request's body is larger than the route reads.
+    #[error("{0}")]
+    PayloadTooLarge(String),
     /// 421: a Host that is not one of Berth's (DNS rebinding).
     #[error("{0}")]
     MisdirectedHost(String),
+    /// 426: a stream's path asked for without a WebSocket upgrade.
+    #[error("{0}")]
+    UpgradeRequired(String),
     /// 429: over a limit; the answer says when to try again where it knows.
     #[error("{0}")]
     TooMany(String),
@@ -56,8 +65,11 @@ impl Error {
             403 => Self::Forbidden(message),
             404 => Self::NotFound(message),
             405 => Self::MethodNotAllowed(message),
+            408 => Self::RequestTimeout(message),
             409 => Self::Conflict(message),
+            413 => Self::PayloadTooLarge(message),
             421 => Self::MisdirectedHost(message),
+            426 => Self::UpgradeRequired(message),
             429 => Self::TooMany(message),
             502 => Self::BadGateway(message),
             503 => Self::Unavailable(message),
@@ -84,8 +96,11 @@ impl Error {
             Self::Forbidden(_) => 403,
             Self::NotFound(_) => 404,
             Self::MethodNotAllowed(_) => 405,
+            Self::RequestTimeout(_) => 408,
             Self::Conflict(_) => 409,
+            Self::PayloadTooLarge(_) => 413,
             Self::MisdirectedHost(_) => 421,
+            Self::UpgradeRequired(_) => 426,
             Self::TooMany(_) => 429,
             Self::Internal(_) => 500,
             Self::BadGateway(_) => 502,
@@ -123,7 +138,9 @@ mod tests {
 
     #[test]
     fn every_status_goes_through_the_wire_type_unchanged() {
-        for status in [400, 401, 403, 404, 405, 409, 421, 429, 500, 502, 503] {
+        for status in [
+            400, 401, 403, 404, 405, 408, 409, 413, 421, 426, 429, 500, 502, 503,
+        ] {
             let wire = Error::new(status, "why").into_wire();
             assert_eq!((wire.status, wire.error.as_str()), (status, "why"));
             assert_eq!(Error::from(wire).status(), status);

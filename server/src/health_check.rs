@@ -37,12 +37,18 @@ pub async fn run(served: SocketAddr) -> Result<(), String> {
     };
     let engine = match (&health.engine_version, &health.error) {
         (Some(version), _) if health.reachable => format!("Docker {version}"),
+        _ if health.reachable => "up".to_string(),
         (_, Some(error)) => format!("unreachable: {error}"),
         _ => "unreachable".to_string(),
     };
+    // With accounts on, a caller that is not signed in is told only whether it is up.
+    let at = match health.endpoint.as_str() {
+        "" => String::new(),
+        endpoint => format!(" at {endpoint}"),
+    };
     println!(
-        "berth {} serves at http://{target}; its default engine at {} is {engine}",
-        health.berth_version, health.endpoint
+        "berth {} serves at http://{target}; its default engine{at} is {engine}",
+        health.berth_version
     );
     Ok(())
 }

@@ -17,6 +17,9 @@
 //!   feeds a hub (Docker logs and stats, service logs, the host sampler); `ws`: admission
 //!   and sessions.
 //! - `metrics`: `/metrics`, read from the registry at scrape time.
+//! - `doors`: the authorization table, every route's row, and the check that enforces it;
+//!   `paths`: paths spelled two ways refused before anything; `security_headers`: CSP and
+//!   the other headers every answer carries.
 //! - `store`: the accounts database (SQLite or PostgreSQL, migrations embedded);
 //!   `accounts`: users, roles, password hashing, sessions, and the gate every request
 //!   passes; `signin`: `/api/auth/*`; `accounts_api`: `/api/users`, `/api/tokens` and
@@ -31,7 +34,9 @@ pub mod api;
 pub mod cli;
 pub mod client_addr;
 pub mod config;
+pub mod connection;
 pub mod docker;
+pub mod doors;
 pub mod engines;
 pub mod error;
 pub mod health_check;
@@ -40,6 +45,9 @@ pub mod hub;
 pub mod inventory;
 pub mod metrics;
 pub mod objects_api;
+pub mod paths;
+pub mod request_body;
+pub mod security_headers;
 pub mod signin;
 pub mod site;
 pub mod store;
@@ -66,6 +74,8 @@ pub struct AppState {
     pub hosts: Arc<hosts::AllowedHosts>,
     /// Sign-in; `None` with `--auth off`.
     pub auth: Option<Arc<accounts::gate::Auth>>,
+    /// How long a request's body may take to arrive.
+    pub body_timeout: Duration,
 }
 
 impl AppState {
@@ -124,11 +134,13 @@ impl AppState {
             metrics,
             hosts,
             auth: None,
+            body_timeout: Duration::from_millis(settings.body_timeout_ms),
         }
     }
 
     /// Requires signing in, through `auth`; starts the sweep that ends the sockets of
-    /// sessions ended elsewhere (it stops at shutdown).
+    /// sessions ended elsewhere, and the one that deletes expired sessions (both stop at
+    /// shutdown).
     pub fn with_auth(mut self, auth: accounts::gate::Auth) -> Self {
         let sweep = self.streams.owners.clone().sweep(
             auth.store.clone(),
@@ -136,6 +148,12 @@ impl AppState {
             self.streams.shutdown.clone(),
         );
         self.streams.tasks.spawn(sweep);
+        let expired = accounts::sessions::sweep_until(
+            auth.store.clone(),
+            auth.policy,
+            self.streams.shutdown.clone(),
+        );
+        self.streams.tasks.spawn(expired);
         self.auth = Some(Arc::new(auth));
         self
     }
@@ -149,8 +167,10 @@ impl AppState {
 /// How [`serve`] treats connections and shutdown.
 #[derive(Clone, Debug)]
 pub struct ServeOptions {
-    /// Time a client has to send its request headers.
+    /// Time a client has to send its first bytes, then its request headers.
     pub header_timeout: Duration,
+    /// A connection with no request in progress for this long is closed.
+    pub idle_timeout: Duration,
     pub max_connections: usize,
     /// How long shutdown waits for connections, sessions and upstreams.
     pub drain: Duration,
@@ -161,6 +181,7 @@ impl ServeOptions {
     pub fn new(settings: &config::Settings, state: &AppState) -> Self {
         Self {
             header_timeout: Duration::from_millis(settings.header_timeout_ms),
+            idle_timeout: Duration::from_millis(settings.idle_timeout_ms),
             max_connections: settings.max_connections,
             drain: settings.shutdown_drain(),
             tasks: state.tasks().clone(),
@@ -171,8 +192,11 @@ impl ServeOptions {
 /// Serves `app` on `listener` until `shutdown` is cancelled, then waits (at most
 /// `options.drain`) for every tracked task: connections, and the sessions that say `end` and
 /// close with 1001 on the same signal, which axum's own `serve` stops tracking once upgraded.
-/// A client gets `options.header_timeout` to send its headers; at most
-/// `options.max_connections` connections are served at once (more wait to be accepted).
+/// At most `options.max_connections` connections are served at once (more wait to be
+/// accepted), and none keeps its slot by doing nothing ([`connection`]): a client gets
+/// `options.header_timeout` for its first bytes and then its headers, and a connection
+/// with nothing in progress for `options.idle_timeout` is closed, as at shutdown (what is
+/// in progress finishes first).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     app: Router,
@@ -181,7 +205,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     use hyper_util::{
         rt::{TokioExecutor, TokioIo, TokioTimer},
-        server::{conn::auto::Builder, graceful::GracefulShutdown},
+        server::conn::auto::Builder,
     };
     use tower::{Service, ServiceExt};
 
@@ -191,7 +215,13 @@ pub async fn serve(
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(options.header_timeout);
-    let graceful = GracefulShutdown::new();
+    // A peer that stops answering pings is gone; one that answers but asks nothing is idle.
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(Some(options.idle_timeout / 2))
+        .keep_alive_timeout(options.header_timeout);
+    let builder = Arc::new(builder);
     let slots = Arc::new(Semaphore::new(options.max_connections));
     loop {
         let slot = tokio::select! {
@@ -212,27 +242,62 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let Ok(tower_service) = make_service.call(peer).await;
-        let hyper_service =
-            hyper::service::service_fn(move |request| tower_service.clone().oneshot(request));
-        let connection = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), hyper_service)
-            .into_owned();
-        let connection = graceful.watch(connection);
+        let (builder, shutdown, options_) = (builder.clone(), shutdown.clone(), options.clone());
         options.tasks.spawn(async move {
-            if let Err(e) = connection.await {
-                tracing::debug!(%peer, "connection ended: {e}");
+            let _slot = slot;
+            let stream = tokio::select! {
+                first = connection::first_bytes(stream, options_.header_timeout) => match first {
+                    Ok(stream) => stream,
+                    Err(e) => {
+                        tracing::debug!(%peer, "connection closed before a request: {e}");
+                        return;
+                    }
+                },
+                () = shutdown.cancelled() => return,
+            };
+            let activity = connection::Activity::new();
+            let counted = activity.clone();
+            let hyper_service = hyper::service::service_fn(move |request| {
+                let in_flight = counted.begin();
+                let answer = tower_service.clone().oneshot(request);
+                async move {
+                    let answered = answer.await;
+                    drop(in_flight);
+                    answered
+                }
+            });
+            let connection =
+                builder.serve_connection_with_upgrades(TokioIo::new(stream), hyper_service);
+            tokio::pin!(connection);
+            let mut closing = false;
+            loop {
+                tokio::select! {
+                    ended = connection.as_mut() => {
+                        if let Err(e) = ended {
+                            tracing::debug!(%peer, "connection ended: {e}");
+                        }
+                        break;
+                    }
+                    () = shutdown.cancelled(), if !closing => {
+                        connection.as_mut().graceful_shutdown();
+                        closing = true;
+                    }
+                    () = activity.idle_for(options_.idle_timeout), if !closing => {
+                        tracing::debug!(%peer, "closing an idle connection");
+                        connection.as_mut().graceful_shutdown();
+                        closing = true;
+                    }
+                }
             }
-            drop(slot);
         });
     }
     drop(listener);
     let tasks = options.tasks.clone();
     tasks.close();
-    let drained = async {
-        graceful.shutdown().await;
-        tasks.wait().await;
-    };
-    if tokio::time::timeout(options.drain, drained).await.is_err() {
+    if tokio::time::timeout(options.drain, tasks.wait())
+        .await
+        .is_err()
+    {
         tracing::warn!(
             "{} tasks still running {:?} after shutdown began; exiting anyway",
             tasks.len(),
@@ -242,13 +307,15 @@ pub async fn serve(
     Ok(())
 }
 
-/// The whole HTTP application.
+/// The whole HTTP application. Every request passes, in order: tracing, the Host check, the
+/// refusal of ambiguous paths, the security headers, the cross-site check, the look-up of
+/// its caller, and the authorization table (for the route it matched, or the fallback's own
+/// check). Each is a `Router::layer`, so it runs for every route and for the fallback.
 pub fn router(state: AppState) -> Router {
     let directory = state.directory.clone();
     let accounts = state.auth.is_some();
     let terminals = state.streams.terminals.clone();
     let context = move || {
-        provide_context(directory.clone());
         // Who the gate let in, for the pages (`api::me`).
         let caller =
             leptos::prelude::use_context::<axum::http::request::Parts>().and_then(|parts| {
@@ -257,9 +324,35 @@ pub fn router(state: AppState) -> Router {
                     .get::<accounts::sessions::Caller>()
                     .cloned()
             });
+        // Nothing about engines or containers before sign-in: a page rendered for nobody
+        // (sign-in, setup) has no engines to ask.
+        if !accounts || caller.is_some() {
+            provide_context(directory.clone());
+        }
         provide_context(signin::me_of(accounts, caller, &terminals));
+        // This page's inline scripts carry Leptos's nonce; its policy names it.
+        if let (Some(nonce), Some(response)) = (
+            leptos::nonce::use_nonce(),
+            leptos::prelude::use_context::<leptos_axum::ResponseOptions>(),
+        ) && let Ok(policy) =
+            axum::http::HeaderValue::from_str(&security_headers::page_policy(Some(&nonce)))
+        {
+            response.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, policy);
+        }
     };
     let options = state.leptos_options.clone();
+    let pages = file_and_error_handler_with_context::<AppState, _>(context.clone(), shell);
+    let fallback = move |axum::extract::State(state): axum::extract::State<AppState>,
+                         request: axum::extract::Request| {
+        let pages = pages.clone();
+        async move {
+            site::fallback(state, request, move |state, request| {
+                let uri = request.uri().clone();
+                pages(uri, axum::extract::State(state), request)
+            })
+            .await
+        }
+    };
     Router::new()
         .nest(
             "/api",
@@ -277,25 +370,35 @@ pub fn router(state: AppState) -> Router {
             context.clone(),
             move || shell(options.clone()),
         )
-        .fallback(file_and_error_handler_with_context::<AppState, _>(
-            context, shell,
-        ))
-        // Nothing without a session (when accounts are on); no state change from another
-        // site. Both run after the host check.
+        .fallback(fallback)
+        // Innermost: who may use the matched route (the fallback decides for itself).
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            accounts::gate::gate,
+            doors::authorize,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            accounts::gate::authenticate,
+        ))
+        // No state change from another site.
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             accounts::gate::same_origin,
         ))
-        // Outermost but for tracing: no route, page, socket or file is reached under a host
+        // A body that never arrives holds nothing for long.
+        .layer(axum::middleware::from_fn_with_state(
+            state.body_timeout,
+            request_body::deadline,
+        ))
+        .layer(axum::middleware::from_fn(paths::refuse_ambiguous))
+        // Outermost but for headers and tracing: no route, page, socket or file is reached under a host
         // name that is not Berth's own.
         .layer(axum::middleware::from_fn_with_state(
             state.hosts.clone(),
             hosts::check_host,
         ))
+        // Every answer, refusals of the layers above included, forbids framing and sniffing.
+        .layer(axum::middleware::from_fn(security_headers::add))
         // A 503 while the engine is down is an expected answer, not a server failure.
         .layer(
             TraceLayer::new_for_http()

@@ -36,7 +36,8 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/images", get(image_list))
         .route("/images/prune", post(prune_images))
-        .route("/images/{id}", get(image).delete(remove_image))
+        // An image's reference holds `/`: the route takes the rest of the path.
+        .route("/images/{*reference}", get(image).delete(remove_image))
         .route("/volumes", get(volume_list).post(create_volume))
         .route("/volumes/prune", post(prune_volumes))
         .route("/volumes/{id}", get(volume).delete(remove_volume))
@@ -46,10 +47,16 @@ pub fn routes() -> Router<AppState> {
         .route("/system/df", get(disk_usage))
 }
 
-/// `{id}` of an object route: an image reference, a volume name, a network id or name.
+/// `{id}` of an object route: a volume name, a network id or name.
 #[derive(Deserialize)]
 struct ObjectRef {
     id: String,
+}
+
+/// `{*reference}` of an image route.
+#[derive(Deserialize)]
+struct ImageRef {
+    reference: String,
 }
 
 fn json<T>(result: Result<T, app::model::ApiError>) -> ApiResult<T> {
@@ -80,9 +87,9 @@ async fn image_list(OnEngine(on): OnEngine) -> ApiResult<Vec<ImageSummary>> {
 
 async fn image(
     OnEngine(on): OnEngine,
-    PathParam(ObjectRef { id }): PathParam<ObjectRef>,
+    PathParam(ImageRef { reference }): PathParam<ImageRef>,
 ) -> ApiResult<ImageDetail> {
-    json(on.inventory.image(&id).await)
+    json(on.inventory.image(&reference).await)
 }
 
 async fn volume_list(OnEngine(on): OnEngine) -> ApiResult<Vec<VolumeSummary>> {
@@ -111,11 +118,11 @@ async fn disk_usage(OnEngine(on): OnEngine) -> ApiResult<EngineDisk> {
     json(on.inventory.disk().await)
 }
 
-/// `DELETE /api/images/{id}?force=`: 204, or 409 with Docker's message while in use.
+/// `DELETE /api/images/{reference}?force=`: 204, or 409 with Docker's message while in use.
 async fn remove_image(
     OnEngine(on): OnEngine,
     actor: Actor,
-    PathParam(ObjectRef { id }): PathParam<ObjectRef>,
+    PathParam(ImageRef { reference: id }): PathParam<ImageRef>,
     query: Result<Query<RemoveOptions>, QueryRejection>,
 ) -> Result<StatusCode, Error> {
     let Query(options) = query.map_err(|e| Error::bad_request(e.body_text()))?;
@@ -136,7 +143,7 @@ async fn create_volume(
     actor: Actor,
     body: Result<Json<NewVolume>, JsonRejection>,
 ) -> Result<(StatusCode, Json<VolumeSummary>), Error> {
-    let Json(new) = body.map_err(|e| Error::bad_request(e.body_text()))?;
+    let Json(new) = body.map_err(Error::from)?;
     let result = volumes::create(&on.engine, &new).await;
     let name = match &result {
         Ok(volume) => volume.name.clone(),

@@ -1,16 +1,20 @@
 //! `/api/auth/*`: sign in, sign out, who am I, and the first admin's setup. Each answers
 //! JSON to scripts and the hydrated pages, and a redirect to a plain HTML form (pages work
 //! without JavaScript). A wrong password and an unknown user get the same 401 in about the
-//! same time: an unknown name is checked against a stand-in hash.
+//! same time: an unknown name is checked against a stand-in hash. Bodies are small (16 KiB
+//! at most), a name is checked before anything is written, and a try is counted before its
+//! password is hashed.
 
 use crate::{
     AppState,
     accounts::{
+        MAX_PASSWORD,
+        attempts::Refused,
         audit::Event,
         gate::{Auth, cookie_secret, forwarded_https},
         password, sessions,
         sessions::Caller,
-        users,
+        users, validate_name,
     },
     error::Error,
     ws::terminal::Terminals,
@@ -22,13 +26,19 @@ use app::{
 use axum::{
     Extension, Json, Router,
     body::Bytes,
-    extract::{ConnectInfo, State},
+    extract::{ConnectInfo, DefaultBodyLimit, State, rejection::BytesRejection},
     http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Redirect, Response},
     routing::{get, post},
 };
 use serde::Deserialize;
-use std::{net::SocketAddr, sync::Arc};
+use std::{
+    net::{IpAddr, SocketAddr},
+    sync::Arc,
+};
+
+/// The largest body sign-in and setup read: a name, a password (1 KiB at most), a path.
+pub const MAX_BODY: usize = 16 * 1024;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -36,6 +46,7 @@ pub fn routes() -> Router<AppState> {
         .route("/logout", post(logout))
         .route("/me", get(me))
         .route("/setup", post(setup))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
 }
 
 #[derive(Deserialize)]
@@ -89,46 +100,54 @@ async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Error> {
+    let body = body?;
     let auth = auth(&state)?;
     let form = is_form(&headers);
     let credentials: Credentials = parse(&headers, &body)?;
+    let next = urls::safe_next(credentials.next.as_deref()).to_string();
+    // Checked before anything is written: the audit log and the server's log only ever see
+    // a plain name. No account can have another, so nothing is hashed for it either.
+    if let Err(e) = validate_name(&credentials.username) {
+        if form {
+            return Ok(Redirect::to(&urls::login_failed(&next)).into_response());
+        }
+        return Err(e);
+    }
+    if credentials.password.len() > MAX_PASSWORD {
+        return Err(Error::bad_request(format!(
+            "a password is at most {MAX_PASSWORD} bytes"
+        )));
+    }
     let ip = crate::client_addr::client_ip(peer.ip(), &headers, &state.streams.trusted_proxies);
     let https = forwarded_https(&headers, peer.ip(), &state.streams.trusted_proxies);
-    if let Err(wait) = auth.attempts.check(ip, &credentials.username) {
-        let secs = wait.as_secs().max(1);
-        tracing::warn!(%ip, user = %credentials.username, "sign-in refused: too many failures");
-        auth.audit
-            .record(Event {
-                actor: &credentials.username,
-                action: "sign-in.refused",
-                target: Some("too many failures"),
-                address: Some(ip),
-                ok: false,
-            })
-            .await;
-        if form {
-            let next = urls::safe_next(credentials.next.as_deref());
-            return Ok(Redirect::to(&urls::login_waiting(next)).into_response());
+    let attempt = match auth.attempts.begin(ip, &credentials.username) {
+        Ok(attempt) => attempt,
+        Err(wait) => {
+            audit_refusal(&auth, ip, &credentials.username).await;
+            let secs = wait.as_secs().max(1);
+            if form {
+                return Ok(Redirect::to(&urls::login_waiting(&next)).into_response());
+            }
+            let mut response = Error::new(
+                429,
+                format!("too many failed sign-ins: try again in {secs} s"),
+            )
+            .into_response();
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, secs.into());
+            return Ok(response);
         }
-        let mut response = Error::new(
-            429,
-            format!("too many failed sign-ins: try again in {secs} s"),
-        )
-        .into_response();
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, secs.into());
-        return Ok(response);
-    }
+    };
     let stored = users::password_hash(&auth.store, &credentials.username).await?;
     let known = stored.is_some();
     let hash = stored.unwrap_or_else(|| STAND_IN.clone());
     let matches = password::verify(credentials.password, hash).await && known;
-    let next = credentials.next.as_deref();
     if !matches {
-        auth.attempts.failed(ip, &credentials.username);
+        // The try stays counted.
+        drop(attempt);
         tracing::info!(%ip, user = %credentials.username, "sign-in failed");
         auth.audit
             .record(Event {
@@ -140,10 +159,11 @@ async fn login(
             })
             .await;
         if form {
-            return Ok(Redirect::to(&urls::login_failed(urls::safe_next(next))).into_response());
+            return Ok(Redirect::to(&urls::login_failed(&next)).into_response());
         }
         return Err(Error::new(401, WRONG));
     }
+    auth.attempts.succeeded(attempt);
     // A fresh session id at every sign-in; the one the browser had (if any) ends.
     if let Some(old) = cookie_secret(&headers) {
         sessions::delete(&auth.store, &old).await?;
@@ -166,9 +186,54 @@ async fn login(
     Ok(signed_in(
         &auth,
         &secret,
-        form.then(|| urls::safe_next(next)),
+        form.then_some(next.as_str()),
         https,
     ))
+}
+
+/// A refused try, in the audit log: the first of a burst from an address is an entry of
+/// its own, the rest of the burst only its count (rewritten at most once a second).
+async fn audit_refusal(auth: &Arc<Auth>, ip: IpAddr, name: &str) {
+    match auth.attempts.refused(ip) {
+        Refused::First => {
+            tracing::warn!(%ip, user = %name, "sign-in refused: too many failures");
+            let entry = auth
+                .audit
+                .record(Event {
+                    actor: name,
+                    action: "sign-in.refused",
+                    target: Some(&refused_target(1)),
+                    address: Some(ip),
+                    ok: false,
+                })
+                .await;
+            if let Some(entry) = entry {
+                auth.attempts.written(ip, entry);
+            }
+        }
+        Refused::Recount { entry, count } => {
+            auth.audit.retarget(&entry, &refused_target(count)).await;
+        }
+        Refused::Later(after) => {
+            // The entry says the whole burst even if nothing follows; one such task per
+            // burst at a time, each a second at most.
+            let auth = auth.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(after).await;
+                if let Some((entry, count)) = auth.attempts.recount(ip) {
+                    auth.audit.retarget(&entry, &refused_target(count)).await;
+                }
+            });
+        }
+        Refused::Counted => {}
+    }
+}
+
+fn refused_target(count: u64) -> String {
+    match count {
+        1 => "too many failures: 1 try refused".to_string(),
+        n => format!("too many failures: {n} tries refused"),
+    }
 }
 
 /// The answer that starts a session: 204 to a script, a redirect to `to` for a form, with
@@ -251,17 +316,19 @@ pub fn me_of(accounts: bool, caller: Option<Caller>, terminals: &Terminals) -> M
     }
 }
 
-/// The first admin, with the one-time token Berth logged at start; only while nobody has
-/// an account.
+/// The first admin, with the one-time token Berth logged at start (good for an hour); only
+/// while nobody has an account, which the store checks in the statement that adds it.
 async fn setup(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Error> {
+    let body = body?;
     let form = is_form(&headers);
     let https = forwarded_https(&headers, peer.ip(), &state.streams.trusted_proxies);
-    let answer = create_first_admin(&state, &headers, &body, https).await;
+    let ip = crate::client_addr::client_ip(peer.ip(), &headers, &state.streams.trusted_proxies);
+    let answer = create_first_admin(&state, &headers, &body, https, ip).await;
     match answer {
         Ok(response) => Ok(response),
         // The form shows what went wrong on the page it came from.
@@ -280,29 +347,34 @@ async fn create_first_admin(
     headers: &HeaderMap,
     body: &Bytes,
     https: bool,
+    ip: IpAddr,
 ) -> Result<Response, Error> {
     let auth = auth(state)?;
     let form: SetupForm = parse(headers, body)?;
-    let Some(token) = auth.setup_token() else {
+    // Said first so that a finished setup reads as finished; the insert below is what
+    // decides (a user added between this count and it still ends setup there).
+    if users::count(&auth.store).await? > 0 {
+        auth.end_setup();
         return Err(Error::not_found(
             "setup is over: an account exists; sign in",
         ));
-    };
-    if !constant_time_eq(form.token.as_bytes(), token.as_bytes()) {
+    }
+    if !auth.setup_token_matches(&form.token) {
         return Err(Error::new(
             403,
-            "wrong setup token: use the link Berth printed at start",
+            "wrong setup token, or the link expired (an hour after Berth printed it): restart Berth \
+             for a new one, or add the first admin with `berth user add NAME --role admin`",
         ));
     }
-    users::add(&auth.store, &form.username, Role::Admin, form.password).await?;
-    *auth.setup_token.lock().unwrap_or_else(|p| p.into_inner()) = None;
-    tracing::info!(user = %form.username, "first admin created through /setup");
+    users::add_first_admin(&auth.store, &form.username, form.password).await?;
+    auth.end_setup();
+    tracing::info!(user = %form.username, %ip, "first admin created through /setup");
     auth.audit
         .record(Event {
             actor: &form.username,
             action: "setup",
             target: Some(&form.username),
-            address: None,
+            address: Some(ip),
             ok: true,
         })
         .await;
@@ -313,8 +385,4 @@ async fn create_first_admin(
         is_form(headers).then_some("/"),
         https,
     ))
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }

@@ -1,10 +1,97 @@
 //! The Leptos site options `berth` serves with: Leptos.toml when present, LEPTOS_* variables
 //! over it (cargo-leptos sets those when it runs the server); else the compiled site in a
-//! `site/` directory next to the binary (an installed Berth, run from any directory).
+//! `site/` directory next to the binary (an installed Berth, run from any directory). And
+//! what answers a request no route matched ([`fallback`]): a file of the compiled site when
+//! one is served at that path, else a page (or JSON error) behind the gate.
 
+use crate::{
+    AppState,
+    accounts::sessions::Caller,
+    doors::{self, Access, Kind},
+    error::Error,
+};
+use app::model::Role;
+use axum::{
+    body::Body,
+    extract::Request,
+    http::{Method, StatusCode, header},
+    response::{IntoResponse, Response},
+};
 use leptos::config::{Env, LeptosOptions, get_configuration};
-use std::path::{Path, PathBuf};
+use std::{
+    future::Future,
+    path::{Path, PathBuf},
+};
+use tower::ServiceExt;
+use tower_http::services::ServeDir;
 
+/// A request no route matched. Whether it is a file is decided by a file being served at
+/// that path (the same to everyone), never by the look of the path; anything else is behind
+/// the gate like every page: without a session, `/login` (401 under `/api`, `/ws` and for
+/// `/metrics`); with one, `pages` renders the app's "not found" (or a JSON 404).
+pub async fn fallback<F, Fut>(state: AppState, request: Request, pages: F) -> Response
+where
+    F: FnOnce(AppState, Request) -> Fut,
+    Fut: Future<Output = Response>,
+{
+    if matches!(*request.method(), Method::GET | Method::HEAD)
+        && let Some(lookup) = lookup(&request)
+        && let Some(file) = file(&state.leptos_options.site_root, lookup).await
+    {
+        return file;
+    }
+    let path = request.uri().path();
+    let kind = match path == "/api"
+        || path.starts_with("/api/")
+        || path.starts_with("/ws/")
+        || path == "/metrics"
+    {
+        true => Kind::Json,
+        false => Kind::Page,
+    };
+    let caller = request.extensions().get::<Caller>();
+    if let Some(refused) =
+        doors::refusal(&state, Access::Least(Role::Viewer), kind, caller, &request)
+    {
+        return refused;
+    }
+    match kind {
+        Kind::Json => Error::not_found("no such endpoint").into_response(),
+        Kind::Page => pages(state, request).await,
+    }
+}
+
+/// The request for a file at the request's path: its method, path and the headers that
+/// choose an encoding or a range.
+fn lookup(request: &Request) -> Option<Request> {
+    let mut lookup = Request::builder()
+        .method(request.method())
+        .uri(request.uri());
+    for name in [
+        header::ACCEPT_ENCODING,
+        header::IF_NONE_MATCH,
+        header::IF_MODIFIED_SINCE,
+        header::RANGE,
+    ] {
+        if let Some(value) = request.headers().get(&name) {
+            lookup = lookup.header(name, value);
+        }
+    }
+    lookup.body(Body::empty()).ok()
+}
+
+/// The file of the compiled site that `lookup` asks for, if one is served there.
+async fn file(root: &str, lookup: Request) -> Option<Response> {
+    let served = ServeDir::new(root)
+        .append_index_html_on_directories(false)
+        .precompressed_gzip()
+        .precompressed_br()
+        .oneshot(lookup)
+        .await
+        .ok()?;
+    let status = served.status();
+    (status.is_success() || status == StatusCode::NOT_MODIFIED).then(|| served.into_response())
+}
 /// The compiled site's name (Cargo.toml's `[[workspace.metadata.leptos]] name`).
 const OUTPUT_NAME: &str = "berth";
 

@@ -420,7 +420,7 @@ fn image_row(image: ImageSummary, after: Callback<()>) -> impl IntoView {
 #[component]
 pub fn ImagePage() -> impl IntoView {
     let params = use_params_map();
-    let reference = move || params.read().get("id").unwrap_or_default();
+    let reference = move || params.read().get("reference").unwrap_or_default();
     let on = page_engine();
     let image = Resource::new(
         move || (on.get(), reference(), engine_epoch()),

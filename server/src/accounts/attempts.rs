@@ -1,11 +1,16 @@
-//! Failed sign-ins, counted per client address and per user name: after 5 within a minute,
-//! the next try is 429 with Retry-After until the oldest of them is a minute old. Kept in
-//! memory (per replica) and pruned as it is read, so it stays bounded by what a minute holds.
+//! Failed sign-ins, counted per client address and per user name *at* that address: after 5
+//! within a minute, the next try is 429 with Retry-After until the oldest of them is a
+//! minute old. A try is counted when it begins, before its password is hashed, so N
+//! guesses sent at once are N tries, not one; a success takes its own count back. A name's
+//! failures from one address never refuse that name at another: nobody can lock `admin`
+//! out from anywhere. Refusals are counted too, per address, so that a burst of them is one
+//! audit entry with a count rather than one entry each. Kept in memory (per replica) and
+//! pruned as it is read, so it stays bounded by what a minute holds.
 
 use std::{
     collections::{HashMap, VecDeque},
     net::IpAddr,
-    sync::Mutex,
+    sync::{Mutex, MutexGuard},
     time::{Duration, Instant},
 };
 
@@ -14,26 +19,69 @@ pub const MAX_FAILURES: usize = 5;
 /// Distinct keys kept at most; beyond it, expired ones are swept first, then new keys are
 /// not tracked (better than unbounded memory under a spray of names).
 const MAX_KEYS: usize = 100_000;
+/// A burst's audit entry is rewritten with its count at most this often.
+const RECOUNT_EVERY: Duration = Duration::from_secs(1);
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 enum Key {
     Address(IpAddr),
-    Name(String),
+    NameAt(String, IpAddr),
+}
+
+/// Refusals from one address since its burst began.
+struct Burst {
+    /// The audit entry that stands for the whole burst, once written.
+    entry: Option<String>,
+    count: u64,
+    last: Instant,
+    /// When the entry last got the count.
+    written: Instant,
+    /// A [`Attempts::recount`] is due.
+    due: bool,
 }
 
 #[derive(Default)]
 pub struct Attempts {
     failures: Mutex<HashMap<Key, VecDeque<Instant>>>,
+    bursts: Mutex<HashMap<IpAddr, Burst>>,
+}
+
+/// A try that was counted as it began; [`Attempts::succeeded`] takes it back.
+#[must_use = "a successful sign-in takes its count back"]
+pub struct Attempt {
+    keys: [Key; 2],
+    at: Instant,
+}
+
+/// What to write to the audit log for a refusal.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Refused {
+    /// The first of a burst: a new entry (then [`Attempts::written`] with its id).
+    First,
+    /// A later one: the burst's entry should now say `count` refusals.
+    Recount { entry: String, count: u64 },
+    /// A later one, counted: the entry was just brought up to date, or will be by the
+    /// [`Attempts::recount`] already due.
+    Counted,
+    /// A later one, counted: call [`Attempts::recount`] after this long so that the entry
+    /// ends up saying the whole burst, even when no refusal follows.
+    Later(std::time::Duration),
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Attempts {
-    /// `Err(wait)` when this address or name has failed too often lately.
-    pub fn check(&self, ip: IpAddr, name: &str) -> Result<(), Duration> {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+    /// Counts a try from `ip` for `name`, or `Err(wait)` when this address, or this name at
+    /// this address, has failed too often lately (then nothing is counted).
+    pub fn begin(&self, ip: IpAddr, name: &str) -> Result<Attempt, Duration> {
+        let mut map = lock(&self.failures);
         let now = Instant::now();
+        let keys = keys(ip, name);
         let mut wait = Duration::ZERO;
-        for key in keys(ip, name) {
-            if let Some(times) = map.get_mut(&key) {
+        for key in &keys {
+            if let Some(times) = map.get_mut(key) {
                 while times.front().is_some_and(|t| now - *t >= WINDOW) {
                     times.pop_front();
                 }
@@ -42,36 +90,108 @@ impl Attempts {
                     wait = wait.max(WINDOW - (now - oldest));
                 }
                 if times.is_empty() {
-                    map.remove(&key);
+                    map.remove(key);
                 }
             }
         }
-        if wait.is_zero() { Ok(()) } else { Err(wait) }
-    }
-
-    pub fn failed(&self, ip: IpAddr, name: &str) {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        let now = Instant::now();
-        if map.len() >= MAX_KEYS {
+        if !wait.is_zero() {
+            return Err(wait);
+        }
+        if map.len() + 2 > MAX_KEYS {
             map.retain(|_, times| times.back().is_some_and(|t| now - *t < WINDOW));
         }
-        for key in keys(ip, name) {
-            if map.len() < MAX_KEYS || map.contains_key(&key) {
-                let times = map.entry(key).or_default();
-                times.push_back(now);
-                if times.len() > MAX_FAILURES {
-                    times.pop_front();
+        for key in &keys {
+            if map.len() < MAX_KEYS || map.contains_key(key) {
+                map.entry(key.clone()).or_default().push_back(now);
+            }
+        }
+        Ok(Attempt { keys, at: now })
+    }
+
+    /// The try succeeded: it no longer counts.
+    pub fn succeeded(&self, attempt: Attempt) {
+        let mut map = lock(&self.failures);
+        for key in &attempt.keys {
+            if let Some(times) = map.get_mut(key) {
+                if let Some(i) = times.iter().rposition(|t| *t == attempt.at) {
+                    times.remove(i);
+                }
+                if times.is_empty() {
+                    map.remove(key);
                 }
             }
+        }
+    }
+
+    /// A try from `ip` was refused; what the audit log should get.
+    pub fn refused(&self, ip: IpAddr) -> Refused {
+        let mut bursts = lock(&self.bursts);
+        let now = Instant::now();
+        let ip = crate::client_addr::limit_key(ip);
+        if bursts.len() >= MAX_KEYS {
+            bursts.retain(|_, b| now - b.last < WINDOW);
+        }
+        let full = bursts.len() >= MAX_KEYS;
+        match bursts.get_mut(&ip) {
+            Some(burst) if now - burst.last < WINDOW => {
+                burst.count += 1;
+                burst.last = now;
+                match &burst.entry {
+                    Some(entry) if now - burst.written >= RECOUNT_EVERY => {
+                        burst.written = now;
+                        burst.due = false;
+                        Refused::Recount {
+                            entry: entry.clone(),
+                            count: burst.count,
+                        }
+                    }
+                    _ if !burst.due => {
+                        burst.due = true;
+                        Refused::Later(RECOUNT_EVERY.saturating_sub(now - burst.written))
+                    }
+                    _ => Refused::Counted,
+                }
+            }
+            None if full => Refused::Counted,
+            _ => {
+                bursts.insert(
+                    ip,
+                    Burst {
+                        entry: None,
+                        count: 1,
+                        last: now,
+                        written: now,
+                        due: false,
+                    },
+                );
+                Refused::First
+            }
+        }
+    }
+
+    /// The recount [`Refused::Later`] asked for: the burst's entry and its count now, when
+    /// there is one to write.
+    pub fn recount(&self, ip: IpAddr) -> Option<(String, u64)> {
+        let ip = crate::client_addr::limit_key(ip);
+        let mut bursts = lock(&self.bursts);
+        let burst = bursts.get_mut(&ip)?;
+        burst.due = false;
+        burst.written = Instant::now();
+        burst.entry.clone().map(|entry| (entry, burst.count))
+    }
+
+    /// The burst of `ip` is recorded as audit entry `entry`.
+    pub fn written(&self, ip: IpAddr, entry: String) {
+        let ip = crate::client_addr::limit_key(ip);
+        if let Some(burst) = lock(&self.bursts).get_mut(&ip) {
+            burst.entry = Some(entry);
         }
     }
 }
 
 fn keys(ip: IpAddr, name: &str) -> [Key; 2] {
-    [
-        Key::Address(crate::client_addr::limit_key(ip)),
-        Key::Name(name.to_string()),
-    ]
+    let ip = crate::client_addr::limit_key(ip);
+    [Key::Address(ip), Key::NameAt(name.to_string(), ip)]
 }
 
 #[cfg(test)]
@@ -79,19 +199,76 @@ mod tests {
     use super::*;
 
     #[test]
-    fn five_failures_block_the_address_and_the_name() {
+    fn five_tries_block_the_address_and_the_name_there_only() {
         let attempts = Attempts::default();
         let (a, b) = ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
         for _ in 0..MAX_FAILURES {
-            assert!(attempts.check(a, "alice").is_ok());
-            attempts.failed(a, "alice");
+            let _failed = attempts.begin(a, "alice").expect("under the limit");
         }
-        let wait = attempts.check(a, "bob").unwrap_err();
+        let wait = attempts
+            .begin(a, "bob")
+            .err()
+            .expect("the address is refused");
         assert!(wait > Duration::from_secs(55) && wait <= WINDOW, "{wait:?}");
+        // Issue 25, item 4: a name's failures from one address used to refuse it anywhere.
         assert!(
-            attempts.check(b, "alice").is_err(),
-            "the name, from anywhere"
+            attempts.begin(b, "alice").is_ok(),
+            "alice from another address is not refused"
         );
-        assert!(attempts.check(b, "bob").is_ok());
+        assert!(attempts.begin(b, "bob").is_ok());
+    }
+
+    /// Issue 25, item 4: tries were counted after the hash, so parallel guesses all ran.
+    #[test]
+    fn tries_are_counted_as_they_begin() {
+        let attempts = Attempts::default();
+        let ip = "10.0.0.3".parse().unwrap();
+        let started: Vec<_> = (0..20)
+            .filter_map(|_| attempts.begin(ip, "admin").ok())
+            .collect();
+        assert_eq!(started.len(), MAX_FAILURES, "only five verify at once");
+    }
+
+    #[test]
+    fn a_success_takes_its_try_back() {
+        let attempts = Attempts::default();
+        let ip = "10.0.0.4".parse().unwrap();
+        for _ in 0..20 {
+            let attempt = attempts.begin(ip, "alice").expect("never over the limit");
+            attempts.succeeded(attempt);
+        }
+        assert!(lock(&attempts.failures).is_empty());
+    }
+
+    /// Issue 25, item 3: every refusal was an audit entry of its own.
+    #[test]
+    fn a_burst_of_refusals_is_one_entry() {
+        let attempts = Attempts::default();
+        let ip = "10.0.0.5".parse().unwrap();
+        assert_eq!(attempts.refused(ip), Refused::First);
+        assert!(
+            matches!(attempts.refused(ip), Refused::Later(_)),
+            "a recount is due, for when the entry is written"
+        );
+        attempts.written(ip, "e1".into());
+        for _ in 0..100 {
+            assert!(matches!(
+                attempts.refused(ip),
+                Refused::Counted | Refused::Recount { .. }
+            ));
+        }
+        // The recount that was due writes the count so far, though nothing followed.
+        assert_eq!(attempts.recount(ip), Some(("e1".into(), 102)));
+        assert!(matches!(attempts.refused(ip), Refused::Later(_)));
+        lock(&attempts.bursts).get_mut(&ip).unwrap().written -= RECOUNT_EVERY;
+        assert_eq!(
+            attempts.refused(ip),
+            Refused::Recount {
+                entry: "e1".into(),
+                count: 104
+            }
+        );
+        let other = "10.0.0.6".parse().unwrap();
+        assert_eq!(attempts.refused(other), Refused::First, "per address");
     }
 }

@@ -1,8 +1,8 @@
-//! The doors: [`gate`] lets a request through only with a live session or API token
-//! (`Authorization: Bearer`); without one, pages redirect to `/login`, and API, sockets and
-//! metrics answer 401 JSON before any work or upgrade. It hands the caller to the handler.
-//! [`same_origin`] refuses state-changing requests a browser sends from another site
-//! (CSRF). With `--auth off` the gate is open, as before accounts.
+//! Who is asking: [`authenticate`] finds the caller of every request (a live session
+//! cookie or an API token, `Authorization: Bearer`) and hands it to what follows; whether
+//! the caller may use what it asks for is [`crate::doors`]' decision, from the route the
+//! router matched. [`same_origin`] refuses state-changing requests a browser sends from
+//! another site (CSRF). With `--auth off` nobody is looked up, and the doors are open.
 
 use super::{
     attempts::Attempts,
@@ -15,9 +15,25 @@ use axum::{
     extract::{Request, State},
     http::{HeaderMap, HeaderValue, Method, header},
     middleware::Next,
-    response::{IntoResponse, Redirect, Response},
+    response::{IntoResponse, Response},
 };
-use std::sync::Mutex;
+use std::{
+    sync::Mutex,
+    time::{Duration, Instant},
+};
+
+/// The session cookie's name over https: the browser keeps a `__Host-` cookie only when it
+/// is Secure, for this host alone (no Domain) and the whole site (Path=/).
+pub const HOST_COOKIE: &str = "__Host-berth_session";
+
+/// How long the first admin's setup link works.
+pub const SETUP_LIFETIME: Duration = Duration::from_secs(3600);
+
+/// The one-time token `/setup` accepts while nobody has an account.
+struct SetupToken {
+    secret: String,
+    expires: Instant,
+}
 
 /// Everything sign-in needs; absent with `--auth off`.
 pub struct Auth {
@@ -27,49 +43,87 @@ pub struct Auth {
     pub secure_cookies: bool,
     /// `/metrics` without a session (for a scraper on a trusted network).
     pub metrics_open: bool,
-    /// While nobody has an account: the one-time token `/setup` accepts.
-    pub setup_token: Mutex<Option<String>>,
+    /// While nobody has an account: the one-time token `/setup` accepts, until it expires.
+    setup_token: Mutex<Option<SetupToken>>,
     pub attempts: Attempts,
     pub audit: Audit,
 }
 
 impl Auth {
-    pub fn setup_token(&self) -> Option<String> {
-        self.setup_token
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+    pub fn new(
+        store: Store,
+        policy: Policy,
+        secure_cookies: bool,
+        metrics_open: bool,
+        audit: Audit,
+    ) -> Self {
+        Self {
+            store,
+            policy,
+            secure_cookies,
+            metrics_open,
+            setup_token: Mutex::new(None),
+            attempts: Attempts::default(),
+            audit,
+        }
+    }
+
+    /// Whether `token` is the setup token, and it has not expired.
+    pub fn setup_token_matches(&self, token: &str) -> bool {
+        let held = self.setup_token.lock().unwrap_or_else(|p| p.into_inner());
+        held.as_ref().is_some_and(|held| {
+            Instant::now() < held.expires
+                && constant_time_eq(token.as_bytes(), held.secret.as_bytes())
+        })
+    }
+
+    /// Setup is over (an account exists): the token works no more.
+    pub fn end_setup(&self) {
+        *self.setup_token.lock().unwrap_or_else(|p| p.into_inner()) = None;
     }
 
     /// While nobody has an account: a fresh one-time token for `/setup` (Berth logs the
-    /// link). None once someone has.
+    /// link), good for [`SETUP_LIFETIME`]. None once someone has.
     pub async fn offer_setup(&self) -> Result<Option<String>, Error> {
+        self.offer_setup_for(SETUP_LIFETIME).await
+    }
+
+    /// [`Auth::offer_setup`] with a token good for `lifetime` (the tests' short one).
+    pub async fn offer_setup_for(&self, lifetime: Duration) -> Result<Option<String>, Error> {
         if super::users::count(&self.store).await? > 0 {
             return Ok(None);
         }
-        let token = sessions::new_secret();
-        *self.setup_token.lock().unwrap_or_else(|p| p.into_inner()) = Some(token.clone());
-        Ok(Some(token))
+        let secret = sessions::new_secret();
+        *self.setup_token.lock().unwrap_or_else(|p| p.into_inner()) = Some(SetupToken {
+            secret: secret.clone(),
+            expires: Instant::now() + lifetime,
+        });
+        Ok(Some(secret))
     }
 
     /// The cookie that carries `secret`; `None` clears it. `https`: the browser reached
     /// Berth over https (a trusted proxy said so), which marks it Secure like an https
-    /// `--public-url` does.
+    /// `--public-url` does, and names it `__Host-…`.
     pub fn cookie(&self, secret: Option<&str>, https: bool) -> HeaderValue {
+        let secure = self.secure_cookies || https;
         let (value, age) = match secret {
             Some(secret) => (secret, self.policy.lifetime.as_secs()),
             None => ("", 0),
         };
-        let secure = if self.secure_cookies || https {
-            "; Secure"
-        } else {
-            ""
+        let (name, secure) = match secure {
+            true => (HOST_COOKIE, "; Secure"),
+            false => (COOKIE, ""),
         };
         HeaderValue::from_str(&format!(
-            "{COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={age}{secure}"
+            "{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={age}{secure}"
         ))
         .expect("hex and ASCII only")
     }
+}
+
+/// Equal bytes, in a time that does not depend on where they differ.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// The session secret a request's cookies carry.
@@ -80,7 +134,7 @@ pub fn cookie_secret(headers: &HeaderMap) -> Option<String> {
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, value)| *name == COOKIE && !value.is_empty())
+        .find(|(name, value)| (*name == HOST_COOKIE || *name == COOKIE) && !value.is_empty())
         .map(|(_, value)| value.to_string())
 }
 
@@ -108,72 +162,27 @@ pub fn bearer(headers: &HeaderMap) -> Option<String> {
         .map(|t| t.trim().to_string())
 }
 
-/// What a path needs.
-#[derive(Debug, PartialEq, Eq)]
-enum Door {
-    /// The compiled site's files: the same for everyone, no caller looked up.
-    Static,
-    /// Sign-in itself and health: open, though a caller is still recognised.
-    Open,
-    /// A page: without a session, off to `/login`.
-    Page,
-    /// API, sockets, metrics: without a session, 401.
-    Api,
-}
-
-fn door(path: &str, metrics_open: bool) -> Door {
-    match path {
-        "/login" | "/setup" | "/api/health" => Door::Open,
-        "/api/auth/login" | "/api/auth/logout" | "/api/auth/setup" => Door::Open,
-        "/metrics" if metrics_open => Door::Open,
-        "/metrics" => Door::Api,
-        _ if path.starts_with("/api/") || path.starts_with("/ws/") => Door::Api,
-        _ if path.starts_with("/pkg/") => Door::Static,
-        // A file name (`/favicon.ico`): static, the same for everyone.
-        _ if path
-            .rsplit('/')
-            .next()
-            .is_some_and(|last| last.contains('.')) =>
-        {
-            Door::Static
-        }
-        _ => Door::Page,
-    }
-}
-
-pub async fn gate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+/// Finds who is asking and hands the caller ([`sessions::Caller`]) to what follows; refuses
+/// nothing itself (the doors do), but a store that cannot answer (503).
+pub async fn authenticate(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let Some(auth) = state.auth.clone() else {
         return next.run(request).await;
     };
-    let door = door(request.uri().path(), auth.metrics_open);
-    if door == Door::Static {
-        return next.run(request).await;
-    }
     let found = match (bearer(request.headers()), cookie_secret(request.headers())) {
         (Some(token), _) => tokens::find(&auth.store, &token).await,
         (None, Some(secret)) => sessions::find(&auth.store, &secret, auth.policy).await,
         (None, None) => Ok(None),
     };
-    let caller = match found {
-        Ok(caller) => caller,
-        Err(e) => return e.into_response(),
-    };
-    match (caller, door) {
-        (Some(caller), _) => {
+    match found {
+        Ok(Some(caller)) => {
             request.extensions_mut().insert(caller);
         }
-        (None, Door::Open | Door::Static) => {}
-        (None, Door::Page) => {
-            let target = request
-                .uri()
-                .path_and_query()
-                .map_or("/", |p| p.as_str())
-                .to_string();
-            return Redirect::to(&app::urls::login(Some(&target))).into_response();
-        }
-        (None, Door::Api) => {
-            return Error::new(401, "sign in first: no valid session").into_response();
-        }
+        Ok(None) => {}
+        Err(e) => return e.into_response(),
     }
     next.run(request).await
 }
@@ -210,28 +219,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn doors() {
-        for open in ["/login", "/setup", "/api/health", "/api/auth/login"] {
-            assert_eq!(door(open, false), Door::Open, "{open}");
-        }
-        for file in ["/pkg/berth.js", "/favicon.ico"] {
-            assert_eq!(door(file, false), Door::Static, "{file}");
-        }
-        for page in ["/", "/containers", "/containers/abc", "/projects/x"] {
-            assert_eq!(door(page, false), Door::Page, "{page}");
-        }
-        for api in [
-            "/api/containers",
-            "/api/auth/me",
-            "/ws/system/stats",
-            "/metrics",
-        ] {
-            assert_eq!(door(api, false), Door::Api, "{api}");
-        }
-        assert_eq!(door("/metrics", true), Door::Open);
-    }
-
-    #[test]
     fn the_session_cookie_is_found_among_others() {
         let mut headers = HeaderMap::new();
         headers.insert(
@@ -241,5 +228,10 @@ mod tests {
         assert_eq!(cookie_secret(&headers).as_deref(), Some("abc"));
         headers.insert(header::COOKIE, "berth_session=".parse().unwrap());
         assert_eq!(cookie_secret(&headers), None);
+        headers.insert(
+            header::COOKIE,
+            "x=1; __Host-berth_session=def".parse().unwrap(),
+        );
+        assert_eq!(cookie_secret(&headers).as_deref(), Some("def"));
     }
 }

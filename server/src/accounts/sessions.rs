@@ -137,6 +137,57 @@ pub async fn delete_for_user(store: &Store, name: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// Ends every session of `name` but `keep` (a stored session id).
+pub async fn delete_for_user_except(
+    store: &Store,
+    name: &str,
+    keep: Option<&str>,
+) -> Result<(), Error> {
+    sqlx::query("DELETE FROM sessions WHERE user_name = $1 AND id_hash <> $2")
+        .bind(name)
+        .bind(keep.unwrap_or_default())
+        .execute(&store.pool)
+        .await
+        .map_err(store_error)?;
+    Ok(())
+}
+
+/// Deletes every session that expired (idle or past its lifetime); how many. Sessions are
+/// also ended when presented, but one never presented again would stay forever.
+pub async fn sweep(store: &Store, policy: Policy) -> Result<u64, Error> {
+    let now = now_ms();
+    sqlx::query("DELETE FROM sessions WHERE last_seen < $1 OR created_at < $2")
+        .bind(now - policy.idle.as_millis() as i64)
+        .bind(now - policy.lifetime.as_millis() as i64)
+        .execute(&store.pool)
+        .await
+        .map(|done| done.rows_affected())
+        .map_err(store_error)
+}
+
+/// How often expired sessions are deleted.
+pub const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Until `shutdown`: deletes expired sessions now and every [`SWEEP_EVERY`]; a timer's
+/// sleep between, no work.
+pub async fn sweep_until(
+    store: Store,
+    policy: Policy,
+    shutdown: tokio_util::sync::CancellationToken,
+) {
+    loop {
+        match sweep(&store, policy).await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!("deleted {n} expired sessions"),
+            Err(e) => tracing::warn!("cannot delete expired sessions: {e}"),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(SWEEP_EVERY) => {}
+            () = shutdown.cancelled() => return,
+        }
+    }
+}
+
 /// Signs a cookie's session out.
 pub async fn delete(store: &Store, secret: &str) -> Result<(), Error> {
     delete_id(store, &digest(secret)).await

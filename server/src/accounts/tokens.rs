@@ -107,26 +107,48 @@ pub async fn revoke(store: &Store, id: &str) -> Result<String, Error> {
     name.ok_or_else(|| Error::not_found(format!("no token with id {id:?}")))
 }
 
-/// Who a bearer token stands for, if it exists.
+/// Who a bearer token stands for, if it exists and its maker (if any) still does: with the
+/// lower of its own role and its maker's.
 pub async fn find(store: &Store, token: &str) -> Result<Option<Caller>, Error> {
     if !token.starts_with(PREFIX) {
         return Ok(None);
     }
-    let row = sqlx::query("SELECT id, name, role, last_used FROM tokens WHERE secret_hash = $1")
-        .bind(digest(token))
-        .fetch_optional(&store.pool)
-        .await
-        .map_err(store_error)?;
+    let row = sqlx::query(
+        "SELECT t.id, t.name, t.role, t.last_used, t.created_by, u.role AS maker_role
+           FROM tokens t LEFT JOIN users u ON u.name = t.created_by
+          WHERE t.secret_hash = $1",
+    )
+    .bind(digest(token))
+    .fetch_optional(&store.pool)
+    .await
+    .map_err(store_error)?;
     let Some(row) = row else { return Ok(None) };
-    let read = || -> Result<(String, String, String, Option<i64>), sqlx::Error> {
+    type Found = (
+        String,
+        String,
+        String,
+        Option<i64>,
+        Option<String>,
+        Option<String>,
+    );
+    let read = || -> Result<Found, sqlx::Error> {
         Ok((
             row.try_get("id")?,
             row.try_get("name")?,
             row.try_get("role")?,
             row.try_get("last_used")?,
+            row.try_get("created_by")?,
+            row.try_get("maker_role")?,
         ))
     };
-    let (id, name, role, last_used) = read().map_err(store_error)?;
+    let (id, name, role, last_used, maker, maker_role) = read().map_err(store_error)?;
+    let role = Role::parse(&role).unwrap_or(Role::Viewer);
+    let role = match (maker, maker_role) {
+        (None, _) => role,
+        // Made by someone who is gone: it ended with them.
+        (Some(_), None) => return Ok(None),
+        (Some(_), Some(maker_role)) => role.min(Role::parse(&maker_role).unwrap_or(Role::Viewer)),
+    };
     let now = now_ms();
     if last_used.is_none_or(|t| now - t > TOUCH_EVERY_MS) {
         sqlx::query("UPDATE tokens SET last_used = $1 WHERE id = $2")
@@ -138,17 +160,16 @@ pub async fn find(store: &Store, token: &str) -> Result<Option<Caller>, Error> {
     }
     Ok(Some(Caller {
         name: format!("token:{name}"),
-        role: Role::parse(&role).unwrap_or(Role::Viewer),
+        role,
         session: Some(owner_key(&id)),
     }))
 }
 
-/// Whether the token behind an owner key still exists (for the socket sweep).
-pub async fn alive(store: &Store, id: &str) -> Result<bool, Error> {
-    sqlx::query("SELECT id FROM tokens WHERE id = $1")
-        .bind(id)
-        .fetch_optional(&store.pool)
+/// The ids of the tokens `maker` made (their sockets end when the maker's role changes).
+pub async fn made_by(store: &Store, maker: &str) -> Result<Vec<String>, Error> {
+    sqlx::query_scalar("SELECT id FROM tokens WHERE created_by = $1")
+        .bind(maker)
+        .fetch_all(&store.pool)
         .await
-        .map(|row| row.is_some())
         .map_err(store_error)
 }

@@ -1,5 +1,7 @@
 //! People in the store: add, list, change a password or role, remove. The last admin can
-//! be neither removed nor demoted (409): an instance nobody can administer is lost.
+//! be neither removed nor demoted (409): an instance nobody can administer is lost. A new
+//! password ends the user's other sessions; a new role ends all of them; a removal ends
+//! them and the API tokens the user made (which never carry more than their maker's role).
 
 use super::{password, store_error, validate_name, validate_password};
 use crate::error::Error;
@@ -56,6 +58,44 @@ pub async fn add(store: &Store, name: &str, role: Role, password: String) -> Res
     })
 }
 
+/// The first admin, through `/setup`: added only while nobody has an account, which the
+/// statement that adds it checks; 404 once someone has. On PostgreSQL two replicas' setups
+/// could each see no account under READ COMMITTED, so they take turns on a lock first.
+pub async fn add_first_admin(store: &Store, name: &str, password: String) -> Result<User, Error> {
+    validate_name(name)?;
+    validate_password(&password)?;
+    let hash = password::hash(password).await?;
+    let now = now_ms();
+    let mut tx = store.pool.begin().await.map_err(store_error)?;
+    if store.postgres {
+        sqlx::query("SELECT pg_advisory_xact_lock(72500001)")
+            .execute(&mut *tx)
+            .await
+            .map_err(store_error)?;
+    }
+    let inserted = sqlx::query(
+        "INSERT INTO users (name, role, password_hash, created_at, updated_at)
+         SELECT $1, 'admin', $2, $3, $3 WHERE NOT EXISTS (SELECT 1 FROM users)",
+    )
+    .bind(name)
+    .bind(hash)
+    .bind(now)
+    .execute(&mut *tx)
+    .await
+    .map_err(store_error)?;
+    tx.commit().await.map_err(store_error)?;
+    if inserted.rows_affected() == 0 {
+        return Err(Error::not_found(
+            "setup is over: an account exists; sign in",
+        ));
+    }
+    Ok(User {
+        name: name.to_string(),
+        role: Role::Admin,
+        created_at: now,
+    })
+}
+
 /// Everyone, by name.
 pub async fn list(store: &Store) -> Result<Vec<User>, Error> {
     let rows = sqlx::query("SELECT name, role, created_at FROM users ORDER BY name")
@@ -76,7 +116,14 @@ pub async fn count(store: &Store) -> Result<i64, Error> {
         .map_err(store_error)
 }
 
-pub async fn set_password(store: &Store, name: &str, password: String) -> Result<(), Error> {
+/// A new password; every session of the user but `keep` (the one that changed it, when the
+/// user changed their own) ends.
+pub async fn set_password(
+    store: &Store,
+    name: &str,
+    password: String,
+    keep: Option<&str>,
+) -> Result<(), Error> {
     validate_name(name)?;
     validate_password(&password)?;
     let hash = password::hash(password).await?;
@@ -91,7 +138,7 @@ pub async fn set_password(store: &Store, name: &str, password: String) -> Result
     if updated.rows_affected() == 0 {
         return Err(no_such_user(name));
     }
-    Ok(())
+    super::sessions::delete_for_user_except(store, name, keep).await
 }
 
 /// Changes a role and ends the user's sessions; demoting the last admin is 409.
@@ -131,6 +178,12 @@ pub async fn remove(store: &Store, name: &str) -> Result<(), Error> {
     if !changed {
         return Err(kept_admin_or_missing(store, name).await?);
     }
+    // Their tokens go with them (what they could do, nobody can through them).
+    sqlx::query("DELETE FROM tokens WHERE created_by = $1")
+        .bind(name)
+        .execute(&store.pool)
+        .await
+        .map_err(store_error)?;
     Ok(())
 }
 

@@ -1,11 +1,29 @@
 //! A terminal's process in a container, from start to confirmed end. Docker has no call
 //! that ends an exec: closing its TTY leaves a shell running (and `docker exec -it` killed
-//! with -9 shows the same). So every terminal's process carries a marker in its environment
-//! (`BERTH_TERMINAL=<random>`), which its children inherit, and [`Exec::reap`] signals every
-//! process that carries it, from a second exec as root, until none is left: HUP first, as a
-//! closed terminal would, then KILL.
+//! with -9 shows the same). So Berth finds the terminal's processes itself, from a second
+//! exec as root, and signals them until none is left: HUP first, as a closed terminal
+//! would, then KILL. A process is the terminal's when it started after the terminal's
+//! first process and any of these holds:
+//!
+//! - it carries the terminal's marker in its environment (`BERTH_TERMINAL=<random>`, which
+//!   children inherit);
+//! - it is in the terminal's session (Docker makes the first process a session leader;
+//!   children stay in it unless they call `setsid`);
+//! - it holds the terminal's TTY open (its own descriptors or inherited ones).
+//!
+//! The session and TTY are read once when the terminal starts ([`Exec::start`]), so they
+//! are known after its first process has gone. A process escapes only by doing all three:
+//! dropping the variable, leaving the session, and closing every descriptor on the TTY
+//! (a daemon started with `env -u BERTH_TERMINAL setsid … </dev/null >/dev/null 2>&1 &`).
+//! Docker gives an exec no cgroup of its own that would end everything it started.
 
-use crate::{docker::engine::Engine, error::Error};
+use crate::{
+    docker::{
+        engine::Engine,
+        path::{Kind, path},
+    },
+    error::Error,
+};
 use app::terminal;
 use bollard::{
     Docker,
@@ -17,13 +35,52 @@ use futures::{Stream, StreamExt};
 use std::{pin::Pin, time::Duration};
 use tokio::io::AsyncWrite;
 
-/// Every process of the terminal, and what each signal did: prints how many it signalled.
-/// `$1` the signal, `$2` the marker. Reading `/proc/*/environ` needs root, hence user 0.
-const REAPER: &str = r#"n=0
+/// Prints the terminal's first process's session, start time and TTY (`SID START TTY`,
+/// the TTY `-` when it has none), or `-` when no process carries the marker `$1`. The first
+/// process is the session leader (pid = session) that carries the marker. Fields of
+/// `/proc/PID/stat` after the command's `)`: 4 is the session, 5 the TTY's device number,
+/// 20 the start time.
+const IDENTIFY: &str = r#"marker=$1
 for p in /proc/[0-9]*; do
+  case "$(cat "$p/environ" 2>/dev/null)" in *"$marker"*) ;; *) continue;; esac
+  read -r stat < "$p/stat" 2>/dev/null || continue
+  set -f; set -- ${stat##*) }; set +f
+  pid=${p#/proc/}
+  [ "$4" = "$pid" ] || continue
+  tty=$5; major=$(( (tty >> 8) & 4095 )); minor=$(( (tty & 255) | ((tty >> 12) & 1048320) ))
+  pts=-
+  if [ "$major" -ge 136 ] && [ "$major" -le 143 ]; then pts=/dev/pts/$(( (major - 136) * 256 + minor )); fi
+  echo "$pid ${20} $pts"
+  exit 0
+done
+echo -"#;
+
+/// Signals every process of the terminal; prints how many. `$1` the signal, `$2` the
+/// marker, `$3` the session, `$4` the start time, `$5` the TTY (`-`: none). A process of
+/// another of Berth's terminals (another marker) is never touched. Reading other processes'
+/// `/proc/PID/environ` and descriptors needs root, hence user 0.
+const REAPER: &str = r#"sig=$1 marker=$2 sid=$3 start=$4 pts=$5
+n=0
+for p in /proc/[0-9]*; do
+  pid=${p#/proc/}
+  [ "$pid" = "$$" ] && continue
+  hit=
   case "$(cat "$p/environ" 2>/dev/null)" in
-    *"$2"*) kill "-$1" "${p#/proc/}" 2>/dev/null && n=$((n+1));;
+    *"$marker"*) hit=1;;
+    *BERTH_TERMINAL=*) continue;;
   esac
+  if [ -z "$hit" ] && [ "$sid" != - ]; then
+    read -r stat < "$p/stat" 2>/dev/null || continue
+    set -f; set -- ${stat##*) }; set +f
+    [ "${20}" -ge "$start" ] 2>/dev/null || continue
+    [ "$4" = "$sid" ] && hit=1
+    if [ -z "$hit" ] && [ "$pts" != - ]; then
+      for f in "$p"/fd/*; do
+        if [ "$f" -ef "$pts" ]; then hit=1; break; fi
+      done
+    fi
+  fi
+  [ -n "$hit" ] && kill "-$sig" "$pid" 2>/dev/null && n=$((n+1))
 done
 echo "$n""#;
 
@@ -45,6 +102,9 @@ pub struct Exec {
     container: String,
     id: String,
     marker: String,
+    /// The first process's session, start time and TTY, as [`IDENTIFY`] printed them;
+    /// `- - -` when it could not tell.
+    identity: [String; 3],
 }
 
 /// How a process ended, as far as Berth could see.
@@ -85,15 +145,17 @@ impl Exec {
             working_dir: exec.workdir.clone(),
             ..Default::default()
         };
+        let container = path(Kind::Container, container)?;
         let created = docker
-            .create_exec(container, config)
+            .create_exec(&container, config)
             .await
             .map_err(|e| engine.conflict(e))?;
-        let this = Self {
+        let mut this = Self {
             docker,
-            container: container.to_string(),
-            id: created.id,
+            container,
+            id: path(Kind::Exec, &created.id)?,
             marker,
+            identity: ["-".into(), "-".into(), "-".into()],
         };
         let options = StartExecOptions {
             detach: false,
@@ -101,7 +163,10 @@ impl Exec {
             output_capacity: Some(OUTPUT_CAPACITY),
         };
         match this.docker.start_exec(&this.id, Some(options)).await {
-            Ok(StartExecResults::Attached { output, input }) => Ok((this, output, input)),
+            Ok(StartExecResults::Attached { output, input }) => {
+                this.identify().await;
+                Ok((this, output, input))
+            }
             Ok(StartExecResults::Detached) => Err(Error::new(500, "Docker detached the terminal")),
             Err(e) => Err(engine.conflict(e)),
         }
@@ -192,13 +257,15 @@ impl Exec {
         }
     }
 
-    /// The exec's state once its process has started (a pid) or ended; `None` when the
-    /// engine does not say.
+    /// The exec's state once its process has started (running with a pid) or ended (an
+    /// exit code); `None` when the engine does not say. Right after attaching, Docker can
+    /// still report it not running with no pid and no exit code: not started yet.
     async fn started(&self) -> Option<State> {
         let deadline = tokio::time::Instant::now() + REQUEST_TIMEOUT;
         loop {
             let state = self.state().await.ok()?;
-            let settled = !state.running || state.pid.is_some_and(|pid| pid > 0);
+            let settled = (state.running && state.pid.is_some_and(|pid| pid > 0))
+                || (!state.running && state.exit_code.is_some());
             if settled || tokio::time::Instant::now() >= deadline {
                 return Some(state);
             }
@@ -206,23 +273,76 @@ impl Exec {
         }
     }
 
-    /// Sends `signal` to every process with the marker; how many there were.
+    /// Reads the first process's session, start time and TTY, once it has started (see
+    /// [`IDENTIFY`]); left unknown when it cannot (the reaper then goes by the marker).
+    async fn identify(&mut self) {
+        let started = self.started().await;
+        if !started.as_ref().is_some_and(|s| s.running) {
+            tracing::debug!(exec = %self.id, ?started, "the terminal ended before it was identified");
+            return;
+        }
+        match self
+            .script(IDENTIFY, &["berth-identify", &self.marker])
+            .await
+        {
+            Ok(printed) => {
+                let fields: Vec<&str> = printed.split_whitespace().collect();
+                if let [sid, start, tty] = fields[..]
+                    && [sid, start]
+                        .iter()
+                        .all(|f| f.bytes().all(|b| b.is_ascii_digit()))
+                {
+                    self.identity = [sid.into(), start.into(), tty.into()];
+                } else {
+                    tracing::debug!(exec = %self.id, "the terminal's session is not known: {printed:?}");
+                }
+            }
+            Err(Gone::Container) => {
+                tracing::debug!(exec = %self.id, "the container went before the terminal was identified")
+            }
+            Err(Gone::Unknown(e)) => {
+                tracing::debug!(exec = %self.id, "cannot identify the terminal: {e}")
+            }
+        }
+    }
+
+    /// Sends `signal` to every process of the terminal; how many there were.
     async fn signal(&self, signal: &str) -> Result<usize, Gone> {
+        let [sid, start, tty] = &self.identity;
+        let printed = self
+            .script(
+                REAPER,
+                &["berth-reaper", signal, &self.marker, sid, start, tty],
+            )
+            .await?;
+        printed
+            .trim()
+            .parse()
+            .map_err(|_| Gone::Unknown(format!("the reaper said {:?}", printed.trim())))
+    }
+
+    /// Runs `script` with `sh -c` as root in the container, `args` as `$0…`; its first line.
+    async fn script(&self, script: &str, args: &[&str]) -> Result<String, Gone> {
+        let cmd = ["sh", "-c", script]
+            .into_iter()
+            .chain(args.iter().copied())
+            .map(String::from)
+            .collect();
         let config = ExecConfig {
             attach_stdout: Some(true),
             user: Some("0".into()),
-            cmd: Some(
-                ["sh", "-c", REAPER, "berth-reaper", signal, &self.marker]
-                    .map(String::from)
-                    .to_vec(),
-            ),
+            cmd: Some(cmd),
             ..Default::default()
         };
         let run = async {
             let created = self.docker.create_exec(&self.container, config).await?;
+            // Docker's own id; checked as every value in a Docker path is.
+            let Ok(id) = path(Kind::Exec, &created.id) else {
+                return Ok(Vec::new());
+            };
             let mut printed = Vec::new();
             if let StartExecResults::Attached { mut output, .. } =
-                self.docker.start_exec(&created.id, None).await?
+                self.docker.start_exec(&id, None).await?
             {
                 // The count is one line: read up to it, not to the stream's end, which a busy
                 // engine may report seconds after the process has gone.
@@ -240,10 +360,7 @@ impl Exec {
             Err(_) => return Err(Gone::Unknown("the engine did not answer in time".into())),
         };
         let printed = String::from_utf8_lossy(&printed);
-        printed
-            .trim()
-            .parse()
-            .map_err(|_| Gone::Unknown(format!("the reaper said {:?}", printed.trim())))
+        Ok(printed.lines().next().unwrap_or_default().to_string())
     }
 }
 

@@ -65,14 +65,15 @@ pub async fn list(engine: &Engine) -> Result<Vec<ImageSummary>, Error> {
 
 /// One image: by id, id prefix or `name:tag`.
 pub async fn detail(engine: &Engine, reference: &str) -> Result<ImageDetail, Error> {
-    app::resources::validate_image_ref(reference)?;
+    let path = super::path::path(super::path::Kind::Image, reference)?;
     let docker = engine.client()?;
     let inspect = docker
-        .inspect_image(reference)
+        .inspect_image(&path)
         .await
         .map_err(|e| engine.error(e))?;
     let id = inspect.id.clone().unwrap_or_default();
-    let (history, used) = tokio::join!(docker.image_history(&id), containers_by_image(engine));
+    let id_path = super::path::path(super::path::Kind::Image, &id)?;
+    let (history, used) = tokio::join!(docker.image_history(&id_path), containers_by_image(engine));
     let history = history.map_err(|e| engine.error(e))?;
     let used_by = used?.remove(&id).unwrap_or_default();
     let config = inspect.config.unwrap_or_default();
@@ -132,11 +133,11 @@ fn unix_seconds(text: &str) -> Option<i64> {
 /// Removes an image (with `force`, also one a stopped container uses, or with several tags).
 /// 409 with Docker's message when a container uses it.
 pub async fn remove(engine: &Engine, reference: &str, force: bool) -> Result<(), Error> {
-    app::resources::validate_image_ref(reference)?;
+    let path = super::path::path(super::path::Kind::Image, reference)?;
     let docker = engine.client()?;
     docker
         .remove_image(
-            reference,
+            &path,
             Some(q::RemoveImageOptions {
                 force,
                 noprune: false,

@@ -16,10 +16,10 @@ pub async fn inspect(
     engine: &Engine,
     reference: &str,
 ) -> Result<models::ContainerInspectResponse, Error> {
-    model::validate_container_ref(reference)?;
+    let path = super::path::path(super::path::Kind::Container, reference)?;
     engine
         .client()?
-        .inspect_container(reference, None::<InspectContainerOptions>)
+        .inspect_container(&path, None::<InspectContainerOptions>)
         .await
         .map_err(|e| match engine.error(e) {
             e if e.status() == 404 => Error::not_found(format!("no such container: {reference}")),

@@ -59,9 +59,10 @@ fn summary(network: models::NetworkInspect, known: &HashMap<String, UsedBy>) -> 
 }
 
 async fn inspect(engine: &Engine, reference: &str) -> Result<models::NetworkInspect, Error> {
+    let path = super::path::path(super::path::Kind::Network, reference)?;
     let docker = engine.client()?;
     docker
-        .inspect_network(reference, None)
+        .inspect_network(&path, None)
         .await
         .map_err(|e| engine.error(e))
 }
@@ -113,9 +114,10 @@ pub async fn remove(engine: &Engine, reference: &str) -> Result<(), Error> {
             format!("{name} is one of Docker's own networks and cannot be removed"),
         ));
     }
+    let target = super::path::path(super::path::Kind::Network, &network.id.unwrap_or(name))?;
     let docker = engine.client()?;
     docker
-        .remove_network(&network.id.unwrap_or(name))
+        .remove_network(&target)
         .await
         .map_err(|e| engine.conflict(e))
 }

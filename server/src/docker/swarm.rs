@@ -67,7 +67,10 @@ pub async fn service_detail(docker: &Docker, reference: &str) -> Result<ServiceD
         return Err(Error::not_found("this engine is no swarm manager"));
     }
     let found = docker
-        .inspect_service(reference, None)
+        .inspect_service(
+            &super::path::path(super::path::Kind::Service, reference)?,
+            None,
+        )
         .await
         .map_err(swarm_error)?;
     let id = found.id.clone().unwrap_or_default();

@@ -3,7 +3,7 @@
 
 use super::{disk, engine::Engine};
 use crate::{error::Error, upstream::raw_logs::LogsApi};
-use app::resources::{NewVolume, Pruned, UsedBy, VolumeSummary, validate_volume_name};
+use app::resources::{NewVolume, Pruned, UsedBy, VolumeSummary};
 use bollard::{models, query_parameters as q};
 use std::collections::HashMap;
 
@@ -63,10 +63,10 @@ pub async fn list(engine: &Engine, raw: &LogsApi) -> Result<Vec<VolumeSummary>, 
 }
 
 pub async fn detail(engine: &Engine, raw: &LogsApi, name: &str) -> Result<VolumeSummary, Error> {
-    validate_volume_name(name)?;
+    let path = super::path::path(super::path::Kind::Volume, name)?;
     let docker = engine.client()?;
     let volume = docker
-        .inspect_volume(name)
+        .inspect_volume(&path)
         .await
         .map_err(|e| engine.error(e))?;
     let (usage, mut mounted) = (
@@ -96,10 +96,10 @@ pub async fn create(engine: &Engine, new: &NewVolume) -> Result<VolumeSummary, E
 
 /// Removes a volume; 409 with Docker's message while a container uses it.
 pub async fn remove(engine: &Engine, name: &str) -> Result<(), Error> {
-    validate_volume_name(name)?;
+    let path = super::path::path(super::path::Kind::Volume, name)?;
     let docker = engine.client()?;
     docker
-        .remove_volume(name, None::<q::RemoveVolumeOptions>)
+        .remove_volume(&path, None::<q::RemoveVolumeOptions>)
         .await
         .map_err(|e| engine.conflict(e))
 }

@@ -105,6 +105,15 @@ impl HubKey {
         }
     }
 
+    /// Whether its upstream publishes a history first and then marks where live frames
+    /// begin ([`Publisher::start`]): the log hubs whose late joiners fetch older lines.
+    fn starts_with_history(&self) -> bool {
+        matches!(
+            self,
+            HubKey::ContainerLogs { .. } | HubKey::ProjectLogs { .. }
+        )
+    }
+
     /// Frames kept for clients that join later: log lines up to the ring; a stats client
     /// needs only the latest sample to draw something at once; a list client starts from
     /// the list's current snapshot and an event consumer from now, so neither needs any.
@@ -134,6 +143,15 @@ pub struct HubConfig {
     pub grace: Duration,
     /// How long a container list read by the API or a page is kept current after the read.
     pub list_linger: Duration,
+}
+
+impl HubConfig {
+    /// Bytes of older history one log viewer may be sent beyond what its hub holds: a
+    /// quarter of a hub's budget, so ten viewers asking 10,000 long lines each cost tens of
+    /// MiB, not gigabytes.
+    pub fn history_bytes(&self) -> usize {
+        self.bytes / 4
+    }
 }
 
 impl Default for HubConfig {
@@ -200,7 +218,18 @@ impl Publisher {
             Err(e) => tracing::error!("cannot serialize a frame: {e}"),
         }
     }
+
+    /// The history the upstream first asked for is published; `seams` says, per container,
+    /// the last line it had (whether published or not): every later line is live.
+    pub fn start(&self, seams: Seams) {
+        let _ = self.hub.seams.set(seams);
+        self.hub.queue.start();
+    }
 }
+
+/// Where a log hub's first history ended, per container: the sort key of the last line it
+/// read and how many lines it read with that key (Docker's timestamps can repeat).
+pub type Seams = HashMap<String, (String, usize)>;
 
 pub struct Hub {
     id: u64,
@@ -209,6 +238,8 @@ pub struct Hub {
     tail: usize,
     queue: Arc<Queue>,
     cancel: CancellationToken,
+    /// Set once by a log hub's upstream when its first history is published.
+    seams: std::sync::OnceLock<Seams>,
 }
 
 struct Entry {
@@ -416,12 +447,16 @@ impl Registry {
             id: self.next_id.fetch_add(1, Ordering::Relaxed),
             key: key.clone(),
             tail,
-            queue: Queue::new(QueueLimits {
-                capacity: self.config.capacity,
-                history,
-                bytes: self.config.bytes,
-            }),
+            queue: Queue::with_start(
+                QueueLimits {
+                    capacity: self.config.capacity,
+                    history,
+                    bytes: self.config.bytes,
+                },
+                !key.starts_with_history(),
+            ),
             cancel: self.shutdown.child_token(),
+            seams: std::sync::OnceLock::new(),
         })
     }
 
@@ -612,6 +647,12 @@ impl Subscription {
     /// The history the hub's upstream first asked for.
     pub fn hub_tail(&self) -> usize {
         self.hub.tail
+    }
+
+    /// Where the hub's first history ended, per container (empty before it started, and
+    /// for hubs that are not logs).
+    pub fn seams(&self) -> Seams {
+        self.hub.seams.get().cloned().unwrap_or_default()
     }
 }
 

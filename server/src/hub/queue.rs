@@ -6,6 +6,11 @@
 //! lines (as tokio's broadcast would, in lines); the publisher never waits for anyone. One
 //! buffer instead of a broadcast channel plus a ring means one budget covers both, and a
 //! frame held for history and for a slow client is stored once.
+//!
+//! A log hub first publishes the history its upstream asked for, then live lines; the line
+//! where one ends and the other begins is its start ([`Queue::start`]). A client that joins
+//! before it waits for it ([`Cursor::settle`]) and counts its tail back from there, so its
+//! tail is exact whatever the hub's first client asked for and however far it had got.
 
 use app::frames::{Frame, LogBatch};
 use axum::extract::ws::Utf8Bytes;
@@ -40,6 +45,9 @@ struct Buffer {
     end_line: u64,
     bytes: usize,
     closed: bool,
+    /// The line at which the upstream's first history ended and live lines began; `None`
+    /// while it is still being published.
+    started: Option<u64>,
 }
 
 impl Buffer {
@@ -67,6 +75,18 @@ impl Buffer {
     fn held_lines(&self) -> u64 {
         self.end_line - self.first_line()
     }
+
+    /// The position of the frame that holds line `line` (the end for the next line; the
+    /// first held frame for a line no longer held).
+    fn position_of(&self, line: u64) -> u64 {
+        let mut position = self.end();
+        while position > self.first
+            && self.held(position - 1).start + self.held(position - 1).lines > line
+        {
+            position -= 1;
+        }
+        position
+    }
 }
 
 pub struct Queue {
@@ -86,7 +106,14 @@ pub enum RecvError {
 }
 
 impl Queue {
+    /// A queue whose upstream publishes no history of its own first: started from the start.
     pub fn new(limits: QueueLimits) -> Arc<Self> {
+        Self::with_start(limits, true)
+    }
+
+    /// `started: false` for a log hub, whose upstream calls [`Queue::start`] once the
+    /// history it asked for is published.
+    pub fn with_start(limits: QueueLimits, started: bool) -> Arc<Self> {
         Arc::new(Self {
             limits,
             buffer: Mutex::new(Buffer {
@@ -95,9 +122,21 @@ impl Queue {
                 end_line: 0,
                 bytes: 0,
                 closed: false,
+                started: started.then_some(0),
             }),
             notify: Notify::new(),
         })
+    }
+
+    /// Everything published so far was the upstream's first history; what follows is live.
+    pub fn start(&self) {
+        {
+            let mut buffer = self.buffer();
+            if buffer.started.is_none() {
+                buffer.started = Some(buffer.end_line);
+            }
+        }
+        self.notify.notify_waiters();
     }
 
     fn buffer(&self) -> MutexGuard<'_, Buffer> {
@@ -135,32 +174,33 @@ impl Queue {
         self.notify.notify_waiters();
     }
 
-    /// No more frames: clients read what is left, then get [`RecvError::Closed`].
+    /// No more frames: clients read what is left, then get [`RecvError::Closed`]. A hub
+    /// that closes before it started has started where it stopped.
     pub fn close(&self) {
-        self.buffer().closed = true;
+        {
+            let mut buffer = self.buffer();
+            buffer.closed = true;
+            if buffer.started.is_none() {
+                buffer.started = Some(buffer.end_line);
+            }
+        }
         self.notify.notify_waiters();
     }
 
     /// A cursor that starts with the last `tail` lines held (at most the history size): the
-    /// first frame it reads is cut to fit, so the count is exact.
+    /// first frame it reads is cut to fit, so the count is exact. Joining a hub that has not
+    /// started, it is placed again once it has ([`Cursor::settle`]).
     pub fn cursor(self: &Arc<Self>, tail: usize) -> Cursor {
         let buffer = self.buffer();
-        let end = buffer.end();
-        let want = (tail.min(self.limits.history) as u64).min(buffer.held_lines());
-        let from_line = buffer.end_line - want;
-        // The frame that holds line `from_line`: the last one starting at or before it.
-        let mut next = end;
-        while next > buffer.first
-            && buffer.held(next - 1).start + buffer.held(next - 1).lines > from_line
-        {
-            next -= 1;
-        }
-        Cursor {
+        let mut cursor = Cursor {
             queue: self.clone(),
-            next,
-            next_line: from_line,
-            history_end: end,
-        }
+            next: 0,
+            next_line: 0,
+            history_end: 0,
+            settled: buffer.started.is_some(),
+        };
+        cursor.place(&buffer, buffer.end_line, tail);
+        cursor
     }
 
     /// Bytes and frames held now.
@@ -180,6 +220,8 @@ pub struct Cursor {
     /// Frames before this position are the backlog asked for on joining: reading them may
     /// take long and is exempt from the live capacity rule.
     history_end: u64,
+    /// Placed for good: the hub had started when it joined, or it has waited for the start.
+    settled: bool,
 }
 
 /// `text` without its first `skip` lines, when it is a log batch (a frame of any other
@@ -197,6 +239,44 @@ fn cut(text: &Utf8Bytes, skip: u64) -> Utf8Bytes {
 }
 
 impl Cursor {
+    /// Places the cursor on the last `tail` lines (at most the history size) before line
+    /// `at`, which is where its backlog ends. Lines from there on are live to it.
+    fn place(&mut self, buffer: &Buffer, at: u64, tail: usize) {
+        let first_line = buffer.first_line();
+        let want = (tail.min(self.queue.limits.history) as u64).min(at.saturating_sub(first_line));
+        let from_line = at - want;
+        self.history_end = buffer.position_of(at);
+        self.next_line = from_line;
+        self.next = if from_line < first_line && buffer.first > 0 {
+            // Live lines after `at` were evicted before this client could read them: the
+            // position before the first held frame reports them as lost.
+            buffer.first - 1
+        } else {
+            buffer.position_of(from_line)
+        };
+    }
+
+    /// Waits until the hub has published the history its upstream first asked for, then
+    /// places the cursor on the last `tail` lines of it: joining while a hub is starting
+    /// gets the same tail as joining right after. At once when the hub had started.
+    pub async fn settle(&mut self, tail: usize) {
+        let queue = self.queue.clone();
+        while !self.settled {
+            let notified = queue.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            {
+                let buffer = queue.buffer();
+                if let Some(at) = buffer.started {
+                    self.place(&buffer, at, tail);
+                    self.settled = true;
+                    return;
+                }
+            }
+            notified.await;
+        }
+    }
+
     /// Lines of the frame at `next` this client does not get (its tail began inside it).
     fn skip(&self, buffer: &Buffer) -> u64 {
         self.next_line.saturating_sub(buffer.line_at(self.next))

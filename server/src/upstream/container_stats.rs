@@ -15,7 +15,11 @@ pub async fn run(
         stream: true,
         one_shot: false,
     };
-    let mut stream = docker.stats(&id, Some(options));
+    // A full id from the engine; checked as any value in a Docker path is.
+    let Ok(path) = crate::docker::path::path(crate::docker::path::Kind::Container, &id) else {
+        return crate::hub::Ending::done(format!("not a container id: {id:?}"));
+    };
+    let mut stream = docker.stats(&path, Some(options));
     while let Some(Ok(sample)) = stream.next().await {
         // A stopped container keeps streaming empty samples; its end is its state.
         if sample

@@ -21,7 +21,15 @@ pub fn with_tag(reference: &str) -> String {
     }
 }
 
-pub async fn run(docker: Docker, reference: String, publisher: Publisher) -> Ending {
+/// Pulls `reference`; how it ended, and whether the image was pulled.
+pub async fn run(docker: Docker, reference: String, publisher: Publisher) -> (Ending, bool) {
+    let ending = pull(docker, &reference, publisher).await;
+    let pulled = ending == Ending::done(format!("pulled {reference}"));
+    (ending, pulled)
+}
+
+async fn pull(docker: Docker, reference: &str, publisher: Publisher) -> Ending {
+    let reference = reference.to_string();
     let mut progress = docker.create_image(
         Some(CreateImageOptions {
             from_image: Some(reference.clone()),

@@ -22,9 +22,12 @@ use bollard::Docker;
 /// Why a container's stream ended, in words for the user; worth retrying only when the
 /// engine could not be asked.
 pub async fn container_end_reason(docker: &Docker, id: &str) -> Ending {
+    let Ok(path) = crate::docker::path::path(crate::docker::path::Kind::Container, id) else {
+        return Ending::done(format!("not a container id: {id:?}"));
+    };
     match docker
         .inspect_container(
-            id,
+            &path,
             None::<bollard::query_parameters::InspectContainerOptions>,
         )
         .await

@@ -1,19 +1,24 @@
 //! A compose project's merged log: every container labelled with the project, each line
 //! tagged with its container and service. Containers that start later join the stream: the
-//! engine's shared event stream ([`super::events`]) says when. One `SelectAll` merges the per-container streams, so following a
-//! project costs no task per container.
+//! engine's shared event stream ([`super::events`]) says when. One `SelectAll` merges the
+//! per-container streams, so following a project costs no task per container. It starts as
+//! a container's hub does ([`super::container_logs`]): every member followed from now, then
+//! their histories read once, merged by time and published, then the start with each
+//! member's seam.
 
 use super::{
     batch::{self, Batcher, Line},
-    container_logs::{self, LogSource},
+    container_logs::{self, LogSource, Seam},
     events::{self, Next},
-    raw_logs::LogsApi,
+    history::{Boundary, merge, trim},
+    raw_logs::{LogsApi, LogsQuery},
 };
 use crate::{
     docker::engine::Engine,
     engines::EngineName,
-    hub::{Ending, Publisher, Registry},
+    hub::{Ending, Publisher, Registry, Seams},
 };
+use app::frames::timestamp_key;
 use app::model::{COMPOSE_PROJECT_LABEL, COMPOSE_SERVICE_LABEL};
 use bollard::{Docker, errors::Error as DockerError, query_parameters::ListContainersOptions};
 use futures::{
@@ -21,7 +26,7 @@ use futures::{
     stream::{self, BoxStream, SelectAll},
 };
 use std::{
-    collections::{HashMap, HashSet},
+    collections::{HashMap, HashSet, VecDeque},
     sync::Arc,
 };
 
@@ -70,10 +75,58 @@ enum Item {
 /// A member's lines, then a marker that its stream ended.
 fn follow(api: &LogsApi, source: LogSource, tail: String, since: i64) -> BoxStream<'static, Item> {
     let id = source.id.clone();
-    container_logs::follow(api.clone(), source, tail, since)
+    member(container_logs::follow(api.clone(), source, tail, since), id)
+}
+
+fn member(lines: BoxStream<'static, Line>, id: String) -> BoxStream<'static, Item> {
+    lines
         .map(Item::Line)
         .chain(stream::once(async move { Item::Ended(id) }))
         .boxed()
+}
+
+/// The members' last `tail` lines in all, merged by time, within `budget` bytes (the oldest
+/// go first), and where each member's ended. One read each, one at a time, never holding
+/// more than the budget.
+async fn histories(
+    api: &LogsApi,
+    members: &[LogSource],
+    tail: usize,
+    budget: usize,
+) -> (Vec<Line>, Seams) {
+    let mut kept: VecDeque<(String, Line)> = VecDeque::new();
+    let mut bytes = 0;
+    let mut seams = Seams::new();
+    for source in members {
+        let query = LogsQuery {
+            follow: false,
+            tail: tail.max(1).to_string(),
+            since: 0,
+            timestamps: true,
+        };
+        let mut lines = container_logs::lines(api.clone(), source.clone(), query);
+        let mut seam = Seam::default();
+        let mut key = String::new();
+        let mut read = VecDeque::new();
+        while let Some(line) = lines.next().await {
+            seam.read(&line);
+            if let Some(ts) = &line.raw.timestamp {
+                key = timestamp_key(ts);
+            }
+            if tail > 0 {
+                bytes += line.raw.text.len();
+                read.push_back((key.clone(), line));
+                trim(&mut read, &mut bytes, tail, budget);
+            }
+        }
+        if let Some(Boundary { key, at_key }) = seam.boundary() {
+            seams.insert(source.id.clone(), (key, at_key));
+        }
+        // Both in order: merge, then keep the newest that fit.
+        kept = merge(kept, read);
+        trim(&mut kept, &mut bytes, tail, budget);
+    }
+    (kept.into_iter().map(|(_, line)| line).collect(), seams)
 }
 
 /// Where the project's engine and its shared event stream are.
@@ -105,11 +158,34 @@ pub async fn run(
     let mut restarted: HashMap<String, LogSource> = HashMap::new();
     // When each member last stopped: its next run's lines are the ones after that.
     let mut died: HashMap<String, i64> = HashMap::new();
-    for source in initial {
-        following.insert(source.id.clone());
-        merged.push(follow(&api, source, tail.to_string(), 0));
+    // Every member followed from now, then their histories read: see `container_logs`.
+    let opened =
+        futures::future::join_all(initial.iter().map(|source| {
+            container_logs::open_lines(&api, source, container_logs::following("0", 0))
+        }))
+        .await;
+    let mut live = Vec::new();
+    for (source, opened) in initial.into_iter().zip(opened) {
+        match opened {
+            Ok(lines) => live.push((source, lines)),
+            // Stopped meanwhile: its next start is an event like any other.
+            Err(e) => tracing::debug!(container = %source.id, ?e, "cannot follow a project member"),
+        }
     }
+    let sources: Vec<LogSource> = live.iter().map(|(source, _)| source.clone()).collect();
+    let budget = source.registry.config().bytes;
+    let (history, seams) = histories(&api, &sources, tail, budget).await;
     let mut batcher = Batcher::default();
+    batcher.publish(&publisher, history);
+    for (member_source, lines) in live {
+        let seam = seams.get(&member_source.id).map(|(key, at_key)| Boundary {
+            key: key.clone(),
+            at_key: *at_key,
+        });
+        following.insert(member_source.id.clone());
+        merged.push(member(container_logs::after(lines, seam), member_source.id));
+    }
+    publisher.start(seams);
     loop {
         tokio::select! {
             Some(items) = batch::next_batch(&mut merged, batch::MAX_LINES), if !merged.is_empty() => {

@@ -138,6 +138,8 @@ impl LogsApi {
         query: &LogsQuery,
         tty: Option<bool>,
     ) -> Result<BoxStream<'static, Result<Piece, LogsError>>, LogsError> {
+        let id = crate::docker::path::path(crate::docker::path::Kind::Container, id)
+            .map_err(|e| LogsError::Status(400, e.to_string()))?;
         self.open_at(&format!("containers/{id}/logs?"), query, tty)
             .await
     }
@@ -149,6 +151,8 @@ impl LogsApi {
         id: &str,
         query: &LogsQuery,
     ) -> Result<BoxStream<'static, Result<Piece, LogsError>>, LogsError> {
+        let id = crate::docker::path::path(crate::docker::path::Kind::Service, id)
+            .map_err(|e| LogsError::Status(400, e.to_string()))?;
         self.open_at(&format!("services/{id}/logs?details=1&"), query, None)
             .await
     }

@@ -73,7 +73,11 @@ pub async fn run(
             break;
         }
     }
-    match docker.inspect_service(&source.id, None).await {
+    let path = crate::docker::path::path(crate::docker::path::Kind::Service, &source.id);
+    let Ok(path) = path else {
+        return Ending::done(format!("not a service id: {:?}", source.id));
+    };
+    match docker.inspect_service(&path, None).await {
         Err(bollard::errors::Error::DockerResponseServerError {
             status_code: 404, ..
         }) => Ending::done("service removed"),

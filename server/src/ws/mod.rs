@@ -173,7 +173,7 @@ fn admit(streams: &Streams, asking: Asking, kind: StreamKind) -> Result<Admitted
     let permit = limit(streams, &headers, peer, kind, user)?;
     let ownership = caller.and_then(|caller| {
         let session = caller.session?;
-        Some(streams.owners.own(&session, &caller.name))
+        Some(streams.owners.own(&session, &caller.name, caller.role))
     });
     Ok(Admitted { permit, ownership })
 }
@@ -237,18 +237,26 @@ async fn resolve_container(engine: &Engine, reference: &str) -> Result<LogSource
     })
 }
 
-/// A log viewer's place: when the hub holds fewer than `tail` lines, the older ones of
-/// `sources` are fetched for it alone (see [`upstream::history`]).
+/// A log viewer's place: its exact `tail`, counted back from where the hub's first history
+/// ended when it joined a hub still starting; when the hub holds fewer than `tail` lines,
+/// the older ones of `sources` are fetched for it alone (see [`upstream::history`]), within
+/// its history budget.
 fn with_history(
     subscription: Subscription,
     tail: usize,
     api: LogsApi,
     sources: impl Future<Output = Vec<LogSource>> + Send + 'static,
 ) -> Joined {
-    let (backlog, complete) = subscription.cursor.backlog();
-    let budget = subscription.registry().config().bytes;
-    let prelude = Gap::of(&backlog, complete, subscription.hub_tail(), tail).map(|gap| {
+    let budget = subscription.registry().config().history_bytes();
+    let prelude: session::Prelude = Box::new(move |subscription: &mut Subscription| {
         async move {
+            subscription.cursor.settle(tail).await;
+            let (backlog, complete) = subscription.cursor.backlog();
+            let seams = subscription.seams();
+            let Some(gap) = Gap::of(&backlog, complete, subscription.hub_tail(), tail, &seams)
+            else {
+                return Vec::new();
+            };
             let sources = sources.await;
             gap.fetch(&api, &sources, budget).await.frames()
         }
@@ -256,7 +264,7 @@ fn with_history(
     });
     Joined {
         subscription,
-        prelude,
+        prelude: Some(prelude),
         resync: None,
     }
 }
@@ -317,13 +325,15 @@ async fn container_list(
         });
         // Joined first, then the snapshot: changes after it carry higher versions, the
         // ones it already has are skipped by the client.
-        let prelude = async move {
-            list.snapshot(LIST_WAIT)
-                .await
-                .map(|s| vec![session::text(&s.frame())])
-                .unwrap_or_default()
-        }
-        .boxed();
+        let prelude: session::Prelude = Box::new(move |_: &mut Subscription| {
+            async move {
+                list.snapshot(LIST_WAIT)
+                    .await
+                    .map(|s| vec![session::text(&s.frame())])
+                    .unwrap_or_default()
+            }
+            .boxed()
+        });
         Joined {
             subscription,
             prelude: Some(prelude),
@@ -470,8 +480,8 @@ async fn service_logs(
 }
 
 /// Pulls `?ref=NAME[:TAG]` on the engine, with its progress: operators only (a pull changes
-/// what the engine keeps), audited as `image.pull`. Viewers of the same reference share one
-/// pull; the last one out cancels it.
+/// what the engine keeps). Viewers of the same reference share one pull; the last one out
+/// cancels it. Audited as `image.pull` once, with how it ended, by whoever started it.
 async fn image_pull(
     State(streams): State<Arc<Streams>>,
     OnEngine(on): OnEngine,
@@ -488,22 +498,65 @@ async fn image_pull(
     let admitted = admit(&streams, asking, StreamKind::ImagePull)?;
     let docker = on.engine.client()?;
     let upgrade = upgraded(upgrade)?;
-    actor
-        .record("image.pull", &format!("{}/{reference}", on.name), true)
-        .await;
     let key = HubKey::ImagePull {
         engine: on.name.clone(),
         reference: reference.clone(),
     };
+    let target = format!("{}/{reference}", on.name);
     Ok(session(upgrade, streams, admitted, move |registry| {
         // Everything so far: a viewer who joins sees the layers already done.
         let history = registry.config().ring;
+        let tasks = registry.tasks().clone();
         registry
             .subscribe(key, history, move |publisher| {
-                upstream::image_pull::run(docker, reference, publisher)
+                // Only the viewer whose request starts the pull gets here.
+                let audit = PullAudit {
+                    actor: Some(actor),
+                    target,
+                    tasks,
+                };
+                async move {
+                    let (ending, pulled) =
+                        upstream::image_pull::run(docker, reference, publisher).await;
+                    audit.finished(pulled, &ending.reason).await;
+                    ending
+                }
             })
             .into()
     }))
+}
+
+/// A pull's audit entry, written once when it ends: by itself (pulled or failed), or
+/// cancelled (its last viewer left, or Berth shut down), which `Drop` writes.
+struct PullAudit {
+    actor: Option<crate::actions::Actor>,
+    target: String,
+    tasks: TaskTracker,
+}
+
+impl PullAudit {
+    async fn finished(mut self, pulled: bool, how: &str) {
+        if let Some(actor) = self.actor.take() {
+            let target = match pulled {
+                true => self.target.clone(),
+                false => format!("{}: {how}", self.target),
+            };
+            actor.record("image.pull", &target, pulled).await;
+        }
+    }
+}
+
+impl Drop for PullAudit {
+    fn drop(&mut self) {
+        if let Some(actor) = self.actor.take() {
+            let target = format!("{}: cancelled", self.target);
+            if tokio::runtime::Handle::try_current().is_ok() {
+                self.tasks.spawn(async move {
+                    actor.record("image.pull", &target, false).await;
+                });
+            }
+        }
+    }
 }
 
 async fn system_stats(

@@ -1,8 +1,9 @@
 //! One WebSocket client: forwards its hub's frames, answers liveness, and ends on the first
 //! of: the client leaves, the stream ends, the client is too slow, the client stops
-//! answering pings, the server shuts down, the session that opened it ends. Everything it
-//! holds (subscription, permit, ownership) is released by `Drop` when it returns, whichever
-//! way that is.
+//! answering pings, the server shuts down, the session that opened it ends. Every wait and
+//! every send, its prelude's included, races the last two. Everything it holds
+//! (subscription, permit, ownership) is released by `Drop` when it returns, whichever way
+//! that is.
 
 use super::{
     limits::Permit,
@@ -13,7 +14,7 @@ use crate::hub::queue::RecvError;
 use app::frames::{Frame, StreamKind};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures::{SinkExt, StreamExt, future::BoxFuture, stream::SplitSink};
-use std::{pin::Pin, time::Duration};
+use std::{future::Future, pin::Pin, time::Duration};
 use tokio::time::Instant;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 
@@ -127,8 +128,38 @@ const SHUTTING_DOWN: &str = "server shutting down";
 /// How long the goodbye (`end`, then the close frame) may take at shutdown.
 const GOODBYE: Duration = Duration::from_secs(1);
 
-/// Frames a client is sent before its hub's backlog: older history fetched for it alone.
-pub type Prelude = BoxFuture<'static, Vec<Utf8Bytes>>;
+/// What a client is sent before its hub's frames, worked out with its place in the hub at
+/// hand: a log viewer's history (waiting for a hub that is starting, placing its cursor,
+/// fetching older lines for it alone), a list's snapshot.
+pub type Prelude =
+    Box<dyn for<'a> FnOnce(&'a mut Subscription) -> BoxFuture<'a, Vec<Utf8Bytes>> + Send>;
+
+/// How a send that also watched the session's end came out.
+enum Sent {
+    Done,
+    Unsent(Unsent),
+    /// The session ended first (why).
+    SessionEnded(String),
+}
+
+/// [`send_all`], unless the session that opened the socket ends first: a signed-out user's
+/// slow client is not written to for a send timeout longer.
+async fn send_or_end<F: Future<Output = String>>(
+    sink: &mut Sink,
+    messages: impl IntoIterator<Item = Message>,
+    timeout: Duration,
+    cancelled: Pin<&mut WaitForCancellationFuture<'_>>,
+    session_ended: Pin<&mut F>,
+) -> Sent {
+    tokio::select! {
+        biased;
+        reason = session_ended => Sent::SessionEnded(reason),
+        sent = send_all(sink, messages, timeout, cancelled) => match sent {
+            Ok(()) => Sent::Done,
+            Err(unsent) => Sent::Unsent(unsent),
+        },
+    }
+}
 
 /// The whole state again, sent instead of `lagged` to a client of a stream of changes that
 /// fell behind; `None` when there is none to send (the `lagged` frame goes instead).
@@ -188,19 +219,22 @@ pub async fn run(
             let frames = tokio::select! {
                 biased;
                 () = cancelled.as_mut() => break 'session Exit::Close(1001, SHUTTING_DOWN),
-                frames = prelude => frames,
+                reason = &mut session_ended => break 'session Exit::SessionEnded(reason),
+                frames = prelude(&mut subscription) => frames,
             };
             for text in frames {
-                let message = Message::Text(text);
-                if let Err(unsent) = send_all(
+                match send_or_end(
                     &mut sink,
-                    [message],
+                    [Message::Text(text)],
                     config.send_timeout,
                     cancelled.as_mut(),
+                    session_ended.as_mut(),
                 )
                 .await
                 {
-                    break 'session unsent.exit(kind);
+                    Sent::Done => {}
+                    Sent::Unsent(unsent) => break 'session unsent.exit(kind),
+                    Sent::SessionEnded(reason) => break 'session Exit::SessionEnded(reason),
                 }
             }
         }
@@ -226,8 +260,10 @@ pub async fn run(
                         let end = frames.iter().position(|t| t.as_str().starts_with(END_PREFIX));
                         frames.truncate(end.map_or(frames.len(), |i| i + 1));
                         let messages = frames.into_iter().map(Message::Text);
-                        if let Err(unsent) = send_all(&mut sink, messages, config.send_timeout, cancelled.as_mut()).await {
-                            break unsent.exit(kind);
+                        match send_or_end(&mut sink, messages, config.send_timeout, cancelled.as_mut(), session_ended.as_mut()).await {
+                            Sent::Done => {}
+                            Sent::Unsent(unsent) => break unsent.exit(kind),
+                            Sent::SessionEnded(reason) => break Exit::SessionEnded(reason),
                         }
                         if end.is_some() {
                             break Exit::Close(1000, "stream ended");
@@ -244,8 +280,10 @@ pub async fn run(
                             .as_ref()
                             .and_then(|resync| resync())
                             .map_or_else(|| frame(&Frame::Lagged { missed }), Message::Text);
-                        if let Err(unsent) = send_all(&mut sink, [told], config.send_timeout, cancelled.as_mut()).await {
-                            break unsent.exit(kind);
+                        match send_or_end(&mut sink, [told], config.send_timeout, cancelled.as_mut(), session_ended.as_mut()).await {
+                            Sent::Done => {}
+                            Sent::Unsent(unsent) => break unsent.exit(kind),
+                            Sent::SessionEnded(reason) => break Exit::SessionEnded(reason),
                         }
                         if lags >= config.max_lags {
                             tracing::info!(%kind, lags, "closing a WebSocket client that keeps falling behind");
@@ -267,8 +305,10 @@ pub async fn run(
                         break Exit::Gone;
                     }
                     let ping = Message::Ping(Default::default());
-                    if let Err(unsent) = send_all(&mut sink, [ping], config.send_timeout, cancelled.as_mut()).await {
-                        break unsent.exit(kind);
+                    match send_or_end(&mut sink, [ping], config.send_timeout, cancelled.as_mut(), session_ended.as_mut()).await {
+                        Sent::Done => {}
+                        Sent::Unsent(unsent) => break unsent.exit(kind),
+                        Sent::SessionEnded(reason) => break Exit::SessionEnded(reason),
                     }
                 }
             }

@@ -93,6 +93,30 @@ impl TestServer {
         Self::build(local(docker_endpoint()), settings, Some(store)).await
     }
 
+    /// [`TestServer::with_accounts`], watching the engine at `endpoint`.
+    pub async fn with_accounts_on(
+        location: &berth::store::Location,
+        endpoint: Endpoint,
+        tweak: impl FnOnce(&mut Settings),
+    ) -> Self {
+        let mut settings = default_settings();
+        settings.auth = berth::config::AuthMode::On;
+        tweak(&mut settings);
+        let store = berth::store::Store::open(location).await.unwrap();
+        Self::build(local(endpoint), settings, Some(store)).await
+    }
+
+    /// [`TestServer::with_accounts`], serving the compiled site's files from `site_root`.
+    pub async fn with_accounts_and_site(
+        location: &berth::store::Location,
+        site_root: &str,
+    ) -> Self {
+        let mut settings = default_settings();
+        settings.auth = berth::config::AuthMode::On;
+        let store = berth::store::Store::open(location).await.unwrap();
+        Self::build_with_site(local(docker_endpoint()), settings, Some(store), site_root).await
+    }
+
     async fn with(endpoint: Endpoint, settings: Settings) -> Self {
         Self::build(local(endpoint), settings, None).await
     }
@@ -111,6 +135,15 @@ impl TestServer {
         settings: Settings,
         store: Option<berth::store::Store>,
     ) -> Self {
+        Self::build_with_site(engines, settings, store, "target/site").await
+    }
+
+    async fn build_with_site(
+        engines: Vec<(EngineName, Endpoint)>,
+        settings: Settings,
+        store: Option<berth::store::Store>,
+        site_root: &str,
+    ) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let base = format!("http://{addr}");
@@ -122,6 +155,7 @@ impl TestServer {
         let engine = engines[0].1.clone();
         let options = LeptosOptions::builder()
             .output_name("berth")
+            .site_root(site_root)
             .site_addr(addr)
             .build();
         let mut state = AppState::with_engines(options, engines, &settings, shutdown.clone());
@@ -501,6 +535,37 @@ impl WsClient {
             }
             Err(e) => panic!("{url}: {e}"),
         }
+    }
+
+    /// Connects over a socket whose receive buffer is `bytes` (set before connecting, so
+    /// the kernel neither scales the window past it nor autotunes it). A client that stops
+    /// reading then backs the server's sends up after a few hundred KiB, whatever the
+    /// machine's `tcp_rmem` allows (up to 32 MiB on some: a flood slowed by load fills that
+    /// only after the test's wait).
+    pub async fn connect_with_receive_buffer(url: &str, bytes: u32) -> Self {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let request = url.into_client_request().unwrap();
+        let uri = request.uri();
+        let address = format!(
+            "{}:{}",
+            uri.host().expect("a host"),
+            uri.port_u16().expect("a port")
+        );
+        let address: std::net::SocketAddr = address.parse().expect("a numeric address");
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(bytes).unwrap();
+        let tcp = tokio::time::timeout(REQUEST_TIMEOUT, socket.connect(address))
+            .await
+            .expect("connected in time")
+            .unwrap();
+        let (stream, _) = tokio::time::timeout(
+            REQUEST_TIMEOUT,
+            tokio_tungstenite::client_async(request, tokio_tungstenite::MaybeTlsStream::Plain(tcp)),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("{url}: no answer within {REQUEST_TIMEOUT:?}"))
+        .unwrap_or_else(|e| panic!("{url}: {e}"));
+        Self { stream }
     }
 
     /// The next frame, or how the socket ended. Pings are answered by the library.

@@ -119,7 +119,15 @@ async fn a_hundred_megabytes_without_a_newline_cost_bounded_memory() {
             if tty { "flood-tty" } else { "flood" },
             true,
             options,
-            &["sh", "-c", "head -c 100000000 /dev/zero; sleep 600"],
+            // It floods once its viewer's hub follows it: the whole flood comes through
+            // the followed stream, none of it as history (Docker's `tail` counts its own
+            // log entries, up to 16 KiB each, not lines).
+            &[
+                "sh",
+                "-c",
+                "echo ready; while [ ! -e /go ]; do sleep 0.1; done; \
+                 head -c 100000000 /dev/zero; sleep 600",
+            ],
         );
         let berth = BerthProcess::start(&[]).await;
         let mut client = None;
@@ -139,7 +147,22 @@ async fn a_hundred_megabytes_without_a_newline_cost_bounded_memory() {
             }
         }
         let mut client = client.expect("connected");
+        // Its history (`ready`) has come: the hub follows the container from then on.
+        let ready = client
+            .collect(WAIT, |f| {
+                crate::common::lines(f)
+                    .iter()
+                    .any(|l| l.text.contains("ready"))
+            })
+            .await;
+        assert!(
+            crate::common::lines(&ready)
+                .iter()
+                .any(|l| l.text.contains("ready")),
+            "the viewer got the container's first line"
+        );
         let baseline = berth.memory("VmRSS");
+        crate::common::docker(&["exec", &c.id, "sh", "-c", ": > /go"]);
         let frames = client
             .collect(Duration::from_secs(180), |f| total_shown(f) >= SHOWN)
             .await;

@@ -21,12 +21,12 @@ use tokio::{
 const WAIT: Duration = Duration::from_secs(20);
 
 /// The private registry, stopped on drop.
-struct Registry {
-    port: u16,
+pub(crate) struct Registry {
+    pub(crate) port: u16,
 }
 
 impl Registry {
-    fn start() -> Self {
+    pub(crate) fn start() -> Self {
         let port = free_port();
         let script = concat!(
             env!("CARGO_MANIFEST_DIR"),
@@ -47,7 +47,7 @@ impl Registry {
     /// Makes an image of one layer of `megabytes` of noise (it does not compress, so the
     /// pull moves that much), pushes it as `berth-it/NAME:1` and removes the local copy.
     /// Returns the repository path without a host (`berth-it/NAME:1`).
-    fn push(&self, name: &str, megabytes: usize) -> String {
+    pub(crate) fn push(&self, name: &str, megabytes: usize) -> String {
         let path = format!("berth-it/{name}-{}:1", std::process::id());
         let dir =
             std::env::temp_dir().join(format!("berth-it-image-{name}-{}", std::process::id()));
@@ -95,7 +95,7 @@ impl Drop for Registry {
 /// A loopback proxy to `port` that sends at most `per_second` bytes a second back: a pull
 /// through it lasts long enough to be joined and cancelled. Setting the flag lifts the
 /// limit (a pull still running would then finish at once).
-async fn throttle(
+pub(crate) async fn throttle(
     port: u16,
     per_second: usize,
 ) -> (u16, Arc<AtomicBool>, tokio::task::JoinHandle<()>) {
@@ -244,9 +244,7 @@ async fn a_pull_is_shared_by_its_viewers_and_cancelled_by_the_last_one_out() {
         !image_exists(&reference),
         "a cancelled pull leaves no image"
     );
-    let (status, _) = server
-        .get_json(&format!("/api/images/{}", reference.replace('/', "%2F")))
-        .await;
+    let (status, _) = server.get_json(&format!("/api/images/{}", reference)).await;
     assert_eq!(status, 404);
     proxy.abort();
 }

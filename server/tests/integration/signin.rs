@@ -348,7 +348,10 @@ async fn setup_makes_the_first_admin_once_with_the_logged_token() {
 }
 
 /// Reads until the socket is told `end` and closed; returns the reason and the close code.
-async fn ending(client: &mut WsClient, within: std::time::Duration) -> (String, Option<u16>) {
+pub(crate) async fn ending(
+    client: &mut WsClient,
+    within: std::time::Duration,
+) -> (String, Option<u16>) {
     let deadline = tokio::time::Instant::now() + within;
     loop {
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());

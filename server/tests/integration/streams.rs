@@ -357,17 +357,22 @@ async fn a_client_that_cannot_keep_up_is_told_then_closed() {
         s.ws_send_timeout_ms = 2000;
     })
     .await;
-    // A flood far larger than socket buffers plus the queue, for as long as the test runs.
+    // A flood far larger than socket buffers plus the queue, for as long as the test runs,
+    // in long lines: what fills the sockets is bytes, and a debug Berth on a loaded machine
+    // handles lines, not bytes, slowly (short lines filled 4 MiB only after the wait).
     let c = Fixture::new(
         "burst",
         true,
         &[],
-        &["sh", "-c", "sleep 1; while true; do seq 1 100000; done"],
+        &["sh", "-c", "sleep 1; yes \"$(printf '%16000s' x)\""],
     );
-    let mut slow =
-        WsClient::connect(&server.ws_url(&format!("/ws/containers/{}/logs?tail=0", c.id)))
-            .await
-            .unwrap();
+    // A small receive buffer: what backs up is Berth's queue, not the kernel's 32 MiB
+    // autotuned window (which a flood slowed by load did not fill within the wait).
+    let mut slow = WsClient::connect_with_receive_buffer(
+        &server.ws_url(&format!("/ws/containers/{}/logs?tail=0", c.id)),
+        64 * 1024,
+    )
+    .await;
     tokio::time::sleep(Duration::from_secs(4)).await; // not reading: the server's sends back up
     let frames = slow
         .collect(WAIT, |f| {
