@@ -141,7 +141,8 @@ pub struct Settings {
     pub header_timeout_ms: u64,
 
     /// A connection with no request in progress for this many ms is closed (HTTP/1
-    /// keep-alive and HTTP/2 alike; WebSockets are not connections once upgraded).
+    /// keep-alive and HTTP/2 alike; WebSockets are not connections once upgraded), and so
+    /// is one (WebSockets too) whose client reads nothing Berth writes for as long.
     #[arg(long, env = "BERTH_IDLE_TIMEOUT_MS", default_value_t = 60_000, value_parser = clap::value_parser!(u64).range(100..))]
     pub idle_timeout_ms: u64,
 

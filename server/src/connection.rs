@@ -3,10 +3,14 @@
 //! of the head, and an HTTP/2 preface cut short is caught here), and, once its requests are
 //! answered, not sit idle longer than `--idle-timeout-ms` ([`Activity`]), however it is
 //! idle: an HTTP/1 keep-alive, an HTTP/2 connection that answers pings but asks nothing.
-//! Upgraded sockets leave the connection (and its slot) and live by their own rules.
+//! Nor may it stop reading: a write that cannot go out for as long fails ([`Rewind`]), so
+//! a client that asks for a file and never reads it (a graceful close waits for the answer
+//! to be written) does not hold the slot either. Upgraded sockets leave the connection
+//! (and its slot) and live by their own rules, within the same write limit.
 
 use bytes::{Buf, Bytes};
 use std::{
+    future::Future,
     io,
     pin::Pin,
     sync::{
@@ -28,8 +32,13 @@ const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
 /// Waits at most `limit` for the client's first bytes: until they are not the start of the
 /// HTTP/2 preface (HTTP/1, whose header timeout then applies), or the whole preface came.
-/// The bytes read are given back first by the returned stream.
-pub async fn first_bytes(mut stream: TcpStream, limit: Duration) -> io::Result<Rewind> {
+/// The bytes read are given back first by the returned stream, whose writes fail once
+/// one has waited `write_limit` for the client to read.
+pub async fn first_bytes(
+    mut stream: TcpStream,
+    limit: Duration,
+    write_limit: Duration,
+) -> io::Result<Rewind> {
     let mut read = [0u8; 24];
     let mut n = 0;
     let sniff = async {
@@ -50,13 +59,45 @@ pub async fn first_bytes(mut stream: TcpStream, limit: Duration) -> io::Result<R
     Ok(Rewind {
         prefix: Bytes::copy_from_slice(&read[..n]),
         inner: stream,
+        write_limit,
+        stalled: None,
     })
 }
 
-/// A TCP stream that first gives back bytes already read from it.
+/// A TCP stream that first gives back bytes already read from it, and whose writes fail
+/// once one has waited `write_limit` for the client to read.
 pub struct Rewind {
     prefix: Bytes,
     inner: TcpStream,
+    write_limit: Duration,
+    /// Set while a write waits: when it gives up.
+    stalled: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl Rewind {
+    /// `polled`, a write's outcome: progress clears the stall; waiting past the limit is
+    /// an error that ends the connection.
+    fn progress<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        polled: Poll<io::Result<T>>,
+    ) -> Poll<io::Result<T>> {
+        if polled.is_ready() {
+            self.stalled = None;
+            return polled;
+        }
+        let limit = self.write_limit;
+        let stalled = self
+            .stalled
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+        match stalled.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the client read nothing for the write limit",
+            ))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
 }
 
 impl AsyncRead for Rewind {
@@ -81,11 +122,13 @@ impl AsyncWrite for Rewind {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write(cx, buf)
+        let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
+        self.progress(cx, polled)
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
+        let polled = Pin::new(&mut self.inner).poll_flush(cx);
+        self.progress(cx, polled)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -97,7 +140,8 @@ impl AsyncWrite for Rewind {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+        let polled = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        self.progress(cx, polled)
     }
 
     fn is_write_vectored(&self) -> bool {

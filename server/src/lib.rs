@@ -246,7 +246,7 @@ pub async fn serve(
         options.tasks.spawn(async move {
             let _slot = slot;
             let stream = tokio::select! {
-                first = connection::first_bytes(stream, options_.header_timeout) => match first {
+                first = connection::first_bytes(stream, options_.header_timeout, options_.idle_timeout) => match first {
                     Ok(stream) => stream,
                     Err(e) => {
                         tracing::debug!(%peer, "connection closed before a request: {e}");
@@ -307,9 +307,10 @@ pub async fn serve(
     Ok(())
 }
 
-/// The whole HTTP application. Every request passes, in order: tracing, the Host check, the
-/// refusal of ambiguous paths, the security headers, the cross-site check, the look-up of
-/// its caller, and the authorization table (for the route it matched, or the fallback's own
+/// The whole HTTP application. Every request passes, in order: tracing, the security
+/// headers (added to every answer, refusals included), the Host check, the refusal of
+/// ambiguous paths, the body deadline, the cross-site check, the look-up of its caller, and
+/// the authorization table (for the route it matched, or the fallback's own
 /// check). Each is a `Router::layer`, so it runs for every route and for the fallback.
 pub fn router(state: AppState) -> Router {
     let directory = state.directory.clone();

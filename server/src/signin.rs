@@ -122,10 +122,10 @@ async fn login(
     }
     let ip = crate::client_addr::client_ip(peer.ip(), &headers, &state.streams.trusted_proxies);
     let https = forwarded_https(&headers, peer.ip(), &state.streams.trusted_proxies);
-    let attempt = match auth.attempts.begin(ip, &credentials.username) {
+    let attempt = match auth.attempts.begin(ip) {
         Ok(attempt) => attempt,
         Err(wait) => {
-            audit_refusal(&auth, ip, &credentials.username).await;
+            audit_refusal(&state, &auth, ip, &credentials.username).await;
             let secs = wait.as_secs().max(1);
             if form {
                 return Ok(Redirect::to(&urls::login_waiting(&next)).into_response());
@@ -165,7 +165,7 @@ async fn login(
     }
     auth.attempts.succeeded(attempt);
     // A fresh session id at every sign-in; the one the browser had (if any) ends.
-    if let Some(old) = cookie_secret(&headers) {
+    if let Some(old) = cookie_secret(&headers, auth.secure_cookies || https) {
         sessions::delete(&auth.store, &old).await?;
         state
             .streams
@@ -193,7 +193,7 @@ async fn login(
 
 /// A refused try, in the audit log: the first of a burst from an address is an entry of
 /// its own, the rest of the burst only its count (rewritten at most once a second).
-async fn audit_refusal(auth: &Arc<Auth>, ip: IpAddr, name: &str) {
+async fn audit_refusal(state: &AppState, auth: &Arc<Auth>, ip: IpAddr, name: &str) {
     match auth.attempts.refused(ip) {
         Refused::First => {
             tracing::warn!(%ip, user = %name, "sign-in refused: too many failures");
@@ -217,9 +217,13 @@ async fn audit_refusal(auth: &Arc<Auth>, ip: IpAddr, name: &str) {
         Refused::Later(after) => {
             // The entry says the whole burst even if nothing follows; one such task per
             // burst at a time, each a second at most.
-            let auth = auth.clone();
-            tokio::spawn(async move {
-                tokio::time::sleep(after).await;
+            // Tracked: shutdown waits for it (a second at most) or ends it.
+            let (auth, shutdown) = (auth.clone(), state.streams.shutdown.clone());
+            state.tasks().spawn(async move {
+                tokio::select! {
+                    () = tokio::time::sleep(after) => {}
+                    () = shutdown.cancelled() => {}
+                }
                 if let Some((entry, count)) = auth.attempts.recount(ip) {
                     auth.audit.retarget(&entry, &refused_target(count)).await;
                 }
@@ -269,7 +273,7 @@ async fn logout(
             })
             .await;
     }
-    if let Some(secret) = cookie_secret(&headers) {
+    if let Some(secret) = cookie_secret(&headers, auth.secure_cookies || https) {
         sessions::delete(&auth.store, &secret).await?;
         // Its sockets end now, not when their pages go away.
         state

@@ -1,11 +1,13 @@
-//! Failed sign-ins, counted per client address and per user name *at* that address: after 5
-//! within a minute, the next try is 429 with Retry-After until the oldest of them is a
-//! minute old. A try is counted when it begins, before its password is hashed, so N
-//! guesses sent at once are N tries, not one; a success takes its own count back. A name's
-//! failures from one address never refuse that name at another: nobody can lock `admin`
-//! out from anywhere. Refusals are counted too, per address, so that a burst of them is one
-//! audit entry with a count rather than one entry each. Kept in memory (per replica) and
-//! pruned as it is read, so it stays bounded by what a minute holds.
+//! Failed sign-ins, counted per client address (an IPv6 client as its /64): after 5 within
+//! a minute, the next try is 429 with Retry-After until the oldest of them is a minute old.
+//! A try is counted when it begins, before its password is hashed, so N guesses sent at
+//! once are N tries, not one; a success takes its own count back. Nothing is counted per
+//! name across addresses: failures from one address never refuse a name at another, so
+//! nobody can lock `admin` out from anywhere. Refusals are counted too, per address, so
+//! that a burst of them is one audit entry with a count rather than one entry each. Kept
+//! in memory (per replica) and pruned as it is read, so it stays bounded by what a minute
+//! holds; past [`MAX_KEYS`] live addresses, new ones share one count (fails closed: a
+//! spray of addresses cannot buy unlimited guesses).
 
 use std::{
     collections::{HashMap, VecDeque},
@@ -16,16 +18,18 @@ use std::{
 
 pub const WINDOW: Duration = Duration::from_secs(60);
 pub const MAX_FAILURES: usize = 5;
-/// Distinct keys kept at most; beyond it, expired ones are swept first, then new keys are
-/// not tracked (better than unbounded memory under a spray of names).
-const MAX_KEYS: usize = 100_000;
+/// Distinct addresses counted at most; beyond it, expired ones are swept first, then new
+/// ones share [`Key::Overflow`] (bounded memory under a spray of addresses, and still a
+/// limit).
+pub const MAX_KEYS: usize = 100_000;
 /// A burst's audit entry is rewritten with its count at most this often.
 const RECOUNT_EVERY: Duration = Duration::from_secs(1);
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 enum Key {
     Address(IpAddr),
-    NameAt(String, IpAddr),
+    /// Every address that found the table full: one count for all of them.
+    Overflow,
 }
 
 /// Refusals from one address since its burst began.
@@ -49,7 +53,7 @@ pub struct Attempts {
 /// A try that was counted as it began; [`Attempts::succeeded`] takes it back.
 #[must_use = "a successful sign-in takes its count back"]
 pub struct Attempt {
-    keys: [Key; 2],
+    key: Key,
     at: Instant,
 }
 
@@ -73,52 +77,40 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Attempts {
-    /// Counts a try from `ip` for `name`, or `Err(wait)` when this address, or this name at
-    /// this address, has failed too often lately (then nothing is counted).
-    pub fn begin(&self, ip: IpAddr, name: &str) -> Result<Attempt, Duration> {
+    /// Counts a try from `ip`, or `Err(wait)` when this address has failed too often lately
+    /// (then nothing is counted).
+    pub fn begin(&self, ip: IpAddr) -> Result<Attempt, Duration> {
         let mut map = lock(&self.failures);
         let now = Instant::now();
-        let keys = keys(ip, name);
-        let mut wait = Duration::ZERO;
-        for key in &keys {
-            if let Some(times) = map.get_mut(key) {
-                while times.front().is_some_and(|t| now - *t >= WINDOW) {
-                    times.pop_front();
-                }
-                if times.len() >= MAX_FAILURES {
-                    let oldest = *times.front().expect("not empty");
-                    wait = wait.max(WINDOW - (now - oldest));
-                }
-                if times.is_empty() {
-                    map.remove(key);
-                }
-            }
-        }
-        if !wait.is_zero() {
-            return Err(wait);
-        }
-        if map.len() + 2 > MAX_KEYS {
+        let mut key = Key::Address(crate::client_addr::limit_key(ip));
+        if !map.contains_key(&key) && map.len() >= MAX_KEYS {
             map.retain(|_, times| times.back().is_some_and(|t| now - *t < WINDOW));
-        }
-        for key in &keys {
-            if map.len() < MAX_KEYS || map.contains_key(key) {
-                map.entry(key.clone()).or_default().push_back(now);
+            if map.len() >= MAX_KEYS {
+                key = Key::Overflow;
             }
         }
-        Ok(Attempt { keys, at: now })
+        let times = map.entry(key.clone()).or_default();
+        while times.front().is_some_and(|t| now - *t >= WINDOW) {
+            times.pop_front();
+        }
+        if let Some(oldest) = times.front()
+            && times.len() >= MAX_FAILURES
+        {
+            return Err(WINDOW - (now - *oldest));
+        }
+        times.push_back(now);
+        Ok(Attempt { key, at: now })
     }
 
     /// The try succeeded: it no longer counts.
     pub fn succeeded(&self, attempt: Attempt) {
         let mut map = lock(&self.failures);
-        for key in &attempt.keys {
-            if let Some(times) = map.get_mut(key) {
-                if let Some(i) = times.iter().rposition(|t| *t == attempt.at) {
-                    times.remove(i);
-                }
-                if times.is_empty() {
-                    map.remove(key);
-                }
+        if let Some(times) = map.get_mut(&attempt.key) {
+            if let Some(i) = times.iter().rposition(|t| *t == attempt.at) {
+                times.remove(i);
+            }
+            if times.is_empty() {
+                map.remove(&attempt.key);
             }
         }
     }
@@ -189,33 +181,42 @@ impl Attempts {
     }
 }
 
-fn keys(ip: IpAddr, name: &str) -> [Key; 2] {
-    let ip = crate::client_addr::limit_key(ip);
-    [Key::Address(ip), Key::NameAt(name.to_string(), ip)]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn five_tries_block_the_address_and_the_name_there_only() {
+    fn five_tries_block_the_address_only() {
         let attempts = Attempts::default();
         let (a, b) = ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
         for _ in 0..MAX_FAILURES {
-            let _failed = attempts.begin(a, "alice").expect("under the limit");
+            let _failed = attempts.begin(a).expect("under the limit");
         }
-        let wait = attempts
-            .begin(a, "bob")
-            .err()
-            .expect("the address is refused");
+        let wait = attempts.begin(a).err().expect("the address is refused");
         assert!(wait > Duration::from_secs(55) && wait <= WINDOW, "{wait:?}");
         // Issue 25, item 4: a name's failures from one address used to refuse it anywhere.
-        assert!(
-            attempts.begin(b, "alice").is_ok(),
-            "alice from another address is not refused"
+        assert!(attempts.begin(b).is_ok(), "another address is not refused");
+    }
+
+    /// Issue 25 review: with the table full, new addresses went uncounted (unlimited
+    /// guesses); they now share one count.
+    #[test]
+    fn a_full_table_still_limits() {
+        let attempts = Attempts::default();
+        {
+            let mut map = lock(&attempts.failures);
+            let now = Instant::now();
+            for i in 0..MAX_KEYS as u32 {
+                let ip = IpAddr::from(std::net::Ipv4Addr::from(0x0b00_0000 + i));
+                map.insert(Key::Address(ip), VecDeque::from([now]));
+            }
+        }
+        let spray = (0..20u32).map(|i| IpAddr::from(std::net::Ipv4Addr::new(12, 0, 0, i as u8)));
+        let started = spray.filter_map(|ip| attempts.begin(ip).ok()).count();
+        assert_eq!(
+            started, MAX_FAILURES,
+            "twenty new addresses share five tries"
         );
-        assert!(attempts.begin(b, "bob").is_ok());
     }
 
     /// Issue 25, item 4: tries were counted after the hash, so parallel guesses all ran.
@@ -223,9 +224,7 @@ mod tests {
     fn tries_are_counted_as_they_begin() {
         let attempts = Attempts::default();
         let ip = "10.0.0.3".parse().unwrap();
-        let started: Vec<_> = (0..20)
-            .filter_map(|_| attempts.begin(ip, "admin").ok())
-            .collect();
+        let started: Vec<_> = (0..20).filter_map(|_| attempts.begin(ip).ok()).collect();
         assert_eq!(started.len(), MAX_FAILURES, "only five verify at once");
     }
 
@@ -234,7 +233,7 @@ mod tests {
         let attempts = Attempts::default();
         let ip = "10.0.0.4".parse().unwrap();
         for _ in 0..20 {
-            let attempt = attempts.begin(ip, "alice").expect("never over the limit");
+            let attempt = attempts.begin(ip).expect("never over the limit");
             attempts.succeeded(attempt);
         }
         assert!(lock(&attempts.failures).is_empty());

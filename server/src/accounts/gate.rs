@@ -126,16 +126,29 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// The session secret a request's cookies carry.
-pub fn cookie_secret(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, value)| (*name == HOST_COOKIE || *name == COOKIE) && !value.is_empty())
-        .map(|(_, value)| value.to_string())
+/// The session secret a request's cookies carry: the `__Host-` cookie first, and only it
+/// when Berth is served over https (`https_only`): a plain `berth_session` there can only
+/// have been planted by another origin of the host (another port, a sibling name), to
+/// sign the browser in as someone else.
+pub fn cookie_secret(headers: &HeaderMap, https_only: bool) -> Option<String> {
+    let cookies = || {
+        headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .filter(|(_, value)| !value.is_empty())
+    };
+    let named = |wanted: &str| {
+        cookies()
+            .find(|(name, _)| *name == wanted)
+            .map(|(_, value)| value.to_string())
+    };
+    match https_only {
+        true => named(HOST_COOKIE),
+        false => named(HOST_COOKIE).or_else(|| named(COOKIE)),
+    }
 }
 
 /// Whether the browser used https, as a `--trusted-proxy` peer says in
@@ -172,7 +185,8 @@ pub async fn authenticate(
     let Some(auth) = state.auth.clone() else {
         return next.run(request).await;
     };
-    let found = match (bearer(request.headers()), cookie_secret(request.headers())) {
+    let secret = cookie_secret(request.headers(), auth.secure_cookies);
+    let found = match (bearer(request.headers()), secret) {
         (Some(token), _) => tokens::find(&auth.store, &token).await,
         (None, Some(secret)) => sessions::find(&auth.store, &secret, auth.policy).await,
         (None, None) => Ok(None),
@@ -225,13 +239,21 @@ mod tests {
             header::COOKIE,
             "a=1; berth_session=abc; b=2".parse().unwrap(),
         );
-        assert_eq!(cookie_secret(&headers).as_deref(), Some("abc"));
+        assert_eq!(cookie_secret(&headers, false).as_deref(), Some("abc"));
+        assert_eq!(
+            cookie_secret(&headers, true),
+            None,
+            "over https, __Host- only"
+        );
         headers.insert(header::COOKIE, "berth_session=".parse().unwrap());
-        assert_eq!(cookie_secret(&headers), None);
+        assert_eq!(cookie_secret(&headers, false), None);
         headers.insert(
             header::COOKIE,
-            "x=1; __Host-berth_session=def".parse().unwrap(),
+            "berth_session=planted; x=1; __Host-berth_session=def"
+                .parse()
+                .unwrap(),
         );
-        assert_eq!(cookie_secret(&headers).as_deref(), Some("def"));
+        assert_eq!(cookie_secret(&headers, false).as_deref(), Some("def"));
+        assert_eq!(cookie_secret(&headers, true).as_deref(), Some("def"));
     }
 }

@@ -154,6 +154,7 @@ pub async fn set_role(store: &Store, name: &str, role: Role) -> Result<(), Error
         .bind(role.as_str())
         .bind(now_ms())
         .bind(name),
+        None,
     )
     .await?;
     if !changed {
@@ -173,17 +174,14 @@ pub async fn remove(store: &Store, name: &str) -> Result<(), Error> {
                AND (role <> 'admin' OR (SELECT COUNT(*) FROM users WHERE role = 'admin') > 1)",
         )
         .bind(name),
+        // Their tokens go with them, in the same transaction: a token kept by a failure
+        // between the two would come back with a new user of the same name.
+        Some(sqlx::query("DELETE FROM tokens WHERE created_by = $1").bind(name)),
     )
     .await?;
     if !changed {
         return Err(kept_admin_or_missing(store, name).await?);
     }
-    // Their tokens go with them (what they could do, nobody can through them).
-    sqlx::query("DELETE FROM tokens WHERE created_by = $1")
-        .bind(name)
-        .execute(&store.pool)
-        .await
-        .map_err(store_error)?;
     Ok(())
 }
 
@@ -192,9 +190,11 @@ pub async fn remove(store: &Store, name: &str) -> Result<(), Error> {
 /// and the change cannot interleave with another's. PostgreSQL (READ COMMITTED) would let
 /// two demotions each count two admins: there the admin rows are locked first, so the
 /// second waits for the first to commit and its statement then counts afresh.
+/// `then` runs in the same transaction, only when the statement changed a row.
 async fn guarded<'q>(
     store: &Store,
-    statement: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    statement: Query<'q>,
+    then: Option<Query<'q>>,
 ) -> Result<bool, Error> {
     let mut tx = store.pool.begin().await.map_err(store_error)?;
     if store.postgres {
@@ -204,9 +204,15 @@ async fn guarded<'q>(
             .map_err(store_error)?;
     }
     let done = statement.execute(&mut *tx).await.map_err(store_error)?;
+    let changed = done.rows_affected() > 0;
+    if let (true, Some(then)) = (changed, then) {
+        then.execute(&mut *tx).await.map_err(store_error)?;
+    }
     tx.commit().await.map_err(store_error)?;
-    Ok(done.rows_affected() > 0)
+    Ok(changed)
 }
+
+type Query<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
 
 /// Why a guarded change touched no row: the user is the last admin (409), or absent (404).
 async fn kept_admin_or_missing(store: &Store, name: &str) -> Result<Error, Error> {

@@ -110,9 +110,11 @@ impl TestServer {
     pub async fn with_accounts_and_site(
         location: &berth::store::Location,
         site_root: &str,
+        tweak: impl FnOnce(&mut Settings),
     ) -> Self {
         let mut settings = default_settings();
         settings.auth = berth::config::AuthMode::On;
+        tweak(&mut settings);
         let store = berth::store::Store::open(location).await.unwrap();
         Self::build_with_site(local(docker_endpoint()), settings, Some(store), site_root).await
     }

@@ -457,7 +457,8 @@ async fn a_file_is_what_is_served_not_what_a_path_looks_like() {
     std::fs::create_dir_all(site.join("pkg")).unwrap();
     std::fs::write(site.join("pkg/berth.js"), "// the app").unwrap();
     std::fs::write(site.join("favicon.svg"), "<svg/>").unwrap();
-    let server = TestServer::with_accounts_and_site(&location, site.to_str().unwrap()).await;
+    let server =
+        TestServer::with_accounts_and_site(&location, site.to_str().unwrap(), |_| {}).await;
     let nobody = Caller::Nobody;
     for (path, status) in [("/pkg/berth.js", 200), ("/favicon.svg", 200)] {
         let answer = raw(&server, "GET", path.as_bytes(), &nobody).await;

@@ -390,6 +390,14 @@ async fn the_session_cookie_is_host_only_over_https() {
     assert_eq!(me.status(), StatusCode::OK);
     let me: serde_json::Value = me.json().await.unwrap();
     assert_eq!(me["name"], "alice");
+    // The same secret under the plain name, as another origin of the host could plant it
+    // (Path=/api, sent first): not a session here.
+    let planted = format!("berth_session={value}");
+    assert_eq!(
+        get(&server, "/api/auth/me", &planted).await.status(),
+        StatusCode::UNAUTHORIZED,
+        "over https only the __Host- cookie is read"
+    );
     // Signing out clears that same cookie.
     let out = send_json(&server, Method::POST, "/api/auth/logout", pair, None).await;
     assert_eq!(out.status(), StatusCode::NO_CONTENT);

@@ -173,6 +173,61 @@ async fn a_client_that_sends_nothing_is_disconnected() {
     drop(silent);
 }
 
+/// Item 2, the other direction: a client that asks for a file and never reads it does not
+/// keep its slot. Once its answer is handed over the connection counts as idle, and a
+/// graceful close waits for that answer to be written; a write that has waited
+/// `--idle-timeout-ms` for the client fails instead, and the slot serves the next client.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_never_reads_loses_its_slot() {
+    let dir = DataDir::new("trust-never-reads");
+    let site = std::env::temp_dir().join(format!("berth-it-site-{}", std::process::id()));
+    std::fs::create_dir_all(&site).unwrap();
+    // Far more than the kernel's buffers on both sides hold.
+    std::fs::write(site.join("big.bin"), vec![7u8; 32 * 1024 * 1024]).unwrap();
+    let server = TestServer::with_accounts_and_site(&dir.location(), site.to_str().unwrap(), |s| {
+        s.idle_timeout_ms = DEADLINE_MS;
+        s.max_connections = 1;
+    })
+    .await;
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut reader = socket
+        .connect(server.authority().parse().unwrap())
+        .await
+        .unwrap();
+    reader
+        .write_all(
+            format!(
+                "GET /big.bin HTTP/1.1\r\nHost: {}\r\n\r\n",
+                server.authority()
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+    // It never reads. The one slot is its own for now: the next client waits, and is
+    // served once the stalled write gives up.
+    let asked = Instant::now();
+    let status = reqwest::Client::new()
+        .get(format!("{}/api/health", server.base))
+        .timeout(GENEROUS)
+        .send()
+        .await
+        .map(|r| r.status().as_u16());
+    let waited = asked.elapsed();
+    assert_eq!(
+        status.ok(),
+        Some(200),
+        "the slot of a client that reads nothing is given to the next within {GENEROUS:?}"
+    );
+    assert!(
+        waited >= Duration::from_millis(DEADLINE_MS / 2),
+        "served after {waited:?}: the reader's slot was never held"
+    );
+    drop(reader);
+    let _ = std::fs::remove_dir_all(&site);
+}
+
 /// Item 2: the start of an HTTP/2 preface, then silence, does not keep the connection: it
 /// is closed once the first-bytes deadline passes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
