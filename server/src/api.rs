@@ -43,7 +43,8 @@ pub fn routes() -> Router<AppState> {
         .route("/all/containers", get(all_containers))
         .nest("/engines/{engine}", engine_routes())
         .merge(engine_routes())
-        .fallback(|| async { Error::not_found("no such API endpoint") })
+        // No fallback of its own: a path no route has goes to the app's, behind the gate
+        // (401 before sign-in, so nobody learns which API paths exist).
         .method_not_allowed_fallback(|| async { Error::new(405, "method not allowed") })
 }
 

@@ -49,10 +49,15 @@ where
         true => Kind::Json,
         false => Kind::Page,
     };
+    // The router has no route for a path with a trailing slash, but the pages' router
+    // renders the same page for it: it gets the plain path's row (`/admin/` is `/admin`).
+    let access = path
+        .strip_suffix('/')
+        .filter(|plain| !plain.is_empty())
+        .and_then(|plain| doors::row(plain, request.method()).ok())
+        .map_or(Access::Least(Role::Viewer), |row| row.access);
     let caller = request.extensions().get::<Caller>();
-    if let Some(refused) =
-        doors::refusal(&state, Access::Least(Role::Viewer), kind, caller, &request)
-    {
+    if let Some(refused) = doors::refusal(&state, access, kind, caller, &request) {
         return refused;
     }
     match kind {

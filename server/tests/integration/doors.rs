@@ -150,11 +150,12 @@ impl Answer {
         match self.status {
             303 => self.location.starts_with("/login"),
             401 => self.body.contains("sign in first"),
-            403 => {
-                self.body.contains("only an")
-                    || self.body.contains("may not open a terminal")
-                    || self.body.contains("not for your role")
+            // A page refused is the doors' own page, never an app page that says so
+            // (`/admin/` once rendered the admin frame, "only an admin may see this page").
+            403 if self.body.trim_start().starts_with('<') => {
+                self.body.contains("not for your role")
             }
+            403 => self.body.contains("only an") || self.body.contains("may not open a terminal"),
             _ => false,
         }
     }
@@ -424,6 +425,7 @@ fn spellings(path: &str) -> Vec<Vec<u8>> {
         format!("/{first}\\{}", tail.trim_start_matches('/')),
         format!("/{first}%5C{}", tail.trim_start_matches('/')),
         format!("{path}."),
+        format!("{path}/"),
         format!("{path}/."),
         format!("{path}/.."),
         format!("/{}", rest.to_uppercase()),
@@ -444,6 +446,32 @@ fn spellings(path: &str) -> Vec<Vec<u8>> {
     raw.extend_from_slice(b"\xc0\xae");
     bytes.push(raw);
     bytes
+}
+
+/// A path no route has is behind the gate too: an unknown API path is 401 before sign-in
+/// (it was 404, so anyone could tell which API paths exist) and 404 after.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_api_path_is_behind_the_gate() {
+    let (server, callers, _dir, _engine) = setup("unknown").await;
+    for caller in &callers {
+        for path in [
+            "/api/no-such-thing",
+            "/api/all/containers/",
+            "/api/engines/x/nope",
+        ] {
+            let answer = raw(&server, "GET", path.as_bytes(), caller).await;
+            let wanted = match caller {
+                Caller::Nobody => 401,
+                _ => 404,
+            };
+            assert_eq!(
+                answer.status,
+                wanted,
+                "{path} as {:?}: {answer:?}",
+                caller.role()
+            );
+        }
+    }
 }
 
 /// The compiled site's files are served to anyone, by their being there: a dotted page
