@@ -352,9 +352,14 @@ async fn the_sixth_system_stats_socket_from_one_address_is_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_cannot_keep_up_is_told_then_closed() {
     let _serial = LOAD_SENSITIVE.lock().await;
+    // The send timeout is longer than the client's first pause: with a small receive
+    // buffer the sends stall within that pause, and it must end in a lag, not in a close
+    // (a 2 s timeout raced the queue: closed first on a fast machine, never on a loaded one).
     let server = TestServer::start_with(|s| {
         s.ws_capacity = 64;
-        s.ws_send_timeout_ms = 2000;
+        s.ws_send_timeout_ms = 8000;
+        // A small hub: what the stalled socket misses is dropped after 1 MiB, not 8.
+        s.hub_max_bytes = 1024 * 1024;
     })
     .await;
     // A flood far larger than socket buffers plus the queue, for as long as the test runs,
@@ -407,7 +412,7 @@ async fn a_client_that_cannot_keep_up_is_told_then_closed() {
             .wait_metric(
                 "berth_ws_slow_closes_total",
                 kind("container_logs").as_deref(),
-                WAIT,
+                Duration::from_secs(30),
                 |v| v == 1.0
             )
             .await,
