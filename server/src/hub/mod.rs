@@ -6,11 +6,13 @@
 //! an upstream's end (return, cancel or panic) is its guard's `Drop`: every exit path runs
 //! them.
 
+pub mod published;
 pub mod queue;
 
 use crate::engines::EngineName;
 use app::frames::{Frame, StreamKind};
 use futures::FutureExt;
+pub use published::Published;
 use queue::{Cursor, Queue, QueueLimits};
 use std::{
     collections::HashMap,
@@ -204,18 +206,12 @@ pub struct Publisher {
 }
 
 impl Publisher {
-    /// Serializes once and queues the frame for every client (and for later joiners).
-    /// Never blocks: a client that lags loses its oldest frames, not the hub's time.
-    pub fn publish(&self, frame: &Frame) {
-        self.publish_lines(frame, 1);
-    }
-
-    /// As [`Self::publish`], for a frame of `lines` log lines: a hub's history, capacity and
-    /// losses are counted in lines.
-    pub fn publish_lines(&self, frame: &Frame, lines: usize) {
-        match serde_json::to_string(frame) {
-            Ok(text) => self.hub.queue.push(text.into(), lines),
-            Err(e) => tracing::error!("cannot serialize a frame: {e}"),
+    /// Serializes once and queues the frame for every client (and for later joiners), with
+    /// what is known of it ([`Published`]). Never blocks: a client that lags loses its
+    /// oldest frames, not the hub's time.
+    pub fn publish(&self, frame: Frame) {
+        if let Some(published) = Published::new(frame) {
+            self.hub.queue.push(published);
         }
     }
 
@@ -599,7 +595,7 @@ impl Drop for UpstreamGuard {
             Publisher {
                 hub: self.hub.clone(),
             }
-            .publish(&ending.frame());
+            .publish(ending.frame());
         }
         self.hub.queue.close();
         self.registry
@@ -666,7 +662,6 @@ impl Drop for Subscription {
 mod tests {
     use super::*;
     use app::frames::{BatchLine, LogBatch, LogOrigin, LogStream};
-    use axum::extract::ws::Utf8Bytes;
     use queue::RecvError;
 
     fn line(seq: u64) -> Frame {
@@ -684,8 +679,8 @@ mod tests {
         Frame::Logs(LogBatch::new(seq, vec![origin], vec![line]))
     }
 
-    fn seq_of(text: &Utf8Bytes) -> u64 {
-        match serde_json::from_str::<Frame>(text.as_str()).unwrap() {
+    fn seq_of(frame: &Published) -> u64 {
+        match serde_json::from_str::<Frame>(frame.text().as_str()).unwrap() {
             Frame::Logs(batch) => batch.first,
             other => panic!("{other:?}"),
         }
@@ -720,7 +715,7 @@ mod tests {
         let upstream = move |publisher: Publisher| -> futures::future::BoxFuture<'static, Ending> {
             Box::pin(async move {
                 while let Some(seq) = rx.recv().await {
-                    publisher.publish(&line(seq));
+                    publisher.publish(line(seq));
                     // Let readers run between frames, as a real stream's I/O would.
                     tokio::task::yield_now().await;
                 }
@@ -873,7 +868,7 @@ mod tests {
         drop(publish); // the source ends: the upstream returns its reason
         assert_eq!(seq_of(&client.cursor.recv().await.unwrap()), 1);
         let end: Frame =
-            serde_json::from_str(client.cursor.recv().await.unwrap().as_str()).unwrap();
+            serde_json::from_str(client.cursor.recv().await.unwrap().text().as_str()).unwrap();
         assert_eq!(end, Ending::done("upstream finished").frame());
         assert_eq!(client.cursor.recv().await, Err(RecvError::Closed));
         assert_eq!(logs_counts(&registry).hubs, 0);
@@ -891,7 +886,7 @@ mod tests {
         let registry = registry(HubConfig::default());
         let (go, wait) = tokio::sync::oneshot::channel::<()>();
         let mut client = registry.subscribe(key(), 0, move |publisher: Publisher| async move {
-            publisher.publish(&line(1));
+            publisher.publish(line(1));
             let _ = wait.await;
             panic!("bug in a Docker mapping");
         });
@@ -901,8 +896,9 @@ mod tests {
             .await
             .expect("the client is not left waiting")
             .unwrap();
-        let Frame::End { reason, retry } = serde_json::from_str(end.as_str()).unwrap() else {
-            panic!("an end frame: {end}");
+        let Frame::End { reason, retry } = serde_json::from_str(end.text().as_str()).unwrap()
+        else {
+            panic!("an end frame: {end:?}");
         };
         assert!(reason.contains("bug in a Docker mapping"), "{reason}");
         assert!(retry, "a failure in Berth is worth retrying");

@@ -12,8 +12,7 @@
 //! before it waits for it ([`Cursor::settle`]) and counts its tail back from there, so its
 //! tail is exact whatever the hub's first client asked for and however far it had got.
 
-use app::frames::{Frame, LogBatch};
-use axum::extract::ws::Utf8Bytes;
+use super::Published;
 use std::{
     collections::VecDeque,
     sync::{Arc, Mutex, MutexGuard},
@@ -31,7 +30,7 @@ pub struct QueueLimits {
 }
 
 struct Held {
-    text: Utf8Bytes,
+    frame: Published,
     /// The number of its first line (lines are numbered across frames).
     start: u64,
     lines: u64,
@@ -143,9 +142,9 @@ impl Queue {
         self.buffer.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Appends a frame of `lines` lines (1 for a frame that is not a log batch) and wakes
-    /// every waiting client. Never blocks on a client.
-    pub fn push(&self, frame: Utf8Bytes, lines: usize) {
+    /// Appends a frame (weighing its log lines, or one) and wakes every waiting client.
+    /// Never blocks on a client.
+    pub fn push(&self, frame: Published) {
         let keep = self.limits.capacity.max(self.limits.history).max(1) as u64;
         {
             let mut buffer = self.buffer();
@@ -153,11 +152,11 @@ impl Queue {
                 return;
             }
             let start = buffer.end_line;
-            let lines = lines.max(1) as u64;
-            buffer.bytes += frame.len();
+            let lines = frame.lines() as u64;
+            buffer.bytes += frame.text().len();
             buffer.end_line += lines;
             buffer.frames.push_back(Held {
-                text: frame,
+                frame,
                 start,
                 lines,
             });
@@ -167,7 +166,7 @@ impl Queue {
                     || buffer.bytes > self.limits.bytes)
             {
                 let old = buffer.frames.pop_front().expect("not empty");
-                buffer.bytes -= old.text.len();
+                buffer.bytes -= old.frame.text().len();
                 buffer.first += 1;
             }
         }
@@ -224,18 +223,10 @@ pub struct Cursor {
     settled: bool,
 }
 
-/// `text` without its first `skip` lines, when it is a log batch (a frame of any other
-/// kind weighs one line and is never cut).
-fn cut(text: &Utf8Bytes, skip: u64) -> Utf8Bytes {
-    if skip == 0 {
-        return text.clone();
-    }
-    match serde_json::from_str::<Frame>(text.as_str()) {
-        Ok(Frame::Logs(batch)) => LogBatch::skip(batch, skip as usize)
-            .and_then(|rest| serde_json::to_string(&Frame::Logs(rest)).ok())
-            .map_or_else(|| text.clone(), Utf8Bytes::from),
-        _ => text.clone(),
-    }
+/// `frame` without its first `skip` lines, when it is a log batch (a frame of any other
+/// kind weighs one line and is never cut). A cursor never skips a whole frame.
+fn cut(frame: &Published, skip: u64) -> Published {
+    frame.skip(skip as usize).unwrap_or_else(|| frame.clone())
 }
 
 impl Cursor {
@@ -326,14 +317,14 @@ impl Cursor {
         RecvError::Lagged { missed, history }
     }
 
-    fn take(&mut self) -> Option<Result<Utf8Bytes, RecvError>> {
+    fn take(&mut self) -> Option<Result<Published, RecvError>> {
         let queue = self.queue.clone();
         let buffer = queue.buffer();
         if let Some(lagged) = self.lag(&buffer) {
             return Some(Err(lagged));
         }
         if self.next < buffer.end() {
-            let frame = cut(&buffer.held(self.next).text, self.skip(&buffer));
+            let frame = cut(&buffer.held(self.next).frame, self.skip(&buffer));
             self.step(&buffer);
             return Some(Ok(frame));
         }
@@ -347,7 +338,7 @@ impl Cursor {
     }
 
     /// The next frame; waits while there is none.
-    pub async fn recv(&mut self) -> Result<Utf8Bytes, RecvError> {
+    pub async fn recv(&mut self) -> Result<Published, RecvError> {
         let queue = self.queue.clone();
         loop {
             // Registered before looking, so a push between the look and the wait wakes us.
@@ -363,7 +354,7 @@ impl Cursor {
 
     /// Frames that can be read at once without a loss to report, up to `max_bytes` (at
     /// least one frame when any is waiting): what a client is sent in one write.
-    pub fn ready(&mut self, max_bytes: usize) -> Vec<Utf8Bytes> {
+    pub fn ready(&mut self, max_bytes: usize) -> Vec<Published> {
         let queue = self.queue.clone();
         let buffer = queue.buffer();
         let mut frames = Vec::new();
@@ -372,8 +363,8 @@ impl Cursor {
             if self.would_lag(&buffer) {
                 break;
             }
-            let frame = cut(&buffer.held(self.next).text, self.skip(&buffer));
-            bytes += frame.len();
+            let frame = cut(&buffer.held(self.next).frame, self.skip(&buffer));
+            bytes += frame.text().len();
             frames.push(frame);
             self.step(&buffer);
         }
@@ -388,7 +379,7 @@ impl Cursor {
     /// The backlog this cursor joined with (what is still held of it, its first frame cut
     /// to the tail asked for), and whether it starts at the hub's very first line: then
     /// nothing older was ever dropped by the hub.
-    pub fn backlog(&self) -> (Vec<Utf8Bytes>, bool) {
+    pub fn backlog(&self) -> (Vec<Published>, bool) {
         let buffer = self.queue.buffer();
         let from = self.next.max(buffer.first);
         let to = self.history_end.min(buffer.end()).max(from);
@@ -398,7 +389,7 @@ impl Cursor {
             0
         };
         let frames = (from..to)
-            .map(|p| cut(&buffer.held(p).text, if p == from { skip } else { 0 }))
+            .map(|p| cut(&buffer.held(p).frame, if p == from { skip } else { 0 }))
             .collect();
         (frames, buffer.line_at(from) + skip == 0)
     }
@@ -421,14 +412,14 @@ mod tests {
         }
     }
 
-    fn text(n: u64) -> Utf8Bytes {
-        n.to_string().into()
+    fn text(n: u64) -> Published {
+        Published::other(n.to_string())
     }
 
     async fn drain(cursor: &mut Cursor) -> Vec<Result<String, RecvError>> {
         let mut out = Vec::new();
         while !cursor.is_empty() {
-            out.push(cursor.recv().await.map(|t| t.to_string()));
+            out.push(cursor.recv().await.map(|t| t.text().to_string()));
         }
         out
     }
@@ -437,11 +428,11 @@ mod tests {
     async fn a_late_joiner_reads_its_tail_then_live_frames() {
         let queue = Queue::new(limits(4, 10, usize::MAX));
         for n in 0..6 {
-            queue.push(text(n), 1);
+            queue.push(text(n));
         }
         let mut cursor = queue.cursor(3);
         assert!(cursor.in_history());
-        queue.push(text(6), 1);
+        queue.push(text(6));
         let got: Vec<_> = drain(&mut cursor).await;
         let want: Vec<Result<String, RecvError>> =
             ["3", "4", "5", "6"].map(|s| Ok(s.to_string())).into();
@@ -452,13 +443,13 @@ mod tests {
     #[test]
     fn the_backlog_says_whether_it_reaches_the_first_frame() {
         let queue = Queue::new(limits(4, 3, usize::MAX));
-        queue.push(text(0), 1);
-        queue.push(text(1), 1);
+        queue.push(text(0));
+        queue.push(text(1));
         let (frames, complete) = queue.cursor(10).backlog();
         assert_eq!(frames, [text(0), text(1)]);
         assert!(complete, "nothing was dropped yet");
         for n in 2..6 {
-            queue.push(text(n), 1);
+            queue.push(text(n));
         }
         let (frames, complete) = queue.cursor(10).backlog();
         assert_eq!(
@@ -475,7 +466,7 @@ mod tests {
     async fn history_larger_than_the_capacity_is_not_lag() {
         let queue = Queue::new(limits(2, 100, usize::MAX));
         for n in 0..50 {
-            queue.push(text(n), 1);
+            queue.push(text(n));
         }
         let mut cursor = queue.cursor(50);
         let got = drain(&mut cursor).await;
@@ -488,7 +479,7 @@ mod tests {
         let queue = Queue::new(limits(4, 1, usize::MAX));
         let mut cursor = queue.cursor(0);
         for n in 0..10 {
-            queue.push(text(n), 1);
+            queue.push(text(n));
         }
         assert_eq!(
             cursor.recv().await,
@@ -506,7 +497,7 @@ mod tests {
         let queue = Queue::new(limits(1000, 1000, 100));
         let mut cursor = queue.cursor(0);
         for _ in 0..100 {
-            queue.push("x".repeat(30).into(), 1);
+            queue.push(Published::other("x".repeat(30)));
         }
         let (bytes, frames) = queue.held();
         assert!(
@@ -521,13 +512,13 @@ mod tests {
             })
         );
         // One frame larger than the whole budget is still delivered.
-        queue.push("y".repeat(500).into(), 1);
+        queue.push(Published::other("y".repeat(500)));
         assert_eq!(queue.held().1, 1);
     }
 
     /// A batch of `n` lines numbered from `first`, as a log hub publishes it.
-    fn batch(first: u64, n: u64) -> Utf8Bytes {
-        use app::frames::{BatchLine, LogOrigin, LogStream};
+    fn batch(first: u64, n: u64) -> Published {
+        use app::frames::{BatchLine, LogBatch, LogOrigin, LogStream};
         let origin = LogOrigin {
             container: "c".into(),
             name: "c".into(),
@@ -541,14 +532,12 @@ mod tests {
                 text: format!("line {i}"),
             })
             .collect();
-        serde_json::to_string(&Frame::Logs(LogBatch::new(first, vec![origin], lines)))
-            .unwrap()
-            .into()
+        Published::logs(&LogBatch::new(first, vec![origin], lines))
     }
 
-    fn numbers(text: &Utf8Bytes) -> Vec<u64> {
-        match serde_json::from_str::<Frame>(text.as_str()).unwrap() {
-            Frame::Logs(batch) => batch.into_lines().map(|l| l.seq).collect(),
+    fn numbers(text: &str) -> Vec<u64> {
+        match serde_json::from_str::<app::frames::Frame>(text).unwrap() {
+            app::frames::Frame::Logs(batch) => batch.into_lines().map(|l| l.seq).collect(),
             other => panic!("{other:?}"),
         }
     }
@@ -559,7 +548,7 @@ mod tests {
     async fn batches_are_counted_in_lines() {
         let queue = Queue::new(limits(25, 30, usize::MAX));
         for first in [0, 10, 20, 30] {
-            queue.push(batch(first, 10), 10);
+            queue.push(batch(first, 10));
         }
         // 40 lines published; history keeps whole frames holding at least 30 lines.
         assert_eq!(queue.held().1, 3);
@@ -567,7 +556,7 @@ mod tests {
         let got: Vec<u64> = drain(&mut tail)
             .await
             .into_iter()
-            .flat_map(|f| numbers(&Utf8Bytes::from(f.unwrap())))
+            .flat_map(|f| numbers(&f.unwrap()))
             .collect();
         assert_eq!(
             got,
@@ -575,12 +564,18 @@ mod tests {
             "exactly the last 12 lines"
         );
         let (backlog, complete) = queue.cursor(15).backlog();
-        assert_eq!(backlog.iter().map(|f| numbers(f).len()).sum::<usize>(), 15);
+        assert_eq!(
+            backlog
+                .iter()
+                .map(|f| numbers(f.text()).len())
+                .sum::<usize>(),
+            15
+        );
         assert!(!complete);
 
         let mut live = queue.cursor(0);
         for first in [40, 50, 60] {
-            queue.push(batch(first, 10), 10);
+            queue.push(batch(first, 10));
         }
         assert!(
             live.ready(usize::MAX).is_empty(),
@@ -596,7 +591,9 @@ mod tests {
         );
         let sent = live.ready(usize::MAX);
         assert_eq!(
-            sent.iter().flat_map(numbers).collect::<Vec<_>>(),
+            sent.iter()
+                .flat_map(|f| numbers(f.text()))
+                .collect::<Vec<_>>(),
             (50..70).collect::<Vec<_>>()
         );
     }
@@ -611,10 +608,10 @@ mod tests {
             (first, second)
         });
         tokio::task::yield_now().await;
-        queue.push(text(1), 1);
+        queue.push(text(1));
         queue.close();
         let (first, second) = waiter.await.unwrap();
-        assert_eq!(first.map(|t| t.to_string()), Ok("1".to_string()));
+        assert_eq!(first.map(|t| t.text().to_string()), Ok("1".to_string()));
         assert_eq!(second, Err(RecvError::Closed));
     }
 }

@@ -32,9 +32,8 @@ impl Batcher {
     /// Publishes `lines` in order, as one frame or, past a cap, several.
     pub fn publish(&mut self, publisher: &Publisher, lines: impl IntoIterator<Item = Line>) {
         for batch in batches(self.published + 1, lines) {
-            let count = batch.lines.len();
-            self.published += count as u64;
-            publisher.publish_lines(&Frame::Logs(batch), count);
+            self.published += batch.lines.len() as u64;
+            publisher.publish(Frame::Logs(batch));
         }
     }
 }

@@ -237,7 +237,7 @@ impl Kept {
     /// that already has the change, and skips the change by its version.
     fn tell(&self, frame: Frame) {
         self.list.current.send_replace(Some(self.snapshot()));
-        self.publisher.publish(&frame);
+        self.publisher.publish(frame);
     }
 
     fn replace(&mut self, all: BTreeMap<String, ContainerSummary>) {

@@ -38,7 +38,7 @@ pub async fn run(
         }
         let stats = compute(&sample);
         last.record(&id, &stats);
-        publisher.publish(&Frame::ContainerStats(stats));
+        publisher.publish(Frame::ContainerStats(stats));
     }
     super::container_end_reason(&docker, &id).await
 }

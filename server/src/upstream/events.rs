@@ -90,7 +90,7 @@ async fn run(engine: Arc<Engine>, since: std::time::Duration, publisher: Publish
                         .or(message.time.map(|t| t * 1_000_000_000))
                         .unwrap_or_default(),
                 };
-                publisher.publish(&Frame::Event(event));
+                publisher.publish(Frame::Event(event));
             }
             Some(Err(e)) => break describe(&e),
             None => break "the engine closed its event stream".to_string(),
@@ -114,11 +114,14 @@ pub async fn next(subscription: &mut Subscription) -> Next {
     use crate::hub::queue::RecvError;
     loop {
         match subscription.cursor.recv().await {
-            Ok(text) => match serde_json::from_str::<Frame>(text.as_str()) {
-                Ok(Frame::Event(event)) => return Next::Event(event),
-                Ok(Frame::End { reason, retry }) => return Next::Ended(Ending { reason, retry }),
-                _ => continue,
-            },
+            Ok(frame) => {
+                if let Some(event) = frame.event() {
+                    return Next::Event(event.clone());
+                }
+                if let Some(ending) = frame.ending() {
+                    return Next::Ended(ending.clone());
+                }
+            }
             Err(RecvError::Lagged { .. }) => return Next::Lagged,
             Err(RecvError::Closed) => return Next::Ended(Ending::retry("event stream closed")),
         }

@@ -16,7 +16,7 @@ use super::{
     container_logs::{self, LogSource},
     raw_logs::{LogsApi, LogsQuery},
 };
-use crate::hub::Seams;
+use crate::hub::{Published, Seams};
 use app::frames::{Frame, timestamp_key};
 use axum::extract::ws::Utf8Bytes;
 use futures::StreamExt;
@@ -88,33 +88,26 @@ impl Gap {
     /// dropped nothing and first asked for at least as much (it got fewer: the log holds
     /// nothing older), or when there is nothing to cut at (the logs were empty).
     pub fn of(
-        backlog: &[Utf8Bytes],
+        backlog: &[Published],
         complete: bool,
         hub_tail: usize,
         tail: usize,
         seams: &Seams,
     ) -> Option<Gap> {
-        let held: usize = backlog
-            .iter()
-            .map(|text| app::frames::batch_count(text).unwrap_or(0) as usize)
-            .sum();
+        let held: usize = backlog.iter().map(|f| f.log_lines().count()).sum();
         if held >= tail || (complete && hub_tail >= tail) {
             return None;
         }
         let mut cuts = HashMap::new();
         let mut oldest: Option<String> = None;
-        for text in backlog {
-            let Ok(Frame::Logs(batch)) = serde_json::from_str::<Frame>(text) else {
-                continue;
-            };
-            for line in batch.into_lines() {
-                let Some(ts) = line.timestamp else { continue };
-                let key = timestamp_key(&ts);
-                if oldest.as_ref().is_none_or(|o| key < *o) {
-                    oldest = Some(key.clone());
-                }
-                cuts.entry(line.container)
-                    .or_insert_with(|| Boundary::before(key));
+        for (container, ts) in backlog.iter().flat_map(Published::log_lines) {
+            let Some(ts) = ts else { continue };
+            let key = timestamp_key(ts);
+            if oldest.as_ref().is_none_or(|o| key < *o) {
+                oldest = Some(key.clone());
+            }
+            if !cuts.contains_key(container) {
+                cuts.insert(container.to_string(), Boundary::before(key));
             }
         }
         // A container the hub holds nothing of: when the hub dropped nothing, its older
@@ -270,17 +263,12 @@ impl Fetched {
                 missed: self.dropped,
             });
         }
-        let mut texts: Vec<Utf8Bytes> = frames
-            .iter()
-            .filter_map(|f| serde_json::to_string(f).ok())
-            .map(Utf8Bytes::from)
-            .collect();
-        for batch in batch::batches(0, self.lines) {
-            if let Ok(text) = serde_json::to_string(&Frame::Logs(batch)) {
-                texts.push(text.into());
-            }
-        }
-        texts
+        frames
+            .into_iter()
+            .chain(batch::batches(0, self.lines).into_iter().map(Frame::Logs))
+            .filter_map(Published::new)
+            .map(Published::into_text)
+            .collect()
     }
 }
 
@@ -289,7 +277,7 @@ mod tests {
     use super::*;
     use app::frames::{BatchLine, LogBatch, LogOrigin, LogStream};
 
-    fn frame(container: &str, ts: Option<&str>, text: &str) -> Utf8Bytes {
+    fn frame(container: &str, ts: Option<&str>, text: &str) -> Published {
         let origin = LogOrigin {
             container: container.into(),
             name: container.into(),
@@ -301,9 +289,7 @@ mod tests {
             timestamp: ts.map(Into::into),
             text: text.into(),
         };
-        serde_json::to_string(&Frame::Logs(LogBatch::new(1, vec![origin], vec![line])))
-            .unwrap()
-            .into()
+        Published::logs(&LogBatch::new(1, vec![origin], vec![line]))
     }
 
     /// Issue 14: a frame holds a batch; what the backlog holds is counted in lines.
@@ -322,12 +308,7 @@ mod tests {
                 text: format!("{i}"),
             })
             .collect();
-        let backlog: [Utf8Bytes; 1] =
-            [
-                serde_json::to_string(&Frame::Logs(LogBatch::new(1, vec![origin], lines)))
-                    .unwrap()
-                    .into(),
-            ];
+        let backlog = [Published::logs(&LogBatch::new(1, vec![origin], lines))];
         assert_eq!(
             Gap::of(&backlog, false, 1, 3, &Seams::new()),
             None,

@@ -46,7 +46,7 @@ async fn pull(docker: Docker, reference: &str, publisher: Publisher) -> Ending {
                 }
                 let detail = info.progress_detail.unwrap_or_default();
                 let bytes = |n: Option<i64>| n.filter(|n| *n >= 0).map(|n| n as u64);
-                publisher.publish(&Frame::PullProgress(PullProgress {
+                publisher.publish(Frame::PullProgress(PullProgress {
                     layer: info.id.filter(|id| !id.is_empty() && *id != reference),
                     status: info.status.unwrap_or_default(),
                     current: bytes(detail.current),

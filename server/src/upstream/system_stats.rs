@@ -130,7 +130,7 @@ pub async fn run(
             Ok((back, stats)) => {
                 sampler = back;
                 last.host.record(HOST, &stats);
-                publisher.publish(&Frame::SystemStats(stats));
+                publisher.publish(Frame::SystemStats(stats));
             }
             Err(e) => return Ending::retry(format!("host sampler failed: {e}")),
         }

@@ -32,9 +32,6 @@ pub struct SessionConfig {
 /// Close codes: 1000 normal (stream ended), 1001 going away (shutdown), 4008 too slow.
 pub const CLOSE_TOO_SLOW: u16 = 4008;
 
-/// Serde writes the tag first: an `end` frame's text starts with this.
-const END_PREFIX: &str = r#"{"type":"end""#;
-
 enum Exit {
     /// The client closed, vanished, or errored: nothing more to send.
     Gone,
@@ -257,9 +254,9 @@ pub async fn run(
                             lags = 0;
                         }
                         // Nothing follows an end (its hub has closed).
-                        let end = frames.iter().position(|t| t.as_str().starts_with(END_PREFIX));
+                        let end = frames.iter().position(|f| f.ending().is_some());
                         frames.truncate(end.map_or(frames.len(), |i| i + 1));
-                        let messages = frames.into_iter().map(Message::Text);
+                        let messages = frames.into_iter().map(|f| Message::Text(f.into_text()));
                         match send_or_end(&mut sink, messages, config.send_timeout, cancelled.as_mut(), session_ended.as_mut()).await {
                             Sent::Done => {}
                             Sent::Unsent(unsent) => break unsent.exit(kind),

@@ -1,0 +1,420 @@
+//! A frame as a hub holds it: the text every client is sent, made once, beside what the
+//! publisher knew when it made it (a log batch's lines, their origins and timestamps; that
+//! it is the stream's end; an engine event). Nothing in Berth parses its own frames back:
+//! a viewer's cut tail, its history's cut points and the events Berth reads itself all come
+//! from what is kept here.
+//!
+//! A log batch's text is written here, not by serde, so that where each line begins is
+//! known: `{"type":"logs","count":N,"first":F,"origins":[…],"lines":[{…},{…}]}`, exactly
+//! what serde writes for [`Frame::Logs`] (the tests hold the two equal), which is what the
+//! browser reads.
+
+use super::Ending;
+use app::frames::{EngineEvent, Frame, LogBatch, LogOrigin, LogStream};
+use axum::extract::ws::Utf8Bytes;
+use std::{fmt::Write, sync::Arc};
+
+/// A frame made once for every client of a hub.
+#[derive(Clone, Debug)]
+pub struct Published {
+    text: Utf8Bytes,
+    about: About,
+}
+
+/// Two frames are the same when their texts are: that is what every client gets.
+impl PartialEq for Published {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
+}
+
+/// What the publisher knew of a frame.
+#[derive(Clone, Debug)]
+enum About {
+    /// Weighs one line; never cut.
+    Other,
+    /// The last frame of its stream.
+    End(Ending),
+    /// For Berth's own readers of the events hub (never a socket).
+    Event(Arc<EngineEvent>),
+    Logs(Arc<LogIndex>),
+}
+
+/// Where a log batch's lines lie in its text, with their origins and timestamps.
+#[derive(Debug)]
+struct LogIndex {
+    first: u64,
+    origins: Vec<LogOrigin>,
+    lines: Vec<Mark>,
+}
+
+/// One line of a batch's text: `text[at..]` starts with its `{`; `stamp` is the range of its
+/// timestamp's characters (empty when it has none).
+#[derive(Clone, Copy, Debug)]
+struct Mark {
+    at: u32,
+    origin: u32,
+    stamp: (u32, u32),
+}
+
+impl Published {
+    /// Makes a frame's text; a log batch through [`Self::logs`]. None when it cannot be
+    /// serialized (never for Berth's frames: reported, not sent).
+    pub fn new(frame: Frame) -> Option<Self> {
+        if let Frame::Logs(batch) = &frame {
+            return Some(Self::logs(batch));
+        }
+        let text = match serde_json::to_string(&frame) {
+            Ok(text) => text.into(),
+            Err(e) => {
+                tracing::error!("cannot serialize a frame: {e}");
+                return None;
+            }
+        };
+        let about = match frame {
+            Frame::End { reason, retry } => About::End(Ending { reason, retry }),
+            Frame::Event(event) => About::Event(Arc::new(event)),
+            _ => About::Other,
+        };
+        Some(Self { text, about })
+    }
+
+    /// A frame of weight one with any text, for tests of what holds frames.
+    #[cfg(test)]
+    pub(crate) fn other(text: impl Into<Utf8Bytes>) -> Self {
+        Self {
+            text: text.into(),
+            about: About::Other,
+        }
+    }
+
+    /// A log batch, its text written with each line's place marked.
+    pub fn logs(batch: &LogBatch) -> Self {
+        let origins: Vec<&LogOrigin> = batch.origins.iter().collect();
+        let lines = batch.lines.iter().map(|line| Line {
+            origin: line.origin,
+            stream: line.stream,
+            timestamp: line.timestamp.as_deref(),
+            body: Body::Text(&line.text),
+        });
+        let (text, index) = write_logs(batch.first, &origins, lines);
+        Self {
+            text: text.into(),
+            about: About::Logs(Arc::new(index)),
+        }
+    }
+
+    /// The text sent to clients.
+    pub fn text(&self) -> &Utf8Bytes {
+        &self.text
+    }
+
+    pub fn into_text(self) -> Utf8Bytes {
+        self.text
+    }
+
+    /// What the frame weighs in a hub's history and capacity: its log lines, or one.
+    pub fn lines(&self) -> usize {
+        match &self.about {
+            About::Logs(index) => index.lines.len().max(1),
+            _ => 1,
+        }
+    }
+
+    /// How its stream ended, when it is the `end` frame.
+    pub fn ending(&self) -> Option<&Ending> {
+        match &self.about {
+            About::End(ending) => Some(ending),
+            _ => None,
+        }
+    }
+
+    /// The engine event it carries.
+    pub fn event(&self) -> Option<&EngineEvent> {
+        match &self.about {
+            About::Event(event) => Some(event),
+            _ => None,
+        }
+    }
+
+    /// Each log line's container id and Docker timestamp, in order (none for other frames).
+    pub fn log_lines(&self) -> impl Iterator<Item = (&str, Option<&str>)> {
+        let index = match &self.about {
+            About::Logs(index) => Some(index),
+            _ => None,
+        };
+        index.into_iter().flat_map(move |index| {
+            index.lines.iter().map(move |mark| {
+                let container = index
+                    .origins
+                    .get(mark.origin as usize)
+                    .map_or("", |o| o.container.as_str());
+                let (from, to) = mark.stamp;
+                let stamp = (from < to).then(|| &self.text.as_str()[from as usize..to as usize]);
+                (container, stamp)
+            })
+        })
+    }
+
+    /// The frame without its first `n` lines, as [`LogBatch::skip`] makes it (origins no
+    /// remaining line names dropped): a viewer's tail that begins inside a batch. A frame
+    /// that is not a log batch is never cut. None when nothing is left.
+    pub fn skip(&self, n: usize) -> Option<Self> {
+        let About::Logs(index) = &self.about else {
+            return Some(self.clone());
+        };
+        if n == 0 {
+            return Some(self.clone());
+        }
+        if n >= index.lines.len() {
+            return None;
+        }
+        let text = self.text.as_str();
+        let mut renumbered: Vec<Option<u32>> = vec![None; index.origins.len()];
+        let mut origins = Vec::new();
+        for mark in &index.lines[n..] {
+            renumbered[mark.origin as usize].get_or_insert_with(|| {
+                origins.push(&index.origins[mark.origin as usize]);
+                origins.len() as u32 - 1
+            });
+        }
+        let ends = index.lines[n + 1..]
+            .iter()
+            .map(|next| next.at as usize - 1)
+            .chain([text.len() - 2]);
+        let lines: Vec<Line> = index.lines[n..]
+            .iter()
+            .zip(ends)
+            .map(|(mark, end)| {
+                let start = mark.at as usize + origin_field(mark.origin).len();
+                Line {
+                    origin: renumbered[mark.origin as usize].expect("counted above"),
+                    stream: LogStream::Stdout,
+                    timestamp: None,
+                    body: Body::Written(&text[start..end]),
+                }
+            })
+            .collect();
+        let (text, mut cut) = write_logs(index.first + n as u64, &origins, lines.into_iter());
+        // The timestamps were copied within the lines: their places moved with them.
+        for (new, old) in cut.lines.iter_mut().zip(&index.lines[n..]) {
+            let (from, to) = old.stamp;
+            if from < to {
+                // Past the old opening, then the new one (renumbering can lengthen it).
+                let opened = |at: u32| {
+                    at - old.at - origin_field(old.origin).len() as u32
+                        + new.at
+                        + origin_field(new.origin).len() as u32
+                };
+                new.stamp = (opened(from), opened(to));
+            }
+        }
+        Some(Self {
+            text: text.into(),
+            about: About::Logs(Arc::new(cut)),
+        })
+    }
+}
+
+/// A line's opening: `{` and, for any origin but the first, `"origin":N,`.
+fn origin_field(origin: u32) -> String {
+    if origin == 0 {
+        "{".to_string()
+    } else {
+        format!("{{\"origin\":{origin},")
+    }
+}
+
+/// A line to write: its fields, or (cutting a written batch) what follows its origin.
+struct Line<'a> {
+    origin: u32,
+    stream: LogStream,
+    timestamp: Option<&'a str>,
+    body: Body<'a>,
+}
+
+enum Body<'a> {
+    Text(&'a str),
+    /// `"stream":…}` as written before, copied as it is.
+    Written(&'a str),
+}
+
+/// Writes a `logs` frame as serde would, marking where each line and timestamp lies.
+fn write_logs<'a>(
+    first: u64,
+    origins: &[&LogOrigin],
+    lines: impl ExactSizeIterator<Item = Line<'a>>,
+) -> (String, LogIndex) {
+    let mut text = String::new();
+    let count = lines.len();
+    let _ = write!(
+        text,
+        r#"{{"type":"logs","count":{count},"first":{first},"origins":"#
+    );
+    text.push_str(&serde_json::to_string(origins).unwrap_or_else(|_| "[]".into()));
+    text.push_str(r#","lines":["#);
+    let mut marks = Vec::with_capacity(count);
+    for (i, line) in lines.enumerate() {
+        if i > 0 {
+            text.push(',');
+        }
+        let at = text.len() as u32;
+        text.push_str(&origin_field(line.origin));
+        let mut stamp = (0, 0);
+        match line.body {
+            Body::Written(rest) => text.push_str(rest),
+            Body::Text(body) => {
+                let stream = match line.stream {
+                    LogStream::Stdout => "stdout",
+                    LogStream::Stderr => "stderr",
+                };
+                let _ = write!(text, r#""stream":"{stream}""#);
+                if let Some(timestamp) = line.timestamp {
+                    text.push_str(r#","timestamp":"#);
+                    let quoted = json_string(timestamp);
+                    let from = text.len() as u32 + 1;
+                    text.push_str(&quoted);
+                    stamp = (from, text.len() as u32 - 1);
+                }
+                text.push_str(r#","text":"#);
+                text.push_str(&json_string(body));
+                text.push('}');
+            }
+        }
+        marks.push(Mark {
+            at,
+            origin: line.origin,
+            stamp,
+        });
+    }
+    text.push_str("]}");
+    let index = LogIndex {
+        first,
+        origins: origins.iter().map(|o| (*o).clone()).collect(),
+        lines: marks,
+    };
+    (text, index)
+}
+
+fn json_string(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use app::frames::BatchLine;
+    use proptest::prelude::*;
+
+    fn origin(i: usize) -> LogOrigin {
+        LogOrigin {
+            container: format!("c{i}"),
+            name: format!("name \"{i}\""),
+            service: (i % 2 == 1).then(|| format!("svc{i}")),
+        }
+    }
+
+    fn batch(first: u64, lines: &[(u32, bool, bool, String)], origins: usize) -> LogBatch {
+        let lines = lines
+            .iter()
+            .map(|(origin, stderr, stamped, text)| BatchLine {
+                origin: *origin % origins as u32,
+                stream: if *stderr {
+                    LogStream::Stderr
+                } else {
+                    LogStream::Stdout
+                },
+                timestamp: stamped.then(|| format!("2026-12-05T11:{:02}:00.5Z", text.len() % 60)),
+                text: text.clone(),
+            })
+            .collect();
+        LogBatch::new(first, (0..origins).map(origin).collect(), lines)
+    }
+
+    fn serde_text(batch: LogBatch) -> String {
+        serde_json::to_string(&Frame::Logs(batch)).unwrap()
+    }
+
+    /// Each line's container and timestamp, as the batch itself says.
+    fn expected_lines(batch: &LogBatch) -> Vec<(String, Option<String>)> {
+        batch
+            .lines
+            .iter()
+            .map(|l| {
+                let origin = &batch.origins[l.origin as usize];
+                (origin.container.clone(), l.timestamp.clone())
+            })
+            .collect()
+    }
+
+    fn marked_lines(published: &Published) -> Vec<(String, Option<String>)> {
+        published
+            .log_lines()
+            .map(|(c, t)| (c.to_string(), t.map(str::to_string)))
+            .collect()
+    }
+
+    proptest! {
+        /// The browser reads serde's format: the written text is serde's to the byte, cut
+        /// or not, and the marks point at each line's own container and timestamp.
+        #[test]
+        fn a_written_batch_is_serdes_and_its_cuts_are_skips(
+            first in 0u64..1_000_000,
+            origins in 1usize..4,
+            lines in prop::collection::vec(
+                (0u32..4, any::<bool>(), any::<bool>(), "[a-z\"\\\\\u{0}\u{7f}\u{e9}\u{2028}]{0,12}"),
+                1..12,
+            ),
+        ) {
+            let batch = batch(first, &lines, origins);
+            let published = Published::logs(&batch);
+            prop_assert_eq!(published.text().as_str(), serde_text(batch.clone()));
+            prop_assert_eq!(published.lines(), batch.lines.len());
+            prop_assert_eq!(marked_lines(&published), expected_lines(&batch));
+            for n in 0..=batch.lines.len() {
+                let cut = published.skip(n);
+                let skipped = batch.clone().skip(n);
+                let skipped = if n == 0 { Some(batch.clone()) } else { skipped };
+                prop_assert_eq!(cut.is_some(), skipped.is_some(), "n = {}", n);
+                if let (Some(cut), Some(skipped)) = (cut, skipped) {
+                    prop_assert_eq!(cut.text().as_str(), serde_text(skipped.clone()));
+                    prop_assert_eq!(marked_lines(&cut), expected_lines(&skipped));
+                    // A cut of a cut, as a backlog's first frame may be cut again.
+                    if let Some(again) = cut.skip(1) {
+                        prop_assert_eq!(again.text().as_str(), serde_text(skipped.skip(1).unwrap()));
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn other_frames_are_serdes_and_keep_what_they_are() {
+        let end = Published::new(Frame::End {
+            reason: "gone".into(),
+            retry: true,
+        })
+        .unwrap();
+        assert_eq!(
+            end.text().as_str(),
+            r#"{"type":"end","reason":"gone","retry":true}"#
+        );
+        assert_eq!(end.ending(), Some(&Ending::retry("gone")));
+        assert_eq!((end.lines(), end.log_lines().count()), (1, 0));
+        assert!(end.skip(3).is_some(), "only log batches are cut");
+        let event = EngineEvent {
+            kind: "container".into(),
+            action: "die".into(),
+            id: "abc".into(),
+            attributes: Default::default(),
+            time_nano: 7,
+        };
+        let published = Published::new(Frame::Event(event.clone())).unwrap();
+        assert_eq!(published.event(), Some(&event));
+        assert_eq!(
+            published.text().as_str(),
+            serde_json::to_string(&Frame::Event(event)).unwrap()
+        );
+        assert_eq!(published.ending(), None);
+    }
+}
