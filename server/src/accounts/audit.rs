@@ -4,7 +4,7 @@
 //! timer of its own. What is stored is [`plain`] text: a terminal command or a reference
 //! cannot carry a newline, an ANSI sequence or a bidi override into a reader's view.
 
-use super::{sessions::new_secret, store_error, users::now_ms};
+use super::{now_ms, sessions::new_secret, store_error};
 use crate::error::Error;
 use crate::store::Store;
 use app::model::AuditEntry;

@@ -2,9 +2,7 @@
 //! [`crate::store`]; `password` hashes with argon2id off the async workers. Every error is
 //! an [`Error`] with the status the HTTP API answers (the CLI prints the same message).
 
-pub mod attempts;
 pub mod audit;
-pub mod gate;
 pub mod password;
 pub mod sessions;
 pub mod tokens;
@@ -12,6 +10,14 @@ pub mod users;
 
 use crate::error::Error;
 use app::model::Role;
+use std::time::Duration;
+
+/// Now, as the store keeps times: milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
 
 /// Names: lowercase letters, digits, `.`, `_`, `-`; 1 to 64 of them.
 pub fn validate_name(name: &str) -> Result<(), Error> {
@@ -65,5 +71,73 @@ mod tests {
         assert!(validate_password(&"p".repeat(1024)).is_ok());
         assert!(validate_password(&"p".repeat(11)).is_err());
         assert!(validate_password(&"p".repeat(1025)).is_err());
+    }
+}
+
+/// Sign-in, sessions and the audit log (`berth --help`, "Accounts").
+#[derive(clap::Args, Debug, Clone)]
+#[command(next_help_heading = "Accounts")]
+pub struct AccountSettings {
+    /// Accounts: `on` (everyone signs in; the first admin through the /setup link Berth
+    /// logs, or `berth user add`) or `off` (whoever reaches Berth may use it; allowed only
+    /// when bound to loopback).
+    #[arg(long, env = "BERTH_AUTH", value_enum, default_value_t = AuthMode::On)]
+    pub auth: AuthMode,
+
+    /// A session unused for this many hours ends.
+    #[arg(long, env = "BERTH_SESSION_IDLE_HOURS", default_value_t = 24)]
+    pub session_idle_hours: u64,
+
+    /// A session ends this many days after sign-in, used or not.
+    #[arg(long, env = "BERTH_SESSION_MAX_DAYS", default_value_t = 30)]
+    pub session_max_days: u64,
+
+    /// The URL people use to reach Berth (e.g. `https://berth.example.com` behind a reverse
+    /// proxy): with https, session cookies are marked Secure.
+    #[arg(long, env = "BERTH_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+
+    /// Serve `/metrics` without signing in (for a scraper on a trusted network).
+    #[arg(long, env = "BERTH_METRICS_OPEN")]
+    pub metrics_open: bool,
+
+    /// Days the audit log keeps its entries.
+    #[arg(long, env = "BERTH_AUDIT_KEEP_DAYS", default_value_t = 90)]
+    pub audit_keep_days: u64,
+}
+
+/// Whether signing in is required.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuthMode {
+    On,
+    Off,
+}
+
+impl AccountSettings {
+    /// Flags that must be above zero, with their values.
+    pub fn positive(&self) -> Vec<(&'static str, usize)> {
+        vec![
+            ("--session-idle-hours", self.session_idle_hours as usize),
+            ("--session-max-days", self.session_max_days as usize),
+            ("--audit-keep-days", self.audit_keep_days as usize),
+        ]
+    }
+
+    pub fn session_policy(&self) -> sessions::Policy {
+        sessions::Policy {
+            idle: Duration::from_secs(self.session_idle_hours * 3600),
+            lifetime: Duration::from_secs(self.session_max_days * 86_400),
+        }
+    }
+
+    pub fn audit_keep(&self) -> Duration {
+        Duration::from_secs(self.audit_keep_days * 86_400)
+    }
+
+    /// Whether Berth is reached over https (its public URL says so).
+    pub fn https(&self) -> bool {
+        self.public_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("https://"))
     }
 }

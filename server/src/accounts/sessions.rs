@@ -3,7 +3,7 @@
 //! it is idle too long, reaches its lifetime, is signed out, or its user is removed
 //! (cascade); it survives a Berth restart because it lives in the store.
 
-use super::{store_error, users::now_ms};
+use super::{now_ms, store_error};
 use crate::error::Error;
 use crate::store::Store;
 use app::model::Role;
@@ -102,23 +102,6 @@ pub async fn find(store: &Store, secret: &str, policy: Policy) -> Result<Option<
         role: Role::parse(&role).unwrap_or(Role::Viewer),
         session: Some(id),
     }))
-}
-
-/// Whether a stored session id (not a secret) is still alive, ending it if it expired.
-pub async fn alive(store: &Store, id: &str, policy: Policy) -> Result<bool, Error> {
-    let row = sqlx::query("SELECT created_at, last_seen FROM sessions WHERE id_hash = $1")
-        .bind(id)
-        .fetch_optional(&store.pool)
-        .await
-        .map_err(store_error)?;
-    let Some(row) = row else { return Ok(false) };
-    let created: i64 = row.try_get("created_at").map_err(store_error)?;
-    let last_seen: i64 = row.try_get("last_seen").map_err(store_error)?;
-    if expired(created, last_seen, policy) {
-        delete_id(store, id).await?;
-        return Ok(false);
-    }
-    Ok(true)
 }
 
 fn expired(created: i64, last_seen: i64, policy: Policy) -> bool {

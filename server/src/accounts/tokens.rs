@@ -4,10 +4,9 @@
 //! revoking it ends them like a signed-out session's.
 
 use super::{
+    now_ms,
     sessions::{Caller, digest, new_secret},
-    store_error,
-    users::now_ms,
-    validate_name,
+    store_error, validate_name,
 };
 use crate::error::Error;
 use crate::store::Store;

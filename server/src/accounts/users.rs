@@ -3,17 +3,11 @@
 //! password ends the user's other sessions; a new role ends all of them; a removal ends
 //! them and the API tokens the user made (which never carry more than their maker's role).
 
-use super::{password, store_error, validate_name, validate_password};
+use super::{now_ms, password, store_error, validate_name, validate_password};
 use crate::error::Error;
 use crate::store::Store;
 use app::model::{Role, User};
 use sqlx::Row;
-
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
 
 fn user(row: &sqlx::any::AnyRow) -> Result<User, sqlx::Error> {
     let role: String = row.try_get("role")?;

@@ -6,13 +6,14 @@
 //! Nothing is pooled: a connection lives as long as its response (bollard itself keeps no
 //! idle connections), so a dropped stream closes its socket, TLS session or ssh process.
 
-use super::engine::{Endpoint, SshTarget, TlsFiles};
+use super::endpoint::{Endpoint, SshTarget, TlsFiles};
 use bollard::{BollardRequest, ClientVersion, Docker, errors::Error as DockerError};
 use hyper::{Response, body::Incoming};
 use hyper_util::rt::TokioIo;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, pem::PemObject};
 use std::{future::Future, io, path::Path, pin::Pin, process::Stdio, sync::Arc, time::Duration};
 use tokio::io::{AsyncRead, AsyncWrite};
+use tokio_util::task::TaskTracker;
 
 /// How long a connection (TCP, TLS handshake, ssh login) may take.
 pub const DIAL_TIMEOUT: Duration = Duration::from_secs(5);
@@ -30,6 +31,8 @@ pub struct Dialer {
     how: How,
     /// What the `Host` header says (the engine ignores it, HTTP/1.1 requires it).
     host: String,
+    /// Where each connection's driver runs: with everything else, so shutdown waits for it.
+    tasks: TaskTracker,
 }
 
 #[derive(Clone)]
@@ -45,15 +48,17 @@ enum How {
 }
 
 impl Dialer {
-    pub fn new(endpoint: &Endpoint) -> Result<Self, String> {
+    pub fn new(endpoint: &Endpoint, tasks: TaskTracker) -> Result<Self, String> {
         Ok(match endpoint {
             Endpoint::Unix(path) => Self {
                 how: How::Unix(path.clone()),
                 host: "docker".into(),
+                tasks: tasks.clone(),
             },
             Endpoint::Tcp(addr) => Self {
                 how: How::Tcp(addr.clone()),
                 host: addr.clone(),
+                tasks: tasks.clone(),
             },
             Endpoint::Tls { addr, files } => {
                 let host = addr
@@ -70,6 +75,7 @@ impl Dialer {
                         tls: tokio_rustls::TlsConnector::from(Arc::new(tls_config(files)?)),
                     },
                     host: addr.clone(),
+                    tasks: tasks.clone(),
                 }
             }
             Endpoint::Ssh(target) => {
@@ -82,6 +88,7 @@ impl Dialer {
                 Self {
                     how: How::Ssh(Arc::new(target.clone())),
                     host: "docker".into(),
+                    tasks: tasks.clone(),
                 }
             }
         })
@@ -101,7 +108,7 @@ impl Dialer {
             How::Tls { addr, name, tls } => {
                 Box::pin(tls.connect(name.clone(), tcp(addr).await?).await?)
             }
-            How::Ssh(target) => Box::pin(ssh(target)?),
+            How::Ssh(target) => Box::pin(ssh(target, &self.tasks)?),
         })
     }
 
@@ -148,7 +155,7 @@ impl Dialer {
         let socket = self.dial().await?;
         let (mut sender, connection) =
             hyper::client::conn::http1::handshake(TokioIo::new(socket)).await?;
-        tokio::spawn(async move {
+        self.tasks.spawn(async move {
             // Its end (or failure) is the response's; the caller sees that on the body. With
             // upgrades: a terminal's exec takes the connection over (101, then raw TTY).
             let _ = connection.with_upgrades().await;
@@ -217,7 +224,7 @@ fn tls_config(files: &TlsFiles) -> Result<rustls::ClientConfig, String> {
 /// `ssh … docker system dial-stdio`: the far side's docker CLI joins its stdio to the
 /// engine's socket, as `docker -H ssh://` does. Host keys are checked against known_hosts
 /// (never accepted on first sight), and the ssh process is killed when the stream drops.
-fn ssh(target: &SshTarget) -> io::Result<SshStream> {
+fn ssh(target: &SshTarget, tasks: &TaskTracker) -> io::Result<SshStream> {
     let mut command = tokio::process::Command::new("ssh");
     command
         .args(["-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes"])
@@ -255,7 +262,7 @@ fn ssh(target: &SshTarget) -> io::Result<SshStream> {
     };
     Ok(SshStream {
         io: tokio::io::join(stdout, stdin),
-        why: Some(tokio::spawn(first_words(stderr))),
+        why: Some(tasks.spawn(first_words(stderr))),
         _child: child,
     })
 }

@@ -4,7 +4,7 @@
 //! kind) and Berth speaks to engines on either side of that.
 
 use super::engine::Engine;
-use crate::{error::Error, upstream::raw_logs::LogsApi};
+use crate::{docker::raw_logs::LogsApi, error::Error};
 use app::resources::{DiskShare, EngineDisk};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -23,7 +23,7 @@ async fn df(engine: &Engine, raw: &LogsApi) -> Result<Value, Error> {
     engine.client()?;
     raw.get_json("system/df", MAX_ANSWER)
         .await
-        .map_err(|e| crate::upstream::raw_logs::as_error(engine, e))
+        .map_err(|e| engine.logs_error(e))
 }
 
 fn int(value: &Value, key: &str) -> i64 {

@@ -2,7 +2,7 @@
 //! the containers mounting each, one volume, creation, removal and pruning.
 
 use super::{disk, engine::Engine};
-use crate::{error::Error, upstream::raw_logs::LogsApi};
+use crate::{docker::raw_logs::LogsApi, error::Error};
 use app::resources::{NewVolume, Pruned, UsedBy, VolumeSummary};
 use bollard::{models, query_parameters as q};
 use std::collections::HashMap;

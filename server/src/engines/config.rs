@@ -17,10 +17,11 @@
 //! ```
 //! Relative paths are read from the file's directory.
 
-use super::{EngineName, Engines};
+use super::Engines;
 use crate::docker::{
+    EngineName,
     dial::Dialer,
-    engine::{Endpoint, TlsFiles},
+    endpoint::{Endpoint, TlsFiles},
 };
 use serde::Deserialize;
 use std::{
@@ -60,7 +61,7 @@ pub fn configured(
                 "the engine name {name} is given twice: names must be unique"
             ));
         }
-        Dialer::new(endpoint).map_err(|e| format!("engine {name}: {e}"))?;
+        Dialer::new(endpoint, Default::default()).map_err(|e| format!("engine {name}: {e}"))?;
     }
     Ok(engines)
 }

@@ -6,16 +6,18 @@
 //! either, there is one, named `local`, at `DOCKER_HOST`.
 
 pub mod config;
+pub mod inventory;
 
 use crate::{
-    AppState,
-    docker::engine::Engine,
+    docker::{EngineName, LOCAL, engine::Engine},
+    engines::inventory::Inventory,
     error::Error,
-    hub::Registry,
-    inventory::Inventory,
-    upstream::{
-        container_list::ContainerList,
-        last_known::{LastContainerStats, LastValues},
+    live::{
+        hub::Registry,
+        upstream::{
+            container_list::ContainerList,
+            last_known::{LastContainerStats, LastValues},
+        },
     },
 };
 use app::{
@@ -23,42 +25,10 @@ use app::{
     model::{AllContainers, ApiError, EngineContainer, EngineError, EngineInfo},
     urls::On,
 };
-use axum::{
-    extract::{FromRequestParts, Path},
-    http::request::Parts,
-};
-use std::{collections::BTreeMap, collections::HashMap, fmt, sync::Arc, time::Duration};
+use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
 /// How long the all-engines list waits for one engine: a slow one is named, not waited for.
 const ALL_CONTAINERS_WAIT: Duration = Duration::from_secs(5);
-
-/// The default engine's name, when no engines are configured.
-pub const LOCAL: &str = "local";
-
-/// An engine's name: `[a-z0-9._-]{1,64}`, as it appears in paths and metrics.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct EngineName(String);
-
-impl EngineName {
-    pub fn parse(name: &str) -> Result<Self, Error> {
-        match app::model::is_plain_name(name) {
-            true => Ok(Self(name.to_string())),
-            false => Err(Error::bad_request(format!(
-                "an engine name is 1 to 64 of a-z, 0-9, '.', '_' and '-', not {name:?}"
-            ))),
-        }
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for EngineName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
 
 /// One engine and what Berth keeps for it.
 pub struct EngineContext {
@@ -118,7 +88,7 @@ impl Engines {
 
     /// The name of the one engine Berth watches without `--engine`.
     pub fn local() -> EngineName {
-        EngineName(LOCAL.to_string())
+        EngineName::parse(LOCAL).expect("a plain name")
     }
 
     pub fn default_engine(&self) -> &Arc<EngineContext> {
@@ -199,40 +169,5 @@ impl EngineDirectory for Engines {
             }
             all
         })
-    }
-}
-
-/// The engine a request is about: its `{engine}` path segment, else the default engine.
-pub struct OnEngine(pub Arc<EngineContext>);
-
-impl FromRequestParts<AppState> for OnEngine {
-    type Rejection = Error;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
-        let engines = &state.streams.engines;
-        let named = Path::<HashMap<String, String>>::from_request_parts(parts, state)
-            .await
-            .ok()
-            .and_then(|Path(params)| params.get("engine").cloned());
-        match named {
-            Some(name) => engines.get(&name).cloned().map(Self),
-            None => Ok(Self(engines.default_engine().clone())),
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_are_checked() {
-        assert_eq!(
-            EngineName::parse("prod-1.eu").unwrap().as_str(),
-            "prod-1.eu"
-        );
-        for bad in ["", "Prod", "a/b", "a b", &"x".repeat(65)] {
-            assert_eq!(EngineName::parse(bad).unwrap_err().status(), 400, "{bad}");
-        }
     }
 }

@@ -2,10 +2,7 @@
 //! and the private PostgreSQL `make test` starts), managed with `berth user …` on the real
 //! binary, passwords given on stdin.
 
-use berth::{
-    accounts::password,
-    store::{Location, Store},
-};
+use berth::{Location, Store, password};
 use sqlx::Row;
 use std::{
     io::Write,
@@ -186,7 +183,7 @@ fn a_database_url_that_is_not_postgres_is_refused() {
 /// admins and both would pass.
 async fn the_last_admin_survives_a_race(location: &Location) {
     use app::model::Role;
-    use berth::accounts::users;
+    use berth::users;
     let store = Store::open(location).await.unwrap();
     let password = || "a long enough password".to_string();
     users::add(&store, "ann", Role::Admin, password())

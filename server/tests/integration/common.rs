@@ -2,12 +2,7 @@
 //! engine that are removed when their guard drops, even when the test panics.
 
 use berth::{
-    AppState, ServeOptions,
-    config::{Config, Settings},
-    docker::engine::Endpoint,
-    docker::engine::Engine,
-    engines::EngineName,
-    router, serve,
+    AppState, Config, Endpoint, Engine, EngineName, ServeOptions, Settings, router, serve,
 };
 use clap::Parser;
 use leptos::prelude::LeptosOptions;
@@ -46,13 +41,13 @@ pub struct TestServer {
 
 /// Berth's default stream settings, as `berth` with no flags would have them.
 pub fn default_settings() -> Settings {
-    let mut settings = Config::parse_from(["berth"]).streams;
+    let mut settings = Config::parse_from(["berth"]).settings;
     // Accounts have their own tests (accounts.rs, signin.rs); the rest test what a
     // signed-in viewer sees, without signing in.
-    settings.auth = berth::config::AuthMode::Off;
+    settings.accounts.auth = berth::AuthMode::Off;
     // A list the API read is kept 1 s, not 15: tests that count hubs, upstreams and tasks
     // after reading the API see them gone soon.
-    settings.list_cache_secs = 1;
+    settings.hubs.list_cache_secs = 1;
     settings
 }
 
@@ -83,39 +78,39 @@ impl TestServer {
     /// A server that requires signing in, with its accounts at `location` (the same
     /// location for two servers: one after the other, or replicas).
     pub async fn with_accounts(
-        location: &berth::store::Location,
+        location: &berth::Location,
         tweak: impl FnOnce(&mut Settings),
     ) -> Self {
         let mut settings = default_settings();
-        settings.auth = berth::config::AuthMode::On;
+        settings.accounts.auth = berth::AuthMode::On;
         tweak(&mut settings);
-        let store = berth::store::Store::open(location).await.unwrap();
+        let store = berth::Store::open(location).await.unwrap();
         Self::build(local(docker_endpoint()), settings, Some(store)).await
     }
 
     /// [`TestServer::with_accounts`], watching the engine at `endpoint`.
     pub async fn with_accounts_on(
-        location: &berth::store::Location,
+        location: &berth::Location,
         endpoint: Endpoint,
         tweak: impl FnOnce(&mut Settings),
     ) -> Self {
         let mut settings = default_settings();
-        settings.auth = berth::config::AuthMode::On;
+        settings.accounts.auth = berth::AuthMode::On;
         tweak(&mut settings);
-        let store = berth::store::Store::open(location).await.unwrap();
+        let store = berth::Store::open(location).await.unwrap();
         Self::build(local(endpoint), settings, Some(store)).await
     }
 
     /// [`TestServer::with_accounts`], serving the compiled site's files from `site_root`.
     pub async fn with_accounts_and_site(
-        location: &berth::store::Location,
+        location: &berth::Location,
         site_root: &str,
         tweak: impl FnOnce(&mut Settings),
     ) -> Self {
         let mut settings = default_settings();
-        settings.auth = berth::config::AuthMode::On;
+        settings.accounts.auth = berth::AuthMode::On;
         tweak(&mut settings);
-        let store = berth::store::Store::open(location).await.unwrap();
+        let store = berth::Store::open(location).await.unwrap();
         Self::build_with_site(local(docker_endpoint()), settings, Some(store), site_root).await
     }
 
@@ -135,7 +130,7 @@ impl TestServer {
     async fn build(
         engines: Vec<(EngineName, Endpoint)>,
         settings: Settings,
-        store: Option<berth::store::Store>,
+        store: Option<berth::Store>,
     ) -> Self {
         Self::build_with_site(engines, settings, store, "target/site").await
     }
@@ -143,16 +138,17 @@ impl TestServer {
     async fn build_with_site(
         engines: Vec<(EngineName, Endpoint)>,
         settings: Settings,
-        store: Option<berth::store::Store>,
+        store: Option<berth::Store>,
         site_root: &str,
     ) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let base = format!("http://{addr}");
         let shutdown = CancellationToken::new();
+        let tasks = tokio_util::task::TaskTracker::new();
         let engines: Vec<_> = engines
             .into_iter()
-            .map(|(name, endpoint)| (name, Engine::start(endpoint, shutdown.clone())))
+            .map(|(name, endpoint)| (name, Engine::start(endpoint, shutdown.clone(), &tasks)))
             .collect();
         let engine = engines[0].1.clone();
         let options = LeptosOptions::builder()
@@ -160,11 +156,12 @@ impl TestServer {
             .site_root(site_root)
             .site_addr(addr)
             .build();
-        let mut state = AppState::with_engines(options, engines, &settings, shutdown.clone());
+        let mut state =
+            AppState::with_engines(options, engines, &settings, shutdown.clone(), tasks);
         if let Some(store) = store {
-            state = state.with_auth(settings.auth(store));
+            state = state.with_auth(berth::Auth::configured(&settings.accounts, store));
         }
-        let serve_options = ServeOptions::new(&settings, &state);
+        let serve_options = ServeOptions::new(&settings.serve, &state);
         let app = router(state.clone());
         let server = tokio::spawn(serve(listener, app, shutdown.clone(), serve_options));
         Self {
@@ -269,7 +266,7 @@ pub fn docker(args: &[&str]) -> String {
 
 /// One engine, named `local`, as without `--engine`.
 fn local(endpoint: Endpoint) -> Vec<(EngineName, Endpoint)> {
-    vec![(berth::engines::Engines::local(), endpoint)]
+    vec![(berth::Engines::local(), endpoint)]
 }
 
 /// Creates the test image once per test binary (scripts/engine.sh does the import).
@@ -397,7 +394,7 @@ impl PrivateEngine {
         .join("tls");
         Endpoint::with_tls(
             &format!("tcp://127.0.0.1:{port}"),
-            berth::docker::engine::TlsFiles {
+            berth::TlsFiles {
                 ca: dir.join(ca),
                 cert: dir.join("cert.pem"),
                 key: dir.join("key.pem"),
@@ -864,10 +861,10 @@ impl BerthProcess {
 /// (`BERTH_TEST_POSTGRES_URL`), dropped afterwards.
 pub async fn on_fresh_postgres<F, Fut>(tag: &str, test: F)
 where
-    F: FnOnce(berth::store::Location) -> Fut,
+    F: FnOnce(berth::Location) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
-    use berth::store::{Location, Store};
+    use berth::{Location, Store};
     let url = std::env::var("BERTH_TEST_POSTGRES_URL").expect(
         "BERTH_TEST_POSTGRES_URL: run `make test`, which starts a private PostgreSQL, \
          or `scripts/postgres.sh start` and export the URL it prints",

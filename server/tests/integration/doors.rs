@@ -11,9 +11,9 @@ use crate::common::{PrivateEngine, TestServer};
 use crate::signin::{DataDir, PASSWORD, add, sign_in};
 use app::model::Role;
 use berth::{
-    accounts::tokens,
+    Store,
     doors::{Access, Kind, Row},
-    store::Store,
+    tokens,
 };
 use std::collections::BTreeSet;
 
@@ -265,7 +265,7 @@ fn rows_of(server: &TestServer) -> Vec<(String, String, Row)> {
     }
     assert!(
         missing.is_empty(),
-        "routes without a row in the authorization table (server/src/doors.rs):\n  {}",
+        "routes without a row in the authorization table (server/src/http/doors.rs):\n  {}",
         missing.join("\n  ")
     );
     // And no row stands for a route that is gone.

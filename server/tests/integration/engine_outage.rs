@@ -4,7 +4,7 @@
 
 use crate::common::{Ended, TestServer, WsClient, docker_endpoint};
 use app::frames::Frame;
-use berth::docker::engine::Endpoint;
+use berth::Endpoint;
 use std::{
     path::{Path, PathBuf},
     time::Duration,

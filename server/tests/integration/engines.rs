@@ -4,7 +4,7 @@
 
 use crate::common::{Fixture, TestServer, WsClient, docker_endpoint};
 use app::frames::Frame;
-use berth::docker::engine::Endpoint;
+use berth::Endpoint;
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(10);

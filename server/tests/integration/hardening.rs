@@ -3,7 +3,7 @@
 
 use crate::common::{BerthProcess, Ended, Fixture, TestServer, WsClient, docker};
 use app::frames::Frame;
-use berth::hosts::HostSpec;
+use berth::HostSpec;
 use reqwest::Method;
 use std::{
     sync::{
@@ -22,7 +22,7 @@ const WAIT: Duration = Duration::from_secs(10);
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn foreign_hosts_get_421_on_every_route_and_origins_are_checked_in_full() {
     let server = TestServer::start_with(|s| {
-        s.allowed_hosts = vec![HostSpec::parse("dash.example").unwrap()];
+        s.serve.allowed_hosts = vec![HostSpec::parse("dash.example").unwrap()];
     })
     .await;
     let port = server.authority().rsplit_once(':').unwrap().1.to_string();
@@ -322,12 +322,12 @@ impl Drop for EventsRefusingProxy {
 /// watcher backs off instead of asking again at once, forever.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_engine_whose_events_fail_at_once_is_not_asked_in_a_loop() {
-    let berth::docker::engine::Endpoint::Unix(engine) = crate::common::docker_endpoint() else {
+    let berth::Endpoint::Unix(engine) = crate::common::docker_endpoint() else {
         eprintln!("skipped: needs a unix-socket engine");
         return;
     };
     let proxy = EventsRefusingProxy::start(&engine);
-    let endpoint = berth::docker::engine::Endpoint::Unix(proxy.path.display().to_string());
+    let endpoint = berth::Endpoint::Unix(proxy.path.display().to_string());
     let server = TestServer::with_endpoint(endpoint).await;
     assert!(
         server.engine.wait_until_up(WAIT).await,
@@ -419,7 +419,7 @@ async fn streams_answer_other_methods_with_json_405() {
 /// Item 11: a client that never finishes its headers is disconnected.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_slow_to_send_headers_is_disconnected() {
-    let server = TestServer::start_with(|s| s.header_timeout_ms = 300).await;
+    let server = TestServer::start_with(|s| s.serve.header_timeout_ms = 300).await;
     let mut raw = tokio::net::TcpStream::connect(server.authority())
         .await
         .unwrap();
@@ -434,7 +434,7 @@ async fn a_client_slow_to_send_headers_is_disconnected() {
 /// Item 11: at most `--max-connections` are served; the next waits for a free slot.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn open_connections_are_capped() {
-    let server = TestServer::start_with(|s| s.max_connections = 2).await;
+    let server = TestServer::start_with(|s| s.serve.max_connections = 2).await;
     let idle_a = tokio::net::TcpStream::connect(server.authority())
         .await
         .unwrap();
@@ -570,7 +570,7 @@ async fn numbers(client: &mut WsClient, count: usize) -> Vec<u64> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_viewer_gets_exactly_its_tail_from_one_shared_stream() {
     let server = TestServer::start_with(|s| {
-        s.log_ring = 500;
+        s.hubs.log_ring = 500;
     })
     .await;
     let c = Fixture::new(

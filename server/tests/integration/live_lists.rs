@@ -35,7 +35,7 @@ fn state_of(list: &LiveContainers, id: &str) -> Option<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_list_follows_the_cli_and_every_reader_shares_one_event_stream() {
     // The API's hold on the list lasts a second here, so the end is quick to see.
-    let server = TestServer::start_with(|s| s.list_cache_secs = 1).await;
+    let server = TestServer::start_with(|s| s.hubs.list_cache_secs = 1).await;
     let c = Fixture::running("list", &[]);
     let member = Fixture::new(
         "list-project",

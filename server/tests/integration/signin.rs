@@ -3,7 +3,7 @@
 
 use crate::common::{TestServer, WsClient};
 use app::model::Role;
-use berth::{accounts::users, store::Location, store::Store};
+use berth::{Location, Store, users};
 use reqwest::{StatusCode, header, redirect};
 use std::path::PathBuf;
 
@@ -401,7 +401,8 @@ async fn a_session_that_ends_closes_its_sockets_with_4401() {
     let dir = DataDir::new("sockets");
     add(&dir.location(), "alice", Role::Admin).await;
     add(&dir.location(), "bob", Role::Viewer).await;
-    let server = TestServer::with_accounts(&dir.location(), |s| s.metrics_open = true).await;
+    let server =
+        TestServer::with_accounts(&dir.location(), |s| s.accounts.metrics_open = true).await;
     let alice = sign_in(&server, "alice", PASSWORD).await.1.unwrap();
     let within = std::time::Duration::from_secs(1);
 
@@ -500,7 +501,7 @@ async fn a_session_ended_elsewhere_closes_its_sockets() {
         .execute(&store.pool)
         .await
         .unwrap();
-    let within = berth::ws::owners::SWEEP_EVERY + std::time::Duration::from_secs(2);
+    let within = berth::SWEEP_EVERY + std::time::Duration::from_secs(2);
     let (reason, code) = ending(&mut client, within).await;
     assert!(reason.contains("session ended"), "{reason}");
     assert_eq!(code, Some(4401));
@@ -880,7 +881,7 @@ async fn cookies_are_secure_behind_https() {
         }
     };
     let proxied = TestServer::with_accounts(&dir.location(), |s| {
-        s.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+        s.serve.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
     })
     .await;
     assert!(cookie(&proxied, Some("https")).await.ends_with("; Secure"));
@@ -892,7 +893,7 @@ async fn cookies_are_secure_behind_https() {
         "an untrusted peer's word is not taken"
     );
     let public = TestServer::with_accounts(&dir.location(), |s| {
-        s.public_url = Some("https://dash.example".into());
+        s.accounts.public_url = Some("https://dash.example".into());
     })
     .await;
     assert!(cookie(&public, None).await.ends_with("; Secure"));
@@ -905,7 +906,7 @@ async fn a_user_has_a_socket_limit_of_their_own() {
     let dir = DataDir::new("per-user");
     add(&dir.location(), "alice", Role::Viewer).await;
     add(&dir.location(), "bob", Role::Viewer).await;
-    let server = TestServer::with_accounts(&dir.location(), |s| s.limit_per_user = 2).await;
+    let server = TestServer::with_accounts(&dir.location(), |s| s.sockets.limit_per_user = 2).await;
     let alice = sign_in(&server, "alice", PASSWORD).await.1.unwrap();
     let elsewhere = sign_in(&server, "alice", PASSWORD).await.1.unwrap();
     let bob = sign_in(&server, "bob", PASSWORD).await.1.unwrap();

@@ -57,7 +57,7 @@ fn leptos_toml_agrees_with_cargo_metadata() {
 
 #[test]
 fn leptos_toml_loads_as_site_options() {
-    let options = berth::site::load(&root().join("Leptos.toml")).unwrap();
+    let options = berth::load_site(&root().join("Leptos.toml")).unwrap();
     assert_eq!(&*options.output_name, "berth");
     assert_eq!(&*options.site_pkg_dir, "pkg");
     assert!(

@@ -16,9 +16,9 @@ const CONCURRENCY: usize = 50;
 #[ignore = "soak run: cargo test --release -p berth --test integration -- --ignored soak --nocapture"]
 async fn soak_ten_thousand_sockets() {
     let server = TestServer::start_with(|s| {
-        s.limit_per_kind = CONCURRENCY * 2;
-        s.limit_system_stats = CONCURRENCY * 2;
-        s.limit_global = CONCURRENCY * 8;
+        s.sockets.limit_per_kind = CONCURRENCY * 2;
+        s.sockets.limit_system_stats = CONCURRENCY * 2;
+        s.sockets.limit_global = CONCURRENCY * 8;
     })
     .await;
     let project = format!("berth-soak-{}", std::process::id());

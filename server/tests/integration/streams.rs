@@ -152,7 +152,7 @@ async fn five_log_viewers_leave_nothing_behind() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twenty_viewers_share_one_upstream_and_a_late_joiner_gets_the_tail() {
     // 20 is the default per-address limit; the late joiner is the 21st.
-    let server = TestServer::start_with(|s| s.limit_per_kind = 21).await;
+    let server = TestServer::start_with(|s| s.sockets.limit_per_kind = 21).await;
     let c = ticker("shared", &[]);
     let url = server.ws_url(&format!("/ws/containers/{}/logs?tail=0", c.id));
     let mut clients = Vec::new();
@@ -227,7 +227,7 @@ async fn twenty_viewers_share_one_upstream_and_a_late_joiner_gets_the_tail() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sixth_system_stats_socket_from_one_address_is_refused() {
-    let server = TestServer::start_with(|s| s.system_interval_ms = 200).await;
+    let server = TestServer::start_with(|s| s.hubs.system_interval_ms = 200).await;
     let url = server.ws_url("/ws/system/stats");
     let mut clients = Vec::new();
     for _ in 0..5 {
@@ -356,10 +356,10 @@ async fn a_client_that_cannot_keep_up_is_told_then_closed() {
     // buffer the sends stall within that pause, and it must end in a lag, not in a close
     // (a 2 s timeout raced the queue: closed first on a fast machine, never on a loaded one).
     let server = TestServer::start_with(|s| {
-        s.ws_capacity = 64;
-        s.ws_send_timeout_ms = 8000;
+        s.hubs.ws_capacity = 64;
+        s.sockets.ws_send_timeout_ms = 8000;
         // A small hub: what the stalled socket misses is dropped after 1 MiB, not 8.
-        s.hub_max_bytes = 1024 * 1024;
+        s.hubs.hub_max_bytes = 1024 * 1024;
     })
     .await;
     // A flood far larger than socket buffers plus the queue, for as long as the test runs,
@@ -508,8 +508,8 @@ async fn a_removed_container_ends_its_stream_and_its_hub() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_vanishes_is_dropped_after_the_pong_timeout() {
     let server = TestServer::start_with(|s| {
-        s.ws_ping_ms = 100;
-        s.ws_pong_timeout_ms = 400;
+        s.sockets.ws_ping_ms = 100;
+        s.sockets.ws_pong_timeout_ms = 400;
     })
     .await;
     let c = ticker("vanish", &[]);
@@ -694,7 +694,7 @@ async fn project_logs_merge_services_and_follow_containers_that_start_later() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_closes_every_socket_with_1001() {
-    let mut server = TestServer::start_with(|s| s.system_interval_ms = 200).await;
+    let mut server = TestServer::start_with(|s| s.hubs.system_interval_ms = 200).await;
     let c = ticker("shutdown", &[]);
     let mut logs_client =
         WsClient::connect(&server.ws_url(&format!("/ws/containers/{}/logs", c.id)))

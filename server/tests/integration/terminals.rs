@@ -153,7 +153,7 @@ async fn exit_closes_the_socket_with_the_exit_code() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refusals_come_before_the_upgrade() {
-    let server = TestServer::start_with(|s| s.limit_terminals_per_address = 1).await;
+    let server = TestServer::start_with(|s| s.sockets.limit_terminals_per_address = 1).await;
     let running = container("term-refuse");
     let stopped = Fixture::new("term-stopped", false, &[], &["sleep", "600"]);
     let exec = |name: &str, query: &str| format!("/ws/containers/{name}/exec{query}");
@@ -194,7 +194,7 @@ async fn refusals_come_before_the_upgrade() {
     counts_back_to_zero(&server).await;
 
     // --exec off: nobody, whatever the role, even the loopback user with accounts off.
-    let off = TestServer::start_with(|s| s.exec = berth::config::ExecMode::Off).await;
+    let off = TestServer::start_with(|s| s.sockets.exec = berth::ExecMode::Off).await;
     let (got, body) = WsClient::connect(&off.ws_url(&exec(&running.name, "")))
         .await
         .err()
@@ -210,7 +210,8 @@ async fn only_admins_by_default_and_every_terminal_is_audited() {
     add(&dir.location(), "vic", Role::Viewer).await;
     add(&dir.location(), "olga", Role::Operator).await;
     add(&dir.location(), "ada", Role::Admin).await;
-    let server = TestServer::with_accounts(&dir.location(), |s| s.metrics_open = true).await;
+    let server =
+        TestServer::with_accounts(&dir.location(), |s| s.accounts.metrics_open = true).await;
     assert!(server.engine.wait_until_up(WAIT).await);
     let c = container("term-roles");
     let path = server.ws_url(&format!("/ws/containers/{}/exec?cmd=sh", c.name));
@@ -286,8 +287,8 @@ async fn only_admins_by_default_and_every_terminal_is_audited() {
     }
     // Operators too, when Berth says so.
     let operators = TestServer::with_accounts(&dir.location(), |s| {
-        s.exec = berth::config::ExecMode::Operator;
-        s.metrics_open = true;
+        s.sockets.exec = berth::ExecMode::Operator;
+        s.accounts.metrics_open = true;
     })
     .await;
     let path = operators.ws_url(&format!("/ws/containers/{}/exec", c.name));
@@ -306,7 +307,7 @@ async fn only_admins_by_default_and_every_terminal_is_audited() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_terminals_and_a_shutdown_end_their_processes() {
-    let mut server = TestServer::start_with(|s| s.exec_idle_secs = 1).await;
+    let mut server = TestServer::start_with(|s| s.sockets.exec_idle_secs = 1).await;
     let c = container("term-idle");
     let baseline = processes(&c.id);
     let path = format!("/ws/containers/{}/exec", c.name);

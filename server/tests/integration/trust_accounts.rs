@@ -6,7 +6,7 @@
 use crate::common::{TestServer, WsClient};
 use crate::signin::{DataDir, PASSWORD, add, client, ending, send_json, sign_in};
 use app::model::Role;
-use berth::{accounts::sessions, store::Store};
+use berth::{Store, sessions};
 use reqwest::{Method, StatusCode, header, redirect};
 use std::{net::IpAddr, time::Duration};
 
@@ -154,7 +154,7 @@ async fn parallel_guesses_are_counted_before_they_are_verified() {
         .count();
     assert_eq!(verified + refused, 20, "only 401 or 429: {statuses:?}");
     assert!(
-        (1..=berth::accounts::attempts::MAX_FAILURES).contains(&verified),
+        (1..=berth::MAX_FAILURES).contains(&verified),
         "at most 5 guesses verified, not {verified}: {statuses:?}"
     );
     // The limit is full now: the right password waits too.
@@ -358,7 +358,7 @@ async fn the_session_cookie_is_host_only_over_https() {
     let dir = DataDir::new("trust-host-cookie");
     add(&dir.location(), "alice", Role::Viewer).await;
     let server = TestServer::with_accounts(&dir.location(), |s| {
-        s.public_url = Some("https://dash.example".into());
+        s.accounts.public_url = Some("https://dash.example".into());
     })
     .await;
     let response = client()
@@ -454,7 +454,7 @@ async fn setup_makes_one_admin_even_when_raced_and_its_token_expires() {
     let cookie = cookie.clone().expect("the winner is signed in");
     // Exactly one user, as the store sees it.
     let store = Store::open(&dir.location()).await.unwrap();
-    let users = berth::accounts::users::list(&store).await.unwrap();
+    let users = berth::users::list(&store).await.unwrap();
     let names: Vec<(&str, Role)> = users.iter().map(|u| (u.name.as_str(), u.role)).collect();
     assert_eq!(names, [(winner.as_str(), Role::Admin)]);
     // The token is spent.
@@ -464,14 +464,14 @@ async fn setup_makes_one_admin_even_when_raced_and_its_token_expires() {
         "{again}"
     );
     assert!(again_cookie.is_none());
-    assert_eq!(berth::accounts::users::count(&store).await.unwrap(), 1);
+    assert_eq!(berth::users::count(&store).await.unwrap(), 1);
     // Audited once, with the address.
     let entries = audit(&server, &cookie, "?action=setup").await;
     assert_eq!(entries.len(), 1, "{entries:?}");
     assert_eq!(entries[0]["actor"], winner.as_str());
     assert_eq!(entries[0]["address"], "127.0.0.1");
     assert_eq!(
-        berth::accounts::gate::SETUP_LIFETIME,
+        berth::SETUP_LIFETIME,
         Duration::from_secs(3600),
         "the link Berth logs works an hour"
     );
@@ -503,7 +503,7 @@ async fn an_expired_setup_token_is_refused() {
         "{error}"
     );
     let store = Store::open(&dir.location()).await.unwrap();
-    assert_eq!(berth::accounts::users::count(&store).await.unwrap(), 0);
+    assert_eq!(berth::users::count(&store).await.unwrap(), 0);
     store.pool.close().await;
 }
 
@@ -572,7 +572,7 @@ async fn a_token_carries_no_more_than_its_makers_current_role() {
     // reason to end what was opened with that lower role.
     assert!(
         as_viewer
-            .next(berth::ws::owners::SWEEP_EVERY + Duration::from_secs(1))
+            .next(berth::SWEEP_EVERY + Duration::from_secs(1))
             .await
             .is_ok(),
         "a socket opened as a viewer streams on"
@@ -609,7 +609,7 @@ async fn expired_sessions_are_swept() {
     let idle = sessions::create(&store, "alice").await.unwrap();
     let old = sessions::create(&store, "alice").await.unwrap();
     let day = 86_400_000i64;
-    let now = berth::accounts::users::now_ms();
+    let now = berth::now_ms();
     // Idle for two days (the default allows one), and begun a year ago.
     for (secret, created, last_seen) in [
         (&idle, now - 3 * day, now - 2 * day),
@@ -650,12 +650,12 @@ async fn expired_sessions_are_swept() {
 
 /// Opens a socket for alice, checks it outlives a sweep, runs `break_store`, and expects
 /// the socket closed (4401) within two sweeps and a second: the sweep fails closed.
-async fn closed_when_the_store_breaks<F, Fut>(location: berth::store::Location, break_store: F)
+async fn closed_when_the_store_breaks<F, Fut>(location: berth::Location, break_store: F)
 where
-    F: FnOnce(berth::store::Location) -> Fut,
+    F: FnOnce(berth::Location) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
-    use berth::ws::owners::SWEEP_EVERY;
+    use berth::SWEEP_EVERY;
     add(&location, "alice", Role::Viewer).await;
     let server = TestServer::with_accounts(&location, |_| {}).await;
     let alice = sign_in(&server, "alice", PASSWORD).await.1.unwrap();
@@ -700,15 +700,13 @@ async fn a_socket_whose_owner_cannot_be_verified_is_closed() {
 async fn a_socket_whose_owner_cannot_be_verified_is_closed_in_postgres() {
     crate::common::on_fresh_postgres("trust_fail_closed", |location| async move {
         closed_when_the_store_breaks(location, |location| async move {
-            let berth::store::Location::Url(url) = location else {
+            let berth::Location::Url(url) = location else {
                 unreachable!("PostgreSQL")
             };
             let db = url.rsplit_once('/').unwrap().1;
             // From the database `on_fresh_postgres` made this one in (`make test`'s own).
             let admin_url = std::env::var("BERTH_TEST_POSTGRES_URL").unwrap();
-            let admin = Store::open(&berth::store::Location::Url(admin_url))
-                .await
-                .unwrap();
+            let admin = Store::open(&berth::Location::Url(admin_url)).await.unwrap();
             sqlx::query(&format!("ALTER DATABASE {db} ALLOW_CONNECTIONS false"))
                 .execute(&admin.pool)
                 .await

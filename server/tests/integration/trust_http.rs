@@ -137,9 +137,9 @@ async fn raw_request(server: &TestServer, method: &str, target: &str) -> Answer 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_sends_nothing_is_disconnected() {
     let server = TestServer::start_with(|s| {
-        s.header_timeout_ms = DEADLINE_MS;
+        s.serve.header_timeout_ms = DEADLINE_MS;
         // One slot: the silent client holds it until the deadline frees it.
-        s.max_connections = 1;
+        s.serve.max_connections = 1;
     })
     .await;
     let mut silent = TcpStream::connect(server.authority()).await.unwrap();
@@ -185,8 +185,8 @@ async fn a_client_that_never_reads_loses_its_slot() {
     // Far more than the kernel's buffers on both sides hold.
     std::fs::write(site.join("big.bin"), vec![7u8; 32 * 1024 * 1024]).unwrap();
     let server = TestServer::with_accounts_and_site(&dir.location(), site.to_str().unwrap(), |s| {
-        s.idle_timeout_ms = DEADLINE_MS;
-        s.max_connections = 1;
+        s.serve.idle_timeout_ms = DEADLINE_MS;
+        s.serve.max_connections = 1;
     })
     .await;
     let socket = tokio::net::TcpSocket::new_v4().unwrap();
@@ -233,8 +233,8 @@ async fn a_client_that_never_reads_loses_its_slot() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn half_an_http2_preface_is_disconnected() {
     let server = TestServer::start_with(|s| {
-        s.header_timeout_ms = DEADLINE_MS;
-        s.max_connections = 1;
+        s.serve.header_timeout_ms = DEADLINE_MS;
+        s.serve.max_connections = 1;
     })
     .await;
     let mut half = TcpStream::connect(server.authority()).await.unwrap();
@@ -263,8 +263,8 @@ async fn an_idle_http2_connection_is_closed() {
     use hyper_util::rt::{TokioExecutor, TokioIo};
 
     let server = TestServer::start_with(|s| {
-        s.idle_timeout_ms = DEADLINE_MS;
-        s.max_connections = 1;
+        s.serve.idle_timeout_ms = DEADLINE_MS;
+        s.serve.max_connections = 1;
     })
     .await;
     let tcp = TcpStream::connect(server.authority()).await.unwrap();
@@ -321,8 +321,8 @@ async fn a_body_that_never_arrives_is_refused() {
     let dir = DataDir::new("trust-body");
     add(&dir.location(), "alice", Role::Viewer).await;
     let server = TestServer::with_accounts(&dir.location(), |s| {
-        s.body_timeout_ms = DEADLINE_MS;
-        s.max_connections = 1;
+        s.serve.body_timeout_ms = DEADLINE_MS;
+        s.serve.max_connections = 1;
     })
     .await;
     let mut stream = TcpStream::connect(server.authority()).await.unwrap();
@@ -555,15 +555,16 @@ impl Drop for NamedServer {
 }
 
 /// As `TestServer::with_accounts` builds one, but with its engine named `engine_name`.
-async fn named_server(engine_name: &str, location: &berth::store::Location) -> NamedServer {
-    use berth::{AppState, ServeOptions, docker::engine::Engine, engines::EngineName};
+async fn named_server(engine_name: &str, location: &berth::Location) -> NamedServer {
+    use berth::{AppState, Engine, EngineName, ServeOptions};
     let mut settings = default_settings();
-    settings.auth = berth::config::AuthMode::On;
-    let store = berth::store::Store::open(location).await.unwrap();
+    settings.accounts.auth = berth::AuthMode::On;
+    let store = berth::Store::open(location).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let shutdown = CancellationToken::new();
-    let engine = Engine::start(docker_endpoint(), shutdown.clone());
+    let tasks = tokio_util::task::TaskTracker::new();
+    let engine = Engine::start(docker_endpoint(), shutdown.clone(), &tasks);
     assert!(engine.wait_until_up(GENEROUS * 2).await, "the engine is up");
     let options = leptos::prelude::LeptosOptions::builder()
         .output_name("berth")
@@ -575,9 +576,10 @@ async fn named_server(engine_name: &str, location: &berth::store::Location) -> N
         vec![(EngineName::parse(engine_name).unwrap(), engine)],
         &settings,
         shutdown.clone(),
+        tasks,
     )
-    .with_auth(settings.auth(store));
-    let serve_options = ServeOptions::new(&settings, &state);
+    .with_auth(berth::Auth::configured(&settings.accounts, store));
+    let serve_options = ServeOptions::new(&settings.serve, &state);
     tokio::spawn(berth::serve(
         listener,
         berth::router(state),

@@ -190,7 +190,8 @@ async fn history_stops_at_sign_out() {
     add(&dir.location(), "vic", Role::Viewer).await;
     // A history budget (a quarter of a hub's bytes) of 16 MiB: the whole 10 MB tail is
     // fetched for the viewer, far more than the kernel's buffers take.
-    let server = TestServer::with_accounts(&dir.location(), |s| s.hub_max_bytes = 64 << 20).await;
+    let server =
+        TestServer::with_accounts(&dir.location(), |s| s.hubs.hub_max_bytes = 64 << 20).await;
     assert!(server.engine.wait_until_up(WAIT).await);
     let c = numbered("signout", 12_000, 1000).await;
     // Another session keeps a hub holding one line: a viewer asking 10,000 is owed 9,999

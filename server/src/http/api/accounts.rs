@@ -1,0 +1,214 @@
+//! `/api/users`, `/api/tokens` and `/api/audit`: accounts, API tokens and the audit log,
+//! for admins only (403 for anyone else, 404 with `--auth off`); every change is audited.
+//! Changing someone's role or password, removing them or revoking a token ends their
+//! sessions (a new password: all but the one that set it), and with them, at once, every
+//! socket those opened; a new role or a removal also ends the sockets of the tokens they
+//! made.
+
+use crate::{
+    accounts::{
+        audit::{Event, Filter},
+        sessions::Caller,
+        tokens, users,
+    },
+    error::Error,
+    http::{AppState, extract::PathParam, gate::Auth},
+};
+use app::model::{
+    AuditEntry, NewToken, NewUser, PasswordChange, Role, RoleChange, TokenInfo, TokenRequest, User,
+};
+use axum::{
+    Json, Router,
+    extract::{FromRequestParts, Query, State, rejection::QueryRejection},
+    http::{StatusCode, request::Parts},
+    routing::{get, put},
+};
+use std::{net::IpAddr, sync::Arc};
+
+pub fn users() -> Router<AppState> {
+    Router::new()
+        .route("/", get(list).post(add))
+        .route("/{name}", axum::routing::delete(remove))
+        .route("/{name}/role", put(set_role))
+        .route("/{name}/password", put(set_password))
+}
+
+pub fn tokens() -> Router<AppState> {
+    Router::new()
+        .route("/", get(list_tokens).post(create_token))
+        .route("/{id}", axum::routing::delete(revoke_token))
+}
+
+/// A request by a signed-in admin, from `address`.
+pub struct Admin(pub Caller, pub Arc<Auth>, pub Option<IpAddr>);
+
+impl Admin {
+    /// Writes what this admin did to the audit log.
+    async fn audit(&self, action: &str, target: &str) {
+        self.1
+            .audit
+            .record(Event {
+                actor: &self.0.name,
+                action,
+                target: Some(target),
+                address: self.2,
+                ok: true,
+            })
+            .await;
+    }
+}
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
+        let auth = state
+            .auth
+            .clone()
+            .ok_or_else(|| Error::not_found("accounts are off (--auth off): there are no users"))?;
+        let caller = parts
+            .extensions
+            .get::<Caller>()
+            .cloned()
+            .ok_or_else(|| Error::new(401, "sign in first: no valid session"))?;
+        if caller.role != Role::Admin {
+            return Err(Error::new(
+                403,
+                "only an admin may manage users and tokens or read the audit log",
+            ));
+        }
+        let address = crate::client_addr::of_request(parts, &state.streams.trusted_proxies);
+        Ok(Self(caller, auth, address))
+    }
+}
+
+type Body<T> = Result<Json<T>, axum::extract::rejection::JsonRejection>;
+
+fn body<T>(body: Body<T>) -> Result<T, Error> {
+    body.map(|Json(b)| b).map_err(Error::from)
+}
+
+async fn list(Admin(_, auth, _): Admin) -> Result<Json<Vec<User>>, Error> {
+    Ok(Json(users::list(&auth.store).await?))
+}
+
+async fn add(admin: Admin, new: Body<NewUser>) -> Result<(StatusCode, Json<User>), Error> {
+    let new = body(new)?;
+    let user = users::add(&admin.1.store, &new.name, new.role, new.password).await?;
+    admin
+        .audit(
+            "user.add",
+            &format!("{} ({})", user.name, user.role.as_str()),
+        )
+        .await;
+    Ok((StatusCode::CREATED, Json(user)))
+}
+
+async fn set_role(
+    State(state): State<AppState>,
+    admin: Admin,
+    PathParam(name): PathParam<String>,
+    new: Body<RoleChange>,
+) -> Result<StatusCode, Error> {
+    let new = body(new)?;
+    let made = tokens::made_by(&admin.1.store, &name).await?;
+    users::set_role(&admin.1.store, &name, new.role).await?;
+    end_user(&state, &name, &made, "your role changed: sign in again");
+    admin
+        .audit("user.role", &format!("{name} ({})", new.role.as_str()))
+        .await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Ends the sockets of `name`'s sessions and of the tokens they made.
+fn end_user(state: &AppState, name: &str, tokens_made: &[String], reason: &str) {
+    let owners = &state.streams.owners;
+    owners.end_user(name, reason);
+    for id in tokens_made {
+        owners.end_session(&tokens::owner_key(id), reason);
+    }
+}
+
+/// A new password: every other session of the user ends, with its sockets; an admin who
+/// sets their own keeps the session they set it from.
+async fn set_password(
+    State(state): State<AppState>,
+    admin: Admin,
+    PathParam(name): PathParam<String>,
+    new: Body<PasswordChange>,
+) -> Result<StatusCode, Error> {
+    let new = body(new)?;
+    let keep = (admin.0.name == name)
+        .then(|| admin.0.session.clone())
+        .flatten();
+    users::set_password(&admin.1.store, &name, new.password, keep.as_deref()).await?;
+    state.streams.owners.end_user_except(
+        &name,
+        keep.as_deref(),
+        "your password changed: sign in again",
+    );
+    admin.audit("user.password", &name).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    admin: Admin,
+    PathParam(name): PathParam<String>,
+) -> Result<StatusCode, Error> {
+    let made = tokens::made_by(&admin.1.store, &name).await?;
+    users::remove(&admin.1.store, &name).await?;
+    end_user(&state, &name, &made, "your account was removed");
+    admin.audit("user.remove", &name).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn list_tokens(Admin(_, auth, _): Admin) -> Result<Json<Vec<TokenInfo>>, Error> {
+    Ok(Json(tokens::list(&auth.store).await?))
+}
+
+/// The token is in this answer only: it is stored hashed.
+async fn create_token(
+    admin: Admin,
+    new: Body<TokenRequest>,
+) -> Result<(StatusCode, Json<NewToken>), Error> {
+    let new = body(new)?;
+    let token = tokens::create(&admin.1.store, &new.name, new.role, Some(&admin.0.name)).await?;
+    let target = format!(
+        "{} ({}, id {})",
+        token.info.name,
+        new.role.as_str(),
+        token.info.id
+    );
+    admin.audit("token.create", &target).await;
+    Ok((StatusCode::CREATED, Json(token)))
+}
+
+async fn revoke_token(
+    State(state): State<AppState>,
+    admin: Admin,
+    PathParam(id): PathParam<String>,
+) -> Result<StatusCode, Error> {
+    let name = tokens::revoke(&admin.1.store, &id).await?;
+    state
+        .streams
+        .owners
+        .end_session(&tokens::owner_key(&id), "the token was revoked");
+    admin
+        .audit("token.revoke", &format!("{name} (id {id})"))
+        .await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub fn audit() -> Router<AppState> {
+    Router::new().route("/", get(audit_log))
+}
+
+/// Newest first; `before` (Unix ms) pages back, `actor` and `action` filter, `limit` 1 to 500.
+async fn audit_log(
+    Admin(_, auth, _): Admin,
+    filter: Result<Query<Filter>, QueryRejection>,
+) -> Result<Json<Vec<AuditEntry>>, Error> {
+    let Query(filter) = filter.map_err(|e| Error::bad_request(e.body_text()))?;
+    Ok(Json(auth.audit.list(&filter).await?))
+}

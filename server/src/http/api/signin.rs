@@ -1,0 +1,394 @@
+//! `/api/auth/*`: sign in, sign out, who am I, and the first admin's setup. Each answers
+//! JSON to scripts and the hydrated pages, and a redirect to a plain HTML form (pages work
+//! without JavaScript). A wrong password and an unknown user get the same 401 in about the
+//! same time: an unknown name is checked against a stand-in hash. Bodies are small (16 KiB
+//! at most), a name is checked before anything is written, and a try is counted before its
+//! password is hashed.
+
+use crate::{
+    accounts::{
+        MAX_PASSWORD,
+        audit::Event,
+        password,
+        sessions::{self, Caller},
+        users, validate_name,
+    },
+    error::Error,
+    http::{
+        AppState,
+        attempts::Refused,
+        gate::{Auth, cookie_secret, forwarded_https},
+        ws::terminal::Terminals,
+    },
+};
+use app::{
+    model::{Me, Role},
+    urls,
+};
+use axum::{
+    Extension, Json, Router,
+    body::Bytes,
+    extract::{ConnectInfo, DefaultBodyLimit, State, rejection::BytesRejection},
+    http::{HeaderMap, StatusCode, header},
+    response::{IntoResponse, Redirect, Response},
+    routing::{get, post},
+};
+use serde::Deserialize;
+use std::{
+    net::{IpAddr, SocketAddr},
+    sync::Arc,
+};
+
+/// The largest body sign-in and setup read: a name, a password (1 KiB at most), a path.
+pub const MAX_BODY: usize = 16 * 1024;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/login", post(login))
+        .route("/logout", post(logout))
+        .route("/me", get(me))
+        .route("/setup", post(setup))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+}
+
+#[derive(Deserialize)]
+struct Credentials {
+    username: String,
+    password: String,
+    /// From the form: where to go afterwards.
+    #[serde(default)]
+    next: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct SetupForm {
+    token: String,
+    username: String,
+    password: String,
+}
+
+/// A plain HTML form post (answered with redirects) rather than JSON.
+fn is_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"))
+}
+
+fn parse<T: for<'de> Deserialize<'de>>(headers: &HeaderMap, body: &Bytes) -> Result<T, Error> {
+    if is_form(headers) {
+        serde_urlencoded::from_bytes(body).map_err(|e| Error::bad_request(format!("bad form: {e}")))
+    } else {
+        serde_json::from_slice(body).map_err(|e| Error::bad_request(format!("bad JSON: {e}")))
+    }
+}
+
+fn auth(state: &AppState) -> Result<Arc<Auth>, Error> {
+    state.auth.clone().ok_or_else(|| {
+        Error::new(
+            404,
+            "accounts are off (--auth off): there is nothing to sign in to",
+        )
+    })
+}
+
+const WRONG: &str = "wrong user name or password";
+
+/// A valid argon2id hash of nothing anyone knows, so an unknown name costs a verification.
+static STAND_IN: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| password_auth::generate_hash(sessions::new_secret()));
+
+async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, Error> {
+    let body = body?;
+    let auth = auth(&state)?;
+    let form = is_form(&headers);
+    let credentials: Credentials = parse(&headers, &body)?;
+    let next = urls::safe_next(credentials.next.as_deref()).to_string();
+    // Checked before anything is written: the audit log and the server's log only ever see
+    // a plain name. No account can have another, so nothing is hashed for it either.
+    if let Err(e) = validate_name(&credentials.username) {
+        if form {
+            return Ok(Redirect::to(&urls::login_failed(&next)).into_response());
+        }
+        return Err(e);
+    }
+    if credentials.password.len() > MAX_PASSWORD {
+        return Err(Error::bad_request(format!(
+            "a password is at most {MAX_PASSWORD} bytes"
+        )));
+    }
+    let ip = crate::client_addr::client_ip(peer.ip(), &headers, &state.streams.trusted_proxies);
+    let https = forwarded_https(&headers, peer.ip(), &state.streams.trusted_proxies);
+    let attempt = match auth.attempts.begin(ip) {
+        Ok(attempt) => attempt,
+        Err(wait) => {
+            audit_refusal(&state, &auth, ip, &credentials.username).await;
+            let secs = wait.as_secs().max(1);
+            if form {
+                return Ok(Redirect::to(&urls::login_waiting(&next)).into_response());
+            }
+            let mut response = Error::new(
+                429,
+                format!("too many failed sign-ins: try again in {secs} s"),
+            )
+            .into_response();
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, secs.into());
+            return Ok(response);
+        }
+    };
+    let stored = users::password_hash(&auth.store, &credentials.username).await?;
+    let known = stored.is_some();
+    let hash = stored.unwrap_or_else(|| STAND_IN.clone());
+    let matches = password::verify(credentials.password, hash).await && known;
+    if !matches {
+        // The try stays counted.
+        drop(attempt);
+        tracing::info!(%ip, user = %credentials.username, "sign-in failed");
+        auth.audit
+            .record(Event {
+                actor: &credentials.username,
+                action: "sign-in",
+                target: None,
+                address: Some(ip),
+                ok: false,
+            })
+            .await;
+        if form {
+            return Ok(Redirect::to(&urls::login_failed(&next)).into_response());
+        }
+        return Err(Error::new(401, WRONG));
+    }
+    auth.attempts.succeeded(attempt);
+    // A fresh session id at every sign-in; the one the browser had (if any) ends.
+    if let Some(old) = cookie_secret(&headers, auth.secure_cookies || https) {
+        sessions::delete(&auth.store, &old).await?;
+        state
+            .streams
+            .owners
+            .end_session(&sessions::digest(&old), "signed in again: reload");
+    }
+    let secret = sessions::create(&auth.store, &credentials.username).await?;
+    tracing::info!(%ip, user = %credentials.username, "signed in");
+    auth.audit
+        .record(Event {
+            actor: &credentials.username,
+            action: "sign-in",
+            target: None,
+            address: Some(ip),
+            ok: true,
+        })
+        .await;
+    Ok(signed_in(
+        &auth,
+        &secret,
+        form.then_some(next.as_str()),
+        https,
+    ))
+}
+
+/// A refused try, in the audit log: the first of a burst from an address is an entry of
+/// its own, the rest of the burst only its count (rewritten at most once a second).
+async fn audit_refusal(state: &AppState, auth: &Arc<Auth>, ip: IpAddr, name: &str) {
+    match auth.attempts.refused(ip) {
+        Refused::First => {
+            tracing::warn!(%ip, user = %name, "sign-in refused: too many failures");
+            let entry = auth
+                .audit
+                .record(Event {
+                    actor: name,
+                    action: "sign-in.refused",
+                    target: Some(&refused_target(1)),
+                    address: Some(ip),
+                    ok: false,
+                })
+                .await;
+            if let Some(entry) = entry {
+                auth.attempts.written(ip, entry);
+            }
+        }
+        Refused::Recount { entry, count } => {
+            auth.audit.retarget(&entry, &refused_target(count)).await;
+        }
+        Refused::Later(after) => {
+            // The entry says the whole burst even if nothing follows; one such task per
+            // burst at a time, each a second at most.
+            // Tracked: shutdown waits for it (a second at most) or ends it.
+            let (auth, shutdown) = (auth.clone(), state.streams.shutdown.clone());
+            state.tasks().spawn(async move {
+                tokio::select! {
+                    () = tokio::time::sleep(after) => {}
+                    () = shutdown.cancelled() => {}
+                }
+                if let Some((entry, count)) = auth.attempts.recount(ip) {
+                    auth.audit.retarget(&entry, &refused_target(count)).await;
+                }
+            });
+        }
+        Refused::Counted => {}
+    }
+}
+
+fn refused_target(count: u64) -> String {
+    match count {
+        1 => "too many failures: 1 try refused".to_string(),
+        n => format!("too many failures: {n} tries refused"),
+    }
+}
+
+/// The answer that starts a session: 204 to a script, a redirect to `to` for a form, with
+/// the cookie either way.
+fn signed_in(auth: &Auth, secret: &str, to: Option<&str>, https: bool) -> Response {
+    let mut response = match to {
+        Some(to) => Redirect::to(to).into_response(),
+        None => StatusCode::NO_CONTENT.into_response(),
+    };
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, auth.cookie(Some(secret), https));
+    response
+}
+
+async fn logout(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    caller: Option<Extension<Caller>>,
+    headers: HeaderMap,
+) -> Result<Response, Error> {
+    let auth = auth(&state)?;
+    let https = forwarded_https(&headers, peer.ip(), &state.streams.trusted_proxies);
+    if let Some(Extension(caller)) = &caller {
+        let ip = crate::client_addr::client_ip(peer.ip(), &headers, &state.streams.trusted_proxies);
+        auth.audit
+            .record(Event {
+                actor: &caller.name,
+                action: "sign-out",
+                target: None,
+                address: Some(ip),
+                ok: true,
+            })
+            .await;
+    }
+    if let Some(secret) = cookie_secret(&headers, auth.secure_cookies || https) {
+        sessions::delete(&auth.store, &secret).await?;
+        // Its sockets end now, not when their pages go away.
+        state
+            .streams
+            .owners
+            .end_session(&sessions::digest(&secret), "signed out");
+    }
+    let mut response = if is_form(&headers) {
+        Redirect::to(&urls::login(None)).into_response()
+    } else {
+        StatusCode::NO_CONTENT.into_response()
+    };
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, auth.cookie(None, https));
+    Ok(response)
+}
+
+/// The signed-in user; with accounts off, everyone may do everything.
+async fn me(State(state): State<AppState>, caller: Option<Extension<Caller>>) -> Json<Me> {
+    Json(me_of(
+        state.auth.is_some(),
+        caller.map(|Extension(c)| c),
+        &state.streams.terminals,
+    ))
+}
+
+/// What `/api/auth/me` and the pages say of a caller.
+pub fn me_of(accounts: bool, caller: Option<Caller>, terminals: &Terminals) -> Me {
+    match caller {
+        Some(caller) if accounts => Me {
+            name: Some(caller.name),
+            role: caller.role,
+            accounts,
+            terminal: terminals.allows(Some(caller.role)),
+        },
+        // Signed out (only the open pages render then), or accounts off.
+        _ => Me {
+            name: None,
+            role: if accounts { Role::Viewer } else { Role::Admin },
+            accounts,
+            terminal: !accounts && terminals.allows(None),
+        },
+    }
+}
+
+/// The first admin, with the one-time token Berth logged at start (good for an hour); only
+/// while nobody has an account, which the store checks in the statement that adds it.
+async fn setup(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, Error> {
+    let body = body?;
+    let form = is_form(&headers);
+    let https = forwarded_https(&headers, peer.ip(), &state.streams.trusted_proxies);
+    let ip = crate::client_addr::client_ip(peer.ip(), &headers, &state.streams.trusted_proxies);
+    let answer = create_first_admin(&state, &headers, &body, https, ip).await;
+    match answer {
+        Ok(response) => Ok(response),
+        // The form shows what went wrong on the page it came from.
+        Err(e) if form => {
+            let token = serde_urlencoded::from_bytes::<SetupForm>(&body)
+                .map(|f| f.token)
+                .unwrap_or_default();
+            Ok(Redirect::to(&urls::setup_failed(&token, &e.to_string())).into_response())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn create_first_admin(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &Bytes,
+    https: bool,
+    ip: IpAddr,
+) -> Result<Response, Error> {
+    let auth = auth(state)?;
+    let form: SetupForm = parse(headers, body)?;
+    // Said first so that a finished setup reads as finished; the insert below is what
+    // decides (a user added between this count and it still ends setup there).
+    if users::count(&auth.store).await? > 0 {
+        auth.end_setup();
+        return Err(Error::not_found(
+            "setup is over: an account exists; sign in",
+        ));
+    }
+    if !auth.setup_token_matches(&form.token) {
+        return Err(Error::new(
+            403,
+            "wrong setup token, or the link expired (an hour after Berth printed it): restart Berth \
+             for a new one, or add the first admin with `berth user add NAME --role admin`",
+        ));
+    }
+    users::add_first_admin(&auth.store, &form.username, form.password).await?;
+    auth.end_setup();
+    tracing::info!(user = %form.username, %ip, "first admin created through /setup");
+    auth.audit
+        .record(Event {
+            actor: &form.username,
+            action: "setup",
+            target: Some(&form.username),
+            address: Some(ip),
+            ok: true,
+        })
+        .await;
+    let secret = sessions::create(&auth.store, &form.username).await?;
+    Ok(signed_in(
+        &auth,
+        &secret,
+        is_form(headers).then_some("/"),
+        https,
+    ))
+}

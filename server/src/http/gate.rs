@@ -1,0 +1,270 @@
+//! Who is asking: [`authenticate`] finds the caller of every request (a live session
+//! cookie or an API token, `Authorization: Bearer`) and hands it to what follows; whether
+//! the caller may use what it asks for is [`crate::http::doors`]' decision, from the route the
+//! router matched. [`same_origin`] refuses state-changing requests a browser sends from
+//! another site (CSRF). With `--auth off` nobody is looked up, and the doors are open.
+
+use super::attempts::Attempts;
+use crate::accounts::{
+    audit::Audit,
+    sessions::{self, COOKIE, Policy},
+    tokens, users,
+};
+use crate::{error::Error, http::AppState, store::Store};
+use axum::{
+    extract::{Request, State},
+    http::{HeaderMap, HeaderValue, Method, header},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use std::{
+    sync::Mutex,
+    time::{Duration, Instant},
+};
+
+/// The session cookie's name over https: the browser keeps a `__Host-` cookie only when it
+/// is Secure, for this host alone (no Domain) and the whole site (Path=/).
+pub const HOST_COOKIE: &str = "__Host-berth_session";
+
+/// How long the first admin's setup link works.
+pub const SETUP_LIFETIME: Duration = Duration::from_secs(3600);
+
+/// The one-time token `/setup` accepts while nobody has an account.
+struct SetupToken {
+    secret: String,
+    expires: Instant,
+}
+
+/// Everything sign-in needs; absent with `--auth off`.
+pub struct Auth {
+    pub store: Store,
+    pub policy: Policy,
+    /// Cookies carry `Secure` when Berth is reached over https (`--public-url`).
+    pub secure_cookies: bool,
+    /// `/metrics` without a session (for a scraper on a trusted network).
+    pub metrics_open: bool,
+    /// While nobody has an account: the one-time token `/setup` accepts, until it expires.
+    setup_token: Mutex<Option<SetupToken>>,
+    pub attempts: Attempts,
+    pub audit: Audit,
+}
+
+impl Auth {
+    /// As `--auth on` and the account settings make it, over `store`.
+    pub fn configured(settings: &crate::accounts::AccountSettings, store: Store) -> Self {
+        Self::new(
+            store.clone(),
+            settings.session_policy(),
+            settings.https(),
+            settings.metrics_open,
+            Audit::new(store, settings.audit_keep()),
+        )
+    }
+
+    pub fn new(
+        store: Store,
+        policy: Policy,
+        secure_cookies: bool,
+        metrics_open: bool,
+        audit: Audit,
+    ) -> Self {
+        Self {
+            store,
+            policy,
+            secure_cookies,
+            metrics_open,
+            setup_token: Mutex::new(None),
+            attempts: Attempts::default(),
+            audit,
+        }
+    }
+
+    /// Whether `token` is the setup token, and it has not expired.
+    pub fn setup_token_matches(&self, token: &str) -> bool {
+        let held = self.setup_token.lock().unwrap_or_else(|p| p.into_inner());
+        held.as_ref().is_some_and(|held| {
+            Instant::now() < held.expires
+                && constant_time_eq(token.as_bytes(), held.secret.as_bytes())
+        })
+    }
+
+    /// Setup is over (an account exists): the token works no more.
+    pub fn end_setup(&self) {
+        *self.setup_token.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+
+    /// While nobody has an account: a fresh one-time token for `/setup` (Berth logs the
+    /// link), good for [`SETUP_LIFETIME`]. None once someone has.
+    pub async fn offer_setup(&self) -> Result<Option<String>, Error> {
+        self.offer_setup_for(SETUP_LIFETIME).await
+    }
+
+    /// [`Auth::offer_setup`] with a token good for `lifetime` (the tests' short one).
+    pub async fn offer_setup_for(&self, lifetime: Duration) -> Result<Option<String>, Error> {
+        if users::count(&self.store).await? > 0 {
+            return Ok(None);
+        }
+        let secret = sessions::new_secret();
+        *self.setup_token.lock().unwrap_or_else(|p| p.into_inner()) = Some(SetupToken {
+            secret: secret.clone(),
+            expires: Instant::now() + lifetime,
+        });
+        Ok(Some(secret))
+    }
+
+    /// The cookie that carries `secret`; `None` clears it. `https`: the browser reached
+    /// Berth over https (a trusted proxy said so), which marks it Secure like an https
+    /// `--public-url` does, and names it `__Host-…`.
+    pub fn cookie(&self, secret: Option<&str>, https: bool) -> HeaderValue {
+        let secure = self.secure_cookies || https;
+        let (value, age) = match secret {
+            Some(secret) => (secret, self.policy.lifetime.as_secs()),
+            None => ("", 0),
+        };
+        let (name, secure) = match secure {
+            true => (HOST_COOKIE, "; Secure"),
+            false => (COOKIE, ""),
+        };
+        HeaderValue::from_str(&format!(
+            "{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={age}{secure}"
+        ))
+        .expect("hex and ASCII only")
+    }
+}
+
+/// Equal bytes, in a time that does not depend on where they differ.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The session secret a request's cookies carry: the `__Host-` cookie first, and only it
+/// when Berth is served over https (`https_only`): a plain `berth_session` there can only
+/// have been planted by another origin of the host (another port, a sibling name), to
+/// sign the browser in as someone else.
+pub fn cookie_secret(headers: &HeaderMap, https_only: bool) -> Option<String> {
+    let cookies = || {
+        headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .filter(|(_, value)| !value.is_empty())
+    };
+    let named = |wanted: &str| {
+        cookies()
+            .find(|(name, _)| *name == wanted)
+            .map(|(_, value)| value.to_string())
+    };
+    match https_only {
+        true => named(HOST_COOKIE),
+        false => named(HOST_COOKIE).or_else(|| named(COOKIE)),
+    }
+}
+
+/// Whether the browser used https, as a `--trusted-proxy` peer says in
+/// `X-Forwarded-Proto` (anyone else's word for it is ignored).
+pub fn forwarded_https(
+    headers: &HeaderMap,
+    peer: std::net::IpAddr,
+    trusted: &[std::net::IpAddr],
+) -> bool {
+    trusted.contains(&crate::client_addr::normalize(peer))
+        && headers
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"))
+}
+
+/// The token of an `Authorization: Bearer` header.
+pub fn bearer(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|t| t.trim().to_string())
+}
+
+/// Finds who is asking and hands the caller ([`sessions::Caller`]) to what follows; refuses
+/// nothing itself (the doors do), but a store that cannot answer (503).
+pub async fn authenticate(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let Some(auth) = state.auth.clone() else {
+        return next.run(request).await;
+    };
+    let secret = cookie_secret(request.headers(), auth.secure_cookies);
+    let found = match (bearer(request.headers()), secret) {
+        (Some(token), _) => tokens::find(&auth.store, &token).await,
+        (None, Some(secret)) => sessions::find(&auth.store, &secret, auth.policy).await,
+        (None, None) => Ok(None),
+    };
+    match found {
+        Ok(Some(caller)) => {
+            request.extensions_mut().insert(caller);
+        }
+        Ok(None) => {}
+        Err(e) => return e.into_response(),
+    }
+    next.run(request).await
+}
+
+/// Refuses POST, PUT, PATCH and DELETE a browser sends from another site: the browser says
+/// so in `Sec-Fetch-Site`, or (older browsers) its `Origin` is not one of Berth's own.
+/// Requests with a bearer token are not a browser's and are exempt.
+pub async fn same_origin(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let unsafe_method = !matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
+    let headers = request.headers();
+    if unsafe_method && bearer(headers).is_none() {
+        let site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+        let refused = match site {
+            Some("same-origin" | "none") => false,
+            Some(_) => true,
+            None => state.hosts.check_origin(headers).is_err(),
+        };
+        if refused {
+            return Error::new(
+                403,
+                "cross-site request refused: state changes must come from Berth's own pages",
+            )
+            .into_response();
+        }
+    }
+    next.run(request).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_session_cookie_is_found_among_others() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::COOKIE,
+            "a=1; berth_session=abc; b=2".parse().unwrap(),
+        );
+        assert_eq!(cookie_secret(&headers, false).as_deref(), Some("abc"));
+        assert_eq!(
+            cookie_secret(&headers, true),
+            None,
+            "over https, __Host- only"
+        );
+        headers.insert(header::COOKIE, "berth_session=".parse().unwrap());
+        assert_eq!(cookie_secret(&headers, false), None);
+        headers.insert(
+            header::COOKIE,
+            "berth_session=planted; x=1; __Host-berth_session=def"
+                .parse()
+                .unwrap(),
+        );
+        assert_eq!(cookie_secret(&headers, false).as_deref(), Some("def"));
+        assert_eq!(cookie_secret(&headers, true).as_deref(), Some("def"));
+    }
+}

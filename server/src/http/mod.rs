@@ -1,0 +1,276 @@
+//! The HTTP edge: every request Berth answers, and the layers each passes.
+//!
+//! - [`router`]: the application, its layers in order (tracing, [`security_headers`],
+//!   [`hosts`], [`paths`], [`request_body`], [`gate`]'s cross-site check and caller look-up,
+//!   then [`doors`], the authorization table); [`AppState`], what every handler is given.
+//! - [`serve`]: the accept loop ([`connection`]: first bytes, idle close) and the drained
+//!   shutdown.
+//! - [`api`]: the JSON API (`/api/...`); [`ws`]: the WebSocket endpoints, their admission
+//!   and the session loop that forwards a hub's frames; [`site`]: pages and static files;
+//!   [`metrics`]: `/metrics`.
+//! - [`extract`]: what handlers take from a request (the engine it is about, …);
+//!   [`attempts`]: sign-in limits.
+
+pub mod api;
+pub mod attempts;
+pub mod connection;
+pub mod doors;
+pub mod extract;
+pub mod gate;
+pub mod hosts;
+pub mod metrics;
+pub mod paths;
+pub mod request_body;
+pub mod security_headers;
+pub mod serve;
+pub mod site;
+pub mod ws;
+
+pub use serve::{ServeOptions, serve};
+
+use crate::{
+    docker::{EngineName, engine::Engine},
+    engines::Engines,
+    live::{hub, upstream},
+};
+use app::{App, api::SharedEngines, shell};
+use axum::{Router, extract::FromRef};
+use leptos::prelude::{LeptosOptions, provide_context};
+use leptos_axum::{LeptosRoutes, file_and_error_handler_with_context, generate_route_list};
+use std::{sync::Arc, time::Duration};
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
+use tower_http::trace::{DefaultOnFailure, TraceLayer};
+
+/// What the application is made from, each group defined by the module it configures
+/// (`berth --help` shows them under their headings).
+#[derive(clap::Args, Debug, Clone)]
+pub struct Settings {
+    #[command(flatten)]
+    pub serve: serve::ServeSettings,
+    #[command(flatten)]
+    pub hubs: hub::HubSettings,
+    #[command(flatten)]
+    pub sockets: ws::settings::SocketSettings,
+    #[command(flatten)]
+    pub accounts: crate::accounts::AccountSettings,
+}
+
+impl Settings {
+    /// Values no flag's parser can refuse alone: zeros, and settings that contradict.
+    pub fn check(&self) -> Result<(), String> {
+        let positive = [
+            self.serve.positive(),
+            self.sockets.positive(),
+            self.accounts.positive(),
+        ];
+        if let Some((flag, _)) = positive.iter().flatten().find(|(_, v)| *v == 0) {
+            return Err(format!("{flag} must be above zero"));
+        }
+        self.sockets.check()?;
+        self.hubs.check()
+    }
+}
+
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    /// Every engine's backend, for the pages (the same the API reads).
+    pub directory: SharedEngines,
+    pub streams: Arc<ws::Streams>,
+    pub metrics: metrics::Metrics,
+    pub hosts: Arc<hosts::AllowedHosts>,
+    /// Sign-in; `None` with `--auth off`.
+    pub auth: Option<Arc<gate::Auth>>,
+    /// How long a request's body may take to arrive.
+    pub body_timeout: Duration,
+}
+
+impl AppState {
+    /// `shutdown` stops every upstream and closes every socket (with 1001) when cancelled;
+    /// `tasks` is where everything the application starts runs (the engines' supervisors
+    /// already do), so shutdown can wait for all of it. `leptos_options.site_addr` is the
+    /// address actually served (its port is part of every allowed host).
+    /// One engine, named `local`.
+    pub fn new(
+        leptos_options: LeptosOptions,
+        engine: Arc<Engine>,
+        settings: &Settings,
+        shutdown: CancellationToken,
+        tasks: TaskTracker,
+    ) -> Self {
+        let engines = vec![(Engines::local(), engine)];
+        Self::with_engines(leptos_options, engines, settings, shutdown, tasks)
+    }
+
+    /// Several engines, the first the default.
+    pub fn with_engines(
+        leptos_options: LeptosOptions,
+        engines: Vec<(EngineName, Arc<Engine>)>,
+        settings: &Settings,
+        shutdown: CancellationToken,
+        tasks: TaskTracker,
+    ) -> Self {
+        let hosts =
+            hosts::AllowedHosts::new(leptos_options.site_addr, &settings.serve.allowed_hosts);
+        let names: Vec<_> = engines.iter().map(|(name, _)| name.clone()).collect();
+        let registry = hub::Registry::new(
+            settings.hubs.config(),
+            &names,
+            shutdown.clone(),
+            tasks.clone(),
+        );
+        let limiter = ws::limits::Limiter::new(settings.sockets.limits());
+        let last = Arc::new(upstream::last_known::LastValues::default());
+        let engines = Arc::new(Engines::new(engines, last.clone(), &registry));
+        let streams = Arc::new(ws::Streams {
+            registry: registry.clone(),
+            limiter: limiter.clone(),
+            engines: engines.clone(),
+            session: settings.sockets.session_config(),
+            trusted_proxies: settings.serve.trusted_proxies.clone(),
+            hosts: hosts.clone(),
+            system_interval: settings.hubs.system_interval(),
+            last: last.clone(),
+            shutdown,
+            tasks,
+            owners: Default::default(),
+            terminals: ws::terminal::Terminals::new(settings.sockets.terminal_policy()),
+        });
+        let metrics = metrics::Metrics::new(registry, limiter, streams.terminals.clone());
+        Self {
+            leptos_options,
+            directory: engines.clone(),
+            streams,
+            metrics,
+            hosts,
+            auth: None,
+            body_timeout: Duration::from_millis(settings.serve.body_timeout_ms),
+        }
+    }
+
+    /// Requires signing in, through `auth`; starts the sweep that ends the sockets of
+    /// sessions ended elsewhere, and the one that deletes expired sessions (both stop at
+    /// shutdown).
+    pub fn with_auth(mut self, auth: gate::Auth) -> Self {
+        let sweep = self.streams.owners.clone().sweep(
+            auth.store.clone(),
+            auth.policy,
+            self.streams.shutdown.clone(),
+        );
+        self.streams.tasks.spawn(sweep);
+        let expired = crate::accounts::sessions::sweep_until(
+            auth.store.clone(),
+            auth.policy,
+            self.streams.shutdown.clone(),
+        );
+        self.streams.tasks.spawn(expired);
+        self.auth = Some(Arc::new(auth));
+        self
+    }
+
+    /// Every task the application spawns: sessions, upstreams, connections.
+    pub fn tasks(&self) -> &TaskTracker {
+        &self.streams.tasks
+    }
+}
+
+/// The whole HTTP application. Every request passes, in order: tracing, the security
+/// headers (added to every answer, refusals included), the Host check, the refusal of
+/// ambiguous paths, the body deadline, the cross-site check, the look-up of its caller, and
+/// the authorization table (for the route it matched, or the fallback's own
+/// check). Each is a `Router::layer`, so it runs for every route and for the fallback.
+pub fn router(state: AppState) -> Router {
+    let directory = state.directory.clone();
+    let accounts = state.auth.is_some();
+    let terminals = state.streams.terminals.clone();
+    let context = move || {
+        // Who the gate let in, for the pages (`api::me`).
+        let caller =
+            leptos::prelude::use_context::<axum::http::request::Parts>().and_then(|parts| {
+                parts
+                    .extensions
+                    .get::<crate::accounts::sessions::Caller>()
+                    .cloned()
+            });
+        // Nothing about engines or containers before sign-in: a page rendered for nobody
+        // (sign-in, setup) has no engines to ask.
+        if !accounts || caller.is_some() {
+            provide_context(directory.clone());
+        }
+        provide_context(api::signin::me_of(accounts, caller, &terminals));
+        // This page's inline scripts carry Leptos's nonce; its policy names it.
+        if let (Some(nonce), Some(response)) = (
+            leptos::nonce::use_nonce(),
+            leptos::prelude::use_context::<leptos_axum::ResponseOptions>(),
+        ) && let Ok(policy) =
+            axum::http::HeaderValue::from_str(&security_headers::page_policy(Some(&nonce)))
+        {
+            response.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, policy);
+        }
+    };
+    let options = state.leptos_options.clone();
+    let pages = file_and_error_handler_with_context::<AppState, _>(context.clone(), shell);
+    let fallback = move |axum::extract::State(state): axum::extract::State<AppState>,
+                         request: axum::extract::Request| {
+        let pages = pages.clone();
+        async move {
+            site::fallback(state, request, move |state, request| {
+                let uri = request.uri().clone();
+                pages(uri, axum::extract::State(state), request)
+            })
+            .await
+        }
+    };
+    Router::new()
+        .nest(
+            "/api",
+            api::routes()
+                .nest("/auth", api::signin::routes())
+                .nest("/users", api::accounts::users())
+                .nest("/tokens", api::accounts::tokens())
+                .nest("/audit", api::accounts::audit()),
+        )
+        .merge(ws::routes())
+        .route("/metrics", axum::routing::get(metrics::handler))
+        .leptos_routes_with_context(
+            &state,
+            generate_route_list(App),
+            context.clone(),
+            move || shell(options.clone()),
+        )
+        .fallback(fallback)
+        // Innermost: who may use the matched route (the fallback decides for itself).
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            doors::authorize,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            gate::authenticate,
+        ))
+        // No state change from another site.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            gate::same_origin,
+        ))
+        // A body that never arrives holds nothing for long.
+        .layer(axum::middleware::from_fn_with_state(
+            state.body_timeout,
+            request_body::deadline,
+        ))
+        .layer(axum::middleware::from_fn(paths::refuse_ambiguous))
+        // Outermost but for headers and tracing: no route, page, socket or file is reached under a host
+        // name that is not Berth's own.
+        .layer(axum::middleware::from_fn_with_state(
+            state.hosts.clone(),
+            hosts::check_host,
+        ))
+        // Every answer, refusals of the layers above included, forbids framing and sniffing.
+        .layer(axum::middleware::from_fn(security_headers::add))
+        // A 503 while the engine is down is an expected answer, not a server failure.
+        .layer(
+            TraceLayer::new_for_http()
+                .on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG)),
+        )
+        .with_state(state)
+}
