@@ -172,11 +172,45 @@ impl LogBatch {
 }
 
 /// The line count of a serialized `logs` frame, read from its head without parsing the
-/// lines; None for any other frame.
+/// lines (what a client that only counts needs); None for any other frame.
 pub fn batch_count(json: &str) -> Option<u64> {
     let rest = json.strip_prefix(r#"{"type":"logs","count":"#)?;
     let digits = rest.find(|c: char| !c.is_ascii_digit())?;
     rest[..digits].parse().ok()
+}
+
+/// A line as a viewer holds it: its number, its batch line, and its origin, shared by every
+/// line of the batch that names it (one allocation per origin, not three per line).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SharedLine {
+    pub seq: u64,
+    pub origin: std::sync::Arc<LogOrigin>,
+    pub line: BatchLine,
+}
+
+impl LogBatch {
+    /// Each line with its number and shared origin.
+    pub fn into_shared_lines(self) -> impl Iterator<Item = SharedLine> {
+        let origins: Vec<std::sync::Arc<LogOrigin>> =
+            self.origins.into_iter().map(std::sync::Arc::new).collect();
+        let unknown = std::sync::Arc::new(LogOrigin {
+            container: String::new(),
+            name: String::new(),
+            service: None,
+        });
+        let first = self.first;
+        self.lines
+            .into_iter()
+            .enumerate()
+            .map(move |(i, line)| SharedLine {
+                seq: first + i as u64,
+                origin: origins
+                    .get(line.origin as usize)
+                    .cloned()
+                    .unwrap_or_else(|| unknown.clone()),
+                line,
+            })
+    }
 }
 
 /// One line of a container's output, as a viewer holds it (a [`LogBatch`] line with its
@@ -444,6 +478,23 @@ mod tests {
         };
         let lines: Vec<_> = batch.clone().into_lines().collect();
         assert_eq!((lines[1].seq, lines[1].container.as_str()), (8, "def"));
+        // A viewer's lines share their origin: the same lines, one origin allocation each.
+        let mut twice = batch.clone();
+        twice.lines.push(line(1, "three"));
+        twice.count = 3;
+        let shared: Vec<_> = twice.clone().into_shared_lines().collect();
+        for (shared, line) in shared.iter().zip(twice.clone().into_lines()) {
+            assert_eq!(
+                (
+                    shared.seq,
+                    &shared.origin.container,
+                    &shared.origin.name,
+                    &shared.line.text
+                ),
+                (line.seq, &line.container, &line.name, &line.text)
+            );
+        }
+        assert!(std::sync::Arc::ptr_eq(&shared[1].origin, &shared[2].origin));
         let rest = batch.clone().skip(1).unwrap();
         assert_eq!((rest.first, rest.count, rest.origins.len()), (8, 1, 1));
         assert_eq!(rest.lines[0].origin, 0);

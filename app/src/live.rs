@@ -73,6 +73,9 @@ pub fn use_live(
 }
 
 #[cfg(feature = "hydrate")]
+pub(crate) use browser::{refusal, ws_url};
+
+#[cfg(feature = "hydrate")]
 mod browser {
     use super::LiveStatus;
     use crate::frames::Frame;
@@ -137,7 +140,8 @@ mod browser {
         on_cleanup(move || dispose(&for_cleanup));
     }
 
-    fn ws_url(path: &str) -> Option<String> {
+    /// The socket URL of a stream path, on this page's host (wss under https).
+    pub fn ws_url(path: &str) -> Option<String> {
         let location = web_sys::window()?.location();
         let scheme = if location.protocol().ok()? == "https:" {
             "wss"
@@ -145,6 +149,30 @@ mod browser {
             "ws"
         };
         Some(format!("{scheme}://{}{path}", location.host().ok()?))
+    }
+
+    /// Why a socket's handshake failed, which the browser does not say: the same path asked
+    /// over HTTP gets the same refusal (the server checks everything before the upgrade).
+    /// The status (0 when the request failed) and the `{"error"}` message, if any.
+    pub async fn refusal(
+        path: &str,
+        signal: Option<&web_sys::AbortSignal>,
+    ) -> (u16, Result<String, String>) {
+        let response = gloo_net::http::Request::get(path)
+            .abort_signal(signal)
+            .send()
+            .await;
+        match response {
+            Ok(r) => {
+                let status = r.status();
+                let body: Option<serde_json::Value> = r.json().await.ok();
+                let message = body
+                    .and_then(|b| b.get("error").and_then(|e| e.as_str()).map(str::to_string))
+                    .ok_or_else(String::new);
+                (status, message)
+            }
+            Err(e) => (0, Ok(e.to_string())),
+        }
     }
 
     /// Closes the current socket (if any) with 1000 and forgets its handlers; its late
@@ -301,25 +329,12 @@ mod browser {
         live.set_status.set(LiveStatus::Connecting);
         let live = live.clone();
         leptos::task::spawn_local(async move {
-            let response = gloo_net::http::Request::get(&path)
-                .abort_signal(signal.as_ref())
-                .send()
-                .await;
+            let (status, message) = refusal(&path, signal.as_ref()).await;
             if live.conn.borrow().generation != generation || live.conn.borrow().disposed {
                 return;
             }
             live.conn.borrow_mut().probe = None;
-            let (status, message) = match response {
-                Ok(r) => {
-                    let status = r.status();
-                    let body: Option<serde_json::Value> = r.json().await.ok();
-                    let message = body
-                        .and_then(|b| b.get("error").and_then(|e| e.as_str()).map(str::to_string))
-                        .unwrap_or_else(|| format!("HTTP {status}"));
-                    (status, message)
-                }
-                Err(e) => (0, e.to_string()),
-            };
+            let message = message.unwrap_or_else(|_| format!("HTTP {status}"));
             match status {
                 429 => schedule_with(
                     &live,

@@ -10,7 +10,7 @@
 
 use crate::{
     ansi,
-    frames::{Frame, LogLine, LogStream},
+    frames::{Frame, LogStream, SharedLine},
     live::use_live,
     log_filter::{Filter, highlight},
 };
@@ -41,7 +41,7 @@ const FILTER_DEBOUNCE_MS: u64 = 150;
 pub const DEFAULT_MAX_LINES: usize = 5_000;
 
 enum RowKind {
-    Line(LogLine),
+    Line(SharedLine),
     Skipped(u64),
     /// The stream ended; `true` when it will be reconnected.
     Ended(String, bool),
@@ -69,13 +69,14 @@ impl Row {
 
     fn plain(&self) -> &str {
         self.plain.get_or_init(|| match &self.kind {
-            RowKind::Line(line) => ansi::strip(&line.text),
+            RowKind::Line(shown) => ansi::strip(&shown.line.text),
             _ => String::new(),
         })
     }
 }
 
-fn line_view(line: &LogLine, show_service: bool, filter: &Filter) -> impl IntoView + use<> {
+fn line_view(shown: &SharedLine, show_service: bool, filter: &Filter) -> impl IntoView + use<> {
+    let SharedLine { seq, origin, line } = shown;
     let class = match line.stream {
         LogStream::Stdout => "log-line",
         LogStream::Stderr => "log-line stderr",
@@ -84,7 +85,12 @@ fn line_view(line: &LogLine, show_service: bool, filter: &Filter) -> impl IntoVi
         .timestamp
         .clone()
         .map(|t| crate::format::docker_time(&t));
-    let service = show_service.then(|| line.service.clone().unwrap_or_else(|| line.name.clone()));
+    let service = show_service.then(|| {
+        origin
+            .service
+            .clone()
+            .unwrap_or_else(|| origin.name.clone())
+    });
     let service_class = service_class(service.as_deref().unwrap_or_default());
     let segments = ansi::segments(&line.text);
     let text = if filter.is_all() {
@@ -106,7 +112,7 @@ fn line_view(line: &LogLine, show_service: bool, filter: &Filter) -> impl IntoVi
             .collect_view()
     };
     view! {
-        <div class=class data-seq=line.seq>
+        <div class=class data-seq=*seq>
             <span class="log-ts">{timestamp}</span>
             {service.map(|s| view! { <span class=service_class>{s}</span> })}
             <span class="log-text">{text}</span>
@@ -155,12 +161,12 @@ fn keeps(filter: &Filter, version: u32, row: &Row) -> bool {
 fn log_file(rows: &VecDeque<Arc<Row>>) -> String {
     let mut out = String::new();
     for row in rows {
-        if let RowKind::Line(line) = &row.kind {
+        if let RowKind::Line(SharedLine { origin, line, .. }) = &row.kind {
             if let Some(ts) = &line.timestamp {
                 out.push_str(ts);
                 out.push(' ');
             }
-            if let Some(service) = &line.service {
+            if let Some(service) = &origin.service {
                 out.push_str(service);
                 out.push_str(" | ");
             }
@@ -415,20 +421,20 @@ pub fn LogViewer(
             move |frame| match frame {
                 Frame::Logs(batch) => {
                     received.update(|r| *r += u64::from(batch.count));
-                    for line in batch.into_lines() {
-                        if let Some(ts) = &line.timestamp {
+                    for shown in batch.into_shared_lines() {
+                        if let Some(ts) = &shown.line.timestamp {
                             let key = crate::frames::timestamp_key(ts);
-                            let seen = shown_until.with_value(|s| {
-                                s.get(&line.container).is_some_and(|last| key <= *last)
-                            });
+                            let container = &shown.origin.container;
+                            let seen = shown_until
+                                .with_value(|s| s.get(container).is_some_and(|last| key <= *last));
                             if seen {
                                 continue;
                             }
                             shown_until.update_value(|s| {
-                                s.insert(line.container.clone(), key);
+                                s.insert(container.clone(), key);
                             });
                         }
-                        push(RowKind::Line(line))
+                        push(RowKind::Line(shown))
                     }
                 }
                 Frame::Lagged { missed } => {

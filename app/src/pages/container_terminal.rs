@@ -320,15 +320,6 @@ mod browser {
         });
     }
 
-    fn ws_url(path: &str) -> Option<String> {
-        let location = web_sys::window()?.location();
-        let scheme = match location.protocol().ok()?.as_str() {
-            "https:" => "wss",
-            _ => "ws",
-        };
-        Some(format!("{scheme}://{}{path}", location.host().ok()?))
-    }
-
     fn send_resize(socket: &WebSocket, term: &Terminal) {
         let resize = TerminalInput::Resize {
             cols: term.cols(),
@@ -355,7 +346,7 @@ mod browser {
         term.open(&element);
         fit.fit();
         term.focus();
-        let url = ws_url(path).ok_or("no page address")?;
+        let url = crate::live::ws_url(path).ok_or("no page address")?;
         let socket = WebSocket::new(&url).map_err(|_| format!("cannot open {url}"))?;
         socket.set_binary_type(BinaryType::Arraybuffer);
         let status = inner.borrow().status;
@@ -503,19 +494,12 @@ mod browser {
     /// checks everything before the upgrade, so the same GET gets the same refusal).
     fn probe(path: String, status: RwSignal<TermStatus>, current: impl Fn() -> bool + 'static) {
         leptos::task::spawn_local(async move {
-            let response = gloo_net::http::Request::get(&path).send().await;
+            let (code, message) = crate::live::refusal(&path, None).await;
             if !current() {
                 return;
             }
-            let message = match response {
-                Ok(r) => {
-                    let code = r.status();
-                    let body: Option<serde_json::Value> = r.json().await.ok();
-                    body.and_then(|b| b.get("error")?.as_str().map(str::to_string))
-                        .unwrap_or_else(|| format!("the terminal could not open (HTTP {code})"))
-                }
-                Err(e) => e.to_string(),
-            };
+            let message =
+                message.unwrap_or_else(|_| format!("the terminal could not open (HTTP {code})"));
             status.set(TermStatus::Failed(message));
         });
     }
