@@ -21,7 +21,7 @@
 //! - `http/`: the edge: the router and its layers (`hosts`, `paths`, `request_body`,
 //!   `gate`, `doors`: the authorization table), `serve` (the accept loop and drained
 //!   shutdown), `api/` (the JSON API), `ws/` (the WebSocket endpoints, their admission and
-//!   the session loop), `site` (pages and files), `metrics`.
+//!   the client loop), `site` (pages and files), `metrics`.
 //! - `cli/`: `berth user …`, `berth token …`, `berth health`; `config`: every flag, each
 //!   group defined by the module it configures and flattened here.
 //!
@@ -30,7 +30,7 @@
 //! `live/upstream/container_logs.rs` follows a container (`project_logs.rs`,
 //! `service_logs.rs` merge several) → `live/upstream/batch.rs` numbers lines into frames →
 //! `live/hub/published.rs` writes a frame's text once → `live/hub/queue.rs` holds it for
-//! every client → `http/ws/session.rs` sends it → in the browser, `app/src/live.rs` opens
+//! every client → `http/ws/client.rs` sends it → in the browser, `app/src/live.rs` opens
 //! the socket and `app/src/frames.rs` reads the frame → `app/src/log_viewer.rs` draws the
 //! line.
 

@@ -320,7 +320,7 @@ pub fn refusal(
         caller,
         accounts,
         metrics_open,
-        &state.streams.terminals,
+        &state.sockets.terminals,
     );
     match (decision, kind) {
         (Decision::Allow, _) => None,

@@ -16,7 +16,7 @@ impl FromRequestParts<AppState> for OnEngine {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
-        let engines = &state.streams.engines;
+        let engines = &state.sockets.engines;
         let named = Path::<HashMap<String, String>>::from_request_parts(parts, state)
             .await
             .ok()

@@ -6,7 +6,7 @@
 //! - [`serve`]: the accept loop ([`connection`]: first bytes, idle close) and the drained
 //!   shutdown.
 //! - [`api`]: the JSON API (`/api/...`); [`ws`]: the WebSocket endpoints, their admission
-//!   and the session loop that forwards a hub's frames; [`site`]: pages and static files;
+//!   and the client loop (`ws/client.rs`) that forwards a hub's frames; [`site`]: pages and static files;
 //!   [`metrics`]: `/metrics`.
 //! - [`extract`]: what handlers take from a request (the engine it is about, …);
 //!   [`attempts`]: sign-in limits.
@@ -76,7 +76,7 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     /// Every engine's backend, for the pages (the same the API reads).
     pub directory: SharedEngines,
-    pub streams: Arc<ws::Streams>,
+    pub sockets: Arc<ws::Sockets>,
     pub metrics: metrics::Metrics,
     pub hosts: Arc<hosts::AllowedHosts>,
     /// Sign-in; `None` with `--auth off`.
@@ -122,11 +122,11 @@ impl AppState {
         let limiter = ws::limits::Limiter::new(settings.sockets.limits());
         let last = Arc::new(upstream::last_known::LastValues::default());
         let engines = Arc::new(Engines::new(engines, last.clone(), &registry));
-        let streams = Arc::new(ws::Streams {
+        let sockets = Arc::new(ws::Sockets {
             registry: registry.clone(),
             limiter: limiter.clone(),
             engines: engines.clone(),
-            session: settings.sockets.session_config(),
+            client: settings.sockets.client_config(),
             trusted_proxies: settings.serve.trusted_proxies.clone(),
             hosts: hosts.clone(),
             system_interval: settings.hubs.system_interval(),
@@ -136,11 +136,11 @@ impl AppState {
             owners: Default::default(),
             terminals: ws::terminal::Terminals::new(settings.sockets.terminal_policy()),
         });
-        let metrics = metrics::Metrics::new(registry, limiter, streams.terminals.clone());
+        let metrics = metrics::Metrics::new(registry, limiter, sockets.terminals.clone());
         Self {
             leptos_options,
             directory: engines.clone(),
-            streams,
+            sockets,
             metrics,
             hosts,
             auth: None,
@@ -152,25 +152,25 @@ impl AppState {
     /// sessions ended elsewhere, and the one that deletes expired sessions (both stop at
     /// shutdown).
     pub fn with_auth(mut self, auth: gate::Auth) -> Self {
-        let sweep = self.streams.owners.clone().sweep(
+        let sweep = self.sockets.owners.clone().sweep(
             auth.store.clone(),
             auth.policy,
-            self.streams.shutdown.clone(),
+            self.sockets.shutdown.clone(),
         );
-        self.streams.tasks.spawn(sweep);
+        self.sockets.tasks.spawn(sweep);
         let expired = crate::accounts::sessions::sweep_until(
             auth.store.clone(),
             auth.policy,
-            self.streams.shutdown.clone(),
+            self.sockets.shutdown.clone(),
         );
-        self.streams.tasks.spawn(expired);
+        self.sockets.tasks.spawn(expired);
         self.auth = Some(Arc::new(auth));
         self
     }
 
     /// Every task the application spawns: sessions, upstreams, connections.
     pub fn tasks(&self) -> &TaskTracker {
-        &self.streams.tasks
+        &self.sockets.tasks
     }
 }
 
@@ -182,7 +182,7 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     let directory = state.directory.clone();
     let accounts = state.auth.is_some();
-    let terminals = state.streams.terminals.clone();
+    let terminals = state.sockets.terminals.clone();
     let context = move || {
         // Who the gate let in, for the pages (`api::me`).
         let caller =

@@ -352,7 +352,7 @@ async fn an_engine_whose_events_fail_at_once_is_not_asked_in_a_loop() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_host_requests_share_one_sample() {
     let server = TestServer::start().await;
-    let last = &server.state.streams.last;
+    let last = &server.state.sockets.last;
     let before = last.host_samples_taken();
     let answers = futures::future::join_all((0..10).map(|_| server.get("/api/host"))).await;
     assert!(

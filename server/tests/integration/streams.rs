@@ -725,7 +725,7 @@ async fn shutdown_closes_every_socket_with_1001() {
         "the server stopped (took {took:?})"
     );
     // Sessions and upstreams are their own tasks: they finish just after the server does.
-    let registry = &server.state.streams.registry;
+    let registry = &server.state.sockets.registry;
     let idle = || {
         registry
             .counts()

@@ -77,7 +77,7 @@ impl FromRequestParts<AppState> for Admin {
                 "only an admin may manage users and tokens or read the audit log",
             ));
         }
-        let address = crate::client_addr::of_request(parts, &state.streams.trusted_proxies);
+        let address = crate::client_addr::of_request(parts, &state.sockets.trusted_proxies);
         Ok(Self(caller, auth, address))
     }
 }
@@ -122,7 +122,7 @@ async fn set_role(
 
 /// Ends the sockets of `name`'s sessions and of the tokens they made.
 fn end_user(state: &AppState, name: &str, tokens_made: &[String], reason: &str) {
-    let owners = &state.streams.owners;
+    let owners = &state.sockets.owners;
     owners.end_user(name, reason);
     for id in tokens_made {
         owners.end_session(&tokens::owner_key(id), reason);
@@ -142,7 +142,7 @@ async fn set_password(
         .then(|| admin.0.session.clone())
         .flatten();
     users::set_password(&admin.1.store, &name, new.password, keep.as_deref()).await?;
-    state.streams.owners.end_user_except(
+    state.sockets.owners.end_user_except(
         &name,
         keep.as_deref(),
         "your password changed: sign in again",
@@ -191,7 +191,7 @@ async fn revoke_token(
 ) -> Result<StatusCode, Error> {
     let name = tokens::revoke(&admin.1.store, &id).await?;
     state
-        .streams
+        .sockets
         .owners
         .end_session(&tokens::owner_key(&id), "the token was revoked");
     admin

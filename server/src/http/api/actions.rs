@@ -59,7 +59,7 @@ impl FromRequestParts<AppState> for Actor {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
-        let address = crate::client_addr::of_request(parts, &state.streams.trusted_proxies);
+        let address = crate::client_addr::of_request(parts, &state.sockets.trusted_proxies);
         let Some(auth) = state.auth.clone() else {
             return Ok(Self {
                 name: "local".into(),

@@ -85,12 +85,12 @@ pub struct ProjectRef {
 
 /// Every engine, the default one first, with its state now.
 async fn engines(State(state): State<AppState>) -> Json<Vec<EngineInfo>> {
-    Json(state.streams.engines.engines().await)
+    Json(state.sockets.engines.engines().await)
 }
 
 /// Every container of every engine that answers within a few seconds, and the others named.
 async fn all_containers(State(state): State<AppState>) -> Json<AllContainers> {
-    Json(state.streams.engines.all_containers().await)
+    Json(state.sockets.engines.all_containers().await)
 }
 
 /// 200 when the engine answers, 503 when not; the body is the same [`app::model::Health`]

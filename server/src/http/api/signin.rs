@@ -122,8 +122,8 @@ async fn login(
             "a password is at most {MAX_PASSWORD} bytes"
         )));
     }
-    let ip = crate::client_addr::client_ip(peer.ip(), &headers, &state.streams.trusted_proxies);
-    let https = forwarded_https(&headers, peer.ip(), &state.streams.trusted_proxies);
+    let ip = crate::client_addr::client_ip(peer.ip(), &headers, &state.sockets.trusted_proxies);
+    let https = forwarded_https(&headers, peer.ip(), &state.sockets.trusted_proxies);
     let attempt = match auth.attempts.begin(ip) {
         Ok(attempt) => attempt,
         Err(wait) => {
@@ -170,7 +170,7 @@ async fn login(
     if let Some(old) = cookie_secret(&headers, auth.secure_cookies || https) {
         sessions::delete(&auth.store, &old).await?;
         state
-            .streams
+            .sockets
             .owners
             .end_session(&sessions::digest(&old), "signed in again: reload");
     }
@@ -220,7 +220,7 @@ async fn audit_refusal(state: &AppState, auth: &Arc<Auth>, ip: IpAddr, name: &st
             // The entry says the whole burst even if nothing follows; one such task per
             // burst at a time, each a second at most.
             // Tracked: shutdown waits for it (a second at most) or ends it.
-            let (auth, shutdown) = (auth.clone(), state.streams.shutdown.clone());
+            let (auth, shutdown) = (auth.clone(), state.sockets.shutdown.clone());
             state.tasks().spawn(async move {
                 tokio::select! {
                     () = tokio::time::sleep(after) => {}
@@ -262,9 +262,9 @@ async fn logout(
     headers: HeaderMap,
 ) -> Result<Response, Error> {
     let auth = auth(&state)?;
-    let https = forwarded_https(&headers, peer.ip(), &state.streams.trusted_proxies);
+    let https = forwarded_https(&headers, peer.ip(), &state.sockets.trusted_proxies);
     if let Some(Extension(caller)) = &caller {
-        let ip = crate::client_addr::client_ip(peer.ip(), &headers, &state.streams.trusted_proxies);
+        let ip = crate::client_addr::client_ip(peer.ip(), &headers, &state.sockets.trusted_proxies);
         auth.audit
             .record(Event {
                 actor: &caller.name,
@@ -279,7 +279,7 @@ async fn logout(
         sessions::delete(&auth.store, &secret).await?;
         // Its sockets end now, not when their pages go away.
         state
-            .streams
+            .sockets
             .owners
             .end_session(&sessions::digest(&secret), "signed out");
     }
@@ -299,7 +299,7 @@ async fn me(State(state): State<AppState>, caller: Option<Extension<Caller>>) ->
     Json(me_of(
         state.auth.is_some(),
         caller.map(|Extension(c)| c),
-        &state.streams.terminals,
+        &state.sockets.terminals,
     ))
 }
 
@@ -332,8 +332,8 @@ async fn setup(
 ) -> Result<Response, Error> {
     let body = body?;
     let form = is_form(&headers);
-    let https = forwarded_https(&headers, peer.ip(), &state.streams.trusted_proxies);
-    let ip = crate::client_addr::client_ip(peer.ip(), &headers, &state.streams.trusted_proxies);
+    let https = forwarded_https(&headers, peer.ip(), &state.sockets.trusted_proxies);
+    let ip = crate::client_addr::client_ip(peer.ip(), &headers, &state.sockets.trusted_proxies);
     let answer = create_first_admin(&state, &headers, &body, https, ip).await;
     match answer {
         Ok(response) => Ok(response),

@@ -3,9 +3,9 @@
 //! error), so a refused client never costs a task; the hub is joined only once upgraded, and
 //! the session is tracked so shutdown can wait for its goodbye.
 
+pub mod client;
 pub mod limits;
 pub mod owners;
-pub mod session;
 pub mod settings;
 pub mod terminal;
 mod terminal_session;
@@ -40,9 +40,9 @@ use axum::{
     response::Response,
     routing::{MethodRouter, get},
 };
+use client::{ClientConfig, Joined, Resync};
 use futures::FutureExt;
 use limits::{Limiter, Permit, Refusal};
-use session::{Joined, Resync, SessionConfig};
 use std::{
     collections::HashMap,
     future::Future,
@@ -57,11 +57,11 @@ pub const MAX_TAIL: usize = 10_000;
 pub const DEFAULT_TAIL: usize = 100;
 
 /// What the stream endpoints share.
-pub struct Streams {
+pub struct Sockets {
     pub registry: Arc<Registry>,
     pub limiter: Arc<Limiter>,
     pub engines: Arc<Engines>,
-    pub session: SessionConfig,
+    pub client: ClientConfig,
     /// Peers whose X-Forwarded-For is believed.
     pub trusted_proxies: Vec<IpAddr>,
     /// Berth's own names: a browser's Origin must be one of them.
@@ -169,34 +169,34 @@ impl<S: Send + Sync> FromRequestParts<S> for Asking {
     }
 }
 
-fn admit(streams: &Streams, asking: Asking, kind: StreamKind) -> Result<Admitted, Error> {
+fn admit(sockets: &Sockets, asking: Asking, kind: StreamKind) -> Result<Admitted, Error> {
     let Asking {
         headers,
         peer,
         caller,
     } = asking;
     let user = caller.as_ref().map(|c| c.name.as_str());
-    let permit = limit(streams, &headers, peer, kind, user)?;
+    let permit = limit(sockets, &headers, peer, kind, user)?;
     let ownership = caller.and_then(|caller| {
         let session = caller.session?;
-        Some(streams.owners.own(&session, &caller.name, caller.role))
+        Some(sockets.owners.own(&session, &caller.name, caller.role))
     });
     Ok(Admitted { permit, ownership })
 }
 
 fn limit(
-    streams: &Streams,
+    sockets: &Sockets,
     headers: &HeaderMap,
     peer: SocketAddr,
     kind: StreamKind,
     user: Option<&str>,
 ) -> Result<Permit, Error> {
-    streams
+    sockets
         .hosts
         .check_origin(headers)
-        .inspect_err(|_| streams.limiter.count_origin_rejection())?;
-    let ip = crate::client_addr::client_ip(peer.ip(), headers, &streams.trusted_proxies);
-    streams.limiter.acquire(ip, kind, user).map_err(|refusal| {
+        .inspect_err(|_| sockets.limiter.count_origin_rejection())?;
+    let ip = crate::client_addr::client_ip(peer.ip(), headers, &sockets.trusted_proxies);
+    sockets.limiter.acquire(ip, kind, user).map_err(|refusal| {
         let message = match refusal {
             Refusal::PerIp { limit } => {
                 format!("too many {kind} connections from {ip}: the limit is {limit} per address")
@@ -254,7 +254,7 @@ fn with_history(
     sources: impl Future<Output = Vec<LogSource>> + Send + 'static,
 ) -> Joined {
     let budget = subscription.registry().config().history_bytes();
-    let prelude: session::Prelude = Box::new(move |subscription: &mut Subscription| {
+    let prelude: client::Prelude = Box::new(move |subscription: &mut Subscription| {
         async move {
             subscription.cursor.settle(tail).await;
             let (backlog, complete) = subscription.cursor.backlog();
@@ -275,9 +275,9 @@ fn with_history(
     }
 }
 
-fn session(
+fn forward(
     upgrade: WebSocketUpgrade,
-    streams: Arc<Streams>,
+    sockets: Arc<Sockets>,
     admitted: Admitted,
     join: impl FnOnce(&Arc<Registry>) -> Joined + Send + 'static,
 ) -> Response {
@@ -290,15 +290,15 @@ fn session(
         .max_frame_size(MAX_CLIENT_MESSAGE)
         .on_failed_upgrade(|e| tracing::debug!("WebSocket upgrade failed: {e}"))
         .on_upgrade(move |socket| {
-            let tasks = streams.tasks.clone();
+            let tasks = sockets.tasks.clone();
             tasks.track_future(async move {
-                session::run(
+                client::run(
                     socket,
-                    join(&streams.registry),
+                    join(&sockets.registry),
                     permit,
                     ownership,
-                    streams.session.clone(),
-                    streams.shutdown.clone(),
+                    sockets.client.clone(),
+                    sockets.shutdown.clone(),
                 )
                 .await;
             })
@@ -311,31 +311,28 @@ const LIST_WAIT: Duration = Duration::from_secs(10);
 /// An engine's containers: the current list, then each change. Starts (or joins) the one
 /// list hub of the engine.
 async fn container_list(
-    State(streams): State<Arc<Streams>>,
+    State(sockets): State<Arc<Sockets>>,
     OnEngine(on): OnEngine,
     asking: Asking,
     upgrade: Upgrade,
 ) -> Result<Response, Error> {
-    let admitted = admit(&streams, asking, StreamKind::ContainerList)?;
+    let admitted = admit(&sockets, asking, StreamKind::ContainerList)?;
     // The engine's 503 now, rather than a socket that ends at once.
     on.engine.client()?;
     let upgrade = upgraded(upgrade)?;
     let list = on.containers.clone();
-    Ok(session(upgrade, streams, admitted, move |_| {
+    Ok(forward(upgrade, sockets, admitted, move |_| {
         let subscription = list.subscribe(Who::Socket);
         let resync_list = list.clone();
-        let resync: Resync = Arc::new(move || {
-            resync_list
-                .snapshot_now()
-                .map(|s| session::text(&s.frame()))
-        });
+        let resync: Resync =
+            Arc::new(move || resync_list.snapshot_now().map(|s| client::text(&s.frame())));
         // Joined first, then the snapshot: changes after it carry higher versions, the
         // ones it already has are skipped by the client.
-        let prelude: session::Prelude = Box::new(move |_: &mut Subscription| {
+        let prelude: client::Prelude = Box::new(move |_: &mut Subscription| {
             async move {
                 list.snapshot(LIST_WAIT)
                     .await
-                    .map(|s| vec![session::text(&s.frame())])
+                    .map(|s| vec![client::text(&s.frame())])
                     .unwrap_or_default()
             }
             .boxed()
@@ -349,7 +346,7 @@ async fn container_list(
 }
 
 async fn container_logs(
-    State(streams): State<Arc<Streams>>,
+    State(sockets): State<Arc<Sockets>>,
     OnEngine(on): OnEngine,
     asking: Asking,
     PathParam(ContainerRef { id }): PathParam<ContainerRef>,
@@ -360,7 +357,7 @@ async fn container_logs(
     // Lines always carry their timestamp now (history is spliced by it); the flag is still
     // checked so a client that sends garbage hears about it.
     flag(&params, "timestamps")?;
-    let admitted = admit(&streams, asking, StreamKind::ContainerLogs)?;
+    let admitted = admit(&sockets, asking, StreamKind::ContainerLogs)?;
     let source = resolve_container(&on.engine, &id).await?;
     let upgrade = upgraded(upgrade)?;
     let docker = on.engine.client()?;
@@ -369,7 +366,7 @@ async fn container_logs(
         engine: on.name.clone(),
         container: source.id.clone(),
     };
-    Ok(session(upgrade, streams, admitted, move |registry| {
+    Ok(forward(upgrade, sockets, admitted, move |registry| {
         let (hub_api, hub_source) = (api.clone(), source.clone());
         let subscription = registry.subscribe(key, tail, move |publisher| {
             upstream::container_logs::run(docker, hub_api, hub_source, tail, publisher)
@@ -379,13 +376,13 @@ async fn container_logs(
 }
 
 async fn container_stats(
-    State(streams): State<Arc<Streams>>,
+    State(sockets): State<Arc<Sockets>>,
     OnEngine(on): OnEngine,
     asking: Asking,
     PathParam(ContainerRef { id }): PathParam<ContainerRef>,
     upgrade: Upgrade,
 ) -> Result<Response, Error> {
-    let admitted = admit(&streams, asking, StreamKind::ContainerStats)?;
+    let admitted = admit(&sockets, asking, StreamKind::ContainerStats)?;
     let source = resolve_container(&on.engine, &id).await?;
     let upgrade = upgraded(upgrade)?;
     let docker = on.engine.client()?;
@@ -394,7 +391,7 @@ async fn container_stats(
         engine: on.name.clone(),
         container: source.id.clone(),
     };
-    Ok(session(upgrade, streams, admitted, move |registry| {
+    Ok(forward(upgrade, sockets, admitted, move |registry| {
         registry
             .subscribe(key, 1, move |publisher| {
                 upstream::container_stats::run(docker, source.id, publisher, last)
@@ -404,7 +401,7 @@ async fn container_stats(
 }
 
 async fn project_logs(
-    State(streams): State<Arc<Streams>>,
+    State(sockets): State<Arc<Sockets>>,
     OnEngine(on): OnEngine,
     asking: Asking,
     PathParam(ProjectRef { name }): PathParam<ProjectRef>,
@@ -414,7 +411,7 @@ async fn project_logs(
     model::validate_project_name(&name)?;
     let tail = tail(&params)?;
     flag(&params, "timestamps")?;
-    let admitted = admit(&streams, asking, StreamKind::ProjectLogs)?;
+    let admitted = admit(&sockets, asking, StreamKind::ProjectLogs)?;
     let docker = on.engine.client()?;
     let members = upstream::project_logs::members(&docker, &name, false)
         .await
@@ -430,7 +427,7 @@ async fn project_logs(
         engine: on.name.clone(),
         project: name.clone(),
     };
-    Ok(session(upgrade, streams, admitted, move |registry| {
+    Ok(forward(upgrade, sockets, admitted, move |registry| {
         let (hub_docker, hub_api, hub_name) = (docker.clone(), api.clone(), name.clone());
         let events = upstream::project_logs::EventSource {
             registry: registry.clone(),
@@ -453,7 +450,7 @@ async fn project_logs(
 /// A swarm service's merged log: one hub per service, the tail from the engine (the ring
 /// holds what came since).
 async fn service_logs(
-    State(streams): State<Arc<Streams>>,
+    State(sockets): State<Arc<Sockets>>,
     OnEngine(on): OnEngine,
     asking: Asking,
     PathParam(ServiceRef { id }): PathParam<ServiceRef>,
@@ -463,7 +460,7 @@ async fn service_logs(
     model::validate_service_ref(&id)?;
     let tail = tail(&params)?;
     flag(&params, "timestamps")?;
-    let admitted = admit(&streams, asking, StreamKind::ServiceLogs)?;
+    let admitted = admit(&sockets, asking, StreamKind::ServiceLogs)?;
     let docker = on.engine.client()?;
     let found = crate::docker::swarm::service_detail(&docker, &id).await?;
     let upgrade = upgraded(upgrade)?;
@@ -476,7 +473,7 @@ async fn service_logs(
         engine: on.name.clone(),
         service: source.id.clone(),
     };
-    Ok(session(upgrade, streams, admitted, move |registry| {
+    Ok(forward(upgrade, sockets, admitted, move |registry| {
         registry
             .subscribe(key, tail, move |publisher| {
                 upstream::service_logs::run(docker, api, source, tail, publisher)
@@ -489,7 +486,7 @@ async fn service_logs(
 /// what the engine keeps). Viewers of the same reference share one pull; the last one out
 /// cancels it. Audited as `image.pull` once, with how it ended, by whoever started it.
 async fn image_pull(
-    State(streams): State<Arc<Streams>>,
+    State(sockets): State<Arc<Sockets>>,
     OnEngine(on): OnEngine,
     actor: crate::http::api::actions::Actor,
     asking: Asking,
@@ -501,7 +498,7 @@ async fn image_pull(
         .ok_or_else(|| Error::bad_request("ref=NAME[:TAG] names the image to pull"))?;
     app::resources::validate_image_ref(reference)?;
     let reference = upstream::image_pull::with_tag(reference);
-    let admitted = admit(&streams, asking, StreamKind::ImagePull)?;
+    let admitted = admit(&sockets, asking, StreamKind::ImagePull)?;
     let docker = on.engine.client()?;
     let upgrade = upgraded(upgrade)?;
     let key = HubKey::ImagePull {
@@ -509,7 +506,7 @@ async fn image_pull(
         reference: reference.clone(),
     };
     let target = format!("{}/{reference}", on.name);
-    Ok(session(upgrade, streams, admitted, move |registry| {
+    Ok(forward(upgrade, sockets, admitted, move |registry| {
         // Everything so far: a viewer who joins sees the layers already done.
         let history = registry.config().ring;
         let tasks = registry.tasks().clone();
@@ -566,17 +563,17 @@ impl Drop for PullAudit {
 }
 
 async fn system_stats(
-    State(streams): State<Arc<Streams>>,
+    State(sockets): State<Arc<Sockets>>,
     asking: Asking,
     upgrade: Upgrade,
 ) -> Result<Response, Error> {
-    let admitted = admit(&streams, asking, StreamKind::SystemStats)?;
+    let admitted = admit(&sockets, asking, StreamKind::SystemStats)?;
     let upgrade = upgraded(upgrade)?;
-    let interval = streams.system_interval;
-    let last = streams.last.clone();
+    let interval = sockets.system_interval;
+    let last = sockets.last.clone();
     // The interval is Berth's (a flag), not the client's: one hub for every viewer.
     let key = HubKey::SystemStats;
-    Ok(session(upgrade, streams, admitted, move |registry| {
+    Ok(forward(upgrade, sockets, admitted, move |registry| {
         registry
             .subscribe(key, 1, move |publisher| {
                 upstream::system_stats::run(interval, publisher, last)

@@ -1,7 +1,7 @@
 //! The sockets' settings: how patient a session is with its client, how many sockets
 //! anyone may hold, and who may open a terminal (`berth --help`, "WebSockets").
 
-use super::{limits::Limits, session::SessionConfig, terminal::Policy};
+use super::{client::ClientConfig, limits::Limits, terminal::Policy};
 use app::model::Role;
 use std::time::Duration;
 
@@ -114,8 +114,8 @@ impl SocketSettings {
         }
     }
 
-    pub fn session_config(&self) -> SessionConfig {
-        SessionConfig {
+    pub fn client_config(&self) -> ClientConfig {
+        ClientConfig {
             max_lags: self.ws_max_lags,
             send_timeout: Duration::from_millis(self.ws_send_timeout_ms),
             ping_interval: Duration::from_millis(self.ws_ping_ms),

@@ -6,7 +6,7 @@
 //! reason ([`super::terminal_session`]). Audited: who, which container, what command, how
 //! long.
 
-use super::{Admitted, Asking, Streams, Upgrade, admit, terminal_session, upgraded};
+use super::{Admitted, Asking, Sockets, Upgrade, admit, terminal_session, upgraded};
 use crate::{
     docker::exec::Exec,
     error::Error,
@@ -137,8 +137,8 @@ pub async fn open(
     Query(params): Query<HashMap<String, String>>,
     upgrade: Upgrade,
 ) -> Result<Response, Error> {
-    let streams = state.streams.clone();
-    let terminals = streams.terminals.clone();
+    let sockets = state.sockets.clone();
+    let terminals = sockets.terminals.clone();
     let caller = asking.caller.as_ref();
     if state.auth.is_some() && caller.is_none() {
         return Err(Error::new(401, "sign in first: no valid session"));
@@ -147,7 +147,7 @@ pub async fn open(
         return Err(Error::new(403, refusal(terminals.policy.least_role)));
     }
     let address =
-        crate::client_addr::client_ip(asking.peer.ip(), &asking.headers, &streams.trusted_proxies);
+        crate::client_addr::client_ip(asking.peer.ip(), &asking.headers, &sockets.trusted_proxies);
     let name = caller.map_or_else(|| "local".to_string(), |c| c.name.clone());
     let actor = Actor::new(name, state.auth.clone(), Some(address));
     let request = ExecRequest {
@@ -156,7 +156,7 @@ pub async fn open(
         workdir: params.get("workdir").cloned(),
     };
     let exec = request.check()?;
-    let admitted = admit(&streams, asking, StreamKind::Terminal)?;
+    let admitted = admit(&sockets, asking, StreamKind::Terminal)?;
     let container = crate::docker::mapping::inspect(&on.engine, &id).await?;
     let state_of = container.state.unwrap_or_default();
     let name = crate::docker::mapping::container_name(&container.name.unwrap_or_default());
@@ -175,7 +175,7 @@ pub async fn open(
         exec,
         actor,
         admitted,
-        streams,
+        sockets,
     };
     Ok(upgrade
         .read_buffer_size(super::READ_BUFFER)
@@ -183,14 +183,14 @@ pub async fn open(
         .max_frame_size(terminal_session::MAX_INPUT)
         .on_failed_upgrade(|e| tracing::debug!("terminal upgrade failed: {e}"))
         .on_upgrade(move |socket| {
-            let tasks = opening.streams.tasks.clone();
+            let tasks = opening.sockets.tasks.clone();
             tasks.track_future(opening.serve(socket))
         }))
 }
 
 /// A terminal admitted and upgraded: what it needs to start its process, run, and end it.
 struct Opening {
-    streams: Arc<Streams>,
+    sockets: Arc<Sockets>,
     engine: Arc<crate::docker::engine::Engine>,
     container: String,
     exec: app::terminal::Exec,
@@ -205,7 +205,7 @@ impl Opening {
     /// confirms it; each step audited.
     async fn serve(self, socket: axum::extract::ws::WebSocket) {
         let Self {
-            streams,
+            sockets,
             engine,
             container,
             exec,
@@ -213,7 +213,7 @@ impl Opening {
             actor,
             admitted: Admitted { permit, ownership },
         } = self;
-        let terminals = &streams.terminals;
+        let terminals = &sockets.terminals;
         let open = terminals.opened();
         let since = Instant::now();
         let (exec, output, input) = match Exec::start(&engine, &container, &exec).await {
@@ -227,9 +227,9 @@ impl Opening {
         let process = terminals.started();
         actor.record("terminal.open", &target, true).await;
         let session = terminal_session::Session {
-            config: streams.session.clone(),
+            config: sockets.client.clone(),
             idle: terminals.policy.idle,
-            shutdown: streams.shutdown.clone(),
+            shutdown: sockets.shutdown.clone(),
             ownership,
         };
         let ended = session.run(socket, &exec, output, input).await;

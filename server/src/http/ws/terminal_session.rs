@@ -7,8 +7,8 @@
 //! output. The caller then ends the process ([`crate::docker::exec::Exec::reap`]).
 
 use super::{
+    client::{self, ClientConfig, Unsent},
     owners::{CLOSE_SESSION_ENDED, Ownership},
-    session::{self, SessionConfig, Unsent},
 };
 use crate::docker::exec::{Exec, Input, Output};
 use app::terminal::{CLOSE_IDLE, TerminalInput, TerminalOutput};
@@ -29,7 +29,7 @@ const GOODBYE: Duration = Duration::from_secs(1);
 
 /// What a terminal's socket runs with.
 pub struct Session {
-    pub config: SessionConfig,
+    pub config: ClientConfig,
     pub idle: Option<Duration>,
     pub shutdown: CancellationToken,
     pub ownership: Option<Ownership>,
@@ -124,11 +124,11 @@ pub async fn refuse(socket: WebSocket, reason: &str) {
     let end = TerminalOutput::End {
         reason: format!("the terminal could not start: {reason}"),
     };
-    if session::send(&mut sink, text(&end), GOODBYE, &never)
+    if client::send(&mut sink, text(&end), GOODBYE, &never)
         .await
         .is_ok()
     {
-        let _ = session::send(&mut sink, close(1011, "could not start"), GOODBYE, &never).await;
+        let _ = client::send(&mut sink, close(1011, "could not start"), GOODBYE, &never).await;
     }
 }
 
@@ -153,7 +153,7 @@ impl Session {
                         chunk = output.next() => match chunk {
                             Some(Ok(chunk)) => {
                                 let bytes = Message::Binary(chunk.into_bytes());
-                                if let Err(unsent) = session::send(&mut sink, bytes, config.send_timeout, &self.shutdown).await {
+                                if let Err(unsent) = client::send(&mut sink, bytes, config.send_timeout, &self.shutdown).await {
                                     return Exit::from(unsent);
                                 }
                             }
@@ -164,7 +164,7 @@ impl Session {
                                 return Exit::Left;
                             }
                             let ping = Message::Ping(Default::default());
-                            if let Err(unsent) = session::send(&mut sink, ping, config.send_timeout, &self.shutdown).await {
+                            if let Err(unsent) = client::send(&mut sink, ping, config.send_timeout, &self.shutdown).await {
                                 return Exit::from(unsent);
                             }
                         }
@@ -245,7 +245,7 @@ impl Session {
             Exit::Left => (None, None, Ended::Left),
             Exit::Stalled => (
                 None,
-                Some(close(session::CLOSE_TOO_SLOW, "send stalled")),
+                Some(close(client::CLOSE_TOO_SLOW, "send stalled")),
                 Ended::Stalled,
             ),
             Exit::Idle => (
@@ -269,13 +269,13 @@ impl Session {
             ),
         };
         let said = match goodbye {
-            Some(goodbye) => session::send(&mut sink, text(&goodbye), GOODBYE, &never)
+            Some(goodbye) => client::send(&mut sink, text(&goodbye), GOODBYE, &never)
                 .await
                 .is_ok(),
             None => true,
         };
         if said && let Some(closing) = closing {
-            let _ = session::send(&mut sink, closing, GOODBYE, &never).await;
+            let _ = client::send(&mut sink, closing, GOODBYE, &never).await;
         }
         drop(self.ownership);
         ended

@@ -294,7 +294,7 @@ impl TestServer {
         timeout: Duration,
     ) -> usize {
         let ip = std::net::IpAddr::from([127, 0, 0, 1]);
-        let limiter = &self.state.streams.limiter;
+        let limiter = &self.state.sockets.limiter;
         let deadline = tokio::time::Instant::now() + timeout;
         while limiter.held(ip, kind) != n && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(20)).await;

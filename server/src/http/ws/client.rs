@@ -19,7 +19,7 @@ use tokio::time::Instant;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 
 #[derive(Clone, Debug)]
-pub struct SessionConfig {
+pub struct ClientConfig {
     /// Lag events in a row (without catching up) before a client is closed.
     pub max_lags: u32,
     /// A single send may take this long before the client counts as stalled.
@@ -89,7 +89,7 @@ pub(super) async fn send(
 const WRITE_BYTES: usize = 256 * 1024;
 
 /// Writes `messages` and flushes once, all within `timeout`; `cancelled` (the server's
-/// shutdown, made once per session) interrupts it.
+/// shutdown, made once per client) interrupts it.
 async fn send_all(
     sink: &mut Sink,
     messages: impl IntoIterator<Item = Message>,
@@ -186,7 +186,7 @@ pub async fn run(
     joined: Joined,
     permit: Permit,
     ownership: Option<Ownership>,
-    config: SessionConfig,
+    config: ClientConfig,
     shutdown: CancellationToken,
 ) {
     let Joined {
@@ -197,7 +197,7 @@ pub async fn run(
     let kind = subscription.kind();
     let (mut sink, mut incoming) = socket.split();
     let never = CancellationToken::new();
-    // Made once: every wait and write of the session watches the same shutdown future.
+    // Made once: every wait and write of the client watches the same shutdown future.
     let cancelled = shutdown.cancelled();
     tokio::pin!(cancelled);
     // Created once: resolves when the session that opened this socket ends.
@@ -209,14 +209,14 @@ pub async fn run(
         }
     };
     tokio::pin!(session_ended);
-    let exit = 'session: {
+    let exit = 'client: {
         if let Some(prelude) = prelude {
             // The hub keeps this client's place meanwhile; what it asked for is history, read
             // at its own pace like the backlog.
             let frames = tokio::select! {
                 biased;
-                () = cancelled.as_mut() => break 'session Exit::Close(1001, SHUTTING_DOWN),
-                reason = &mut session_ended => break 'session Exit::SessionEnded(reason),
+                () = cancelled.as_mut() => break 'client Exit::Close(1001, SHUTTING_DOWN),
+                reason = &mut session_ended => break 'client Exit::SessionEnded(reason),
                 frames = prelude(&mut subscription) => frames,
             };
             for text in frames {
@@ -230,8 +230,8 @@ pub async fn run(
                 .await
                 {
                     Sent::Done => {}
-                    Sent::Unsent(unsent) => break 'session unsent.exit(kind),
-                    Sent::SessionEnded(reason) => break 'session Exit::SessionEnded(reason),
+                    Sent::Unsent(unsent) => break 'client unsent.exit(kind),
+                    Sent::SessionEnded(reason) => break 'client Exit::SessionEnded(reason),
                 }
             }
         }
@@ -243,8 +243,8 @@ pub async fn run(
             tokio::select! {
                 // Shutdown first: a client with frames always ready must not starve it.
                 biased;
-                () = cancelled.as_mut() => break 'session Exit::Close(1001, SHUTTING_DOWN),
-                reason = &mut session_ended => break 'session Exit::SessionEnded(reason),
+                () = cancelled.as_mut() => break 'client Exit::Close(1001, SHUTTING_DOWN),
+                reason = &mut session_ended => break 'client Exit::SessionEnded(reason),
                 received = subscription.cursor.recv() => match received {
                     Ok(text) => {
                         // With everything else already waiting, up to a write's worth.
