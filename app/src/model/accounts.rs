@@ -1,0 +1,145 @@
+//! Accounts: roles, users, who is signed in, API tokens and the audit log, with the
+//! bodies and filters of their API calls.
+
+use super::ApiError;
+use serde::{Deserialize, Serialize};
+
+/// What a person may do: each role includes the ones before it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Every page, logs and stats.
+    Viewer,
+    /// A viewer who may also act on containers.
+    Operator,
+    /// An operator who may also manage users, tokens, the audit log and settings.
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::Viewer, Role::Operator, Role::Admin];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Operator => "operator",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Role, ApiError> {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| {
+                ApiError::bad_request(format!("role must be viewer, operator or admin, not {s:?}"))
+            })
+    }
+}
+
+/// A person who may sign in, as the API shows them (never with a password).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub name: String,
+    pub role: Role,
+    /// Unix milliseconds.
+    pub created_at: i64,
+}
+
+/// `GET /api/auth/me`: who is signed in. With accounts off (`--auth off`) there is no name
+/// and everyone is an admin.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Me {
+    pub name: Option<String>,
+    pub role: Role,
+    pub accounts: bool,
+    /// Whether this caller may open terminals (`--exec` and the role).
+    #[serde(default)]
+    pub terminal: bool,
+}
+
+impl Me {
+    /// Admin pages exist only with accounts on, for admins.
+    pub fn may_administer(&self) -> bool {
+        self.accounts && self.role == Role::Admin
+    }
+
+    /// Container and project actions: operators and admins (everyone with accounts off).
+    pub fn may_operate(&self) -> bool {
+        self.role >= Role::Operator
+    }
+}
+
+/// An API token as lists show it: never the token itself.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenInfo {
+    /// Public handle, for revoking.
+    pub id: String,
+    pub name: String,
+    pub role: Role,
+    pub created_by: Option<String>,
+    /// Unix milliseconds.
+    pub created_at: i64,
+    pub last_used: Option<i64>,
+}
+
+/// `POST /api/tokens`: the token, shown this once.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewToken {
+    pub token: String,
+    pub info: TokenInfo,
+}
+
+/// One line of the audit log: who did what, to what, from where, and whether it worked.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub id: String,
+    /// Unix milliseconds.
+    pub at: i64,
+    /// A user name, `token:NAME`, `cli`, or the name tried at a failed sign-in.
+    pub actor: String,
+    /// e.g. `sign-in`, `sign-out`, `user.add`, `token.revoke`.
+    pub action: String,
+    pub target: Option<String>,
+    pub address: Option<String>,
+    pub ok: bool,
+}
+
+/// `POST /api/users`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct NewUser {
+    pub name: String,
+    pub role: Role,
+    pub password: String,
+}
+
+/// `PUT /api/users/{name}/role`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RoleChange {
+    pub role: Role,
+}
+
+/// `PUT /api/users/{name}/password`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PasswordChange {
+    pub password: String,
+}
+
+/// `POST /api/tokens`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TokenRequest {
+    pub name: String,
+    pub role: Role,
+}
+
+/// `GET /api/audit`'s filters: newest first, `limit` 1 to 500. To page back, `before` is the
+/// last entry's time (Unix ms) and `before_id` its id: entries of that same millisecond
+/// that were not shown yet come next (without the id, the page starts strictly before).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditQuery {
+    pub before: Option<i64>,
+    pub before_id: Option<String>,
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    pub limit: Option<i64>,
+}
