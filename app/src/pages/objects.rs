@@ -6,15 +6,19 @@
 use super::container_actions::ForOperators;
 use crate::controls::{AskFirst, Feedback, Reload};
 use crate::layout::{engine_epoch, page_engine};
+use crate::model::ApiError;
 use crate::resources::{
     ImageDetail, ImageSummary, NetworkSummary, NewVolume, Objects, Pruned, UsedBy, VolumeSummary,
 };
 use crate::sort::{Column, Sort, header, use_sort};
+use crate::urls::On;
 use crate::{Hydrated, api, format, status::ErrorPanel, urls};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
+use serde::{Serialize, de::DeserializeOwned};
 use std::cmp::Ordering;
+use std::future::Future;
 
 /// How a prune went, in words.
 fn pruned_text(kind: Objects, pruned: &Pruned) -> String {
@@ -152,6 +156,102 @@ fn matches(query: &str, text: &str) -> bool {
         .to_lowercase()
         .split_whitespace()
         .all(|word| text.contains(word))
+}
+
+/// What an object list page declares, implemented by its columns: the rest of the page
+/// (title, filter box, prune button, sorting, the empty and no-match states) is
+/// [`object_list`]'s, the same for every kind.
+trait ObjectList: Column<Row: Clone + Serialize + DeserializeOwned + Send + Sync + 'static> {
+    /// The kind listed: the page's title, the prune and the table's class come from it.
+    const KIND: Objects;
+    /// The filter box's placeholder, which also labels it.
+    const FILTER: &'static str;
+    /// What the prune button asks first.
+    const PRUNE: &'static str;
+    /// What an engine with none of them shows instead of the table. Without it, the table
+    /// shows with its no-match row.
+    const EMPTY: Option<&'static str>;
+
+    /// The list, from the engine `on`.
+    fn load(on: On) -> impl Future<Output = Result<Vec<Self::Row>, ApiError>> + Send + 'static;
+    /// The text a row is filtered by: every word of the filter must occur in it.
+    fn text(row: &Self::Row) -> String;
+    /// A form between the toolbar and the list, if the kind has one.
+    fn form(_after: Callback<()>) -> Option<AnyView> {
+        None
+    }
+    /// The sortable headers, in the order of the row's cells. A tuple per kind, not a loop
+    /// over [`Column::ALL`]: a collected list renders a placeholder comment after its items.
+    fn headers(sort: Memo<Option<Sort<Self>>>, path: Memo<String>) -> AnyView;
+    /// A row, with its remove button; `after` reloads the list.
+    fn row(row: Self::Row, after: Callback<()>) -> AnyView;
+}
+
+/// An object list page: its title, a toolbar (filter box, prune), the kind's form, and the
+/// list, filtered by the box and sorted as the URL says, reloaded after every change.
+fn object_list<C: ObjectList>() -> impl IntoView {
+    let kind = C::KIND;
+    let on = page_engine();
+    let reload = Reload::new();
+    let objects = Resource::new(
+        move || (engine_epoch(), on.get(), reload.count()),
+        |(_, on, _)| C::load(on),
+    );
+    let after = Callback::new(move |()| reload.now());
+    let query = RwSignal::new(String::new());
+    let (sort, path) = use_sort::<C>();
+    let top = view! {
+        <Title text=kind.title() />
+        <h1>{kind.title()}</h1>
+        <div class="toolbar">
+            {filter_box(C::FILTER, query)}
+            <PruneButton kind question=C::PRUNE after />
+        </div>
+    };
+    let form = C::form(after);
+    let list = view! {
+        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match (objects.await, C::EMPTY) {
+                    (Ok(list), Some(empty)) if list.is_empty() => {
+                        view! { <p class="muted empty">{empty}</p> }.into_any()
+                    }
+                    (Ok(list), _) => {
+                        let rows = move || {
+                            let mut shown: Vec<C::Row> = list
+                                .iter()
+                                .filter(|row| query.with(|q| matches(q, &C::text(row))))
+                                .cloned()
+                                .collect();
+                            Sort::apply(sort.get(), &mut shown);
+                            match shown.is_empty() {
+                                true => no_match().into_any(),
+                                false => shown.into_iter().map(|row| C::row(row, after)).collect_view().into_any(),
+                            }
+                        };
+                        view! {
+                            <table class=format!("containers {}", kind.segment())>
+                                <thead>
+                                    <tr>
+                                        {C::headers(sort, path)}
+                                        <th></th>
+                                    </tr>
+                                </thead>
+                                <tbody>{rows}</tbody>
+                            </table>
+                        }
+                            .into_any()
+                    }
+                    (Err(error), _) => view! { <ErrorPanel error /> }.into_any(),
+                }
+            })}
+        </Transition>
+    };
+    // Without a form, no slot for one: an empty slot would render a placeholder comment.
+    match form {
+        Some(form) => view! { {top} {form} {list} }.into_any(),
+        None => view! { {top} {list} }.into_any(),
+    }
 }
 
 /// The columns the image list sorts by; without one, newest first.
@@ -308,113 +408,78 @@ impl Column for NetworkBy {
     }
 }
 
-#[component]
-pub fn ImagesPage() -> impl IntoView {
-    let on = page_engine();
-    let reload = Reload::new();
-    let images = Resource::new(
-        move || (engine_epoch(), on.get(), reload.count()),
-        |(_, on, _)| api::images(on),
+impl ObjectList for ImageBy {
+    const KIND: Objects = Objects::Images;
+    const FILTER: &'static str = "Filter by tag or id";
+    const PRUNE: &'static str = "Remove every dangling image (no tag, no container)?";
+    const EMPTY: Option<&'static str> = Some(
+        "No images on this engine. Pull one above (name:tag), or build one with docker build.",
     );
-    let after = Callback::new(move |()| reload.now());
-    let query = RwSignal::new(String::new());
-    let (sort, path) = use_sort::<ImageBy>();
-    view! {
-        <Title text="Images" />
-        <h1>"Images"</h1>
-        <div class="toolbar">
-            {filter_box("Filter by tag or id", query)}
-            <PruneButton
-                kind=Objects::Images
-                question="Remove every dangling image (no tag, no container)?"
-                after
-            />
-        </div>
-        <super::image_pull::PullForm after />
-        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match images.await {
-                    Ok(list) if list.is_empty() => {
-                        view! {
-                            <p class="muted empty">
-                                "No images on this engine. Pull one above (name:tag), or build one with docker build."
-                            </p>
-                        }.into_any()
-                    }
-                    Ok(list) => {
-                        let rows = move || {
-                            let mut shown: Vec<ImageSummary> = list
-                                .iter()
-                                .filter(|i| {
-                                    query
-                                        .with(|q| matches(q, &format!("{} {}", i.tags.join(" "), i.id)))
-                                })
-                                .cloned()
-                                .collect();
-                            Sort::apply(sort.get(), &mut shown);
-                            match shown.is_empty() {
-                                true => no_match().into_any(),
-                                false => shown.into_iter().map(|i| image_row(i, after)).collect_view().into_any(),
-                            }
-                        };
-                        view! {
-                            <table class="containers images">
-                                <thead>
-                                    <tr>
-                                        {header("Tags", ImageBy::Name, sort, path)}
-                                        {header("Id", ImageBy::Id, sort, path)}
-                                        {header("Size", ImageBy::Size, sort, path)}
-                                        {header("Created", ImageBy::Created, sort, path)}
-                                        {header("Containers", ImageBy::Containers, sort, path)}
-                                        <th></th>
-                                    </tr>
-                                </thead>
-                                <tbody>{rows}</tbody>
-                            </table>
-                        }
-                            .into_any()
-                    }
-                    Err(error) => view! { <ErrorPanel error /> }.into_any(),
-                }
-            })}
-        </Transition>
+
+    fn load(on: On) -> impl Future<Output = Result<Vec<ImageSummary>, ApiError>> + Send + 'static {
+        api::images(on)
+    }
+
+    fn text(image: &ImageSummary) -> String {
+        format!("{} {}", image.tags.join(" "), image.id)
+    }
+
+    fn form(after: Callback<()>) -> Option<AnyView> {
+        Some(view! { <super::image_pull::PullForm after /> }.into_any())
+    }
+
+    fn headers(sort: Memo<Option<Sort<Self>>>, path: Memo<String>) -> AnyView {
+        view! {
+            {header("Tags", ImageBy::Name, sort, path)}
+            {header("Id", ImageBy::Id, sort, path)}
+            {header("Size", ImageBy::Size, sort, path)}
+            {header("Created", ImageBy::Created, sort, path)}
+            {header("Containers", ImageBy::Containers, sort, path)}
+        }
+        .into_any()
+    }
+
+    fn row(image: ImageSummary, after: Callback<()>) -> AnyView {
+        let on = page_engine().get_untracked();
+        let href = urls::object(&on, Objects::Images, &image.id);
+        let name = image_name(&image);
+        let tags = match image.dangling {
+            true => view! { <span class="badge dangling">"dangling"</span> }.into_any(),
+            false => image
+                .tags
+                .iter()
+                .map(|t| view! { <div class="mono">{t.clone()}</div> })
+                .collect_view()
+                .into_any(),
+        };
+        // An image a container uses is removed only by force (Docker refuses it for a
+        // running one whatever is asked).
+        let remove = remove_button(
+            Objects::Images,
+            image.id.clone(),
+            name.clone(),
+            false,
+            after,
+        );
+        view! {
+            <tr class="image-row" data-name=name.clone()>
+                <td>
+                    <a href=href>{tags}</a>
+                </td>
+                <td class="mono">{image.short_id().to_string()}</td>
+                <td>{format::bytes(image.size)}</td>
+                <td>{format::unix_time(image.created)}</td>
+                <td data-testid="image-containers">{image.containers}</td>
+                <td>{remove}</td>
+            </tr>
+        }
+        .into_any()
     }
 }
 
-fn image_row(image: ImageSummary, after: Callback<()>) -> impl IntoView {
-    let on = page_engine().get_untracked();
-    let href = urls::object(&on, Objects::Images, &image.id);
-    let name = image_name(&image);
-    let tags = match image.dangling {
-        true => view! { <span class="badge dangling">"dangling"</span> }.into_any(),
-        false => image
-            .tags
-            .iter()
-            .map(|t| view! { <div class="mono">{t.clone()}</div> })
-            .collect_view()
-            .into_any(),
-    };
-    // An image a container uses is removed only by force (Docker refuses it for a
-    // running one whatever is asked).
-    let remove = remove_button(
-        Objects::Images,
-        image.id.clone(),
-        name.clone(),
-        false,
-        after,
-    );
-    view! {
-        <tr class="image-row" data-name=name.clone()>
-            <td>
-                <a href=href>{tags}</a>
-            </td>
-            <td class="mono">{image.short_id().to_string()}</td>
-            <td>{format::bytes(image.size)}</td>
-            <td>{format::unix_time(image.created)}</td>
-            <td data-testid="image-containers">{image.containers}</td>
-            <td>{remove}</td>
-        </tr>
-    }
+#[component]
+pub fn ImagesPage() -> impl IntoView {
+    object_list::<ImageBy>()
 }
 
 #[component]
@@ -447,12 +512,7 @@ pub fn ImagePage() -> impl IntoView {
 
 fn image_view(detail: ImageDetail) -> impl IntoView {
     let on = page_engine().get_untracked();
-    let name = detail
-        .image
-        .tags
-        .first()
-        .cloned()
-        .unwrap_or_else(|| detail.image.short_id().to_string());
+    let name = image_name(&detail.image);
     let list = urls::objects(&on, Objects::Images);
     let gone = Callback::new(move |()| crate::layout::go_to(&list));
     let remove = remove_button(
@@ -514,104 +574,75 @@ fn image_view(detail: ImageDetail) -> impl IntoView {
     }
 }
 
-#[component]
-pub fn VolumesPage() -> impl IntoView {
-    let on = page_engine();
-    let reload = Reload::new();
-    let volumes = Resource::new(
-        move || (engine_epoch(), on.get(), reload.count()),
-        |(_, on, _)| api::volumes(on),
+impl ObjectList for VolumeBy {
+    const KIND: Objects = Objects::Volumes;
+    const FILTER: &'static str = "Filter by name or driver";
+    const PRUNE: &'static str = "Remove every volume no container uses, with its data?";
+    const EMPTY: Option<&'static str> = Some(
+        "No volumes on this engine. Create one above, or let a container make one with -v NAME:/path.",
     );
-    let after = Callback::new(move |()| reload.now());
-    let query = RwSignal::new(String::new());
-    let (sort, path) = use_sort::<VolumeBy>();
-    view! {
-        <Title text="Volumes" />
-        <h1>"Volumes"</h1>
-        <div class="toolbar">
-            {filter_box("Filter by name or driver", query)}
-            <PruneButton
-                kind=Objects::Volumes
-                question="Remove every volume no container uses, with its data?"
-                after
-            />
-        </div>
-        <ForOperators>
-            <NewVolumeForm after />
-        </ForOperators>
-        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match volumes.await {
-                    Ok(list) if list.is_empty() => {
-                        view! {
-                            <p class="muted empty">
-                                "No volumes on this engine. Create one above, or let a container make one with -v NAME:/path."
-                            </p>
-                        }.into_any()
-                    }
-                    Ok(list) => {
-                        let rows = move || {
-                            let mut shown: Vec<VolumeSummary> = list
-                                .iter()
-                                .filter(|v| {
-                                    query.with(|q| matches(q, &format!("{} {}", v.name, v.driver)))
-                                })
-                                .cloned()
-                                .collect();
-                            Sort::apply(sort.get(), &mut shown);
-                            match shown.is_empty() {
-                                true => no_match().into_any(),
-                                false => shown.into_iter().map(|v| volume_row(v, after)).collect_view().into_any(),
-                            }
-                        };
-                        view! {
-                            <table class="containers volumes">
-                                <thead>
-                                    <tr>
-                                        {header("Name", VolumeBy::Name, sort, path)}
-                                        {header("Driver", VolumeBy::Driver, sort, path)}
-                                        {header("Size", VolumeBy::Size, sort, path)}
-                                        {header("References", VolumeBy::References, sort, path)}
-                                        {header("Used by", VolumeBy::UsedBy, sort, path)}
-                                        {header("Mountpoint", VolumeBy::Mountpoint, sort, path)}
-                                        <th></th>
-                                    </tr>
-                                </thead>
-                                <tbody>{rows}</tbody>
-                            </table>
-                        }
-                            .into_any()
-                    }
-                    Err(error) => view! { <ErrorPanel error /> }.into_any(),
-                }
-            })}
-        </Transition>
+
+    fn load(on: On) -> impl Future<Output = Result<Vec<VolumeSummary>, ApiError>> + Send + 'static {
+        api::volumes(on)
+    }
+
+    fn text(volume: &VolumeSummary) -> String {
+        format!("{} {}", volume.name, volume.driver)
+    }
+
+    fn form(after: Callback<()>) -> Option<AnyView> {
+        Some(
+            view! {
+                <ForOperators>
+                    <NewVolumeForm after />
+                </ForOperators>
+            }
+            .into_any(),
+        )
+    }
+
+    fn headers(sort: Memo<Option<Sort<Self>>>, path: Memo<String>) -> AnyView {
+        view! {
+            {header("Name", VolumeBy::Name, sort, path)}
+            {header("Driver", VolumeBy::Driver, sort, path)}
+            {header("Size", VolumeBy::Size, sort, path)}
+            {header("References", VolumeBy::References, sort, path)}
+            {header("Used by", VolumeBy::UsedBy, sort, path)}
+            {header("Mountpoint", VolumeBy::Mountpoint, sort, path)}
+        }
+        .into_any()
+    }
+
+    fn row(volume: VolumeSummary, after: Callback<()>) -> AnyView {
+        let remove = remove_button(
+            Objects::Volumes,
+            volume.name.clone(),
+            volume.name.clone(),
+            false,
+            after,
+        );
+        let size = volume.size.map_or_else(|| "—".into(), format::bytes);
+        let refs = volume
+            .ref_count
+            .map_or_else(|| "—".into(), |n| n.to_string());
+        view! {
+            <tr class="volume-row" data-name=volume.name.clone()>
+                <td class="mono">{volume.name.clone()}</td>
+                <td>{volume.driver}</td>
+                <td>{size}</td>
+                <td>{refs}</td>
+                <td>{used_by(volume.used_by)}</td>
+                <td class="mono muted">{volume.mountpoint}</td>
+                <td>{remove}</td>
+            </tr>
+        }
+        .into_any()
     }
 }
 
-fn volume_row(volume: VolumeSummary, after: Callback<()>) -> impl IntoView {
-    let remove = remove_button(
-        Objects::Volumes,
-        volume.name.clone(),
-        volume.name.clone(),
-        false,
-        after,
-    );
-    let size = volume.size.map_or_else(|| "—".into(), format::bytes);
-    let refs = volume
-        .ref_count
-        .map_or_else(|| "—".into(), |n| n.to_string());
-    view! {
-        <tr class="volume-row" data-name=volume.name.clone()>
-            <td class="mono">{volume.name.clone()}</td>
-            <td>{volume.driver}</td>
-            <td>{size}</td>
-            <td>{refs}</td>
-            <td>{used_by(volume.used_by)}</td>
-            <td class="mono muted">{volume.mountpoint}</td>
-            <td>{remove}</td>
-        </tr>
-    }
+#[component]
+pub fn VolumesPage() -> impl IntoView {
+    object_list::<VolumeBy>()
 }
 
 /// Creates a volume: a name (Docker picks one when empty) and a driver (`local`).
@@ -663,101 +694,71 @@ fn NewVolumeForm(after: Callback<()>) -> impl IntoView {
     }
 }
 
-#[component]
-pub fn NetworksPage() -> impl IntoView {
-    let on = page_engine();
-    let reload = Reload::new();
-    let networks = Resource::new(
-        move || (engine_epoch(), on.get(), reload.count()),
-        |(_, on, _)| api::networks(on),
-    );
-    let after = Callback::new(move |()| reload.now());
-    let query = RwSignal::new(String::new());
-    let (sort, path) = use_sort::<NetworkBy>();
-    view! {
-        <Title text="Networks" />
-        <h1>"Networks"</h1>
-        <div class="toolbar">
-            {filter_box("Filter by name, driver or subnet", query)}
-            <PruneButton
-                kind=Objects::Networks
-                question="Remove every network no container is attached to?"
-                after
-            />
-        </div>
-        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match networks.await {
-                    Ok(list) => {
-                        let rows = move || {
-                            let mut shown: Vec<NetworkSummary> = list
-                                .iter()
-                                .filter(|n| {
-                                    query
-                                        .with(|q| {
-                                            matches(
-                                                q,
-                                                &format!("{} {} {}", n.name, n.driver, n.subnets.join(" ")),
-                                            )
-                                        })
-                                })
-                                .cloned()
-                                .collect();
-                            Sort::apply(sort.get(), &mut shown);
-                            match shown.is_empty() {
-                                true => no_match().into_any(),
-                                false => shown.into_iter().map(|n| network_row(n, after)).collect_view().into_any(),
-                            }
-                        };
-                        view! {
-                            <table class="containers networks">
-                                <thead>
-                                    <tr>
-                                        {header("Name", NetworkBy::Name, sort, path)}
-                                        {header("Driver", NetworkBy::Driver, sort, path)}
-                                        {header("Scope", NetworkBy::Scope, sort, path)}
-                                        {header("Subnets", NetworkBy::Subnets, sort, path)}
-                                        {header("Containers", NetworkBy::Containers, sort, path)}
-                                        <th></th>
-                                    </tr>
-                                </thead>
-                                <tbody>{rows}</tbody>
-                            </table>
-                        }
-                            .into_any()
-                    }
-                    Err(error) => view! { <ErrorPanel error /> }.into_any(),
-                }
-            })}
-        </Transition>
+/// Docker's own networks always exist, so the list is never empty: no empty state.
+impl ObjectList for NetworkBy {
+    const KIND: Objects = Objects::Networks;
+    const FILTER: &'static str = "Filter by name, driver or subnet";
+    const PRUNE: &'static str = "Remove every network no container is attached to?";
+    const EMPTY: Option<&'static str> = None;
+
+    fn load(
+        on: On,
+    ) -> impl Future<Output = Result<Vec<NetworkSummary>, ApiError>> + Send + 'static {
+        api::networks(on)
+    }
+
+    fn text(network: &NetworkSummary) -> String {
+        format!(
+            "{} {} {}",
+            network.name,
+            network.driver,
+            network.subnets.join(" ")
+        )
+    }
+
+    fn headers(sort: Memo<Option<Sort<Self>>>, path: Memo<String>) -> AnyView {
+        view! {
+            {header("Name", NetworkBy::Name, sort, path)}
+            {header("Driver", NetworkBy::Driver, sort, path)}
+            {header("Scope", NetworkBy::Scope, sort, path)}
+            {header("Subnets", NetworkBy::Subnets, sort, path)}
+            {header("Containers", NetworkBy::Containers, sort, path)}
+        }
+        .into_any()
+    }
+
+    fn row(network: NetworkSummary, after: Callback<()>) -> AnyView {
+        // Docker's own networks are never removed: no button.
+        let remove = (!network.builtin).then(|| {
+            remove_button(
+                Objects::Networks,
+                network.id.clone(),
+                network.name.clone(),
+                false,
+                after,
+            )
+        });
+        let name = network.name.clone();
+        view! {
+            <tr class="network-row" data-name=name.clone()>
+                <td class="mono">
+                    {name.clone()} {network.builtin.then(|| view! { <span class="badge">"built-in"</span> })}
+                    {network.internal.then(|| view! { <span class="badge">"internal"</span> })}
+                </td>
+                <td>{network.driver}</td>
+                <td>{network.scope}</td>
+                <td class="mono">{network.subnets.join(", ")}</td>
+                <td>{used_by(network.containers)}</td>
+                <td>{remove}</td>
+            </tr>
+        }
+        .into_any()
     }
 }
 
-fn network_row(network: NetworkSummary, after: Callback<()>) -> impl IntoView {
-    // Docker's own networks are never removed: no button.
-    let remove = (!network.builtin).then(|| {
-        remove_button(
-            Objects::Networks,
-            network.id.clone(),
-            network.name.clone(),
-            false,
-            after,
-        )
-    });
-    let name = network.name.clone();
-    view! {
-        <tr class="network-row" data-name=name.clone()>
-            <td class="mono">
-                {name.clone()} {network.builtin.then(|| view! { <span class="badge">"built-in"</span> })}
-                {network.internal.then(|| view! { <span class="badge">"internal"</span> })}
-            </td>
-            <td>{network.driver}</td>
-            <td>{network.scope}</td>
-            <td class="mono">{network.subnets.join(", ")}</td>
-            <td>{used_by(network.containers)}</td>
-            <td>{remove}</td>
-        </tr>
-    }
+#[component]
+pub fn NetworksPage() -> impl IntoView {
+    object_list::<NetworkBy>()
 }
 
 #[cfg(test)]
