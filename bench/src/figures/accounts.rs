@@ -7,6 +7,7 @@
 use crate::clients::{Answer, http};
 use crate::process::Berth;
 use crate::stats::{median, percentile};
+use crate::{Table, step};
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -21,17 +22,34 @@ const SESSIONS: usize = 500;
 /// Sign-ins sent at once, at the end.
 const BURST: usize = 50;
 
-/// Runs figure 9 and says it in one line; `idle_off` is figure 1's RSS, for the ratio.
-pub async fn measure(binary: &str, addr: &str, idle_window: Duration, idle_off: f64) -> String {
+/// Runs figure 9 and adds its row; `idle_off` is figure 1's RSS, for the ratio.
+pub async fn run(
+    binary: &str,
+    addr: &str,
+    idle_window: Duration,
+    idle_off: f64,
+    table: &mut Table,
+) {
+    step("9. Accounts: idle with accounts on, sign-ins, sessions");
+    let figure = measure(binary, addr, idle_window, idle_off).await;
+    table.add(
+        "9. Accounts (issue 10)",
+        figure,
+        "same 20 idle containers as figure 1; argon2id at password-auth's defaults (19 MiB, 2 passes)",
+    );
+}
+
+/// Measures figure 9 and says it in one line.
+async fn measure(binary: &str, addr: &str, idle_window: Duration, idle_off: f64) -> String {
     let dir = std::env::temp_dir().join(format!("berth-bench-accounts-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let data = dir.to_string_lossy().into_owned();
-    let figure = run(binary, addr, &data, idle_window, idle_off).await;
+    let figure = measure_in(binary, addr, &data, idle_window, idle_off).await;
     let _ = std::fs::remove_dir_all(&dir);
     figure.unwrap_or_else(|e| format!("n/a: {e}"))
 }
 
-async fn run(
+async fn measure_in(
     binary: &str,
     addr: &str,
     data: &str,
