@@ -287,7 +287,7 @@ pub async fn project(on: On, name: String) -> Result<Project, ApiError> {
     return browser::sendable(browser::get_json(urls::api_project(&on, &name))).await;
 }
 
-/// The swarm the engine manages, if it is a manager.
+/// The engine's images, newest first.
 pub async fn images(on: On) -> Result<Vec<ImageSummary>, ApiError> {
     #[cfg(feature = "ssr")]
     return server::backend(&on)?.images().await;
@@ -342,6 +342,7 @@ pub async fn disk(on: On) -> Result<EngineDisk, ApiError> {
     return browser::sendable(browser::get_json(urls::api_disk(&on))).await;
 }
 
+/// The swarm the engine manages, if it is a manager.
 pub async fn swarm(on: On) -> Result<Swarm, ApiError> {
     #[cfg(feature = "ssr")]
     return server::backend(&on)?.swarm().await;

@@ -5,6 +5,7 @@
 //! socket those opened; a new role or a removal also ends the sockets of the tokens they
 //! made.
 
+use crate::http::extract::{AppJson, AppQuery};
 use crate::{
     accounts::{
         audit::{Event, Filter},
@@ -19,7 +20,7 @@ use app::model::{
 };
 use axum::{
     Json, Router,
-    extract::{FromRequestParts, Query, State, rejection::QueryRejection},
+    extract::{FromRequestParts, State},
     http::{StatusCode, request::Parts},
     routing::{get, put},
 };
@@ -82,18 +83,14 @@ impl FromRequestParts<AppState> for Admin {
     }
 }
 
-type Body<T> = Result<Json<T>, axum::extract::rejection::JsonRejection>;
-
-fn body<T>(body: Body<T>) -> Result<T, Error> {
-    body.map(|Json(b)| b).map_err(Error::from)
-}
-
 async fn list(Admin(_, auth, _): Admin) -> Result<Json<Vec<User>>, Error> {
     Ok(Json(users::list(&auth.store).await?))
 }
 
-async fn add(admin: Admin, new: Body<NewUser>) -> Result<(StatusCode, Json<User>), Error> {
-    let new = body(new)?;
+async fn add(
+    admin: Admin,
+    AppJson(new): AppJson<NewUser>,
+) -> Result<(StatusCode, Json<User>), Error> {
     let user = users::add(&admin.1.store, &new.name, new.role, new.password).await?;
     admin
         .audit(
@@ -108,9 +105,8 @@ async fn set_role(
     State(state): State<AppState>,
     admin: Admin,
     PathParam(name): PathParam<String>,
-    new: Body<RoleChange>,
+    AppJson(new): AppJson<RoleChange>,
 ) -> Result<StatusCode, Error> {
-    let new = body(new)?;
     let made = tokens::made_by(&admin.1.store, &name).await?;
     users::set_role(&admin.1.store, &name, new.role).await?;
     end_user(&state, &name, &made, "your role changed: sign in again");
@@ -135,9 +131,8 @@ async fn set_password(
     State(state): State<AppState>,
     admin: Admin,
     PathParam(name): PathParam<String>,
-    new: Body<PasswordChange>,
+    AppJson(new): AppJson<PasswordChange>,
 ) -> Result<StatusCode, Error> {
-    let new = body(new)?;
     let keep = (admin.0.name == name)
         .then(|| admin.0.session.clone())
         .flatten();
@@ -170,9 +165,8 @@ async fn list_tokens(Admin(_, auth, _): Admin) -> Result<Json<Vec<TokenInfo>>, E
 /// The token is in this answer only: it is stored hashed.
 async fn create_token(
     admin: Admin,
-    new: Body<TokenRequest>,
+    AppJson(new): AppJson<TokenRequest>,
 ) -> Result<(StatusCode, Json<NewToken>), Error> {
-    let new = body(new)?;
     let token = tokens::create(&admin.1.store, &new.name, new.role, Some(&admin.0.name)).await?;
     let target = format!(
         "{} ({}, id {})",
@@ -207,8 +201,7 @@ pub fn audit() -> Router<AppState> {
 /// Newest first; `before` (Unix ms) pages back, `actor` and `action` filter, `limit` 1 to 500.
 async fn audit_log(
     Admin(_, auth, _): Admin,
-    filter: Result<Query<Filter>, QueryRejection>,
+    AppQuery(filter): AppQuery<Filter>,
 ) -> Result<Json<Vec<AuditEntry>>, Error> {
-    let Query(filter) = filter.map_err(|e| Error::bad_request(e.body_text()))?;
     Ok(Json(auth.audit.list(&filter).await?))
 }

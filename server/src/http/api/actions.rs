@@ -6,6 +6,7 @@
 //! the API: 200 `{state, changed}`, 204 for a removal, 409 with Docker's message, 400, 404,
 //! 403, 503. Berth never stops, pauses or removes the container it runs in.
 
+use crate::http::extract::{AppJson, AppQuery};
 use crate::{
     accounts::{audit::Event, sessions::Caller},
     docker::mapping,
@@ -23,7 +24,7 @@ use app::model::{
 };
 use axum::{
     Json, Router,
-    extract::{FromRequestParts, Query, rejection::QueryRejection},
+    extract::FromRequestParts,
     http::{StatusCode, request::Parts},
     response::{IntoResponse, Response},
     routing::post,
@@ -111,13 +112,6 @@ impl Actor {
     }
 }
 
-/// `?t=`, `?signal=`, `?force=`, `?volumes=`: a malformed one is 400 JSON.
-fn options(query: Result<Query<ActionOptions>, QueryRejection>) -> Result<ActionOptions, Error> {
-    query
-        .map(|Query(options)| options)
-        .map_err(|e| Error::bad_request(e.body_text()))
-}
-
 /// An action's answer: 200 with the outcome, 204 for a removal.
 fn answer(outcome: Option<ActionOutcome>) -> Response {
     match outcome {
@@ -130,13 +124,12 @@ async fn one(
     OnEngine(on): OnEngine,
     actor: Actor,
     PathParam(target): PathParam<ActionPath>,
-    query: Result<Query<ActionOptions>, QueryRejection>,
+    AppQuery(options): AppQuery<ActionOptions>,
 ) -> Result<Response, Error> {
     let action = Action::parse(&target.action)?;
     if action == Action::Remove {
         return Err(Error::new(405, "remove is DELETE /api/containers/{id}"));
     }
-    let options = options(query)?;
     let result = act(&on, action, &target.id, &options).await;
     audit(&actor, &on, action, &target.id, &result).await;
     result.map(answer)
@@ -147,9 +140,8 @@ pub async fn remove(
     OnEngine(on): OnEngine,
     actor: Actor,
     PathParam(ContainerRef { id }): PathParam<ContainerRef>,
-    query: Result<Query<ActionOptions>, QueryRejection>,
+    AppQuery(options): AppQuery<ActionOptions>,
 ) -> Result<Response, Error> {
-    let options = options(query)?;
     let result = act(&on, Action::Remove, &id, &options).await;
     audit(&actor, &on, Action::Remove, &id, &result).await;
     result.map(answer)
@@ -170,9 +162,8 @@ struct ProjectActionPath {
 async fn bulk(
     OnEngine(on): OnEngine,
     actor: Actor,
-    body: Result<Json<BulkAction>, axum::extract::rejection::JsonRejection>,
+    AppJson(request): AppJson<BulkAction>,
 ) -> Result<Json<Vec<ActionResult>>, Error> {
-    let Json(request) = body.map_err(Error::from)?;
     if request.ids.is_empty() || request.ids.len() > MAX_BULK {
         return Err(Error::bad_request(format!(
             "a bulk action names 1 to {MAX_BULK} containers, not {}",
@@ -190,7 +181,7 @@ async fn project(
     OnEngine(on): OnEngine,
     actor: Actor,
     PathParam(target): PathParam<ProjectActionPath>,
-    query: Result<Query<ActionOptions>, QueryRejection>,
+    AppQuery(options): AppQuery<ActionOptions>,
 ) -> Result<Json<Vec<ActionResult>>, Error> {
     let name = target.name;
     model::validate_project_name(&name)?;
@@ -201,7 +192,6 @@ async fn project(
             action.as_str()
         )));
     }
-    let options = options(query)?;
     options.check(action)?;
     let docker = on.engine.client()?;
     let members = crate::live::upstream::project_logs::members(&docker, &name, false)

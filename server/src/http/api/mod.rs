@@ -27,8 +27,9 @@ use axum::{
     response::{IntoResponse, Response},
     routing::get,
 };
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
+/// What a read answers: its JSON, or the error.
 type ApiResult<T> = Result<Json<T>, Error>;
 
 /// `/api`: Berth-wide routes, each engine's routes under `/engines/{engine}`, and the same
@@ -121,7 +122,7 @@ async fn health(
 }
 
 /// The backend speaks the shared crate's wire type (it also serves the pages).
-fn json<T: Serialize>(result: Result<T, app::model::ApiError>) -> ApiResult<T> {
+fn json<T>(result: Result<T, app::model::ApiError>) -> ApiResult<T> {
     result.map(Json).map_err(Error::from)
 }
 

@@ -3,6 +3,8 @@
 //! (the [`Actor`]) and go to the audit log as `image.remove`, `volume.prune` and so on, with
 //! the engine, the target and whether it worked.
 
+use super::{ApiResult, json};
+use crate::http::extract::{AppJson, AppQuery};
 use crate::{
     docker::{images, networks, volumes},
     engines::EngineContext,
@@ -22,16 +24,10 @@ use app::{
 };
 use axum::{
     Json, Router,
-    extract::{
-        Query,
-        rejection::{JsonRejection, QueryRejection},
-    },
     http::StatusCode,
     routing::{get, post},
 };
 use serde::Deserialize;
-
-type ApiResult<T> = Result<Json<T>, Error>;
 
 /// The engine-scoped routes (under `/api` and `/api/engines/{engine}`).
 pub fn routes() -> Router<AppState> {
@@ -59,10 +55,6 @@ struct ObjectRef {
 #[derive(Deserialize)]
 struct ImageRef {
     reference: String,
-}
-
-fn json<T>(result: Result<T, app::model::ApiError>) -> ApiResult<T> {
-    result.map(Json).map_err(Error::from)
 }
 
 /// Writes a change to the audit log as `KIND.ACTION` on `ENGINE/TARGET`, with its outcome.
@@ -125,9 +117,8 @@ async fn remove_image(
     OnEngine(on): OnEngine,
     actor: Actor,
     PathParam(ImageRef { reference: id }): PathParam<ImageRef>,
-    query: Result<Query<RemoveOptions>, QueryRejection>,
+    AppQuery(options): AppQuery<RemoveOptions>,
 ) -> Result<StatusCode, Error> {
-    let Query(options) = query.map_err(|e| Error::bad_request(e.body_text()))?;
     let result = images::remove(&on.engine, &id, options.force.unwrap_or(false)).await;
     audit(&actor, &on, Objects::Images, "remove", &id, &result).await;
     result.map(|()| StatusCode::NO_CONTENT)
@@ -143,9 +134,8 @@ async fn prune_images(OnEngine(on): OnEngine, actor: Actor) -> ApiResult<Pruned>
 async fn create_volume(
     OnEngine(on): OnEngine,
     actor: Actor,
-    body: Result<Json<NewVolume>, JsonRejection>,
+    AppJson(new): AppJson<NewVolume>,
 ) -> Result<(StatusCode, Json<VolumeSummary>), Error> {
-    let Json(new) = body.map_err(Error::from)?;
     let result = volumes::create(&on.engine, &new).await;
     let name = match &result {
         Ok(volume) => volume.name.clone(),

@@ -17,7 +17,8 @@ use crate::{
     http::{
         AppState,
         attempts::Refused,
-        gate::{Auth, cookie_secret, forwarded_https},
+        extract::Client,
+        gate::{Auth, cookie_secret},
         ws::terminal::Terminals,
     },
 };
@@ -28,16 +29,13 @@ use app::{
 use axum::{
     Extension, Json, Router,
     body::Bytes,
-    extract::{ConnectInfo, DefaultBodyLimit, State, rejection::BytesRejection},
+    extract::{DefaultBodyLimit, State, rejection::BytesRejection},
     http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Redirect, Response},
     routing::{get, post},
 };
 use serde::Deserialize;
-use std::{
-    net::{IpAddr, SocketAddr},
-    sync::Arc,
-};
+use std::{net::IpAddr, sync::Arc};
 
 /// The largest body sign-in and setup read: a name, a password (1 KiB at most), a path.
 pub const MAX_BODY: usize = 16 * 1024;
@@ -100,7 +98,7 @@ static STAND_IN: std::sync::LazyLock<String> =
 
 async fn login(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Client { ip, https }: Client,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Error> {
@@ -122,8 +120,6 @@ async fn login(
             "a password is at most {MAX_PASSWORD} bytes"
         )));
     }
-    let ip = crate::client_addr::client_ip(peer.ip(), &headers, &state.sockets.trusted_proxies);
-    let https = forwarded_https(&headers, peer.ip(), &state.sockets.trusted_proxies);
     let attempt = match auth.attempts.begin(ip) {
         Ok(attempt) => attempt,
         Err(wait) => {
@@ -257,14 +253,12 @@ fn signed_in(auth: &Auth, secret: &str, to: Option<&str>, https: bool) -> Respon
 
 async fn logout(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Client { ip, https }: Client,
     caller: Option<Extension<Caller>>,
     headers: HeaderMap,
 ) -> Result<Response, Error> {
     let auth = auth(&state)?;
-    let https = forwarded_https(&headers, peer.ip(), &state.sockets.trusted_proxies);
     if let Some(Extension(caller)) = &caller {
-        let ip = crate::client_addr::client_ip(peer.ip(), &headers, &state.sockets.trusted_proxies);
         auth.audit
             .record(Event {
                 actor: &caller.name,
@@ -326,14 +320,12 @@ pub fn me_of(accounts: bool, caller: Option<Caller>, terminals: &Terminals) -> M
 /// while nobody has an account, which the store checks in the statement that adds it.
 async fn setup(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Client { ip, https }: Client,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Error> {
     let body = body?;
     let form = is_form(&headers);
-    let https = forwarded_https(&headers, peer.ip(), &state.sockets.trusted_proxies);
-    let ip = crate::client_addr::client_ip(peer.ip(), &headers, &state.sockets.trusted_proxies);
     let answer = create_first_admin(&state, &headers, &body, https, ip).await;
     match answer {
         Ok(response) => Ok(response),
