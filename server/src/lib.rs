@@ -67,16 +67,21 @@ pub mod doors {
     pub use crate::http::doors::{Access, Kind, Row, row, rows};
 }
 
-/// Accounts as the CLI keeps them, for tests that set up users, sessions and tokens.
+/// Accounts as the CLI keeps them, for tests that set up users, sessions and tokens (they
+/// write without the audit log: not for anything but tests).
+#[doc(hidden)]
 pub mod password {
     pub use crate::accounts::password::verify;
 }
+#[doc(hidden)]
 pub mod users {
     pub use crate::accounts::users::{add, count, list, remove, set_role};
 }
+#[doc(hidden)]
 pub mod sessions {
     pub use crate::accounts::sessions::{create, digest};
 }
+#[doc(hidden)]
 pub mod tokens {
     pub use crate::accounts::tokens::create;
 }
@@ -152,21 +157,12 @@ pub async fn launch(
         }
         AuthMode::Off => tracing::warn!("accounts are off: whoever reaches {addr} may use Berth"),
         AuthMode::On => {
-            let store = Store::open(&config.store())
-                .await
-                .map_err(|e| e.to_string())?;
-            let auth = Auth::configured(&settings.accounts, store);
-            if let Some(token) = auth.offer_setup().await.map_err(|e| e.to_string())? {
-                // On every address, a browser reaches it as localhost (a container's
-                // published port, the host itself); 0.0.0.0 is no place to open.
-                let open = match addr.ip().is_unspecified() {
-                    true => format!("localhost:{}", addr.port()),
-                    false => addr.to_string(),
-                };
-                tracing::info!(
-                    "no account yet: open http://{open}/setup?token={token} to create the first admin (or run `berth user add NAME --role admin`)"
-                );
-            }
+            // A signal while the store is still being reached (a PostgreSQL that does not
+            // answer) ends Berth at once, as it did before it listened for signals.
+            let auth = tokio::select! {
+                auth = open_accounts(&config, addr) => auth?,
+                () = shutdown.cancelled() => return Ok(()),
+            };
             state = state.with_auth(auth);
         }
     }
@@ -174,4 +170,25 @@ pub async fn launch(
     serve(listener, router(state), shutdown, options)
         .await
         .map_err(|e| format!("server error: {e}"))
+}
+
+/// The accounts store, opened (and migrated); when nobody has an account yet, the one-time
+/// setup link is logged.
+async fn open_accounts(config: &Config, addr: std::net::SocketAddr) -> Result<Auth, String> {
+    let store = Store::open(&config.store())
+        .await
+        .map_err(|e| e.to_string())?;
+    let auth = Auth::configured(&config.settings.accounts, store);
+    if let Some(token) = auth.offer_setup().await.map_err(|e| e.to_string())? {
+        // On every address, a browser reaches it as localhost (a container's published
+        // port, the host itself); 0.0.0.0 is no place to open.
+        let open = match addr.ip().is_unspecified() {
+            true => format!("localhost:{}", addr.port()),
+            false => addr.to_string(),
+        };
+        tracing::info!(
+            "no account yet: open http://{open}/setup?token={token} to create the first admin (or run `berth user add NAME --role admin`)"
+        );
+    }
+    Ok(auth)
 }

@@ -281,12 +281,21 @@ async fn first_words(mut stderr: tokio::process::ChildStderr) -> String {
     String::from_utf8_lossy(&said).trim().to_string()
 }
 
-/// The ssh process's stdout and stdin as one stream; owns the process (killed on drop, so
-/// its stderr reader ends too).
+/// The ssh process's stdout and stdin as one stream; owns the process (killed on drop) and
+/// its stderr reader (aborted on drop: a helper ssh started that still holds stderr must
+/// not keep the reader, and shutdown's drain, waiting).
 struct SshStream {
     io: tokio::io::Join<tokio::process::ChildStdout, tokio::process::ChildStdin>,
     why: Option<tokio::task::JoinHandle<String>>,
     _child: tokio::process::Child,
+}
+
+impl Drop for SshStream {
+    fn drop(&mut self) {
+        if let Some(why) = self.why.take() {
+            why.abort();
+        }
+    }
 }
 
 impl AsyncRead for SshStream {

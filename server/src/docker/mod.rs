@@ -1,5 +1,6 @@
-//! Docker access, apart from HTTP: the supervised engine connection (`engine`), how it is
-//! reached (`dial`: unix, TCP, TLS, SSH), the mapping of bollard's types to the shared
+//! Docker access, apart from HTTP: the supervised engine connection (`engine`), where it
+//! listens (`endpoint`: `DOCKER_HOST`'s grammar), how it is reached (`dial`: unix, TCP,
+//! TLS, SSH), the mapping of bollard's types to the shared
 //! model (`mapping`), a swarm's nodes, services and tasks (`swarm`), and an engine's images,
 //! volumes, networks and disk usage (`images`, `volumes`, `networks`, `disk`), and `path`,
 //! the check and encoding every value gets before it goes into a Docker API path;

@@ -2,7 +2,7 @@
 //! engine sends them. bollard's decoder holds a TTY container's output until a newline with
 //! no limit (a container printing 100 MB without one cost 100 MB and a rescan of the buffer
 //! per chunk); here only the 8-byte frame header is ever held, and lines are bounded by the
-//! [`super::lines::LineSplitter`] that reads these pieces. The same plain HTTP also reads
+//! line splitter that reads these pieces (`live/upstream/lines.rs`). The same plain HTTP also reads
 //! the odd JSON answer whose shape bollard's models do not fit on every engine
 //! ([`LogsApi::get_json`]).
 

@@ -58,9 +58,10 @@ pub struct Settings {
 impl Settings {
     /// Values no flag's parser can refuse alone: zeros, and settings that contradict.
     pub fn check(&self) -> Result<(), String> {
+        // In the order the flags were checked before they were grouped.
         let positive = [
-            self.serve.positive(),
             self.sockets.positive(),
+            self.serve.positive(),
             self.accounts.positive(),
         ];
         if let Some((flag, _)) = positive.iter().flatten().find(|(_, v)| *v == 0) {

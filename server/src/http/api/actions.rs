@@ -124,12 +124,14 @@ async fn one(
     OnEngine(on): OnEngine,
     actor: Actor,
     PathParam(target): PathParam<ActionPath>,
-    AppQuery(options): AppQuery<ActionOptions>,
+    // Read after the action is: a bad action is named before a bad option.
+    query: Result<AppQuery<ActionOptions>, Error>,
 ) -> Result<Response, Error> {
     let action = Action::parse(&target.action)?;
     if action == Action::Remove {
         return Err(Error::new(405, "remove is DELETE /api/containers/{id}"));
     }
+    let AppQuery(options) = query?;
     let result = act(&on, action, &target.id, &options).await;
     audit(&actor, &on, action, &target.id, &result).await;
     result.map(answer)
@@ -181,7 +183,8 @@ async fn project(
     OnEngine(on): OnEngine,
     actor: Actor,
     PathParam(target): PathParam<ProjectActionPath>,
-    AppQuery(options): AppQuery<ActionOptions>,
+    // Read after the name and the action are: they are named before a bad option.
+    query: Result<AppQuery<ActionOptions>, Error>,
 ) -> Result<Json<Vec<ActionResult>>, Error> {
     let name = target.name;
     model::validate_project_name(&name)?;
@@ -192,6 +195,7 @@ async fn project(
             action.as_str()
         )));
     }
+    let AppQuery(options) = query?;
     options.check(action)?;
     let docker = on.engine.client()?;
     let members = crate::live::upstream::project_logs::members(&docker, &name, false)
