@@ -64,6 +64,14 @@ fn line_count(text: &str) -> Option<u64> {
     rest[..digits].parse().ok()
 }
 
+/// `n` followers of a container's live logs through Berth at `addr` (`latency`: with Docker's
+/// timestamps, compared with each line's arrival).
+pub async fn log_followers(addr: &str, container: &str, n: usize, latency: bool) -> Followers {
+    let timestamps = if latency { "&timestamps=true" } else { "" };
+    let url = format!("ws://{addr}/ws/containers/{container}/logs?tail=0{timestamps}");
+    ws_followers(&url, n, latency).await
+}
+
 /// Opens `n` WebSocket followers of `url` (at most 50 handshakes at a time) and waits until
 /// all are connected. With `latency`, each log frame's Docker timestamp is compared with
 /// its arrival.

@@ -2,7 +2,7 @@
 //! container through Berth against 100 direct streams.
 
 use super::{settle, shell};
-use crate::clients::{direct_followers, ws_followers};
+use crate::clients::{direct_followers, log_followers};
 use crate::fixtures::Fixtures;
 use crate::process::{self, Berth};
 use crate::{Table, env_secs, step};
@@ -27,12 +27,7 @@ pub async fn run(addr: &str, berth: &Berth, fixtures: &Fixtures, table: &mut Tab
             };
             tokio::time::sleep(Duration::from_secs(1)).await;
             let alone = measure(dockerd).await;
-            let followers = ws_followers(
-                &format!("ws://{addr}/ws/containers/{chatty}/logs?tail=0"),
-                100,
-                false,
-            )
-            .await;
+            let followers = log_followers(addr, &chatty, 100, false).await;
             tokio::time::sleep(Duration::from_secs(1)).await;
             let berth_before = berth.cpu();
             let shared = measure(dockerd).await;

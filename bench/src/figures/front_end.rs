@@ -31,15 +31,7 @@ fn kib(n: usize) -> String {
 
 /// Loads `url` in Chromium through the Playwright script; medians of TTFB and hydration (ms).
 fn browser_timings(url: &str, runs: usize) -> Result<(f64, f64), String> {
-    let out = std::process::Command::new("node")
-        .args(["end2end/bench/hydrate.mjs", url, &runs.to_string()])
-        .output()
-        .map_err(|e| format!("node: {e}"))?;
-    if !out.status.success() {
-        return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
-    }
-    let result: serde_json::Value =
-        serde_json::from_slice(&out.stdout).map_err(|e| format!("hydrate.mjs output: {e}"))?;
+    let result = super::node_script("hydrate.mjs", &[url, &runs.to_string()])?;
     let series = |key: &str| -> Vec<f64> {
         result[key]
             .as_array()

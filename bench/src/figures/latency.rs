@@ -2,7 +2,7 @@
 //! each of 100 clients, a line every 50 ms.
 
 use super::{settle, shell};
-use crate::clients::ws_followers;
+use crate::clients::log_followers;
 use crate::fixtures::Fixtures;
 use crate::stats::percentile;
 use crate::{Table, step};
@@ -17,12 +17,7 @@ pub async fn run(addr: &str, fixtures: &Fixtures, table: &mut Table) -> String {
         &[],
         &shell("i=0; while true; do i=$((i+1)); echo paced $i; sleep 0.05; done"),
     );
-    let followers = ws_followers(
-        &format!("ws://{addr}/ws/containers/{paced}/logs?tail=0&timestamps=true"),
-        100,
-        true,
-    )
-    .await;
+    let followers = log_followers(addr, &paced, 100, true).await;
     tokio::time::sleep(Duration::from_secs(6)).await;
     let latencies = followers.latencies.clone();
     followers.stop().await;

@@ -32,3 +32,16 @@ async fn settle(addr: &str) -> f64 {
 fn shell(script: &str) -> Vec<&str> {
     vec!["sh", "-c", script]
 }
+
+/// Runs a Playwright script of `end2end/bench/` with Node; the JSON it prints.
+fn node_script(script: &str, args: &[&str]) -> Result<serde_json::Value, String> {
+    let out = std::process::Command::new("node")
+        .arg(format!("end2end/bench/{script}"))
+        .args(args)
+        .output()
+        .map_err(|e| format!("node: {e}"))?;
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
+    }
+    serde_json::from_slice(&out.stdout).map_err(|e| format!("{script} output: {e}"))
+}

@@ -2,7 +2,7 @@
 //! Docker stream for all).
 
 use super::{MIB, settle, shell};
-use crate::clients::{metric, ws_followers};
+use crate::clients::{log_followers, metric};
 use crate::fixtures::Fixtures;
 use crate::process::Berth;
 use crate::{Table, step};
@@ -18,12 +18,7 @@ pub async fn run(addr: &str, berth: &Berth, fixtures: &Fixtures, table: &mut Tab
         &shell("i=0; while true; do i=$((i+1)); echo slow $i; sleep 0.5; done"),
     );
     let base_rss = berth.rss_median(3, Duration::from_millis(300)).await;
-    let followers = ws_followers(
-        &format!("ws://{addr}/ws/containers/{slow}/logs?tail=0"),
-        1_000,
-        false,
-    )
-    .await;
+    let followers = log_followers(addr, &slow, 1_000, false).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let with_clients = berth.rss_median(3, Duration::from_millis(500)).await;
     let upstreams = metric(

@@ -3,7 +3,7 @@
 //! of the clients and of dockerd.
 
 use super::settle;
-use crate::clients::{self, direct_followers, ws_followers};
+use crate::clients::{self, direct_followers, log_followers};
 use crate::fixtures::Fixtures;
 use crate::process::{self, Berth};
 use crate::stats::{median, percentile};
@@ -94,12 +94,7 @@ pub async fn run(addr: &str, berth: &Berth, fixtures: &Fixtures, table: &mut Tab
         bare.push(Window::measure(&direct, berth, dockerd, measure_window).await);
         direct.stop().await;
         for (i, n) in [1usize, 10, 100].into_iter().enumerate() {
-            let followers = ws_followers(
-                &format!("ws://{addr}/ws/containers/{fast}/logs?tail=0"),
-                n,
-                false,
-            )
-            .await;
+            let followers = log_followers(addr, &fast, n, false).await;
             tokio::time::sleep(Duration::from_secs(1)).await;
             runs[i].push(Window::measure(&followers, berth, dockerd, measure_window).await);
             followers.stop().await;

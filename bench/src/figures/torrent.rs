@@ -12,20 +12,7 @@ const TORRENT_LINES: u64 = 200_000;
 /// Figure 10 through the Playwright script: the longest main-thread task, the clicks, and
 /// how many lines were shown and skipped.
 fn torrent_in_browser(base: &str, container: &str, seconds: u64) -> Result<String, String> {
-    let out = std::process::Command::new("node")
-        .args([
-            "end2end/bench/torrent.mjs",
-            base,
-            container,
-            &seconds.to_string(),
-        ])
-        .output()
-        .map_err(|e| format!("node: {e}"))?;
-    if !out.status.success() {
-        return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
-    }
-    let r: serde_json::Value =
-        serde_json::from_slice(&out.stdout).map_err(|e| format!("torrent.mjs output: {e}"))?;
+    let r = super::node_script("torrent.mjs", &[base, container, &seconds.to_string()])?;
     let n = |key: &str| r[key].as_f64().unwrap_or(f64::NAN);
     let clicks: Vec<String> = r["clicks_ms"]
         .as_array()

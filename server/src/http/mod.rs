@@ -169,7 +169,7 @@ impl AppState {
         self
     }
 
-    /// Every task the application spawns: sessions, upstreams, connections.
+    /// Every task the application spawns: socket clients, upstreams, connections, sweeps.
     pub fn tasks(&self) -> &TaskTracker {
         &self.sockets.tasks
     }

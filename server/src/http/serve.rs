@@ -87,7 +87,7 @@ pub struct ServeOptions {
     /// A connection with no request in progress for this long is closed.
     pub idle_timeout: Duration,
     pub max_connections: usize,
-    /// How long shutdown waits for connections, sessions and upstreams.
+    /// How long shutdown waits for connections, socket clients and upstreams.
     pub drain: Duration,
     pub tasks: TaskTracker,
 }
@@ -105,7 +105,7 @@ impl ServeOptions {
 }
 
 /// Serves `app` on `listener` until `shutdown` is cancelled, then waits (at most
-/// `options.drain`) for every tracked task: connections, and the sessions that say `end` and
+/// `options.drain`) for every tracked task: connections, and the socket clients that say `end` and
 /// close with 1001 on the same signal, which axum's own `serve` stops tracking once upgraded.
 /// At most `options.max_connections` connections are served at once (more wait to be
 /// accepted), and none keeps its slot by doing nothing ([`connection`]): a client gets

@@ -3,7 +3,7 @@
 //! back: progress frames, then the image in the list; a pull cancelled by its viewers leaves
 //! no image and no stream; two viewers share one pull; an unknown name says why.
 
-use crate::common::{TestServer, WsClient, docker, free_port};
+use crate::common::{TestServer, WsClient, docker, free_port, script};
 use app::frames::{Frame, LayerPhase};
 use std::{
     process::Command,
@@ -28,19 +28,7 @@ pub(crate) struct Registry {
 impl Registry {
     pub(crate) fn start() -> Self {
         let port = free_port();
-        let script = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../scripts/private-registry.sh"
-        );
-        let output = Command::new("bash")
-            .args([script, "start", &port.to_string()])
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "private-registry.sh: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        script("private-registry.sh", &["start", &port.to_string()]);
         Self { port }
     }
 

@@ -53,7 +53,7 @@ pub(super) enum Unsent {
 }
 
 impl Unsent {
-    /// How the session ends after a failed send.
+    /// How the client ends after a failed send.
     fn exit(self, kind: StreamKind) -> Exit {
         match self {
             Self::Stalled => {

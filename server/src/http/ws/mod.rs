@@ -1,14 +1,14 @@
 //! The live streams over WebSocket. Everything is checked before the upgrade (origin
 //! 403, parameters 400, limits 429, unknown resource 404, engine down 503, each with a JSON
 //! error), so a refused client never costs a task; the hub is joined only once upgraded, and
-//! the session is tracked so shutdown can wait for its goodbye.
+//! the client loop is tracked so shutdown can wait for its goodbye.
 
 pub mod client;
 pub mod limits;
 pub mod owners;
 pub mod settings;
 pub mod terminal;
-mod terminal_session;
+mod terminal_client;
 
 use crate::{
     accounts::sessions::Caller,
@@ -69,7 +69,7 @@ pub struct Sockets {
     pub system_interval: Duration,
     pub last: Arc<upstream::last_known::LastValues>,
     pub shutdown: CancellationToken,
-    /// Every session, so shutdown waits for their `end` and close.
+    /// Every client loop and upstream, so shutdown waits for their `end` and close.
     pub tasks: TaskTracker,
     /// Which signed-in session each socket belongs to.
     pub owners: Arc<owners::Owners>,

@@ -3,10 +3,10 @@
 //! never shared. Checked before the upgrade like every stream (403 below the `--exec` role
 //! or with `--exec off`, 400, 429 over the terminal limits, 404, 409 not running, 503); the
 //! process is started once upgraded and ended, confirmed, when the socket ends for any
-//! reason ([`super::terminal_session`]). Audited: who, which container, what command, how
+//! reason ([`super::terminal_client`]). Audited: who, which container, what command, how
 //! long.
 
-use super::{Admitted, Asking, Sockets, Upgrade, admit, terminal_session, upgraded};
+use super::{Admitted, Asking, Sockets, Upgrade, admit, terminal_client, upgraded};
 use crate::{
     docker::exec::Exec,
     error::Error,
@@ -179,8 +179,8 @@ pub async fn open(
     };
     Ok(upgrade
         .read_buffer_size(super::READ_BUFFER)
-        .max_message_size(terminal_session::MAX_INPUT)
-        .max_frame_size(terminal_session::MAX_INPUT)
+        .max_message_size(terminal_client::MAX_INPUT)
+        .max_frame_size(terminal_client::MAX_INPUT)
         .on_failed_upgrade(|e| tracing::debug!("terminal upgrade failed: {e}"))
         .on_upgrade(move |socket| {
             let tasks = opening.sockets.tasks.clone();
@@ -220,19 +220,19 @@ impl Opening {
             Ok(started) => started,
             Err(e) => {
                 actor.record("terminal.open", &target, false).await;
-                terminal_session::refuse(socket, &e.to_string()).await;
+                terminal_client::refuse(socket, &e.to_string()).await;
                 return;
             }
         };
         let process = terminals.started();
         actor.record("terminal.open", &target, true).await;
-        let session = terminal_session::Session {
+        let client = terminal_client::TerminalClient {
             config: sockets.client.clone(),
             idle: terminals.policy.idle,
             shutdown: sockets.shutdown.clone(),
             ownership,
         };
-        let ended = session.run(socket, &exec, output, input).await;
+        let ended = client.run(socket, &exec, output, input).await;
         // The socket is gone: its slot is free while the process is being ended (the
         // process has its own count).
         drop((permit, open));

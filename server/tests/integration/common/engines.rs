@@ -100,22 +100,23 @@ impl PrivateEngine {
     }
 }
 
-/// Runs scripts/private-engine.sh; its last line of output.
-pub fn private_engine(args: &[&str], tls_port: Option<u16>) -> String {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/private-engine.sh");
-    let port = tls_port.map(|p| p.to_string());
-    let output = Command::new("bash")
-        .arg(script)
-        .args(args)
-        .args(port.as_deref())
-        .output()
-        .unwrap();
+/// Runs `scripts/NAME` with bash; panics with its stderr when it fails; its output.
+pub fn script(name: &str, args: &[&str]) -> String {
+    let path = format!("{}/../scripts/{name}", env!("CARGO_MANIFEST_DIR"));
+    let output = Command::new("bash").arg(path).args(args).output().unwrap();
     assert!(
         output.status.success(),
-        "private-engine.sh {args:?}: {}",
+        "{name} {args:?}: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    String::from_utf8_lossy(&output.stdout)
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Runs scripts/private-engine.sh; its last line of output.
+pub fn private_engine(args: &[&str], tls_port: Option<u16>) -> String {
+    let port = tls_port.map(|p| p.to_string());
+    let args: Vec<&str> = args.iter().copied().chain(port.as_deref()).collect();
+    script("private-engine.sh", &args)
         .lines()
         .last()
         .unwrap_or_default()
@@ -142,17 +143,12 @@ pub struct PrivateSshd {
 impl PrivateSshd {
     pub fn start(docker_host: &str) -> Self {
         let port = free_port();
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/private-sshd.sh");
-        let output = Command::new("bash")
-            .args([script, "start", &port.to_string(), docker_host])
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "private-sshd.sh: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let dir = String::from_utf8_lossy(&output.stdout).trim().to_string();
+        let dir = script(
+            "private-sshd.sh",
+            &["start", &port.to_string(), docker_host],
+        )
+        .trim()
+        .to_string();
         Self {
             port,
             dir: dir.into(),

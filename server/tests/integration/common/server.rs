@@ -182,18 +182,7 @@ impl TestServer {
 
     /// GET a path; returns the status and the body as text.
     pub async fn get(&self, path: &str) -> (u16, String) {
-        let response = self
-            .client
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("GET {path}: {e}"));
-        let status = response.status().as_u16();
-        let content_type = response
-            .headers()
-            .get("content-type")
-            .map(|v| v.to_str().unwrap().to_string());
-        let body = response.text().await.unwrap();
+        let (status, content_type, body) = self.request(reqwest::Method::GET, path, &[]).await;
         if path.starts_with("/api/") {
             assert_eq!(
                 content_type.as_deref(),

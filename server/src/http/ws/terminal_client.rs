@@ -28,7 +28,7 @@ pub const MAX_INPUT: usize = 64 * 1024;
 const GOODBYE: Duration = Duration::from_secs(1);
 
 /// What a terminal's socket runs with.
-pub struct Session {
+pub struct TerminalClient {
     pub config: ClientConfig,
     pub idle: Option<Duration>,
     pub shutdown: CancellationToken,
@@ -132,7 +132,7 @@ pub async fn refuse(socket: WebSocket, reason: &str) {
     }
 }
 
-impl Session {
+impl TerminalClient {
     /// Runs the terminal until it ends, closes its TTY and says goodbye; the process may
     /// still be running (the caller reaps it).
     pub async fn run(self, socket: WebSocket, exec: &Exec, output: Output, input: Input) -> Ended {
