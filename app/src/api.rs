@@ -1,120 +1,46 @@
-//! Where pages get their data. During SSR a page asks the [`Backend`] that the server puts in
-//! context (no HTTP round-trip to itself); in the browser it fetches the JSON API, with an
-//! AbortController that is aborted when the owning resource re-runs or is disposed.
+//! How pages call the JSON API: [`read`] an endpoint (during SSR through the [`Reads`] the
+//! server puts in context, with no HTTP round-trip to itself; in the browser a fetch whose
+//! AbortController is aborted when the owning resource re-runs or is disposed), or [`call`]
+//! one from the browser (a button was pressed). What each endpoint is comes from its
+//! declaration ([`crate::endpoint`]).
 
-use crate::frames::{ContainerStats, SystemStats};
-use crate::model::{
-    AllContainers, ApiError, AuditEntry, AuditQuery, ContainerDetail, ContainerSummary, Dashboard,
-    EngineInfo, Health, Me, NewToken, NewUser, Project, Role, ServiceDetail, Swarm, TokenInfo,
-    TokenRequest, User,
-};
-use crate::resources::{EngineDisk, ImageDetail, ImageSummary, NetworkSummary, VolumeSummary};
+use crate::endpoint::Endpoint;
+use crate::model::{ApiError, Health, Me};
 use crate::urls::On;
-#[cfg(not(feature = "ssr"))]
-use crate::{
-    model::{PasswordChange, RoleChange},
-    urls,
-};
 
 #[cfg(feature = "ssr")]
-pub use server::{Backend, BoxFuture, EngineDirectory, SharedBackend, SharedEngines};
+pub use server::{BoxFuture, Reads, SharedReads};
 
 #[cfg(feature = "ssr")]
 mod server {
-    use crate::frames::{ContainerStats, SystemStats};
-    use crate::model::{
-        self, AllContainers, ApiError, ContainerDetail, ContainerSummary, Dashboard, EngineInfo,
-        Health, Project, ServiceDetail, Swarm,
-    };
-    use crate::resources::{EngineDisk, ImageDetail, ImageSummary, NetworkSummary, VolumeSummary};
+    use crate::model::{ApiError, Health};
     use crate::urls::On;
-    use std::{future::Future, pin::Pin, sync::Arc};
+    use std::{any::Any, future::Future, pin::Pin, sync::Arc};
 
     pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-    /// What the server knows about the engine. Both the JSON API and the server-rendered
-    /// pages go through it, so they cannot disagree.
-    pub trait Backend: Send + Sync + 'static {
-        fn health(&self) -> BoxFuture<'_, Health>;
-        fn dashboard(&self) -> BoxFuture<'_, Result<Dashboard, ApiError>>;
-        fn containers(&self) -> BoxFuture<'_, Result<Vec<ContainerSummary>, ApiError>>;
-        /// `reference` is an id, an id prefix or a name; it is validated by the implementation.
-        fn container<'a>(
-            &'a self,
-            reference: &'a str,
-        ) -> BoxFuture<'a, Result<ContainerDetail, ApiError>>;
-        /// The host's last known sample (for pages rendered before their socket opens).
-        fn host(&self) -> BoxFuture<'_, Result<SystemStats, ApiError>>;
-        /// A container's last stats sample, when one was streamed in the last minute.
-        fn container_stats<'a>(
-            &'a self,
-            reference: &'a str,
-        ) -> BoxFuture<'a, Result<Option<ContainerStats>, ApiError>>;
-
-        /// Images, newest first, with how many containers use each.
-        fn images(&self) -> BoxFuture<'_, Result<Vec<ImageSummary>, ApiError>>;
-        /// An image by id, id prefix or `name:tag`.
-        fn image<'a>(&'a self, reference: &'a str) -> BoxFuture<'a, Result<ImageDetail, ApiError>>;
-        /// Volumes by name, with sizes and users.
-        fn volumes(&self) -> BoxFuture<'_, Result<Vec<VolumeSummary>, ApiError>>;
-        fn volume<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<VolumeSummary, ApiError>>;
-        /// Networks by name, with subnets and attached containers.
-        fn networks(&self) -> BoxFuture<'_, Result<Vec<NetworkSummary>, ApiError>>;
-        fn network<'a>(
-            &'a self,
-            reference: &'a str,
-        ) -> BoxFuture<'a, Result<NetworkSummary, ApiError>>;
-        /// Docker's disk usage: images, containers, volumes, build cache.
-        fn disk(&self) -> BoxFuture<'_, Result<EngineDisk, ApiError>>;
-
-        /// The swarm this engine manages (`manager: false` when none).
-        fn swarm(&self) -> BoxFuture<'_, Result<Swarm, ApiError>>;
-        /// A swarm service by id, id prefix or name, with its tasks.
-        fn service<'a>(
-            &'a self,
-            reference: &'a str,
-        ) -> BoxFuture<'a, Result<ServiceDetail, ApiError>>;
-
-        fn projects(&self) -> BoxFuture<'_, Result<Vec<Project>, ApiError>> {
-            Box::pin(async move { self.containers().await.map(model::group_projects) })
-        }
-
-        /// 400 for a malformed name, 404 when no container carries it.
-        fn project<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Project, ApiError>> {
-            Box::pin(async move {
-                model::validate_project_name(name)?;
-                self.projects()
-                    .await?
-                    .into_iter()
-                    .find(|p| p.name == name)
-                    .ok_or_else(|| ApiError::not_found(format!("no such compose project: {name}")))
-            })
-        }
+    /// The server's answers to the read endpoints, for the pages it renders: the same
+    /// handlers the JSON API runs, so they cannot disagree.
+    pub trait Reads: Send + Sync + 'static {
+        /// Answers the GET endpoint at `path` (its declared path) for the engine `on`;
+        /// `params` is the endpoint, the answer its `Answer` (both boxed: one table serves
+        /// every endpoint).
+        fn read(
+            &self,
+            path: &'static str,
+            on: On,
+            params: Box<dyn Any + Send>,
+        ) -> BoxFuture<'static, Result<Box<dyn Any + Send>, ApiError>>;
+        /// The engine's health (answered before sign-in too, so not a declared endpoint).
+        fn health(&self, on: On) -> BoxFuture<'static, Result<Health, ApiError>>;
     }
 
-    pub type SharedBackend = Arc<dyn Backend>;
+    pub type SharedReads = Arc<dyn Reads>;
 
-    /// Every engine the server watches, each with its [`Backend`]; the API's engine-wide
-    /// routes and the pages both ask it.
-    pub trait EngineDirectory: Send + Sync + 'static {
-        /// The engine `on` names, or the default: 400 for a malformed name, 404 unknown.
-        fn backend(&self, on: &On) -> Result<SharedBackend, ApiError>;
-        /// Every engine, the default first, with its state now.
-        fn engines(&self) -> BoxFuture<'_, Vec<EngineInfo>>;
-        /// Every container of every engine that answers in time, and the ones that did not.
-        fn all_containers(&self) -> BoxFuture<'_, AllContainers>;
-    }
-
-    pub type SharedEngines = Arc<dyn EngineDirectory>;
-
-    pub(super) fn directory() -> Result<SharedEngines, ApiError> {
-        // The server gives pages rendered for nobody signed in no engines at all.
-        leptos::prelude::use_context::<SharedEngines>()
+    pub(super) fn reads() -> Result<SharedReads, ApiError> {
+        // The server gives pages rendered for nobody signed in nothing to read.
+        leptos::prelude::use_context::<SharedReads>()
             .ok_or_else(|| ApiError::new(401, "sign in first: no valid session"))
-    }
-
-    pub(super) fn backend(on: &On) -> Result<SharedBackend, ApiError> {
-        directory()?.backend(on)
     }
 }
 
@@ -208,11 +134,60 @@ mod browser {
     }
 }
 
+/// What `E` answers for the engine `on`: a GET whose data a page may render on the server.
+pub async fn read<E: Endpoint<Query = ()>>(on: On, params: E) -> Result<E::Answer, ApiError> {
+    #[cfg(feature = "ssr")]
+    return server::reads()?
+        .read(E::ROUTE.path, on, Box::new(params))
+        .await?
+        .downcast::<E::Answer>()
+        .map(|answer| *answer)
+        .map_err(|_| ApiError::new(500, format!("{} answered another type", E::ROUTE.path)));
+    #[cfg(not(feature = "ssr"))]
+    return browser::sendable(browser::get_json(crate::endpoint::path(&on, &params, &()))).await;
+}
+
+/// Calls `E` from the browser: a GET is aborted with its owner, a change completes (the user
+/// pressed the button). During SSR it answers an error: what only a browser asks (the
+/// admin pages, actions) is never rendered on the server.
+#[cfg_attr(feature = "ssr", allow(unused_variables))]
+pub async fn call<E: Endpoint>(
+    on: On,
+    params: E,
+    query: E::Query,
+    body: E::Body,
+) -> Result<E::Answer, ApiError> {
+    #[cfg(feature = "ssr")]
+    return Err(ApiError::new(
+        500,
+        "asked from the browser only (the admin pages, actions)",
+    ));
+    #[cfg(not(feature = "ssr"))]
+    return {
+        use crate::endpoint::Method;
+        let path = crate::endpoint::path(&on, &params, &query);
+        let method = match E::ROUTE.method {
+            Method::Get => return browser::get_json(path).await,
+            Method::Post => gloo_net::http::Method::POST,
+            Method::Put => gloo_net::http::Method::PUT,
+            Method::Delete => gloo_net::http::Method::DELETE,
+        };
+        let body = E::HAS_BODY.then_some(&body);
+        match browser::change::<_, E::Answer>(method, path.clone(), body).await? {
+            Some(answer) => Ok(answer),
+            // 204: the answer is `()`, which is what `null` reads as.
+            None => serde_json::from_value(serde_json::Value::Null)
+                .map_err(|_| ApiError::new(0, format!("{path} answered no body"))),
+        }
+    };
+}
+
+/// The engine's health, whatever its status (503 carries the same body when it is down).
 pub async fn health(on: On) -> Result<Health, ApiError> {
     #[cfg(feature = "ssr")]
-    return Ok(server::backend(&on)?.health().await);
+    return server::reads()?.health(on).await;
     #[cfg(not(feature = "ssr"))]
-    return browser::sendable(browser::get_json_any_status(urls::api_health(&on))).await;
+    return browser::sendable(browser::get_json_any_status(crate::urls::api_health(&on))).await;
 }
 
 /// Who is signed in. During SSR the server puts it in the rendering context from the
@@ -222,392 +197,5 @@ pub async fn me() -> Result<Me, ApiError> {
     return leptos::prelude::use_context::<Me>()
         .ok_or_else(|| ApiError::new(500, "no caller in the rendering context"));
     #[cfg(not(feature = "ssr"))]
-    return browser::sendable(browser::get_json(urls::API_ME.into())).await;
-}
-
-/// Every engine, the default first, with its state.
-pub async fn engines() -> Result<Vec<EngineInfo>, ApiError> {
-    #[cfg(feature = "ssr")]
-    return Ok(server::directory()?.engines().await);
-    #[cfg(not(feature = "ssr"))]
-    return browser::sendable(browser::get_json(urls::API_ENGINES.into())).await;
-}
-
-/// Every container of every engine that answers.
-pub async fn all_containers() -> Result<AllContainers, ApiError> {
-    #[cfg(feature = "ssr")]
-    return Ok(server::directory()?.all_containers().await);
-    #[cfg(not(feature = "ssr"))]
-    return browser::sendable(browser::get_json(urls::API_ALL_CONTAINERS.into())).await;
-}
-
-pub async fn dashboard(on: On) -> Result<Dashboard, ApiError> {
-    #[cfg(feature = "ssr")]
-    return server::backend(&on)?.dashboard().await;
-    #[cfg(not(feature = "ssr"))]
-    return browser::sendable(browser::get_json(urls::api_dashboard(&on))).await;
-}
-
-pub async fn containers(on: On) -> Result<Vec<ContainerSummary>, ApiError> {
-    #[cfg(feature = "ssr")]
-    return server::backend(&on)?.containers().await;
-    #[cfg(not(feature = "ssr"))]
-    return browser::sendable(browser::get_json(urls::api_containers(&on))).await;
-}
-
-pub async fn container(on: On, reference: String) -> Result<ContainerDetail, ApiError> {
-    // Checked here too so a bad id never leaves the browser.
-    crate::model::validate_container_ref(&reference)?;
-    #[cfg(feature = "ssr")]
-    return server::backend(&on)?.container(&reference).await;
-    #[cfg(not(feature = "ssr"))]
-    return browser::sendable(browser::get_json(urls::api_container(&on, &reference))).await;
-}
-
-/// Berth's own machine's last sample.
-pub async fn host() -> Result<SystemStats, ApiError> {
-    #[cfg(feature = "ssr")]
-    return server::backend(&On::default_engine())?.host().await;
-    #[cfg(not(feature = "ssr"))]
-    return browser::sendable(browser::get_json(urls::API_HOST.into())).await;
-}
-
-pub async fn projects(on: On) -> Result<Vec<Project>, ApiError> {
-    #[cfg(feature = "ssr")]
-    return server::backend(&on)?.projects().await;
-    #[cfg(not(feature = "ssr"))]
-    return browser::sendable(browser::get_json(urls::api_projects(&on))).await;
-}
-
-pub async fn project(on: On, name: String) -> Result<Project, ApiError> {
-    crate::model::validate_project_name(&name)?;
-    #[cfg(feature = "ssr")]
-    return server::backend(&on)?.project(&name).await;
-    #[cfg(not(feature = "ssr"))]
-    return browser::sendable(browser::get_json(urls::api_project(&on, &name))).await;
-}
-
-/// The engine's images, newest first.
-pub async fn images(on: On) -> Result<Vec<ImageSummary>, ApiError> {
-    #[cfg(feature = "ssr")]
-    return server::backend(&on)?.images().await;
-    #[cfg(not(feature = "ssr"))]
-    return browser::sendable(browser::get_json(urls::api_objects(
-        &on,
-        crate::resources::Objects::Images,
-    )))
-    .await;
-}
-
-pub async fn image(on: On, reference: String) -> Result<ImageDetail, ApiError> {
-    crate::resources::validate_image_ref(&reference)?;
-    #[cfg(feature = "ssr")]
-    return server::backend(&on)?.image(&reference).await;
-    #[cfg(not(feature = "ssr"))]
-    return browser::sendable(browser::get_json(urls::api_object(
-        &on,
-        crate::resources::Objects::Images,
-        &reference,
-        false,
-    )))
-    .await;
-}
-
-pub async fn volumes(on: On) -> Result<Vec<VolumeSummary>, ApiError> {
-    #[cfg(feature = "ssr")]
-    return server::backend(&on)?.volumes().await;
-    #[cfg(not(feature = "ssr"))]
-    return browser::sendable(browser::get_json(urls::api_objects(
-        &on,
-        crate::resources::Objects::Volumes,
-    )))
-    .await;
-}
-
-pub async fn networks(on: On) -> Result<Vec<NetworkSummary>, ApiError> {
-    #[cfg(feature = "ssr")]
-    return server::backend(&on)?.networks().await;
-    #[cfg(not(feature = "ssr"))]
-    return browser::sendable(browser::get_json(urls::api_objects(
-        &on,
-        crate::resources::Objects::Networks,
-    )))
-    .await;
-}
-
-pub async fn disk(on: On) -> Result<EngineDisk, ApiError> {
-    #[cfg(feature = "ssr")]
-    return server::backend(&on)?.disk().await;
-    #[cfg(not(feature = "ssr"))]
-    return browser::sendable(browser::get_json(urls::api_disk(&on))).await;
-}
-
-/// The swarm the engine manages, if it is a manager.
-pub async fn swarm(on: On) -> Result<Swarm, ApiError> {
-    #[cfg(feature = "ssr")]
-    return server::backend(&on)?.swarm().await;
-    #[cfg(not(feature = "ssr"))]
-    return browser::sendable(browser::get_json(urls::api_swarm(&on))).await;
-}
-
-pub async fn service(on: On, reference: String) -> Result<ServiceDetail, ApiError> {
-    crate::model::validate_service_ref(&reference)?;
-    #[cfg(feature = "ssr")]
-    return server::backend(&on)?.service(&reference).await;
-    #[cfg(not(feature = "ssr"))]
-    return browser::sendable(browser::get_json(urls::api_service(&on, &reference))).await;
-}
-
-pub async fn container_stats(
-    on: On,
-    reference: String,
-) -> Result<Option<ContainerStats>, ApiError> {
-    crate::model::validate_container_ref(&reference)?;
-    #[cfg(feature = "ssr")]
-    return server::backend(&on)?.container_stats(&reference).await;
-    #[cfg(not(feature = "ssr"))]
-    return browser::sendable(browser::get_json(urls::api_container_stats(
-        &on, &reference,
-    )))
-    .await;
-}
-
-// Actions on containers and projects: asked from the browser only (a button was pressed).
-
-/// Does `action` to a container: its state after, or `None` once removed.
-pub async fn act(
-    on: On,
-    reference: String,
-    action: crate::model::Action,
-    options: crate::model::ActionOptions,
-) -> Result<Option<crate::model::ActionOutcome>, ApiError> {
-    #[cfg(feature = "ssr")]
-    return {
-        let _ = (on, reference, action, options);
-        browser_only()
-    };
-    #[cfg(not(feature = "ssr"))]
-    return {
-        let method = match action {
-            crate::model::Action::Remove => gloo_net::http::Method::DELETE,
-            _ => gloo_net::http::Method::POST,
-        };
-        let path = urls::api_container_action(&on, &reference, action, &options);
-        browser::change::<(), _>(method, path, None).await
-    };
-}
-
-/// One action on several containers: a result per container.
-pub async fn act_on_many(
-    on: On,
-    request: crate::model::BulkAction,
-) -> Result<Vec<crate::model::ActionResult>, ApiError> {
-    #[cfg(feature = "ssr")]
-    return {
-        let _ = (on, request);
-        browser_only()
-    };
-    #[cfg(not(feature = "ssr"))]
-    return change_to(
-        gloo_net::http::Method::POST,
-        urls::api_bulk_action(&on),
-        &request,
-    )
-    .await;
-}
-
-/// Starts, stops or restarts every member of a compose project.
-pub async fn act_on_project(
-    on: On,
-    name: String,
-    action: crate::model::Action,
-) -> Result<Vec<crate::model::ActionResult>, ApiError> {
-    #[cfg(feature = "ssr")]
-    return {
-        let _ = (on, name, action);
-        browser_only()
-    };
-    #[cfg(not(feature = "ssr"))]
-    return browser::change::<(), _>(
-        gloo_net::http::Method::POST,
-        urls::api_project_action(&on, &name, action),
-        None,
-    )
-    .await
-    .map(Option::unwrap_or_default);
-}
-
-// The accounts API, for the admin pages. Their data is loaded in the browser only (the pages
-// are for admins, need the Wasm for confirmations anyway, and so each endpoint has one
-// handler on the server and one caller here); during SSR these answer an error.
-
-#[cfg(feature = "ssr")]
-fn browser_only<T>() -> Result<T, ApiError> {
-    Err(ApiError::new(
-        500,
-        "asked from the browser only (the admin pages, actions)",
-    ))
-}
-
-/// Sends a change and expects a JSON answer.
-#[cfg(not(feature = "ssr"))]
-async fn change_to<B: serde::Serialize, T: serde::de::DeserializeOwned>(
-    method: gloo_net::http::Method,
-    path: String,
-    body: &B,
-) -> Result<T, ApiError> {
-    browser::change(method, path.clone(), Some(body))
-        .await?
-        .ok_or_else(|| ApiError::new(0, format!("{path} answered no body")))
-}
-
-/// Sends a change answered with 204.
-#[cfg(not(feature = "ssr"))]
-async fn change_quietly<B: serde::Serialize>(
-    method: gloo_net::http::Method,
-    path: String,
-    body: Option<&B>,
-) -> Result<(), ApiError> {
-    browser::change::<B, serde::de::IgnoredAny>(method, path, body)
-        .await
-        .map(drop)
-}
-
-pub async fn users() -> Result<Vec<User>, ApiError> {
-    #[cfg(feature = "ssr")]
-    return browser_only();
-    #[cfg(not(feature = "ssr"))]
-    return browser::get_json(urls::API_USERS.into()).await;
-}
-
-#[cfg_attr(feature = "ssr", allow(unused_variables))]
-pub async fn add_user(user: NewUser) -> Result<User, ApiError> {
-    #[cfg(feature = "ssr")]
-    return browser_only();
-    #[cfg(not(feature = "ssr"))]
-    return change_to(gloo_net::http::Method::POST, urls::API_USERS.into(), &user).await;
-}
-
-#[cfg_attr(feature = "ssr", allow(unused_variables))]
-pub async fn set_role(name: String, role: Role) -> Result<(), ApiError> {
-    #[cfg(feature = "ssr")]
-    return browser_only();
-    #[cfg(not(feature = "ssr"))]
-    return change_quietly(
-        gloo_net::http::Method::PUT,
-        urls::api_user_role(&name),
-        Some(&RoleChange { role }),
-    )
-    .await;
-}
-
-#[cfg_attr(feature = "ssr", allow(unused_variables))]
-pub async fn set_password(name: String, password: String) -> Result<(), ApiError> {
-    #[cfg(feature = "ssr")]
-    return browser_only();
-    #[cfg(not(feature = "ssr"))]
-    return change_quietly(
-        gloo_net::http::Method::PUT,
-        urls::api_user_password(&name),
-        Some(&PasswordChange { password }),
-    )
-    .await;
-}
-
-#[cfg_attr(feature = "ssr", allow(unused_variables))]
-pub async fn remove_user(name: String) -> Result<(), ApiError> {
-    #[cfg(feature = "ssr")]
-    return browser_only();
-    #[cfg(not(feature = "ssr"))]
-    return change_quietly::<()>(gloo_net::http::Method::DELETE, urls::api_user(&name), None).await;
-}
-
-pub async fn tokens() -> Result<Vec<TokenInfo>, ApiError> {
-    #[cfg(feature = "ssr")]
-    return browser_only();
-    #[cfg(not(feature = "ssr"))]
-    return browser::get_json(urls::API_TOKENS.into()).await;
-}
-
-#[cfg_attr(feature = "ssr", allow(unused_variables))]
-pub async fn create_token(request: TokenRequest) -> Result<NewToken, ApiError> {
-    #[cfg(feature = "ssr")]
-    return browser_only();
-    #[cfg(not(feature = "ssr"))]
-    return change_to(
-        gloo_net::http::Method::POST,
-        urls::API_TOKENS.into(),
-        &request,
-    )
-    .await;
-}
-
-#[cfg_attr(feature = "ssr", allow(unused_variables))]
-pub async fn revoke_token(id: String) -> Result<(), ApiError> {
-    #[cfg(feature = "ssr")]
-    return browser_only();
-    #[cfg(not(feature = "ssr"))]
-    return change_quietly::<()>(gloo_net::http::Method::DELETE, urls::api_token(&id), None).await;
-}
-
-#[cfg_attr(feature = "ssr", allow(unused_variables))]
-pub async fn audit(query: AuditQuery) -> Result<Vec<AuditEntry>, ApiError> {
-    #[cfg(feature = "ssr")]
-    return browser_only();
-    #[cfg(not(feature = "ssr"))]
-    return browser::get_json(urls::api_audit(&query)).await;
-}
-
-// Changes to images, volumes and networks: asked from the browser only.
-
-/// Removes an image (`force`: also one a stopped container uses), a volume or a network.
-#[cfg_attr(feature = "ssr", allow(unused_variables))]
-pub async fn remove_object(
-    on: On,
-    kind: crate::resources::Objects,
-    reference: String,
-    force: bool,
-) -> Result<(), ApiError> {
-    #[cfg(feature = "ssr")]
-    return browser_only();
-    #[cfg(not(feature = "ssr"))]
-    return change_quietly::<()>(
-        gloo_net::http::Method::DELETE,
-        urls::api_object(&on, kind, &reference, force),
-        None,
-    )
-    .await;
-}
-
-/// Removes the unused of a kind (the dangling images): what went and the bytes given back.
-#[cfg_attr(feature = "ssr", allow(unused_variables))]
-pub async fn prune(
-    on: On,
-    kind: crate::resources::Objects,
-) -> Result<crate::resources::Pruned, ApiError> {
-    #[cfg(feature = "ssr")]
-    return browser_only();
-    #[cfg(not(feature = "ssr"))]
-    return change_to(
-        gloo_net::http::Method::POST,
-        urls::api_prune(&on, kind),
-        &(),
-    )
-    .await;
-}
-
-#[cfg_attr(feature = "ssr", allow(unused_variables))]
-pub async fn create_volume(
-    on: On,
-    new: crate::resources::NewVolume,
-) -> Result<VolumeSummary, ApiError> {
-    #[cfg(feature = "ssr")]
-    return browser_only();
-    #[cfg(not(feature = "ssr"))]
-    return change_to(
-        gloo_net::http::Method::POST,
-        urls::api_objects(&on, crate::resources::Objects::Volumes),
-        &new,
-    )
-    .await;
+    return browser::sendable(browser::get_json(crate::urls::API_ME.into())).await;
 }

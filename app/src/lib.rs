@@ -7,6 +7,7 @@ mod ansi;
 pub mod api;
 mod chart;
 mod controls;
+pub mod endpoint;
 mod format;
 pub mod frames;
 mod fuzzy;

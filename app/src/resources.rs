@@ -311,3 +311,30 @@ mod tests {
         assert_eq!(image.short_id(), "0123456789ab");
     }
 }
+
+crate::endpoints! {
+    OBJECT_ROUTES;
+    /// Images, newest first, with how many containers use each.
+    GET "/api{on}/images" VIEWER => ListImages {} -> Vec<ImageSummary>;
+    /// An image by id, id prefix or `name:tag` (its `/` as they are: the rest of the path).
+    GET "/api{on}/images/{*reference}" VIEWER => GetImage { reference: String } -> ImageDetail;
+    /// Removes the dangling images.
+    POST "/api{on}/images/prune" OPERATOR => PruneImages {} -> Pruned;
+    /// Removes an image (`force`: also one a stopped container uses); 409 while in use.
+    DELETE "/api{on}/images/{*reference}" OPERATOR => RemoveImage { reference: String }
+        query(RemoveOptions) -> () = 204;
+    /// Volumes by name, with sizes and users.
+    GET "/api{on}/volumes" VIEWER => ListVolumes {} -> Vec<VolumeSummary>;
+    GET "/api{on}/volumes/{id}" VIEWER => GetVolume { id: String } -> VolumeSummary;
+    /// Creates a volume from `{name?, driver?, labels?}`.
+    POST "/api{on}/volumes" OPERATOR => CreateVolume {} body(NewVolume) -> VolumeSummary = 201;
+    POST "/api{on}/volumes/prune" OPERATOR => PruneVolumes {} -> Pruned;
+    DELETE "/api{on}/volumes/{id}" OPERATOR => RemoveVolume { id: String } -> () = 204;
+    /// Networks by name, with subnets and attached containers.
+    GET "/api{on}/networks" VIEWER => ListNetworks {} -> Vec<NetworkSummary>;
+    GET "/api{on}/networks/{id}" VIEWER => GetNetwork { id: String } -> NetworkSummary;
+    POST "/api{on}/networks/prune" OPERATOR => PruneNetworks {} -> Pruned;
+    DELETE "/api{on}/networks/{id}" OPERATOR => RemoveNetwork { id: String } -> () = 204;
+    /// Docker's disk usage: images, containers, volumes, build cache.
+    GET "/api{on}/system/df" VIEWER => GetDisk {} -> EngineDisk;
+}

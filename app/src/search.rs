@@ -25,11 +25,16 @@ pub struct Entry {
 /// Everything searchable, from the engines that answer. Each engine's images and volumes
 /// are asked at once, beside every engine's containers.
 async fn index() -> Vec<Entry> {
-    let engines = api::engines().await.unwrap_or_default();
+    let engines = api::read(
+        crate::urls::On::default_engine(),
+        crate::model::ListEngines {},
+    )
+    .await
+    .unwrap_or_default();
     let several = engines.len() > 1;
     // The default engine's pages keep their short paths.
     let on = |e: &model::EngineInfo| match e.default {
-        true => On::default_engine(),
+        true => crate::urls::On::default_engine(),
         false => On::named(e.name.clone()),
     };
     let up: Vec<(String, On)> = engines
@@ -38,7 +43,10 @@ async fn index() -> Vec<Entry> {
         .map(|e| (e.name.clone(), on(e)))
         .collect();
     let objects = futures::future::join_all(up.iter().map(|(name, on)| async move {
-        let (images, volumes) = futures::join!(api::images(on.clone()), api::volumes(on.clone()));
+        let (images, volumes) = futures::join!(
+            api::read(on.clone(), crate::resources::ListImages {}),
+            api::read(on.clone(), crate::resources::ListVolumes {})
+        );
         (
             name,
             on,
@@ -46,7 +54,13 @@ async fn index() -> Vec<Entry> {
             volumes.unwrap_or_default(),
         )
     }));
-    let (containers, objects) = futures::join!(api::all_containers(), objects);
+    let (containers, objects) = futures::join!(
+        api::read(
+            crate::urls::On::default_engine(),
+            crate::model::ListAllContainers {}
+        ),
+        objects
+    );
     let place = |engine: &str, what: String| match several {
         true => format!("{engine} · {what}"),
         false => what,

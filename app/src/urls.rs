@@ -3,7 +3,6 @@
 //! engine's pages, API and sockets are under `/engines/{engine}` ([`On`]); without it,
 //! the default engine's.
 
-use crate::model::{Action, ActionOptions, AuditQuery};
 use crate::resources::Objects;
 
 /// The engine a page, a request or a socket is about: one by name (`/engines/{engine}/…`)
@@ -34,7 +33,7 @@ impl On {
     }
 
     /// `""` or `/engines/{engine}`, before a page path.
-    fn pages(&self) -> String {
+    pub(crate) fn pages(&self) -> String {
         match &self.0 {
             Some(name) => format!("/engines/{}", encode(name)),
             None => String::new(),
@@ -119,13 +118,7 @@ pub fn disk(on: &On) -> String {
     format!("{}/disk", on.pages())
 }
 
-// The JSON API.
-/// Berth's own machine (not an engine's).
-pub const API_HOST: &str = "/api/host";
-/// Every engine: name, default, health.
-pub const API_ENGINES: &str = "/api/engines";
-/// Every container of every engine that answers, each with its engine.
-pub const API_ALL_CONTAINERS: &str = "/api/all/containers";
+// The JSON API: what is not a declared endpoint ([`crate::endpoint`]).
 pub const API_ME: &str = "/api/auth/me";
 /// Form posts: they answer with redirects, so they work without the Wasm.
 pub const API_LOGIN: &str = "/api/auth/login";
@@ -134,100 +127,6 @@ pub const API_SETUP: &str = "/api/auth/setup";
 
 pub fn api_health(on: &On) -> String {
     format!("{}/health", on.api())
-}
-
-pub fn api_dashboard(on: &On) -> String {
-    format!("{}/dashboard", on.api())
-}
-
-pub fn api_containers(on: &On) -> String {
-    format!("{}/containers", on.api())
-}
-
-pub fn api_container(on: &On, reference: &str) -> String {
-    format!("{}/{}", api_containers(on), encode(reference))
-}
-
-pub fn api_container_stats(on: &On, reference: &str) -> String {
-    format!("{}/stats", api_container(on, reference))
-}
-
-/// `POST` does `action` (`DELETE` of [`api_container`] removes), with its options.
-pub fn api_container_action(
-    on: &On,
-    reference: &str,
-    action: Action,
-    options: &ActionOptions,
-) -> String {
-    let mut params = Vec::new();
-    if let Some(t) = options.t {
-        params.push(format!("t={t}"));
-    }
-    if let Some(signal) = &options.signal {
-        params.push(format!("signal={}", encode(signal)));
-    }
-    for (key, value) in [("force", options.force), ("volumes", options.volumes)] {
-        if let Some(value) = value {
-            params.push(format!("{key}={value}"));
-        }
-    }
-    let path = match action {
-        Action::Remove => api_container(on, reference),
-        _ => format!("{}/{}", api_container(on, reference), action.as_str()),
-    };
-    match params.is_empty() {
-        true => path,
-        false => format!("{path}?{}", params.join("&")),
-    }
-}
-
-/// `POST` one action on several containers.
-pub fn api_bulk_action(on: &On) -> String {
-    format!("{}/actions", api_containers(on))
-}
-
-/// `POST` starts, stops or restarts every member of a project.
-pub fn api_project_action(on: &On, name: &str, action: Action) -> String {
-    format!("{}/{}", api_project(on, name), action.as_str())
-}
-
-pub fn api_projects(on: &On) -> String {
-    format!("{}/projects", on.api())
-}
-
-pub fn api_project(on: &On, name: &str) -> String {
-    format!("{}/{}", api_projects(on), encode(name))
-}
-
-/// `GET` the list; `POST` creates a volume.
-pub fn api_objects(on: &On, kind: Objects) -> String {
-    format!("{}/{}", on.api(), kind.segment())
-}
-
-/// `GET` one; `DELETE` removes it (`force` for an image).
-pub fn api_object(on: &On, kind: Objects, reference: &str, force: bool) -> String {
-    let path = format!("{}/{}", api_objects(on, kind), object_path(kind, reference));
-    match force {
-        true => format!("{path}?force=true"),
-        false => path,
-    }
-}
-
-/// `POST` removes the unused (images: the dangling).
-pub fn api_prune(on: &On, kind: Objects) -> String {
-    format!("{}/prune", api_objects(on, kind))
-}
-
-pub fn api_disk(on: &On) -> String {
-    format!("{}/system/df", on.api())
-}
-
-pub fn api_swarm(on: &On) -> String {
-    format!("{}/swarm", on.api())
-}
-
-pub fn api_service(on: &On, reference: &str) -> String {
-    format!("{}/services/{}", on.api(), encode(reference))
 }
 
 // The sockets (paths: the browser adds the scheme and host).
@@ -308,54 +207,6 @@ pub const ADMIN: &str = "/admin";
 pub const ADMIN_TOKENS: &str = "/admin/tokens";
 pub const ADMIN_AUDIT: &str = "/admin/audit";
 
-/// `GET` lists, `POST` adds.
-pub const API_USERS: &str = "/api/users";
-pub const API_TOKENS: &str = "/api/tokens";
-
-/// `DELETE` removes the user.
-pub fn api_user(name: &str) -> String {
-    format!("{API_USERS}/{}", encode(name))
-}
-
-/// `PUT` changes the user's role.
-pub fn api_user_role(name: &str) -> String {
-    format!("{}/role", api_user(name))
-}
-
-/// `PUT` sets the user's password.
-pub fn api_user_password(name: &str) -> String {
-    format!("{}/password", api_user(name))
-}
-
-/// `DELETE` revokes the token.
-pub fn api_token(id: &str) -> String {
-    format!("{API_TOKENS}/{}", encode(id))
-}
-
-/// `GET /api/audit` with the filters that are set.
-pub fn api_audit(query: &AuditQuery) -> String {
-    let mut params = Vec::new();
-    if let Some(before) = query.before {
-        params.push(format!("before={before}"));
-    }
-    for (key, value) in [
-        ("before_id", &query.before_id),
-        ("actor", &query.actor),
-        ("action", &query.action),
-    ] {
-        if let Some(value) = value.as_deref().filter(|v| !v.is_empty()) {
-            params.push(format!("{key}={}", encode(value)));
-        }
-    }
-    if let Some(limit) = query.limit {
-        params.push(format!("limit={limit}"));
-    }
-    match params.is_empty() {
-        true => "/api/audit".to_string(),
-        false => format!("/api/audit?{}", params.join("&")),
-    }
-}
-
 /// `/login`, remembering where to go afterwards.
 pub fn login(next: Option<&str>) -> String {
     match next.map(|n| safe_next(Some(n))) {
@@ -423,6 +274,12 @@ pub fn encode_keeping(value: &str, keep: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::endpoint::path;
+    use crate::model::{
+        ActOnContainer, Action, ActionOptions, AuditQuery, GetProject, ReadAudit, RemoveContainer,
+        SetRole,
+    };
+    use crate::resources::{GetDisk, PruneVolumes, RemoveImage, RemoveOptions};
 
     #[test]
     fn next_stays_on_this_site() {
@@ -475,7 +332,10 @@ mod tests {
 
     #[test]
     fn audit_queries_carry_only_what_is_set() {
-        assert_eq!(api_audit(&AuditQuery::default()), "/api/audit");
+        assert_eq!(
+            path(&On::default_engine(), &ReadAudit {}, &AuditQuery::default()),
+            "/api/audit"
+        );
         let query = AuditQuery {
             before: Some(17),
             before_id: Some("ab12".into()),
@@ -484,10 +344,13 @@ mod tests {
             limit: Some(50),
         };
         assert_eq!(
-            api_audit(&query),
+            path(&On::default_engine(), &ReadAudit {}, &query),
             "/api/audit?before=17&before_id=ab12&actor=a%20b%26c&limit=50"
         );
-        assert_eq!(api_user_role("ann"), "/api/users/ann/role");
+        assert_eq!(
+            path(&On::default_engine(), &SetRole { name: "ann".into() }, &()),
+            "/api/users/ann/role"
+        );
     }
 
     #[test]
@@ -502,7 +365,10 @@ mod tests {
             container_tab(&prod, "abc", Some("logs")),
             "/engines/prod/containers/abc?tab=logs"
         );
-        assert_eq!(api_project(&prod, "web"), "/api/engines/prod/projects/web");
+        assert_eq!(
+            path(&prod, &GetProject { name: "web".into() }, &()),
+            "/api/engines/prod/projects/web"
+        );
         assert_eq!(api_health(&default), "/api/health");
         assert_eq!(
             ws_project_logs(&default, "web-app", 100),
@@ -514,11 +380,17 @@ mod tests {
         );
         assert_eq!(ws_containers(&prod), "/ws/engines/prod/containers");
         assert_eq!(
-            api_object(&prod, Objects::Images, "reg:5000/a/b:1", true),
+            path(
+                &prod,
+                &RemoveImage {
+                    reference: "reg:5000/a/b:1".into()
+                },
+                &RemoveOptions { force: Some(true) }
+            ),
             "/api/engines/prod/images/reg%3A5000/a/b%3A1?force=true"
         );
-        assert_eq!(api_prune(&default, Objects::Volumes), "/api/volumes/prune");
-        assert_eq!(api_disk(&default), "/api/system/df");
+        assert_eq!(path(&default, &PruneVolumes {}, &()), "/api/volumes/prune");
+        assert_eq!(path(&default, &GetDisk {}, &()), "/api/system/df");
         assert_eq!(
             object(&prod, Objects::Networks, "n1"),
             "/engines/prod/networks/n1"
@@ -534,7 +406,7 @@ mod tests {
             ..ActionOptions::default()
         };
         assert_eq!(
-            api_container_action(&prod, "web", Action::Remove, &remove),
+            path(&prod, &RemoveContainer { id: "web".into() }, &remove),
             "/api/engines/prod/containers/web?force=true"
         );
         let kill = ActionOptions {
@@ -542,7 +414,14 @@ mod tests {
             ..ActionOptions::default()
         };
         assert_eq!(
-            api_container_action(&default, "web", Action::Kill, &kill),
+            path(
+                &default,
+                &ActOnContainer {
+                    id: "web".into(),
+                    action: Action::Kill
+                },
+                &kill
+            ),
             "/api/containers/web/kill?signal=SIGHUP"
         );
         for (path, on) in [

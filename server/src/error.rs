@@ -1,7 +1,7 @@
 //! The server's one error type: what went wrong, as the HTTP status a client is answered
 //! with. Handlers return it and `IntoResponse` writes `{"error": "..."}`. The wire type
-//! [`ApiError`] appears only at the edges with the shared `app` crate: the pages'
-//! `Backend` hands one over, and the model's validators hand one in (`From`).
+//! [`ApiError`] appears only at the edges with the shared `app` crate: the reads a page
+//! rendered on the server asks hand one over, and the model's validators hand one in (`From`).
 
 use app::model::ApiError;
 use axum::{
@@ -117,6 +117,13 @@ impl Error {
 impl From<ApiError> for Error {
     fn from(error: ApiError) -> Self {
         Self::new(error.status, error.error)
+    }
+}
+
+/// For extractors that cannot fail.
+impl From<std::convert::Infallible> for Error {
+    fn from(never: std::convert::Infallible) -> Self {
+        match never {}
     }
 }
 

@@ -15,13 +15,14 @@
 //! - `live/`: `hub`, the registry of live streams (one upstream per watched resource, fanned
 //!   out through one byte-bounded queue that is also the history); `upstream`, what feeds a
 //!   hub (Docker logs and stats, events, service logs, the host sampler, image pulls).
-//! - `engines/`: every engine by name with its context (connection, `inventory` the pages
-//!   and the API read, live container list); `config`: the engines file and flags.
+//! - `engines/`: every engine by name with its context (connection, live container list,
+//!   last stats); `config`: the engines file and flags.
 //! - `accounts/`: users, roles, password hashing, sessions, tokens, the audit log.
 //! - `http/`: the edge: the router and its layers (`hosts`, `paths`, `request_body`,
 //!   `gate`, `doors`: the authorization table), `serve` (the accept loop and drained
-//!   shutdown), `api/` (the JSON API), `ws/` (the WebSocket endpoints, their admission and
-//!   the client loop), `site` (pages and files), `metrics`.
+//!   shutdown), `api/` (the JSON API: `mount` mounts each endpoint `app::endpoint` declares,
+//!   and serves its reads to the pages too), `ws/` (the WebSocket endpoints, their admission
+//!   and the client loop), `site` (pages and files), `metrics`.
 //! - `cli/`: `berth user …`, `berth token …`, `berth health`; `config`: every flag, each
 //!   group defined by the module it configures and flattened here.
 //!
@@ -33,6 +34,11 @@
 //! every client → `http/ws/client.rs` sends it → in the browser, `app/src/live.rs` opens
 //! the socket and `app/src/frames.rs` reads the frame → `app/src/log_viewer.rs` draws the
 //! line.
+//!
+//! An endpoint of the JSON API, by file: its declaration (`endpoints!` in `app/src/model/*.rs`
+//! or `app/src/resources.rs`, beside the types it carries: method, path, access, parameters,
+//! query, body, answer) → its handler, mounted from the declaration (`http/api/*.rs`) → the
+//! page that calls it (`app/src/pages/*.rs`, through `app::api::read` or `call`).
 
 mod accounts;
 mod cli;

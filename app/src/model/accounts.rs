@@ -143,3 +143,20 @@ pub struct AuditQuery {
     pub action: Option<String>,
     pub limit: Option<i64>,
 }
+
+crate::endpoints! {
+    ACCOUNT_ROUTES;
+    GET "/api/users" ADMIN => ListUsers {} -> Vec<User>;
+    POST "/api/users" ADMIN => AddUser {} body(NewUser) -> User = 201;
+    /// Removes a user, ending their sessions and those of the tokens they made.
+    DELETE "/api/users/{name}" ADMIN => RemoveUser { name: String } -> () = 204;
+    PUT "/api/users/{name}/role" ADMIN => SetRole { name: String } body(RoleChange) -> () = 204;
+    PUT "/api/users/{name}/password" ADMIN => SetPassword { name: String } body(PasswordChange)
+        -> () = 204;
+    GET "/api/tokens" ADMIN => ListTokens {} -> Vec<TokenInfo>;
+    /// A new API token: its secret is in this answer only.
+    POST "/api/tokens" ADMIN => CreateToken {} body(TokenRequest) -> NewToken = 201;
+    DELETE "/api/tokens/{id}" ADMIN => RevokeToken { id: String } -> () = 204;
+    /// The audit log, newest first, filtered and paged by [`AuditQuery`].
+    GET "/api/audit" ADMIN => ReadAudit {} query(AuditQuery) -> Vec<AuditEntry>;
+}

@@ -199,3 +199,18 @@ mod tests {
         assert_eq!(Action::parse("explode").unwrap_err().status, 400);
     }
 }
+
+crate::endpoints! {
+    ACTION_ROUTES;
+    /// Removes a container (`force`, `volumes`).
+    DELETE "/api{on}/containers/{id}" OPERATOR => RemoveContainer { id: String }
+        query(ActionOptions) -> () = 204;
+    /// One action on up to [`MAX_BULK`] containers: a result for each.
+    POST "/api{on}/containers/actions" OPERATOR => ActOnMany {} body(BulkAction) -> Vec<ActionResult>;
+    /// Starts, stops, restarts, kills, pauses or unpauses a container.
+    POST "/api{on}/containers/{id}/{action}" OPERATOR => ActOnContainer { id: String, action: Action }
+        query(ActionOptions) -> ActionOutcome;
+    /// Starts, stops or restarts every member of a compose project.
+    POST "/api{on}/projects/{name}/{action}" OPERATOR => ActOnProject { name: String, action: Action }
+        query(ActionOptions) -> Vec<ActionResult>;
+}

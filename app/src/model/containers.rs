@@ -246,3 +246,20 @@ mod tests {
         assert_eq!(env_name("A=b=c"), "A");
     }
 }
+
+crate::endpoints! {
+    CONTAINER_ROUTES;
+    /// An engine's facts and its containers counted by state.
+    GET "/api{on}/dashboard" VIEWER => GetDashboard {} -> super::Dashboard;
+    /// An engine's containers, as its live list holds them.
+    GET "/api{on}/containers" VIEWER => ListContainers {} -> Vec<ContainerSummary>;
+    /// A container by id, id prefix or name.
+    GET "/api{on}/containers/{id}" VIEWER => GetContainer { id: String } -> ContainerDetail;
+    /// A container's last stats sample, when one was streamed in the last minute.
+    GET "/api{on}/containers/{id}/stats" VIEWER => GetContainerStats { id: String }
+        -> Option<crate::frames::ContainerStats>;
+    /// An engine's compose projects, from its containers' labels.
+    GET "/api{on}/projects" VIEWER => ListProjects {} -> Vec<Project>;
+    /// A compose project by name: 400 for a malformed one, 404 when no container has it.
+    GET "/api{on}/projects/{name}" VIEWER => GetProject { name: String } -> Project;
+}

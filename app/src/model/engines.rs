@@ -34,3 +34,13 @@ pub struct EngineInfo {
     pub default: bool,
     pub health: Health,
 }
+
+crate::endpoints! {
+    ENGINE_ROUTES;
+    /// Berth's own machine's last sample (not an engine's).
+    GET "/api/host" VIEWER => GetHost {} -> crate::frames::SystemStats;
+    /// Every engine, the default first, with its state now.
+    GET "/api/engines" VIEWER => ListEngines {} -> Vec<EngineInfo>;
+    /// Every container of every engine that answers in time, and the engines that did not.
+    GET "/api/all/containers" VIEWER => ListAllContainers {} -> AllContainers;
+}

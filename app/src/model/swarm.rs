@@ -66,3 +66,11 @@ pub struct SwarmTask {
 pub fn validate_service_ref(reference: &str) -> Result<(), ApiError> {
     crate::refs::check(crate::refs::Kind::Service, reference)
 }
+
+crate::endpoints! {
+    SWARM_ROUTES;
+    /// The swarm the engine manages (`manager: false` and empty lists when none).
+    GET "/api{on}/swarm" VIEWER => GetSwarm {} -> Swarm;
+    /// A swarm service by id, id prefix or name, with its tasks.
+    GET "/api{on}/services/{id}" VIEWER => GetService { id: String } -> ServiceDetail;
+}

@@ -9,8 +9,21 @@ use leptos_meta::Title;
 
 #[component]
 pub fn AllContainers() -> impl IntoView {
-    let all = Resource::new(engine_epoch, |_| api::all_containers());
-    let engines = Resource::new(|| (), |_| api::engines());
+    let all = Resource::new(engine_epoch, |_| {
+        api::read(
+            crate::urls::On::default_engine(),
+            crate::model::ListAllContainers {},
+        )
+    });
+    let engines = Resource::new(
+        || (),
+        |_| {
+            api::read(
+                crate::urls::On::default_engine(),
+                crate::model::ListEngines {},
+            )
+        },
+    );
     view! {
         <Title text="All containers" />
         <h1>"All containers"</h1>

@@ -15,7 +15,7 @@ pub fn ContainerPage() -> impl IntoView {
     let on = page_engine();
     let detail = Resource::new(
         move || (on.get(), reference(), engine_epoch()),
-        |(on, r, _)| api::container(on, r),
+        |(on, r, _)| api::read(on, crate::model::GetContainer { id: r }),
     );
     let after = Callback::new(move |removed: bool| match removed {
         // Gone: its list is where the user goes on from.

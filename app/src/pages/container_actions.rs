@@ -8,11 +8,31 @@ use crate::controls::{AskFirst, Feedback};
 use crate::layout::CurrentUser;
 use crate::{
     api,
-    model::{Action, ActionOptions, ActionResult, BulkAction, Me},
+    model::{
+        ActOnContainer, Action, ActionOptions, ActionOutcome, ActionResult, ApiError, BulkAction,
+        Me, RemoveContainer,
+    },
     urls::On,
 };
 use leptos::prelude::*;
 use std::collections::BTreeSet;
+
+/// Does `action` to a container: its state after, or `None` once removed.
+async fn act(
+    on: On,
+    id: String,
+    action: Action,
+    options: ActionOptions,
+) -> Result<Option<ActionOutcome>, ApiError> {
+    match action {
+        Action::Remove => api::call(on, RemoveContainer { id }, options, ())
+            .await
+            .map(|()| None),
+        action => api::call(on, ActOnContainer { id, action }, options, ())
+            .await
+            .map(Some),
+    }
+}
 
 /// Renders `children` for operators and admins only (and everyone with accounts off).
 #[component]
@@ -101,7 +121,7 @@ pub fn ContainerActions(
         let (on, id) = (on.clone(), id.clone());
         move |action: Action, options: ActionOptions| {
             pending.set(true);
-            let work = api::act(on.clone(), id.clone(), action, options);
+            let work = act(on.clone(), id.clone(), action, options);
             feedback.run(
                 work,
                 move |outcome| {
@@ -206,7 +226,7 @@ pub fn BulkBar(on: On, selected: RwSignal<BTreeSet<String>>, after: Callback<()>
             options,
         };
         feedback.judge(
-            api::act_on_many(on.clone(), request),
+            api::call(on.clone(), crate::model::ActOnMany {}, (), request),
             move |results| summary(action, &results),
             move || {
                 pending.try_set(false);
@@ -278,7 +298,15 @@ pub fn ProjectActions(on: On, name: String, after: Callback<()>) -> impl IntoVie
                 move || {
                     pending.set(true);
                     feedback.judge(
-                        api::act_on_project(on.clone(), name.clone(), action),
+                        api::call(
+                            on.clone(),
+                            crate::model::ActOnProject {
+                                name: name.clone(),
+                                action,
+                            },
+                            ActionOptions::default(),
+                            (),
+                        ),
                         move |results| summary(action, &results),
                         move || {
                             pending.try_set(false);

@@ -27,7 +27,7 @@ pub fn ContainerStatsLive(on: crate::urls::On, id: String) -> impl IntoView {
     let path = crate::urls::ws_container_stats(&on, &id);
     let known = Resource::new(
         move || (on.clone(), id.clone()),
-        |(on, id)| api::container_stats(on, id),
+        |(on, id)| api::read(on, crate::model::GetContainerStats { id }),
     );
     let status = use_live(
         move || Some(path.clone()),

@@ -21,7 +21,7 @@ pub fn ContainerList() -> impl IntoView {
     let on = page_engine();
     let containers = Resource::new(
         move || (engine_epoch(), on.get()),
-        |(_, on)| api::containers(on),
+        |(_, on)| api::read(on, crate::model::ListContainers {}),
     );
     // The bulk bar and the selection live outside the table, so an action's answer stays
     // on screen while the list reloads.
@@ -440,7 +440,7 @@ mod tests {
     fn the_query_sorts_by_a_column_either_way_with_ties_by_name() {
         let listed = |name: &str, state: &str, created: i64| {
             Listed::on(
-                &On::default_engine(),
+                &crate::urls::On::default_engine(),
                 ContainerSummary {
                     name: name.into(),
                     state: state.into(),

@@ -17,7 +17,12 @@ use std::collections::BTreeMap;
 
 #[component]
 pub fn Dashboard() -> impl IntoView {
-    let engines = Resource::new(engine_epoch, |_| api::engines());
+    let engines = Resource::new(engine_epoch, |_| {
+        api::read(
+            crate::urls::On::default_engine(),
+            crate::model::ListEngines {},
+        )
+    });
     view! {
         <Title text="Dashboard" />
         <h1>"Dashboard"</h1>
@@ -85,7 +90,7 @@ fn EngineCard(engine: EngineInfo) -> impl IntoView {
         },
         |(_, on, up)| async move {
             match up {
-                true => api::dashboard(on).await.map(Some),
+                true => api::read(on, crate::model::GetDashboard {}).await.map(Some),
                 false => Ok(None),
             }
         },
@@ -137,7 +142,7 @@ pub fn EngineDashboard() -> impl IntoView {
     let on = page_engine();
     let summary = Resource::new(
         move || (engine_epoch(), on.get()),
-        |(_, on)| api::dashboard(on),
+        |(_, on)| api::read(on, crate::model::GetDashboard {}),
     );
     let live = use_live_containers(move || on.get());
     let name = move || on.get().name().unwrap_or_default().to_string();

@@ -16,7 +16,7 @@ pub fn DiskPage() -> impl IntoView {
     let reload = Reload::new();
     let usage = Resource::new(
         move || (engine_epoch(), on.get(), reload.count()),
-        |(_, on, _)| api::disk(on),
+        |(_, on, _)| api::read(on, crate::resources::GetDisk {}),
     );
     let after = Callback::new(move |()| reload.now());
     view! {

@@ -47,7 +47,7 @@ pub fn PruneButton(kind: Objects, question: &'static str, after: Callback<()>) -
     };
     let on_yes = Callback::new(move |()| {
         feedback.run(
-            api::prune(on.get_untracked(), kind),
+            prune(on.get_untracked(), kind),
             move |pruned| pruned_text(kind, &pruned),
             move || after.run(()),
         )
@@ -59,6 +59,31 @@ pub fn PruneButton(kind: Objects, question: &'static str, after: Callback<()>) -
                 {feedback.view()}
             </span>
         </ForOperators>
+    }
+}
+
+/// Removes the unused of a kind (the dangling images): what went and the bytes given back.
+async fn prune(on: On, kind: Objects) -> Result<Pruned, ApiError> {
+    use crate::resources::{PruneImages, PruneNetworks, PruneVolumes};
+    match kind {
+        Objects::Images => api::call(on, PruneImages {}, (), ()).await,
+        Objects::Volumes => api::call(on, PruneVolumes {}, (), ()).await,
+        Objects::Networks => api::call(on, PruneNetworks {}, (), ()).await,
+    }
+}
+
+/// Removes an image (`force`: also one a stopped container uses), a volume or a network.
+async fn remove(on: On, kind: Objects, reference: String, force: bool) -> Result<(), ApiError> {
+    use crate::resources::{RemoveImage, RemoveNetwork, RemoveOptions, RemoveVolume};
+    match kind {
+        Objects::Images => {
+            let options = RemoveOptions {
+                force: force.then_some(true),
+            };
+            api::call(on, RemoveImage { reference }, options, ()).await
+        }
+        Objects::Volumes => api::call(on, RemoveVolume { id: reference }, (), ()).await,
+        Objects::Networks => api::call(on, RemoveNetwork { id: reference }, (), ()).await,
     }
 }
 
@@ -79,7 +104,7 @@ fn remove_button(
         // where it was clicked, not redrawn away by a reload.
         let removed = std::rc::Rc::new(std::cell::Cell::new(false));
         let seen = removed.clone();
-        let work = api::remove_object(on.get_untracked(), kind, reference, force);
+        let work = remove(on.get_untracked(), kind, reference, force);
         feedback.run(
             async move {
                 let result = work.await;
@@ -417,7 +442,7 @@ impl ObjectList for ImageBy {
     );
 
     fn load(on: On) -> impl Future<Output = Result<Vec<ImageSummary>, ApiError>> + Send + 'static {
-        api::images(on)
+        api::read(on, crate::resources::ListImages {})
     }
 
     fn text(image: &ImageSummary) -> String {
@@ -489,7 +514,7 @@ pub fn ImagePage() -> impl IntoView {
     let on = page_engine();
     let image = Resource::new(
         move || (on.get(), reference(), engine_epoch()),
-        |(on, r, _)| api::image(on, r),
+        |(on, r, _)| api::read(on, crate::resources::GetImage { reference: r }),
     );
     view! {
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
@@ -583,7 +608,7 @@ impl ObjectList for VolumeBy {
     );
 
     fn load(on: On) -> impl Future<Output = Result<Vec<VolumeSummary>, ApiError>> + Send + 'static {
-        api::volumes(on)
+        api::read(on, crate::resources::ListVolumes {})
     }
 
     fn text(volume: &VolumeSummary) -> String {
@@ -662,7 +687,12 @@ fn NewVolumeForm(after: Callback<()>) -> impl IntoView {
             ..NewVolume::default()
         };
         feedback.run(
-            api::create_volume(on.get_untracked(), new),
+            api::call(
+                on.get_untracked(),
+                crate::resources::CreateVolume {},
+                (),
+                new,
+            ),
             |volume| format!("created {}", volume.name),
             move || {
                 name.set(String::new());
@@ -704,7 +734,7 @@ impl ObjectList for NetworkBy {
     fn load(
         on: On,
     ) -> impl Future<Output = Result<Vec<NetworkSummary>, ApiError>> + Send + 'static {
-        api::networks(on)
+        api::read(on, crate::resources::ListNetworks {})
     }
 
     fn text(network: &NetworkSummary) -> String {

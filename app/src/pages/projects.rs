@@ -78,7 +78,7 @@ pub fn ProjectList() -> impl IntoView {
     let on = page_engine();
     let projects = Resource::new(
         move || (engine_epoch(), on.get()),
-        |(_, on)| api::projects(on),
+        |(_, on)| api::read(on, crate::model::ListProjects {}),
     );
     let live = use_live_containers(move || on.get());
     let (sort, path) = use_sort::<ProjectBy>();
@@ -159,7 +159,7 @@ pub fn ProjectPage() -> impl IntoView {
     let on = page_engine();
     let project = Resource::new(
         move || (on.get(), name(), engine_epoch()),
-        |(on, n, _)| api::project(on, n),
+        |(on, n, _)| api::read(on, crate::model::GetProject { name: n }),
     );
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>

@@ -19,7 +19,10 @@ const SWARM_POLL_MS: u64 = 5_000;
 #[component]
 pub fn SwarmPage() -> impl IntoView {
     let on = page_engine();
-    let swarm = Resource::new(move || (engine_epoch(), on.get()), |(_, on)| api::swarm(on));
+    let swarm = Resource::new(
+        move || (engine_epoch(), on.get()),
+        |(_, on)| api::read(on, crate::model::GetSwarm {}),
+    );
     poll(SWARM_POLL_MS, move || swarm.refetch());
     view! {
         <Title text="Swarm" />
@@ -135,7 +138,7 @@ pub fn ServicePage() -> impl IntoView {
     let reference = move || params.read().get("id").unwrap_or_default();
     let detail = Resource::new(
         move || (on.get(), reference(), engine_epoch()),
-        |(on, r, _)| api::service(on, r),
+        |(on, r, _)| api::read(on, crate::model::GetService { id: r }),
     );
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
@@ -174,7 +177,7 @@ fn ServiceView(on: On, initial: ServiceDetail) -> impl IntoView {
                     // The first value is what the page was rendered with: no second request.
                     match tick {
                         0 => Ok(initial),
-                        _ => api::service(on, id).await,
+                        _ => api::read(on, crate::model::GetService { id }).await,
                     }
                 }
             },

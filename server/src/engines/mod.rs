@@ -1,16 +1,15 @@
 //! Every Docker engine Berth watches, by name, each with its own context: the supervised
-//! connection and the inventory the pages and the API read. Routes find theirs with the
+//! connection, its live container list and its containers' last stats, which the pages and
+//! the API read. Routes find theirs with the
 //! [`OnEngine`] extractor (the `{engine}` path segment, or the default engine for today's
 //! paths), and hub keys carry the name, so two engines never share a hub.
 //! Which engines there are comes from [`config`] (the engines file and `--engine`); without
 //! either, there is one, named `local`, at `DOCKER_HOST`.
 
 pub mod config;
-pub mod inventory;
 
 use crate::{
     docker::{EngineName, LOCAL, engine::Engine},
-    engines::inventory::Inventory,
     error::Error,
     live::{
         hub::Registry,
@@ -21,8 +20,7 @@ use crate::{
     },
 };
 use app::{
-    api::{Backend, BoxFuture, EngineDirectory, SharedBackend},
-    model::{AllContainers, ApiError, EngineContainer, EngineError, EngineInfo},
+    model::{AllContainers, EngineContainer, EngineError, EngineInfo},
     urls::On,
 };
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
@@ -34,8 +32,6 @@ const ALL_CONTAINERS_WAIT: Duration = Duration::from_secs(5);
 pub struct EngineContext {
     pub name: EngineName,
     pub engine: Arc<Engine>,
-    /// Its containers and facts, as the pages and the JSON API read them.
-    pub inventory: Arc<Inventory>,
     /// Its containers' last stats samples (recorded by their streams, read by the pages).
     pub container_stats: Arc<LastContainerStats>,
     /// Its containers, live: the list stream's hub and the cache the API reads.
@@ -46,11 +42,13 @@ pub struct EngineContext {
 pub struct Engines {
     by_name: BTreeMap<EngineName, Arc<EngineContext>>,
     default: Arc<EngineContext>,
+    /// Berth's own machine's last values (the same whichever engine is asked).
+    pub host: Arc<LastValues>,
 }
 
 impl Engines {
     /// The engines, the first the default; names are unique (checked with the flags).
-    /// `host` is Berth's own machine's last values, which every inventory serves; each
+    /// `host` is Berth's own machine's last values, which every engine's reads serve; each
     /// engine's live list runs its hubs in `registry`.
     ///
     /// # Panics
@@ -67,12 +65,6 @@ impl Engines {
                 let containers = ContainerList::new(name.clone(), engine.clone(), registry.clone());
                 Arc::new(EngineContext {
                     name,
-                    inventory: Arc::new(Inventory::new(
-                        engine.clone(),
-                        host.clone(),
-                        container_stats.clone(),
-                        containers.clone(),
-                    )),
                     engine,
                     container_stats,
                     containers,
@@ -83,6 +75,7 @@ impl Engines {
         Self {
             by_name: contexts.into_iter().map(|c| (c.name.clone(), c)).collect(),
             default,
+            host,
         }
     }
 
@@ -113,61 +106,56 @@ impl Engines {
     }
 }
 
-impl EngineDirectory for Engines {
-    fn backend(&self, on: &On) -> Result<SharedBackend, ApiError> {
-        let context = match on.name() {
-            Some(name) => self.get(name).map_err(Error::into_wire)?,
-            None => self.default_engine(),
-        };
-        Ok(context.inventory.clone())
+impl Engines {
+    /// The engine `on` names, or the default: 400 for a malformed name, 404 unknown.
+    pub fn of(&self, on: &On) -> Result<Arc<EngineContext>, Error> {
+        match on.name() {
+            Some(name) => self.get(name).cloned(),
+            None => Ok(self.default_engine().clone()),
+        }
     }
 
-    fn engines(&self) -> BoxFuture<'_, Vec<EngineInfo>> {
-        Box::pin(async move {
-            let mut list = Vec::new();
-            for context in self.all() {
-                list.push(EngineInfo {
-                    name: context.name.to_string(),
-                    default: context.name == self.default.name,
-                    health: context.inventory.health().await,
+    /// Every engine, the default first, with its state now.
+    pub async fn engines(&self) -> Vec<EngineInfo> {
+        self.all()
+            .map(|context| EngineInfo {
+                name: context.name.to_string(),
+                default: context.name == self.default.name,
+                health: context.engine.health(),
+            })
+            .collect()
+    }
+
+    /// Every container of every engine that answers in time, and the ones that did not:
+    /// asks every engine at once; each answer waits for no other.
+    pub async fn all_containers(&self) -> AllContainers {
+        let asks = self.all().map(|context| async move {
+            let answer = tokio::time::timeout(ALL_CONTAINERS_WAIT, context.containers.containers())
+                .await
+                .unwrap_or_else(|_| {
+                    Err(Error::new(
+                        504,
+                        format!("no answer within {ALL_CONTAINERS_WAIT:?}"),
+                    ))
                 });
-            }
-            list
-        })
-    }
-
-    /// Asks every engine at once; each answer waits for no other.
-    fn all_containers(&self) -> BoxFuture<'_, AllContainers> {
-        Box::pin(async move {
-            let asks = self.all().map(|context| async move {
-                let answer =
-                    tokio::time::timeout(ALL_CONTAINERS_WAIT, context.inventory.containers())
-                        .await
-                        .unwrap_or_else(|_| {
-                            Err(ApiError::new(
-                                504,
-                                format!("no answer within {ALL_CONTAINERS_WAIT:?}"),
-                            ))
-                        });
-                (context.name.to_string(), answer)
-            });
-            let mut all = AllContainers::default();
-            for (engine, answer) in futures::future::join_all(asks).await {
-                match answer {
-                    Ok(list) => {
-                        all.containers
-                            .extend(list.into_iter().map(|container| EngineContainer {
-                                engine: engine.clone(),
-                                container,
-                            }))
-                    }
-                    Err(e) => all.unanswered.push(EngineError {
-                        engine,
-                        error: e.error,
-                    }),
+            (context.name.to_string(), answer)
+        });
+        let mut all = AllContainers::default();
+        for (engine, answer) in futures::future::join_all(asks).await {
+            match answer {
+                Ok(list) => {
+                    all.containers
+                        .extend(list.into_iter().map(|container| EngineContainer {
+                            engine: engine.clone(),
+                            container,
+                        }))
                 }
+                Err(e) => all.unanswered.push(EngineError {
+                    engine,
+                    error: e.to_string(),
+                }),
             }
-            all
-        })
+        }
+        all
     }
 }

@@ -6,11 +6,17 @@
 //! A request no route matches is a file of the compiled site when one is served at that
 //! path, and otherwise behind the gate like any page ([`crate::http::site::fallback`]).
 //!
-//! A row's paths are written once for the default engine and once per engine: `{on}` in a
-//! template stands for both `` and `/engines/{engine}`.
+//! The JSON API's rows come from its endpoints' declarations ([`app::endpoint`]); the
+//! pages', sockets' and sign-in's are written here. A row's paths are written once for the
+//! default engine and once per engine: `{on}` in a template stands for both `` and
+//! `/engines/{engine}`.
 
 use crate::{accounts::sessions::Caller, error::Error, http::AppState};
-use app::model::Role;
+pub use app::endpoint::Access;
+use app::{
+    endpoint::{ADMIN, OPERATOR, VIEWER},
+    model::Role,
+};
 use axum::{
     extract::{MatchedPath, Request, State},
     http::{Method, StatusCode, header},
@@ -18,19 +24,6 @@ use axum::{
     response::{Html, IntoResponse, Redirect, Response},
 };
 use std::{collections::HashMap, sync::LazyLock};
-
-/// Who may use a route.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Access {
-    /// Anyone, signed in or not: sign-in itself, setup, health.
-    Anyone,
-    /// A signed-in user or token of at least this role.
-    Least(Role),
-    /// A terminal: the `--exec` policy decides (admins by default).
-    Terminal,
-    /// `/metrics`: anyone with `--metrics-open`, else a viewer.
-    Metrics,
-}
 
 /// How a refusal is answered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,11 +43,8 @@ pub struct Row {
     pub kind: Kind,
 }
 
-const VIEWER: Access = Access::Least(Role::Viewer);
-const OPERATOR: Access = Access::Least(Role::Operator);
-const ADMIN: Access = Access::Least(Role::Admin);
-
-/// The table. Methods are HTTP methods; `GET` also covers `HEAD`.
+/// The table of what is not a declared endpoint (those bring their own row:
+/// [`app::endpoint::routes`]). Methods are HTTP methods; `GET` also covers `HEAD`.
 #[rustfmt::skip]
 const TABLE: &[(&str, &str, Access, Kind)] = &[
     // Pages (Leptos routes): anyone signed in, the admin pages admins only.
@@ -88,47 +78,6 @@ const TABLE: &[(&str, &str, Access, Kind)] = &[
     // not signed in learns only whether it is up), viewers per engine.
     ("GET", "/api/health", Access::Anyone, Kind::Json),
     ("GET", "/api/engines/{engine}/health", VIEWER, Kind::Json),
-    // Reading.
-    ("GET", "/api/host", VIEWER, Kind::Json),
-    ("GET", "/api/engines", VIEWER, Kind::Json),
-    ("GET", "/api/all/containers", VIEWER, Kind::Json),
-    ("GET", "/api{on}/dashboard", VIEWER, Kind::Json),
-    ("GET", "/api{on}/containers", VIEWER, Kind::Json),
-    ("GET", "/api{on}/containers/{id}", VIEWER, Kind::Json),
-    ("GET", "/api{on}/containers/{id}/stats", VIEWER, Kind::Json),
-    ("GET", "/api{on}/projects", VIEWER, Kind::Json),
-    ("GET", "/api{on}/projects/{name}", VIEWER, Kind::Json),
-    ("GET", "/api{on}/swarm", VIEWER, Kind::Json),
-    ("GET", "/api{on}/services/{id}", VIEWER, Kind::Json),
-    ("GET", "/api{on}/images", VIEWER, Kind::Json),
-    ("GET", "/api{on}/images/{*reference}", VIEWER, Kind::Json),
-    ("GET", "/api{on}/volumes", VIEWER, Kind::Json),
-    ("GET", "/api{on}/volumes/{id}", VIEWER, Kind::Json),
-    ("GET", "/api{on}/networks", VIEWER, Kind::Json),
-    ("GET", "/api{on}/networks/{id}", VIEWER, Kind::Json),
-    ("GET", "/api{on}/system/df", VIEWER, Kind::Json),
-    // Changing what an engine runs or keeps.
-    ("DELETE", "/api{on}/containers/{id}", OPERATOR, Kind::Json),
-    ("POST", "/api{on}/containers/actions", OPERATOR, Kind::Json),
-    ("POST", "/api{on}/containers/{id}/{action}", OPERATOR, Kind::Json),
-    ("POST", "/api{on}/projects/{name}/{action}", OPERATOR, Kind::Json),
-    ("POST", "/api{on}/images/prune", OPERATOR, Kind::Json),
-    ("DELETE", "/api{on}/images/{*reference}", OPERATOR, Kind::Json),
-    ("POST", "/api{on}/volumes", OPERATOR, Kind::Json),
-    ("POST", "/api{on}/volumes/prune", OPERATOR, Kind::Json),
-    ("DELETE", "/api{on}/volumes/{id}", OPERATOR, Kind::Json),
-    ("POST", "/api{on}/networks/prune", OPERATOR, Kind::Json),
-    ("DELETE", "/api{on}/networks/{id}", OPERATOR, Kind::Json),
-    // Accounts, tokens, the audit log.
-    ("GET", "/api/users", ADMIN, Kind::Json),
-    ("POST", "/api/users", ADMIN, Kind::Json),
-    ("DELETE", "/api/users/{name}", ADMIN, Kind::Json),
-    ("PUT", "/api/users/{name}/role", ADMIN, Kind::Json),
-    ("PUT", "/api/users/{name}/password", ADMIN, Kind::Json),
-    ("GET", "/api/tokens", ADMIN, Kind::Json),
-    ("POST", "/api/tokens", ADMIN, Kind::Json),
-    ("DELETE", "/api/tokens/{id}", ADMIN, Kind::Json),
-    ("GET", "/api/audit", ADMIN, Kind::Json),
     // Live streams.
     ("GET", "/ws{on}/containers", VIEWER, Kind::Json),
     ("GET", "/ws{on}/containers/{id}/logs", VIEWER, Kind::Json),
@@ -145,7 +94,9 @@ const TABLE: &[(&str, &str, Access, Kind)] = &[
 pub fn rows() -> &'static [Row] {
     static ROWS: LazyLock<Vec<Row>> = LazyLock::new(|| {
         let mut rows = Vec::new();
-        for &(method, template, access, kind) in TABLE {
+        let declared = app::endpoint::routes()
+            .map(|route| (route.method.as_str(), route.path, route.access, Kind::Json));
+        for (method, template, access, kind) in TABLE.iter().copied().chain(declared) {
             let paths: Vec<&'static str> = match template.split_once("{on}") {
                 Some((before, after)) => vec![
                     leak(format!("{before}{after}")),

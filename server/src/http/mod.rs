@@ -33,7 +33,7 @@ use crate::{
     engines::Engines,
     live::{hub, upstream},
 };
-use app::{App, api::SharedEngines, shell};
+use app::{App, shell};
 use axum::{Router, extract::FromRef};
 use leptos::prelude::{LeptosOptions, provide_context};
 use leptos_axum::{LeptosRoutes, file_and_error_handler_with_context, generate_route_list};
@@ -75,8 +75,6 @@ impl Settings {
 #[derive(Clone, FromRef)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
-    /// Every engine's backend, for the pages (the same the API reads).
-    pub directory: SharedEngines,
     pub sockets: Arc<ws::Sockets>,
     pub metrics: metrics::Metrics,
     pub hosts: Arc<hosts::AllowedHosts>,
@@ -140,7 +138,6 @@ impl AppState {
         let metrics = metrics::Metrics::new(registry, limiter, sockets.terminals.clone());
         Self {
             leptos_options,
-            directory: engines.clone(),
             sockets,
             metrics,
             hosts,
@@ -181,7 +178,7 @@ impl AppState {
 /// the authorization table (for the route it matched, or the fallback's own
 /// check). Each is a `Router::layer`, so it runs for every route and for the fallback.
 pub fn router(state: AppState) -> Router {
-    let directory = state.directory.clone();
+    let (api, reads) = api::routes(state.sockets.engines.clone());
     let accounts = state.auth.is_some();
     let terminals = state.sockets.terminals.clone();
     let context = move || {
@@ -196,7 +193,7 @@ pub fn router(state: AppState) -> Router {
         // Nothing about engines or containers before sign-in: a page rendered for nobody
         // (sign-in, setup) has no engines to ask.
         if !accounts || caller.is_some() {
-            provide_context(directory.clone());
+            provide_context(reads.clone());
         }
         provide_context(api::signin::me_of(accounts, caller, &terminals));
         // This page's inline scripts carry Leptos's nonce; its policy names it.
@@ -223,14 +220,7 @@ pub fn router(state: AppState) -> Router {
         }
     };
     Router::new()
-        .nest(
-            "/api",
-            api::routes()
-                .nest("/auth", api::signin::routes())
-                .nest("/users", api::accounts::users())
-                .nest("/tokens", api::accounts::tokens())
-                .nest("/audit", api::accounts::audit()),
-        )
+        .merge(api)
         .merge(ws::routes())
         .route("/metrics", axum::routing::get(metrics::handler))
         .leptos_routes_with_context(

@@ -3,8 +3,8 @@
 //! and a removed container ending its watched streams with `end` and freeing their hubs.
 
 use crate::{
-    common::{Fixture, TestServer, WsClient},
-    signin::{DataDir, PASSWORD, add, send_json, sign_in},
+    common::{Fixture, TestServer},
+    signin::{PASSWORD, accounts_server, send_json, sign_in},
 };
 use app::{frames::Frame, model::Role};
 use reqwest::{Method, StatusCode};
@@ -163,12 +163,8 @@ async fn removing_a_watched_container_ends_its_streams_and_frees_their_hubs() {
         &[],
         &["sh", "-c", "while true; do echo tick; sleep 0.1; done"],
     );
-    let mut logs = WsClient::connect(&server.ws_url(&format!("/ws/containers/{}/logs", c.id)))
-        .await
-        .unwrap();
-    let mut stats = WsClient::connect(&server.ws_url(&format!("/ws/containers/{}/stats", c.id)))
-        .await
-        .unwrap();
+    let mut logs = server.container_ws(&c.id, "logs").await;
+    let mut stats = server.container_ws(&c.id, "stats").await;
     logs.collect(WAIT, |f| f.iter().any(|f| matches!(f, Frame::Logs(_))))
         .await;
     let (status, _) = server
@@ -202,11 +198,12 @@ async fn removing_a_watched_container_ends_its_streams_and_frees_their_hubs() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_operators_act_only_from_berths_pages_and_every_action_is_audited() {
-    let dir = DataDir::new("actions");
-    add(&dir.location(), "olga", Role::Operator).await;
-    add(&dir.location(), "vic", Role::Viewer).await;
-    add(&dir.location(), "ada", Role::Admin).await;
-    let server = TestServer::with_accounts(&dir.location(), |_| {}).await;
+    let users = [
+        ("olga", Role::Operator),
+        ("vic", Role::Viewer),
+        ("ada", Role::Admin),
+    ];
+    let (_dir, server) = accounts_server("actions", &users, |_| {}).await;
     assert!(server.engine.wait_until_up(WAIT).await);
     let c = Fixture::running("act-roles", &[]);
     let stop = format!("/api/containers/{}/stop?t=0", c.id);

@@ -2,7 +2,7 @@
 //! The outage is real: Berth talks to a unix socket that forwards to the real engine, and the
 //! test takes the forwarder away and brings it back.
 
-use crate::common::{Ended, TestServer, WsClient, docker_endpoint};
+use crate::common::{Ended, TestServer, docker_endpoint};
 use app::frames::Frame;
 use berth::Endpoint;
 use std::{
@@ -110,17 +110,10 @@ async fn banner_while_down_and_recovery_without_restart() {
         &[],
         &["sh", "-c", "while true; do echo up; sleep 0.1; done"],
     );
-    let mut viewer = WsClient::connect(&server.ws_url(&format!("/ws/containers/{}/logs", c.id)))
-        .await
-        .unwrap();
+    let mut viewer = server.container_ws(&c.id, "logs").await;
     assert!(matches!(viewer.next(RECOVERY).await, Ok(Frame::Logs(_))));
     drop(forwarder);
-    let frames = viewer
-        .collect(RECOVERY, |f| matches!(f.last(), Some(Frame::End { .. })))
-        .await;
-    let Some(Frame::End { reason, .. }) = frames.last() else {
-        panic!("an end frame: {frames:?}")
-    };
+    let reason = viewer.end_reason(RECOVERY).await;
     assert!(reason.contains("unreachable"), "{reason}");
     assert_eq!(
         viewer.next(RECOVERY).await.unwrap_err(),

@@ -31,7 +31,7 @@ pub fn ticker_on(host: Option<&str>, tag: &str) -> Fixture {
 
 /// Opens `path`'s log socket and waits for a line of container `id`.
 pub async fn following(server: &TestServer, path: &str, id: &str) -> WsClient {
-    let mut client = WsClient::connect(&server.ws_url(path)).await.unwrap();
+    let mut client = server.open_ws(path).await;
     let frames = client
         .collect(WAIT, |f| f.iter().any(|f| matches!(f, Frame::Logs(_))))
         .await;

@@ -211,22 +211,15 @@ async fn a_hundred_megabytes_without_a_newline_cost_bounded_memory() {
 async fn project_logs_follow_every_run_of_a_restarted_member() {
     let server = TestServer::start().await;
     let project = format!("berth-it-restarts-{}", std::process::id());
-    let label = format!("com.docker.compose.project={project}");
-    let member = Fixture::new(
+    let member = Fixture::service(
         "restarts",
-        true,
-        &[
-            "--label",
-            &label,
-            "--label",
-            "com.docker.compose.service=app",
-        ],
-        &["sh", "-c", "echo run $RANDOM-$RANDOM-$RANDOM; sleep 600"],
+        &project,
+        "app",
+        "echo run $RANDOM-$RANDOM-$RANDOM; sleep 600",
     );
-    let mut client =
-        WsClient::connect(&server.ws_url(&format!("/ws/projects/{project}/logs?tail=100")))
-            .await
-            .unwrap();
+    let mut client = server
+        .open_ws(&format!("/ws/projects/{project}/logs?tail=100"))
+        .await;
     let mut seen = std::collections::BTreeSet::new();
     let read = |frames: Vec<Frame>, seen: &mut std::collections::BTreeSet<String>| {
         for l in crate::common::lines(&frames) {
@@ -519,9 +512,7 @@ async fn metrics_pass_promtool_and_say_their_format() {
 async fn endings_say_whether_to_retry() {
     let mut server = TestServer::start().await;
     let c = Fixture::running("retry", &[]);
-    let mut gone = WsClient::connect(&server.ws_url(&format!("/ws/containers/{}/stats", c.id)))
-        .await
-        .unwrap();
+    let mut gone = server.container_ws(&c.id, "stats").await;
     gone.next(WAIT).await.unwrap();
     docker(&["rm", "-f", &c.id]);
     let frames = gone
@@ -531,9 +522,7 @@ async fn endings_say_whether_to_retry() {
         matches!(frames.last(), Some(Frame::End { retry: false, .. })),
         "{frames:?}"
     );
-    let mut host = WsClient::connect(&server.ws_url("/ws/system/stats"))
-        .await
-        .unwrap();
+    let mut host = server.open_ws("/ws/system/stats").await;
     host.next(WAIT).await.unwrap();
     server.shut_down().await;
     let frames = host
@@ -641,20 +630,8 @@ async fn every_viewer_gets_exactly_its_tail_from_one_shared_stream() {
 async fn a_project_viewer_gets_exactly_its_tail() {
     let server = TestServer::start().await;
     let project = format!("berth-it-tails-{}", std::process::id());
-    let label = format!("com.docker.compose.project={project}");
-    let member = |service: &str, script: &str| {
-        Fixture::new(
-            "ptails",
-            true,
-            &[
-                "--label",
-                &label,
-                "--label",
-                &format!("com.docker.compose.service={service}"),
-            ],
-            &["sh", "-c", script],
-        )
-    };
+    let member =
+        |service: &str, script: &str| Fixture::service("ptails", &project, service, script);
     let a = member("a", "seq 1 800; sleep 600");
     let b = member("b", "sleep 0.3; seq 10001 10800; sleep 600");
     let deadline = tokio::time::Instant::now() + WAIT;

@@ -46,12 +46,8 @@ async fn a_list_follows_the_cli_and_every_reader_shares_one_event_stream() {
     let events = "kind=\"events\",engine=\"local\"";
 
     // Two readers of one engine's list, by both paths: the same snapshot, one hub.
-    let mut first = WsClient::connect(&server.ws_url("/ws/containers"))
-        .await
-        .unwrap();
-    let mut second = WsClient::connect(&server.ws_url("/ws/engines/local/containers"))
-        .await
-        .unwrap();
+    let mut first = server.open_ws("/ws/containers").await;
+    let mut second = server.open_ws("/ws/engines/local/containers").await;
     let (mut a, mut b) = (LiveContainers::default(), LiveContainers::default());
     let frame = first.next(WAIT).await.unwrap();
     assert!(
@@ -65,9 +61,9 @@ async fn a_list_follows_the_cli_and_every_reader_shares_one_event_stream() {
     })
     .await;
     // And a project's log hub: it watches for new members through the same events.
-    let logs = WsClient::connect(&server.ws_url("/ws/projects/berth-it-list/logs?tail=0"))
-        .await
-        .unwrap();
+    let logs = server
+        .open_ws("/ws/projects/berth-it-list/logs?tail=0")
+        .await;
     let shared = server
         .wait_metric("berth_internal_subscriptions", Some(events), WAIT, |v| {
             v == 2.0

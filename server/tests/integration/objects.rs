@@ -3,8 +3,8 @@
 //! `/system/df` said they would, volume and network round trips, and a viewer's 403.
 
 use crate::{
-    common::{Fixture, TEST_IMAGE, TestServer, WsClient, docker},
-    signin::{DataDir, PASSWORD, add, send_json, sign_in},
+    common::{Fixture, TEST_IMAGE, TestServer, WsClient, any_in, docker, find_in},
+    signin::{PASSWORD, accounts_server, audit, send_json, sign_in},
 };
 use app::model::Role;
 use reqwest::{Method, StatusCode};
@@ -50,6 +50,24 @@ impl Drop for Attached {
     }
 }
 
+/// POSTs `/api/{objects}/prune` and asserts it answered 200 and removed `unused`; what it
+/// removed and reclaimed.
+async fn assert_pruned(server: &TestServer, objects: &str, unused: &str) -> Value {
+    let path = format!("/api/{objects}/prune");
+    let (status, pruned) = server.send(Method::POST, &path, None).await;
+    assert_eq!(status, 200, "{pruned}");
+    let removed = any_in(&pruned["removed"], |r| r == unused);
+    assert!(removed, "{unused} pruned: {pruned}");
+    pruned
+}
+
+/// Asserts a DELETE of `path` answers 204 and the object is gone after (404).
+async fn assert_removed(server: &TestServer, path: &str) {
+    let (status, body) = server.send(Method::DELETE, path, None).await;
+    assert_eq!(status, 204, "{body}");
+    assert_eq!(server.get_json(path).await.0, 404);
+}
+
 fn error_of(body: &Value) -> &str {
     body["error"]
         .as_str()
@@ -63,19 +81,10 @@ async fn images_are_listed_removed_only_when_unused_and_pruned() {
 
     let (status, list) = server.get_json("/api/images").await;
     assert_eq!(status, 200, "{list}");
-    let ours = list
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| {
-            i["tags"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|t| t == TEST_IMAGE)
-        })
-        .unwrap_or_else(|| panic!("{TEST_IMAGE} listed: {list}"))
-        .clone();
+    let ours = find_in(&list, TEST_IMAGE, |i| {
+        any_in(&i["tags"], |t| t == TEST_IMAGE)
+    })
+    .clone();
     assert!(ours["containers"].as_u64().unwrap() >= 1, "{ours}");
     assert_eq!(ours["dangling"], false);
 
@@ -85,14 +94,8 @@ async fn images_are_listed_removed_only_when_unused_and_pruned() {
     assert_eq!(status, 200, "{detail}");
     assert_eq!(detail["image"]["id"], ours["id"]);
     assert!(!detail["layers"].as_array().unwrap().is_empty(), "{detail}");
-    assert!(
-        detail["used_by"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|c| c["id"] == user.id.as_str()),
-        "{detail}"
-    );
+    let used = any_in(&detail["used_by"], |c| c["id"] == user.id.as_str());
+    assert!(used, "{detail}");
     for (path, want) in [
         ("/api/images/berth-no-such-image:1", 404),
         ("/api/images/-rf", 400),
@@ -124,16 +127,7 @@ async fn images_are_listed_removed_only_when_unused_and_pruned() {
     // A dangling image: prune removes it and gives back what df counted as reclaimable.
     let dangling = dangling_image();
     let (_, before) = server.get_json("/api/system/df").await;
-    let (status, pruned) = server.send(Method::POST, "/api/images/prune", None).await;
-    assert_eq!(status, 200, "{pruned}");
-    assert!(
-        pruned["removed"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|r| r == dangling.as_str()),
-        "{dangling} pruned: {pruned}"
-    );
+    let pruned = assert_pruned(&server, "images", &dangling).await;
     let (_, after) = server.get_json("/api/system/df").await;
     let reclaimed = pruned["reclaimed"].as_u64().unwrap();
     let gone = before["images"]["reclaimable"].as_u64().unwrap()
@@ -183,22 +177,11 @@ async fn volumes_round_trip_and_are_kept_while_mounted() {
     let (status, volume) = server.get_json(&format!("/api/volumes/{name}")).await;
     assert_eq!(status, 200, "{volume}");
     assert_eq!(volume["labels"]["berth.test"], "1");
-    assert!(
-        volume["used_by"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|c| c["id"] == user.id.as_str()),
-        "{volume}"
-    );
+    let used = any_in(&volume["used_by"], |c| c["id"] == user.id.as_str());
+    assert!(used, "{volume}");
     let (status, list) = server.get_json("/api/volumes").await;
     assert_eq!(status, 200);
-    let listed = list
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|v| v["name"] == name.as_str())
-        .unwrap_or_else(|| panic!("{name} in {list}"));
+    let listed = find_in(&list, &name, |v| v["name"] == name.as_str());
     assert_eq!(listed["ref_count"], 1, "Docker's reference count: {listed}");
 
     let path = format!("/api/volumes/{name}");
@@ -206,23 +189,12 @@ async fn volumes_round_trip_and_are_kept_while_mounted() {
     assert_eq!(status, 409, "in use: {body}");
     error_of(&body);
     drop(user);
-    let (status, body) = server.send(Method::DELETE, &path, None).await;
-    assert_eq!(status, 204, "{body}");
-    assert_eq!(server.get_json(&path).await.0, 404);
+    assert_removed(&server, &path).await;
 
     // An unused one is pruned.
     let spare = unique("spare-volume");
     docker(&["volume", "create", "--label", "berth.test=1", &spare]);
-    let (status, pruned) = server.send(Method::POST, "/api/volumes/prune", None).await;
-    assert_eq!(status, 200, "{pruned}");
-    assert!(
-        pruned["removed"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|v| v == spare.as_str()),
-        "{pruned}"
-    );
+    assert_pruned(&server, "volumes", &spare).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -252,29 +224,12 @@ async fn networks_round_trip_and_docker_s_own_are_never_removed() {
     ]));
     let (status, list) = server.get_json("/api/networks").await;
     assert_eq!(status, 200, "{list}");
-    let listed = list
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|n| n["name"] == name.as_str())
-        .unwrap_or_else(|| panic!("{name} in {list}"))
-        .clone();
+    let listed = find_in(&list, &name, |n| n["name"] == name.as_str()).clone();
     assert_eq!(listed["subnets"], json!(["198.18.7.0/24"]));
     assert_eq!(listed["builtin"], false);
-    assert!(
-        listed["containers"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|c| c["id"] == user.0.as_str()),
-        "{listed}"
-    );
-    let none = list
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|n| n["name"] == "none")
-        .unwrap();
+    let attached = any_in(&listed["containers"], |c| c["id"] == user.0.as_str());
+    assert!(attached, "{listed}");
+    let none = find_in(&list, "none", |n| n["name"] == "none");
     assert_eq!(none["builtin"], true);
 
     for builtin in ["none", "host"] {
@@ -288,34 +243,24 @@ async fn networks_round_trip_and_docker_s_own_are_never_removed() {
     let (status, body) = server.send(Method::DELETE, &path, None).await;
     assert_eq!(status, 409, "a container is attached: {body}");
     drop(user);
-    let (status, body) = server.send(Method::DELETE, &path, None).await;
-    assert_eq!(status, 204, "{body}");
-    assert_eq!(server.get_json(&path).await.0, 404);
+    assert_removed(&server, &path).await;
 
     let spare = unique("spare-net");
     docker(&["network", "create", "--subnet", "198.18.8.0/24", &spare]);
-    let (status, pruned) = server.send(Method::POST, "/api/networks/prune", None).await;
-    assert_eq!(status, 200, "{pruned}");
-    assert!(
-        pruned["removed"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|n| n == spare.as_str()),
-        "{pruned}"
-    );
+    assert_pruned(&server, "networks", &spare).await;
     // The engine's own are still there.
     let (_, list) = server.get_json("/api/networks").await;
-    assert!(list.as_array().unwrap().iter().any(|n| n["name"] == "none"));
+    assert!(any_in(&list, |n| n["name"] == "none"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_viewer_reads_but_never_changes_and_changes_are_audited() {
-    let dir = DataDir::new("objects");
-    add(&dir.location(), "vic", Role::Viewer).await;
-    add(&dir.location(), "olga", Role::Operator).await;
-    add(&dir.location(), "ada", Role::Admin).await;
-    let server = TestServer::with_accounts(&dir.location(), |_| {}).await;
+    let users = [
+        ("vic", Role::Viewer),
+        ("olga", Role::Operator),
+        ("ada", Role::Admin),
+    ];
+    let (_dir, server) = accounts_server("objects", &users, |_| {}).await;
     assert!(server.engine.wait_until_up(WAIT).await);
     let mut cookies = Vec::new();
     for name in ["vic", "olga", "ada"] {
@@ -354,9 +299,8 @@ async fn a_viewer_reads_but_never_changes_and_changes_are_audited() {
         "/api/volumes",
         &vic,
         Some(body.clone()),
-    )
-    .await;
-    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    );
+    assert_eq!(refused.await.status(), StatusCode::FORBIDDEN);
 
     let made = send_json(&server, Method::POST, "/api/volumes", &olga, Some(body)).await;
     assert_eq!(made.status(), StatusCode::CREATED);
@@ -364,23 +308,14 @@ async fn a_viewer_reads_but_never_changes_and_changes_are_audited() {
     let removed = send_json(&server, Method::DELETE, &path, &olga, None).await;
     assert_eq!(removed.status(), StatusCode::NO_CONTENT);
     for action in ["volume.create", "volume.remove"] {
-        let audit = send_json(
-            &server,
-            Method::GET,
-            &format!("/api/audit?action={action}"),
-            &ada,
-            None,
-        )
-        .await;
-        let entries: Value = audit.json().await.unwrap();
+        let entries = Value::from(audit(&server, &ada, &format!("?action={action}")).await);
+        let by_olga = |e: &Value| {
+            e["actor"] == "olga"
+                && e["ok"] == true
+                && e["target"].as_str().unwrap().ends_with(&name)
+        };
         assert!(
-            entries
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|e| e["actor"] == "olga"
-                    && e["ok"] == true
-                    && e["target"].as_str().unwrap().ends_with(&name)),
+            any_in(&entries, by_olga),
             "{action} by olga on {name}: {entries}"
         );
     }

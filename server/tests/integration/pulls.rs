@@ -133,6 +133,11 @@ fn image_exists(reference: &str) -> bool {
         .success()
 }
 
+/// Whether `frame` tells of a layer downloading: the sign that a pull has begun.
+pub(crate) fn downloading(frame: &Frame) -> bool {
+    matches!(frame, Frame::PullProgress(p) if p.phase() == LayerPhase::Downloading)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pull_streams_its_progress_and_the_image_appears() {
     let registry = Registry::start();
@@ -191,17 +196,9 @@ async fn a_pull_is_shared_by_its_viewers_and_cancelled_by_the_last_one_out() {
     let mut first = WsClient::connect(&pull_url(&server, &reference))
         .await
         .unwrap();
-    let started = first
-        .collect(WAIT, |f| {
-            f.iter().any(
-                |f| matches!(f, Frame::PullProgress(p) if p.phase() == LayerPhase::Downloading),
-            )
-        })
-        .await;
+    let started = first.collect(WAIT, |f| f.iter().any(downloading)).await;
     assert!(
-        started
-            .iter()
-            .any(|f| matches!(f, Frame::PullProgress(p) if p.phase() == LayerPhase::Downloading)),
+        started.iter().any(downloading),
         "the download began: {started:?}"
     );
     // A second viewer joins the same pull and sees what happened so far.
@@ -245,12 +242,7 @@ async fn a_pull_of_an_unknown_image_says_why_and_bad_references_are_refused() {
     let mut ws = WsClient::connect(&pull_url(&server, &reference))
         .await
         .unwrap();
-    let frames = ws
-        .collect(WAIT, |f| matches!(f.last(), Some(Frame::End { .. })))
-        .await;
-    let Some(Frame::End { reason, retry }) = frames.last() else {
-        panic!("{frames:?}");
-    };
+    let (reason, retry) = ws.end(WAIT).await;
     assert!(!retry);
     assert!(
         reason.contains("failed") && reason.contains("not found") || reason.contains("unknown"),

@@ -3,7 +3,7 @@
 
 use crate::common::{TestServer, WsClient};
 use app::model::Role;
-use berth::{Location, Store, users};
+use berth::{Location, Settings, Store, users};
 use reqwest::{StatusCode, header, redirect};
 use std::path::PathBuf;
 
@@ -41,6 +41,90 @@ pub(crate) fn client() -> reqwest::Client {
         .unwrap()
 }
 
+/// POSTs `body` as JSON to `path` on the server at `base` (a `TestServer`'s or one of a
+/// test's own), with [`client`]: sign-in, setup and size tests differ only in what they post.
+pub(crate) async fn post_json(
+    base: &str,
+    path: &str,
+    body: serde_json::Value,
+) -> reqwest::Response {
+    client()
+        .post(format!("{base}{path}"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// POSTs the sign-in form, `fields` as a browser without JavaScript sends them.
+pub(crate) async fn post_form(base: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+    client()
+        .post(format!("{base}/api/auth/login"))
+        .form(fields)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// GETs `path` with one extra header (a cookie or a bearer token), with [`client`].
+pub(crate) async fn get_with(
+    base: &str,
+    path: &str,
+    name: header::HeaderName,
+    value: &str,
+) -> reqwest::Response {
+    client()
+        .get(format!("{base}{path}"))
+        .header(name, value)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The `name=value` of the cookie `response` sets (which must set one).
+pub(crate) fn cookie_pair(response: &reqwest::Response) -> String {
+    response.headers()[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+/// A server that requires signing in, on a fresh data directory (`tag` names it) holding
+/// `users`, each with [`PASSWORD`]: how most accounts tests begin. The directory is
+/// returned too, as it must outlive the server.
+pub(crate) async fn accounts_server(
+    tag: &str,
+    users: &[(&str, Role)],
+    tweak: impl FnOnce(&mut Settings),
+) -> (DataDir, TestServer) {
+    let dir = DataDir::new(tag);
+    for (name, role) in users {
+        add(&dir.location(), name, *role).await;
+    }
+    let server = TestServer::with_accounts(&dir.location(), tweak).await;
+    (dir, server)
+}
+
+/// The token the server offers for setup while no account exists; `why` says why there
+/// must be one.
+pub(crate) async fn setup_token(server: &TestServer, why: &str) -> String {
+    let auth = server.state.auth.clone().unwrap();
+    auth.offer_setup().await.unwrap().expect(why)
+}
+
+/// `berth --data-dir DIR ARGS…`: the CLI beside a running server, on its accounts.
+pub(crate) fn berth_cli(dir: &DataDir, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_berth"))
+        .arg("--data-dir")
+        .arg(&dir.0)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
 pub(crate) async fn add(location: &Location, name: &str, role: Role) {
     let store = Store::open(location).await.unwrap();
     users::add(&store, name, role, PASSWORD.into())
@@ -55,12 +139,8 @@ pub(crate) async fn sign_in(
     name: &str,
     password: &str,
 ) -> (StatusCode, Option<String>) {
-    let response = client()
-        .post(format!("{}/api/auth/login", server.base))
-        .json(&serde_json::json!({ "username": name, "password": password }))
-        .send()
-        .await
-        .unwrap();
+    let body = serde_json::json!({ "username": name, "password": password });
+    let response = post_json(&server.base, "/api/auth/login", body).await;
     let cookie = response
         .headers()
         .get(header::SET_COOKIE)
@@ -120,18 +200,11 @@ async fn every_door(location: Location) {
         "the form keeps where to go next"
     );
     // A wrong password and an unknown user: the same answer.
-    let wrong = client()
-        .post(format!("{}/api/auth/login", server.base))
-        .json(&serde_json::json!({ "username": "alice", "password": "not her password" }))
-        .send()
-        .await
-        .unwrap();
-    let unknown = client()
-        .post(format!("{}/api/auth/login", server.base))
-        .json(&serde_json::json!({ "username": "mallory", "password": "not her password" }))
-        .send()
-        .await
-        .unwrap();
+    let guess = |name: &str| {
+        let body = serde_json::json!({ "username": name, "password": "not her password" });
+        post_json(&server.base, "/api/auth/login", body)
+    };
+    let (wrong, unknown) = (guess("alice").await, guess("mallory").await);
     assert_eq!(
         (wrong.status(), unknown.status()),
         (StatusCode::UNAUTHORIZED, StatusCode::UNAUTHORIZED)
@@ -170,12 +243,14 @@ async fn every_door(location: Location) {
     let (_, again) = sign_in(&server, "alice", PASSWORD).await;
     assert_ne!(again.as_deref(), Some(cookie.as_str()));
     // Signing out ends the session on the server: the cookie is worth nothing after.
-    let out = client()
-        .post(format!("{}/api/auth/logout", server.base))
-        .header(header::COOKIE, &cookie)
-        .send()
-        .await
-        .unwrap();
+    let out = send_json(
+        &server,
+        reqwest::Method::POST,
+        "/api/auth/logout",
+        &cookie,
+        None,
+    )
+    .await;
     assert_eq!(out.status(), StatusCode::NO_CONTENT);
     assert!(
         out.headers()[header::SET_COOKIE]
@@ -216,26 +291,23 @@ async fn every_door_needs_a_session_in_postgres() {
 /// The form a page without JavaScript posts: redirects, and `next` only on this site.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_login_form_redirects_and_only_to_this_site() {
-    let dir = DataDir::new("form");
-    add(&dir.location(), "alice", Role::Viewer).await;
-    let server = TestServer::with_accounts(&dir.location(), |_| {}).await;
+    let (_dir, server) = accounts_server("form", &[("alice", Role::Viewer)], |_| {}).await;
+    let base = server.base.as_str();
     let post = |next: &'static str, password: &'static str| {
-        client()
-            .post(format!("{}/api/auth/login", server.base))
-            .form(&[
-                ("username", "alice"),
-                ("password", password),
-                ("next", next),
-            ])
-            .send()
+        let fields = [
+            ("username", "alice"),
+            ("password", password),
+            ("next", next),
+        ];
+        async move { post_form(base, &fields).await }
     };
-    let ok = post("/containers/abc?tab=logs", PASSWORD).await.unwrap();
+    let ok = post("/containers/abc?tab=logs", PASSWORD).await;
     assert_eq!(ok.status(), StatusCode::SEE_OTHER);
     assert_eq!(ok.headers()[header::LOCATION], "/containers/abc?tab=logs");
     assert!(ok.headers().contains_key(header::SET_COOKIE));
-    let evil = post("//evil.example/x", PASSWORD).await.unwrap();
+    let evil = post("//evil.example/x", PASSWORD).await;
     assert_eq!(evil.headers()[header::LOCATION], "/");
-    let failed = post("/projects", "wrong password!").await.unwrap();
+    let failed = post("/projects", "wrong password!").await;
     assert_eq!(failed.status(), StatusCode::SEE_OTHER);
     assert_eq!(
         failed.headers()[header::LOCATION],
@@ -248,21 +320,15 @@ async fn the_login_form_redirects_and_only_to_this_site() {
 /// with the right password).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn repeated_failures_are_slowed_down() {
-    let dir = DataDir::new("attempts");
-    add(&dir.location(), "alice", Role::Viewer).await;
-    let server = TestServer::with_accounts(&dir.location(), |_| {}).await;
+    let (_dir, server) = accounts_server("attempts", &[("alice", Role::Viewer)], |_| {}).await;
     for _ in 0..5 {
         assert_eq!(
             sign_in(&server, "alice", "a wrong password").await.0,
             StatusCode::UNAUTHORIZED
         );
     }
-    let response = client()
-        .post(format!("{}/api/auth/login", server.base))
-        .json(&serde_json::json!({ "username": "alice", "password": PASSWORD }))
-        .send()
-        .await
-        .unwrap();
+    let body = serde_json::json!({ "username": "alice", "password": PASSWORD });
+    let response = post_json(&server.base, "/api/auth/login", body).await;
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
     let retry: u64 = response.headers()[header::RETRY_AFTER]
         .to_str()
@@ -276,9 +342,7 @@ async fn repeated_failures_are_slowed_down() {
 /// A page on another site cannot make a signed-in browser change anything.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cross_site_posts_are_refused() {
-    let dir = DataDir::new("csrf");
-    add(&dir.location(), "alice", Role::Viewer).await;
-    let server = TestServer::with_accounts(&dir.location(), |_| {}).await;
+    let (_dir, server) = accounts_server("csrf", &[("alice", Role::Viewer)], |_| {}).await;
     let post = |headers: &'static [(&'static str, &'static str)]| {
         let mut request = client()
             .post(format!("{}/api/auth/logout", server.base))
@@ -312,27 +376,18 @@ async fn cross_site_posts_are_refused() {
 /// The first admin: only with the token Berth logged, and only once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn setup_makes_the_first_admin_once_with_the_logged_token() {
-    let dir = DataDir::new("setup");
-    let server = TestServer::with_accounts(&dir.location(), |_| {}).await;
+    let (_dir, server) = accounts_server("setup", &[], |_| {}).await;
     let auth = server.state.auth.clone().unwrap();
-    let token = auth.offer_setup().await.unwrap().expect("no account yet");
+    let token = setup_token(&server, "no account yet").await;
     let setup = |token: String| {
-        client()
-            .post(format!("{}/api/auth/setup", server.base))
-            .json(&serde_json::json!({ "token": token, "username": "root", "password": PASSWORD }))
-            .send()
+        let body = serde_json::json!({ "token": token, "username": "root", "password": PASSWORD });
+        post_json(&server.base, "/api/auth/setup", body)
     };
-    let stranger = setup("guessed".into()).await.unwrap();
+    let stranger = setup("guessed".into()).await;
     assert_eq!(stranger.status(), StatusCode::FORBIDDEN);
-    let response = setup(token.clone()).await.unwrap();
+    let response = setup(token.clone()).await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
-    let cookie = response.headers()[header::SET_COOKIE]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
+    let cookie = cookie_pair(&response);
     let me: serde_json::Value = get(&server, "/api/auth/me", Some(&cookie))
         .await
         .json()
@@ -340,7 +395,7 @@ async fn setup_makes_the_first_admin_once_with_the_logged_token() {
         .unwrap();
     assert_eq!(me["role"], "admin");
     assert_eq!(
-        setup(token).await.unwrap().status(),
+        setup(token).await.status(),
         StatusCode::NOT_FOUND,
         "setup is over"
     );
@@ -371,10 +426,50 @@ pub(crate) async fn ending(
     }
 }
 
+/// Waits for the socket's `end` (see [`ending`]) and asserts that its reason says `says`
+/// and its close code is 4401: how the socket of every ended session must close.
+pub(crate) async fn assert_ended(client: &mut WsClient, within: std::time::Duration, says: &str) {
+    let (reason, code) = ending(client, within).await;
+    assert!(reason.contains(says), "{reason}");
+    assert_eq!(code, Some(4401));
+}
+
 async fn socket(server: &TestServer, cookie: &str) -> WsClient {
     WsClient::connect_with(&server.ws_url("/ws/system/stats"), &[("cookie", cookie)])
         .await
         .expect("a socket with a session")
+}
+
+/// GETs the audit log as `cookie` (`query` starts with `?` or is empty), whatever answers.
+pub(crate) async fn read_audit(
+    server: &TestServer,
+    cookie: &str,
+    query: &str,
+) -> reqwest::Response {
+    let path = format!("/api/audit{query}");
+    send_json(server, reqwest::Method::GET, &path, cookie, None).await
+}
+
+/// The audit log as the admin `cookie` reads it (`query` starts with `?` or is empty).
+pub(crate) async fn audit(
+    server: &TestServer,
+    cookie: &str,
+    query: &str,
+) -> Vec<serde_json::Value> {
+    let response = read_audit(server, cookie, query).await;
+    assert_eq!(response.status(), StatusCode::OK, "/api/audit{query}");
+    response.json().await.unwrap()
+}
+
+/// PUTs `body` as JSON with the session `cookie` (a role or a password); the status.
+pub(crate) async fn put_json(
+    server: &TestServer,
+    path: &str,
+    cookie: &str,
+    body: serde_json::Value,
+) -> StatusCode {
+    let response = send_json(server, reqwest::Method::PUT, path, cookie, Some(body)).await;
+    response.status()
 }
 
 pub(crate) async fn send_json(
@@ -393,16 +488,22 @@ pub(crate) async fn send_json(
     request.send().await.unwrap()
 }
 
+/// Stats sockets open on `server`, once they are `n` or `within` has passed.
+async fn stats_sockets(server: &TestServer, n: f64, within: std::time::Duration) -> f64 {
+    let kind = Some(r#"kind="system_stats""#);
+    server
+        .wait_metric("berth_ws_clients", kind, within, |v| v == n)
+        .await
+}
+
 /// A socket never outlives the right to see it: sign-out, a role change and removal each
 /// end the session's sockets at once, with `end` and 4401.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_that_ends_closes_its_sockets_with_4401() {
     use reqwest::Method;
-    let dir = DataDir::new("sockets");
-    add(&dir.location(), "alice", Role::Admin).await;
-    add(&dir.location(), "bob", Role::Viewer).await;
-    let server =
-        TestServer::with_accounts(&dir.location(), |s| s.accounts.metrics_open = true).await;
+    let users = [("alice", Role::Admin), ("bob", Role::Viewer)];
+    let (_dir, server) =
+        accounts_server("sockets", &users, |s| s.accounts.metrics_open = true).await;
     let alice = sign_in(&server, "alice", PASSWORD).await.1.unwrap();
     let within = std::time::Duration::from_secs(1);
 
@@ -432,33 +533,15 @@ async fn a_session_that_ends_closes_its_sockets_with_4401() {
             .is_ok(),
         "others stream on"
     );
-    assert_eq!(
-        server
-            .wait_metric(
-                "berth_ws_clients",
-                Some(r#"kind="system_stats""#),
-                within,
-                |v| v == 1.0
-            )
-            .await,
-        1.0
-    );
+    assert_eq!(stats_sockets(&server, 1.0, within).await, 1.0);
 
     // A role change ends every session of that user.
     let bob = sign_in(&server, "bob", PASSWORD).await.1.unwrap();
     let mut three = socket(&server, &bob).await;
-    let changed = send_json(
-        &server,
-        Method::PUT,
-        "/api/users/bob/role",
-        &alice,
-        Some(serde_json::json!({"role": "operator"})),
-    )
-    .await;
-    assert_eq!(changed.status(), StatusCode::NO_CONTENT);
-    let (reason, code) = ending(&mut three, within).await;
-    assert!(reason.contains("role changed"), "{reason}");
-    assert_eq!(code, Some(4401));
+    let role = serde_json::json!({"role": "operator"});
+    let changed = put_json(&server, "/api/users/bob/role", &alice, role).await;
+    assert_eq!(changed, StatusCode::NO_CONTENT);
+    assert_ended(&mut three, within, "role changed").await;
     assert_eq!(
         get(&server, "/api/auth/me", Some(&bob)).await.status(),
         StatusCode::UNAUTHORIZED
@@ -469,30 +552,16 @@ async fn a_session_that_ends_closes_its_sockets_with_4401() {
     let mut four = socket(&server, &bob).await;
     let removed = send_json(&server, Method::DELETE, "/api/users/bob", &alice, None).await;
     assert_eq!(removed.status(), StatusCode::NO_CONTENT);
-    let (reason, code) = ending(&mut four, within).await;
-    assert!(reason.contains("removed"), "{reason}");
-    assert_eq!(code, Some(4401));
+    assert_ended(&mut four, within, "removed").await;
     hers.close().await;
-    assert_eq!(
-        server
-            .wait_metric(
-                "berth_ws_clients",
-                Some(r#"kind="system_stats""#),
-                within,
-                |v| v == 0.0
-            )
-            .await,
-        0.0
-    );
+    assert_eq!(stats_sockets(&server, 0.0, within).await, 0.0);
 }
 
 /// A session ended outside this server (the CLI, another replica, expiry) ends its sockets
 /// within the sweep interval.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_ended_elsewhere_closes_its_sockets() {
-    let dir = DataDir::new("sweep");
-    add(&dir.location(), "alice", Role::Viewer).await;
-    let server = TestServer::with_accounts(&dir.location(), |_| {}).await;
+    let (dir, server) = accounts_server("sweep", &[("alice", Role::Viewer)], |_| {}).await;
     let alice = sign_in(&server, "alice", PASSWORD).await.1.unwrap();
     let mut client = socket(&server, &alice).await;
     // As `berth user remove` in another process would.
@@ -502,27 +571,17 @@ async fn a_session_ended_elsewhere_closes_its_sockets() {
         .await
         .unwrap();
     let within = berth::SWEEP_EVERY + std::time::Duration::from_secs(2);
-    let (reason, code) = ending(&mut client, within).await;
-    assert!(reason.contains("session ended"), "{reason}");
-    assert_eq!(code, Some(4401));
+    assert_ended(&mut client, within, "session ended").await;
 }
 
 /// `/api/users` for admins: add, bad input, the last admin kept.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admins_manage_users_over_the_api() {
     use reqwest::Method;
-    let dir = DataDir::new("users-api");
-    add(&dir.location(), "alice", Role::Admin).await;
-    let server = TestServer::with_accounts(&dir.location(), |_| {}).await;
+    let (_dir, server) = accounts_server("users-api", &[("alice", Role::Admin)], |_| {}).await;
     let alice = sign_in(&server, "alice", PASSWORD).await.1.unwrap();
-    let created = send_json(
-        &server,
-        Method::POST,
-        "/api/users",
-        &alice,
-        Some(serde_json::json!({"name": "carol", "role": "operator", "password": PASSWORD})),
-    )
-    .await;
+    let carol = serde_json::json!({"name": "carol", "role": "operator", "password": PASSWORD});
+    let created = send_json(&server, Method::POST, "/api/users", &alice, Some(carol)).await;
     assert_eq!(created.status(), StatusCode::CREATED);
     let list: serde_json::Value = send_json(&server, Method::GET, "/api/users", &alice, None)
         .await
@@ -577,15 +636,8 @@ async fn admins_manage_users_over_the_api() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_tokens_open_the_api_sockets_and_metrics_until_revoked() {
     use reqwest::Method;
-    let dir = DataDir::new("tokens");
-    add(&dir.location(), "alice", Role::Admin).await;
-    let server = TestServer::with_accounts(&dir.location(), |_| {}).await;
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_berth"))
-        .arg("--data-dir")
-        .arg(&dir.0)
-        .args(["token", "create", "prom", "--role", "viewer"])
-        .output()
-        .unwrap();
+    let (dir, server) = accounts_server("tokens", &[("alice", Role::Admin)], |_| {}).await;
+    let output = berth_cli(&dir, &["token", "create", "prom", "--role", "viewer"]);
     assert!(
         output.status.success(),
         "{}",
@@ -594,42 +646,31 @@ async fn api_tokens_open_the_api_sockets_and_metrics_until_revoked() {
     let stdout = String::from_utf8(output.stdout).unwrap();
     let token = stdout.lines().last().unwrap().to_string();
     assert!(token.starts_with("berth_"), "{stdout}");
-    let listed = std::process::Command::new(env!("CARGO_BIN_EXE_berth"))
-        .arg("--data-dir")
-        .arg(&dir.0)
-        .args(["token", "list"])
-        .output()
-        .unwrap();
+    let listed = berth_cli(&dir, &["token", "list"]);
     let listed = String::from_utf8(listed.stdout).unwrap();
     assert!(
         listed.contains("prom") && listed.contains("viewer") && !listed.contains(&token),
         "{listed}"
     );
     let bearer = format!("Bearer {token}");
-    let with_token = |path: &str| {
-        client()
-            .get(format!("{}{path}", server.base))
-            .header(header::AUTHORIZATION, &bearer)
-            .send()
-    };
-    assert_eq!(
-        with_token("/api/containers").await.unwrap().status(),
-        StatusCode::OK
-    );
-    let metrics = with_token("/metrics").await.unwrap();
+    let with_token =
+        |path: &'static str| get_with(&server.base, path, header::AUTHORIZATION, &bearer);
+    assert_eq!(with_token("/api/containers").await.status(), StatusCode::OK);
+    let metrics = with_token("/metrics").await;
     assert_eq!(metrics.status(), StatusCode::OK);
     assert!(metrics.text().await.unwrap().contains("berth_ws_clients"));
     assert_eq!(
-        with_token("/api/tokens").await.unwrap().status(),
+        with_token("/api/tokens").await.status(),
         StatusCode::FORBIDDEN,
         "a viewer token manages nothing"
     );
-    let wrong = client()
-        .get(format!("{}/api/containers", server.base))
-        .header(header::AUTHORIZATION, "Bearer berth_0123")
-        .send()
-        .await
-        .unwrap();
+    let wrong = get_with(
+        &server.base,
+        "/api/containers",
+        header::AUTHORIZATION,
+        "Bearer berth_0123",
+    )
+    .await;
     assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
     let mut streaming = WsClient::connect_with(
         &server.ws_url("/ws/system/stats"),
@@ -669,22 +710,14 @@ async fn api_tokens_open_the_api_sockets_and_metrics_until_revoked() {
     )
     .await;
     assert_eq!(revoked.status(), StatusCode::NO_CONTENT);
-    let (reason, code) = ending(&mut streaming, std::time::Duration::from_secs(1)).await;
-    assert!(reason.contains("revoked"), "{reason}");
-    assert_eq!(code, Some(4401));
+    assert_ended(&mut streaming, std::time::Duration::from_secs(1), "revoked").await;
     assert_eq!(
-        with_token("/api/containers").await.unwrap().status(),
+        with_token("/api/containers").await.status(),
         StatusCode::UNAUTHORIZED
     );
     // Made over the API too, shown once.
-    let made = send_json(
-        &server,
-        Method::POST,
-        "/api/tokens",
-        &alice,
-        Some(serde_json::json!({"name": "ci", "role": "operator"})),
-    )
-    .await;
+    let ci = serde_json::json!({"name": "ci", "role": "operator"});
+    let made = send_json(&server, Method::POST, "/api/tokens", &alice, Some(ci)).await;
     assert_eq!(made.status(), StatusCode::CREATED);
     let made: serde_json::Value = made.json().await.unwrap();
     assert!(made["token"].as_str().unwrap().starts_with("berth_"));
@@ -696,10 +729,8 @@ async fn api_tokens_open_the_api_sockets_and_metrics_until_revoked() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_audit_log_says_who_did_what_from_where() {
     use reqwest::Method;
-    let dir = DataDir::new("audit");
-    add(&dir.location(), "alice", Role::Admin).await;
-    add(&dir.location(), "bob", Role::Viewer).await;
-    let server = TestServer::with_accounts(&dir.location(), |_| {}).await;
+    let users = [("alice", Role::Admin), ("bob", Role::Viewer)];
+    let (dir, server) = accounts_server("audit", &users, |_| {}).await;
     assert_eq!(
         sign_in(&server, "bob", "not bob's password").await.0,
         StatusCode::UNAUTHORIZED
@@ -707,46 +738,15 @@ async fn the_audit_log_says_who_did_what_from_where() {
     let bob = sign_in(&server, "bob", PASSWORD).await.1.unwrap();
     send_json(&server, Method::POST, "/api/auth/logout", &bob, None).await;
     let alice = sign_in(&server, "alice", PASSWORD).await.1.unwrap();
-    let made = send_json(
-        &server,
-        Method::POST,
-        "/api/users",
-        &alice,
-        Some(serde_json::json!({"name": "carol", "role": "viewer", "password": PASSWORD})),
-    )
-    .await;
+    let carol = serde_json::json!({"name": "carol", "role": "viewer", "password": PASSWORD});
+    let made = send_json(&server, Method::POST, "/api/users", &alice, Some(carol)).await;
     assert_eq!(made.status(), StatusCode::CREATED);
-    send_json(
-        &server,
-        Method::POST,
-        "/api/tokens",
-        &alice,
-        Some(serde_json::json!({"name": "ci", "role": "viewer"})),
-    )
-    .await;
-    let cli = std::process::Command::new(env!("CARGO_BIN_EXE_berth"))
-        .arg("--data-dir")
-        .arg(&dir.0)
-        .args(["user", "remove", "carol"])
-        .output()
-        .unwrap();
+    let ci = serde_json::json!({"name": "ci", "role": "viewer"});
+    send_json(&server, Method::POST, "/api/tokens", &alice, Some(ci)).await;
+    let cli = berth_cli(&dir, &["user", "remove", "carol"]);
     assert!(cli.status.success());
 
-    let read = |query: &'static str| {
-        let (server, alice) = (&server, alice.clone());
-        async move {
-            let response = send_json(
-                server,
-                Method::GET,
-                &format!("/api/audit{query}"),
-                &alice,
-                None,
-            )
-            .await;
-            assert_eq!(response.status(), StatusCode::OK, "{query}");
-            response.json::<Vec<serde_json::Value>>().await.unwrap()
-        }
-    };
+    let read = |query: &'static str| audit(&server, &alice, query);
     let all = read("").await;
     let lines: Vec<(String, String, bool)> = all
         .iter()
@@ -780,25 +780,11 @@ async fn the_audit_log_says_who_did_what_from_where() {
     let first = read("?limit=2").await;
     assert_eq!(first.len(), 2);
     let before = first[1]["at"].as_i64().unwrap();
-    let next = send_json(
-        &server,
-        Method::GET,
-        &format!("/api/audit?limit=2&before={before}"),
-        &alice,
-        None,
-    )
-    .await;
+    let next = read_audit(&server, &alice, &format!("?limit=2&before={before}")).await;
     let next: Vec<serde_json::Value> = next.json().await.unwrap();
     assert!(next.iter().all(|e| e["at"].as_i64().unwrap() < before));
     for bad in ["?limit=0", "?limit=501", "?before=soon"] {
-        let response = send_json(
-            &server,
-            Method::GET,
-            &format!("/api/audit{bad}"),
-            &alice,
-            None,
-        )
-        .await;
+        let response = read_audit(&server, &alice, bad).await;
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{bad}");
     }
     let bob = sign_in(&server, "bob", PASSWORD).await.1.unwrap();
@@ -832,17 +818,11 @@ async fn the_audit_log_says_who_did_what_from_where() {
     let mut seen = Vec::new();
     let mut query = "?actor=burst&limit=2".to_string();
     for _ in 0..5 {
-        let page: Vec<serde_json::Value> = send_json(
-            &server,
-            Method::GET,
-            &format!("/api/audit{query}"),
-            &alice,
-            None,
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+        let page: Vec<serde_json::Value> = read_audit(&server, &alice, &query)
+            .await
+            .json()
+            .await
+            .unwrap();
         let Some(last) = page.last() else { break };
         query = format!(
             "?actor=burst&limit=2&before={}&before_id={}",
@@ -903,10 +883,9 @@ async fn cookies_are_secure_behind_https() {
 /// together; another user is not affected.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_user_has_a_socket_limit_of_their_own() {
-    let dir = DataDir::new("per-user");
-    add(&dir.location(), "alice", Role::Viewer).await;
-    add(&dir.location(), "bob", Role::Viewer).await;
-    let server = TestServer::with_accounts(&dir.location(), |s| s.sockets.limit_per_user = 2).await;
+    let users = [("alice", Role::Viewer), ("bob", Role::Viewer)];
+    let (_dir, server) =
+        accounts_server("per-user", &users, |s| s.sockets.limit_per_user = 2).await;
     let alice = sign_in(&server, "alice", PASSWORD).await.1.unwrap();
     let elsewhere = sign_in(&server, "alice", PASSWORD).await.1.unwrap();
     let bob = sign_in(&server, "bob", PASSWORD).await.1.unwrap();

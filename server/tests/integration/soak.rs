@@ -11,6 +11,13 @@ use std::time::{Duration, Instant};
 
 const SOCKETS: usize = 10_000;
 const CONCURRENCY: usize = 50;
+/// The four stream kinds the soak opens, and whose hubs and upstreams it counts after.
+const KINDS: &[&str] = &[
+    "container_logs",
+    "container_stats",
+    "project_logs",
+    "system_stats",
+];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "soak run: cargo test --release -p berth --test integration -- --ignored soak --nocapture"]
@@ -22,21 +29,11 @@ async fn soak_ten_thousand_sockets() {
     })
     .await;
     let project = format!("berth-soak-{}", std::process::id());
-    let label = format!("com.docker.compose.project={project}");
-    let c = Fixture::new(
+    let c = Fixture::service(
         "soak",
-        true,
-        &[
-            "--label",
-            &label,
-            "--label",
-            "com.docker.compose.service=app",
-        ],
-        &[
-            "sh",
-            "-c",
-            "i=0; while true; do i=$((i+1)); echo soak $i; sleep 0.02; done",
-        ],
+        &project,
+        "app",
+        "i=0; while true; do i=$((i+1)); echo soak $i; sleep 0.02; done",
     );
     let paths = [
         format!("/ws/containers/{}/logs?tail=20", c.id),
@@ -58,12 +55,7 @@ async fn soak_ten_thousand_sockets() {
         }
     };
     let settle = || async {
-        for kind in [
-            "container_logs",
-            "container_stats",
-            "project_logs",
-            "system_stats",
-        ] {
+        for kind in KINDS {
             let label = format!("kind=\"{kind}\"");
             server
                 .wait_metric("berth_hubs", Some(&label), Duration::from_secs(5), |v| {
@@ -106,12 +98,7 @@ async fn soak_ten_thousand_sockets() {
     let rss_after = server.metric("process_resident_memory_bytes", None).await;
     let mut hubs = 0.0;
     let mut upstreams = 0.0;
-    for kind in [
-        "container_logs",
-        "container_stats",
-        "project_logs",
-        "system_stats",
-    ] {
+    for kind in KINDS {
         let label = format!("kind=\"{kind}\"");
         hubs += server.metric("berth_hubs", Some(&label)).await;
         upstreams += server.metric("berth_upstream_streams", Some(&label)).await;

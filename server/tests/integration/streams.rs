@@ -7,6 +7,8 @@ use std::time::Duration;
 
 const SETTLE: Duration = Duration::from_secs(2);
 const WAIT: Duration = Duration::from_secs(10);
+/// The kind most counts here are of: a container's logs.
+const LOGS: &str = "container_logs";
 
 /// A container printing `line N` every 50 ms.
 fn ticker(tag: &str, options: &[&str]) -> Fixture {
@@ -30,6 +32,19 @@ fn kind(k: &str) -> Option<String> {
     Some(format!("kind=\"{k}\""))
 }
 
+/// `metric` of the streams of kind `k`, polled until it is `n` or `within` has passed (as
+/// [`TestServer::wait_metric`]); the last value.
+async fn wait_count(server: &TestServer, metric: &str, k: &str, n: f64, within: Duration) -> f64 {
+    server
+        .wait_metric(metric, kind(k).as_deref(), within, |v| v == n)
+        .await
+}
+
+/// `metric` of the streams of kind `k`, now.
+async fn count(server: &TestServer, metric: &str, k: &str) -> f64 {
+    server.metric(metric, kind(k).as_deref()).await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn five_log_viewers_leave_nothing_behind() {
     let _serial = LOAD_SENSITIVE.lock().await;
@@ -42,9 +57,9 @@ async fn five_log_viewers_leave_nothing_behind() {
     let mut warm = Vec::new();
     for c in &containers {
         warm.push(
-            WsClient::connect(&server.ws_url(&format!("/ws/containers/{}/logs?tail=5", c.id)))
-                .await
-                .unwrap(),
+            server
+                .open_ws(&format!("/ws/containers/{}/logs?tail=5", c.id))
+                .await,
         );
     }
     for client in &mut warm {
@@ -53,22 +68,15 @@ async fn five_log_viewers_leave_nothing_behind() {
     for client in warm {
         client.close().await;
     }
-    server
-        .wait_metric(
-            "berth_hubs",
-            kind("container_logs").as_deref(),
-            SETTLE,
-            |v| v == 0.0,
-        )
-        .await;
-    server
-        .wait_metric(
-            "berth_upstream_streams",
-            kind("container_logs").as_deref(),
-            SETTLE,
-            |v| v == 0.0,
-        )
-        .await;
+    wait_count(&server, "berth_hubs", LOGS, 0.0, SETTLE).await;
+    wait_count(
+        &server,
+        "berth_upstream_streams",
+        "container_logs",
+        0.0,
+        SETTLE,
+    )
+    .await;
     // The lowest of a few readings: a scrape's just-closed connection can still be
     // winding down (two tasks) when the next one counts.
     let mut baseline = f64::MAX;
@@ -78,10 +86,9 @@ async fn five_log_viewers_leave_nothing_behind() {
     }
     let mut clients = Vec::new();
     for c in &containers {
-        let mut client =
-            WsClient::connect(&server.ws_url(&format!("/ws/containers/{}/logs?tail=5", c.id)))
-                .await
-                .unwrap();
+        let mut client = server
+            .open_ws(&format!("/ws/containers/{}/logs?tail=5", c.id))
+            .await;
         let first = client.next(WAIT).await.expect("a log line");
         assert!(
             matches!(first, Frame::Logs(ref b) if b.origins[0].container == c.id && b.lines[0].text.starts_with("line ")),
@@ -89,47 +96,29 @@ async fn five_log_viewers_leave_nothing_behind() {
         );
         clients.push(client);
     }
-    let logs_kind = kind("container_logs");
-    assert_eq!(server.metric("berth_hubs", logs_kind.as_deref()).await, 5.0);
-    assert_eq!(
-        server
-            .metric("berth_upstream_streams", logs_kind.as_deref())
-            .await,
-        5.0
-    );
-    assert_eq!(
-        server
-            .metric("berth_ws_clients", logs_kind.as_deref())
-            .await,
-        5.0
-    );
+    assert_eq!(count(&server, "berth_hubs", LOGS).await, 5.0);
+    assert_eq!(count(&server, "berth_upstream_streams", LOGS).await, 5.0);
+    assert_eq!(count(&server, "berth_ws_clients", LOGS).await, 5.0);
 
     for client in clients {
         client.close().await;
     }
     assert_eq!(
-        server
-            .wait_metric("berth_hubs", logs_kind.as_deref(), SETTLE, |v| v == 0.0)
-            .await,
+        wait_count(&server, "berth_hubs", LOGS, 0.0, SETTLE).await,
         0.0
     );
     assert_eq!(
-        server
-            .wait_metric(
-                "berth_upstream_streams",
-                logs_kind.as_deref(),
-                SETTLE,
-                |v| v == 0.0
-            )
-            .await,
+        wait_count(
+            &server,
+            "berth_upstream_streams",
+            "container_logs",
+            0.0,
+            SETTLE
+        )
+        .await,
         0.0
     );
-    assert_eq!(
-        server
-            .metric("berth_ws_clients", logs_kind.as_deref())
-            .await,
-        0.0
-    );
+    assert_eq!(count(&server, "berth_ws_clients", LOGS).await, 0.0);
     let tasks = server
         .wait_metric("berth_tokio_alive_tasks", None, SETTLE, |v| v <= baseline)
         .await;
@@ -137,14 +126,10 @@ async fn five_log_viewers_leave_nothing_behind() {
         tasks <= baseline,
         "alive tasks {tasks} after the viewers left, warm baseline {baseline}"
     );
-    let created = server
-        .metric("berth_hubs_created_total", logs_kind.as_deref())
-        .await;
+    let created = count(&server, "berth_hubs_created_total", LOGS).await;
     assert!(created >= 10.0, "{created}");
     assert_eq!(
-        server
-            .metric("berth_hubs_removed_total", logs_kind.as_deref())
-            .await,
+        count(&server, "berth_hubs_removed_total", LOGS).await,
         created
     );
 }
@@ -159,21 +144,12 @@ async fn twenty_viewers_share_one_upstream_and_a_late_joiner_gets_the_tail() {
     for _ in 0..20 {
         clients.push(WsClient::connect(&url).await.unwrap());
     }
-    let logs_kind = kind("container_logs");
     assert_eq!(
-        server
-            .wait_metric("berth_ws_clients", logs_kind.as_deref(), SETTLE, |v| v
-                == 20.0)
-            .await,
+        wait_count(&server, "berth_ws_clients", LOGS, 20.0, SETTLE).await,
         20.0
     );
-    assert_eq!(
-        server
-            .metric("berth_upstream_streams", logs_kind.as_deref())
-            .await,
-        1.0
-    );
-    assert_eq!(server.metric("berth_hubs", logs_kind.as_deref()).await, 1.0);
+    assert_eq!(count(&server, "berth_upstream_streams", LOGS).await, 1.0);
+    assert_eq!(count(&server, "berth_hubs", LOGS).await, 1.0);
 
     // Every client sees the same numbered lines: same seq, same text.
     let mut seen = Vec::new();
@@ -204,10 +180,9 @@ async fn twenty_viewers_share_one_upstream_and_a_late_joiner_gets_the_tail() {
     }
 
     // A late joiner gets the last 5 lines from the hub's ring, then live ones, without a gap.
-    let mut late =
-        WsClient::connect(&server.ws_url(&format!("/ws/containers/{}/logs?tail=5", c.id)))
-            .await
-            .unwrap();
+    let mut late = server
+        .open_ws(&format!("/ws/containers/{}/logs?tail=5", c.id))
+        .await;
     let frames = late.collect(WAIT, |f| f.len() >= 10).await;
     let seqs: Vec<u64> = logs(&frames).iter().map(|l| l.seq).collect();
     assert_eq!(seqs.len(), 10);
@@ -217,12 +192,7 @@ async fn twenty_viewers_share_one_upstream_and_a_late_joiner_gets_the_tail() {
     );
     // The others had seen line 30 before it joined, so its 5-line tail starts at 26 or later.
     assert!(seqs[0] >= 26, "the tail is the newest history: {seqs:?}");
-    assert_eq!(
-        server
-            .metric("berth_upstream_streams", logs_kind.as_deref())
-            .await,
-        1.0
-    );
+    assert_eq!(count(&server, "berth_upstream_streams", LOGS).await, 1.0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -255,9 +225,7 @@ async fn the_sixth_system_stats_socket_from_one_address_is_refused() {
     };
     assert!(!stats.cpu_per_core.is_empty() && stats.memory_total > 0 && stats.uptime_secs > 0);
     assert_eq!(
-        server
-            .metric("berth_upstream_streams", kind("system_stats").as_deref())
-            .await,
+        count(&server, "berth_upstream_streams", "system_stats").await,
         1.0
     );
 
@@ -320,14 +288,7 @@ async fn the_sixth_system_stats_socket_from_one_address_is_refused() {
 
     // One leaves: a new one is accepted once the server has released its permit.
     clients.pop().unwrap().close().await;
-    server
-        .wait_metric(
-            "berth_ws_clients",
-            kind("system_stats").as_deref(),
-            SETTLE,
-            |v| v == 4.0,
-        )
-        .await;
+    wait_count(&server, "berth_ws_clients", "system_stats", 4.0, SETTLE).await;
     clients.push(
         WsClient::connect(&url)
             .await
@@ -337,14 +298,14 @@ async fn the_sixth_system_stats_socket_from_one_address_is_refused() {
         client.close().await;
     }
     assert_eq!(
-        server
-            .wait_metric(
-                "berth_upstream_streams",
-                kind("system_stats").as_deref(),
-                SETTLE,
-                |v| v == 0.0
-            )
-            .await,
+        wait_count(
+            &server,
+            "berth_upstream_streams",
+            "system_stats",
+            0.0,
+            SETTLE
+        )
+        .await,
         0.0
     );
 }
@@ -395,27 +356,19 @@ async fn a_client_that_cannot_keep_up_is_told_then_closed() {
         })
         .sum();
     assert!(missed > 0, "a lagged frame tells the client what it missed");
-    assert!(
-        server
-            .metric(
-                "berth_ws_lagged_messages_total",
-                kind("container_logs").as_deref()
-            )
-            .await
-            > 0.0
-    );
+    assert!(count(&server, "berth_ws_lagged_messages_total", LOGS).await > 0.0);
     // It stops reading again for longer than the send timeout: closed as too slow (4008),
     // and its permit is released. It reads again once the server has decided, while the
     // close frame waits behind what it did not read.
     assert_eq!(
-        server
-            .wait_metric(
-                "berth_ws_slow_closes_total",
-                kind("container_logs").as_deref(),
-                Duration::from_secs(30),
-                |v| v == 1.0
-            )
-            .await,
+        wait_count(
+            &server,
+            "berth_ws_slow_closes_total",
+            "container_logs",
+            1.0,
+            Duration::from_secs(30)
+        )
+        .await,
         1.0,
         "the server closes it as too slow, once"
     );
@@ -432,14 +385,7 @@ async fn a_client_that_cannot_keep_up_is_told_then_closed() {
     }
     assert_eq!(ended, Some(Ended::Closed(Some(4008))), "closed as too slow");
     assert_eq!(
-        server
-            .wait_metric(
-                "berth_ws_clients",
-                kind("container_logs").as_deref(),
-                SETTLE,
-                |v| v == 0.0
-            )
-            .await,
+        wait_count(&server, "berth_ws_clients", LOGS, 0.0, SETTLE).await,
         0.0
     );
     assert_eq!(
@@ -453,13 +399,8 @@ async fn a_client_that_cannot_keep_up_is_told_then_closed() {
 async fn a_removed_container_ends_its_stream_and_its_hub() {
     let server = TestServer::start().await;
     let c = ticker("removed", &[]);
-    let mut client = WsClient::connect(&server.ws_url(&format!("/ws/containers/{}/stats", c.id)))
-        .await
-        .unwrap();
-    let mut logs_client =
-        WsClient::connect(&server.ws_url(&format!("/ws/containers/{}/logs", c.id)))
-            .await
-            .unwrap();
+    let mut client = server.container_ws(&c.id, "stats").await;
+    let mut logs_client = server.container_ws(&c.id, "logs").await;
     let sample = client.next(WAIT).await.unwrap();
     assert!(
         matches!(sample, Frame::ContainerStats(ref s) if s.pids > 0 && s.memory_used > 0),
@@ -469,12 +410,7 @@ async fn a_removed_container_ends_its_stream_and_its_hub() {
 
     docker(&["rm", "-f", &c.id]);
     for client in [&mut client, &mut logs_client] {
-        let frames = client
-            .collect(WAIT, |f| matches!(f.last(), Some(Frame::End { .. })))
-            .await;
-        let Some(Frame::End { reason, .. }) = frames.last() else {
-            panic!("an end frame: {frames:?}")
-        };
+        let reason = client.end_reason(WAIT).await;
         assert!(reason.contains("container"), "{reason}");
         assert_eq!(
             client.next(WAIT).await.unwrap_err(),
@@ -482,25 +418,11 @@ async fn a_removed_container_ends_its_stream_and_its_hub() {
         );
     }
     assert_eq!(
-        server
-            .wait_metric(
-                "berth_hubs",
-                kind("container_stats").as_deref(),
-                SETTLE,
-                |v| v == 0.0
-            )
-            .await,
+        wait_count(&server, "berth_hubs", "container_stats", 0.0, SETTLE).await,
         0.0
     );
     assert_eq!(
-        server
-            .wait_metric(
-                "berth_hubs",
-                kind("container_logs").as_deref(),
-                SETTLE,
-                |v| v == 0.0
-            )
-            .await,
+        wait_count(&server, "berth_hubs", LOGS, 0.0, SETTLE).await,
         0.0
     );
 }
@@ -514,29 +436,16 @@ async fn a_client_that_vanishes_is_dropped_after_the_pong_timeout() {
     .await;
     let c = ticker("vanish", &[]);
     // Connected, then never read again: it neither answers pings nor closes.
-    let silent = WsClient::connect(&server.ws_url(&format!("/ws/containers/{}/logs", c.id)))
-        .await
-        .unwrap();
-    let logs_kind = kind("container_logs");
+    let silent = server.container_ws(&c.id, "logs").await;
     assert_eq!(
-        server
-            .wait_metric("berth_ws_clients", logs_kind.as_deref(), SETTLE, |v| v
-                == 1.0)
-            .await,
+        wait_count(&server, "berth_ws_clients", LOGS, 1.0, SETTLE).await,
         1.0
     );
     assert_eq!(
-        server
-            .wait_metric("berth_hubs", logs_kind.as_deref(), WAIT, |v| v == 0.0)
-            .await,
+        wait_count(&server, "berth_hubs", LOGS, 0.0, WAIT).await,
         0.0
     );
-    assert_eq!(
-        server
-            .metric("berth_upstream_streams", logs_kind.as_deref())
-            .await,
-        0.0
-    );
+    assert_eq!(count(&server, "berth_upstream_streams", LOGS).await, 0.0);
     assert_eq!(
         server.permits(StreamKind::ContainerLogs, 0, SETTLE).await,
         0,
@@ -600,19 +509,9 @@ async fn bad_requests_are_refused_before_the_upgrade() {
         .close()
         .await;
     // Nothing was created for any refused request.
+    assert_eq!(count(&server, "berth_hubs_created_total", LOGS).await, 0.0);
     assert_eq!(
-        server
-            .metric(
-                "berth_hubs_created_total",
-                kind("container_logs").as_deref()
-            )
-            .await,
-        0.0
-    );
-    assert_eq!(
-        server
-            .metric("berth_hubs_created_total", kind("project_logs").as_deref())
-            .await,
+        count(&server, "berth_hubs_created_total", "project_logs").await,
         0.0
     );
 }
@@ -621,41 +520,25 @@ async fn bad_requests_are_refused_before_the_upgrade() {
 async fn project_logs_merge_services_and_follow_containers_that_start_later() {
     let server = TestServer::start().await;
     let project = format!("berth-it-proj-{}", std::process::id());
-    let label = format!("com.docker.compose.project={project}");
-    let _web = Fixture::new(
+    let _web = Fixture::service(
         "proj-web",
-        true,
-        &[
-            "--label",
-            &label,
-            "--label",
-            "com.docker.compose.service=web",
-        ],
-        &[
-            "sh",
-            "-c",
-            "while true; do echo web says hi; sleep 0.1; done",
-        ],
+        &project,
+        "web",
+        "while true; do echo web says hi; sleep 0.1; done",
     );
-    let mut client =
-        WsClient::connect(&server.ws_url(&format!("/ws/projects/{project}/logs?tail=1")))
-            .await
-            .unwrap();
+    let mut client = server
+        .open_ws(&format!("/ws/projects/{project}/logs?tail=1"))
+        .await;
     let frames = client.collect(WAIT, |f| !logs(f).is_empty()).await;
     let first = logs(&frames)[0].clone();
     assert_eq!(first.service.as_deref(), Some("web"));
     assert_eq!(first.text, "web says hi");
 
-    let worker = Fixture::new(
+    let worker = Fixture::service(
         "proj-worker",
-        true,
-        &[
-            "--label",
-            &label,
-            "--label",
-            "com.docker.compose.service=worker",
-        ],
-        &["sh", "-c", "echo worker started >&2; sleep 600"],
+        &project,
+        "worker",
+        "echo worker started >&2; sleep 600",
     );
     let frames = client
         .collect(WAIT, |f| {
@@ -677,17 +560,12 @@ async fn project_logs_merge_services_and_follow_containers_that_start_later() {
         "one sequence across containers: {seqs:?}"
     );
     assert_eq!(
-        server
-            .metric("berth_upstream_streams", kind("project_logs").as_deref())
-            .await,
+        count(&server, "berth_upstream_streams", "project_logs").await,
         1.0
     );
     client.close().await;
     assert_eq!(
-        server
-            .wait_metric("berth_hubs", kind("project_logs").as_deref(), SETTLE, |v| v
-                == 0.0)
-            .await,
+        wait_count(&server, "berth_hubs", "project_logs", 0.0, SETTLE).await,
         0.0
     );
 }
@@ -696,13 +574,8 @@ async fn project_logs_merge_services_and_follow_containers_that_start_later() {
 async fn shutdown_closes_every_socket_with_1001() {
     let mut server = TestServer::start_with(|s| s.hubs.system_interval_ms = 200).await;
     let c = ticker("shutdown", &[]);
-    let mut logs_client =
-        WsClient::connect(&server.ws_url(&format!("/ws/containers/{}/logs", c.id)))
-            .await
-            .unwrap();
-    let mut stats_client = WsClient::connect(&server.ws_url("/ws/system/stats"))
-        .await
-        .unwrap();
+    let mut logs_client = server.container_ws(&c.id, "logs").await;
+    let mut stats_client = server.open_ws("/ws/system/stats").await;
     logs_client.next(WAIT).await.unwrap();
     stats_client.next(WAIT).await.unwrap();
 

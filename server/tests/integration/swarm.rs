@@ -136,7 +136,7 @@ async fn a_services_replicas_stream_through_one_hub_and_its_pages_show_them() {
 
     // The merged log: both replicas, one hub for two viewers.
     let path = format!("/ws/engines/swarm/services/{name}/logs?tail=10");
-    let mut first = WsClient::connect(&server.ws_url(&path)).await.unwrap();
+    let mut first = server.open_ws(&path).await;
     let replicas = |frames: &[Frame]| -> BTreeSet<String> {
         crate::common::lines(frames)
             .into_iter()
@@ -150,7 +150,7 @@ async fn a_services_replicas_stream_through_one_hub_and_its_pages_show_them() {
         tasks,
         "lines of both replicas, named by task"
     );
-    let second = WsClient::connect(&server.ws_url(&path)).await.unwrap();
+    let second = server.open_ws(&path).await;
     let scope = "engine=\"swarm\",kind=\"service_logs\"";
     let clients = server
         .wait_metric("berth_ws_clients", Some(scope), WAIT, |v| v == 2.0)

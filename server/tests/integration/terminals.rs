@@ -5,7 +5,7 @@
 
 use crate::{
     common::{Ended, Fixture, TestServer, WsClient, docker},
-    signin::{DataDir, PASSWORD, add, sign_in},
+    signin::{PASSWORD, accounts_server, sign_in},
 };
 use app::model::Role;
 use std::time::{Duration, Instant};
@@ -141,7 +141,7 @@ async fn exit_closes_the_socket_with_the_exit_code() {
         "/ws/containers/{}/exec?cmd=/bin/berth-no-such-shell",
         c.name
     );
-    let mut ws = WsClient::connect(&server.ws_url(&path)).await.unwrap();
+    let mut ws = server.open_ws(&path).await;
     let (read, ended) = ws.read_until("never", WAIT).await;
     assert_eq!(ended, Some(Ended::Closed(Some(1000))), "{read}");
     assert!(
@@ -206,12 +206,13 @@ async fn refusals_come_before_the_upgrade() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_admins_by_default_and_every_terminal_is_audited() {
-    let dir = DataDir::new("terminals");
-    add(&dir.location(), "vic", Role::Viewer).await;
-    add(&dir.location(), "olga", Role::Operator).await;
-    add(&dir.location(), "ada", Role::Admin).await;
-    let server =
-        TestServer::with_accounts(&dir.location(), |s| s.accounts.metrics_open = true).await;
+    let users = [
+        ("vic", Role::Viewer),
+        ("olga", Role::Operator),
+        ("ada", Role::Admin),
+    ];
+    let (dir, server) =
+        accounts_server("terminals", &users, |s| s.accounts.metrics_open = true).await;
     assert!(server.engine.wait_until_up(WAIT).await);
     let c = container("term-roles");
     let path = server.ws_url(&format!("/ws/containers/{}/exec?cmd=sh", c.name));

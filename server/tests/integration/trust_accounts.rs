@@ -4,7 +4,10 @@
 //! SQLite store, real HTTP and WebSocket.
 
 use crate::common::{TestServer, WsClient};
-use crate::signin::{DataDir, PASSWORD, add, client, ending, send_json, sign_in};
+use crate::signin::{
+    DataDir, PASSWORD, accounts_server, add, assert_ended, audit, ending, get_with, post_form,
+    post_json, put_json, send_json, sign_in,
+};
 use app::model::Role;
 use berth::{Store, sessions};
 use reqwest::{Method, StatusCode, header, redirect};
@@ -13,13 +16,6 @@ use std::{net::IpAddr, time::Duration};
 /// GET with a cookie (`name=value`).
 async fn get(server: &TestServer, path: &str, cookie: &str) -> reqwest::Response {
     send_json(server, Method::GET, path, cookie, None).await
-}
-
-/// The audit log as the admin `cookie` reads it (`query` starts with `?` or is empty).
-async fn audit(server: &TestServer, cookie: &str, query: &str) -> Vec<serde_json::Value> {
-    let response = get(server, &format!("/api/audit{query}"), cookie).await;
-    assert_eq!(response.status(), StatusCode::OK, "/api/audit{query}");
-    response.json().await.unwrap()
 }
 
 /// A JSON sign-in from `from` (a client bound to that loopback address); the status.
@@ -50,10 +46,8 @@ async fn socket_with(server: &TestServer, header: &str, value: &str) -> WsClient
 /// whose target carries the count, not one entry per refused try.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_burst_of_refusals_is_one_audit_entry_and_bad_names_are_not_written() {
-    let dir = DataDir::new("trust-burst");
-    add(&dir.location(), "alice", Role::Admin).await;
-    add(&dir.location(), "bob", Role::Viewer).await;
-    let server = TestServer::with_accounts(&dir.location(), |_| {}).await;
+    let users = [("alice", Role::Admin), ("bob", Role::Viewer)];
+    let (_dir, server) = accounts_server("trust-burst", &users, |_| {}).await;
     let alice = sign_in(&server, "alice", PASSWORD).await.1.unwrap();
     let before = audit(&server, &alice, "").await;
 
@@ -61,15 +55,11 @@ async fn a_burst_of_refusals_is_one_audit_entry_and_bad_names_are_not_written() 
     for name in ["a".repeat(300), "x\n\x1b[31mred".to_string()] {
         let (status, _) = sign_in(&server, &name, "some wrong password").await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{name:?}");
-        let form = client()
-            .post(format!("{}/api/auth/login", server.base))
-            .form(&[
-                ("username", name.as_str()),
-                ("password", "some wrong password"),
-            ])
-            .send()
-            .await
-            .unwrap();
+        let fields = [
+            ("username", name.as_str()),
+            ("password", "some wrong password"),
+        ];
+        let form = post_form(&server.base, &fields).await;
         assert_eq!(
             form.status(),
             StatusCode::SEE_OTHER,
@@ -132,9 +122,8 @@ async fn a_burst_of_refusals_is_one_audit_entry_and_bad_names_are_not_written() 
 /// at once for one name from one address get at most 5 verifications (401); the rest 429.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn parallel_guesses_are_counted_before_they_are_verified() {
-    let dir = DataDir::new("trust-parallel");
-    add(&dir.location(), "alice", Role::Admin).await;
-    let server = TestServer::with_accounts(&dir.location(), |_| {}).await;
+    let users = [("alice", Role::Admin)];
+    let (_dir, server) = accounts_server("trust-parallel", &users, |_| {}).await;
     let guesses = (0..20).map(|i| {
         let server = &server;
         async move {
@@ -169,9 +158,8 @@ async fn parallel_guesses_are_counted_before_they_are_verified() {
 /// proxy, so the other address is a client bound to 127.0.0.2.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_name_refused_at_one_address_is_not_refused_at_another() {
-    let dir = DataDir::new("trust-elsewhere");
-    add(&dir.location(), "admin", Role::Admin).await;
-    let server = TestServer::with_accounts(&dir.location(), |_| {}).await;
+    let users = [("admin", Role::Admin)];
+    let (_dir, server) = accounts_server("trust-elsewhere", &users, |_| {}).await;
     let (here, there) = (IpAddr::from([127, 0, 0, 1]), IpAddr::from([127, 0, 0, 2]));
     let mut failures = 0;
     while sign_in_from(&server, here, "admin", "an attacker's guess").await
@@ -203,10 +191,8 @@ async fn a_name_refused_at_one_address_is_not_refused_at_another() {
 /// that user's sessions.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_password_ends_the_other_sessions_and_their_sockets() {
-    let dir = DataDir::new("trust-password");
-    add(&dir.location(), "alice", Role::Admin).await;
-    add(&dir.location(), "bob", Role::Viewer).await;
-    let server = TestServer::with_accounts(&dir.location(), |_| {}).await;
+    let users = [("alice", Role::Admin), ("bob", Role::Viewer)];
+    let (_dir, server) = accounts_server("trust-password", &users, |_| {}).await;
     let within = Duration::from_secs(1);
     let new_password = "alice's brand new password";
 
@@ -214,18 +200,10 @@ async fn a_new_password_ends_the_other_sessions_and_their_sockets() {
     let a = sign_in(&server, "alice", PASSWORD).await.1.unwrap();
     let b = sign_in(&server, "alice", PASSWORD).await.1.unwrap();
     let mut streaming = socket_with(&server, "cookie", &b).await;
-    let changed = send_json(
-        &server,
-        Method::PUT,
-        "/api/users/alice/password",
-        &a,
-        Some(serde_json::json!({ "password": new_password })),
-    )
-    .await;
-    assert_eq!(changed.status(), StatusCode::NO_CONTENT);
-    let (reason, code) = ending(&mut streaming, within).await;
-    assert!(reason.contains("password"), "{reason}");
-    assert_eq!(code, Some(4401));
+    let password = serde_json::json!({ "password": new_password });
+    let changed = put_json(&server, "/api/users/alice/password", &a, password).await;
+    assert_eq!(changed, StatusCode::NO_CONTENT);
+    assert_ended(&mut streaming, within, "password").await;
     assert_eq!(
         get(&server, "/api/auth/me", &b).await.status(),
         StatusCode::UNAUTHORIZED,
@@ -244,18 +222,10 @@ async fn a_new_password_ends_the_other_sessions_and_their_sockets() {
     // An admin sets bob's password: every session of bob ends, with its socket.
     let bob = sign_in(&server, "bob", PASSWORD).await.1.unwrap();
     let mut his = socket_with(&server, "cookie", &bob).await;
-    let reset = send_json(
-        &server,
-        Method::PUT,
-        "/api/users/bob/password",
-        &a,
-        Some(serde_json::json!({ "password": "bob's password, reset" })),
-    )
-    .await;
-    assert_eq!(reset.status(), StatusCode::NO_CONTENT);
-    let (reason, code) = ending(&mut his, within).await;
-    assert!(reason.contains("password"), "{reason}");
-    assert_eq!(code, Some(4401));
+    let password = serde_json::json!({ "password": "bob's password, reset" });
+    let reset = put_json(&server, "/api/users/bob/password", &a, password).await;
+    assert_eq!(reset, StatusCode::NO_CONTENT);
+    assert_ended(&mut his, within, "password").await;
     assert_eq!(
         get(&server, "/api/auth/me", &bob).await.status(),
         StatusCode::UNAUTHORIZED
@@ -272,9 +242,8 @@ async fn a_new_password_ends_the_other_sessions_and_their_sockets() {
 /// character that cannot go in a header): never a 500, never another site.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn next_never_leaves_the_site() {
-    let dir = DataDir::new("trust-next");
-    add(&dir.location(), "alice", Role::Viewer).await;
-    let server = TestServer::with_accounts(&dir.location(), |_| {}).await;
+    let users = [("alice", Role::Viewer)];
+    let (_dir, server) = accounts_server("trust-next", &users, |_| {}).await;
     // Where a browser would go: it drops tabs and newlines from a URL and reads `\` as `/`.
     let as_a_browser_reads = |location: &str| -> String {
         location
@@ -310,16 +279,12 @@ async fn next_never_leaves_the_site() {
             &[PASSWORD]
         };
         for &password in passwords {
-            let response = client()
-                .post(format!("{}/api/auth/login", server.base))
-                .form(&[
-                    ("username", "alice"),
-                    ("password", password),
-                    ("next", next),
-                ])
-                .send()
-                .await
-                .unwrap();
+            let fields = [
+                ("username", "alice"),
+                ("password", password),
+                ("next", next),
+            ];
+            let response = post_form(&server.base, &fields).await;
             assert_eq!(response.status(), StatusCode::SEE_OTHER, "{next:?}");
             let location = response.headers()[header::LOCATION].to_str().unwrap();
             let read = as_a_browser_reads(location);
@@ -337,16 +302,12 @@ async fn next_never_leaves_the_site() {
         }
     }
     // A good `next` is still followed.
-    let ok = client()
-        .post(format!("{}/api/auth/login", server.base))
-        .form(&[
-            ("username", "alice"),
-            ("password", PASSWORD),
-            ("next", "/images?q=a"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let fields = [
+        ("username", "alice"),
+        ("password", PASSWORD),
+        ("next", "/images?q=a"),
+    ];
+    let ok = post_form(&server.base, &fields).await;
     assert_eq!(ok.headers()[header::LOCATION], "/images?q=a");
 }
 
@@ -355,18 +316,13 @@ async fn next_never_leaves_the_site() {
 /// request in.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_session_cookie_is_host_only_over_https() {
-    let dir = DataDir::new("trust-host-cookie");
-    add(&dir.location(), "alice", Role::Viewer).await;
-    let server = TestServer::with_accounts(&dir.location(), |s| {
+    let users = [("alice", Role::Viewer)];
+    let (_dir, server) = accounts_server("trust-host-cookie", &users, |s| {
         s.accounts.public_url = Some("https://dash.example".into());
     })
     .await;
-    let response = client()
-        .post(format!("{}/api/auth/login", server.base))
-        .json(&serde_json::json!({ "username": "alice", "password": PASSWORD }))
-        .send()
-        .await
-        .unwrap();
+    let body = serde_json::json!({ "username": "alice", "password": PASSWORD });
+    let response = post_json(&server.base, "/api/auth/login", body).await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     let set = response.headers()[header::SET_COOKIE]
         .to_str()
@@ -413,21 +369,13 @@ async fn the_session_cookie_is_host_only_over_https() {
 /// the setup is audited with the address it came from.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn setup_makes_one_admin_even_when_raced_and_its_token_expires() {
-    let dir = DataDir::new("trust-setup");
-    let server = TestServer::with_accounts(&dir.location(), |_| {}).await;
-    let auth = server.state.auth.clone().unwrap();
-    let token = auth.offer_setup().await.unwrap().expect("no account yet");
+    let (dir, server) = accounts_server("trust-setup", &[], |_| {}).await;
+    let token = crate::signin::setup_token(&server, "no account yet").await;
     let setup = |name: String| {
-        let (server, token) = (&server, token.clone());
+        let body = serde_json::json!({ "token": token, "username": name, "password": PASSWORD });
+        let server = &server;
         async move {
-            let response = client()
-                .post(format!("{}/api/auth/setup", server.base))
-                .json(
-                    &serde_json::json!({ "token": token, "username": name, "password": PASSWORD }),
-                )
-                .send()
-                .await
-                .unwrap();
+            let response = post_json(&server.base, "/api/auth/setup", body).await;
             let cookie = response
                 .headers()
                 .get(header::SET_COOKIE)
@@ -481,8 +429,7 @@ async fn setup_makes_one_admin_even_when_raced_and_its_token_expires() {
 /// Item 9, expiry: a setup token past its lifetime is refused, and nobody is made admin.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_expired_setup_token_is_refused() {
-    let dir = DataDir::new("trust-setup-expiry");
-    let server = TestServer::with_accounts(&dir.location(), |_| {}).await;
+    let (dir, server) = accounts_server("trust-setup-expiry", &[], |_| {}).await;
     let auth = server.state.auth.clone().unwrap();
     let token = auth
         .offer_setup_for(Duration::from_millis(300))
@@ -490,12 +437,8 @@ async fn an_expired_setup_token_is_refused() {
         .unwrap()
         .expect("no account yet");
     tokio::time::sleep(Duration::from_millis(600)).await;
-    let response = client()
-        .post(format!("{}/api/auth/setup", server.base))
-        .json(&serde_json::json!({ "token": token, "username": "late", "password": PASSWORD }))
-        .send()
-        .await
-        .unwrap();
+    let body = serde_json::json!({ "token": token, "username": "late", "password": PASSWORD });
+    let response = post_json(&server.base, "/api/auth/setup", body).await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     let error: serde_json::Value = response.json().await.unwrap();
     assert!(
@@ -513,57 +456,39 @@ async fn an_expired_setup_token_is_refused() {
 /// open socket ends with 4401.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_token_carries_no_more_than_its_makers_current_role() {
-    let dir = DataDir::new("trust-token-role");
-    add(&dir.location(), "alice", Role::Admin).await;
-    add(&dir.location(), "bob", Role::Admin).await;
-    let server = TestServer::with_accounts(&dir.location(), |_| {}).await;
+    let users = [("alice", Role::Admin), ("bob", Role::Admin)];
+    let (_dir, server) = accounts_server("trust-token-role", &users, |_| {}).await;
     let within = Duration::from_secs(1);
     let alice = sign_in(&server, "alice", PASSWORD).await.1.unwrap();
     let bob = sign_in(&server, "bob", PASSWORD).await.1.unwrap();
-    let made = send_json(
-        &server,
-        Method::POST,
-        "/api/tokens",
-        &alice,
-        Some(serde_json::json!({ "name": "ops", "role": "admin" })),
-    )
-    .await;
+    let ops = serde_json::json!({ "name": "ops", "role": "admin" });
+    let made = send_json(&server, Method::POST, "/api/tokens", &alice, Some(ops)).await;
     assert_eq!(made.status(), StatusCode::CREATED);
     let made: serde_json::Value = made.json().await.unwrap();
     let bearer = format!("Bearer {}", made["token"].as_str().unwrap());
-    let with_token = |path: &'static str| {
-        client()
-            .get(format!("{}{path}", server.base))
-            .header(header::AUTHORIZATION, &bearer)
-            .send()
-    };
+    let with_token =
+        |path: &'static str| get_with(&server.base, path, header::AUTHORIZATION, &bearer);
     assert_eq!(
-        with_token("/api/users").await.unwrap().status(),
+        with_token("/api/users").await.status(),
         StatusCode::OK,
         "an admin's admin token manages users"
     );
     let mut as_admin = socket_with(&server, "authorization", &bearer).await;
 
     // Alice is made a viewer: her token is a viewer's now.
-    let demoted = send_json(
-        &server,
-        Method::PUT,
-        "/api/users/alice/role",
-        &bob,
-        Some(serde_json::json!({ "role": "viewer" })),
-    )
-    .await;
-    assert_eq!(demoted.status(), StatusCode::NO_CONTENT);
+    let viewer = serde_json::json!({ "role": "viewer" });
+    let demoted = put_json(&server, "/api/users/alice/role", &bob, viewer).await;
+    assert_eq!(demoted, StatusCode::NO_CONTENT);
     let (reason, code) = ending(&mut as_admin, within).await;
     assert!(reason.contains("role"), "{reason}");
     assert_eq!(code, Some(4401), "a socket opened as admin ends");
     assert_eq!(
-        with_token("/api/users").await.unwrap().status(),
+        with_token("/api/users").await.status(),
         StatusCode::FORBIDDEN,
         "no more than its maker's role"
     );
     assert_eq!(
-        with_token("/api/containers").await.unwrap().status(),
+        with_token("/api/containers").await.status(),
         StatusCode::OK,
         "it still reads as a viewer"
     );
@@ -584,7 +509,7 @@ async fn a_token_carries_no_more_than_its_makers_current_role() {
     let (_, code) = ending(&mut as_viewer, within).await;
     assert_eq!(code, Some(4401));
     assert_eq!(
-        with_token("/api/containers").await.unwrap().status(),
+        with_token("/api/containers").await.status(),
         StatusCode::UNAUTHORIZED
     );
     let Err((status, _)) = WsClient::connect_with(
@@ -670,9 +595,8 @@ where
         );
     }
     break_store(location).await;
-    let (reason, code) = ending(&mut streaming, SWEEP_EVERY * 2 + Duration::from_secs(1)).await;
-    assert!(reason.contains("cannot be verified"), "{reason}");
-    assert_eq!(code, Some(4401));
+    let within = SWEEP_EVERY * 2 + Duration::from_secs(1);
+    assert_ended(&mut streaming, within, "cannot be verified").await;
 }
 
 /// Item 14: a signed-in socket whose owner the store cannot vouch for (here the SQLite
@@ -730,9 +654,8 @@ async fn a_socket_whose_owner_cannot_be_verified_is_closed_in_postgres() {
 /// refusal rewrote the count).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_quick_burst_is_counted_in_full() {
-    let dir = DataDir::new("trust-quick-burst");
-    add(&dir.location(), "alice", Role::Admin).await;
-    let server = TestServer::with_accounts(&dir.location(), |_| {}).await;
+    let users = [("alice", Role::Admin)];
+    let (_dir, server) = accounts_server("trust-quick-burst", &users, |_| {}).await;
     let alice = sign_in(&server, "alice", PASSWORD).await.1.unwrap();
     for _ in 0..5 {
         assert_eq!(

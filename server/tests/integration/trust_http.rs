@@ -4,7 +4,7 @@
 //! in `/images` (item 5). Real server, real engine, real sockets.
 
 use crate::common::{Fixture, TEST_IMAGE, TestServer, default_settings, docker, docker_endpoint};
-use crate::signin::{DataDir, PASSWORD, add, client};
+use crate::signin::{DataDir, PASSWORD, add, client, cookie_pair, post_json, setup_token};
 use app::model::Role;
 use reqwest::{Method, header};
 use std::time::{Duration, Instant};
@@ -132,24 +132,39 @@ async fn raw_request(server: &TestServer, method: &str, target: &str) -> Answer 
     parse_answer(&raw)
 }
 
+/// A server on the test engine with one connection slot (so a client that keeps it makes
+/// the next one wait) and `deadline` set by the test: what the item 2 tests start from.
+async fn one_slot_server(deadline: impl FnOnce(&mut berth::Settings)) -> TestServer {
+    TestServer::start_with(|s| {
+        deadline(s);
+        s.serve.max_connections = 1;
+    })
+    .await
+}
+
+/// Asserts the server keeps `stream` open for [`NOT_YET`] of a [`DEADLINE_MS`] deadline:
+/// it may close late under load, never early.
+async fn assert_still_open(stream: &mut TcpStream, why: &str) {
+    assert_eq!(read_once(stream, NOT_YET).await, Read::Open, "{why}");
+}
+
+/// Asserts `path` answers 200 within [`GENEROUS`]: with one slot, that the slot is free.
+async fn assert_served(server: &TestServer, path: &str, why: &str) {
+    let served = tokio::time::timeout(GENEROUS, server.get(path)).await;
+    assert_eq!(served.expect(why).0, 200);
+}
+
 /// Item 2: a client that connects and sends nothing is disconnected once the first-bytes
 /// deadline passes (not at once), and its slot serves the next client.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_sends_nothing_is_disconnected() {
-    let server = TestServer::start_with(|s| {
-        s.serve.header_timeout_ms = DEADLINE_MS;
-        // One slot: the silent client holds it until the deadline frees it.
-        s.serve.max_connections = 1;
-    })
-    .await;
+    // One slot: the silent client holds it until the deadline frees it.
+    let server = one_slot_server(|s| s.serve.header_timeout_ms = DEADLINE_MS).await;
     let mut silent = TcpStream::connect(server.authority()).await.unwrap();
     let connected = Instant::now();
     // Not refused on sight: a client gets its deadline to speak.
-    assert_eq!(
-        read_once(&mut silent, NOT_YET).await,
-        Read::Open,
-        "a silent client was dropped before its {DEADLINE_MS} ms deadline"
-    );
+    let early = format!("a silent client was dropped before its {DEADLINE_MS} ms deadline");
+    assert_still_open(&mut silent, &early).await;
     let ended = until_closed(&mut silent, GENEROUS).await;
     assert_eq!(
         ended,
@@ -163,13 +178,8 @@ async fn a_client_that_sends_nothing_is_disconnected() {
     );
     // The one slot is free again: a real request is served (the silent socket stays open
     // on our side, so only the server's closing can have freed it).
-    let served = tokio::time::timeout(GENEROUS, server.get("/api/health")).await;
-    assert_eq!(
-        served
-            .expect("the slot of a disconnected client is given to the next")
-            .0,
-        200
-    );
+    let next = "the slot of a disconnected client is given to the next";
+    assert_served(&server, "/api/health", next).await;
     drop(silent);
 }
 
@@ -232,27 +242,23 @@ async fn a_client_that_never_reads_loses_its_slot() {
 /// is closed once the first-bytes deadline passes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn half_an_http2_preface_is_disconnected() {
-    let server = TestServer::start_with(|s| {
-        s.serve.header_timeout_ms = DEADLINE_MS;
-        s.serve.max_connections = 1;
-    })
-    .await;
+    let server = one_slot_server(|s| s.serve.header_timeout_ms = DEADLINE_MS).await;
     let mut half = TcpStream::connect(server.authority()).await.unwrap();
     // The full preface is "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"; this is its first line only,
     // so HTTP/1's header timeout never applies (the bytes are not an HTTP/1 request yet).
     half.write_all(b"PRI * HTTP/2.0\r\n").await.unwrap();
-    assert_eq!(
-        read_once(&mut half, NOT_YET).await,
-        Read::Open,
-        "closed before its deadline"
-    );
+    assert_still_open(&mut half, "closed before its deadline").await;
     let ended = until_closed(&mut half, GENEROUS).await;
     assert!(
         ended.is_some(),
         "half an HTTP/2 preface kept the connection open past {GENEROUS:?}"
     );
-    let served = tokio::time::timeout(GENEROUS, server.get("/api/health")).await;
-    assert_eq!(served.expect("the slot is given to the next client").0, 200);
+    assert_served(
+        &server,
+        "/api/health",
+        "the slot is given to the next client",
+    )
+    .await;
 }
 
 /// Item 2: an HTTP/2 connection that asked once and then sits idle (answering the server's
@@ -262,11 +268,7 @@ async fn an_idle_http2_connection_is_closed() {
     use http_body_util::{BodyExt, Empty};
     use hyper_util::rt::{TokioExecutor, TokioIo};
 
-    let server = TestServer::start_with(|s| {
-        s.serve.idle_timeout_ms = DEADLINE_MS;
-        s.serve.max_connections = 1;
-    })
-    .await;
+    let server = one_slot_server(|s| s.serve.idle_timeout_ms = DEADLINE_MS).await;
     let tcp = TcpStream::connect(server.authority()).await.unwrap();
     // hyper's own HTTP/2 client (prior knowledge, no TLS): it answers pings, as a live
     // browser would, so only idleness can end the connection.
@@ -309,8 +311,7 @@ async fn an_idle_http2_connection_is_closed() {
         "no more requests on a closed connection"
     );
     // Its slot serves the next client.
-    let served = tokio::time::timeout(GENEROUS, server.get("/api/health")).await;
-    assert_eq!(served.expect("the slot is free again").0, 200);
+    assert_served(&server, "/api/health", "the slot is free again").await;
 }
 
 /// Item 2: a sign-in whose body is announced (100 bytes) but never arrives (10 sent) is
@@ -334,11 +335,7 @@ async fn a_body_that_never_arrives_is_refused() {
     assert_eq!(head.split("\r\n\r\n").nth(1).unwrap().len(), 10);
     stream.write_all(head.as_bytes()).await.unwrap();
     let sent = Instant::now();
-    assert_eq!(
-        read_once(&mut stream, NOT_YET).await,
-        Read::Open,
-        "answered before the body deadline"
-    );
+    assert_still_open(&mut stream, "answered before the body deadline").await;
     // Either an answer then a close, or a close alone; never an open connection.
     let ended = until_closed(&mut stream, GENEROUS).await;
     let Some(raw) = ended else {
@@ -351,8 +348,7 @@ async fn a_body_that_never_arrives_is_refused() {
     );
     // The slot is free again (checked before what the answer said, so a wrong answer
     // does not hide whether the slot was freed).
-    let served = tokio::time::timeout(GENEROUS, server.get("/login")).await;
-    assert_eq!(served.expect("the slot is free again").0, 200);
+    assert_served(&server, "/login", "the slot is free again").await;
     if !raw.is_empty() {
         let answer = parse_answer(&raw);
         assert_eq!(
@@ -375,15 +371,7 @@ async fn sign_in_and_setup_bodies_are_small() {
     let dir = DataDir::new("trust-small");
     // No user yet: setup is open, so its refusal is the size and nothing else.
     let server = TestServer::with_accounts(&dir.location(), |_| {}).await;
-    let token = server
-        .state
-        .auth
-        .clone()
-        .unwrap()
-        .offer_setup()
-        .await
-        .unwrap()
-        .expect("setup is offered while no user exists");
+    let token = setup_token(&server, "setup is offered while no user exists").await;
     let big = "a".repeat(100 * 1024);
     for (path, body) in [
         (
@@ -395,12 +383,7 @@ async fn sign_in_and_setup_bodies_are_small() {
             serde_json::json!({ "token": token, "username": "root", "password": big }),
         ),
     ] {
-        let response = client()
-            .post(format!("{}{path}", server.base))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
+        let response = post_json(&server.base, path, body).await;
         let status = response.status().as_u16();
         let content_type = response
             .headers()
@@ -419,21 +402,9 @@ async fn sign_in_and_setup_bodies_are_small() {
     }
     // Nothing happened: setup is still open (offered again, with a fresh token), and a
     // small body still works.
-    let fresh = server
-        .state
-        .auth
-        .clone()
-        .unwrap()
-        .offer_setup()
-        .await
-        .unwrap()
-        .expect("a refused setup made no user");
-    let done = client()
-        .post(format!("{}/api/auth/setup", server.base))
-        .json(&serde_json::json!({ "token": fresh, "username": "root", "password": PASSWORD }))
-        .send()
-        .await
-        .unwrap();
+    let fresh = setup_token(&server, "a refused setup made no user").await;
+    let body = serde_json::json!({ "token": fresh, "username": "root", "password": PASSWORD });
+    let done = post_json(&server.base, "/api/auth/setup", body).await;
     assert_eq!(done.status(), 204, "a normal setup body is read");
 }
 
@@ -651,20 +622,10 @@ async fn anonymous_pages_show_nothing_about_engines() {
     // Signed in, the layout names the engine and its Docker version, and the containers
     // page the container: the same strings, where they belong.
     // (`signin::sign_in` takes a `TestServer`; this server is its own.)
-    let signed_in = client()
-        .post(format!("{}/api/auth/login", server.base))
-        .json(&serde_json::json!({ "username": "alice", "password": PASSWORD }))
-        .send()
-        .await
-        .unwrap();
+    let body = serde_json::json!({ "username": "alice", "password": PASSWORD });
+    let signed_in = post_json(&server.base, "/api/auth/login", body).await;
     assert!(signed_in.status().is_success(), "{}", signed_in.status());
-    let cookie = signed_in.headers()[header::SET_COOKIE]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
+    let cookie = cookie_pair(&signed_in);
     let page = |path: &'static str| {
         let cookie = cookie.clone();
         let base = server.base.clone();

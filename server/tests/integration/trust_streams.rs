@@ -5,13 +5,10 @@
 
 use crate::{
     common::{BerthProcess, Ended, Fixture, LOAD_SENSITIVE, TestServer, WsClient, docker},
-    pulls::{Registry, throttle},
-    signin::{DataDir, PASSWORD, add, send_json, sign_in},
+    pulls::{Registry, downloading, throttle},
+    signin::{DataDir, PASSWORD, accounts_server, add, send_json, sign_in},
 };
-use app::{
-    frames::{Frame, LayerPhase},
-    model::Role,
-};
+use app::{frames::Frame, model::Role};
 use reqwest::{Method, StatusCode};
 use std::{
     process::Command,
@@ -85,13 +82,9 @@ async fn a_viewer_joining_a_starting_hub_gets_its_tail_at_once() {
     let _serial = LOAD_SENSITIVE.lock().await;
     let server = TestServer::start().await;
     let c = numbered("late-start", 3000, 0).await;
-    let mut a = WsClient::connect(&server.ws_url(&logs_path(&c, 0)))
-        .await
-        .unwrap();
+    let mut a = server.open_ws(&logs_path(&c, 0)).await;
     // No pause: the hub A started is still reading where its history ends.
-    let mut b = WsClient::connect(&server.ws_url(&logs_path(&c, 2500)))
-        .await
-        .unwrap();
+    let mut b = server.open_ws(&logs_path(&c, 2500)).await;
     let mut frames = b
         .collect(FEW_SECONDS, |f| crate::common::lines(f).len() >= 2500)
         .await;
@@ -127,9 +120,7 @@ async fn a_viewer_joining_during_anothers_history_gets_its_tail() {
         WsClient::connect_with_receive_buffer(&server.ws_url(&logs_path(&c, 3000)), 4096).await;
     let first = a.next(WAIT).await.expect("A's first frame");
     assert!(matches!(first, Frame::Logs(_)), "{first:?}");
-    let mut b = WsClient::connect(&server.ws_url(&logs_path(&c, 100)))
-        .await
-        .unwrap();
+    let mut b = server.open_ws(&logs_path(&c, 100)).await;
     let mut theirs = b
         .collect(FEW_SECONDS, |f| crate::common::lines(f).len() >= 100)
         .await;
@@ -383,9 +374,9 @@ async fn processes_that_drop_the_marker_still_end_with_the_terminal() {
     let server = TestServer::start().await;
     // An init, so what the terminal leaves orphaned is reaped rather than a zombie.
     let c = Fixture::new("term-marker", true, &["--init"], &["sleep", "600"]);
-    let mut ws = WsClient::connect(&server.ws_url(&format!("/ws/containers/{}/exec", c.name)))
-        .await
-        .unwrap();
+    let mut ws = server
+        .open_ws(&format!("/ws/containers/{}/exec", c.name))
+        .await;
     let (read, ended) = ws.read_until("# ", WAIT).await;
     assert_eq!(ended, None, "a prompt: {read:?}");
     ws.send_binary(
@@ -450,9 +441,8 @@ async fn audit_log(server: &TestServer, admin: &str) -> (String, Vec<serde_json:
 /// sees is what was there, never text that redraws itself.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn audit_escapes_what_a_command_could_hide() {
-    let dir = DataDir::new("audit-escapes");
-    add(&dir.location(), "ada", Role::Admin).await;
-    let server = TestServer::with_accounts(&dir.location(), |_| {}).await;
+    let users = [("ada", Role::Admin)];
+    let (_dir, server) = accounts_server("audit-escapes", &users, |_| {}).await;
     assert!(server.engine.wait_until_up(WAIT).await);
     let c = Fixture::running("audit-bidi", &[]);
     let ada = sign_in(&server, "ada", PASSWORD).await.1.unwrap();
@@ -533,11 +523,12 @@ fn pulls<'a>(entries: &'a [serde_json::Value], reference: &str) -> Vec<&'a serde
 /// how it ended and by whoever started it; a pull that fails is audited once, as failed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pull_is_audited_once_with_its_outcome() {
-    let dir = DataDir::new("pull-audit");
-    add(&dir.location(), "olga", Role::Operator).await;
-    add(&dir.location(), "otto", Role::Operator).await;
-    add(&dir.location(), "ada", Role::Admin).await;
-    let server = TestServer::with_accounts(&dir.location(), |_| {}).await;
+    let users = [
+        ("olga", Role::Operator),
+        ("otto", Role::Operator),
+        ("ada", Role::Admin),
+    ];
+    let (_dir, server) = accounts_server("pull-audit", &users, |_| {}).await;
     assert!(server.engine.wait_until_up(WAIT).await);
     let registry = Registry::start();
     let path = registry.push("audited", 4);
@@ -552,17 +543,9 @@ async fn a_pull_is_audited_once_with_its_outcome() {
     let mut first = WsClient::connect_with(&url, &[("cookie", &olga)])
         .await
         .unwrap();
-    let started = first
-        .collect(WAIT * 2, |f| {
-            f.iter().any(
-                |f| matches!(f, Frame::PullProgress(p) if p.phase() == LayerPhase::Downloading),
-            )
-        })
-        .await;
+    let started = first.collect(WAIT * 2, |f| f.iter().any(downloading)).await;
     assert!(
-        started
-            .iter()
-            .any(|f| matches!(f, Frame::PullProgress(p) if p.phase() == LayerPhase::Downloading)),
+        started.iter().any(downloading),
         "the download began: {started:?}"
     );
     let mut second = WsClient::connect_with(&url, &[("cookie", &otto)])
@@ -581,13 +564,8 @@ async fn a_pull_is_audited_once_with_its_outcome() {
 
     lifted.store(true, Ordering::Relaxed);
     for client in [&mut first, &mut second] {
-        let frames = client
-            .collect(WAIT * 3, |f| matches!(f.last(), Some(Frame::End { .. })))
-            .await;
-        let Some(Frame::End { reason, .. }) = frames.last() else {
-            panic!("the pull ends: {frames:?}")
-        };
-        assert_eq!(reason, &format!("pulled {reference}"));
+        let reason = client.end_reason(WAIT * 3).await;
+        assert_eq!(reason, format!("pulled {reference}"));
     }
     let (_, entries) = audit_log(&server, &ada).await;
     let audited = pulls(&entries, &reference);
@@ -610,12 +588,7 @@ async fn a_pull_is_audited_once_with_its_outcome() {
     )
     .await
     .unwrap();
-    let frames = ws
-        .collect(WAIT * 2, |f| matches!(f.last(), Some(Frame::End { .. })))
-        .await;
-    let Some(Frame::End { reason, .. }) = frames.last() else {
-        panic!("the pull ends: {frames:?}")
-    };
+    let reason = ws.end_reason(WAIT * 2).await;
     assert!(!reason.starts_with("pulled"), "{reason}");
     let (_, entries) = audit_log(&server, &ada).await;
     let audited = pulls(&entries, &missing);

@@ -50,7 +50,14 @@ fn Audit() -> impl IntoView {
             limit: Some(PAGE),
         }
     };
-    let entries = LocalResource::new(move || api::audit(query()));
+    let entries = LocalResource::new(move || {
+        api::call(
+            crate::urls::On::default_engine(),
+            crate::model::ReadAudit {},
+            query(),
+            (),
+        )
+    });
     // A new filter starts again from the newest entries.
     let refilter = move || pages.set(vec![None]);
     let suggestions = ACTIONS

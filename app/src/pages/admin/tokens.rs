@@ -24,7 +24,12 @@ fn Tokens() -> impl IntoView {
     let feedback = Feedback::new();
     let tokens = LocalResource::new(move || {
         reload.track();
-        api::tokens()
+        api::call(
+            crate::urls::On::default_engine(),
+            crate::model::ListTokens {},
+            (),
+            (),
+        )
     });
     let created = RwSignal::new(None::<NewToken>);
     view! {
@@ -71,7 +76,12 @@ fn CreateToken(
         };
         created.set(None);
         feedback.run(
-            api::create_token(request),
+            api::call(
+                crate::urls::On::default_engine(),
+                crate::model::CreateToken {},
+                (),
+                request,
+            ),
             move |new| {
                 let said = format!("Made the token {}.", new.info.name);
                 name.try_set(String::new());
@@ -170,7 +180,12 @@ fn token_row(
                 }
             });
             feedback.run(
-                api::revoke_token(id),
+                api::call(
+                    crate::urls::On::default_engine(),
+                    crate::model::RevokeToken { id },
+                    (),
+                    (),
+                ),
                 move |()| format!("Revoked {name}; its sockets closed."),
                 move || reload.now(),
             );

@@ -25,7 +25,12 @@ fn Users() -> impl IntoView {
     let feedback = Feedback::new();
     let users = LocalResource::new(move || {
         reload.track();
-        api::users()
+        api::call(
+            crate::urls::On::default_engine(),
+            crate::model::ListUsers {},
+            (),
+            (),
+        )
     });
     let me = expect_context::<CurrentUser>().0;
     let myself = me
@@ -71,7 +76,12 @@ fn AddUser(feedback: Feedback, reload: Reload) -> impl IntoView {
             password: password.get_untracked(),
         };
         feedback.run(
-            api::add_user(user),
+            api::call(
+                crate::urls::On::default_engine(),
+                crate::model::AddUser {},
+                (),
+                user,
+            ),
             move |user| {
                 name.try_set(String::new());
                 password.try_set(String::new());
@@ -153,7 +163,12 @@ fn user_row(user: User, me: bool, feedback: Feedback, reload: Reload) -> impl In
     let pick = Callback::new(move |now: Role| {
         let name = name.get_value();
         feedback.run(
-            api::set_role(name.clone(), now),
+            api::call(
+                crate::urls::On::default_engine(),
+                crate::model::SetRole { name: name.clone() },
+                (),
+                crate::model::RoleChange { role: now },
+            ),
             move |()| format!("{name} is now {}; their sessions ended.", now.as_str()),
             move || reload.now(),
         );
@@ -164,7 +179,14 @@ fn user_row(user: User, me: bool, feedback: Feedback, reload: Reload) -> impl In
         ev.prevent_default();
         let name = name.get_value();
         feedback.run(
-            api::set_password(name.clone(), password.get_untracked()),
+            api::call(
+                crate::urls::On::default_engine(),
+                crate::model::SetPassword { name: name.clone() },
+                (),
+                crate::model::PasswordChange {
+                    password: password.get_untracked(),
+                },
+            ),
             move |()| {
                 setting_password.try_set(false);
                 password.try_set(String::new());
@@ -176,7 +198,12 @@ fn user_row(user: User, me: bool, feedback: Feedback, reload: Reload) -> impl In
     let remove = Callback::new(move |()| {
         let name = name.get_value();
         feedback.run(
-            api::remove_user(name.clone()),
+            api::call(
+                crate::urls::On::default_engine(),
+                crate::model::RemoveUser { name: name.clone() },
+                (),
+                (),
+            ),
             move |()| format!("Removed {name}; their sessions ended."),
             move || reload.now(),
         );

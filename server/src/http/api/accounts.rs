@@ -5,7 +5,7 @@
 //! socket those opened; a new role or a removal also ends the sockets of the tokens they
 //! made.
 
-use crate::http::extract::{AppJson, AppQuery};
+use super::mount::{Api, Call};
 use crate::{
     accounts::{
         audit::{Event, Filter},
@@ -13,31 +13,26 @@ use crate::{
         tokens, users,
     },
     error::Error,
-    http::{AppState, extract::PathParam, gate::Auth},
+    http::{AppState, extract::AppQuery, gate::Auth},
 };
 use app::model::{
-    AuditEntry, NewToken, NewUser, PasswordChange, Role, RoleChange, TokenInfo, TokenRequest, User,
+    AddUser, AuditEntry, CreateToken, ListTokens, ListUsers, NewToken, ReadAudit, RemoveUser,
+    RevokeToken, Role, SetPassword, SetRole, TokenInfo, User,
 };
-use axum::{
-    Json, Router,
-    extract::{FromRequestParts, State},
-    http::{StatusCode, request::Parts},
-    routing::{get, put},
-};
+use axum::{Json, extract::FromRequestParts, http::request::Parts};
 use std::{net::IpAddr, sync::Arc};
 
-pub fn users() -> Router<AppState> {
-    Router::new()
-        .route("/", get(list).post(add))
-        .route("/{name}", axum::routing::delete(remove))
-        .route("/{name}/role", put(set_role))
-        .route("/{name}/password", put(set_password))
-}
-
-pub fn tokens() -> Router<AppState> {
-    Router::new()
-        .route("/", get(list_tokens).post(create_token))
-        .route("/{id}", axum::routing::delete(revoke_token))
+/// The endpoints of users, tokens and the audit log.
+pub fn routes(api: Api) -> Api {
+    api.call(list)
+        .call(add)
+        .call(remove)
+        .call(set_role)
+        .call(set_password)
+        .call(list_tokens)
+        .call(create_token)
+        .call(revoke_token)
+        .mount::<ReadAudit, _, _>(audit_log)
 }
 
 /// A request by a signed-in admin, from `address`.
@@ -83,14 +78,12 @@ impl FromRequestParts<AppState> for Admin {
     }
 }
 
-async fn list(Admin(_, auth, _): Admin) -> Result<Json<Vec<User>>, Error> {
-    Ok(Json(users::list(&auth.store).await?))
+async fn list(Admin(_, auth, _): Admin, _: Call<ListUsers>) -> Result<Vec<User>, Error> {
+    users::list(&auth.store).await
 }
 
-async fn add(
-    admin: Admin,
-    AppJson(new): AppJson<NewUser>,
-) -> Result<(StatusCode, Json<User>), Error> {
+async fn add(admin: Admin, call: Call<AddUser>) -> Result<User, Error> {
+    let new = call.body;
     let user = users::add(&admin.1.store, &new.name, new.role, new.password).await?;
     admin
         .audit(
@@ -98,22 +91,23 @@ async fn add(
             &format!("{} ({})", user.name, user.role.as_str()),
         )
         .await;
-    Ok((StatusCode::CREATED, Json(user)))
+    Ok(user)
 }
 
-async fn set_role(
-    State(state): State<AppState>,
-    admin: Admin,
-    PathParam(name): PathParam<String>,
-    AppJson(new): AppJson<RoleChange>,
-) -> Result<StatusCode, Error> {
+async fn set_role(admin: Admin, call: Call<SetRole>) -> Result<(), Error> {
+    let (name, new) = (call.params.name, call.body);
     let made = tokens::made_by(&admin.1.store, &name).await?;
     users::set_role(&admin.1.store, &name, new.role).await?;
-    end_user(&state, &name, &made, "your role changed: sign in again");
+    end_user(
+        &call.state,
+        &name,
+        &made,
+        "your role changed: sign in again",
+    );
     admin
         .audit("user.role", &format!("{name} ({})", new.role.as_str()))
         .await;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }
 
 /// Ends the sockets of `name`'s sessions and of the tokens they made.
@@ -127,46 +121,40 @@ fn end_user(state: &AppState, name: &str, tokens_made: &[String], reason: &str) 
 
 /// A new password: every other session of the user ends, with its sockets; an admin who
 /// sets their own keeps the session they set it from.
-async fn set_password(
-    State(state): State<AppState>,
-    admin: Admin,
-    PathParam(name): PathParam<String>,
-    AppJson(new): AppJson<PasswordChange>,
-) -> Result<StatusCode, Error> {
+async fn set_password(admin: Admin, call: Call<SetPassword>) -> Result<(), Error> {
+    let (name, new) = (call.params.name, call.body);
     let keep = (admin.0.name == name)
         .then(|| admin.0.session.clone())
         .flatten();
     users::set_password(&admin.1.store, &name, new.password, keep.as_deref()).await?;
-    state.sockets.owners.end_user_except(
+    call.state.sockets.owners.end_user_except(
         &name,
         keep.as_deref(),
         "your password changed: sign in again",
     );
     admin.audit("user.password", &name).await;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }
 
-async fn remove(
-    State(state): State<AppState>,
-    admin: Admin,
-    PathParam(name): PathParam<String>,
-) -> Result<StatusCode, Error> {
+async fn remove(admin: Admin, call: Call<RemoveUser>) -> Result<(), Error> {
+    let name = call.params.name;
     let made = tokens::made_by(&admin.1.store, &name).await?;
     users::remove(&admin.1.store, &name).await?;
-    end_user(&state, &name, &made, "your account was removed");
+    end_user(&call.state, &name, &made, "your account was removed");
     admin.audit("user.remove", &name).await;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }
 
-async fn list_tokens(Admin(_, auth, _): Admin) -> Result<Json<Vec<TokenInfo>>, Error> {
-    Ok(Json(tokens::list(&auth.store).await?))
+async fn list_tokens(
+    Admin(_, auth, _): Admin,
+    _: Call<ListTokens>,
+) -> Result<Vec<TokenInfo>, Error> {
+    tokens::list(&auth.store).await
 }
 
 /// The token is in this answer only: it is stored hashed.
-async fn create_token(
-    admin: Admin,
-    AppJson(new): AppJson<TokenRequest>,
-) -> Result<(StatusCode, Json<NewToken>), Error> {
+async fn create_token(admin: Admin, call: Call<CreateToken>) -> Result<NewToken, Error> {
+    let new = call.body;
     let token = tokens::create(&admin.1.store, &new.name, new.role, Some(&admin.0.name)).await?;
     let target = format!(
         "{} ({}, id {})",
@@ -175,33 +163,27 @@ async fn create_token(
         token.info.id
     );
     admin.audit("token.create", &target).await;
-    Ok((StatusCode::CREATED, Json(token)))
+    Ok(token)
 }
 
-async fn revoke_token(
-    State(state): State<AppState>,
-    admin: Admin,
-    PathParam(id): PathParam<String>,
-) -> Result<StatusCode, Error> {
+async fn revoke_token(admin: Admin, call: Call<RevokeToken>) -> Result<(), Error> {
+    let id = call.params.id;
     let name = tokens::revoke(&admin.1.store, &id).await?;
-    state
+    call.state
         .sockets
         .owners
         .end_session(&tokens::owner_key(&id), "the token was revoked");
     admin
         .audit("token.revoke", &format!("{name} (id {id})"))
         .await;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }
 
-pub fn audit() -> Router<AppState> {
-    Router::new().route("/", get(audit_log))
-}
-
-/// Newest first; `before` (Unix ms) pages back, `actor` and `action` filter, `limit` 1 to 500.
+/// Newest first; `before` (Unix ms) pages back, `actor` and `action` filter, `limit` 1 to 500
+/// (the filter is the store's own type, so this one takes its query itself).
 async fn audit_log(
     Admin(_, auth, _): Admin,
     AppQuery(filter): AppQuery<Filter>,
 ) -> Result<Json<Vec<AuditEntry>>, Error> {
-    Ok(Json(auth.audit.list(&filter).await?))
+    auth.audit.list(&filter).await.map(Json)
 }

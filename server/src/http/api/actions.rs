@@ -6,7 +6,6 @@
 //! the API: 200 `{state, changed}`, 204 for a removal, 409 with Docker's message, 400, 404,
 //! 403, 503. Berth never stops, pauses or removes the container it runs in.
 
-use crate::http::extract::{AppJson, AppQuery};
 use crate::{
     accounts::{audit::Event, sessions::Caller},
     docker::mapping,
@@ -14,20 +13,20 @@ use crate::{
     error::Error,
     http::{
         AppState,
-        api::ContainerRef,
-        extract::{OnEngine, PathParam},
+        api::mount::{Api, Call},
+        extract::{AppQuery, OnEngine, PathParam},
         gate::Auth,
     },
 };
 use app::model::{
-    self, Action, ActionOptions, ActionOutcome, ActionResult, BulkAction, MAX_BULK, Role,
+    self, ActOnContainer, ActOnMany, ActOnProject, Action, ActionOptions, ActionOutcome,
+    ActionResult, MAX_BULK, RemoveContainer, Role,
 };
 use axum::{
-    Json, Router,
+    Json,
     extract::FromRequestParts,
     http::{StatusCode, request::Parts},
     response::{IntoResponse, Response},
-    routing::post,
 };
 use bollard::{errors::Error as DockerError, query_parameters as q};
 use futures::{StreamExt, stream};
@@ -38,13 +37,13 @@ const AT_ONCE: usize = 8;
 /// Beyond a stop's own `t`, how long Docker may take to answer.
 const ACTION_SLACK: Duration = Duration::from_secs(30);
 
-/// The engine-scoped action routes (under `/api` and `/api/engines/{engine}`); the DELETE
-/// of a container is added beside its GET in [`crate::http::api`].
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/containers/actions", post(bulk))
-        .route("/containers/{id}/{action}", post(one))
-        .route("/projects/{name}/{action}", post(project))
+/// The action endpoints. An action on one container or a project takes its parts itself:
+/// its action is named before its options.
+pub fn routes(api: Api) -> Api {
+    api.mount::<ActOnContainer, _, _>(one)
+        .mount::<ActOnProject, _, _>(project)
+        .call(remove)
+        .call(bulk)
 }
 
 /// Who acts: a signed-in operator or admin (or, with accounts off, the loopback user), and
@@ -138,15 +137,11 @@ async fn one(
 }
 
 /// `DELETE /api/containers/{id}?force=&volumes=`.
-pub async fn remove(
-    OnEngine(on): OnEngine,
-    actor: Actor,
-    PathParam(ContainerRef { id }): PathParam<ContainerRef>,
-    AppQuery(options): AppQuery<ActionOptions>,
-) -> Result<Response, Error> {
-    let result = act(&on, Action::Remove, &id, &options).await;
+async fn remove(actor: Actor, call: Call<RemoveContainer>) -> Result<(), Error> {
+    let (on, id) = (call.on, call.params.id);
+    let result = act(&on, Action::Remove, &id, &call.query).await;
     audit(&actor, &on, Action::Remove, &id, &result).await;
-    result.map(answer)
+    result.map(drop)
 }
 
 #[derive(serde::Deserialize)]
@@ -161,11 +156,8 @@ struct ProjectActionPath {
     action: String,
 }
 
-async fn bulk(
-    OnEngine(on): OnEngine,
-    actor: Actor,
-    AppJson(request): AppJson<BulkAction>,
-) -> Result<Json<Vec<ActionResult>>, Error> {
+async fn bulk(actor: Actor, call: Call<ActOnMany>) -> Result<Vec<ActionResult>, Error> {
+    let (on, request) = (call.on, call.body);
     if request.ids.is_empty() || request.ids.len() > MAX_BULK {
         return Err(Error::bad_request(format!(
             "a bulk action names 1 to {MAX_BULK} containers, not {}",
@@ -173,9 +165,7 @@ async fn bulk(
         )));
     }
     request.options.check(request.action)?;
-    Ok(Json(
-        each(&on, &actor, request.action, request.ids, &request.options).await,
-    ))
+    Ok(each(&on, &actor, request.action, request.ids, &request.options).await)
 }
 
 /// `POST /api/projects/{name}/{start|stop|restart}`: every member, as a bulk action.

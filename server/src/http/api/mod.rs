@@ -1,24 +1,27 @@
 //! The JSON API under `/api`. Every answer is JSON; every error is an HTTP status with
-//! `{"error": "..."}`. Here: containers, projects, engines; [`objects`]: images, volumes,
+//! `{"error": "..."}`. Every endpoint is declared in `app` and mounted through [`mount`].
+//! Here: containers, projects, engines, health; [`objects`]: images, volumes,
 //! networks; [`actions`]: starting, stopping, removing… containers and projects;
 //! [`signin`]: `/api/auth/*`; [`accounts`]: `/api/users`, `/api/tokens`, `/api/audit`.
 
 pub mod accounts;
 pub mod actions;
+pub mod mount;
 pub mod objects;
 pub mod signin;
 
 use crate::{
     accounts::sessions::Caller,
+    docker::mapping::{detail, inspect},
+    engines::Engines,
     error::Error,
-    http::{
-        AppState,
-        extract::{OnEngine, PathParam},
-    },
+    http::{AppState, extract::OnEngine},
+    live::upstream::system_stats,
 };
-use app::{
-    api::{Backend, EngineDirectory},
-    model::{AllContainers, EngineInfo},
+use app::model::{
+    ContainerDetail, ContainerSummary, Dashboard, GetContainer, GetContainerStats, GetDashboard,
+    GetHost, GetProject, GetService, GetSwarm, ListAllContainers, ListContainers, ListEngines,
+    ListProjects, Project, ServiceDetail, Swarm,
 };
 use axum::{
     Extension, Json, Router,
@@ -27,71 +30,34 @@ use axum::{
     response::{IntoResponse, Response},
     routing::get,
 };
-use serde::Deserialize;
+use mount::{Api, Reading};
+use std::sync::Arc;
 
-/// What a read answers: its JSON, or the error.
-type ApiResult<T> = Result<Json<T>, Error>;
-
-/// `/api`: Berth-wide routes, each engine's routes under `/engines/{engine}`, and the same
-/// engine routes without the prefix for the default engine (the paths from before several
-/// engines).
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/host", get(host))
-        .route("/engines", get(engines))
-        .route("/all/containers", get(all_containers))
-        .nest("/engines/{engine}", engine_routes())
-        .merge(engine_routes())
-        // No fallback of its own: a path no route has goes to the app's, behind the gate
-        // (401 before sign-in, so nobody learns which API paths exist).
-        .method_not_allowed_fallback(|| async { Error::new(405, "method not allowed") })
-}
-
-/// What one engine answers, whichever path names it.
-fn engine_routes() -> Router<AppState> {
-    Router::new()
-        .route("/health", get(health))
-        .route("/dashboard", get(dashboard))
-        .route("/containers", get(containers))
-        .route(
-            "/containers/{id}",
-            get(container).delete(crate::http::api::actions::remove),
+/// `/api`: every declared endpoint (engine-wide ones for the default engine and under
+/// `/engines/{engine}`), sign-in under `/api/auth`, and health; with the reads the
+/// server-rendered pages ask.
+pub fn routes(engines: Arc<Engines>) -> (Router<AppState>, app::api::SharedReads) {
+    let api = Api::default()
+        .read(|r: Reading, ListEngines {}| async move { Ok(r.engines.engines().await) })
+        .read(
+            |r: Reading, ListAllContainers {}| async move { Ok(r.engines.all_containers().await) },
         )
-        .route("/containers/{id}/stats", get(container_stats))
-        .route("/projects", get(projects))
-        .route("/projects/{name}", get(project))
-        .route("/swarm", get(swarm))
-        .route("/services/{id}", get(service))
-        .merge(crate::http::api::actions::routes())
-        .merge(crate::http::api::objects::routes())
-}
-
-/// `{id}` of a container route, with or without the engine prefix.
-#[derive(Deserialize)]
-pub struct ContainerRef {
-    pub id: String,
-}
-
-/// `{id}` of a swarm service route (an id, id prefix or name).
-#[derive(Deserialize)]
-pub struct ServiceRef {
-    pub id: String,
-}
-
-/// `{name}` of a project route, with or without the engine prefix.
-#[derive(Deserialize)]
-pub struct ProjectRef {
-    pub name: String,
-}
-
-/// Every engine, the default one first, with its state now.
-async fn engines(State(state): State<AppState>) -> Json<Vec<EngineInfo>> {
-    Json(state.sockets.engines.engines().await)
-}
-
-/// Every container of every engine that answers within a few seconds, and the others named.
-async fn all_containers(State(state): State<AppState>) -> Json<AllContainers> {
-    Json(state.sockets.engines.all_containers().await)
+        .read(host)
+        .read(dashboard)
+        .read(|r: Reading, ListContainers {}| async move { r.on.containers.containers().await })
+        .read(container)
+        .read(container_stats)
+        .read(projects)
+        .read(project)
+        .read(swarm)
+        .read(service);
+    let api = objects::routes(actions::routes(accounts::routes(api)));
+    let (router, reads) = api.finish(engines);
+    let router = router
+        .route("/api/health", get(health))
+        .route("/api/engines/{engine}/health", get(health))
+        .nest("/api/auth", signin::routes());
+    (router, reads)
 }
 
 /// 200 when the engine answers, 503 when not; the body is the same [`app::model::Health`]
@@ -102,7 +68,7 @@ async fn health(
     caller: Option<Extension<Caller>>,
     OnEngine(on): OnEngine,
 ) -> Response {
-    let mut health = on.inventory.health().await;
+    let mut health = on.engine.health();
     let status = if health.reachable {
         StatusCode::OK
     } else {
@@ -121,59 +87,76 @@ async fn health(
     (status, Json(health)).into_response()
 }
 
-/// The backend speaks the shared crate's wire type (it also serves the pages).
-fn json<T>(result: Result<T, app::model::ApiError>) -> ApiResult<T> {
-    result.map(Json).map_err(Error::from)
+/// The machine Berth runs on (the same whichever engine is named).
+async fn host(r: Reading, GetHost {}: GetHost) -> Result<app::frames::SystemStats, Error> {
+    system_stats::last_or_sample(&r.engines.host).await
 }
 
-async fn dashboard(OnEngine(on): OnEngine) -> ApiResult<app::model::Dashboard> {
-    json(on.inventory.dashboard().await)
-}
-
-async fn containers(OnEngine(on): OnEngine) -> ApiResult<Vec<app::model::ContainerSummary>> {
-    json(on.inventory.containers().await)
+async fn dashboard(r: Reading, GetDashboard {}: GetDashboard) -> Result<Dashboard, Error> {
+    let engine = &r.on.engine;
+    let docker = engine.client()?;
+    let (info, containers) = tokio::join!(docker.info(), r.on.containers.containers());
+    let info = info.map_err(|e| engine.error(e))?;
+    let containers = containers?;
+    let mut containers_by_state = std::collections::BTreeMap::new();
+    for c in &containers {
+        *containers_by_state.entry(c.state.clone()).or_insert(0) += 1;
+    }
+    Ok(Dashboard {
+        engine_version: info.server_version.unwrap_or_default(),
+        api_version: docker.client_version().to_string(),
+        host_name: info.name.unwrap_or_default(),
+        operating_system: info.operating_system.unwrap_or_default(),
+        cpus: info.ncpu.unwrap_or_default(),
+        memory_bytes: info.mem_total.unwrap_or_default(),
+        images: info.images.unwrap_or_default(),
+        containers_total: containers.len() as u32,
+        containers_by_state,
+    })
 }
 
 async fn container(
-    OnEngine(on): OnEngine,
-    PathParam(ContainerRef { id }): PathParam<ContainerRef>,
-) -> ApiResult<app::model::ContainerDetail> {
-    json(on.inventory.container(&id).await)
-}
-
-async fn projects(OnEngine(on): OnEngine) -> ApiResult<Vec<app::model::Project>> {
-    json(on.inventory.projects().await)
-}
-
-async fn project(
-    OnEngine(on): OnEngine,
-    PathParam(ProjectRef { name }): PathParam<ProjectRef>,
-) -> ApiResult<app::model::Project> {
-    json(on.inventory.project(&name).await)
-}
-
-/// The machine Berth runs on (the same through every engine's inventory).
-async fn host(OnEngine(on): OnEngine) -> ApiResult<app::frames::SystemStats> {
-    json(on.inventory.host().await)
-}
-
-/// The swarm the engine manages: `manager: false` (and empty lists) when it is none.
-async fn swarm(OnEngine(on): OnEngine) -> ApiResult<app::model::Swarm> {
-    json(on.inventory.swarm().await)
-}
-
-/// A swarm service by id, id prefix or name, and its tasks; 404 off a manager.
-async fn service(
-    OnEngine(on): OnEngine,
-    PathParam(ServiceRef { id }): PathParam<ServiceRef>,
-) -> ApiResult<app::model::ServiceDetail> {
-    json(on.inventory.service(&id).await)
+    r: Reading,
+    GetContainer { id }: GetContainer,
+) -> Result<ContainerDetail, Error> {
+    inspect(&r.on.engine, &id).await.map(detail)
 }
 
 /// The last stats sample streamed for the container in the last minute, or `null`.
 async fn container_stats(
-    OnEngine(on): OnEngine,
-    PathParam(ContainerRef { id }): PathParam<ContainerRef>,
-) -> ApiResult<Option<app::frames::ContainerStats>> {
-    json(on.inventory.container_stats(&id).await)
+    r: Reading,
+    GetContainerStats { id }: GetContainerStats,
+) -> Result<Option<app::frames::ContainerStats>, Error> {
+    let c = inspect(&r.on.engine, &id).await?;
+    Ok(c.id.and_then(|id| r.on.container_stats.get(&id)))
+}
+
+async fn projects(r: Reading, ListProjects {}: ListProjects) -> Result<Vec<Project>, Error> {
+    let containers: Vec<ContainerSummary> = r.on.containers.containers().await?;
+    Ok(app::model::group_projects(containers))
+}
+
+/// 400 for a malformed name, 404 when no container carries it.
+async fn project(r: Reading, GetProject { name }: GetProject) -> Result<Project, Error> {
+    app::model::validate_project_name(&name)?;
+    projects(r, ListProjects {})
+        .await?
+        .into_iter()
+        .find(|p| p.name == name)
+        .ok_or_else(|| Error::not_found(format!("no such compose project: {name}")))
+}
+
+/// The swarm the engine manages: `manager: false` (and empty lists) when it is none.
+async fn swarm(r: Reading, GetSwarm {}: GetSwarm) -> Result<Swarm, Error> {
+    let docker = r.on.engine.client()?;
+    crate::docker::swarm::swarm(&docker)
+        .await
+        .map_err(|e| r.on.engine.error(e))
+}
+
+/// A swarm service by id, id prefix or name, and its tasks; 404 off a manager.
+async fn service(r: Reading, GetService { id }: GetService) -> Result<ServiceDetail, Error> {
+    app::model::validate_service_ref(&id)?;
+    let docker = r.on.engine.client()?;
+    crate::docker::swarm::service_detail(&docker, &id).await
 }

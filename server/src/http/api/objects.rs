@@ -3,58 +3,48 @@
 //! (the [`Actor`]) and go to the audit log as `image.remove`, `volume.prune` and so on, with
 //! the engine, the target and whether it worked.
 
-use super::{ApiResult, json};
-use crate::http::extract::{AppJson, AppQuery};
+use super::mount::{Api, Call, Reading};
 use crate::{
     docker::{images, networks, volumes},
     engines::EngineContext,
     error::Error,
-    http::{
-        AppState,
-        api::actions::Actor,
-        extract::{OnEngine, PathParam},
-    },
+    http::api::actions::Actor,
 };
-use app::{
-    api::Backend,
-    resources::{
-        EngineDisk, ImageDetail, ImageSummary, NetworkSummary, NewVolume, Objects, Pruned,
-        RemoveOptions, VolumeSummary,
-    },
+use app::resources::{
+    CreateVolume, GetDisk, GetImage, GetNetwork, GetVolume, ListImages, ListNetworks, ListVolumes,
+    Objects, PruneImages, PruneNetworks, PruneVolumes, Pruned, RemoveImage, RemoveNetwork,
+    RemoveVolume, VolumeSummary,
 };
-use axum::{
-    Json, Router,
-    http::StatusCode,
-    routing::{get, post},
-};
-use serde::Deserialize;
 
-/// The engine-scoped routes (under `/api` and `/api/engines/{engine}`).
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/images", get(image_list))
-        .route("/images/prune", post(prune_images))
-        // An image's reference holds `/`: the route takes the rest of the path.
-        .route("/images/{*reference}", get(image).delete(remove_image))
-        .route("/volumes", get(volume_list).post(create_volume))
-        .route("/volumes/prune", post(prune_volumes))
-        .route("/volumes/{id}", get(volume).delete(remove_volume))
-        .route("/networks", get(network_list))
-        .route("/networks/prune", post(prune_networks))
-        .route("/networks/{id}", get(network).delete(remove_network))
-        .route("/system/df", get(disk_usage))
-}
-
-/// `{id}` of an object route: a volume name, a network id or name.
-#[derive(Deserialize)]
-struct ObjectRef {
-    id: String,
-}
-
-/// `{*reference}` of an image route.
-#[derive(Deserialize)]
-struct ImageRef {
-    reference: String,
+/// The endpoints of images, volumes, networks and disk usage.
+pub fn routes(api: Api) -> Api {
+    api.read(|r: Reading, ListImages {}| async move { images::list(&r.on.engine).await })
+        .read(|r: Reading, GetImage { reference }| async move {
+            images::detail(&r.on.engine, &reference).await
+        })
+        .read(|r: Reading, ListVolumes {}| async move {
+            let raw = r.on.engine.logs_api()?;
+            volumes::list(&r.on.engine, &raw).await
+        })
+        .read(|r: Reading, GetVolume { id }| async move {
+            let raw = r.on.engine.logs_api()?;
+            volumes::detail(&r.on.engine, &raw, &id).await
+        })
+        .read(|r: Reading, ListNetworks {}| async move { networks::list(&r.on.engine).await })
+        .read(|r: Reading, GetNetwork { id }| async move {
+            networks::detail(&r.on.engine, &id).await
+        })
+        .read(|r: Reading, GetDisk {}| async move {
+            let raw = r.on.engine.logs_api()?;
+            crate::docker::disk::usage(&r.on.engine, &raw).await
+        })
+        .call(remove_image)
+        .call(prune_images)
+        .call(create_volume)
+        .call(remove_volume)
+        .call(prune_volumes)
+        .call(remove_network)
+        .call(prune_networks)
 }
 
 /// Writes a change to the audit log as `KIND.ACTION` on `ENGINE/TARGET`, with its outcome.
@@ -75,104 +65,78 @@ async fn audit<T>(
         .await;
 }
 
-async fn image_list(OnEngine(on): OnEngine) -> ApiResult<Vec<ImageSummary>> {
-    json(on.inventory.images().await)
+/// 204, or 409 with Docker's message while in use.
+async fn remove_image(actor: Actor, call: Call<RemoveImage>) -> Result<(), Error> {
+    let id = call.params.reference;
+    let result = images::remove(&call.on.engine, &id, call.query.force.unwrap_or(false)).await;
+    audit(&actor, &call.on, Objects::Images, "remove", &id, &result).await;
+    result
 }
 
-async fn image(
-    OnEngine(on): OnEngine,
-    PathParam(ImageRef { reference }): PathParam<ImageRef>,
-) -> ApiResult<ImageDetail> {
-    json(on.inventory.image(&reference).await)
+async fn prune_images(actor: Actor, call: Call<PruneImages>) -> Result<Pruned, Error> {
+    let result = images::prune(&call.on.engine).await;
+    audit(
+        &actor,
+        &call.on,
+        Objects::Images,
+        "prune",
+        "dangling",
+        &result,
+    )
+    .await;
+    result
 }
 
-async fn volume_list(OnEngine(on): OnEngine) -> ApiResult<Vec<VolumeSummary>> {
-    json(on.inventory.volumes().await)
-}
-
-async fn volume(
-    OnEngine(on): OnEngine,
-    PathParam(ObjectRef { id }): PathParam<ObjectRef>,
-) -> ApiResult<VolumeSummary> {
-    json(on.inventory.volume(&id).await)
-}
-
-async fn network_list(OnEngine(on): OnEngine) -> ApiResult<Vec<NetworkSummary>> {
-    json(on.inventory.networks().await)
-}
-
-async fn network(
-    OnEngine(on): OnEngine,
-    PathParam(ObjectRef { id }): PathParam<ObjectRef>,
-) -> ApiResult<NetworkSummary> {
-    json(on.inventory.network(&id).await)
-}
-
-async fn disk_usage(OnEngine(on): OnEngine) -> ApiResult<EngineDisk> {
-    json(on.inventory.disk().await)
-}
-
-/// `DELETE /api/images/{reference}?force=`: 204, or 409 with Docker's message while in use.
-async fn remove_image(
-    OnEngine(on): OnEngine,
-    actor: Actor,
-    PathParam(ImageRef { reference: id }): PathParam<ImageRef>,
-    AppQuery(options): AppQuery<RemoveOptions>,
-) -> Result<StatusCode, Error> {
-    let result = images::remove(&on.engine, &id, options.force.unwrap_or(false)).await;
-    audit(&actor, &on, Objects::Images, "remove", &id, &result).await;
-    result.map(|()| StatusCode::NO_CONTENT)
-}
-
-async fn prune_images(OnEngine(on): OnEngine, actor: Actor) -> ApiResult<Pruned> {
-    let result = images::prune(&on.engine).await;
-    audit(&actor, &on, Objects::Images, "prune", "dangling", &result).await;
-    result.map(Json)
-}
-
-/// `POST /api/volumes` with `{name?, driver?, labels?}`: 201 with the volume.
-async fn create_volume(
-    OnEngine(on): OnEngine,
-    actor: Actor,
-    AppJson(new): AppJson<NewVolume>,
-) -> Result<(StatusCode, Json<VolumeSummary>), Error> {
-    let result = volumes::create(&on.engine, &new).await;
+/// `{name?, driver?, labels?}`: 201 with the volume.
+async fn create_volume(actor: Actor, call: Call<CreateVolume>) -> Result<VolumeSummary, Error> {
+    let new = call.body;
+    let result = volumes::create(&call.on.engine, &new).await;
     let name = match &result {
         Ok(volume) => volume.name.clone(),
         Err(_) => new.name.clone().unwrap_or_default(),
     };
-    audit(&actor, &on, Objects::Volumes, "create", &name, &result).await;
-    result.map(|volume| (StatusCode::CREATED, Json(volume)))
+    audit(&actor, &call.on, Objects::Volumes, "create", &name, &result).await;
+    result
 }
 
-async fn remove_volume(
-    OnEngine(on): OnEngine,
-    actor: Actor,
-    PathParam(ObjectRef { id }): PathParam<ObjectRef>,
-) -> Result<StatusCode, Error> {
-    let result = volumes::remove(&on.engine, &id).await;
-    audit(&actor, &on, Objects::Volumes, "remove", &id, &result).await;
-    result.map(|()| StatusCode::NO_CONTENT)
+async fn remove_volume(actor: Actor, call: Call<RemoveVolume>) -> Result<(), Error> {
+    let id = call.params.id;
+    let result = volumes::remove(&call.on.engine, &id).await;
+    audit(&actor, &call.on, Objects::Volumes, "remove", &id, &result).await;
+    result
 }
 
-async fn prune_volumes(OnEngine(on): OnEngine, actor: Actor) -> ApiResult<Pruned> {
-    let result = volumes::prune(&on.engine).await;
-    audit(&actor, &on, Objects::Volumes, "prune", "unused", &result).await;
-    result.map(Json)
+async fn prune_volumes(actor: Actor, call: Call<PruneVolumes>) -> Result<Pruned, Error> {
+    let result = volumes::prune(&call.on.engine).await;
+    audit(
+        &actor,
+        &call.on,
+        Objects::Volumes,
+        "prune",
+        "unused",
+        &result,
+    )
+    .await;
+    result
 }
 
-async fn remove_network(
-    OnEngine(on): OnEngine,
-    actor: Actor,
-    PathParam(ObjectRef { id }): PathParam<ObjectRef>,
-) -> Result<StatusCode, Error> {
-    let result = networks::remove(&on.engine, &id).await;
-    audit(&actor, &on, Objects::Networks, "remove", &id, &result).await;
-    result.map(|()| StatusCode::NO_CONTENT)
+async fn remove_network(actor: Actor, call: Call<RemoveNetwork>) -> Result<(), Error> {
+    let id = call.params.id;
+    let result = networks::remove(&call.on.engine, &id).await;
+    audit(&actor, &call.on, Objects::Networks, "remove", &id, &result).await;
+    result
 }
 
-async fn prune_networks(OnEngine(on): OnEngine, actor: Actor) -> ApiResult<Pruned> {
-    let result = networks::prune(&on.engine).await;
-    audit(&actor, &on, Objects::Networks, "prune", "unused", &result).await;
-    result.map(Json)
+async fn prune_networks(actor: Actor, call: Call<PruneNetworks>) -> Result<Pruned, Error> {
+    let result = networks::prune(&call.on.engine).await;
+    audit(
+        &actor,
+        &call.on,
+        Objects::Networks,
+        "prune",
+        "unused",
+        &result,
+    )
+    .await;
+    result
 }

@@ -17,7 +17,6 @@ use crate::{
     error::Error,
     http::{
         AppState,
-        api::{ContainerRef, ProjectRef, ServiceRef},
         extract::{OnEngine, PathParam},
         hosts::AllowedHosts,
     },
@@ -52,6 +51,24 @@ use std::{
 };
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use upstream::container_logs::LogSource;
+
+/// `{id}` of a container's stream, with or without the engine prefix.
+#[derive(serde::Deserialize)]
+pub struct ContainerRef {
+    pub id: String,
+}
+
+/// `{id}` of a swarm service's logs (an id, id prefix or name).
+#[derive(serde::Deserialize)]
+pub struct ServiceRef {
+    pub id: String,
+}
+
+/// `{name}` of a project's logs.
+#[derive(serde::Deserialize)]
+pub struct ProjectRef {
+    pub name: String,
+}
 
 pub const MAX_TAIL: usize = 10_000;
 pub const DEFAULT_TAIL: usize = 100;

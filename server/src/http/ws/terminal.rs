@@ -12,8 +12,9 @@ use crate::{
     error::Error,
     http::{
         AppState,
-        api::{ContainerRef, actions::Actor},
+        api::actions::Actor,
         extract::{OnEngine, PathParam},
+        ws::ContainerRef,
     },
 };
 use app::{frames::StreamKind, model::Role, terminal::ExecRequest};

@@ -109,6 +109,15 @@ impl Fixture {
     pub fn running(tag: &str, options: &[&str]) -> Self {
         Self::new(tag, true, options, &["sleep", "600"])
     }
+
+    /// A running member of compose `project`'s `service` (labelled as compose labels its
+    /// containers: how Berth groups them), running `script` with `sh -c`.
+    pub fn service(tag: &str, project: &str, service: &str, script: &str) -> Self {
+        let project = format!("com.docker.compose.project={project}");
+        let service = format!("com.docker.compose.service={service}");
+        let labels = ["--label", &project, "--label", &service];
+        Self::new(tag, true, &labels, &["sh", "-c", script])
+    }
 }
 
 impl Drop for Fixture {

@@ -1,10 +1,11 @@
 //! Test harness: a Berth server in-process on a loopback port, and containers on the real
 //! engine that are removed when their guard drops, even when the test panics. One file per
 //! fixture: `server`, `docker`, `engines` (private engines and sshd), `ws`, `process`,
-//! `postgres`.
+//! `postgres`; `json` looks into the API's answers.
 
 mod docker;
 mod engines;
+mod json;
 mod postgres;
 mod process;
 mod server;
@@ -12,6 +13,7 @@ mod ws;
 
 pub use docker::*;
 pub use engines::*;
+pub use json::*;
 pub use postgres::*;
 pub use process::*;
 pub use server::*;

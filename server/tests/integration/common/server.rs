@@ -63,11 +63,7 @@ impl TestServer {
         location: &berth::Location,
         tweak: impl FnOnce(&mut Settings),
     ) -> Self {
-        let mut settings = default_settings();
-        settings.accounts.auth = berth::AuthMode::On;
-        tweak(&mut settings);
-        let store = berth::Store::open(location).await.unwrap();
-        Self::build(local(docker_endpoint()), settings, Some(store)).await
+        Self::with_accounts_on(location, docker_endpoint(), tweak).await
     }
 
     /// [`TestServer::with_accounts`], watching the engine at `endpoint`.
@@ -76,11 +72,7 @@ impl TestServer {
         endpoint: Endpoint,
         tweak: impl FnOnce(&mut Settings),
     ) -> Self {
-        let mut settings = default_settings();
-        settings.accounts.auth = berth::AuthMode::On;
-        tweak(&mut settings);
-        let store = berth::Store::open(location).await.unwrap();
-        Self::build(local(endpoint), settings, Some(store)).await
+        Self::signing_in(location, endpoint, "target/site", tweak).await
     }
 
     /// [`TestServer::with_accounts`], serving the compiled site's files from `site_root`.
@@ -89,11 +81,21 @@ impl TestServer {
         site_root: &str,
         tweak: impl FnOnce(&mut Settings),
     ) -> Self {
+        Self::signing_in(location, docker_endpoint(), site_root, tweak).await
+    }
+
+    /// The one way the `with_accounts*` servers are made: sign-in required, then `tweak`.
+    async fn signing_in(
+        location: &berth::Location,
+        endpoint: Endpoint,
+        site_root: &str,
+        tweak: impl FnOnce(&mut Settings),
+    ) -> Self {
         let mut settings = default_settings();
         settings.accounts.auth = berth::AuthMode::On;
         tweak(&mut settings);
         let store = berth::Store::open(location).await.unwrap();
-        Self::build_with_site(local(docker_endpoint()), settings, Some(store), site_root).await
+        Self::build_with_site(local(endpoint), settings, Some(store), site_root).await
     }
 
     async fn with(endpoint: Endpoint, settings: Settings) -> Self {

@@ -130,6 +130,24 @@ impl WsClient {
         frames
     }
 
+    /// Reads until an `end` frame and returns its reason and whether to retry; panics with
+    /// the frames read when the socket ends, or `timeout` passes, without one.
+    pub async fn end(&mut self, timeout: Duration) -> (String, bool) {
+        use app::frames::Frame;
+        let frames = self
+            .collect(timeout, |f| matches!(f.last(), Some(Frame::End { .. })))
+            .await;
+        let Some(Frame::End { reason, retry }) = frames.last() else {
+            panic!("an end frame: {frames:?}")
+        };
+        (reason.clone(), *retry)
+    }
+
+    /// The reason of the `end` frame [`WsClient::end`] reads.
+    pub async fn end_reason(&mut self, timeout: Duration) -> String {
+        self.end(timeout).await.0
+    }
+
     pub async fn close(mut self) {
         let _ = self.stream.close(None).await;
     }
@@ -171,6 +189,21 @@ impl WsClient {
             return (read, Some(ended));
         }
         (read, None)
+    }
+}
+
+impl TestServer {
+    /// A socket to one of a container's streams (`logs`, `stats`) on this server.
+    pub async fn container_ws(&self, id: &str, stream: &str) -> WsClient {
+        self.open_ws(&format!("/ws/containers/{id}/{stream}")).await
+    }
+
+    /// A socket to `path` on this server, which must accept it: most tests open streams
+    /// this way, and only a refusal is worth a `match`.
+    pub async fn open_ws(&self, path: &str) -> WsClient {
+        WsClient::connect(&self.ws_url(path))
+            .await
+            .unwrap_or_else(|refused| panic!("{path} refused: {refused:?}"))
     }
 }
 
