@@ -61,9 +61,10 @@ impl Published {
     /// Makes a frame's text; a log batch through [`Self::logs`]. None when it cannot be
     /// serialized (never for Berth's frames: reported, not sent).
     pub fn new(frame: Frame) -> Option<Self> {
-        if let Frame::Logs(batch) = &frame {
-            return Some(Self::logs(batch));
-        }
+        let frame = match frame {
+            Frame::Logs(batch) => return Some(Self::logs(batch)),
+            frame => frame,
+        };
         let text = match serde_json::to_string(&frame) {
             Ok(text) => text.into(),
             Err(e) => {
@@ -88,10 +89,10 @@ impl Published {
         }
     }
 
-    /// A log batch, its text written with each line's place marked.
-    pub fn logs(batch: &LogBatch) -> Self {
+    /// A log batch, its text written with each line's place marked (its origins kept as
+    /// they are: moved, not copied).
+    pub fn logs(batch: LogBatch) -> Self {
         debug_assert_eq!(batch.count as usize, batch.lines.len(), "a batch's count");
-        let origins: Vec<&LogOrigin> = batch.origins.iter().collect();
         // Every field by name: a field added to a line cannot be left out of the text.
         let lines = batch.lines.iter().map(|line| {
             let BatchLine {
@@ -107,10 +108,29 @@ impl Published {
                 body: Body::Text(text),
             }
         });
-        let (text, index) = write_logs(batch.first, &origins, lines);
+        let (text, lines) = write_logs(batch.first, &batch.origins, lines);
+        let index = LogIndex {
+            first: batch.first,
+            origins: batch.origins,
+            lines,
+        };
         Self {
             text: text.into(),
             about: About::Logs(Arc::new(index)),
+        }
+    }
+
+    /// What a socket's client needs of the frame: its text, and whether it is the end (not
+    /// the lines' index: a client on the live path never cuts, and cloning the index's
+    /// `Arc` per frame and client is a shared write it does not need).
+    pub fn for_client(&self) -> Self {
+        let about = match &self.about {
+            About::End(ending) => About::End(ending.clone()),
+            _ => About::Other,
+        };
+        Self {
+            text: self.text.clone(),
+            about,
         }
     }
 
@@ -206,7 +226,13 @@ impl Published {
                 }
             })
             .collect();
-        let (text, mut cut) = write_logs(index.first + n as u64, &origins, lines.into_iter());
+        let first = index.first + n as u64;
+        let (text, marks) = write_logs(first, &origins, lines.into_iter());
+        let mut cut = LogIndex {
+            first,
+            origins: origins.into_iter().cloned().collect(),
+            lines: marks,
+        };
         // The timestamps were copied within the lines: their places moved with them.
         for (new, old) in cut.lines.iter_mut().zip(&index.lines[n..]) {
             let (from, to) = old.stamp;
@@ -245,9 +271,9 @@ enum Body<'a> {
 /// one buffer, strings escaped in place: nothing is allocated per line but its mark.
 fn write_logs<'a>(
     first: u64,
-    origins: &[&LogOrigin],
+    origins: &impl serde::Serialize,
     lines: impl ExactSizeIterator<Item = Line<'a>>,
-) -> (String, LogIndex) {
+) -> (String, Vec<Mark>) {
     // Offsets are u32: a frame is at most 1,000 lines of at most 16 KiB (escaped, a few
     // times that), far below 4 GiB.
     let count = lines.len();
@@ -297,15 +323,10 @@ fn write_logs<'a>(
         });
     }
     out.extend_from_slice(b"]}");
-    let index = LogIndex {
-        first,
-        origins: origins.iter().map(|o| (*o).clone()).collect(),
-        lines: marks,
-    };
     // Only UTF-8 was written: the check cannot fail, and costs one pass over the frame.
     let text = String::from_utf8(out)
         .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
-    (text, index)
+    (text, marks)
 }
 
 /// A line's opening: `{` and, for any origin but the first, `"origin":N,`.
@@ -398,7 +419,7 @@ mod tests {
             ),
         ) {
             let batch = batch(first, &lines, origins);
-            let published = Published::logs(&batch);
+            let published = Published::logs(batch.clone());
             prop_assert_eq!(published.text().as_str(), serde_text(batch.clone()));
             prop_assert_eq!(published.lines(), batch.lines.len());
             prop_assert_eq!(marked_lines(&published), expected_lines(&batch));

@@ -147,6 +147,9 @@ impl Queue {
     /// Never blocks on a client.
     pub fn push(&self, frame: Published) {
         let keep = self.limits.capacity.max(self.limits.history).max(1) as u64;
+        // Frames evicted here are dropped after the lock is let go: freeing their text and
+        // index is no work for the clients waiting on it.
+        let mut evicted = Vec::new();
         {
             let mut buffer = self.buffer();
             if buffer.closed {
@@ -169,9 +172,11 @@ impl Queue {
                 let old = buffer.frames.pop_front().expect("not empty");
                 buffer.bytes -= old.frame.text().len();
                 buffer.first += 1;
+                evicted.push(old);
             }
         }
         self.notify.notify_waiters();
+        drop(evicted);
     }
 
     /// No more frames: clients read what is left, then get [`RecvError::Closed`]. A hub
@@ -226,7 +231,11 @@ pub struct Cursor {
 
 /// `frame` without its first `skip` lines, when it is a log batch (a frame of any other
 /// kind weighs one line and is never cut). A cursor never skips a whole frame.
+#[inline]
 fn cut(frame: &Published, skip: u64) -> Published {
+    if skip == 0 {
+        return frame.clone();
+    }
     frame.skip(skip as usize).unwrap_or_else(|| frame.clone())
 }
 
@@ -354,7 +363,8 @@ impl Cursor {
     }
 
     /// Frames that can be read at once without a loss to report, up to `max_bytes` (at
-    /// least one frame when any is waiting): what a client is sent in one write.
+    /// least one frame when any is waiting): what a client is sent in one write, each as
+    /// [`Published::for_client`] keeps it.
     pub fn ready(&mut self, max_bytes: usize) -> Vec<Published> {
         let queue = self.queue.clone();
         let buffer = queue.buffer();
@@ -364,7 +374,11 @@ impl Cursor {
             if self.would_lag(&buffer) {
                 break;
             }
-            let frame = cut(&buffer.held(self.next).frame, self.skip(&buffer));
+            // What a client is sent: the text, and whether it ends the stream.
+            let frame = match self.skip(&buffer) {
+                0 => buffer.held(self.next).frame.for_client(),
+                skip => cut(&buffer.held(self.next).frame, skip),
+            };
             bytes += frame.text().len();
             frames.push(frame);
             self.step(&buffer);
@@ -533,7 +547,7 @@ mod tests {
                 text: format!("line {i}"),
             })
             .collect();
-        Published::logs(&LogBatch::new(first, vec![origin], lines))
+        Published::logs(LogBatch::new(first, vec![origin], lines))
     }
 
     fn numbers(text: &str) -> Vec<u64> {

@@ -247,7 +247,7 @@ mod tests {
             timestamp: ts.map(Into::into),
             text: text.into(),
         };
-        Published::logs(&LogBatch::new(1, vec![origin], vec![line]))
+        Published::logs(LogBatch::new(1, vec![origin], vec![line]))
     }
 
     /// Issue 14: a frame holds a batch; what the backlog holds is counted in lines.
@@ -266,7 +266,7 @@ mod tests {
                 text: format!("{i}"),
             })
             .collect();
-        let backlog = [Published::logs(&LogBatch::new(1, vec![origin], lines))];
+        let backlog = [Published::logs(LogBatch::new(1, vec![origin], lines))];
         assert_eq!(
             Gap::of(&backlog, false, 1, 3, &Seams::new()),
             None,
