@@ -147,6 +147,11 @@ pub async fn read<E: Endpoint<Query = ()>>(on: On, params: E) -> Result<E::Answe
     return browser::sendable(browser::get_json(crate::endpoint::path(&on, &params, &()))).await;
 }
 
+/// What a Berth-wide `E` answers (a path without `{on}`: engines, every container, the host).
+pub async fn read_berth<E: Endpoint<Query = ()>>(params: E) -> Result<E::Answer, ApiError> {
+    read(On::default_engine(), params).await
+}
+
 /// Calls `E` from the browser: a GET is aborted with its owner, a change completes (the user
 /// pressed the button). During SSR it answers an error: what only a browser asks (the
 /// admin pages, actions) is never rendered on the server.

@@ -65,15 +65,7 @@ fn bare(children: Children) -> impl IntoView {
 fn full(children: Children) -> impl IntoView {
     let on = page_engine();
     let health = Resource::new(move || on.get(), api::health);
-    let engines = Resource::new(
-        || (),
-        |_| {
-            api::read(
-                crate::urls::On::default_engine(),
-                crate::model::ListEngines {},
-            )
-        },
-    );
+    let engines = Resource::new(|| (), |_| api::read_berth(crate::model::ListEngines {}));
     poll(HEALTH_POLL_MS, move || {
         health.refetch();
         engines.refetch();

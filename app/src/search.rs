@@ -25,12 +25,9 @@ pub struct Entry {
 /// Everything searchable, from the engines that answer. Each engine's images and volumes
 /// are asked at once, beside every engine's containers.
 async fn index() -> Vec<Entry> {
-    let engines = api::read(
-        crate::urls::On::default_engine(),
-        crate::model::ListEngines {},
-    )
-    .await
-    .unwrap_or_default();
+    let engines = api::read_berth(crate::model::ListEngines {})
+        .await
+        .unwrap_or_default();
     let several = engines.len() > 1;
     // The default engine's pages keep their short paths.
     let on = |e: &model::EngineInfo| match e.default {
@@ -54,13 +51,8 @@ async fn index() -> Vec<Entry> {
             volumes.unwrap_or_default(),
         )
     }));
-    let (containers, objects) = futures::join!(
-        api::read(
-            crate::urls::On::default_engine(),
-            crate::model::ListAllContainers {}
-        ),
-        objects
-    );
+    let (containers, objects) =
+        futures::join!(api::read_berth(crate::model::ListAllContainers {}), objects);
     let place = |engine: &str, what: String| match several {
         true => format!("{engine} · {what}"),
         false => what,

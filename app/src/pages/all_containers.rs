@@ -10,20 +10,9 @@ use leptos_meta::Title;
 #[component]
 pub fn AllContainers() -> impl IntoView {
     let all = Resource::new(engine_epoch, |_| {
-        api::read(
-            crate::urls::On::default_engine(),
-            crate::model::ListAllContainers {},
-        )
+        api::read_berth(crate::model::ListAllContainers {})
     });
-    let engines = Resource::new(
-        || (),
-        |_| {
-            api::read(
-                crate::urls::On::default_engine(),
-                crate::model::ListEngines {},
-            )
-        },
-    );
+    let engines = Resource::new(|| (), |_| api::read_berth(crate::model::ListEngines {}));
     view! {
         <Title text="All containers" />
         <h1>"All containers"</h1>

@@ -18,10 +18,7 @@ use std::collections::BTreeMap;
 #[component]
 pub fn Dashboard() -> impl IntoView {
     let engines = Resource::new(engine_epoch, |_| {
-        api::read(
-            crate::urls::On::default_engine(),
-            crate::model::ListEngines {},
-        )
+        api::read_berth(crate::model::ListEngines {})
     });
     view! {
         <Title text="Dashboard" />

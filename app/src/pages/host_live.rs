@@ -66,10 +66,7 @@ pub fn HostLive() -> impl IntoView {
             })
         })
     };
-    let initial = Resource::new(
-        || (),
-        |_| api::read(crate::urls::On::default_engine(), crate::model::GetHost {}),
-    );
+    let initial = Resource::new(|| (), |_| api::read_berth(crate::model::GetHost {}));
     let card = move |known: Option<SystemStats>,
                      title: &'static str,
                      id: &'static str,
