@@ -32,8 +32,8 @@ mod xterm;
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
-    SsrMode,
-    components::{Route, Router, Routes},
+    MatchNestedRoutes, SsrMode,
+    components::{Outlet, ParentRoute, Route, Router, Routes},
     path,
 };
 
@@ -81,88 +81,15 @@ pub fn App() -> impl IntoView {
             <layout::Layout>
                 <Routes fallback=pages::NotFound>
                     <Route path=path!("/") view=pages::Dashboard ssr=SsrMode::Async />
-                    <Route path=path!("/containers") view=pages::ContainerList ssr=SsrMode::Async />
-                    <Route
-                        path=path!("/containers/:id")
-                        view=pages::ContainerPage
-                        ssr=SsrMode::Async
-                    />
-                    // An engine's pages; the paths above are the default engine's.
-                    <Route
-                        path=path!("/engines/:engine")
-                        view=pages::EngineDashboard
-                        ssr=SsrMode::Async
-                    />
-                    <Route
-                        path=path!("/engines/:engine/containers")
-                        view=pages::ContainerList
-                        ssr=SsrMode::Async
-                    />
-                    <Route
-                        path=path!("/engines/:engine/containers/:id")
-                        view=pages::ContainerPage
-                        ssr=SsrMode::Async
-                    />
-                    <Route
-                        path=path!("/engines/:engine/projects")
-                        view=pages::ProjectList
-                        ssr=SsrMode::Async
-                    />
-                    <Route
-                        path=path!("/engines/:engine/projects/:name")
-                        view=pages::ProjectPage
-                        ssr=SsrMode::Async
-                    />
-                    <Route path=path!("/swarm") view=pages::SwarmPage ssr=SsrMode::Async />
-                    <Route
-                        path=path!("/services/:id")
-                        view=pages::ServicePage
-                        ssr=SsrMode::Async
-                    />
-                    <Route
-                        path=path!("/engines/:engine/swarm")
-                        view=pages::SwarmPage
-                        ssr=SsrMode::Async
-                    />
-                    <Route
-                        path=path!("/engines/:engine/services/:id")
-                        view=pages::ServicePage
-                        ssr=SsrMode::Async
-                    />
+                    // The default engine's pages at the root, and every engine's under its name.
+                    <EnginePages />
+                    <ParentRoute path=path!("/engines/:engine") view=Outlet ssr=SsrMode::Async>
+                        <Route path=path!("") view=pages::EngineDashboard ssr=SsrMode::Async />
+                        <EnginePages />
+                    </ParentRoute>
                     <Route
                         path=path!("/all/containers")
                         view=pages::AllContainers
-                        ssr=SsrMode::Async
-                    />
-                    // What an engine keeps beside its containers.
-                    <Route path=path!("/images") view=pages::ImagesPage ssr=SsrMode::Async />
-                    <Route path=path!("/images/*reference") view=pages::ImagePage ssr=SsrMode::Async />
-                    <Route path=path!("/volumes") view=pages::VolumesPage ssr=SsrMode::Async />
-                    <Route path=path!("/networks") view=pages::NetworksPage ssr=SsrMode::Async />
-                    <Route path=path!("/disk") view=pages::DiskPage ssr=SsrMode::Async />
-                    <Route
-                        path=path!("/engines/:engine/images")
-                        view=pages::ImagesPage
-                        ssr=SsrMode::Async
-                    />
-                    <Route
-                        path=path!("/engines/:engine/images/*reference")
-                        view=pages::ImagePage
-                        ssr=SsrMode::Async
-                    />
-                    <Route
-                        path=path!("/engines/:engine/volumes")
-                        view=pages::VolumesPage
-                        ssr=SsrMode::Async
-                    />
-                    <Route
-                        path=path!("/engines/:engine/networks")
-                        view=pages::NetworksPage
-                        ssr=SsrMode::Async
-                    />
-                    <Route
-                        path=path!("/engines/:engine/disk")
-                        view=pages::DiskPage
                         ssr=SsrMode::Async
                     />
                     <Route path=path!("/admin") view=pages::AdminUsers ssr=SsrMode::Async />
@@ -170,14 +97,29 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/audit") view=pages::AdminAudit ssr=SsrMode::Async />
                     <Route path=path!("/login") view=pages::Login />
                     <Route path=path!("/setup") view=pages::Setup />
-                    <Route path=path!("/projects") view=pages::ProjectList ssr=SsrMode::Async />
-                    <Route
-                        path=path!("/projects/:name")
-                        view=pages::ProjectPage
-                        ssr=SsrMode::Async
-                    />
                 </Routes>
             </layout::Layout>
         </Router>
     }
+}
+
+/// The pages every engine has, declared once: `App` mounts them at the root for the default
+/// engine and under `/engines/:engine` for each engine (pages find their engine in the path).
+#[component(transparent)]
+fn EnginePages() -> impl MatchNestedRoutes + Clone {
+    view! {
+        <Route path=path!("/containers") view=pages::ContainerList ssr=SsrMode::Async />
+        <Route path=path!("/containers/:id") view=pages::ContainerPage ssr=SsrMode::Async />
+        <Route path=path!("/projects") view=pages::ProjectList ssr=SsrMode::Async />
+        <Route path=path!("/projects/:name") view=pages::ProjectPage ssr=SsrMode::Async />
+        <Route path=path!("/swarm") view=pages::SwarmPage ssr=SsrMode::Async />
+        <Route path=path!("/services/:id") view=pages::ServicePage ssr=SsrMode::Async />
+        // What an engine keeps beside its containers.
+        <Route path=path!("/images") view=pages::ImagesPage ssr=SsrMode::Async />
+        <Route path=path!("/images/*reference") view=pages::ImagePage ssr=SsrMode::Async />
+        <Route path=path!("/volumes") view=pages::VolumesPage ssr=SsrMode::Async />
+        <Route path=path!("/networks") view=pages::NetworksPage ssr=SsrMode::Async />
+        <Route path=path!("/disk") view=pages::DiskPage ssr=SsrMode::Async />
+    }
+    .into_inner()
 }
