@@ -188,6 +188,7 @@ pub fn routes() -> impl Iterator<Item = Route> {
         crate::model::ENGINE_ROUTES,
         crate::model::SWARM_ROUTES,
         crate::model::ACCOUNT_ROUTES,
+        crate::model::STACK_ROUTES,
         crate::resources::OBJECT_ROUTES,
     ]
     .into_iter()

@@ -34,6 +34,10 @@ pub enum Error {
     /// 413: the request's body is larger than the route reads.
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// 422: the body is well-formed but its content cannot be used (a compose file that is
+    /// not YAML); the message names the line where it can.
+    #[error("{0}")]
+    Unprocessable(String),
     /// 421: a Host that is not one of Berth's (DNS rebinding).
     #[error("{0}")]
     MisdirectedHost(String),
@@ -69,6 +73,7 @@ impl Error {
             409 => Self::Conflict(message),
             413 => Self::PayloadTooLarge(message),
             421 => Self::MisdirectedHost(message),
+            422 => Self::Unprocessable(message),
             426 => Self::UpgradeRequired(message),
             429 => Self::TooMany(message),
             502 => Self::BadGateway(message),
@@ -100,6 +105,7 @@ impl Error {
             Self::Conflict(_) => 409,
             Self::PayloadTooLarge(_) => 413,
             Self::MisdirectedHost(_) => 421,
+            Self::Unprocessable(_) => 422,
             Self::UpgradeRequired(_) => 426,
             Self::TooMany(_) => 429,
             Self::Internal(_) => 500,

@@ -18,6 +18,9 @@
 //! - `engines/`: every engine by name with its context (connection, live container list,
 //!   last stats); `config`: the engines file and flags.
 //! - `accounts/`: users, roles, password hashing, sessions, tokens, the audit log.
+//! - `stacks/`: compose stacks as folders on disk (`folder`: reads and writes that never
+//!   leave a stack's folder; `history`: its versions; `yaml`: what Berth reads of a
+//!   compose file itself).
 //! - `http/`: the edge: the router and its layers (`hosts`, `paths`, `request_body`,
 //!   `gate`, `doors`: the authorization table), `serve` (the accept loop and drained
 //!   shutdown), `api/` (the JSON API: `mount` mounts each endpoint `app::endpoint` declares,
@@ -49,6 +52,7 @@ mod engines;
 mod error;
 mod http;
 mod live;
+mod stacks;
 mod store;
 
 // What the binary and the integration tests reach; everything else is private to its layer.
@@ -125,7 +129,7 @@ pub fn serving_address(config: &Config) -> Result<std::net::SocketAddr, String> 
 /// supervisors, hubs, sessions and connections all run on one task tracker, born first,
 /// and are all waited for (at most `--shutdown-drain-ms`).
 pub async fn launch(
-    config: Config,
+    mut config: Config,
     listener: tokio::net::TcpListener,
     shutdown: CancellationToken,
 ) -> Result<(), String> {
@@ -139,6 +143,8 @@ pub async fn launch(
             addr.port()
         );
     }
+    let stacks = &mut config.settings.stacks.stacks_dir;
+    stacks.get_or_insert_with(|| config.data_dir.join("stacks"));
     let tasks = TaskTracker::new();
     let engines: Vec<_> = config
         .engines()?

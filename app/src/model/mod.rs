@@ -8,6 +8,7 @@ mod containers;
 mod engines;
 mod error;
 mod health;
+mod stacks;
 mod swarm;
 
 pub use accounts::*;
@@ -16,6 +17,7 @@ pub use containers::*;
 pub use engines::*;
 pub use error::*;
 pub use health::*;
+pub use stacks::*;
 pub use swarm::*;
 
 // Here rather than in a domain's file: users, tokens and engines all name themselves by it.

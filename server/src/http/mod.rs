@@ -53,6 +53,8 @@ pub struct Settings {
     pub sockets: ws::settings::SocketSettings,
     #[command(flatten)]
     pub accounts: crate::accounts::AccountSettings,
+    #[command(flatten)]
+    pub stacks: crate::stacks::StackSettings,
 }
 
 impl Settings {
@@ -82,6 +84,8 @@ pub struct AppState {
     pub auth: Option<Arc<gate::Auth>>,
     /// How long a request's body may take to arrive.
     pub body_timeout: Duration,
+    /// The compose stacks' folders.
+    pub stacks: Arc<crate::stacks::Stacks>,
 }
 
 impl AppState {
@@ -143,6 +147,7 @@ impl AppState {
             hosts,
             auth: None,
             body_timeout: Duration::from_millis(settings.serve.body_timeout_ms),
+            stacks: crate::stacks::Stacks::new(settings.stacks.dir()),
         }
     }
 
@@ -178,7 +183,7 @@ impl AppState {
 /// the authorization table (for the route it matched, or the fallback's own
 /// check). Each is a `Router::layer`, so it runs for every route and for the fallback.
 pub fn router(state: AppState) -> Router {
-    let (api, reads) = api::routes(state.sockets.engines.clone());
+    let (api, reads) = api::routes(state.sockets.engines.clone(), state.stacks.clone());
     let accounts = state.auth.is_some();
     let terminals = state.sockets.terminals.clone();
     let context = move || {

@@ -96,6 +96,27 @@ impl Actor {
         }
     }
 
+    /// Who acts, as versions and runs record them.
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Writes what was done to `target` on `on` to the audit log: `ENGINE/TARGET`, or
+    /// `ENGINE/TARGET: STATUS` when it failed.
+    pub(crate) async fn outcome<T>(
+        &self,
+        action: &str,
+        on: &crate::engines::EngineContext,
+        target: &str,
+        result: &Result<T, Error>,
+    ) {
+        let target = match result {
+            Ok(_) => format!("{}/{target}", on.name),
+            Err(e) => format!("{}/{target}: {}", on.name, e.status()),
+        };
+        self.record(action, &target, result.is_ok()).await;
+    }
+
     pub(crate) async fn record(&self, action: &str, target: &str, ok: bool) {
         if let Some(auth) = &self.auth {
             auth.audit
@@ -238,18 +259,8 @@ async fn audit(
     reference: &str,
     result: &Result<Option<ActionOutcome>, Error>,
 ) {
-    let outcome = match result {
-        Ok(_) => String::new(),
-        Err(e) => format!(": {}", e.status()),
-    };
-    let target = format!("{}/{reference}{outcome}", on.name);
-    actor
-        .record(
-            &format!("container.{}", action.as_str()),
-            &target,
-            result.is_ok(),
-        )
-        .await;
+    let action = format!("container.{}", action.as_str());
+    actor.outcome(&action, on, reference, result).await;
 }
 
 /// Does `action` to the container `reference` names; its state after, or `None` once

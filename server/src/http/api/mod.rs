@@ -2,6 +2,7 @@
 //! `{"error": "..."}`. Every endpoint is declared in `app` and mounted through [`mount`].
 //! Here: containers, projects, engines, health; [`objects`]: images, volumes,
 //! networks; [`actions`]: starting, stopping, removing… containers and projects;
+//! [`stacks`]: compose stacks' folders, files and versions;
 //! [`signin`]: `/api/auth/*`; [`accounts`]: `/api/users`, `/api/tokens`, `/api/audit`.
 
 pub mod accounts;
@@ -9,6 +10,7 @@ pub mod actions;
 pub mod mount;
 pub mod objects;
 pub mod signin;
+pub mod stacks;
 
 use crate::{
     accounts::sessions::Caller,
@@ -36,7 +38,10 @@ use std::sync::Arc;
 /// `/api`: every declared endpoint (engine-wide ones for the default engine and under
 /// `/engines/{engine}`), sign-in under `/api/auth`, and health; with the reads the
 /// server-rendered pages ask.
-pub fn routes(engines: Arc<Engines>) -> (Router<AppState>, app::api::SharedReads) {
+pub fn routes(
+    engines: Arc<Engines>,
+    stacks: Arc<crate::stacks::Stacks>,
+) -> (Router<AppState>, app::api::SharedReads) {
     let api = Api::default()
         .read(|r: Reading, ListEngines {}| async move { Ok(r.engines.engines().await) })
         .read(
@@ -51,8 +56,8 @@ pub fn routes(engines: Arc<Engines>) -> (Router<AppState>, app::api::SharedReads
         .read(project)
         .read(swarm)
         .read(service);
-    let api = objects::routes(actions::routes(accounts::routes(api)));
-    let (router, reads) = api.finish(engines);
+    let api = stacks::routes(objects::routes(actions::routes(accounts::routes(api))));
+    let (router, reads) = api.finish(engines, stacks);
     let router = router
         .route("/api/health", get(health))
         .route("/api/engines/{engine}/health", get(health))

@@ -13,6 +13,7 @@ use crate::{
         AppState,
         extract::{AppJson, AppQuery, OnEngine, PathParam},
     },
+    stacks::Stacks,
 };
 use app::{
     api::BoxFuture,
@@ -30,10 +31,12 @@ use axum::{
 };
 use std::{any::Any, collections::HashMap, future::Future, sync::Arc};
 
-/// What a read is answered from: every engine, and the one its path names.
+/// What a read is answered from: every engine, the stacks' folders, and the engine its
+/// path names.
 #[derive(Clone)]
 pub struct Reading {
     pub engines: Arc<Engines>,
+    pub stacks: Arc<Stacks>,
     pub on: Arc<EngineContext>,
 }
 
@@ -87,6 +90,7 @@ impl Api {
         self.call::<E, (), _, _>(move |(), call: Call<E>| {
             let reading = Reading {
                 engines: call.state.sockets.engines.clone(),
+                stacks: call.state.stacks.clone(),
                 on: call.on,
             };
             handler(reading, call.params)
@@ -126,10 +130,15 @@ impl Api {
         self
     }
 
-    /// The router, and the reads for the pages (answered for `engines`).
-    pub fn finish(self, engines: Arc<Engines>) -> (Router<AppState>, app::api::SharedReads) {
+    /// The router, and the reads for the pages (answered from `engines` and `stacks`).
+    pub fn finish(
+        self,
+        engines: Arc<Engines>,
+        stacks: Arc<Stacks>,
+    ) -> (Router<AppState>, app::api::SharedReads) {
         let reads = PageReads {
             engines,
+            stacks,
             reads: Arc::new(self.reads),
         };
         (self.router, Arc::new(reads))
@@ -223,6 +232,7 @@ fn answered<E: Endpoint>(answer: E::Answer) -> Response {
 /// The reads, for the pages the server renders.
 struct PageReads {
     engines: Arc<Engines>,
+    stacks: Arc<Stacks>,
     reads: Arc<HashMap<&'static str, BoxedRead>>,
 }
 
@@ -233,14 +243,21 @@ impl app::api::Reads for PageReads {
         on: On,
         params: Box<dyn Any + Send>,
     ) -> BoxFuture<'static, Result<Box<dyn Any + Send>, ApiError>> {
-        let engines = self.engines.clone();
+        let (engines, stacks) = (self.engines.clone(), self.stacks.clone());
         let read = self.reads.get(path).cloned();
         Box::pin(async move {
             let read = read.ok_or_else(|| ApiError::new(500, format!("{path} is not a read")))?;
             let on = engines.of(&on).map_err(Error::into_wire)?;
-            read(Reading { engines, on }, params)
-                .await
-                .map_err(Error::into_wire)
+            read(
+                Reading {
+                    engines,
+                    stacks,
+                    on,
+                },
+                params,
+            )
+            .await
+            .map_err(Error::into_wire)
         })
     }
 

@@ -56,13 +56,8 @@ async fn audit<T>(
     target: &str,
     result: &Result<T, Error>,
 ) {
-    let target = match result {
-        Ok(_) => format!("{}/{target}", on.name),
-        Err(e) => format!("{}/{target}: {}", on.name, e.status()),
-    };
-    actor
-        .record(&format!("{}.{action}", kind.one()), &target, result.is_ok())
-        .await;
+    let action = format!("{}.{action}", kind.one());
+    actor.outcome(&action, on, target, result).await;
 }
 
 /// 204, or 409 with Docker's message while in use.

@@ -30,6 +30,9 @@ pub fn default_settings() -> Settings {
     // A list the API read is kept 1 s, not 15: tests that count hubs, upstreams and tasks
     // after reading the API see them gone soon.
     settings.hubs.list_cache_secs = 1;
+    // Stacks a test saves go to a scratch folder, never to `berth-data` in the checkout.
+    settings.stacks.stacks_dir =
+        Some(std::env::temp_dir().join(format!("berth-it-stacks-{}", std::process::id())));
     settings
 }
 
@@ -104,11 +107,21 @@ impl TestServer {
 
     /// A server watching several engines by name, the first the default; returned at once.
     pub async fn with_engines(engines: &[(&str, Endpoint)]) -> Self {
+        Self::with_engines_and(engines, |_| {}).await
+    }
+
+    /// [`TestServer::with_engines`], with settings changed by `tweak`.
+    pub async fn with_engines_and(
+        engines: &[(&str, Endpoint)],
+        tweak: impl FnOnce(&mut Settings),
+    ) -> Self {
         let engines = engines
             .iter()
             .map(|(name, endpoint)| (EngineName::parse(name).unwrap(), endpoint.clone()))
             .collect();
-        Self::build(engines, default_settings(), None).await
+        let mut settings = default_settings();
+        tweak(&mut settings);
+        Self::build(engines, settings, None).await
     }
 
     async fn build(

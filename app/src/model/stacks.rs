@@ -1,0 +1,205 @@
+//! Compose stacks: folders of compose files Berth keeps, edits and versions, one per stack
+//! under the server's stacks directory, each deployed on one engine.
+
+use super::{ApiError, Project};
+use serde::{Deserialize, Serialize};
+
+/// The longest file a stack holds (`compose.yaml`, `.env`): 1 MiB.
+pub const MAX_STACK_FILE: usize = 1 << 20;
+
+/// Checks a stack's name, which is its folder's name and its compose project's name:
+/// Compose's grammar (lowercase letters, digits, `_` and `-`, starting with a letter or
+/// digit), at most 63 characters. Nothing else can name a folder, so no name leaves the
+/// stacks directory.
+pub fn validate_stack_name(name: &str) -> Result<(), ApiError> {
+    let mut bytes = name.bytes();
+    let first_ok = bytes
+        .next()
+        .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    let rest_ok = bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_-".contains(&b));
+    if first_ok && rest_ok && name.len() <= 63 {
+        return Ok(());
+    }
+    Err(ApiError::bad_request(format!(
+        "invalid stack name {name:?}: use 1 to 63 lowercase letters, digits, '_' or '-', starting with a letter or digit"
+    )))
+}
+
+/// A stack's files as the editor holds them. An empty `env` means no `.env` file.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StackFiles {
+    pub compose: String,
+    #[serde(default)]
+    pub env: String,
+}
+
+/// How much of a stack runs, from the engine's containers of its project.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StackState {
+    /// Every service has a running container.
+    Running,
+    /// Some services run, some do not.
+    Partial,
+    /// Containers exist; none runs.
+    Stopped,
+    /// No container of the project exists.
+    NotDeployed,
+}
+
+impl StackState {
+    /// From how many services run of how many, and whether any container exists.
+    pub fn of(running: u32, services: u32, containers: u32) -> Self {
+        match (containers, running) {
+            (0, _) => Self::NotDeployed,
+            (_, 0) => Self::Stopped,
+            (_, r) if r >= services => Self::Running,
+            _ => Self::Partial,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Running => "running",
+            Self::Partial => "partly running",
+            Self::Stopped => "stopped",
+            Self::NotDeployed => "not deployed",
+        }
+    }
+}
+
+/// A stack in a list: its folder (or, `external`, a compose project the engine runs that
+/// has no folder here) and its state on its engine.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StackSummary {
+    pub name: String,
+    pub engine: String,
+    /// A compose project on the engine with no folder in the stacks directory: its actions
+    /// work, its files are not Berth's to edit.
+    pub external: bool,
+    pub state: StackState,
+    /// Services with a running container, of `services`.
+    pub running: u32,
+    /// The file's services (with those only the engine knows), sorted.
+    pub services: Vec<String>,
+    pub containers: u32,
+    /// The compose file's name in the folder (`compose.yaml`…); none for an external one.
+    pub file: Option<String>,
+}
+
+/// A stack with its files, its current version and its containers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stack {
+    pub summary: StackSummary,
+    pub files: StackFiles,
+    /// The newest version (0 while no version is kept).
+    pub version: u64,
+    /// Its compose project's containers on the engine, when any exist.
+    pub project: Option<Project>,
+}
+
+/// A kept version of a stack's files: who made it, when, and how.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StackVersion {
+    /// 1, 2, 3…: the newest is the current files.
+    pub n: u64,
+    pub at_ms: i64,
+    /// The user (or token) who saved it; `disk` for files found changed on disk.
+    pub by: String,
+    /// `created`, `saved`, `restored N`, `found on disk`.
+    pub what: String,
+}
+
+/// One version with its files, for a diff or a restore.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StackVersionFiles {
+    pub version: StackVersion,
+    pub files: StackFiles,
+}
+
+/// A stack's new name.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StackRename {
+    pub to: String,
+}
+
+crate::endpoints! {
+    STACK_ROUTES;
+    /// The engine's stacks (its folders here) and the compose projects it runs without one.
+    GET "/api{on}/stacks" VIEWER => ListStacks {} -> Vec<StackSummary>;
+    /// A stack's files, version and containers.
+    GET "/api{on}/stacks/{name}" VIEWER => GetStack { name: String } -> Stack;
+    /// Saves a stack's files (a new one on this engine when none has the name); each save
+    /// is a new version. 422 for YAML the compose file cannot be, with its line.
+    PUT "/api{on}/stacks/{name}" OPERATOR => SaveStack { name: String } body(StackFiles) -> Stack;
+    /// Removes a stack's folder and its versions; 409 while its containers exist.
+    DELETE "/api{on}/stacks/{name}" OPERATOR => RemoveStack { name: String } -> () = 204;
+    /// Renames a stack's folder; 409 while its containers exist or the name is taken.
+    POST "/api{on}/stacks/{name}/rename" OPERATOR => RenameStack { name: String }
+        body(StackRename) -> StackSummary;
+    /// A stack's versions, newest first.
+    GET "/api{on}/stacks/{name}/versions" VIEWER => ListStackVersions { name: String }
+        -> Vec<StackVersion>;
+    /// One version's files.
+    GET "/api{on}/stacks/{name}/versions/{n}" VIEWER => GetStackVersion { name: String, n: u64 }
+        -> StackVersionFiles;
+    /// Makes a version's files the current ones: a save like any other.
+    POST "/api{on}/stacks/{name}/versions/{n}/restore" OPERATOR => RestoreStackVersion {
+        name: String, n: u64 } -> Stack;
+}
+
+/// The line a compose file's error names (`… line 7 …`), to mark it in the editor.
+pub fn error_line(message: &str) -> Option<u32> {
+    let at = message.find("line ")?;
+    let digits: String = message[at + 5..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok().filter(|&n| n > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stack_names_are_compose_project_names() {
+        for ok in ["web", "a", "0x", "my_app-2", &"a".repeat(63)] {
+            assert_eq!(validate_stack_name(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "",
+            "-x",
+            "_x",
+            "Web",
+            "a.b",
+            "..",
+            ".",
+            "a/b",
+            "a b",
+            "é",
+            &"a".repeat(64),
+        ] {
+            assert_eq!(
+                validate_stack_name(bad).map_err(|e| e.status),
+                Err(400),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn states_count_services() {
+        assert_eq!(StackState::of(0, 2, 0), StackState::NotDeployed);
+        assert_eq!(StackState::of(0, 2, 2), StackState::Stopped);
+        assert_eq!(StackState::of(1, 2, 2), StackState::Partial);
+        assert_eq!(StackState::of(2, 2, 3), StackState::Running);
+    }
+
+    #[test]
+    fn error_lines() {
+        assert_eq!(error_line("compose.yaml, line 7, column 3: bad"), Some(7));
+        assert_eq!(error_line("no line here"), None);
+        assert_eq!(error_line("line 0"), None);
+    }
+}

@@ -1,0 +1,303 @@
+//! Compose stacks over the JSON API (issue 27): the folders in `--stacks-dir` ([`Stacks`])
+//! with their state on the engine each belongs to, their files and versions. Viewers read;
+//! operators save, rename, remove and restore, each audited as `stack.ACTION` on
+//! `ENGINE/NAME`.
+
+use super::mount::{Api, Call, Reading};
+use crate::{
+    engines::{EngineContext, Engines},
+    error::Error,
+    http::api::actions::Actor,
+    stacks::OnDisk,
+};
+use app::model::{
+    GetStack, GetStackVersion, ListStackVersions, ListStacks, Project, RemoveStack, RenameStack,
+    RestoreStackVersion, SaveStack, Stack, StackFiles, StackState, StackSummary, StackVersion,
+    StackVersionFiles, group_projects, validate_stack_name,
+};
+
+/// The stack endpoints.
+pub fn routes(api: Api) -> Api {
+    api.read(list)
+        .read(get)
+        .read(versions)
+        .read(version)
+        .call(save)
+        .call(remove)
+        .call(rename)
+        .call(restore)
+}
+
+/// The engine's stacks, then the compose projects it runs that have no folder here.
+async fn list(r: Reading, ListStacks {}: ListStacks) -> Result<Vec<StackSummary>, Error> {
+    let projects = projects(&r.on).await?;
+    let mut stacks: Vec<StackSummary> = r
+        .stacks
+        .list()
+        .await?
+        .iter()
+        .filter(|disk| engine_of(disk, &r.engines) == r.on.name.as_str())
+        .map(|disk| summary(Some(disk), &disk.name, &r.on, find(&projects, &disk.name)))
+        .collect();
+    let external: Vec<StackSummary> = projects
+        .iter()
+        .filter(|p| !stacks.iter().any(|s| s.name == p.name))
+        .map(|p| summary(None, &p.name, &r.on, Some(p)))
+        .collect();
+    stacks.extend(external);
+    Ok(stacks)
+}
+
+/// A stack's files, version and containers; an external project's containers alone.
+async fn get(r: Reading, GetStack { name }: GetStack) -> Result<Stack, Error> {
+    validate_stack_name(&name)?;
+    let projects = projects(&r.on).await?;
+    let project = find(&projects, &name).cloned();
+    match r.stacks.read(&name).await {
+        Ok((disk, files, version)) => {
+            belongs(&disk, &r.engines, &r.on)?;
+            Ok(Stack {
+                summary: summary(Some(&disk), &name, &r.on, project.as_ref()),
+                files,
+                version,
+                project,
+            })
+        }
+        Err(e) if e.status() == 404 && project.is_some() => Ok(Stack {
+            summary: summary(None, &name, &r.on, project.as_ref()),
+            files: StackFiles::default(),
+            version: 0,
+            project,
+        }),
+        Err(e) => Err(e),
+    }
+}
+
+async fn versions(
+    r: Reading,
+    ListStackVersions { name }: ListStackVersions,
+) -> Result<Vec<StackVersion>, Error> {
+    mine(&r, &name).await?;
+    r.stacks.versions(&name).await
+}
+
+async fn version(
+    r: Reading,
+    GetStackVersion { name, n }: GetStackVersion,
+) -> Result<StackVersionFiles, Error> {
+    mine(&r, &name).await?;
+    r.stacks.version(&name, n).await
+}
+
+/// Saves the files (a new stack on this engine when the name is free): 413, 422 with the
+/// line, or 409 when the stack is another engine's.
+async fn save(actor: Actor, call: Call<SaveStack>) -> Result<Stack, Error> {
+    let name = call.params.name;
+    let result = saved(&actor, &call.state, &call.on, &name, call.body, "saved").await;
+    audit(&actor, &call.on, "save", &name, &result).await;
+    result
+}
+
+/// Makes version `n` the current files.
+async fn restore(actor: Actor, call: Call<RestoreStackVersion>) -> Result<Stack, Error> {
+    let RestoreStackVersion { name, n } = call.params;
+    let stacks = &call.state.stacks;
+    let result = async {
+        mine(&reading(&call.state, &call.on), &name).await?;
+        let files = stacks.version(&name, n).await?.files;
+        saved(
+            &actor,
+            &call.state,
+            &call.on,
+            &name,
+            files,
+            &format!("restored {n}"),
+        )
+        .await
+    }
+    .await;
+    audit(&actor, &call.on, "restore", &name, &result).await;
+    result
+}
+
+/// Removes the folder; 409 while the engine has containers of the project.
+async fn remove(actor: Actor, call: Call<RemoveStack>) -> Result<(), Error> {
+    let name = call.params.name;
+    let result = async {
+        idle(&reading(&call.state, &call.on), &name, "remove").await?;
+        call.state.stacks.remove(&name).await
+    }
+    .await;
+    audit(&actor, &call.on, "remove", &name, &result).await;
+    result
+}
+
+/// Renames the folder; 409 while the engine has containers of the project (they would keep
+/// the old name) or when the new name is taken.
+async fn rename(actor: Actor, call: Call<RenameStack>) -> Result<StackSummary, Error> {
+    let name = call.params.name;
+    let to = call.body.to;
+    let r = reading(&call.state, &call.on);
+    let result = async {
+        validate_stack_name(&to)?;
+        idle(&r, &name, "rename").await?;
+        let disk = call.state.stacks.rename(&name, &to).await?;
+        let projects = projects(&call.on).await?;
+        Ok(summary(Some(&disk), &to, &call.on, find(&projects, &to)))
+    }
+    .await;
+    audit(
+        &actor,
+        &call.on,
+        "rename",
+        &format!("{name} -> {to}"),
+        &result,
+    )
+    .await;
+    result
+}
+
+/// Saves and answers the stack as it now is.
+async fn saved(
+    actor: &Actor,
+    state: &crate::http::AppState,
+    on: &std::sync::Arc<EngineContext>,
+    name: &str,
+    files: StackFiles,
+    what: &str,
+) -> Result<Stack, Error> {
+    validate_stack_name(name)?;
+    let stacks = &state.stacks;
+    let r = reading(state, on);
+    if let Ok((disk, _, _)) = stacks.read(name).await {
+        belongs(&disk, &r.engines, on).map_err(|_| {
+            Error::new(
+                409,
+                format!(
+                    "the stack {name} belongs to the engine {}",
+                    engine_of(&disk, &r.engines)
+                ),
+            )
+        })?;
+    }
+    let (disk, files, version) = stacks
+        .save(name, on.name.as_str(), files, actor.name(), what)
+        .await?;
+    let projects = projects(on).await.unwrap_or_default();
+    let project = find(&projects, name).cloned();
+    Ok(Stack {
+        summary: summary(Some(&disk), name, on, project.as_ref()),
+        files,
+        version,
+        project,
+    })
+}
+
+/// 404 unless the stack is a folder here that belongs to this engine.
+async fn mine(r: &Reading, name: &str) -> Result<OnDisk, Error> {
+    let (disk, _, _) = r.stacks.read(name).await?;
+    belongs(&disk, &r.engines, &r.on)?;
+    Ok(disk)
+}
+
+/// 409 while the engine has a container of the stack's project.
+async fn idle(r: &Reading, name: &str, doing: &str) -> Result<(), Error> {
+    mine(r, name).await?;
+    let projects = projects(&r.on).await?;
+    if let Some(project) = find(&projects, name) {
+        return Err(Error::new(
+            409,
+            format!(
+                "the stack {name} has {} container(s) on {}: take it down before you {doing} it",
+                project.containers.len(),
+                r.on.name
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn reading(state: &crate::http::AppState, on: &std::sync::Arc<EngineContext>) -> Reading {
+    Reading {
+        engines: state.sockets.engines.clone(),
+        stacks: state.stacks.clone(),
+        on: on.clone(),
+    }
+}
+
+/// The engine a folder belongs to: the one it was made on, else the default engine.
+fn engine_of<'a>(disk: &'a OnDisk, engines: &'a Engines) -> &'a str {
+    disk.engine
+        .as_deref()
+        .unwrap_or_else(|| engines.default_engine().name.as_str())
+}
+
+fn belongs(disk: &OnDisk, engines: &Engines, on: &EngineContext) -> Result<(), Error> {
+    match engine_of(disk, engines) == on.name.as_str() {
+        true => Ok(()),
+        false => Err(Error::not_found(format!(
+            "no stack {} on the engine {} (it is on {})",
+            disk.name,
+            on.name,
+            engine_of(disk, engines)
+        ))),
+    }
+}
+
+async fn projects(on: &EngineContext) -> Result<Vec<Project>, Error> {
+    Ok(group_projects(on.containers.containers().await?))
+}
+
+fn find<'a>(projects: &'a [Project], name: &str) -> Option<&'a Project> {
+    projects.iter().find(|p| p.name == name)
+}
+
+/// A stack's state: its file's services with those only its containers name, and how many
+/// of them have a running container.
+fn summary(
+    disk: Option<&OnDisk>,
+    name: &str,
+    on: &EngineContext,
+    project: Option<&Project>,
+) -> StackSummary {
+    let mut services: Vec<String> = disk.map(|d| d.services.clone()).unwrap_or_default();
+    if let Some(project) = project {
+        for service in &project.services {
+            if !services.contains(service) {
+                services.push(service.clone());
+            }
+        }
+    }
+    services.sort();
+    let containers = project.map_or(&[][..], |p| &p.containers[..]);
+    let running = services
+        .iter()
+        .filter(|service| {
+            containers
+                .iter()
+                .any(|c| c.service.as_ref() == Some(*service) && c.state == "running")
+        })
+        .count() as u32;
+    StackSummary {
+        name: name.to_string(),
+        engine: on.name.to_string(),
+        external: disk.is_none(),
+        state: StackState::of(running, services.len() as u32, containers.len() as u32),
+        running,
+        services,
+        containers: containers.len() as u32,
+        file: disk.and_then(|d| d.file).map(str::to_string),
+    }
+}
+
+async fn audit<T>(
+    actor: &Actor,
+    on: &EngineContext,
+    action: &str,
+    target: &str,
+    result: &Result<T, Error>,
+) {
+    actor
+        .outcome(&format!("stack.{action}"), on, target, result)
+        .await;
+}

@@ -1,0 +1,284 @@
+//! Compose stacks as folders on disk, one per stack under `--stacks-dir`: the compose file
+//! (`compose.yaml` or another name Compose looks for), an optional `.env`, whatever else
+//! the file refers to, and Berth's own `.berth/` (the engine the stack belongs to and its
+//! versions). Nothing about a stack's files is kept elsewhere: a folder copied in by hand is
+//! a stack, and what Berth writes is plain files `docker compose up` reads without it.
+//!
+//! Writes are one at a time (a save, its version and a rename never interleave); reads take
+//! no lock, since every file is replaced whole by a rename. The disk work runs on the
+//! blocking pool.
+
+mod folder;
+mod history;
+mod yaml;
+
+use crate::error::Error;
+use app::model::{
+    MAX_STACK_FILE, StackFiles, StackVersion, StackVersionFiles, validate_stack_name,
+};
+use folder::{BERTH_DIR, ENV_FILE, Folder, io_error};
+use std::{
+    fs,
+    path::{Path, PathBuf},
+    sync::Arc,
+};
+
+/// Where the stacks are.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct StackSettings {
+    /// The folder of compose stacks, one folder each (default: `stacks` in --data-dir).
+    /// Created (mode 0700: `.env` files hold secrets) on the first save.
+    #[arg(long, env = "BERTH_STACKS_DIR", global = true, value_name = "DIR")]
+    pub stacks_dir: Option<PathBuf>,
+}
+
+impl StackSettings {
+    /// The folder: `--stacks-dir`, else `berth-data/stacks` (`launch` makes the default
+    /// `stacks` in `--data-dir`).
+    pub fn dir(&self) -> PathBuf {
+        self.stacks_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("berth-data/stacks"))
+    }
+}
+
+/// A stack's folder as it is on disk now.
+#[derive(Clone, Debug)]
+pub struct OnDisk {
+    pub name: String,
+    /// The engine it was made on (`None`: made by hand, so the default engine's).
+    pub engine: Option<String>,
+    /// Its compose file's name, when it has one.
+    pub file: Option<&'static str>,
+    /// The compose file's services, in its order (none when it has no readable file).
+    pub services: Vec<String>,
+}
+
+/// Every stack's folder.
+#[derive(Debug)]
+pub struct Stacks {
+    root: PathBuf,
+    writing: tokio::sync::Mutex<()>,
+}
+
+/// The engine a stack belongs to, in its `.berth/`.
+const ENGINE_FILE: &str = ".berth/engine";
+
+impl Stacks {
+    pub fn new(root: PathBuf) -> Arc<Self> {
+        Arc::new(Self {
+            root,
+            writing: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Every folder whose name is a stack name, sorted; others (and links) are passed over.
+    pub async fn list(self: &Arc<Self>) -> Result<Vec<OnDisk>, Error> {
+        let this = self.clone();
+        blocking(move || {
+            let entries = match fs::read_dir(&this.root) {
+                Ok(entries) => entries,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+                Err(e) => return Err(io_error(&this.root, e)),
+            };
+            let mut names: Vec<String> = entries
+                .filter_map(|entry| {
+                    let entry = entry.ok()?;
+                    let name = entry.file_name().into_string().ok()?;
+                    let real_dir = entry.file_type().ok()?.is_dir();
+                    (real_dir && validate_stack_name(&name).is_ok()).then_some(name)
+                })
+                .collect();
+            names.sort();
+            Ok(names
+                .into_iter()
+                .map(|name| this.on_disk(&name, &Folder::new(&this.root, &name)))
+                .collect())
+        })
+        .await
+    }
+
+    /// A stack's folder, files and newest version number; 404 when there is no such folder.
+    pub async fn read(self: &Arc<Self>, name: &str) -> Result<(OnDisk, StackFiles, u64), Error> {
+        validate_stack_name(name)?;
+        let (this, name) = (self.clone(), name.to_string());
+        blocking(move || {
+            let folder = this.existing(&name)?;
+            let files = this.files(&folder)?;
+            let version = history::numbers(&folder)?.last().copied().unwrap_or(0);
+            Ok((this.on_disk(&name, &folder), files, version))
+        })
+        .await
+    }
+
+    /// Saves `files` as the stack's, making the stack on `engine` when it does not exist:
+    /// checked first (size 413, YAML 422), then written whole; the folder's files as they
+    /// were become a version first when no version holds them (made or edited by hand).
+    /// `what` says how (`saved`, `restored 3`).
+    pub async fn save(
+        self: &Arc<Self>,
+        name: &str,
+        engine: &str,
+        files: StackFiles,
+        by: &str,
+        what: &str,
+    ) -> Result<(OnDisk, StackFiles, u64), Error> {
+        validate_stack_name(name)?;
+        check(&files)?;
+        let _writing = self.writing.lock().await;
+        let (this, name, engine, by, what) = (
+            self.clone(),
+            name.to_string(),
+            engine.to_string(),
+            by.to_string(),
+            what.to_string(),
+        );
+        blocking(move || {
+            let folder = Folder::new(&this.root, &name);
+            let made = !folder.exists()?;
+            if made {
+                private_dir(&this.root)?;
+                fs::create_dir(&folder.path).map_err(|e| io_error(&folder.path, e))?;
+                folder.subdir(BERTH_DIR)?;
+                folder.write(ENGINE_FILE, &format!("{engine}\n"))?;
+            } else {
+                // What is on disk now, kept unless the newest version already holds it.
+                let current = this.files(&folder)?;
+                let newest = history::newest(&folder)?.map(|v| v.files);
+                if newest.as_ref() != Some(&current) && !current.compose.is_empty() {
+                    history::record(&folder, &current, "disk", "found on disk")?;
+                }
+            }
+            let file = folder.compose_file().unwrap_or(folder::COMPOSE_FILES[0]);
+            folder.write(file, &files.compose)?;
+            match files.env.is_empty() {
+                true => folder.remove(ENV_FILE)?,
+                false => folder.write(ENV_FILE, &files.env)?,
+            }
+            let what = if made { "created" } else { what.as_str() };
+            let version = history::record(&folder, &files, &by, what)?;
+            Ok((this.on_disk(&name, &folder), files, version.n))
+        })
+        .await
+    }
+
+    /// Removes a stack's folder with everything in it.
+    pub async fn remove(self: &Arc<Self>, name: &str) -> Result<(), Error> {
+        validate_stack_name(name)?;
+        let _writing = self.writing.lock().await;
+        let (this, name) = (self.clone(), name.to_string());
+        blocking(move || {
+            let folder = this.existing(&name)?;
+            fs::remove_dir_all(&folder.path).map_err(|e| io_error(&folder.path, e))
+        })
+        .await
+    }
+
+    /// Renames a stack's folder; 409 when `to` is taken.
+    pub async fn rename(self: &Arc<Self>, name: &str, to: &str) -> Result<OnDisk, Error> {
+        validate_stack_name(name)?;
+        validate_stack_name(to)?;
+        let _writing = self.writing.lock().await;
+        let (this, name, to) = (self.clone(), name.to_string(), to.to_string());
+        blocking(move || {
+            let folder = this.existing(&name)?;
+            let target = Folder::new(&this.root, &to);
+            // Taken by anything at all: a folder, a file, a link.
+            if fs::symlink_metadata(&target.path).is_ok() {
+                return Err(Error::new(409, format!("a stack named {to} exists")));
+            }
+            fs::rename(&folder.path, &target.path).map_err(|e| io_error(&folder.path, e))?;
+            Ok(this.on_disk(&to, &target))
+        })
+        .await
+    }
+
+    /// A stack's versions, newest first.
+    pub async fn versions(self: &Arc<Self>, name: &str) -> Result<Vec<StackVersion>, Error> {
+        validate_stack_name(name)?;
+        let (this, name) = (self.clone(), name.to_string());
+        blocking(move || history::list(&this.existing(&name)?)).await
+    }
+
+    /// One version with its files.
+    pub async fn version(self: &Arc<Self>, name: &str, n: u64) -> Result<StackVersionFiles, Error> {
+        validate_stack_name(name)?;
+        let (this, name) = (self.clone(), name.to_string());
+        blocking(move || history::get(&this.existing(&name)?, n)).await
+    }
+
+    /// The folder of an existing stack; 404 when there is none.
+    fn existing(&self, name: &str) -> Result<Folder, Error> {
+        let folder = Folder::new(&self.root, name);
+        match folder.exists()? {
+            true => Ok(folder),
+            false => Err(Error::not_found(format!("no such stack: {name}"))),
+        }
+    }
+
+    /// The folder's compose file (empty when it has none) and `.env`.
+    fn files(&self, folder: &Folder) -> Result<StackFiles, Error> {
+        let compose = match folder.compose_file() {
+            Some(file) => folder.read(file)?.unwrap_or_default(),
+            None => String::new(),
+        };
+        let env = folder.read(ENV_FILE)?.unwrap_or_default();
+        Ok(StackFiles { compose, env })
+    }
+
+    fn on_disk(&self, name: &str, folder: &Folder) -> OnDisk {
+        let file = folder.compose_file();
+        let services = file
+            .and_then(|file| folder.read(file).ok().flatten())
+            .zip(file)
+            .and_then(|(text, file)| yaml::services(file, &text).ok())
+            .unwrap_or_default();
+        let engine = folder
+            .read(ENGINE_FILE)
+            .ok()
+            .flatten()
+            .map(|text| text.trim().to_string())
+            .filter(|name| app::model::is_plain_name(name));
+        OnDisk {
+            name: name.to_string(),
+            engine,
+            file,
+            services,
+        }
+    }
+}
+
+/// What a save refuses before it writes: a file over 1 MiB (413), a compose file that is
+/// not YAML or has no mapping at its top (422, with the line).
+pub fn check(files: &StackFiles) -> Result<(), Error> {
+    for (file, text) in [("compose.yaml", &files.compose), (".env", &files.env)] {
+        if text.len() > MAX_STACK_FILE {
+            return Err(Error::new(413, format!("{file} is larger than 1 MiB")));
+        }
+    }
+    yaml::services("compose.yaml", &files.compose).map_err(|e| Error::new(422, e))?;
+    Ok(())
+}
+
+/// The stacks folder, made readable by its owner only when Berth makes it.
+fn private_dir(dir: &Path) -> Result<(), Error> {
+    use std::os::unix::fs::DirBuilderExt;
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| io_error(dir, e))
+}
+
+/// Runs disk work on the blocking pool.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, Error> + Send + 'static,
+) -> Result<T, Error> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| Error::new(500, format!("a stack's disk work failed: {e}")))?
+}
