@@ -32,7 +32,7 @@ mod xterm;
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
-    MatchNestedRoutes, SsrMode,
+    SsrMode,
     components::{Outlet, ParentRoute, Route, Router, Routes},
     path,
 };
@@ -106,20 +106,24 @@ pub fn App() -> impl IntoView {
 /// The pages every engine has, declared once: `App` mounts them at the root for the default
 /// engine and under `/engines/:engine` for each engine (pages find their engine in the path).
 #[component(transparent)]
-fn EnginePages() -> impl MatchNestedRoutes + Clone {
+fn EnginePages() -> impl leptos_router::MatchNestedRoutes + Clone {
+    // One route with the pages inside (an empty path adds no segment), so the group is a
+    // single route whether or not components are type-erased.
     view! {
-        <Route path=path!("/containers") view=pages::ContainerList ssr=SsrMode::Async />
-        <Route path=path!("/containers/:id") view=pages::ContainerPage ssr=SsrMode::Async />
-        <Route path=path!("/projects") view=pages::ProjectList ssr=SsrMode::Async />
-        <Route path=path!("/projects/:name") view=pages::ProjectPage ssr=SsrMode::Async />
-        <Route path=path!("/swarm") view=pages::SwarmPage ssr=SsrMode::Async />
-        <Route path=path!("/services/:id") view=pages::ServicePage ssr=SsrMode::Async />
-        // What an engine keeps beside its containers.
-        <Route path=path!("/images") view=pages::ImagesPage ssr=SsrMode::Async />
-        <Route path=path!("/images/*reference") view=pages::ImagePage ssr=SsrMode::Async />
-        <Route path=path!("/volumes") view=pages::VolumesPage ssr=SsrMode::Async />
-        <Route path=path!("/networks") view=pages::NetworksPage ssr=SsrMode::Async />
-        <Route path=path!("/disk") view=pages::DiskPage ssr=SsrMode::Async />
+        <ParentRoute path=path!("") view=Outlet ssr=SsrMode::Async>
+            <Route path=path!("/containers") view=pages::ContainerList ssr=SsrMode::Async />
+            <Route path=path!("/containers/:id") view=pages::ContainerPage ssr=SsrMode::Async />
+            <Route path=path!("/projects") view=pages::ProjectList ssr=SsrMode::Async />
+            <Route path=path!("/projects/:name") view=pages::ProjectPage ssr=SsrMode::Async />
+            <Route path=path!("/swarm") view=pages::SwarmPage ssr=SsrMode::Async />
+            <Route path=path!("/services/:id") view=pages::ServicePage ssr=SsrMode::Async />
+            // What an engine keeps beside its containers.
+            <Route path=path!("/images") view=pages::ImagesPage ssr=SsrMode::Async />
+            <Route path=path!("/images/*reference") view=pages::ImagePage ssr=SsrMode::Async />
+            <Route path=path!("/volumes") view=pages::VolumesPage ssr=SsrMode::Async />
+            <Route path=path!("/networks") view=pages::NetworksPage ssr=SsrMode::Async />
+            <Route path=path!("/disk") view=pages::DiskPage ssr=SsrMode::Async />
+        </ParentRoute>
     }
     .into_inner()
 }
