@@ -62,7 +62,8 @@ pub struct Route {
 /// One endpoint. `Self` holds its path parameters (by their names in the path).
 pub trait Endpoint: Serialize + DeserializeOwned + Send + Sync + 'static {
     const ROUTE: Route;
-    /// The status of a success: 200, 201 (created) or 204 (no body: the answer is `()`).
+    /// The status of a success: 200, 201 (created), 202 (started; going on) or 204 (no
+    /// body: the answer is `()`).
     const STATUS: u16;
     /// Whether it reads a query string; `Query` is `()` when not.
     const HAS_QUERY: bool;

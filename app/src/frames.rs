@@ -21,13 +21,15 @@ pub enum StreamKind {
     Events,
     /// An image being pulled: the engine's progress, layer by layer.
     ImagePull,
+    /// A compose stack's run: the CLI's output as it prints it.
+    StackRun,
     /// A terminal: a socket of its own with its exec process, never a hub.
     Terminal,
 }
 
 impl StreamKind {
     /// The kinds a hub serves (a terminal is not one).
-    pub const ALL: [StreamKind; 8] = [
+    pub const ALL: [StreamKind; 9] = [
         StreamKind::ContainerLogs,
         StreamKind::ContainerStats,
         StreamKind::ProjectLogs,
@@ -36,6 +38,7 @@ impl StreamKind {
         StreamKind::ContainerList,
         StreamKind::Events,
         StreamKind::ImagePull,
+        StreamKind::StackRun,
     ];
 
     /// The label value used in metrics and logs.
@@ -49,6 +52,7 @@ impl StreamKind {
             StreamKind::ContainerList => "container_list",
             StreamKind::Events => "events",
             StreamKind::ImagePull => "image_pull",
+            StreamKind::StackRun => "stack_run",
             StreamKind::Terminal => "terminal",
         }
     }

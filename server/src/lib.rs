@@ -20,7 +20,9 @@
 //! - `accounts/`: users, roles, password hashing, sessions, tokens, the audit log.
 //! - `stacks/`: compose stacks as folders on disk (`folder`: reads and writes that never
 //!   leave a stack's folder; `history`: its versions; `yaml`: what Berth reads of a
-//!   compose file itself).
+//!   compose file itself; `compose`: the compose CLI and its arguments; `runs`: a run of
+//!   it, owned by the stack, its output through a hub (`live/upstream/stack_run.rs`);
+//!   `records`: the runs kept; `plan`: what a deploy would do, by the CLI's hashes).
 //! - `http/`: the edge: the router and its layers (`hosts`, `paths`, `request_body`,
 //!   `gate`, `doors`: the authorization table), `serve` (the accept loop and drained
 //!   shutdown), `api/` (the JSON API: `mount` mounts each endpoint `app::endpoint` declares,

@@ -96,6 +96,8 @@ pub struct Stack {
     pub version: u64,
     /// Its compose project's containers on the engine, when any exist.
     pub project: Option<Project>,
+    /// The run going on now, if any (its output: the run's socket).
+    pub run: Option<StackRun>,
 }
 
 /// A kept version of a stack's files: who made it, when, and how.
@@ -123,6 +125,135 @@ pub struct StackRename {
     pub to: String,
 }
 
+/// What a run does: the compose CLI's commands, on the whole stack or one service.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StackAction {
+    /// `up -d --remove-orphans`.
+    Deploy,
+    /// `pull`, then `up -d --remove-orphans`.
+    Pull,
+    Stop,
+    Start,
+    Restart,
+    /// `down` (`-v` too when asked: volumes go).
+    Down,
+}
+
+impl StackAction {
+    pub const ALL: [StackAction; 6] = [
+        Self::Deploy,
+        Self::Pull,
+        Self::Stop,
+        Self::Start,
+        Self::Restart,
+        Self::Down,
+    ];
+
+    pub fn parse(text: &str) -> Result<Self, ApiError> {
+        Self::ALL
+            .into_iter()
+            .find(|a| a.as_str() == text)
+            .ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "unknown stack action {text:?}: deploy, pull, stop, start, restart or down"
+                ))
+            })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Deploy => "deploy",
+            Self::Pull => "pull",
+            Self::Stop => "stop",
+            Self::Start => "start",
+            Self::Restart => "restart",
+            Self::Down => "down",
+        }
+    }
+}
+
+/// A run's options: one service rather than all; for `down`, whether named volumes go too.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunOptions {
+    pub service: Option<String>,
+    pub volumes: Option<bool>,
+}
+
+/// A run of the compose CLI on a stack: who started it, when, how it ended, the last
+/// lines it printed, and for a deploy the version deployed and the images it runs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StackRun {
+    /// 1, 2, 3… per stack.
+    pub n: u64,
+    pub action: StackAction,
+    pub service: Option<String>,
+    pub by: String,
+    pub started_ms: i64,
+    /// None while it runs (or when Berth stopped before it could say).
+    pub ended_ms: Option<i64>,
+    /// The CLI's exit code, when it exited by itself.
+    pub exit: Option<i32>,
+    /// How it ended, in words: `exit 0`, `exit 1`, `cancelled by NAME`, `timed out after
+    /// 1800 s`, `stopped: Berth shut down`, or why it could not start.
+    pub outcome: Option<String>,
+    /// The stack's version when it started.
+    pub version: u64,
+    /// The output's last lines.
+    pub tail: Vec<String>,
+    /// After a deploy: each service's image and the digest it runs.
+    pub images: Vec<DeployedImage>,
+}
+
+/// A service's image after a deploy, with the digest the engine resolved it to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeployedImage {
+    pub service: String,
+    pub image: String,
+    /// `sha256:…` of the image the container runs, and its repository digest when the
+    /// image came from a registry.
+    pub id: String,
+    pub digest: Option<String>,
+}
+
+/// A run, started: its number (`/ws/stacks/{name}/runs/{n}` streams its output).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunStarted {
+    pub run: u64,
+}
+
+/// What a deploy would do to one service, in the compose CLI's own opinion (its config
+/// hash against the one on the running container).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlanChange {
+    /// No container yet.
+    Create,
+    /// Its configuration changed: the container is made anew.
+    Recreate,
+    /// Left as it runs.
+    Unchanged,
+    /// A container of a service the file no longer has (`--remove-orphans`).
+    Remove,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannedService {
+    pub service: String,
+    pub change: PlanChange,
+    /// The file's hash for it, and the running container's.
+    pub hash: Option<String>,
+    pub running: Option<String>,
+}
+
+/// A deploy's plan, service by service.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StackPlan {
+    /// The compose CLI that made it (`docker-compose version 1.29.2`).
+    pub cli: String,
+    pub services: Vec<PlannedService>,
+}
+
 crate::endpoints! {
     STACK_ROUTES;
     /// The engine's stacks (its folders here) and the compose projects it runs without one.
@@ -146,6 +277,17 @@ crate::endpoints! {
     /// Makes a version's files the current ones: a save like any other.
     POST "/api{on}/stacks/{name}/versions/{n}/restore" OPERATOR => RestoreStackVersion {
         name: String, n: u64 } -> Stack;
+    /// Starts a run of the compose CLI (deploy, pull, stop, start, restart, down); 409
+    /// while another runs, naming it.
+    POST "/api{on}/stacks/{name}/{action}" OPERATOR => RunStack { name: String, action: String }
+        query(RunOptions) -> RunStarted = 202;
+    /// Ends a run: its process is stopped and waited for.
+    POST "/api{on}/stacks/{name}/runs/{n}/cancel" OPERATOR => CancelStackRun {
+        name: String, n: u64 } -> () = 204;
+    /// A stack's last runs, newest first.
+    GET "/api{on}/stacks/{name}/runs" VIEWER => ListStackRuns { name: String } -> Vec<StackRun>;
+    /// What a deploy would create, recreate, leave or remove.
+    GET "/api{on}/stacks/{name}/plan" VIEWER => GetStackPlan { name: String } -> StackPlan;
 }
 
 /// The line a compose file's error names (`… line 7 …`), to mark it in the editor.

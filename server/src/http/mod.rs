@@ -140,6 +140,12 @@ impl AppState {
             terminals: ws::terminal::Terminals::new(settings.sockets.terminal_policy()),
         });
         let metrics = metrics::Metrics::new(registry, limiter, sockets.terminals.clone());
+        let stacks = crate::stacks::Stacks::new(
+            &settings.stacks,
+            sockets.registry.clone(),
+            sockets.tasks.clone(),
+            sockets.shutdown.clone(),
+        );
         Self {
             leptos_options,
             sockets,
@@ -147,7 +153,7 @@ impl AppState {
             hosts,
             auth: None,
             body_timeout: Duration::from_millis(settings.serve.body_timeout_ms),
-            stacks: crate::stacks::Stacks::new(settings.stacks.dir()),
+            stacks,
         }
     }
 

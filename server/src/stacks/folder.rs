@@ -84,6 +84,25 @@ impl Folder {
         }
     }
 
+    /// The numbers `N` of the files `N.json` in a sub-folder, smallest first (none when the
+    /// sub-folder does not exist).
+    pub fn numbered(&self, relative: &str) -> Result<Vec<u64>, Error> {
+        let dir = self.path.join(relative);
+        let entries = match fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(io_error(&dir, e)),
+        };
+        let mut numbers: Vec<u64> = entries
+            .filter_map(|entry| {
+                let name = entry.ok()?.file_name().into_string().ok()?;
+                name.strip_suffix(".json")?.parse().ok()
+            })
+            .collect();
+        numbers.sort_unstable();
+        Ok(numbers)
+    }
+
     /// A sub-folder (`.berth`, `.berth/versions`), made when missing; a link there is refused.
     pub fn subdir(&self, relative: &str) -> Result<PathBuf, Error> {
         let path = self.path.join(relative);

@@ -4,10 +4,9 @@
 //! the current files; a folder edited by hand gets a version `found on disk` before Berth
 //! writes over it, so no text is ever lost. The oldest go past [`KEEP`].
 
-use super::folder::{BERTH_DIR, Folder, io_error};
+use super::folder::{BERTH_DIR, Folder};
 use crate::error::Error;
 use app::model::{StackFiles, StackVersion, StackVersionFiles};
-use std::fs;
 
 /// Versions kept per stack.
 pub const KEEP: usize = 200;
@@ -16,20 +15,7 @@ const VERSIONS: &str = ".berth/versions";
 
 /// The version numbers kept, oldest first.
 pub fn numbers(folder: &Folder) -> Result<Vec<u64>, Error> {
-    let dir = folder.path.join(VERSIONS);
-    let entries = match fs::read_dir(&dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(io_error(&dir, e)),
-    };
-    let mut numbers: Vec<u64> = entries
-        .filter_map(|entry| {
-            let name = entry.ok()?.file_name().into_string().ok()?;
-            name.strip_suffix(".json")?.parse().ok()
-        })
-        .collect();
-    numbers.sort_unstable();
-    Ok(numbers)
+    folder.numbered(VERSIONS)
 }
 
 /// The versions, newest first.

@@ -8,13 +8,21 @@
 //! no lock, since every file is replaced whole by a rename. The disk work runs on the
 //! blocking pool.
 
+mod compose;
 mod folder;
 mod history;
+mod plan;
+mod records;
+mod runs;
 mod yaml;
 
-use crate::error::Error;
+use crate::{
+    docker::{EngineName, endpoint::Endpoint, engine::Engine},
+    error::Error,
+};
 use app::model::{
-    MAX_STACK_FILE, StackFiles, StackVersion, StackVersionFiles, validate_stack_name,
+    MAX_STACK_FILE, RunOptions, StackAction, StackFiles, StackPlan, StackRun, StackVersion,
+    StackVersionFiles, validate_stack_name,
 };
 use folder::{BERTH_DIR, ENV_FILE, Folder, io_error};
 use std::{
@@ -30,6 +38,15 @@ pub struct StackSettings {
     /// Created (mode 0700: `.env` files hold secrets) on the first save.
     #[arg(long, env = "BERTH_STACKS_DIR", global = true, value_name = "DIR")]
     pub stacks_dir: Option<PathBuf>,
+
+    /// The compose CLI to run, as a command line (`docker compose`, `/usr/bin/docker-compose`).
+    /// Default: `docker compose` when the plugin answers, else `docker-compose`.
+    #[arg(long, env = "BERTH_COMPOSE_COMMAND", value_name = "COMMAND")]
+    pub compose_command: Option<String>,
+
+    /// How long a stack's run (a deploy, a pull…) may take, in seconds, before it is stopped.
+    #[arg(long, env = "BERTH_STACK_RUN_TIMEOUT_SECS", default_value_t = 1800, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub stack_run_timeout_secs: u64,
 }
 
 impl StackSettings {
@@ -54,21 +71,35 @@ pub struct OnDisk {
     pub services: Vec<String>,
 }
 
-/// Every stack's folder.
-#[derive(Debug)]
+/// Every stack's folder, and the runs going on.
 pub struct Stacks {
     root: PathBuf,
     writing: tokio::sync::Mutex<()>,
+    runs: Arc<runs::Runs>,
+    compose_command: Option<String>,
+    /// The compose CLI, once one answered (looked for again while none has).
+    cli: tokio::sync::Mutex<Option<compose::Cli>>,
 }
 
 /// The engine a stack belongs to, in its `.berth/`.
 const ENGINE_FILE: &str = ".berth/engine";
 
 impl Stacks {
-    pub fn new(root: PathBuf) -> Arc<Self> {
+    /// The stacks of `settings`; runs publish through `registry` and are tracked by `tasks`
+    /// (stopped at `shutdown`).
+    pub fn new(
+        settings: &StackSettings,
+        registry: Arc<crate::live::hub::Registry>,
+        tasks: tokio_util::task::TaskTracker,
+        shutdown: tokio_util::sync::CancellationToken,
+    ) -> Arc<Self> {
+        let timeout = std::time::Duration::from_secs(settings.stack_run_timeout_secs);
         Arc::new(Self {
-            root,
+            root: settings.dir(),
             writing: tokio::sync::Mutex::new(()),
+            runs: Arc::new(runs::Runs::new(registry, tasks, shutdown, timeout)),
+            compose_command: settings.compose_command.clone(),
+            cli: tokio::sync::Mutex::new(None),
         })
     }
 
@@ -123,6 +154,7 @@ impl Stacks {
         self: &Arc<Self>,
         name: &str,
         engine: &str,
+        endpoint: &Endpoint,
         files: StackFiles,
         by: &str,
         what: &str,
@@ -130,6 +162,7 @@ impl Stacks {
         validate_stack_name(name)?;
         check(&files)?;
         let _writing = self.writing.lock().await;
+        self.check_with_cli(name, &files, endpoint).await?;
         let (this, name, engine, by, what) = (
             self.clone(),
             name.to_string(),
@@ -166,10 +199,11 @@ impl Stacks {
         .await
     }
 
-    /// Removes a stack's folder with everything in it.
+    /// Removes a stack's folder with everything in it; 409 while it has a run.
     pub async fn remove(self: &Arc<Self>, name: &str) -> Result<(), Error> {
         validate_stack_name(name)?;
         let _writing = self.writing.lock().await;
+        self.runs.idle(name)?;
         let (this, name) = (self.clone(), name.to_string());
         blocking(move || {
             let folder = this.existing(&name)?;
@@ -178,11 +212,12 @@ impl Stacks {
         .await
     }
 
-    /// Renames a stack's folder; 409 when `to` is taken.
+    /// Renames a stack's folder; 409 when `to` is taken or a run goes on.
     pub async fn rename(self: &Arc<Self>, name: &str, to: &str) -> Result<OnDisk, Error> {
         validate_stack_name(name)?;
         validate_stack_name(to)?;
         let _writing = self.writing.lock().await;
+        self.runs.idle(name)?;
         let (this, name, to) = (self.clone(), name.to_string(), to.to_string());
         blocking(move || {
             let folder = this.existing(&name)?;
@@ -209,6 +244,181 @@ impl Stacks {
         validate_stack_name(name)?;
         let (this, name) = (self.clone(), name.to_string());
         blocking(move || history::get(&this.existing(&name)?, n)).await
+    }
+
+    /// The compose CLI, or 503 saying what is missing.
+    async fn cli(&self) -> Result<compose::Cli, Error> {
+        let mut cli = self.cli.lock().await;
+        if cli.is_none() {
+            *cli = compose::Cli::detect(self.compose_command.as_deref()).await;
+        }
+        cli.clone().ok_or_else(|| {
+            Error::new(
+                503,
+                match &self.compose_command {
+                    Some(command) => format!(
+                        "the compose CLI {command:?} (--compose-command) does not answer `version`"
+                    ),
+                    None => "no compose CLI on Berth's machine: install the Docker Compose plugin \
+                             (`docker compose`) or `docker-compose`, or name one with --compose-command"
+                        .to_string(),
+                },
+            )
+        })
+    }
+
+    /// Starts `action` on the stack on `engine`; its run number. 409 while another runs,
+    /// 503 without a compose CLI.
+    pub async fn run(
+        self: &Arc<Self>,
+        name: &str,
+        engine_name: &EngineName,
+        engine: &Arc<Engine>,
+        action: StackAction,
+        options: &RunOptions,
+        by: &str,
+    ) -> Result<u64, Error> {
+        validate_stack_name(name)?;
+        let volumes = options.volumes.unwrap_or(false);
+        let steps = compose::arguments(action, options.service.as_deref(), volumes)?;
+        let cli = self.cli().await?;
+        let _writing = self.writing.lock().await;
+        self.runs.idle(name)?;
+        let (this, stack, by) = (self.clone(), name.to_string(), by.to_string());
+        let service = options.service.clone();
+        let (folder, file, run) = blocking(move || {
+            let folder = this.existing(&stack)?;
+            let file = folder.compose_file().ok_or_else(|| {
+                Error::new(409, format!("the stack {stack} has no compose file to run"))
+            })?;
+            let run = StackRun {
+                n: records::next(&folder)?,
+                action,
+                service,
+                by,
+                started_ms: crate::now_ms(),
+                ended_ms: None,
+                exit: None,
+                outcome: None,
+                version: history::numbers(&folder)?.last().copied().unwrap_or(0),
+                tail: Vec::new(),
+                images: Vec::new(),
+            };
+            records::write(&folder, &run)?;
+            Ok((folder, file, run))
+        })
+        .await?;
+        let n = run.n;
+        self.runs.start(runs::Start {
+            cli,
+            target: compose::Target::of(name, &folder.path, file),
+            folder,
+            engine_name: engine_name.clone(),
+            engine: engine.clone(),
+            steps,
+            run,
+        });
+        Ok(n)
+    }
+
+    /// Cancels run `n` of the stack; 404 when it is not going on.
+    pub fn cancel(&self, name: &str, n: u64, by: &str) -> Result<(), Error> {
+        validate_stack_name(name)?;
+        self.runs.cancel(name, n, by)
+    }
+
+    /// The run going on for the stack, if any.
+    pub fn current_run(&self, name: &str) -> Option<StackRun> {
+        self.runs.current(name)
+    }
+
+    /// 409 while a run goes on for the stack.
+    pub fn no_run(&self, name: &str) -> Result<(), Error> {
+        self.runs.idle(name)
+    }
+
+    /// The stack's last runs, newest first.
+    pub async fn runs(self: &Arc<Self>, name: &str) -> Result<Vec<StackRun>, Error> {
+        validate_stack_name(name)?;
+        let (this, name) = (self.clone(), name.to_string());
+        blocking(move || records::list(&this.existing(&name)?)).await
+    }
+
+    /// Run `n` of the stack as recorded, if it is.
+    pub async fn run_record(
+        self: &Arc<Self>,
+        name: &str,
+        n: u64,
+    ) -> Result<Option<StackRun>, Error> {
+        validate_stack_name(name)?;
+        let (this, name) = (self.clone(), name.to_string());
+        blocking(move || records::get(&this.existing(&name)?, n)).await
+    }
+
+    /// Joins the output of run `n` while it goes on.
+    pub fn join_run(
+        &self,
+        key: &crate::live::hub::HubKey,
+    ) -> Option<crate::live::hub::Subscription> {
+        self.runs.join(key)
+    }
+
+    /// What a deploy of the stack on `engine` would do.
+    pub async fn plan(self: &Arc<Self>, name: &str, engine: &Engine) -> Result<StackPlan, Error> {
+        validate_stack_name(name)?;
+        let cli = self.cli().await?;
+        let (this, stack) = (self.clone(), name.to_string());
+        let target = blocking(move || {
+            let folder = this.existing(&stack)?;
+            let file = folder
+                .compose_file()
+                .ok_or_else(|| Error::new(409, format!("the stack {stack} has no compose file")))?;
+            Ok(compose::Target::of(&stack, &folder.path, file))
+        })
+        .await?;
+        plan::plan(&cli, &target, engine).await
+    }
+
+    /// The compose CLI's judgement of `files` for the stack (422 with its words), when
+    /// Berth has a CLI; they are written to a private scratch folder for it, and read with
+    /// the stack's folder as the project's.
+    async fn check_with_cli(
+        &self,
+        name: &str,
+        files: &StackFiles,
+        endpoint: &Endpoint,
+    ) -> Result<(), Error> {
+        let Ok(cli) = self.cli().await else {
+            return Ok(());
+        };
+        let scratch =
+            std::env::temp_dir().join(format!("berth-{}-check-{name}", std::process::id()));
+        let project = match Folder::new(&self.root, name).exists() {
+            Ok(true) => self.root.join(name),
+            _ => scratch.clone(),
+        };
+        let written = (|| {
+            private_dir(&scratch)?;
+            folder::write_file(&scratch.join("compose.yaml"), &files.compose)?;
+            folder::write_file(&scratch.join(".env"), &files.env)
+        })();
+        let result = match written {
+            Ok(()) => {
+                let target = compose::Target {
+                    stack: name.to_string(),
+                    dir: project,
+                    file: scratch.join("compose.yaml"),
+                    env: Some(scratch.join(".env")),
+                };
+                plan::check(&cli, &target, endpoint).await.map_err(|e| {
+                    let said = e.to_string().replace(&scratch.display().to_string(), ".");
+                    Error::new(e.status(), said)
+                })
+            }
+            Err(e) => Err(e),
+        };
+        let _ = fs::remove_dir_all(&scratch);
+        result
     }
 
     /// The folder of an existing stack; 404 when there is none.

@@ -18,6 +18,7 @@ mod remote_engines;
 mod signin;
 mod site_config;
 mod soak;
+mod stack_runs;
 mod stacks;
 mod streams;
 mod swarm;

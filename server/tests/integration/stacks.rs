@@ -176,6 +176,14 @@ async fn bad_names_large_files_and_broken_yaml_write_nothing() {
     assert_eq!(app::model::error_line(error), Some(4), "{error}");
     let (status, answer) = put(&server, "/api/stacks/listy", "- a\n", "").await;
     assert_eq!(status, 422, "{answer}");
+    // YAML, but not a compose file the CLI takes: its own words (`make test` installs it).
+    let wrong = "services:\n  web:\n    image: berth-test/busybox:latest\n    ports: 12\n";
+    let (status, answer) = put(&server, "/api/stacks/wrong", wrong, "").await;
+    assert_eq!(status, 422, "{answer}");
+    assert!(
+        answer["error"].as_str().unwrap().contains("ports"),
+        "{answer}"
+    );
     assert_eq!(
         server
             .send(
@@ -286,13 +294,14 @@ async fn a_stack_belongs_to_the_engine_it_was_made_on() {
     assert_eq!(stack["version"], 0);
     assert_eq!(stack["files"]["compose"], COMPOSE);
     // Its first save keeps what was there as version 1, and writes the file it had.
-    let (status, stack) = put(&server, "/api/stacks/by-hand", "services: {}\n", "").await;
+    let one = "services:\n  one:\n    image: berth-test/busybox:latest\n";
+    let (status, stack) = put(&server, "/api/stacks/by-hand", one, "").await;
     assert_eq!(status, 200, "{stack}");
     assert_eq!(stack["version"], 2);
     assert_eq!(versions(&server, "by-hand").await[1].1, "found on disk");
     assert_eq!(
         fs::read_to_string(dir.0.join("by-hand/docker-compose.yml")).unwrap(),
-        "services: {}\n"
+        one
     );
     assert!(!dir.0.join("by-hand/compose.yaml").exists());
 }

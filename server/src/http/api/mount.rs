@@ -225,6 +225,7 @@ fn answered<E: Endpoint>(answer: E::Answer) -> Response {
     match E::STATUS {
         204 => StatusCode::NO_CONTENT.into_response(),
         201 => (StatusCode::CREATED, Json(answer)).into_response(),
+        202 => (StatusCode::ACCEPTED, Json(answer)).into_response(),
         _ => Json(answer).into_response(),
     }
 }

@@ -11,9 +11,10 @@ use crate::{
     stacks::OnDisk,
 };
 use app::model::{
-    GetStack, GetStackVersion, ListStackVersions, ListStacks, Project, RemoveStack, RenameStack,
-    RestoreStackVersion, SaveStack, Stack, StackFiles, StackState, StackSummary, StackVersion,
-    StackVersionFiles, group_projects, validate_stack_name,
+    CancelStackRun, GetStack, GetStackPlan, GetStackVersion, ListStackRuns, ListStackVersions,
+    ListStacks, Project, RemoveStack, RenameStack, RestoreStackVersion, RunStack, RunStarted,
+    SaveStack, Stack, StackAction, StackFiles, StackPlan, StackRun, StackState, StackSummary,
+    StackVersion, StackVersionFiles, group_projects, validate_stack_name,
 };
 
 /// The stack endpoints.
@@ -22,10 +23,14 @@ pub fn routes(api: Api) -> Api {
         .read(get)
         .read(versions)
         .read(version)
+        .read(runs)
+        .read(plan)
         .call(save)
         .call(remove)
         .call(rename)
         .call(restore)
+        .call(run)
+        .call(cancel)
 }
 
 /// The engine's stacks, then the compose projects it runs that have no folder here.
@@ -61,6 +66,7 @@ async fn get(r: Reading, GetStack { name }: GetStack) -> Result<Stack, Error> {
                 files,
                 version,
                 project,
+                run: r.stacks.current_run(&name),
             })
         }
         Err(e) if e.status() == 404 && project.is_some() => Ok(Stack {
@@ -68,6 +74,7 @@ async fn get(r: Reading, GetStack { name }: GetStack) -> Result<Stack, Error> {
             files: StackFiles::default(),
             version: 0,
             project,
+            run: None,
         }),
         Err(e) => Err(e),
     }
@@ -157,6 +164,58 @@ async fn rename(actor: Actor, call: Call<RenameStack>) -> Result<StackSummary, E
     result
 }
 
+/// A stack's last runs, newest first.
+async fn runs(r: Reading, ListStackRuns { name }: ListStackRuns) -> Result<Vec<StackRun>, Error> {
+    mine(&r, &name).await?;
+    r.stacks.runs(&name).await
+}
+
+/// What a deploy would create, recreate, leave or remove, as the compose CLI sees it.
+async fn plan(r: Reading, GetStackPlan { name }: GetStackPlan) -> Result<StackPlan, Error> {
+    mine(&r, &name).await?;
+    r.stacks.plan(&name, &r.on.engine).await
+}
+
+/// Starts a run: 202 with its number; 409 while another runs; 503 without a compose CLI.
+async fn run(actor: Actor, call: Call<RunStack>) -> Result<RunStarted, Error> {
+    let RunStack { name, action } = call.params;
+    let parsed = StackAction::parse(&action);
+    let result = async {
+        let action = parsed.clone()?;
+        mine(&reading(&call.state, &call.on), &name).await?;
+        let on = &call.on;
+        let run = call
+            .state
+            .stacks
+            .run(
+                &name,
+                &on.name,
+                &on.engine,
+                action,
+                &call.query,
+                actor.name(),
+            )
+            .await?;
+        Ok(RunStarted { run })
+    }
+    .await;
+    let what = parsed.map_or("run", |a| a.as_str());
+    audit(&actor, &call.on, what, &name, &result).await;
+    result
+}
+
+/// Cancels a run going on: its process is stopped and waited for by the run itself.
+async fn cancel(actor: Actor, call: Call<CancelStackRun>) -> Result<(), Error> {
+    let CancelStackRun { name, n } = call.params;
+    let result = async {
+        mine(&reading(&call.state, &call.on), &name).await?;
+        call.state.stacks.cancel(&name, n, actor.name())
+    }
+    .await;
+    audit(&actor, &call.on, "cancel", &format!("{name}/{n}"), &result).await;
+    result
+}
+
 /// Saves and answers the stack as it now is.
 async fn saved(
     actor: &Actor,
@@ -180,8 +239,9 @@ async fn saved(
             )
         })?;
     }
+    let endpoint = on.engine.endpoint();
     let (disk, files, version) = stacks
-        .save(name, on.name.as_str(), files, actor.name(), what)
+        .save(name, on.name.as_str(), endpoint, files, actor.name(), what)
         .await?;
     let projects = projects(on).await.unwrap_or_default();
     let project = find(&projects, name).cloned();
@@ -190,6 +250,7 @@ async fn saved(
         files,
         version,
         project,
+        run: stacks.current_run(name),
     })
 }
 

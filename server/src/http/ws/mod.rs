@@ -7,6 +7,7 @@ pub mod client;
 pub mod limits;
 pub mod owners;
 pub mod settings;
+mod stack_run;
 pub mod terminal;
 mod terminal_client;
 
@@ -121,6 +122,7 @@ fn engine_routes() -> Router<AppState> {
         .route("/projects/{name}/logs", stream(project_logs))
         .route("/services/{id}/logs", stream(service_logs))
         .route("/images/pull", stream(image_pull))
+        .route("/stacks/{name}/runs/{n}", stream(stack_run::open))
         .route("/containers/{id}/exec", stream(terminal::open))
 }
 

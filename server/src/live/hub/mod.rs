@@ -55,6 +55,12 @@ pub enum HubKey {
         engine: EngineName,
         reference: String,
     },
+    /// A compose stack's run: the CLI's output, by engine, stack and run number.
+    StackRun {
+        engine: EngineName,
+        stack: String,
+        run: u64,
+    },
 }
 
 impl HubKey {
@@ -68,6 +74,7 @@ impl HubKey {
             HubKey::ContainerList { .. } => StreamKind::ContainerList,
             HubKey::Events { .. } => StreamKind::Events,
             HubKey::ImagePull { .. } => StreamKind::ImagePull,
+            HubKey::StackRun { .. } => StreamKind::StackRun,
         }
     }
 
@@ -80,7 +87,8 @@ impl HubKey {
             | HubKey::ServiceLogs { engine, .. }
             | HubKey::ContainerList { engine }
             | HubKey::Events { engine }
-            | HubKey::ImagePull { engine, .. } => Some(engine),
+            | HubKey::ImagePull { engine, .. }
+            | HubKey::StackRun { engine, .. } => Some(engine),
             HubKey::SystemStats => None,
         }
     }
@@ -103,6 +111,7 @@ impl HubKey {
             HubKey::ServiceLogs { service, .. } => service,
             HubKey::ContainerList { engine } | HubKey::Events { engine } => engine.as_str(),
             HubKey::ImagePull { reference, .. } => reference,
+            HubKey::StackRun { stack, .. } => stack,
             HubKey::SystemStats => "host",
         }
     }
@@ -124,8 +133,9 @@ impl HubKey {
             HubKey::ContainerLogs { .. }
             | HubKey::ProjectLogs { .. }
             | HubKey::ServiceLogs { .. }
-            // A viewer who joins a pull sees its progress so far.
-            | HubKey::ImagePull { .. } => config.ring,
+            // A viewer who joins a pull or a run sees its progress so far.
+            | HubKey::ImagePull { .. }
+            | HubKey::StackRun { .. } => config.ring,
             HubKey::ContainerStats { .. } | HubKey::SystemStats => 1,
             HubKey::ContainerList { .. } | HubKey::Events { .. } => 0,
         }
@@ -485,6 +495,23 @@ impl Registry {
             who,
             cursor,
         }
+    }
+
+    /// Joins the hub for `key` only if one is running: for streams whose upstream is
+    /// started by their owner (a stack's run), never by a viewer.
+    pub fn join(self: &Arc<Self>, who: Who, key: &HubKey, tail: usize) -> Option<Subscription> {
+        let mut map = self.map();
+        let entry = map.get_mut(key).filter(|e| !e.hub.cancel.is_cancelled())?;
+        *entry.count(who) += 1;
+        let hub = entry.hub.clone();
+        drop(map);
+        let cursor = hub.queue.cursor(tail);
+        Some(Subscription {
+            registry: self.clone(),
+            hub,
+            who,
+            cursor,
+        })
     }
 
     /// The hub for `key` is running (and not shutting down).

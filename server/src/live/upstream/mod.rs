@@ -14,6 +14,7 @@ pub mod last_known;
 pub mod lines;
 pub mod project_logs;
 pub mod service_logs;
+pub mod stack_run;
 pub mod system_stats;
 
 use crate::live::hub::Ending;

@@ -1,0 +1,152 @@
+//! A compose stack's run, as a hub: the CLI's lines arrive from the run's own task (which
+//! owns the process: see `stacks/runs.rs`) and go out as log frames of one origin, numbered
+//! from 1, then `end` with how the run ended. A run that has ended is replayed from its
+//! record: the lines it kept, then the same `end`.
+
+use crate::live::hub::{Ending, Publisher};
+use app::{
+    frames::{BatchLine, Frame, LogBatch, LogOrigin, LogStream},
+    model::StackRun,
+};
+use tokio::{
+    io::{AsyncBufRead, AsyncBufReadExt},
+    sync::mpsc,
+};
+
+/// The longest line passed on; the rest of a longer one is dropped.
+pub const MAX_LINE: usize = 16 * 1024;
+
+/// What a run's task sends its hub.
+pub enum Output {
+    Line(LogStream, String),
+    End(Ending),
+}
+
+/// Lines received per frame at most.
+const BATCH: usize = 64;
+
+/// Publishes what the run sends until it says how it ended (or is gone: Berth stopping).
+pub async fn relay(
+    mut lines: mpsc::Receiver<Output>,
+    origin: String,
+    publisher: Publisher,
+) -> Ending {
+    let origins = vec![LogOrigin {
+        container: origin.clone(),
+        name: origin,
+        service: None,
+    }];
+    let mut next = 1;
+    let mut received = Vec::with_capacity(BATCH);
+    loop {
+        if lines.recv_many(&mut received, BATCH).await == 0 {
+            return Ending::retry("the run's output stopped: Berth is shutting down");
+        }
+        let mut batch = Vec::new();
+        let mut ending = None;
+        for output in received.drain(..) {
+            match output {
+                Output::Line(stream, text) => batch.push(BatchLine {
+                    origin: 0,
+                    stream,
+                    timestamp: None,
+                    text,
+                }),
+                Output::End(how) => ending = Some(how),
+            }
+        }
+        if !batch.is_empty() {
+            let count = batch.len() as u64;
+            publisher.publish(Frame::Logs(LogBatch::new(next, origins.clone(), batch)));
+            next += count;
+        }
+        if let Some(ending) = ending {
+            return ending;
+        }
+    }
+}
+
+/// A run that has ended, from its record: its last lines, then how it ended.
+pub async fn replay(run: Option<StackRun>, origin: String, publisher: Publisher) -> Ending {
+    let Some(run) = run else {
+        return Ending::done("no such run");
+    };
+    let lines: Vec<BatchLine> = run
+        .tail
+        .into_iter()
+        .map(|text| BatchLine {
+            origin: 0,
+            stream: LogStream::Stdout,
+            timestamp: None,
+            text,
+        })
+        .collect();
+    if !lines.is_empty() {
+        let origins = vec![LogOrigin {
+            container: origin.clone(),
+            name: origin,
+            service: None,
+        }];
+        publisher.publish(Frame::Logs(LogBatch::new(1, origins, lines)));
+    }
+    Ending::done(
+        run.outcome
+            .unwrap_or_else(|| "interrupted: Berth stopped during the run".to_string()),
+    )
+}
+
+/// The next line of a pipe, without its `\n` (and `\r`), at most [`MAX_LINE`] bytes of it;
+/// None at the end.
+pub async fn next_line<R: AsyncBufRead + Unpin>(reader: &mut R) -> std::io::Result<Option<String>> {
+    let mut line = Vec::new();
+    let mut any = false;
+    loop {
+        let buffer = reader.fill_buf().await?;
+        if buffer.is_empty() {
+            break;
+        }
+        any = true;
+        let (chunk, used, done) = match memchr::memchr(b'\n', buffer) {
+            Some(at) => (&buffer[..at], at + 1, true),
+            None => (buffer, buffer.len(), false),
+        };
+        let room = MAX_LINE.saturating_sub(line.len());
+        line.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        reader.consume(used);
+        if done {
+            break;
+        }
+    }
+    if !any {
+        return Ok(None);
+    }
+    while line.last() == Some(&b'\r') {
+        line.pop();
+    }
+    Ok(Some(String::from_utf8_lossy(&line).into_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn lines_are_cut_and_the_last_one_counts() {
+        let long = "x".repeat(MAX_LINE + 10);
+        let text = format!("one\r\n{long}\nlast");
+        let mut reader = tokio::io::BufReader::with_capacity(7, text.as_bytes());
+        assert_eq!(
+            next_line(&mut reader).await.unwrap().as_deref(),
+            Some("one")
+        );
+        assert_eq!(
+            next_line(&mut reader).await.unwrap().map(|l| l.len()),
+            Some(MAX_LINE)
+        );
+        assert_eq!(
+            next_line(&mut reader).await.unwrap().as_deref(),
+            Some("last")
+        );
+        assert_eq!(next_line(&mut reader).await.unwrap(), None);
+    }
+}
