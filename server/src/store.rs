@@ -96,7 +96,7 @@ impl Store {
 /// Creates `dir` readable by its owner only. An existing one that is Berth's own (a
 /// container's fresh volume is 0755) is made so; someone else's is left as it is, with a
 /// warning when others can read it.
-fn private_dir(dir: &Path) -> std::io::Result<()> {
+pub(crate) fn private_dir(dir: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
     if dir.is_dir() {
         let metadata = std::fs::metadata(dir)?;

@@ -199,6 +199,13 @@ pub async fn stop(child: &mut Child, grace: Duration) -> Option<std::process::Ex
     child.wait().await.ok()
 }
 
+/// Ends what is left of a run's process group once its CLI exited by itself.
+pub fn end_group(pid: Option<u32>) {
+    if let Some(pid) = pid {
+        signal_group(pid, libc::SIGKILL);
+    }
+}
+
 fn signal_group(pid: u32, signal: libc::c_int) {
     // SAFETY: killpg has no memory preconditions; a group already gone is ESRCH, ignored.
     unsafe {
@@ -245,26 +252,21 @@ fn engine_environment(endpoint: &Endpoint) -> Result<Vec<(String, String)>, Erro
 }
 
 /// Docker's CLIs take a TLS engine's files by fixed names in one folder: a private folder
-/// of links (`ca.pem`, `cert.pem`, `key.pem`) to the files the engines file names.
+/// of links (`ca.pem`, `cert.pem`, `key.pem`) to the files the engines file names, made
+/// once per engine (by [`super::folder::scratch_dir`]: nobody else's).
 fn cert_dir(addr: &str, ca: &Path, cert: &Path, key: &Path) -> Result<PathBuf, Error> {
-    use std::os::unix::fs::DirBuilderExt;
-    let tag: String = addr
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-        .collect();
-    let dir = std::env::temp_dir().join(format!("berth-{}-tls-{tag}", std::process::id()));
-    let failed = |e: std::io::Error| Error::new(500, format!("{}: {e}", dir.display()));
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(&dir)
-        .map_err(failed)?;
-    for (name, target) in [("ca.pem", ca), ("cert.pem", cert), ("key.pem", key)] {
-        let link = dir.join(name);
-        let _ = std::fs::remove_file(&link);
-        let target = std::fs::canonicalize(target).unwrap_or_else(|_| target.to_path_buf());
-        std::os::unix::fs::symlink(target, &link).map_err(failed)?;
+    static DIRS: std::sync::Mutex<Vec<(String, PathBuf)>> = std::sync::Mutex::new(Vec::new());
+    let mut dirs = DIRS.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((_, dir)) = dirs.iter().find(|(a, _)| a == addr) {
+        return Ok(dir.clone());
     }
+    let dir = super::folder::scratch_dir("tls")?;
+    for (name, target) in [("ca.pem", ca), ("cert.pem", cert), ("key.pem", key)] {
+        let target = std::fs::canonicalize(target).unwrap_or_else(|_| target.to_path_buf());
+        std::os::unix::fs::symlink(target, dir.join(name))
+            .map_err(|e| Error::new(500, format!("{}: {e}", dir.display())))?;
+    }
+    dirs.push((addr.to_string(), dir.clone()));
     Ok(dir)
 }
 

@@ -65,19 +65,52 @@ impl Folder {
         })
     }
 
+    /// `relative` in the folder, once every folder on the way (`.berth`, `.berth/runs`) is
+    /// a real directory: a link there would lead out of the stack.
+    fn inside(&self, relative: &str) -> Result<PathBuf, Error> {
+        let mut path = self.path.clone();
+        let mut parts = relative.split('/').peekable();
+        while let Some(part) = parts.next() {
+            if part.is_empty() || part == "." || part == ".." {
+                return Err(Error::new(
+                    500,
+                    format!("not a path in a stack: {relative:?}"),
+                ));
+            }
+            path.push(part);
+            if parts.peek().is_some() {
+                match fs::symlink_metadata(&path) {
+                    Ok(meta) if meta.file_type().is_dir() => {}
+                    Ok(_) => {
+                        return Err(Error::new(
+                            409,
+                            format!(
+                                "{} is not a folder: Berth does not follow it",
+                                path.display()
+                            ),
+                        ));
+                    }
+                    // Missing: nothing to read there, and a write fails on it plainly.
+                    Err(_) => {}
+                }
+            }
+        }
+        Ok(path)
+    }
+
     /// A file in the folder (or in `.berth/…`), or `None` when it does not exist.
     pub fn read(&self, relative: &str) -> Result<Option<String>, Error> {
-        read_file(&self.path.join(relative))
+        read_file(&self.inside(relative)?)
     }
 
     /// Replaces a file in the folder with `text`, through a temporary file and a rename.
     pub fn write(&self, relative: &str, text: &str) -> Result<(), Error> {
-        write_file(&self.path.join(relative), text)
+        write_file(&self.inside(relative)?, text)
     }
 
     /// Removes a file in the folder; one already gone is fine.
     pub fn remove(&self, relative: &str) -> Result<(), Error> {
-        let path = self.path.join(relative);
+        let path = self.inside(relative)?;
         match fs::remove_file(&path) {
             Err(e) if e.kind() != io::ErrorKind::NotFound => Err(io_error(&path, e)),
             _ => Ok(()),
@@ -87,7 +120,16 @@ impl Folder {
     /// The numbers `N` of the files `N.json` in a sub-folder, smallest first (none when the
     /// sub-folder does not exist).
     pub fn numbered(&self, relative: &str) -> Result<Vec<u64>, Error> {
-        let dir = self.path.join(relative);
+        let dir = self.inside(relative)?;
+        if fs::symlink_metadata(&dir).is_ok_and(|m| !m.file_type().is_dir()) {
+            return Err(Error::new(
+                409,
+                format!(
+                    "{} is not a folder: Berth does not follow it",
+                    dir.display()
+                ),
+            ));
+        }
         let entries = match fs::read_dir(&dir) {
             Ok(entries) => entries,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -105,7 +147,7 @@ impl Folder {
 
     /// A sub-folder (`.berth`, `.berth/versions`), made when missing; a link there is refused.
     pub fn subdir(&self, relative: &str) -> Result<PathBuf, Error> {
-        let path = self.path.join(relative);
+        let path = self.inside(relative)?;
         match fs::create_dir(&path) {
             Err(e) if e.kind() != io::ErrorKind::AlreadyExists => {
                 return Err(io_error(&path, e));
@@ -195,6 +237,18 @@ pub fn write_file(path: &Path, text: &str) -> Result<(), Error> {
     result.map_err(|e| io_error(path, e))
 }
 
+/// A new folder of Berth's alone in the temporary folder: a name nobody can guess, made
+/// with mode 0700 and refused if anything is already there (so never someone else's).
+pub fn scratch_dir(tag: &str) -> Result<PathBuf, Error> {
+    use std::os::unix::fs::DirBuilderExt;
+    let path = std::env::temp_dir().join(format!("berth-{tag}-{:016x}", rand::random::<u64>()));
+    fs::DirBuilder::new()
+        .mode(0o700)
+        .create(&path)
+        .map_err(|e| io_error(&path, e))?;
+    Ok(path)
+}
+
 /// A failure on disk, as the 500 the user sees (the path says where).
 pub fn io_error(path: &Path, e: io::Error) -> Error {
     Error::new(500, format!("{}: {e}", path.display()))
@@ -248,6 +302,27 @@ mod tests {
             folder.read("full.yaml").unwrap().map(|t| t.len()),
             Some(MAX_STACK_FILE)
         );
+
+        // A `.berth` that is a link leads nowhere.
+        let elsewhere = dir.join("elsewhere");
+        fs::create_dir_all(elsewhere.join("versions")).unwrap();
+        fs::write(elsewhere.join("versions/1.json"), "{}").unwrap();
+        std::os::unix::fs::symlink(&elsewhere, folder.path.join(".berth")).unwrap();
+        assert_eq!(
+            folder
+                .read(".berth/versions/1.json")
+                .map_err(|e| e.status()),
+            Err(409)
+        );
+        assert_eq!(
+            folder.numbered(".berth/versions").map_err(|e| e.status()),
+            Err(409)
+        );
+        assert_eq!(
+            folder.write(".berth/engine", "x").map_err(|e| e.status()),
+            Err(409)
+        );
+        assert!(!elsewhere.join("engine").exists());
 
         std::os::unix::fs::symlink(&dir, dir.join("linked")).unwrap();
         assert_eq!(

@@ -18,6 +18,7 @@ mod yaml;
 
 use crate::{
     docker::{EngineName, endpoint::Endpoint, engine::Engine},
+    engines::Engines,
     error::Error,
 };
 use app::model::{
@@ -77,9 +78,18 @@ pub struct Stacks {
     writing: tokio::sync::Mutex<()>,
     runs: Arc<runs::Runs>,
     compose_command: Option<String>,
-    /// The compose CLI, once one answered (looked for again while none has).
-    cli: tokio::sync::Mutex<Option<compose::Cli>>,
+    /// The compose CLI once one answered, or when none did last (looked for again after
+    /// [`LOOK_AGAIN`]).
+    cli: tokio::sync::Mutex<Result<compose::Cli, std::time::Instant>>,
+    /// Checks and plans at once (each is a CLI process); more wait.
+    cli_slots: tokio::sync::Semaphore,
 }
+
+/// How long Berth believes there is no compose CLI before it looks again.
+const LOOK_AGAIN: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Compose CLI checks and plans running at once.
+const CLI_SLOTS: usize = 2;
 
 /// The engine a stack belongs to, in its `.berth/`.
 const ENGINE_FILE: &str = ".berth/engine";
@@ -99,7 +109,8 @@ impl Stacks {
             writing: tokio::sync::Mutex::new(()),
             runs: Arc::new(runs::Runs::new(registry, tasks, shutdown, timeout)),
             compose_command: settings.compose_command.clone(),
-            cli: tokio::sync::Mutex::new(None),
+            cli: tokio::sync::Mutex::new(Err(std::time::Instant::now() - LOOK_AGAIN)),
+            cli_slots: tokio::sync::Semaphore::new(CLI_SLOTS),
         })
     }
 
@@ -153,16 +164,20 @@ impl Stacks {
     pub async fn save(
         self: &Arc<Self>,
         name: &str,
-        engine: &str,
-        endpoint: &Endpoint,
+        engines: &Engines,
+        on: &EngineName,
         files: StackFiles,
         by: &str,
         what: &str,
     ) -> Result<(OnDisk, StackFiles, u64), Error> {
         validate_stack_name(name)?;
         check(&files)?;
+        let endpoint = engines.get(on.as_str())?.engine.endpoint().clone();
+        self.check_with_cli(name, &files, &endpoint).await?;
         let _writing = self.writing.lock().await;
-        self.check_with_cli(name, &files, endpoint).await?;
+        // Under the lock: a stack another engine made meanwhile is not written over.
+        let default = engines.default_engine().name.to_string();
+        let engine = on.to_string();
         let (this, name, engine, by, what) = (
             self.clone(),
             name.to_string(),
@@ -173,8 +188,17 @@ impl Stacks {
         blocking(move || {
             let folder = Folder::new(&this.root, &name);
             let made = !folder.exists()?;
+            if !made {
+                let owner = this.on_disk(&name, &folder).engine.unwrap_or(default);
+                if owner != engine {
+                    return Err(Error::new(
+                        409,
+                        format!("the stack {name} belongs to the engine {owner}"),
+                    ));
+                }
+            }
             if made {
-                private_dir(&this.root)?;
+                crate::store::private_dir(&this.root).map_err(|e| io_error(&this.root, e))?;
                 fs::create_dir(&folder.path).map_err(|e| io_error(&folder.path, e))?;
                 folder.subdir(BERTH_DIR)?;
                 folder.write(ENGINE_FILE, &format!("{engine}\n"))?;
@@ -249,10 +273,15 @@ impl Stacks {
     /// The compose CLI, or 503 saying what is missing.
     async fn cli(&self) -> Result<compose::Cli, Error> {
         let mut cli = self.cli.lock().await;
-        if cli.is_none() {
-            *cli = compose::Cli::detect(self.compose_command.as_deref()).await;
+        if cli
+            .as_ref()
+            .is_err_and(|since| since.elapsed() >= LOOK_AGAIN)
+        {
+            *cli = compose::Cli::detect(self.compose_command.as_deref())
+                .await
+                .ok_or_else(std::time::Instant::now);
         }
-        cli.clone().ok_or_else(|| {
+        cli.clone().map_err(|_| {
             Error::new(
                 503,
                 match &self.compose_command {
@@ -291,6 +320,8 @@ impl Stacks {
             let file = folder.compose_file().ok_or_else(|| {
                 Error::new(409, format!("the stack {stack} has no compose file to run"))
             })?;
+            // The files as a save reads them (no links, no hard links) before the CLI does.
+            this.files(&folder)?;
             let run = StackRun {
                 n: records::next(&folder)?,
                 action,
@@ -304,7 +335,6 @@ impl Stacks {
                 tail: Vec::new(),
                 images: Vec::new(),
             };
-            records::write(&folder, &run)?;
             Ok((folder, file, run))
         })
         .await?;
@@ -373,15 +403,18 @@ impl Stacks {
             let file = folder
                 .compose_file()
                 .ok_or_else(|| Error::new(409, format!("the stack {stack} has no compose file")))?;
+            this.files(&folder)?;
             Ok(compose::Target::of(&stack, &folder.path, file))
         })
         .await?;
+        let _slot = self.cli_slots.acquire().await;
         plan::plan(&cli, &target, engine).await
     }
 
     /// The compose CLI's judgement of `files` for the stack (422 with its words), when
-    /// Berth has a CLI; they are written to a private scratch folder for it, and read with
-    /// the stack's folder as the project's.
+    /// Berth has a CLI: they are written to a new private scratch folder (made by Berth
+    /// alone, under a name nobody can guess) and read with the stack's folder as the
+    /// project's, so its relative paths mean what they will.
     async fn check_with_cli(
         &self,
         name: &str,
@@ -391,33 +424,31 @@ impl Stacks {
         let Ok(cli) = self.cli().await else {
             return Ok(());
         };
-        let scratch =
-            std::env::temp_dir().join(format!("berth-{}-check-{name}", std::process::id()));
+        let _slot = self.cli_slots.acquire().await;
+        let files = files.clone();
+        let scratch = blocking(move || {
+            let scratch = folder::scratch_dir("check")?;
+            folder::write_file(&scratch.join("compose.yaml"), &files.compose)?;
+            folder::write_file(&scratch.join(".env"), &files.env)?;
+            Ok(scratch)
+        })
+        .await?;
         let project = match Folder::new(&self.root, name).exists() {
             Ok(true) => self.root.join(name),
             _ => scratch.clone(),
         };
-        let written = (|| {
-            private_dir(&scratch)?;
-            folder::write_file(&scratch.join("compose.yaml"), &files.compose)?;
-            folder::write_file(&scratch.join(".env"), &files.env)
-        })();
-        let result = match written {
-            Ok(()) => {
-                let target = compose::Target {
-                    stack: name.to_string(),
-                    dir: project,
-                    file: scratch.join("compose.yaml"),
-                    env: Some(scratch.join(".env")),
-                };
-                plan::check(&cli, &target, endpoint).await.map_err(|e| {
-                    let said = e.to_string().replace(&scratch.display().to_string(), ".");
-                    Error::new(e.status(), said)
-                })
-            }
-            Err(e) => Err(e),
+        let target = compose::Target {
+            stack: name.to_string(),
+            dir: project,
+            file: scratch.join("compose.yaml"),
+            env: Some(scratch.join(".env")),
         };
-        let _ = fs::remove_dir_all(&scratch);
+        let result = plan::check(&cli, &target, endpoint).await.map_err(|e| {
+            let said = e.to_string().replace(&scratch.display().to_string(), ".");
+            Error::new(e.status(), said)
+        });
+        let _ =
+            blocking(move || fs::remove_dir_all(&scratch).map_err(|e| io_error(&scratch, e))).await;
         result
     }
 
@@ -472,16 +503,6 @@ pub fn check(files: &StackFiles) -> Result<(), Error> {
     }
     yaml::services("compose.yaml", &files.compose).map_err(|e| Error::new(422, e))?;
     Ok(())
-}
-
-/// The stacks folder, made readable by its owner only when Berth makes it.
-fn private_dir(dir: &Path) -> Result<(), Error> {
-    use std::os::unix::fs::DirBuilderExt;
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(|e| io_error(dir, e))
 }
 
 /// Runs disk work on the blocking pool.

@@ -36,11 +36,14 @@ const TAIL_LINES: usize = 200;
 const TAIL_LINE_BYTES: usize = 1024;
 
 /// How long a stopped CLI gets between SIGTERM and SIGKILL (within the shutdown drain).
-const STOP_GRACE: Duration = Duration::from_secs(3);
+const STOP_GRACE: Duration = Duration::from_secs(2);
 
 /// After the CLI exits, how long its output may still be read (a child of its that holds
 /// the pipes open does not hold the run).
-const DRAIN: Duration = Duration::from_secs(2);
+const DRAIN: Duration = Duration::from_secs(1);
+
+/// How long the images a deploy left are asked for.
+const IMAGES: Duration = Duration::from_secs(10);
 
 /// The runs going on now, by stack.
 pub struct Runs {
@@ -129,6 +132,12 @@ impl Runs {
             cancelled_by: Mutex::new(None),
         });
         self.map().insert(target.stack.clone(), active.clone());
+        // However the run ends from here (a panic too), the stack is free again.
+        let forget = Forget {
+            runs: self.clone(),
+            stack: target.stack.clone(),
+            active: active.clone(),
+        };
         let (output, lines) = mpsc::channel(256);
         let key = HubKey::StackRun {
             engine: engine_name,
@@ -143,14 +152,10 @@ impl Runs {
             .subscribe_as(Who::Berth, key, ring, move |publisher| {
                 stack_run::relay(lines, origin, publisher)
             });
-        // However the task ends (a panic too), the stack is free again.
-        let forget = Forget {
-            runs: self.clone(),
-            stack: target.stack.clone(),
-            active: active.clone(),
-        };
         let timeout = self.timeout;
         self.tasks.spawn(async move {
+            // Recorded once its hub exists: a viewer who finds the record finds the run.
+            write_record(&folder, &run, &target.stack).await;
             let finished = execute(&cli, &target, &engine, &steps, &output, &active, timeout).await;
             let mut record = run;
             record.ended_ms = Some(crate::now_ms());
@@ -159,21 +164,17 @@ impl Runs {
             record.tail = finished.tail.into_iter().collect();
             let deployed = matches!(record.action, StackAction::Deploy | StackAction::Pull);
             if deployed && finished.exit == Some(0) {
-                record.images = plan::images(&engine, &target.stack)
-                    .await
-                    .unwrap_or_default();
+                let images = tokio::time::timeout(IMAGES, plan::images(&engine, &target.stack));
+                record.images = images.await.ok().and_then(Result::ok).unwrap_or_default();
             }
-            let written =
-                tokio::task::spawn_blocking(move || records::write(&folder, &record)).await;
-            if let Ok(Err(e)) | Err(e) = written.map_err(|e| Error::new(500, e.to_string())) {
-                tracing::warn!(stack = %target.stack, "the run's record was not written: {e}");
-            }
-            // The record first: a viewer who comes after the end reads it.
+            // The record first: a viewer who comes after the end reads it; and the stack
+            // free before `end`, so whoever reads `end` may start the next run.
+            write_record(&folder, &record, &target.stack).await;
+            drop(forget);
             let _ = output
                 .send(Output::End(Ending::done(finished.outcome)))
                 .await;
             drop(output);
-            drop(forget);
             drop(held);
         });
     }
@@ -216,6 +217,16 @@ impl Drop for Forget {
         {
             map.remove(&self.stack);
         }
+    }
+}
+
+/// Writes a run's record; a failure is logged (the run itself went on regardless).
+async fn write_record(folder: &Folder, run: &StackRun, stack: &str) {
+    let (folder, run) = (folder.clone(), run.clone());
+    match tokio::task::spawn_blocking(move || records::write(&folder, &run)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::warn!(stack, "the run's record was not written: {e}"),
+        Err(e) => tracing::warn!(stack, "the run's record was not written: {e}"),
     }
 }
 
@@ -288,6 +299,7 @@ async fn watch(
     deadline: &mut std::pin::Pin<&mut tokio::time::Sleep>,
     timeout: Duration,
 ) -> (Option<i32>, String) {
+    let pid = child.id();
     let (lines_in, mut lines) = mpsc::channel::<(LogStream, String)>(256);
     let stdout = child.stdout.take();
     let stderr = child.stderr.take();
@@ -310,10 +322,14 @@ async fn watch(
         }
     };
     let (exit, outcome) = match stopped {
-        Ok(code) => (
-            code,
-            code.map_or("ended by a signal".to_string(), |c| format!("exit {c}")),
-        ),
+        Ok(code) => {
+            // What it started and left behind goes with it.
+            compose::end_group(pid);
+            (
+                code,
+                code.map_or("ended by a signal".to_string(), |c| format!("exit {c}")),
+            )
+        }
         Err(why) => {
             let status = compose::stop(child, STOP_GRACE).await;
             (status.and_then(|s| s.code()), why)

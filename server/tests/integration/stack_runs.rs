@@ -121,9 +121,7 @@ async fn save(server: &TestServer, name: &str, compose: &str, env: &str) -> Valu
 
 /// Starts `action`; the run's number.
 async fn start(server: &TestServer, name: &str, action: &str) -> u64 {
-    let (status, started) = server
-        .send(Method::POST, &format!("/api/stacks/{name}/{action}"), None)
-        .await;
+    let (status, started) = server.post(&format!("/api/stacks/{name}/{action}")).await;
     assert_eq!(status, 202, "{action}: {started}");
     started["run"].as_u64().unwrap()
 }
@@ -322,16 +320,7 @@ async fn deploy_plan_and_down_with_the_real_cli() {
             .lines()
             .any(|v| v == format!("{name}_data"))
     );
-    let (status, _) = server
-        .send(
-            Method::POST,
-            &format!("/api/stacks/{name}/down?volumes=true"),
-            None,
-        )
-        .await;
-    assert_eq!(status, 202);
-    let (_, runs) = server.get_json(&format!("/api/stacks/{name}/runs")).await;
-    let last = runs[0]["n"].as_u64().unwrap();
+    let last = start(&server, &name, "down?volumes=true").await;
     assert_eq!(follow(&server, &name, last).await.1, "exit 0");
     assert!(
         !docker_out(&["volume", "ls", "-q"])
@@ -352,9 +341,7 @@ async fn one_run_at_a_time_and_cancel_stops_the_cli() {
 
     // Stopping `slow` takes a minute: meanwhile nothing else runs on the stack.
     let stop = start(&server, &name, "stop").await;
-    let (status, refused) = server
-        .send(Method::POST, &format!("/api/stacks/{name}/deploy"), None)
-        .await;
+    let (status, refused) = server.post(&format!("/api/stacks/{name}/deploy")).await;
     assert_eq!(status, 409, "{refused}");
     assert!(
         refused["error"]
@@ -381,11 +368,7 @@ async fn one_run_at_a_time_and_cancel_stops_the_cli() {
     assert!(!cli_processes(&name).is_empty(), "the stop is running");
 
     let (status, _) = server
-        .send(
-            Method::POST,
-            &format!("/api/stacks/{name}/runs/{stop}/cancel"),
-            None,
-        )
+        .post(&format!("/api/stacks/{name}/runs/{stop}/cancel"))
         .await;
     assert_eq!(status, 204);
     let (_, how) = follow(&server, &name, stop).await;
@@ -396,11 +379,7 @@ async fn one_run_at_a_time_and_cancel_stops_the_cli() {
         cli_processes(&name)
     );
     let (status, _) = server
-        .send(
-            Method::POST,
-            &format!("/api/stacks/{name}/runs/{stop}/cancel"),
-            None,
-        )
+        .post(&format!("/api/stacks/{name}/runs/{stop}/cancel"))
         .await;
     assert_eq!(status, 404, "an ended run cannot be cancelled");
     // Free again.
@@ -414,7 +393,7 @@ async fn one_run_at_a_time_and_cancel_stops_the_cli() {
         (format!("/api/stacks/{name}/down?service=slow"), 400),
         ("/api/stacks/no-such-stack/deploy".to_string(), 404),
     ] {
-        let (status, answer) = server.send(Method::POST, &path, None).await;
+        let (status, answer) = server.post(&path).await;
         assert_eq!(status, want, "{path}: {answer}");
     }
 }

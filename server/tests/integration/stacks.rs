@@ -39,6 +39,13 @@ async fn put(server: &TestServer, path: &str, compose: &str, env: &str) -> (u16,
     server.send(Method::PUT, path, Some(body)).await
 }
 
+/// Renames a stack: the status and the answer.
+async fn rename(server: &TestServer, name: &str, to: &str) -> (u16, Value) {
+    let body = json!({ "to": to });
+    let path = format!("/api/stacks/{name}/rename");
+    server.send(Method::POST, &path, Some(body)).await
+}
+
 /// The versions' numbers and how each was made, newest first.
 async fn versions(server: &TestServer, name: &str) -> Vec<(u64, String, String)> {
     let (status, list) = server
@@ -102,9 +109,7 @@ async fn files_are_saved_whole_versioned_and_restored() {
     assert_eq!(three["files"]["compose"], by_hand.as_str());
 
     // Restoring a version is a save like any other.
-    let (status, stack) = server
-        .send(Method::POST, "/api/stacks/web/versions/1/restore", None)
-        .await;
+    let (status, stack) = server.post("/api/stacks/web/versions/1/restore").await;
     assert_eq!(status, 200, "{stack}");
     assert_eq!(stack["version"], 5);
     assert_eq!(
@@ -117,13 +122,7 @@ async fn files_are_saved_whole_versioned_and_restored() {
     assert_eq!(status, 404);
 
     // Renamed, then removed: the folder goes with its versions.
-    let (status, renamed) = server
-        .send(
-            Method::POST,
-            "/api/stacks/web/rename",
-            Some(json!({ "to": "site" })),
-        )
-        .await;
+    let (status, renamed) = rename(&server, "web", "site").await;
     assert_eq!(status, 200, "{renamed}");
     assert_eq!(renamed["name"], "site");
     assert!(dir.0.join("site/.berth/versions/5.json").exists());
@@ -184,17 +183,7 @@ async fn bad_names_large_files_and_broken_yaml_write_nothing() {
         answer["error"].as_str().unwrap().contains("ports"),
         "{answer}"
     );
-    assert_eq!(
-        server
-            .send(
-                Method::POST,
-                "/api/stacks/none/rename",
-                Some(json!({ "to": "Bad Name" }))
-            )
-            .await
-            .0,
-        400
-    );
+    assert_eq!(rename(&server, "none", "Bad Name").await.0, 400);
     // Nothing was written, not even the stacks folder.
     assert!(
         !dir.0.exists(),
@@ -335,14 +324,7 @@ async fn state_comes_from_the_engine_and_running_stacks_stay() {
         answer["error"].as_str().unwrap().contains("take it down"),
         "{answer}"
     );
-    let rename = json!({ "to": "elsewhere" });
-    let (status, _) = server
-        .send(
-            Method::POST,
-            &format!("/api/stacks/{name}/rename"),
-            Some(rename),
-        )
-        .await;
+    let (status, _) = rename(&server, &name, "elsewhere").await;
     assert_eq!(status, 409);
     assert!(dir.0.join(&name).exists());
 
@@ -360,6 +342,17 @@ async fn state_comes_from_the_engine_and_running_stacks_stay() {
     assert_eq!(ours["external"], false);
     drop((web, db));
     wait_for(&server, &name, |s| s["summary"]["state"] == "not_deployed").await;
+    // Down, it may be renamed, but not to the name of a project the engine runs: those
+    // containers would become the stack's.
+    let (status, answer) = rename(&server, &name, &external).await;
+    assert_eq!(status, 409, "{answer}");
+    assert!(
+        answer["error"]
+            .as_str()
+            .unwrap()
+            .contains("runs a compose project"),
+        "{answer}"
+    );
     assert_eq!(
         server
             .send(Method::DELETE, &format!("/api/stacks/{name}"), None)

@@ -148,6 +148,16 @@ async fn rename(actor: Actor, call: Call<RenameStack>) -> Result<StackSummary, E
     let result = async {
         validate_stack_name(&to)?;
         idle(&r, &name, "rename").await?;
+        // The engine's containers of a project by the new name would become the stack's.
+        if find(&projects(&call.on).await?, &to).is_some() {
+            return Err(Error::new(
+                409,
+                format!(
+                    "the engine {} runs a compose project named {to}",
+                    call.on.name
+                ),
+            ));
+        }
         let disk = call.state.stacks.rename(&name, &to).await?;
         let projects = projects(&call.on).await?;
         Ok(summary(Some(&disk), &to, &call.on, find(&projects, &to)))
@@ -239,9 +249,8 @@ async fn saved(
             )
         })?;
     }
-    let endpoint = on.engine.endpoint();
     let (disk, files, version) = stacks
-        .save(name, on.name.as_str(), endpoint, files, actor.name(), what)
+        .save(name, &r.engines, &on.name, files, actor.name(), what)
         .await?;
     let projects = projects(on).await.unwrap_or_default();
     let project = find(&projects, name).cloned();

@@ -3,6 +3,7 @@
 //! from 1, then `end` with how the run ended. A run that has ended is replayed from its
 //! record: the lines it kept, then the same `end`.
 
+use super::batch::MAX_BYTES;
 use crate::live::hub::{Ending, Publisher};
 use app::{
     frames::{BatchLine, Frame, LogBatch, LogOrigin, LogStream},
@@ -22,7 +23,7 @@ pub enum Output {
     End(Ending),
 }
 
-/// Lines received per frame at most.
+/// Lines received at once at most.
 const BATCH: usize = 64;
 
 /// Publishes what the run sends until it says how it ended (or is gone: Berth stopping).
@@ -55,15 +56,46 @@ pub async fn relay(
                 Output::End(how) => ending = Some(how),
             }
         }
-        if !batch.is_empty() {
-            let count = batch.len() as u64;
-            publisher.publish(Frame::Logs(LogBatch::new(next, origins.clone(), batch)));
-            next += count;
-        }
+        next = publish(&publisher, &origins, next, batch);
         if let Some(ending) = ending {
             return ending;
         }
     }
+}
+
+/// Publishes `lines` numbered from `next`, in frames of at most [`MAX_BYTES`] of text
+/// (past it, the next line starts another frame); the number after them.
+fn publish(
+    publisher: &Publisher,
+    origins: &[LogOrigin],
+    mut next: u64,
+    lines: Vec<BatchLine>,
+) -> u64 {
+    let mut frame = Vec::new();
+    let mut bytes = 0;
+    for line in lines {
+        bytes += line.text.len();
+        frame.push(line);
+        if bytes >= MAX_BYTES {
+            next = publish_one(publisher, origins, next, std::mem::take(&mut frame));
+            bytes = 0;
+        }
+    }
+    publish_one(publisher, origins, next, frame)
+}
+
+fn publish_one(
+    publisher: &Publisher,
+    origins: &[LogOrigin],
+    next: u64,
+    lines: Vec<BatchLine>,
+) -> u64 {
+    if lines.is_empty() {
+        return next;
+    }
+    let count = lines.len() as u64;
+    publisher.publish(Frame::Logs(LogBatch::new(next, origins.to_vec(), lines)));
+    next + count
 }
 
 /// A run that has ended, from its record: its last lines, then how it ended.
@@ -81,14 +113,12 @@ pub async fn replay(run: Option<StackRun>, origin: String, publisher: Publisher)
             text,
         })
         .collect();
-    if !lines.is_empty() {
-        let origins = vec![LogOrigin {
-            container: origin.clone(),
-            name: origin,
-            service: None,
-        }];
-        publisher.publish(Frame::Logs(LogBatch::new(1, origins, lines)));
-    }
+    let origins = [LogOrigin {
+        container: origin.clone(),
+        name: origin,
+        service: None,
+    }];
+    publish(&publisher, &origins, 1, lines);
     Ending::done(
         run.outcome
             .unwrap_or_else(|| "interrupted: Berth stopped during the run".to_string()),

@@ -336,6 +336,11 @@ impl TestServer {
 }
 
 impl TestServer {
+    /// A POST without a body; the status and the JSON answer.
+    pub async fn post(&self, path: &str) -> (u16, serde_json::Value) {
+        self.send(reqwest::Method::POST, path, None).await
+    }
+
     /// A request with an optional JSON body; the status and the JSON answer (`null` for
     /// none).
     pub async fn send(
