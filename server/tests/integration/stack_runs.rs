@@ -437,3 +437,36 @@ async fn the_timeout_and_shutdown_stop_the_cli_and_are_recorded() {
     .unwrap();
     assert_eq!(record["outcome"], "stopped: Berth shut down", "{record}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_compose_cli_stacks_are_kept_and_runs_say_what_is_missing() {
+    let deployed = Deployed::new("nocli");
+    let root = deployed.dir.clone();
+    let server = TestServer::start_with(move |s| {
+        s.stacks.stacks_dir = Some(root);
+        s.stacks.compose_command = Some("/nonexistent/compose".into());
+    })
+    .await;
+    // Saved and versioned (only Berth's own YAML check), listed.
+    let stack = save(&server, "kept", SLOW, "").await;
+    assert_eq!(stack["version"], 1);
+    assert_eq!(save(&server, "kept", COMPOSE, "").await["version"], 2);
+    let (_, list) = server.get_json("/api/stacks").await;
+    assert!(list.to_string().contains("\"kept\""), "{list}");
+    // Runs and plans say what is missing; nothing was started.
+    for path in ["/api/stacks/kept/deploy", "/api/stacks/kept/down"] {
+        let (status, answer) = server.post(path).await;
+        assert_eq!(status, 503, "{path}: {answer}");
+        assert!(
+            answer["error"]
+                .as_str()
+                .unwrap()
+                .contains("--compose-command"),
+            "{answer}"
+        );
+    }
+    let (status, answer) = server.get_json("/api/stacks/kept/plan").await;
+    assert_eq!(status, 503, "{answer}");
+    let (_, runs) = server.get_json("/api/stacks/kept/runs").await;
+    assert_eq!(runs, json!([]));
+}
