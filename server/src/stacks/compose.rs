@@ -174,15 +174,12 @@ pub fn arguments(
 /// A compose service name: letters, digits, `.`, `_` and `-`, starting with a letter or
 /// digit, so it can never be read as an option.
 pub fn validate_service_name(name: &str) -> Result<(), Error> {
-    let mut bytes = name.bytes();
-    let first = bytes.next().is_some_and(|b| b.is_ascii_alphanumeric());
-    if first && bytes.all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)) && name.len() <= 128
-    {
-        return Ok(());
-    }
-    Err(Error::bad_request(format!(
-        "invalid service name {name:?}: letters, digits, '.', '_' or '-', starting with a letter or digit"
-    )))
+    // The grammar of a container's name, which a service's is part of.
+    app::model::validate_container_ref(name).map_err(|_| {
+        Error::bad_request(format!(
+            "invalid service name {name:?}: letters, digits, '.', '_' or '-', starting with a letter or digit"
+        ))
+    })
 }
 
 /// Stops a run's process group: SIGTERM, then SIGKILL after `grace`; waits for the CLI.

@@ -16,7 +16,10 @@ use crate::{
     error::Error,
     live::{
         hub::{Ending, HubKey, Registry, Subscription, Who},
-        upstream::stack_run::{self, Output},
+        upstream::{
+            lines::LineSplitter,
+            stack_run::{self, Output},
+        },
     },
 };
 use app::{
@@ -28,7 +31,10 @@ use std::{
     sync::{Arc, Mutex},
     time::Duration,
 };
-use tokio::{io::AsyncRead, sync::mpsc};
+use tokio::{
+    io::{AsyncRead, AsyncReadExt},
+    sync::mpsc,
+};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 /// Lines of output a run's record keeps, and how long each may be there.
@@ -372,17 +378,25 @@ async fn keep(
     let _ = output.send(Output::Line(stream, line)).await;
 }
 
-/// Reads a pipe's lines (each cut at [`stack_run::MAX_LINE`]) into `lines`.
+/// Reads a pipe's lines (each cut as a log line is, at 16 KiB) into `lines`.
 async fn read(
     pipe: Option<impl AsyncRead + Unpin>,
     stream: LogStream,
     lines: mpsc::Sender<(LogStream, String)>,
 ) {
-    let Some(pipe) = pipe else { return };
-    let mut reader = tokio::io::BufReader::new(pipe);
-    while let Ok(Some(line)) = stack_run::next_line(&mut reader).await {
-        if lines.send((stream, line)).await.is_err() {
-            return;
+    let Some(mut pipe) = pipe else { return };
+    let mut splitter = LineSplitter::default();
+    let mut chunk = vec![0; 8 * 1024];
+    let mut read = Vec::new();
+    while let Ok(n @ 1..) = pipe.read(&mut chunk).await {
+        splitter.feed(stream, &chunk[..n], false, |line| read.push(line.text));
+        for line in read.drain(..) {
+            if lines.send((stream, line)).await.is_err() {
+                return;
+            }
         }
+    }
+    if let Some(line) = splitter.finish(stream) {
+        let _ = lines.send((stream, line.text)).await;
     }
 }

@@ -237,20 +237,15 @@ async fn saved(
 ) -> Result<Stack, Error> {
     validate_stack_name(name)?;
     let stacks = &state.stacks;
-    let r = reading(state, on);
-    if let Ok((disk, _, _)) = stacks.read(name).await {
-        belongs(&disk, &r.engines, on).map_err(|_| {
-            Error::new(
-                409,
-                format!(
-                    "the stack {name} belongs to the engine {}",
-                    engine_of(&disk, &r.engines)
-                ),
-            )
-        })?;
-    }
     let (disk, files, version) = stacks
-        .save(name, &r.engines, &on.name, files, actor.name(), what)
+        .save(
+            name,
+            &state.sockets.engines,
+            &on.name,
+            files,
+            actor.name(),
+            what,
+        )
         .await?;
     let projects = projects(on).await.unwrap_or_default();
     let project = find(&projects, name).cloned();

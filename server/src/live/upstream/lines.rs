@@ -133,6 +133,15 @@ impl LineSplitter {
         }
     }
 
+    /// At the end of `stream`: its last line when it did not end with a newline.
+    pub fn finish(&mut self, stream: LogStream) -> Option<RawLine> {
+        let partial = match stream {
+            LogStream::Stdout => &mut self.stdout,
+            LogStream::Stderr => &mut self.stderr,
+        };
+        (!partial.head.is_empty() || partial.cut > 0).then(|| partial.finish(stream, false))
+    }
+
     /// Bytes held while waiting for newlines (never more than two lines' limits).
     #[cfg(test)]
     pub fn held(&self) -> usize {
@@ -154,6 +163,32 @@ mod tests {
             splitter.feed(*stream, bytes, ts, |l| lines.push(l));
         }
         lines
+    }
+
+    #[test]
+    fn a_last_line_without_a_newline_is_kept() {
+        let mut splitter = LineSplitter::default();
+        let lines = feed_all(
+            &mut splitter,
+            &[
+                (b"one\r\nla", LogStream::Stdout),
+                (b"st", LogStream::Stdout),
+            ],
+            false,
+        );
+        assert_eq!(
+            lines.iter().map(|l| l.text.as_str()).collect::<Vec<_>>(),
+            ["one"]
+        );
+        assert_eq!(
+            splitter
+                .finish(LogStream::Stdout)
+                .map(|l| l.text)
+                .as_deref(),
+            Some("last")
+        );
+        assert!(splitter.finish(LogStream::Stdout).is_none());
+        assert!(splitter.finish(LogStream::Stderr).is_none());
     }
 
     #[test]

@@ -9,13 +9,7 @@ use app::{
     frames::{BatchLine, Frame, LogBatch, LogOrigin, LogStream},
     model::StackRun,
 };
-use tokio::{
-    io::{AsyncBufRead, AsyncBufReadExt},
-    sync::mpsc,
-};
-
-/// The longest line passed on; the rest of a longer one is dropped.
-pub const MAX_LINE: usize = 16 * 1024;
+use tokio::sync::mpsc;
 
 /// What a run's task sends its hub.
 pub enum Output {
@@ -123,60 +117,4 @@ pub async fn replay(run: Option<StackRun>, origin: String, publisher: Publisher)
         run.outcome
             .unwrap_or_else(|| "interrupted: Berth stopped during the run".to_string()),
     )
-}
-
-/// The next line of a pipe, without its `\n` (and `\r`), at most [`MAX_LINE`] bytes of it;
-/// None at the end.
-pub async fn next_line<R: AsyncBufRead + Unpin>(reader: &mut R) -> std::io::Result<Option<String>> {
-    let mut line = Vec::new();
-    let mut any = false;
-    loop {
-        let buffer = reader.fill_buf().await?;
-        if buffer.is_empty() {
-            break;
-        }
-        any = true;
-        let (chunk, used, done) = match memchr::memchr(b'\n', buffer) {
-            Some(at) => (&buffer[..at], at + 1, true),
-            None => (buffer, buffer.len(), false),
-        };
-        let room = MAX_LINE.saturating_sub(line.len());
-        line.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        reader.consume(used);
-        if done {
-            break;
-        }
-    }
-    if !any {
-        return Ok(None);
-    }
-    while line.last() == Some(&b'\r') {
-        line.pop();
-    }
-    Ok(Some(String::from_utf8_lossy(&line).into_owned()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn lines_are_cut_and_the_last_one_counts() {
-        let long = "x".repeat(MAX_LINE + 10);
-        let text = format!("one\r\n{long}\nlast");
-        let mut reader = tokio::io::BufReader::with_capacity(7, text.as_bytes());
-        assert_eq!(
-            next_line(&mut reader).await.unwrap().as_deref(),
-            Some("one")
-        );
-        assert_eq!(
-            next_line(&mut reader).await.unwrap().map(|l| l.len()),
-            Some(MAX_LINE)
-        );
-        assert_eq!(
-            next_line(&mut reader).await.unwrap().as_deref(),
-            Some("last")
-        );
-        assert_eq!(next_line(&mut reader).await.unwrap(), None);
-    }
 }
