@@ -144,6 +144,14 @@ impl Stacks {
         .await
     }
 
+    /// The engine a stack was made on (`None`: made by hand, so the default engine's); 404
+    /// when there is no such folder. Reads `.berth/engine` alone.
+    pub async fn owner(self: &Arc<Self>, name: &str) -> Result<Option<String>, Error> {
+        validate_stack_name(name)?;
+        let (this, name) = (self.clone(), name.to_string());
+        blocking(move || Ok(engine_file(&this.existing(&name)?))).await
+    }
+
     /// A stack's folder, files and newest version number; 404 when there is no such folder.
     pub async fn read(self: &Arc<Self>, name: &str) -> Result<(OnDisk, StackFiles, u64), Error> {
         validate_stack_name(name)?;
@@ -478,19 +486,23 @@ impl Stacks {
             .zip(file)
             .and_then(|(text, file)| yaml::services(file, &text).ok())
             .unwrap_or_default();
-        let engine = folder
-            .read(ENGINE_FILE)
-            .ok()
-            .flatten()
-            .map(|text| text.trim().to_string())
-            .filter(|name| app::model::is_plain_name(name));
         OnDisk {
             name: name.to_string(),
-            engine,
+            engine: engine_file(folder),
             file,
             services,
         }
     }
+}
+
+/// The engine named in a folder's `.berth/engine`, if it names one.
+fn engine_file(folder: &Folder) -> Option<String> {
+    folder
+        .read(ENGINE_FILE)
+        .ok()
+        .flatten()
+        .map(|text| text.trim().to_string())
+        .filter(|name| app::model::is_plain_name(name))
 }
 
 /// What a save refuses before it writes: a file over 1 MiB (413), a compose file that is

@@ -60,7 +60,7 @@ async fn get(r: Reading, GetStack { name }: GetStack) -> Result<Stack, Error> {
     let project = find(&projects, &name).cloned();
     match r.stacks.read(&name).await {
         Ok((disk, files, version)) => {
-            belongs(&disk, &r.engines, &r.on)?;
+            belongs(&name, disk.engine.as_deref(), &r.engines, &r.on)?;
             Ok(Stack {
                 summary: summary(Some(&disk), &name, &r.on, project.as_ref()),
                 files,
@@ -259,10 +259,9 @@ async fn saved(
 }
 
 /// 404 unless the stack is a folder here that belongs to this engine.
-async fn mine(r: &Reading, name: &str) -> Result<OnDisk, Error> {
-    let (disk, _, _) = r.stacks.read(name).await?;
-    belongs(&disk, &r.engines, &r.on)?;
-    Ok(disk)
+async fn mine(r: &Reading, name: &str) -> Result<(), Error> {
+    let owner = r.stacks.owner(name).await?;
+    belongs(name, owner.as_deref(), &r.engines, &r.on)
 }
 
 /// 409 while the engine has a container of the stack's project.
@@ -297,14 +296,19 @@ fn engine_of<'a>(disk: &'a OnDisk, engines: &'a Engines) -> &'a str {
         .unwrap_or_else(|| engines.default_engine().name.as_str())
 }
 
-fn belongs(disk: &OnDisk, engines: &Engines, on: &EngineContext) -> Result<(), Error> {
-    match engine_of(disk, engines) == on.name.as_str() {
+/// 404 unless the stack (made on `owner`; `None`: the default engine) is this engine's.
+pub(crate) fn belongs(
+    name: &str,
+    owner: Option<&str>,
+    engines: &Engines,
+    on: &EngineContext,
+) -> Result<(), Error> {
+    let owner = owner.unwrap_or_else(|| engines.default_engine().name.as_str());
+    match owner == on.name.as_str() {
         true => Ok(()),
         false => Err(Error::not_found(format!(
-            "no stack {} on the engine {} (it is on {})",
-            disk.name,
-            on.name,
-            engine_of(disk, engines)
+            "no stack {name} on the engine {} (it is on {owner})",
+            on.name
         ))),
     }
 }

@@ -31,16 +31,8 @@ pub async fn open(
 ) -> Result<Response, Error> {
     validate_stack_name(&name)?;
     // 404 for another engine's stack, for a stack or run that is not there.
-    let (disk, _, _) = stacks.read(&name).await?;
-    let owner = disk
-        .engine
-        .unwrap_or_else(|| sockets.engines.default_engine().name.to_string());
-    if owner != on.name.as_str() {
-        return Err(Error::not_found(format!(
-            "no stack {name} on the engine {} (it is on {owner})",
-            on.name
-        )));
-    }
+    let owner = stacks.owner(&name).await?;
+    crate::http::api::stacks::belongs(&name, owner.as_deref(), &sockets.engines, &on)?;
     let key = HubKey::StackRun {
         engine: on.name.clone(),
         stack: name.clone(),
