@@ -49,8 +49,10 @@ serve_and_browse() {
     return 1
   fi
   # A list read by the API is kept 1 s instead of 15, so the specs' idle checks are quick.
+  # The specs' stacks in a folder of this run's own, empty at the start.
+  rm -rf "$STATE_DIR/stacks"
   "$BERTH_ROOT/target/release/berth" --bind "$BERTH_TEST_ADDR" --log info --auth off --list-cache-secs 1 \
-    >"$STATE_DIR/berth.log" 2>&1 &
+    --stacks-dir "$STATE_DIR/stacks" >"$STATE_DIR/berth.log" 2>&1 &
   berth_pid=$!
   for _ in $(seq 1 100); do
     curl -fs "$url/api/health" >/dev/null 2>&1 && break

@@ -30,8 +30,9 @@ if ! wasm-bindgen --version 2>/dev/null | grep -qF " $wasm_bindgen_version"; the
   tool_install wasm-bindgen-cli --version "$wasm_bindgen_version"
 fi
 
-if [ ! -x tools/node_modules/.bin/wasm-opt ] || [ ! -f tools/node_modules/@xterm/xterm/lib/xterm.js ]; then
-  log "installing wasm-opt (npm binaryen) and xterm.js"
+if [ ! -x tools/node_modules/.bin/wasm-opt ] || [ ! -f tools/node_modules/@xterm/xterm/lib/xterm.js ] ||
+  [ ! -x tools/node_modules/.bin/esbuild ] || [ ! -d tools/node_modules/@codemirror/lang-yaml ]; then
+  log "installing wasm-opt (npm binaryen), xterm.js, CodeMirror and esbuild"
   (cd tools && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
@@ -40,3 +41,12 @@ fi
 mkdir -p public/xterm
 cp tools/node_modules/@xterm/xterm/lib/xterm.js tools/node_modules/@xterm/xterm/css/xterm.css \
   tools/node_modules/@xterm/addon-fit/lib/addon-fit.js public/xterm/
+
+# The stack editor: CodeMirror 6 with YAML, bundled from tools/editor.js into one script the
+# stack pages load on first use (public/editor/, like xterm: Berth's own asset, no CDN).
+mkdir -p public/editor
+if [ ! -f public/editor/editor.js ] || [ tools/editor.js -nt public/editor/editor.js ] ||
+  [ tools/package-lock.json -nt public/editor/editor.js ]; then
+  tools/node_modules/.bin/esbuild tools/editor.js --bundle --minify --format=iife --target=es2020 \
+    --legal-comments=eof --log-level=warning --outfile=public/editor/editor.js
+fi

@@ -24,6 +24,12 @@ impl Feedback {
         }
     }
 
+    /// Says `said` (a form refused before anything was sent, or a change the caller ran
+    /// itself).
+    pub fn say(self, said: Result<String, String>) {
+        self.0.try_set(Some(said));
+    }
+
     /// Runs a change the user asked for, says how it went, then calls `after` (a reload,
     /// also after a failure, so the page shows what the server kept). The signals may be
     /// gone by then (the user navigated away): the `try_` calls make that a no-op.

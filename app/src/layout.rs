@@ -99,6 +99,7 @@ fn full(children: Children) -> impl IntoView {
                     </A>
                     <A href=move || urls::containers(&on.get())>"Containers"</A>
                     <A href=move || urls::projects(&on.get())>"Projects"</A>
+                    <A href=move || urls::stacks(&on.get())>"Stacks"</A>
                     <A href=move || urls::objects(&on.get(), Objects::Images)>"Images"</A>
                     <A href=move || urls::objects(&on.get(), Objects::Volumes)>"Volumes"</A>
                     <A href=move || urls::objects(&on.get(), Objects::Networks)>"Networks"</A>

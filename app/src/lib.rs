@@ -6,7 +6,9 @@
 mod ansi;
 pub mod api;
 mod chart;
+mod code_editor;
 mod controls;
+mod diff;
 pub mod endpoint;
 mod format;
 pub mod frames;
@@ -20,6 +22,8 @@ pub mod model;
 mod pages;
 pub mod refs;
 pub mod resources;
+#[cfg(feature = "hydrate")]
+mod scripts;
 mod search;
 mod sort;
 mod status;
@@ -92,6 +96,7 @@ pub fn App() -> impl IntoView {
                         view=pages::AllContainers
                         ssr=SsrMode::Async
                     />
+                    <Route path=path!("/all/stacks") view=pages::AllStacks ssr=SsrMode::Async />
                     <Route path=path!("/admin") view=pages::AdminUsers ssr=SsrMode::Async />
                     <Route path=path!("/admin/tokens") view=pages::AdminTokens ssr=SsrMode::Async />
                     <Route path=path!("/admin/audit") view=pages::AdminAudit ssr=SsrMode::Async />
@@ -123,6 +128,8 @@ fn EnginePages() -> impl leptos_router::MatchNestedRoutes + Clone {
             <Route path=path!("/volumes") view=pages::VolumesPage ssr=SsrMode::Async />
             <Route path=path!("/networks") view=pages::NetworksPage ssr=SsrMode::Async />
             <Route path=path!("/disk") view=pages::DiskPage ssr=SsrMode::Async />
+            <Route path=path!("/stacks") view=pages::StackList ssr=SsrMode::Async />
+            <Route path=path!("/stacks/:name") view=pages::StackPage ssr=SsrMode::Async />
         </ParentRoute>
     }
     .into_inner()

@@ -310,6 +310,9 @@ pub fn LogViewer(
     /// The name the Download button saves under, e.g. `web-1.log`.
     #[prop(into, default = "logs.log".to_string())]
     download_name: String,
+    /// Told how the stream ended for good (a run's end; not a retry).
+    #[prop(optional)]
+    on_end: Option<Callback<String>>,
 ) -> impl IntoView {
     let hydrated = expect_context::<crate::Hydrated>().0;
     let rows = RwSignal::new(VecDeque::<Arc<Row>>::new());
@@ -441,7 +444,12 @@ pub fn LogViewer(
                     lagged.update(|s| *s += missed);
                     push(RowKind::Skipped(missed))
                 }
-                Frame::End { reason, retry } => push(RowKind::Ended(reason, retry)),
+                Frame::End { reason, retry } => {
+                    if let Some(on_end) = on_end.filter(|_| !retry) {
+                        on_end.run(reason.clone());
+                    }
+                    push(RowKind::Ended(reason, retry))
+                }
                 _ => {}
             },
         )

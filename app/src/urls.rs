@@ -118,6 +118,19 @@ pub fn disk(on: &On) -> String {
     format!("{}/disk", on.pages())
 }
 
+/// An engine's compose stacks, and one stack (its files, runs and versions).
+pub fn stacks(on: &On) -> String {
+    format!("{}/stacks", on.pages())
+}
+
+/// A stack's name as one segment: an external project's name comes from a label.
+pub fn stack(on: &On, name: &str) -> String {
+    format!("{}/{}", stacks(on), segment(name))
+}
+
+/// Every engine's stacks, with an engine column.
+pub const ALL_STACKS: &str = "/all/stacks";
+
 // The JSON API: what is not a declared endpoint ([`crate::endpoint`]).
 pub const API_ME: &str = "/api/auth/me";
 /// Form posts: they answer with redirects, so they work without the Wasm.
@@ -172,6 +185,11 @@ pub fn ws_service_logs(on: &On, id: &str, tail: usize) -> String {
         on.ws(),
         encode(id)
     )
+}
+
+/// A stack's run `n`: the compose CLI's output as it prints it, then how it ended.
+pub fn ws_stack_run(on: &On, name: &str, n: u64) -> String {
+    format!("{}/stacks/{}/runs/{n}", on.ws(), segment(name))
 }
 
 /// A list page sorted by `column`, either way.

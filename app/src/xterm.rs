@@ -1,9 +1,9 @@
 //! The few parts of xterm.js (and its fit addon) the terminal tab uses, bound through
 //! wasm-bindgen. The scripts are Berth's own static assets (`/xterm/`, copied from npm by
-//! `scripts/tools.sh`), loaded on first use by [`load`]: a page without a terminal never
-//! downloads them.
+//! `scripts/tools.sh`), loaded on first use by [`load`] (through `scripts.rs`): a page
+//! without a terminal never downloads them.
 
-use wasm_bindgen::{JsCast, JsValue, closure::Closure, prelude::wasm_bindgen};
+use wasm_bindgen::{JsValue, closure::Closure, prelude::wasm_bindgen};
 
 #[wasm_bindgen]
 extern "C" {
@@ -72,88 +72,18 @@ extern "C" {
     pub fn fit(this: &Fit);
 }
 
-const SCRIPTS: [&str; 2] = ["/xterm/xterm.js", "/xterm/addon-fit.js"];
-const STYLE: &str = "/xterm/xterm.css";
-
-fn loaded() -> bool {
-    is_global("Terminal") && is_global("FitAddon")
-}
-
 /// Adds xterm's stylesheet and scripts to the page once; resolves when both scripts ran.
 pub async fn load() -> Result<(), String> {
-    if loaded() {
-        return Ok(());
-    }
-    let document = web_sys::window()
-        .and_then(|w| w.document())
-        .ok_or("no document")?;
-    let head = document.head().ok_or("no head")?;
-    if document
-        .query_selector(&format!("link[href='{STYLE}']"))
-        .ok()
-        .flatten()
-        .is_none()
-    {
-        let link = document.create_element("link").map_err(|_| "no link")?;
-        let _ = link.set_attribute("rel", "stylesheet");
-        let _ = link.set_attribute("href", STYLE);
-        let _ = head.append_child(&link);
-    }
-    // In order: the addon expects nothing of xterm, but one at a time keeps errors plain.
-    for src in SCRIPTS {
-        let existing = document
-            .query_selector(&format!("script[src='{src}']"))
-            .ok()
-            .flatten();
-        let script = match existing {
-            Some(script) => script,
-            None => {
-                let script = document.create_element("script").map_err(|_| "no script")?;
-                let _ = script.set_attribute("src", src);
-                script
-            }
-        };
-        let (done, wait) = futures::channel::oneshot::channel::<Result<(), String>>();
-        let done = std::rc::Rc::new(std::cell::RefCell::new(Some(done)));
-        let on = |ok: bool| {
-            let done = done.clone();
-            Closure::<dyn FnMut()>::new(move || {
-                if let Some(done) = done.borrow_mut().take() {
-                    let _ = done.send(match ok {
-                        true => Ok(()),
-                        false => Err(format!("cannot load {src}")),
-                    });
-                }
-            })
-        };
-        let (on_load, on_error) = (on(true), on(false));
-        let target: &web_sys::EventTarget = script.unchecked_ref();
-        let _ = target.add_event_listener_with_callback("load", on_load.as_ref().unchecked_ref());
-        let _ = target.add_event_listener_with_callback("error", on_error.as_ref().unchecked_ref());
-        if script.parent_node().is_none() {
-            let _ = head.append_child(&script);
-        }
-        // A script another terminal added and that has already run fires no more events.
-        let ran = match src == SCRIPTS[0] {
-            true => is_global("Terminal"),
-            false => is_global("FitAddon"),
-        };
-        let result = match ran {
-            true => Ok(()),
-            false => wait.await.unwrap_or(Err(format!("cannot load {src}"))),
-        };
-        let _ =
-            target.remove_event_listener_with_callback("load", on_load.as_ref().unchecked_ref());
-        let _ =
-            target.remove_event_listener_with_callback("error", on_error.as_ref().unchecked_ref());
-        result?;
-    }
-    match loaded() {
-        true => Ok(()),
-        false => Err("xterm.js did not define Terminal".into()),
-    }
-}
-
-fn is_global(name: &str) -> bool {
-    js_sys::Reflect::has(&js_sys::global(), &JsValue::from_str(name)).unwrap_or(false)
+    use crate::scripts::Script;
+    let scripts = [
+        Script {
+            src: "/xterm/xterm.js",
+            global: "Terminal",
+        },
+        Script {
+            src: "/xterm/addon-fit.js",
+            global: "FitAddon",
+        },
+    ];
+    crate::scripts::load(Some("/xterm/xterm.css"), &scripts).await
 }

@@ -27,10 +27,32 @@ function removeSortFixtures(): void {
 
 test.afterAll(removeSortFixtures);
 
+/** A stack of Berth's own, so its page (with the code editor) is among every page. */
+const UI_STACK = 'e2e-ui-stack';
+const UI_STACK_PAGE = `/stacks/${UI_STACK}`;
+
+test.beforeAll(async ({ request }) => {
+  await request.delete(`${BASE}/api/stacks/${UI_STACK}`);
+  const compose = `services:\n  app:\n    image: ${IMAGE}\n    network_mode: none\n`;
+  const made = await request.put(`${BASE}/api/stacks/${UI_STACK}`, { data: { compose, env: 'A=1\n' } });
+  expect(made.status()).toBe(200);
+});
+
+test.afterAll(async ({ request }) => {
+  await request.delete(`${BASE}/api/stacks/${UI_STACK}`);
+});
+
+/** Opens `path` hydrated, with its code editors loaded where it has them. */
+async function open(page: Page, path: string): Promise<void> {
+  await page.goto(path);
+  await hydrated(page);
+  if (path === UI_STACK_PAGE) await expect(page.locator('.cm-editor')).toHaveCount(2);
+}
+
 /** Every kind of page, on the fixtures (scripts/test.sh's); an image's page by its id (read
  * when a test asks: the fixtures exist only once the global setup has run). */
 const PAGES = () => ['/', '/containers', '/projects', '/projects/berth-e2e', '/images', '/volumes', '/networks',
-  '/disk', '/swarm', '/all/containers', '/containers/berth-e2e-solo', '/containers/berth-e2e-ticker?tab=logs',
+  '/disk', '/swarm', '/all/containers', '/stacks', '/all/stacks', UI_STACK_PAGE, '/stacks/berth-e2e', '/containers/berth-e2e-solo', '/containers/berth-e2e-ticker?tab=logs',
   '/containers/berth-e2e-ticker?tab=stats', '/containers/berth-e2e-solo?tab=terminal', '/engines/local',
   `/images/${execFileSync('docker', ['image', 'inspect', '--format', '{{.Id}}', IMAGE], { encoding: 'utf8' }).trim()}`];
 
@@ -130,8 +152,7 @@ test('in the log viewer: space pauses and resumes, End follows, Escape clears th
 test('at 375 px wide no page scrolls sideways', async ({ page }) => {
   await page.setViewportSize({ width: 375, height: 800 });
   for (const path of PAGES()) {
-    await page.goto(path);
-    await hydrated(page);
+    await open(page, path);
     expect(await page.evaluate(() => document.documentElement.scrollWidth), path).toBeLessThanOrEqual(375);
   }
 });
@@ -141,8 +162,7 @@ test('every page meets WCAG AA contrast in both themes', async ({ page }) => {
   for (const theme of ['light', 'dark']) {
     await page.context().addCookies([{ name: 'berth_theme', value: theme, url: BASE }]);
     for (const path of PAGES()) {
-      await page.goto(path);
-      await hydrated(page);
+      await open(page, path);
       await expect(page.locator('html')).toHaveAttribute('data-theme', theme);
       expect(await lowContrast(page), `${theme} ${path}`).toEqual([]);
       if (theme === 'dark' && path.endsWith('tab=logs') && process.env.BERTH_SCREENSHOT_DIR) {

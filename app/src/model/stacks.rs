@@ -66,6 +66,16 @@ impl StackState {
             Self::NotDeployed => "not deployed",
         }
     }
+
+    /// The badge's classes in the pages.
+    pub fn class(self) -> &'static str {
+        match self {
+            Self::Running => "state state-running",
+            Self::Partial => "state state-partly-running",
+            Self::Stopped => "state state-stopped",
+            Self::NotDeployed => "state state-not-deployed",
+        }
+    }
 }
 
 /// A stack in a list: its folder (or, `external`, a compose project the engine runs that
@@ -85,6 +95,35 @@ pub struct StackSummary {
     pub containers: u32,
     /// The compose file's name in the folder (`compose.yaml`…); none for an external one.
     pub file: Option<String>,
+}
+
+impl StackSummary {
+    /// Counted against its project's containers (`None`: none exist): the services are the
+    /// file's with those only the containers name, and a service runs when one of its
+    /// containers does. The server counts this way, and a page again as containers change.
+    pub fn counted(mut self, project: Option<&Project>) -> Self {
+        if let Some(project) = project {
+            for service in &project.services {
+                if !self.services.contains(service) {
+                    self.services.push(service.clone());
+                }
+            }
+        }
+        self.services.sort();
+        let containers = project.map_or(&[][..], |p| &p.containers[..]);
+        self.running = self
+            .services
+            .iter()
+            .filter(|service| {
+                containers
+                    .iter()
+                    .any(|c| c.service.as_ref() == Some(*service) && c.state == "running")
+            })
+            .count() as u32;
+        self.containers = containers.len() as u32;
+        self.state = StackState::of(self.running, self.services.len() as u32, self.containers);
+        self
+    }
 }
 
 /// A stack with its files, its current version and its containers.
@@ -117,6 +156,13 @@ pub struct StackVersion {
 pub struct StackVersionFiles {
     pub version: StackVersion,
     pub files: StackFiles,
+}
+
+/// How a save may go: `create` refuses (409) a name already taken, so a new stack never
+/// writes over one made meanwhile.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SaveOptions {
+    pub create: Option<bool>,
 }
 
 /// A stack's new name.
@@ -237,6 +283,18 @@ pub enum PlanChange {
     Remove,
 }
 
+impl PlanChange {
+    /// Its name in the API (and in the page's markup).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Create => "create",
+            Self::Recreate => "recreate",
+            Self::Unchanged => "unchanged",
+            Self::Remove => "remove",
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlannedService {
     pub service: String,
@@ -262,7 +320,8 @@ crate::endpoints! {
     GET "/api{on}/stacks/{name}" VIEWER => GetStack { name: String } -> Stack;
     /// Saves a stack's files (a new one on this engine when none has the name); each save
     /// is a new version. 422 for YAML the compose file cannot be, with its line.
-    PUT "/api{on}/stacks/{name}" OPERATOR => SaveStack { name: String } body(StackFiles) -> Stack;
+    PUT "/api{on}/stacks/{name}" OPERATOR => SaveStack { name: String } query(SaveOptions)
+        body(StackFiles) -> Stack;
     /// Removes a stack's folder and its versions; 409 while its containers exist.
     DELETE "/api{on}/stacks/{name}" OPERATOR => RemoveStack { name: String } -> () = 204;
     /// Renames a stack's folder; 409 while its containers exist or the name is taken.

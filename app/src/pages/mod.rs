@@ -15,6 +15,10 @@ mod not_found;
 mod objects;
 mod projects;
 mod signin;
+mod stack;
+mod stack_files;
+mod stack_runs;
+mod stacks;
 mod swarm;
 
 pub use admin::{AdminAudit, AdminTokens, AdminUsers};
@@ -27,4 +31,6 @@ pub use not_found::NotFound;
 pub use objects::{ImagePage, ImagesPage, NetworksPage, VolumesPage};
 pub use projects::{ProjectList, ProjectPage};
 pub use signin::{Login, Setup};
+pub use stack::StackPage;
+pub use stacks::{AllStacks, StackList};
 pub use swarm::{ServicePage, SwarmPage};

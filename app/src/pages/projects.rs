@@ -226,7 +226,7 @@ fn ProjectView(on: On, initial: Project) -> impl IntoView {
     }
 }
 
-fn members_table(on: &On, p: Project) -> impl IntoView + use<> {
+pub(super) fn members_table(on: &On, p: Project) -> impl IntoView + use<> {
     let rows = p
         .containers
         .into_iter()

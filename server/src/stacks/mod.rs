@@ -52,11 +52,14 @@ pub struct StackSettings {
 
 impl StackSettings {
     /// The folder: `--stacks-dir`, else `berth-data/stacks` (`launch` makes the default
-    /// `stacks` in `--data-dir`).
+    /// `stacks` in `--data-dir`). Absolute: the compose CLI runs in the stack's folder, where
+    /// a path relative to Berth's own working directory would name nothing.
     pub fn dir(&self) -> PathBuf {
-        self.stacks_dir
+        let dir = self
+            .stacks_dir
             .clone()
-            .unwrap_or_else(|| PathBuf::from("berth-data/stacks"))
+            .unwrap_or_else(|| PathBuf::from("berth-data/stacks"));
+        std::path::absolute(&dir).unwrap_or(dir)
     }
 }
 
@@ -168,17 +171,24 @@ impl Stacks {
     /// Saves `files` as the stack's, making the stack on `engine` when it does not exist:
     /// checked first (size 413, YAML 422), then written whole; the folder's files as they
     /// were become a version first when no version holds them (made or edited by hand).
-    /// `what` says how (`saved`, `restored 3`).
+    /// `how` says who saves and how ([`SaveAs`]); `create` refuses (409) a folder that exists.
     pub async fn save(
         self: &Arc<Self>,
         name: &str,
         engines: &Engines,
         on: &EngineName,
         files: StackFiles,
-        by: &str,
-        what: &str,
+        how: SaveAs<'_>,
     ) -> Result<(OnDisk, StackFiles, u64), Error> {
+        let SaveAs { by, what, create } = how;
         validate_stack_name(name)?;
+        // A name taken is said before the files are judged (and again under the lock).
+        if create {
+            let folder = Folder::new(&self.root, name);
+            if blocking(move || folder.exists()).await? {
+                return Err(taken(name));
+            }
+        }
         check(&files)?;
         let endpoint = engines.get(on.as_str())?.engine.endpoint().clone();
         self.check_with_cli(name, &files, &endpoint).await?;
@@ -196,6 +206,9 @@ impl Stacks {
         blocking(move || {
             let folder = Folder::new(&this.root, &name);
             let made = !folder.exists()?;
+            if !made && create {
+                return Err(taken(&name));
+            }
             if !made {
                 let owner = this.on_disk(&name, &folder).engine.unwrap_or(default);
                 if owner != engine {
@@ -518,10 +531,40 @@ pub fn check(files: &StackFiles) -> Result<(), Error> {
 }
 
 /// Runs disk work on the blocking pool.
+/// How a save is made: who makes it, what its version says (`saved`, `restored 3`), and
+/// whether it may only make a new stack.
+pub struct SaveAs<'a> {
+    pub by: &'a str,
+    pub what: &'a str,
+    pub create: bool,
+}
+
+/// A new stack's name in use.
+fn taken(name: &str) -> Error {
+    Error::new(409, format!("a stack named {name} exists"))
+}
+
 async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, Error> + Send + 'static,
 ) -> Result<T, Error> {
     tokio::task::spawn_blocking(work)
         .await
         .map_err(|e| Error::new(500, format!("a stack's disk work failed: {e}")))?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_stacks_folder_is_absolute_whatever_was_given() {
+        let given = StackSettings {
+            stacks_dir: Some(PathBuf::from("relative/stacks")),
+            ..StackSettings::default()
+        };
+        let dir = given.dir();
+        assert!(dir.is_absolute(), "{}", dir.display());
+        assert!(dir.ends_with("relative/stacks"));
+        assert!(StackSettings::default().dir().is_absolute());
+    }
 }

@@ -5,7 +5,7 @@
 //! exactly the changed service; one run at a time; Cancel, the timeout and Berth's shutdown
 //! each stopping the CLI, which never outlives its run; down keeping volumes unless asked.
 
-use crate::common::{TestServer, ensure_image, lines};
+use crate::common::{PrivateEngine, TestServer, docker_endpoint, ensure_image, lines};
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::{fs, path::PathBuf, process::Command, time::Duration};
@@ -111,9 +111,14 @@ async fn server_for(deployed: &Deployed, timeout_secs: u64) -> TestServer {
 }
 
 async fn save(server: &TestServer, name: &str, compose: &str, env: &str) -> Value {
+    save_on(server, "", name, compose, env).await
+}
+
+/// Saves on the engine whose paths start with `on` (`""`: the default, `/engines/NAME`).
+async fn save_on(server: &TestServer, on: &str, name: &str, compose: &str, env: &str) -> Value {
     let body = json!({ "compose": compose, "env": env });
     let (status, stack) = server
-        .send(Method::PUT, &format!("/api/stacks/{name}"), Some(body))
+        .send(Method::PUT, &format!("/api{on}/stacks/{name}"), Some(body))
         .await;
     assert_eq!(status, 200, "{stack}");
     stack
@@ -121,15 +126,25 @@ async fn save(server: &TestServer, name: &str, compose: &str, env: &str) -> Valu
 
 /// Starts `action`; the run's number.
 async fn start(server: &TestServer, name: &str, action: &str) -> u64 {
-    let (status, started) = server.post(&format!("/api/stacks/{name}/{action}")).await;
+    start_on(server, "", name, action).await
+}
+
+async fn start_on(server: &TestServer, on: &str, name: &str, action: &str) -> u64 {
+    let (status, started) = server
+        .post(&format!("/api{on}/stacks/{name}/{action}"))
+        .await;
     assert_eq!(status, 202, "{action}: {started}");
     started["run"].as_u64().unwrap()
 }
 
 /// The run's output until its end: the lines, and how it ended.
 async fn follow(server: &TestServer, name: &str, run: u64) -> (Vec<String>, String) {
+    follow_on(server, "", name, run).await
+}
+
+async fn follow_on(server: &TestServer, on: &str, name: &str, run: u64) -> (Vec<String>, String) {
     let mut socket = server
-        .open_ws(&format!("/ws/stacks/{name}/runs/{run}"))
+        .open_ws(&format!("/ws{on}/stacks/{name}/runs/{run}"))
         .await;
     let frames = socket
         .collect(RUN_WAIT, |f| {
@@ -469,4 +484,60 @@ async fn without_a_compose_cli_stacks_are_kept_and_runs_say_what_is_missing() {
     assert_eq!(status, 503, "{answer}");
     let (_, runs) = server.get_json("/api/stacks/kept/runs").await;
     assert_eq!(runs, json!([]));
+}
+
+/// One service on the private engine, labelled so the engine's own sweep removes it.
+const REMOTE: &str = r#"services:
+  app:
+    image: berth-test/busybox:latest
+    command: sleep 600
+    network_mode: none
+    labels: [berth.test=1]
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stack_deploys_on_a_private_tls_engine_through_its_address_and_certificates() {
+    ensure_image();
+    let remote = PrivateEngine::start("stacks-tls", true);
+    let mut deployed = Deployed::new("tls");
+    let root = deployed.dir.clone();
+    let server = TestServer::with_engines_and(
+        &[
+            ("local", docker_endpoint()),
+            ("tls", remote.tls_endpoint("ca.pem")),
+        ],
+        move |s| s.stacks.stacks_dir = Some(root),
+    )
+    .await;
+    let name = deployed.name("remote");
+    let on = "/engines/tls";
+    let stack = save_on(&server, on, &name, REMOTE, "").await;
+    assert_eq!(stack["summary"]["engine"], "tls", "{stack}");
+    // Another engine's stack is not this one's.
+    let (status, _) = server.get_json(&format!("/api/stacks/{name}")).await;
+    assert_eq!(status, 404);
+
+    let run = start_on(&server, on, &name, "deploy").await;
+    let (output, how) = follow_on(&server, on, &name, run).await;
+    assert_eq!(how, "exit 0", "{output:?}");
+    let project = format!("label=com.docker.compose.project={name}");
+    let on_remote = remote.docker(&["ps", "-q", "--filter", &project]);
+    assert_eq!(on_remote.lines().count(), 1, "the TLS engine runs it");
+    assert_eq!(
+        docker_out(&["ps", "-aq", "--filter", &project]),
+        "",
+        "the local engine does not"
+    );
+    let (status, stack) = server.get_json(&format!("/api{on}/stacks/{name}")).await;
+    assert_eq!(status, 200, "{stack}");
+    assert_eq!(stack["summary"]["state"], "running", "{stack}");
+
+    let run = start_on(&server, on, &name, "down").await;
+    assert_eq!(follow_on(&server, on, &name, run).await.1, "exit 0");
+    assert_eq!(remote.docker(&["ps", "-aq", "--filter", &project]), "");
+    assert!(
+        cli_processes(&name).is_empty(),
+        "no compose process left: {:?}",
+        cli_processes(&name)
+    );
 }

@@ -82,6 +82,13 @@ async fn files_are_saved_whole_versioned_and_restored() {
         COMPOSE
     );
     assert_eq!(fs::read_to_string(folder.join(".env")).unwrap(), "TAG=1\n");
+    // A new stack (the page's form) never writes over one that exists.
+    let (status, answer) = put(&server, "/api/stacks/web?create=true", "services: {}\n", "").await;
+    assert_eq!(status, 409, "{answer}");
+    assert_eq!(
+        fs::read_to_string(folder.join("compose.yaml")).unwrap(),
+        COMPOSE
+    );
 
     let changed = COMPOSE.replace("sleep 600", "sleep 601");
     let (status, stack) = put(&server, "/api/stacks/web", &changed, "").await;

@@ -100,7 +100,17 @@ async fn version(
 /// line, or 409 when the stack is another engine's.
 async fn save(actor: Actor, call: Call<SaveStack>) -> Result<Stack, Error> {
     let name = call.params.name;
-    let result = saved(&actor, &call.state, &call.on, &name, call.body, "saved").await;
+    let create = call.query.create == Some(true);
+    let result = saved(
+        &actor,
+        &call.state,
+        &call.on,
+        &name,
+        call.body,
+        "saved",
+        create,
+    )
+    .await;
     audit(&actor, &call.on, "save", &name, &result).await;
     result
 }
@@ -119,6 +129,7 @@ async fn restore(actor: Actor, call: Call<RestoreStackVersion>) -> Result<Stack,
             &name,
             files,
             &format!("restored {n}"),
+            false,
         )
         .await
     }
@@ -226,7 +237,8 @@ async fn cancel(actor: Actor, call: Call<CancelStackRun>) -> Result<(), Error> {
     result
 }
 
-/// Saves and answers the stack as it now is.
+/// Saves (`create`: only as a new stack, 409 for a name taken) and answers the stack as
+/// it now is.
 async fn saved(
     actor: &Actor,
     state: &crate::http::AppState,
@@ -234,6 +246,7 @@ async fn saved(
     name: &str,
     files: StackFiles,
     what: &str,
+    create: bool,
 ) -> Result<Stack, Error> {
     validate_stack_name(name)?;
     let stacks = &state.stacks;
@@ -243,8 +256,11 @@ async fn saved(
             &state.sockets.engines,
             &on.name,
             files,
-            actor.name(),
-            what,
+            crate::stacks::SaveAs {
+                by: actor.name(),
+                what,
+                create,
+            },
         )
         .await?;
     let projects = projects(on).await.unwrap_or_default();
@@ -321,42 +337,24 @@ fn find<'a>(projects: &'a [Project], name: &str) -> Option<&'a Project> {
     projects.iter().find(|p| p.name == name)
 }
 
-/// A stack's state: its file's services with those only its containers name, and how many
-/// of them have a running container.
+/// A stack's summary: its file's services, counted against its containers.
 fn summary(
     disk: Option<&OnDisk>,
     name: &str,
     on: &EngineContext,
     project: Option<&Project>,
 ) -> StackSummary {
-    let mut services: Vec<String> = disk.map(|d| d.services.clone()).unwrap_or_default();
-    if let Some(project) = project {
-        for service in &project.services {
-            if !services.contains(service) {
-                services.push(service.clone());
-            }
-        }
-    }
-    services.sort();
-    let containers = project.map_or(&[][..], |p| &p.containers[..]);
-    let running = services
-        .iter()
-        .filter(|service| {
-            containers
-                .iter()
-                .any(|c| c.service.as_ref() == Some(*service) && c.state == "running")
-        })
-        .count() as u32;
     StackSummary {
         name: name.to_string(),
         engine: on.name.to_string(),
         external: disk.is_none(),
-        state: StackState::of(running, services.len() as u32, containers.len() as u32),
-        running,
-        services,
-        containers: containers.len() as u32,
+        state: StackState::NotDeployed,
+        running: 0,
+        services: disk.map(|d| d.services.clone()).unwrap_or_default(),
+        containers: 0,
         file: disk.and_then(|d| d.file).map(str::to_string),
     }
+    .counted(project)
 }
 
 async fn audit<T>(

@@ -1,0 +1,375 @@
+//! A stack's runs on its page: the action buttons (a deploy shows its plan first; down asks
+//! first, with whether volumes go), the live output of a run with its Cancel button, and
+//! the last runs with how each ended.
+
+use super::container_actions::ForOperators;
+use super::stack::StackContext;
+use crate::controls::Feedback;
+use crate::log_viewer::LogViewer;
+use crate::model::{
+    CancelStackRun, GetStackPlan, ListStackRuns, RunOptions, RunStack, StackAction, StackPlan,
+};
+use crate::{Hydrated, api, format, urls};
+use leptos::prelude::*;
+
+fn label(action: StackAction) -> &'static str {
+    match action {
+        StackAction::Deploy => "Deploy",
+        StackAction::Pull => "Pull and deploy",
+        StackAction::Stop => "Stop",
+        StackAction::Start => "Start",
+        StackAction::Restart => "Restart",
+        StackAction::Down => "Down",
+    }
+}
+
+/// What the buttons are waiting on: a plan to read before a deploy, or a down to confirm.
+#[derive(Clone, Debug, PartialEq)]
+enum Asking {
+    Plan(StackAction, Option<Result<StackPlan, String>>),
+    Down,
+}
+
+#[component]
+pub(super) fn StackActions() -> impl IntoView {
+    let context = expect_context::<StackContext>();
+    let hydrated = expect_context::<Hydrated>().0;
+    let feedback = Feedback::new();
+    let asking = RwSignal::new(None::<Asking>);
+    let volumes = RwSignal::new(false);
+    // Plans asked so far: a late answer to an earlier one is dropped.
+    let plans = StoredValue::new(0u64);
+    let dirty = Memo::new(move |_| context.texts.dirty());
+    let start = move |action: StackAction| {
+        asking.set(None);
+        let options = RunOptions {
+            service: None,
+            volumes: (action == StackAction::Down).then(|| volumes.get_untracked()),
+        };
+        let call = api::call(
+            context.on.get_value(),
+            RunStack {
+                name: context.name.get_value(),
+                action: action.as_str().into(),
+            },
+            options,
+            (),
+        );
+        context.running.set(true);
+        feedback.judge(
+            call,
+            move |started| {
+                context.shown_run.try_set(Some(started.run));
+                Ok(format!("{} started: run {}", label(action), started.run))
+            },
+            // Started or refused (another's run, no CLI): whether a run goes on, as the
+            // server has it, and the runs list.
+            move || context.refresh(),
+        );
+    };
+    // A deploy first reads what it will do.
+    let plan = move |action: StackAction| {
+        asking.set(Some(Asking::Plan(action, None)));
+        let asked = plans.with_value(|n| n + 1);
+        plans.set_value(asked);
+        let call = api::call(
+            context.on.get_value(),
+            GetStackPlan {
+                name: context.name.get_value(),
+            },
+            (),
+            (),
+        );
+        leptos::task::spawn_local(async move {
+            let answer = call.await.map_err(|e| e.error);
+            if plans.try_get_value() != Some(asked) {
+                return;
+            }
+            asking.try_update(|asking| {
+                if let Some(Asking::Plan(a, plan)) = asking
+                    && *a == action
+                {
+                    *plan = Some(answer);
+                }
+            });
+        });
+    };
+    let button = move |action: StackAction| {
+        let press = move |_| match action {
+            StackAction::Deploy | StackAction::Pull => plan(action),
+            StackAction::Down => {
+                // Volumes go only when ticked for this down, never remembered from the last.
+                volumes.set(false);
+                asking.set(Some(Asking::Down));
+            }
+            _ => start(action),
+        };
+        let class = match action {
+            StackAction::Down => "danger",
+            StackAction::Deploy => "primary",
+            _ => "action",
+        };
+        view! {
+            <button
+                type="button"
+                class=class
+                data-action=action.as_str()
+                disabled=move || !hydrated.get() || context.running.get()
+                on:click=press
+            >
+                {label(action)}
+            </button>
+        }
+    };
+    let asked = move || {
+        asking.get().map(|asked| match asked {
+            Asking::Down => {
+                view! {
+                    <div class="confirm card" role="alertdialog" data-testid="down-confirm">
+                        "Take the stack down: stop and remove its containers and networks? "
+                        <label>
+                            <input
+                                type="checkbox"
+                                prop:checked=volumes
+                                on:change=move |ev| volumes.set(event_target_checked(&ev))
+                            />
+                            " and its named volumes (their data is lost)"
+                        </label>
+                        " "
+                        <button type="button" class="danger" on:click=move |_| start(StackAction::Down)>
+                            "Down"
+                        </button>
+                        <button type="button" on:click=move |_| asking.set(None)>
+                            "Cancel"
+                        </button>
+                    </div>
+                }
+                    .into_any()
+            }
+            Asking::Plan(action, plan) => {
+                let ready = matches!(plan, Some(Ok(_)));
+                let body = match plan {
+                    None => view! { <p class="loading">"Reading the plan…"</p> }.into_any(),
+                    Some(Err(error)) => view! { <p class="admin-error">{error}</p> }.into_any(),
+                    Some(Ok(plan)) => plan_table(plan).into_any(),
+                };
+                view! {
+                    <div class="confirm card" role="alertdialog" data-testid="plan">
+                        <h3>{format!("{}: the plan", label(action))}</h3>
+                        {(action == StackAction::Pull)
+                            .then(|| {
+                                view! {
+                                    <p class="muted">
+                                        "Pulling first: a service whose image changes is recreated too."
+                                    </p>
+                                }
+                            })}
+                        {body}
+                        {move || {
+                            dirty
+                                .get()
+                                .then(|| {
+                                    view! {
+                                        <p class="admin-error">
+                                            "The editor has changes that are not saved: the deploy uses the saved files."
+                                        </p>
+                                    }
+                                })
+                        }}
+                        <button
+                            type="button"
+                            class="primary"
+                            data-testid="plan-go"
+                            disabled=move || !ready || context.running.get()
+                            on:click=move |_| start(action)
+                        >
+                            {format!("{} now", label(action))}
+                        </button>
+                        <button type="button" on:click=move |_| asking.set(None)>
+                            "Cancel"
+                        </button>
+                    </div>
+                }
+                    .into_any()
+            }
+        })
+    };
+    view! {
+        <ForOperators>
+            <div class="stack-actions">
+                {StackAction::ALL.into_iter().map(button).collect_view()}
+            </div>
+            {asked}
+            <div data-testid="run-said">{feedback.view()}</div>
+        </ForOperators>
+    }
+}
+
+fn plan_table(plan: StackPlan) -> impl IntoView {
+    let rows = plan
+        .services
+        .into_iter()
+        .map(|s| {
+            let change = s.change.as_str();
+            let service = s.service;
+            view! {
+                <tr class="plan-row" data-service=service.clone() data-change=change>
+                    <td>{service.clone()}</td>
+                    <td>
+                        <span class=format!("plan plan-{change}")>{change}</span>
+                    </td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <table class="containers plan-table">
+            <tbody>{rows}</tbody>
+        </table>
+        <p class="muted">{format!("By {}'s own configuration hashes.", plan.cli)}</p>
+    }
+}
+
+/// Run `n`'s output: live while it runs (a second viewer sees the same lines), replayed
+/// from its record once it has ended. Closing it never stops the run; Cancel does.
+#[component]
+pub(super) fn RunOutput(n: u64) -> impl IntoView {
+    let context = expect_context::<StackContext>();
+    let (on, name) = (context.on.get_value(), context.name.get_value());
+    let path = urls::ws_stack_run(&on, &name, n);
+    let ended = RwSignal::new(None::<String>);
+    let feedback = Feedback::new();
+    let on_end = Callback::new(move |reason: String| {
+        ended.set(Some(reason));
+        context.refresh();
+    });
+    let cancel = move |_| {
+        let call = api::call(
+            context.on.get_value(),
+            CancelStackRun {
+                name: context.name.get_value(),
+                n,
+            },
+            (),
+            (),
+        );
+        feedback.run(call, |()| "cancelled".into(), || ());
+    };
+    view! {
+        <section class="card run-output" data-testid="run-output" data-run=n>
+            <h2>
+                {format!("Run {n} ")}
+                <span class="muted" data-testid="run-ended">
+                    {move || ended.get().unwrap_or_else(|| "running…".into())}
+                </span>
+            </h2>
+            <LogViewer path=path max_lines=2_000 download_name=format!("{name}-run-{n}.log") on_end />
+            <p>
+                <ForOperators>
+                    <button
+                        type="button"
+                        class="danger"
+                        data-testid="run-cancel"
+                        disabled=move || ended.get().is_some()
+                        on:click=cancel
+                    >
+                        "Cancel run"
+                    </button>
+                </ForOperators>
+                " "
+                // While it runs it stays: its end is what frees the buttons.
+                <button
+                    type="button"
+                    disabled=move || ended.get().is_none()
+                    on:click=move |_| context.shown_run.set(None)
+                >
+                    "Close"
+                </button>
+            </p>
+            {feedback.view()}
+        </section>
+    }
+}
+
+/// The last runs, newest first: who, when, what and how each ended; one's output on demand.
+#[component]
+pub(super) fn StackRuns() -> impl IntoView {
+    let context = expect_context::<StackContext>();
+    let runs = Resource::new(
+        move || context.history.count(),
+        move |_| {
+            api::read(
+                context.on.get_value(),
+                ListStackRuns {
+                    name: context.name.get_value(),
+                },
+            )
+        },
+    );
+    let rows = move || {
+        Suspend::new(async move {
+            match runs.await {
+                Ok(list) if list.is_empty() => {
+                    view! { <p class="muted">"No runs yet."</p> }.into_any()
+                }
+                Ok(list) => {
+                    let rows = list
+                        .into_iter()
+                        .map(|run| {
+                            let n = run.n;
+                            let what = match &run.service {
+                                Some(service) => format!("{} {service}", run.action.as_str()),
+                                None => run.action.as_str().to_string(),
+                            };
+                            let outcome = run.outcome.clone().unwrap_or_else(|| "running".into());
+                            let failed = run.exit.is_some_and(|code| code != 0);
+                            view! {
+                                <tr class="run-row" data-run=n class:failed=failed>
+                                    <td>{n}</td>
+                                    <td>{what}</td>
+                                    <td>{run.by}</td>
+                                    <td>{format::unix_millis(run.started_ms)}</td>
+                                    <td>{format!("v{}", run.version)}</td>
+                                    <td data-testid="run-outcome">{outcome}</td>
+                                    <td>
+                                        <button
+                                            type="button"
+                                            disabled=move || context.running.get()
+                                            on:click=move |_| context.shown_run.set(Some(n))
+                                        >
+                                            "Output"
+                                        </button>
+                                    </td>
+                                </tr>
+                            }
+                        })
+                        .collect_view();
+                    view! {
+                        <table class="containers runs">
+                            <thead>
+                                <tr>
+                                    <th>"Run"</th>
+                                    <th>"What"</th>
+                                    <th>"By"</th>
+                                    <th>"Started"</th>
+                                    <th>"Version"</th>
+                                    <th>"Outcome"</th>
+                                    <th></th>
+                                </tr>
+                            </thead>
+                            <tbody>{rows}</tbody>
+                        </table>
+                    }
+                    .into_any()
+                }
+                Err(e) => view! { <p class="admin-error">{e.error}</p> }.into_any(),
+            }
+        })
+    };
+    view! {
+        <section class="stack-runs">
+            <h2>"Runs"</h2>
+            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>{rows}</Transition>
+        </section>
+    }
+}
