@@ -1,6 +1,6 @@
 //! `make bench`: starts a release `berth` against the real engine, creates its own fixture
 //! containers, drives Berth over loopback with real WebSocket clients, removes everything it
-//! created, and prints one Markdown table of the ten figures (BENCHMARKS.md holds a run).
+//! created, and prints one Markdown table of the eleven figures (BENCHMARKS.md holds a run).
 //! Times are compared as ratios within this run, never against fixed thresholds.
 
 mod clients;
@@ -111,6 +111,7 @@ async fn main() {
     drop(berth);
 
     figures::accounts::run(&binary, &addr, idle_window, idle.rss, &mut table).await;
+    figures::stacks::run(&binary, &addr, &mut table).await;
     drop(fixtures);
 
     table.0.sort_by_key(|r| {

@@ -8,13 +8,14 @@ pub mod front_end;
 pub mod idle;
 pub mod latency;
 pub mod per_client;
+pub mod stacks;
 pub mod throughput;
 pub mod torrent;
 
 use crate::clients::metric_all_kinds;
 use std::time::{Duration, Instant};
 
-const MIB: f64 = 1024.0 * 1024.0;
+pub(crate) const MIB: f64 = 1024.0 * 1024.0;
 
 /// Until Berth holds no hub of any kind (or 15 s).
 async fn settle(addr: &str) -> f64 {
