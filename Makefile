@@ -12,7 +12,7 @@ run:
 test:
 	scripts/test.sh
 
-## The ten benchmark figures against the real engine, as one table (see BENCHMARKS.md).
+## The eleven benchmark figures against the real engine, as one table (see BENCHMARKS.md).
 bench:
 	scripts/bench.sh
 
