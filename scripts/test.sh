@@ -103,8 +103,10 @@ phase "postgres" start_postgres
 phase "cargo test" cargo test --workspace -- --test-threads=1
 phase "site build (release)" cargo leptos build --release
 # Shutdown with 500 sockets, on the release binary as shipped (the debug one ran above).
+# `--workspace --tests`, as built above: `-p berth` would resolve the crates' features
+# apart from the workspace's and build app and berth again (two minutes on 2 cores).
 phase "sigterm (release binary)" env BERTH_BIN="$BERTH_ROOT/target/release/berth" \
-  cargo test -p berth --test integration -- --exact cli::sigterm_with_500_sockets_says_goodbye_to_every_reader_and_exits_in_time
+  cargo test --workspace --tests -- --exact cli::sigterm_with_500_sockets_says_goodbye_to_every_reader_and_exits_in_time
 phase "playwright" serve_and_browse
 
 # The tarball (`make dist`): its static binary, unpacked elsewhere and started from another
