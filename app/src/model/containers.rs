@@ -109,6 +109,18 @@ pub struct Project {
     pub services: Vec<String>,
 }
 
+impl Project {
+    /// A project none of whose containers exists (any more).
+    pub fn empty(name: &str) -> Self {
+        Self {
+            name: name.to_string(),
+            containers: Vec::new(),
+            states: BTreeMap::new(),
+            services: Vec::new(),
+        }
+    }
+}
+
 /// Groups containers by their compose project label, sorted by project name. Containers
 /// without the label belong to no project.
 pub fn group_projects(containers: Vec<ContainerSummary>) -> Vec<Project> {

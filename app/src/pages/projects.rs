@@ -197,12 +197,7 @@ fn ProjectView(on: On, initial: Project) -> impl IntoView {
             Some(list) => group_projects(list)
                 .into_iter()
                 .find(|p| p.name == name)
-                .unwrap_or_else(|| Project {
-                    name: name.clone(),
-                    containers: Vec::new(),
-                    states: BTreeMap::new(),
-                    services: Vec::new(),
-                }),
+                .unwrap_or_else(|| Project::empty(&name)),
             None => initial.clone(),
         }
     };

@@ -148,15 +148,7 @@ fn StackView(on: On, initial: Stack) -> impl IntoView {
     let members = {
         let on = on.clone();
         let name = name.clone();
-        move || {
-            let p = project().unwrap_or_else(|| Project {
-                name: name.clone(),
-                containers: Vec::new(),
-                states: Default::default(),
-                services: Vec::new(),
-            });
-            members_table(&on, p)
-        }
+        move || members_table(&on, project().unwrap_or_else(|| Project::empty(&name)))
     };
     let project_link = urls::project(&on, &name);
     view! {
