@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 ARGS ?=
 
-.PHONY: run test bench dev lint tools dist image
+.PHONY: run test bench dev lint tools dist image image-compose
 
 ## Build in release and serve Berth on http://127.0.0.1:3000 (installs build tools when missing).
 run:
@@ -23,6 +23,10 @@ dist:
 ## The container image berth:VERSION and berth:latest (FROM scratch; see compose.yaml).
 image:
 	scripts/image.sh
+
+## berth:VERSION-compose: the image with this machine's compose CLI in it (deploys stacks).
+image-compose:
+	scripts/image-compose.sh
 
 ## Development: rebuild and reload on change.
 dev: tools

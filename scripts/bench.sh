@@ -22,4 +22,4 @@ phase "install" install_system
 phase "engine" start_engine
 phase "site build (release)" cargo leptos build --release
 phase "bench build" cargo build --release -p berth-bench
-phase "bench" "$BERTH_ROOT/target/release/berth-bench" "$BERTH_ROOT/target/release/berth"
+phase "bench" "$BERTH_ROOT/target/release/berth-bench" "$BERTH_BIN"

@@ -4,6 +4,10 @@ set -euo pipefail
 BERTH_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export PATH="$BERTH_ROOT/tools/node_modules/.bin:${CARGO_HOME:-$HOME/.cargo}/bin:$HOME/.cargo/bin:$PATH"
 cd "$BERTH_ROOT"
+# The server as `cargo leptos build --release` builds it: the static musl binary that
+# `make dist` and `make image` ship (Cargo.toml, bin-target-triple), so what the tests and
+# the benchmark run is what users run.
+BERTH_BIN="$BERTH_ROOT/target/x86_64-unknown-linux-musl/dist/berth"
 
 log() { printf '\033[1m[berth]\033[0m %s\n' "$*" >&2; }
 

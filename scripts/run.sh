@@ -4,4 +4,4 @@
 source "$(dirname "$0")/lib.sh"
 "$BERTH_ROOT/scripts/tools.sh"
 cargo leptos build --release
-exec "$BERTH_ROOT/target/release/berth" "$@"
+exec "$BERTH_BIN" "$@"

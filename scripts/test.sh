@@ -10,6 +10,8 @@ BERTH_TEST_ADDR="${BERTH_TEST_ADDR:-127.0.0.1:3311}"
 mkdir -p "$STATE_DIR"
 berth_pid=""
 IMAGE_CONTAINER=berth-test-image
+IMAGE_COMPOSE_CONTAINER=berth-test-image-compose
+IMAGE_STACK=berth-test-image-stack
 
 cleanup() {
   local status=$?
@@ -18,8 +20,11 @@ cleanup() {
     wait "$berth_pid" 2>/dev/null || true
   fi
   "$BERTH_ROOT/scripts/engine.sh" sweep 2>/dev/null || true
-  docker rm -f "$IMAGE_CONTAINER" >/dev/null 2>&1 || true
-  docker volume rm -f berth-test-image-data >/dev/null 2>&1 || true
+  docker rm -f "$IMAGE_CONTAINER" "$IMAGE_COMPOSE_CONTAINER" >/dev/null 2>&1 || true
+  docker volume rm -f berth-test-image-data berth-test-image-compose-data >/dev/null 2>&1 || true
+  local stack
+  stack=$(docker ps -aq --filter "label=com.docker.compose.project=$IMAGE_STACK" 2>/dev/null || true)
+  [ -z "$stack" ] || docker rm -f $stack >/dev/null 2>&1 || true
   docker rm -f berthtestcompose_berth_1 berthtestcompose-berth-1 >/dev/null 2>&1 || true
   docker volume rm -f berthtestcompose_berth-data >/dev/null 2>&1 || true
   "$BERTH_ROOT/scripts/postgres.sh" stop 2>/dev/null || true
@@ -51,7 +56,7 @@ serve_and_browse() {
   # A list read by the API is kept 1 s instead of 15, so the specs' idle checks are quick.
   # The specs' stacks in a folder of this run's own, empty at the start.
   rm -rf "$STATE_DIR/stacks"
-  "$BERTH_ROOT/target/release/berth" --bind "$BERTH_TEST_ADDR" --log info --auth off --list-cache-secs 1 \
+  "$BERTH_BIN" --bind "$BERTH_TEST_ADDR" --log info --auth off --list-cache-secs 1 \
     --stacks-dir "$STATE_DIR/stacks" >"$STATE_DIR/berth.log" 2>&1 &
   berth_pid=$!
   for _ in $(seq 1 100); do
@@ -105,7 +110,7 @@ phase "site build (release)" cargo leptos build --release
 # Shutdown with 500 sockets, on the release binary as shipped (the debug one ran above).
 # `--workspace --tests`, as built above: `-p berth` would resolve the crates' features
 # apart from the workspace's and build app and berth again (two minutes on 2 cores).
-phase "sigterm (release binary)" env BERTH_BIN="$BERTH_ROOT/target/release/berth" \
+phase "sigterm (release binary)" env BERTH_BIN="$BERTH_BIN" \
   cargo test --workspace --tests -- --exact cli::sigterm_with_500_sockets_says_goodbye_to_every_reader_and_exits_in_time
 phase "playwright" serve_and_browse
 
@@ -178,6 +183,51 @@ check_image() {
   docker rm -f "$IMAGE_CONTAINER" >/dev/null
   docker volume rm berth-test-image-data >/dev/null
   check_compose
+  check_image_compose
+}
+
+# The newest run's outcome of stack $IMAGE_STACK at $1 ("" while it runs).
+stack_outcome() {
+  curl -fs "$1/api/stacks/$IMAGE_STACK/runs" |
+    python3 -c 'import json, sys; runs = json.load(sys.stdin); print(runs[0].get("outcome") or "" if runs else "")'
+}
+
+# `make image-compose` as the README runs it: Berth in its container, read-only and not
+# root, deploys a stack with the compose CLI inside the image on the engine whose socket it
+# has, and takes it down.
+check_image_compose() {
+  BERTH_IMAGE_BUILT=1 "$BERTH_ROOT/scripts/image-compose.sh"
+  local addr="127.0.0.1:3394" sock=/var/run/docker.sock url outcome="" running
+  url="http://$addr"
+  docker rm -f "$IMAGE_COMPOSE_CONTAINER" >/dev/null 2>&1 || true
+  docker volume rm -f berth-test-image-compose-data >/dev/null 2>&1 || true
+  docker run -d --name "$IMAGE_COMPOSE_CONTAINER" --network host --read-only \
+    --group-add "$(stat -c %g "$sock")" -v "$sock:/var/run/docker.sock" -v berth-test-image-compose-data:/data \
+    -e BERTH_BIND="$addr" -e BERTH_AUTH=off berth:compose >/dev/null
+  for _ in $(seq 1 50); do curl -fs "$url/api/health" >/dev/null 2>&1 && break; sleep 0.2; done
+  local file='services:\n  app:\n    image: berth-test/busybox:latest\n    command: sleep 600\n    network_mode: none\n'
+  curl -fsS -X PUT -H 'content-type: application/json' -d "{\"compose\": \"$file\", \"env\": \"\"}" \
+    "$url/api/stacks/$IMAGE_STACK?create=true" >/dev/null || { log "the compose image did not save the stack"; return 1; }
+  for action in deploy down; do
+    local said
+    said=$(curl -s -w ' %{http_code}' -X POST "$url/api/stacks/$IMAGE_STACK/$action")
+    [[ "$said" == *" 202" ]] || { log "the compose image's $action answered: $said"; return 1; }
+    outcome=""
+    for _ in $(seq 1 240); do
+      outcome=$(stack_outcome "$url")
+      [ -n "$outcome" ] && break
+      sleep 0.5
+    done
+    running=$(docker ps -q --filter "label=com.docker.compose.project=$IMAGE_STACK" --filter status=running | wc -l)
+    if [ "$outcome" != "exit 0" ] || { [ "$action" = deploy ] && [ "$running" != 1 ]; } ||
+      { [ "$action" = down ] && [ "$running" != 0 ]; }; then
+      log "the compose image's $action: '$outcome', $running container(s) running"
+      curl -s "$url/api/stacks/$IMAGE_STACK/runs" >&2; docker logs "$IMAGE_COMPOSE_CONTAINER" >&2
+      return 1
+    fi
+  done
+  docker rm -f "$IMAGE_COMPOSE_CONTAINER" >/dev/null
+  docker volume rm berth-test-image-compose-data >/dev/null
 }
 
 # compose.yaml as shipped is valid; run, it starts the image read-only, not root, with the

@@ -16,6 +16,11 @@ command -v node >/dev/null && command -v npm >/dev/null || apt_install nodejs np
 
 rustup target list --installed | grep -qx wasm32-unknown-unknown ||
   rustup target add wasm32-unknown-unknown
+# The server is built static for musl (Cargo.toml, bin-target-triple); musl-gcc compiles its
+# C parts (SQLite, ring; .cargo/config.toml names it).
+rustup target list --installed | grep -qx x86_64-unknown-linux-musl ||
+  rustup target add x86_64-unknown-linux-musl
+command -v musl-gcc >/dev/null || apt_install musl-tools
 
 if ! cargo leptos --version 2>/dev/null | grep -qF "$CARGO_LEPTOS_VERSION"; then
   log "installing cargo-leptos $CARGO_LEPTOS_VERSION"

@@ -77,7 +77,7 @@ async fn main() {
     let started = Instant::now();
     let binary = std::env::args()
         .nth(1)
-        .unwrap_or_else(|| "target/release/berth".into());
+        .unwrap_or_else(|| "target/x86_64-unknown-linux-musl/dist/berth".into());
     let addr = std::env::var("BERTH_BENCH_ADDR").unwrap_or_else(|_| "127.0.0.1:3320".into());
     let idle_window = env_secs("BERTH_BENCH_IDLE_SECS", 60);
     let files = process::raise_file_limit();

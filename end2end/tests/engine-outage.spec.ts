@@ -7,9 +7,9 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { hydrated } from './metrics';
+import { BERTH_BIN } from './engines';
 
 const ENGINE_SOCKET = (process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock').replace(/^unix:\/\//, '');
-const BERTH_BIN = path.resolve(__dirname, '../../target/release/berth');
 const ADDR = process.env.BERTH_OUTAGE_ADDR ?? '127.0.0.1:3312';
 
 /** Forwards connections from `listen` to the engine; close() cuts every one of them. */

@@ -5,6 +5,8 @@ import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import * as path from 'node:path';
 
 export const ROOT = path.resolve(__dirname, '../..');
+/** The release build of the server: the static binary `make dist` ships. */
+export const BERTH_BIN = path.join(ROOT, 'target/x86_64-unknown-linux-musl/dist/berth');
 export const LOCAL = process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
 export const SHOTS = process.env.BERTH_SCREENSHOT_DIR ?? path.join(ROOT, 'target/screenshots');
 
@@ -22,7 +24,7 @@ export function docker(host: string, ...args: string[]): string {
 export async function startBerth(addr: string, engines: [string, string][]): Promise<ChildProcess> {
   const args = ['--bind', addr, '--auth', 'off', '--log', 'warn'];
   for (const [name, url] of engines) args.push('--engine', `${name}=${url}`);
-  const berth = spawn(path.join(ROOT, 'target/release/berth'), args, { cwd: ROOT, stdio: 'ignore' });
+  const berth = spawn(BERTH_BIN, args, { cwd: ROOT, stdio: 'ignore' });
   await expect.poll(async () => (await fetch(`http://${addr}/api/health`).catch(() => null))?.status, { timeout: 10_000 }).toBe(200);
   return berth;
 }

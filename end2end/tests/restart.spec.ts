@@ -5,8 +5,8 @@ import { test, expect } from '@playwright/test';
 import { ChildProcess, spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { hydrated } from './metrics';
+import { BERTH_BIN } from './engines';
 
-const BERTH_BIN = path.resolve(__dirname, '../../target/release/berth');
 const ADDR = process.env.BERTH_RESTART_ADDR ?? '127.0.0.1:3313';
 const BASE = `http://${ADDR}`;
 

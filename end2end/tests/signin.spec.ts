@@ -7,8 +7,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { hydrated } from './metrics';
 import { lowContrast } from './contrast';
+import { BERTH_BIN } from './engines';
 
-const BERTH_BIN = path.resolve(__dirname, '../../target/release/berth');
 const ADDR = process.env.BERTH_SIGNIN_ADDR ?? '127.0.0.1:3314';
 const BASE = `http://${ADDR}`;
 const PASSWORD = 'a long enough password';

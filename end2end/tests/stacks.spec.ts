@@ -3,6 +3,10 @@
 // run's output, see the services come up live, change one service and see the plan name it
 // alone, deploy again, restore the previous version, take it down, remove it.
 import { test, expect, type Page } from '@playwright/test';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { docker } from '../fixtures/docker';
 import { BASE, expectServerIdle, hydrated } from './metrics';
 
@@ -114,8 +118,21 @@ test('a stack written, deployed, changed, restored and taken down from the brows
   await deploy(page, { web: 'recreate', db: 'unchanged' });
   expect(docker('logs', container('web'))).toContain('web two');
 
+  // One service alone: db restarted, web left running; down takes the whole stack only.
+  const started = (svc: string) => docker('inspect', '--format', '{{.State.StartedAt}}', container(svc));
+  const [webBefore, dbBefore] = [started('web'), started('db')];
+  await page.getByTestId('run-scope').selectOption('db');
+  await expect(page.locator('.stack-actions [data-action="down"]')).toBeDisabled();
+  await page.locator('.stack-actions [data-action="restart"]').click();
+  await ended(page);
+  expect(started('db')).not.toBe(dbBefore);
+  expect(started('web')).toBe(webBefore);
+  await expect(page.locator('tr.run-row').first()).toContainText('restart db');
+  await page.getByTestId('run-scope').selectOption('');
+  await expect(page.locator('.stack-actions [data-action="down"]')).toBeEnabled();
+
   // The runs are listed with how they ended.
-  await expect(page.locator('tr.run-row')).toHaveCount(2);
+  await expect(page.locator('tr.run-row')).toHaveCount(3);
   await expect(page.locator('tr.run-row').first().getByTestId('run-outcome')).toHaveText(/exit 0/);
 
   // Version 2 against the editor, then restored (asked first).
@@ -156,6 +173,32 @@ test('the stacks pages render on the server, per engine and across engines', asy
   }
   const missing = await page.goto(`/stacks/no-such-stack`);
   expect(missing?.status()).toBe(404);
+  await page.close();
+  await expectServerIdle();
+});
+
+test("a project deployed by hand is external: its file shown read-only, no editor of Berth's", async ({ page }) => {
+  const name = 'e2e-byhand';
+  const dir = realpathSync(mkdtempSync(path.join(tmpdir(), 'berth-e2e-byhand-')));
+  const file = path.join(dir, 'docker-compose.yml');
+  writeFileSync(file, `services:\n${service('app', 'by hand')}`);
+  const compose = (...args: string[]) =>
+    execFileSync('docker-compose', ['-p', name, '-f', file, ...args], { stdio: 'pipe' });
+  try {
+    compose('up', '-d');
+    await page.goto(`/stacks/${name}`);
+    await hydrated(page);
+    await expect(page.locator('h1 .tag')).toHaveText('external');
+    const shown = page.getByTestId('external-file');
+    await expect(shown.getByTestId('external-path')).toHaveText(file);
+    await expect(shown.locator('.cm-content')).toContainText('echo by hand');
+    await expect(shown.locator('.cm-content')).toHaveAttribute('contenteditable', 'false');
+    await expect(page.getByTestId('compose-editor')).toHaveCount(0);
+    await expect(page.locator('.stack-actions')).toHaveCount(0);
+  } finally {
+    compose('down', '-t', '0');
+    rmSync(dir, { recursive: true, force: true });
+  }
   await page.close();
   await expectServerIdle();
 });

@@ -139,6 +139,17 @@ pub struct Stack {
     pub run: Option<StackRun>,
 }
 
+/// An external project's compose file, shown read-only: where the engine's labels say it
+/// is (`com.docker.compose.project.config_files`, in `…working_dir`), and its text when
+/// Berth can read it there, or why not (the engine is on another machine, the path is not a
+/// compose file's, a link, too large…).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExternalFile {
+    pub path: Option<String>,
+    pub text: Option<String>,
+    pub unreadable: Option<String>,
+}
+
 /// A kept version of a stack's files: who made it, when, and how.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StackVersion {
@@ -327,6 +338,10 @@ crate::endpoints! {
     /// Renames a stack's folder; 409 while its containers exist or the name is taken.
     POST "/api{on}/stacks/{name}/rename" OPERATOR => RenameStack { name: String }
         body(StackRename) -> StackSummary;
+    /// An external project's compose file, read-only. Operators and admins only: such a
+    /// file often holds environment values, which viewers never see.
+    GET "/api{on}/stacks/{name}/external-file" OPERATOR => GetExternalStackFile {
+        name: String } -> ExternalFile;
     /// A stack's versions, newest first.
     GET "/api{on}/stacks/{name}/versions" VIEWER => ListStackVersions { name: String }
         -> Vec<StackVersion>;

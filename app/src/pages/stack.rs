@@ -4,7 +4,7 @@
 
 use super::container_actions::ForOperators;
 use super::projects::members_table;
-use super::stack_files::{StackEditor, StackVersions, Texts};
+use super::stack_files::{ExternalFileView, StackEditor, StackVersions, Texts};
 use super::stack_runs::{RunOutput, StackActions, StackRuns};
 use crate::controls::{AskFirst, Feedback, Reload};
 use crate::layout::{engine_epoch, go_to, page_engine};
@@ -174,7 +174,10 @@ fn StackView(on: On, initial: Stack) -> impl IntoView {
         }}
         <h2>"Services"</h2>
         {members}
-        {(!external).then(|| view! { <StackEditor /> })}
+        {match external {
+            true => view! { <ForOperators><ExternalFileView /></ForOperators> }.into_any(),
+            false => view! { <StackEditor /> }.into_any(),
+        }}
         {(!external)
             .then(|| {
                 view! {

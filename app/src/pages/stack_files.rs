@@ -1,6 +1,7 @@
 //! A stack's files on its page: `compose.yaml` and `.env` side by side in the code editor,
 //! saved with the button or Ctrl-S (the compose CLI's error marked at its line), and the
-//! versions every save kept, each with its diff against the editor's text and a restore.
+//! versions every save kept, each with its diff against the editor's text and a restore;
+//! for an external project, its compose file read-only where Berth can read it.
 
 use super::container_actions::ForOperators;
 use super::stack::StackContext;
@@ -9,8 +10,8 @@ use crate::controls::{AskFirst, Feedback};
 use crate::diff::{self, Line};
 use crate::layout::CurrentUser;
 use crate::model::{
-    GetStackVersion, ListStackVersions, RestoreStackVersion, SaveOptions, SaveStack, Stack,
-    StackFiles, error_line,
+    ExternalFile, GetExternalStackFile, GetStackVersion, ListStackVersions, RestoreStackVersion,
+    SaveOptions, SaveStack, Stack, StackFiles, error_line,
 };
 use crate::{Hydrated, api, format};
 use leptos::prelude::*;
@@ -332,4 +333,65 @@ fn diff_view(file: &str, old: &str, new: &str) -> impl IntoView + use<> {
         <pre class="diff mono">{rows}</pre>
     }
     .into_any()
+}
+
+/// An external project's compose file, read-only: asked from the browser by operators and
+/// admins alone (it often holds environment values), so no server-rendered page holds it.
+/// Asked once the page is live (an effect, which the server never runs), so the server's
+/// markup and the first hydrated one agree: "Reading the file…".
+#[component]
+pub(super) fn ExternalFileView() -> impl IntoView {
+    let context = expect_context::<StackContext>();
+    let file = RwSignal::new(None::<Result<ExternalFile, String>>);
+    Effect::new(move |_| {
+        let call = api::call(
+            context.on.get_value(),
+            GetExternalStackFile {
+                name: context.name.get_value(),
+            },
+            (),
+            (),
+        );
+        leptos::task::spawn_local(async move {
+            let answer = call.await.map_err(|e| e.error);
+            file.try_set(Some(answer));
+        });
+    });
+    let shown = move || match file.get() {
+        None => view! { <p class="loading">"Reading the file…"</p> }.into_any(),
+        Some(Ok(ExternalFile {
+            path,
+            text: Some(text),
+            ..
+        })) => view! {
+            <h3 class="mono" data-testid="external-path">
+                {path.unwrap_or_else(|| "compose file".into())}
+            </h3>
+            <CodeEditor
+                text=RwSignal::new(text)
+                label="compose file (read-only)"
+                yaml=true
+                read_only=Signal::stored(true)
+                error_line=Signal::stored(None)
+                on_save=Callback::new(|()| ())
+            />
+        }
+        .into_any(),
+        Some(Ok(ExternalFile { unreadable, .. })) => view! {
+            <p class="muted" data-testid="external-unreadable">
+                {format!(
+                    "Its file is not shown: {}.",
+                    unreadable.unwrap_or_else(|| "Berth cannot read it".into()),
+                )}
+            </p>
+        }
+        .into_any(),
+        Some(Err(error)) => view! { <p class="admin-error">{error}</p> }.into_any(),
+    };
+    view! {
+        <section class="stack-files" data-testid="external-file">
+            <h2>"Compose file"</h2>
+            {shown}
+        </section>
+    }
 }

@@ -37,13 +37,22 @@ pub(super) fn StackActions() -> impl IntoView {
     let feedback = Feedback::new();
     let asking = RwSignal::new(None::<Asking>);
     let volumes = RwSignal::new(false);
+    // The run's scope: the whole stack, or one service (compose also starts what it
+    // depends on); down always takes the whole stack.
+    let service = RwSignal::new(None::<String>);
+    // The chosen service while the file still has it (a save may have dropped it).
+    let scoped = move || {
+        service
+            .get()
+            .filter(|one| context.stack.with(|s| s.summary.services.contains(one)))
+    };
     // Plans asked so far: a late answer to an earlier one is dropped.
     let plans = StoredValue::new(0u64);
     let dirty = Memo::new(move |_| context.texts.dirty());
     let start = move |action: StackAction| {
         asking.set(None);
         let options = RunOptions {
-            service: None,
+            service: untrack(scoped),
             volumes: (action == StackAction::Down).then(|| volumes.get_untracked()),
         };
         let call = api::call(
@@ -114,7 +123,10 @@ pub(super) fn StackActions() -> impl IntoView {
                 type="button"
                 class=class
                 data-action=action.as_str()
-                disabled=move || !hydrated.get() || context.running.get()
+                disabled=move || {
+                    !hydrated.get() || context.running.get()
+                        || (action == StackAction::Down && scoped().is_some())
+                }
                 on:click=press
             >
                 {label(action)}
@@ -156,6 +168,16 @@ pub(super) fn StackActions() -> impl IntoView {
                 view! {
                     <div class="confirm card" role="alertdialog" data-testid="plan">
                         <h3>{format!("{}: the plan", label(action))}</h3>
+                        {untrack(scoped)
+                            .map(|one| {
+                                view! {
+                                    <p class="muted" data-testid="plan-scope">
+                                        {format!(
+                                            "Only {one} is deployed (with the services it depends on); the others are left as they are.",
+                                        )}
+                                    </p>
+                                }
+                            })}
                         {(action == StackAction::Pull)
                             .then(|| {
                                 view! {
@@ -194,9 +216,38 @@ pub(super) fn StackActions() -> impl IntoView {
             }
         })
     };
+    let scope = move || {
+        let services = context.stack.with(|s| s.summary.services.clone());
+        let chosen = scoped();
+        let options = services
+            .into_iter()
+            .map(|one| {
+                let selected = chosen.as_ref() == Some(&one);
+                view! { <option value=one.clone() selected=selected>{one.clone()}</option> }
+            })
+            .collect_view();
+        view! {
+            <option value="" selected=chosen.is_none()>"all services"</option>
+            {options}
+        }
+    };
     view! {
         <ForOperators>
             <div class="stack-actions">
+                <label class="stack-scope">
+                    "On "
+                    <select
+                        data-testid="run-scope"
+                        disabled=move || !hydrated.get() || context.running.get()
+                        on:change=move |ev| {
+                            let value = event_target_value(&ev);
+                            asking.set(None);
+                            service.set((!value.is_empty()).then_some(value));
+                        }
+                    >
+                        {scope}
+                    </select>
+                </label>
                 {StackAction::ALL.into_iter().map(button).collect_view()}
             </div>
             {asked}

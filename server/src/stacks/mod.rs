@@ -9,12 +9,15 @@
 //! blocking pool.
 
 mod compose;
+mod external;
 mod folder;
 mod history;
 mod plan;
 mod records;
 mod runs;
 mod yaml;
+
+pub use external::file as external_file;
 
 use crate::{
     docker::{EngineName, endpoint::Endpoint, engine::Engine},

@@ -541,3 +541,117 @@ async fn a_stack_deploys_on_a_private_tls_engine_through_its_address_and_certifi
         cli_processes(&name)
     );
 }
+
+/// A compose project deployed by hand, outside the stacks folder, taken down on drop.
+struct ByHand {
+    dir: PathBuf,
+    name: String,
+}
+
+impl Drop for ByHand {
+    fn drop(&mut self) {
+        let _ = compose()
+            .args(["-p", &self.name, "-f"])
+            .arg(self.dir.join("docker-compose.yml"))
+            .args(["down", "-t", "0"])
+            .output();
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_external_projects_file_is_shown_read_only_only_where_its_labels_may_point() {
+    let deployed = Deployed::new("external");
+    let server = server_for(&deployed, 120).await;
+    let name = format!("berth-it-byhand-{}", std::process::id());
+    let dir = std::env::temp_dir().join(format!("berth-it-byhand-{}", std::process::id()));
+    fs::create_dir_all(&dir).unwrap();
+    // Canonical, as Compose records it: the check refuses a folder reached through a link.
+    let dir = fs::canonicalize(&dir).unwrap();
+    let text = "services:\n  app:\n    image: berth-test/busybox:latest\n    command: sleep 600\n    network_mode: none\n";
+    fs::write(dir.join("docker-compose.yml"), text).unwrap();
+    let by_hand = ByHand {
+        dir: dir.clone(),
+        name: name.clone(),
+    };
+    let out = compose()
+        .current_dir(&dir)
+        .args(["-p", &name, "up", "-d"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let file = external_file(&server, &name).await;
+    assert_eq!(file["text"], text, "{file}");
+    assert_eq!(
+        file["path"],
+        dir.join("docker-compose.yml").display().to_string()
+    );
+    // The page's read of the stack says it is external and holds no file of its own.
+    let (status, stack) = server.get_json(&format!("/api/stacks/{name}")).await;
+    assert_eq!((status, &stack["summary"]["external"]), (200, &json!(true)));
+
+    // Labels are whatever the container's creator wrote: one naming a file that is not a
+    // compose file's, or going through `..`, is never opened.
+    for (tag, files) in [
+        ("passwd", "/etc/passwd"),
+        ("dots", "/etc/../etc/passwd.yml"),
+    ] {
+        let project = format!("berth-it-forged-{tag}-{}", std::process::id());
+        let _forged = crate::common::Fixture::new(
+            &format!("forged-{tag}"),
+            true,
+            &[
+                "--label",
+                &format!("com.docker.compose.project={project}"),
+                "--label",
+                "com.docker.compose.service=app",
+                "--label",
+                &format!("com.docker.compose.project.config_files={files}"),
+            ],
+            &["sleep", "600"],
+        );
+        let file = external_file(&server, &project).await;
+        assert_eq!(file["text"], Value::Null, "{tag}: {file}");
+        assert!(file["unreadable"].as_str().is_some(), "{tag}: {file}");
+    }
+
+    // A stack of Berth's has its own files; a name with no project is not found.
+    save(&server, &deployed_name(), SLOW, "").await;
+    let (status, _) = server
+        .get_json(&format!("/api/stacks/{}/external-file", deployed_name()))
+        .await;
+    assert_eq!(status, 409);
+    let (status, _) = server
+        .get_json("/api/stacks/nothing-here/external-file")
+        .await;
+    assert_eq!(status, 404);
+    drop(by_hand);
+}
+
+/// The project's file once the live list has its containers (it follows the engine's events).
+async fn external_file(server: &TestServer, name: &str) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let (status, file) = server
+            .get_json(&format!("/api/stacks/{name}/external-file"))
+            .await;
+        if status == 200 {
+            return file;
+        }
+        assert_eq!(status, 404, "{file}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never listed: {file}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn deployed_name() -> String {
+    format!("berth-it-mine-{}", std::process::id())
+}

@@ -8,13 +8,14 @@ use crate::{
     engines::{EngineContext, Engines},
     error::Error,
     http::api::actions::Actor,
-    stacks::OnDisk,
+    stacks::{self, OnDisk},
 };
 use app::model::{
-    CancelStackRun, GetStack, GetStackPlan, GetStackVersion, ListStackRuns, ListStackVersions,
-    ListStacks, Project, RemoveStack, RenameStack, RestoreStackVersion, RunStack, RunStarted,
-    SaveStack, Stack, StackAction, StackFiles, StackPlan, StackRun, StackState, StackSummary,
-    StackVersion, StackVersionFiles, group_projects, validate_stack_name,
+    CancelStackRun, ExternalFile, GetExternalStackFile, GetStack, GetStackPlan, GetStackVersion,
+    ListStackRuns, ListStackVersions, ListStacks, Project, RemoveStack, RenameStack,
+    RestoreStackVersion, RunStack, RunStarted, SaveStack, Stack, StackAction, StackFiles,
+    StackPlan, StackRun, StackState, StackSummary, StackVersion, StackVersionFiles, group_projects,
+    validate_stack_name,
 };
 
 /// The stack endpoints.
@@ -25,6 +26,7 @@ pub fn routes(api: Api) -> Api {
         .read(version)
         .read(runs)
         .read(plan)
+        .call(external_file)
         .call(save)
         .call(remove)
         .call(rename)
@@ -183,6 +185,34 @@ async fn rename(actor: Actor, call: Call<RenameStack>) -> Result<StackSummary, E
     )
     .await;
     result
+}
+
+/// An external project's compose file, read-only (operators and admins: the route's role).
+/// A call, not a read, so no server-rendered page ever holds it.
+async fn external_file(
+    _operator: Actor,
+    call: Call<GetExternalStackFile>,
+) -> Result<ExternalFile, Error> {
+    let name = call.params.name;
+    validate_stack_name(&name)?;
+    // No folder here, or another engine's: this engine's project of the name is external.
+    match mine(&reading(&call.state, &call.on), &name).await {
+        Ok(()) => {
+            return Err(Error::new(
+                409,
+                format!("{name} is a stack of Berth's: its files are at its own address"),
+            ));
+        }
+        Err(e) if e.status() == 404 => {}
+        Err(e) => return Err(e),
+    }
+    let projects = projects(&call.on).await?;
+    let container = find(&projects, &name)
+        .and_then(|p| p.containers.first())
+        .ok_or_else(|| {
+            Error::not_found(format!("no compose project {name} on {}", call.on.name))
+        })?;
+    stacks::external_file(&call.on.engine, &container.id).await
 }
 
 /// A stack's last runs, newest first.
