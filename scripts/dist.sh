@@ -11,11 +11,14 @@ VERSION=$(awk -F'"' '/^version = / { print $2; exit }' Cargo.toml)
 NAME="berth-$VERSION-x86_64-linux"
 OUT="$BERTH_ROOT/target/tarball"
 
-"$BERTH_ROOT/scripts/tools.sh"
 command -v strip >/dev/null || apt_install binutils
-
-log "building the site and the static server (release)"
-cargo leptos build --release
+# make test has just built it (BERTH_RELEASE_BUILT=1): cargo-leptos would run wasm-opt
+# again (a minute) for nothing.
+if [ "${BERTH_RELEASE_BUILT:-}" != 1 ]; then
+  "$BERTH_ROOT/scripts/tools.sh"
+  log "building the site and the static server (release)"
+  cargo leptos build --release
+fi
 
 rm -rf "${OUT:?}/$NAME" && mkdir -p "$OUT/$NAME"
 # Symbols stay in the build (the tests' and the benchmark's backtraces), not in the tarball.

@@ -1,7 +1,7 @@
 //! What Berth's WebSockets send: one tagged enum covers every server frame of every stream
 //! kind, as JSON text frames (`{"type": "log", ...}`).
 
-use crate::model::ContainerSummary;
+use crate::model::{ContainerSummary, Swarm, SwarmTask};
 use serde::{Deserialize, Serialize};
 use std::{collections::BTreeMap, fmt};
 
@@ -23,13 +23,15 @@ pub enum StreamKind {
     ImagePull,
     /// A compose stack's run: the CLI's output as it prints it.
     StackRun,
+    /// A swarm's nodes, services and tasks, sent again after each change Docker reports.
+    SwarmUpdates,
     /// A terminal: a socket of its own with its exec process, never a hub.
     Terminal,
 }
 
 impl StreamKind {
     /// The kinds a hub serves (a terminal is not one).
-    pub const ALL: [StreamKind; 9] = [
+    pub const ALL: [StreamKind; 10] = [
         StreamKind::ContainerLogs,
         StreamKind::ContainerStats,
         StreamKind::ProjectLogs,
@@ -39,6 +41,7 @@ impl StreamKind {
         StreamKind::Events,
         StreamKind::ImagePull,
         StreamKind::StackRun,
+        StreamKind::SwarmUpdates,
     ];
 
     /// The label value used in metrics and logs.
@@ -53,6 +56,7 @@ impl StreamKind {
             StreamKind::Events => "events",
             StreamKind::ImagePull => "image_pull",
             StreamKind::StackRun => "stack_run",
+            StreamKind::SwarmUpdates => "swarm_updates",
             StreamKind::Terminal => "terminal",
         }
     }
@@ -320,6 +324,9 @@ pub enum Frame {
     PullProgress(PullProgress),
     /// A Docker event, as the engine's shared event stream passes it inside Berth.
     Event(EngineEvent),
+    /// A swarm as it is now, whole: sent first, then again after each change Docker
+    /// reports (a rolling update shows task by task).
+    Swarm(SwarmLive),
     /// The client fell behind and `missed` lines (frames, for streams that are not logs)
     /// were dropped for it, oldest first.
     Lagged {
@@ -333,6 +340,14 @@ pub enum Frame {
         #[serde(default)]
         retry: bool,
     },
+}
+
+/// A swarm's state: its nodes and services, and each service's tasks (by service id,
+/// newest first).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SwarmLive {
+    pub swarm: Swarm,
+    pub tasks: BTreeMap<String, Vec<SwarmTask>>,
 }
 
 /// One Docker event: what happened (`action`, e.g. `start`, `die`, `destroy`) to which

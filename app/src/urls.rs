@@ -187,6 +187,11 @@ pub fn ws_service_logs(on: &On, id: &str, tail: usize) -> String {
     )
 }
 
+/// A swarm, live: its nodes, services and tasks, again after each change.
+pub fn ws_swarm(on: &On) -> String {
+    format!("{}/swarm", on.ws())
+}
+
 /// A stack's run `n`: the compose CLI's output as it prints it, then how it ended.
 pub fn ws_stack_run(on: &On, name: &str, n: u64) -> String {
     format!("{}/stacks/{}/runs/{n}", on.ws(), segment(name))

@@ -1,11 +1,13 @@
 // Swarm in a real browser: a private engine that is a single-node swarm manager, a service
 // of two replicas, a Berth of the spec's own. The swarm page lists the node and the service,
 // the service page its tasks and the merged live log, where both replicas' lines arrive;
-// leaving the page closes the stream on the server.
+// leaving the page closes the stream on the server. Operators scale the service, change its
+// image (a rolling update), and drain and reactivate the node, each checked with the CLI.
 import { test, expect } from '@playwright/test';
 import { ChildProcess, spawnSync } from 'node:child_process';
 import { docker, LOCAL, privateEngine, startBerth } from './engines';
 import { hydrated, metric } from './metrics';
+import { lowContrast } from './contrast';
 
 const ADDR = process.env.BERTH_SWARM_ADDR ?? '127.0.0.1:3314';
 const BASE = `http://${ADDR}`;
@@ -20,8 +22,11 @@ test('a service\'s page shows its tasks and both replicas\' live lines', async (
       docker(swarm, 'swarm', 'init', '--advertise-addr', '127.0.0.1');
     }
     spawnSync('docker', ['-H', swarm, 'service', 'rm', SERVICE], { stdio: 'ignore' });
+    // Replicas that stop at once on SIGTERM; each new task watched 1 s (Docker's default: 5).
     docker(swarm, 'service', 'create', '--detach', '--name', SERVICE, '--label', 'berth.test=1', '--replicas', '2',
-      'berth-test/busybox:latest', 'sh', '-c', 'i=0; while true; do i=$((i+1)); echo swarm line $i; sleep 0.3; done');
+      '--update-monitor', '1s', 'berth-test/busybox:latest',
+      'sh', '-c', "trap 'exit 0' TERM; i=0; while true; do i=$((i+1)); echo swarm line $i; sleep 0.3; done");
+    docker(swarm, 'tag', 'berth-test/busybox:latest', 'berth-test/busybox:second');
     berth = await startBerth(ADDR, [['local', LOCAL], ['swarm', swarm]]);
 
     await page.goto(`${BASE}/engines/swarm/swarm`);
@@ -40,11 +45,64 @@ test('a service\'s page shows its tasks and both replicas\' live lines', async (
     expect(await metric('berth_ws_clients', 'kind="service_logs",engine="swarm"', BASE)).toBe(1);
     expect(await metric('berth_hubs', 'kind="service_logs",engine="swarm"', BASE)).toBe(1);
 
+    // Scaled 2 → 3 → 1 from the page, as the CLI counts.
+    const replicas = () => docker(swarm, 'service', 'ls', '--filter', `name=${SERVICE}`, '--format', '{{.Replicas}}');
+    const summary = page.getByTestId('service-summary');
+    for (const n of ['3', '1']) {
+      await page.getByRole('spinbutton', { name: 'Replicas' }).fill(n);
+      await page.getByRole('button', { name: 'Scale' }).click();
+      await expect(page.getByTestId('service-said')).toContainText(`scaled to ${n}`);
+      await expect.poll(replicas, { timeout: 30_000 }).toBe(`${n}/${n}`);
+      await expect(summary).toContainText(`${n}/${n} running`, { timeout: 15_000 });
+    }
+
+    // A new image: a rolling update the page follows to its end.
+    await page.getByRole('textbox', { name: 'Image' }).fill('berth-test/busybox:second');
+    await page.getByRole('button', { name: 'Update' }).click();
+    await expect(page.getByTestId('service-said')).toContainText('updating');
+    await expect(summary).toContainText('berth-test/busybox:second', { timeout: 15_000 });
+    // Task by task, live: the new image's task running, the old one's shut down.
+    const tasks = page.locator('tr.task-row');
+    await expect(tasks.filter({ hasText: 'berth-test/busybox:second' }).filter({ hasText: 'running' })).toHaveCount(1, { timeout: 30_000 });
+    await expect(tasks.filter({ hasText: 'berth-test/busybox:latest' }).filter({ hasText: 'shutdown' }).first()).toBeVisible();
+    await expect(page.getByTestId('update-state')).toHaveAttribute('data-state', 'completed', { timeout: 30_000 });
+    // The page follows the swarm through one hub, as every viewer would.
+    expect(await metric('berth_hubs', 'kind="swarm_updates",engine="swarm"', BASE)).toBe(1);
+    expect(docker(swarm, 'service', 'ps', '--filter', 'desired-state=running', '--format', '{{.Image}}', SERVICE)).toBe('berth-test/busybox:second');
+
+    // Drained (asked first, with how many tasks move): no task runs; active again, it does.
+    await page.goto(`${BASE}/engines/swarm/swarm`);
+    await hydrated(page);
+    await page.getByTestId('node-availability').selectOption('drain');
+    await expect(page.getByTestId('drain-confirm')).toContainText('its 1 running task(s)');
+    await page.getByTestId('drain-confirm').getByRole('button', { name: 'Drain' }).click();
+    await expect(page.getByTestId('swarm-said')).toContainText('is now drain');
+    await expect.poll(replicas, { timeout: 30_000 }).toBe('0/1');
+    await page.getByTestId('node-availability').selectOption('active');
+    await expect(page.getByTestId('swarm-said')).toContainText('is now active');
+    await expect.poll(replicas, { timeout: 30_000 }).toBe('1/1');
+
+    // Both pages with their controls: legible in both themes, no sideways scroll at 375 px.
+    for (const path of [`/engines/swarm/services/${SERVICE}`, '/engines/swarm/swarm']) {
+      for (const theme of ['light', 'dark']) {
+        await page.context().addCookies([{ name: 'berth_theme', value: theme, url: BASE }]);
+        await page.goto(`${BASE}${path}`);
+        await hydrated(page);
+        expect(await lowContrast(page), `${theme} ${path}`).toEqual([]);
+      }
+      await page.setViewportSize({ width: 375, height: 800 });
+      await page.goto(`${BASE}${path}`);
+      await hydrated(page);
+      expect(await page.evaluate(() => document.documentElement.scrollWidth), path).toBeLessThanOrEqual(375);
+      await page.setViewportSize({ width: 1280, height: 720 });
+    }
+
     // The local engine manages no swarm, and says so.
     await page.goto(`${BASE}/swarm`);
     await expect(page.getByTestId('no-swarm')).toBeVisible();
     await expect.poll(() => metric('berth_hubs', 'kind="service_logs"', BASE)).toBe(0);
     await expect.poll(() => metric('berth_upstream_streams', 'kind="service_logs"', BASE)).toBe(0);
+    await expect.poll(() => metric('berth_hubs', 'kind="swarm_updates"', BASE)).toBe(0);
   } finally {
     berth?.kill('SIGTERM');
     spawnSync('docker', ['-H', swarm, 'service', 'rm', SERVICE], { stdio: 'ignore' });

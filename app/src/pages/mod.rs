@@ -20,6 +20,7 @@ mod stack_files;
 mod stack_runs;
 mod stacks;
 mod swarm;
+mod swarm_actions;
 
 pub use admin::{AdminAudit, AdminTokens, AdminUsers};
 pub use all_containers::AllContainers;

@@ -1,20 +1,24 @@
 //! `/swarm` (and `/engines/{engine}/swarm`): the swarm an engine manages, its nodes and
-//! services (re-read every few seconds); `/services/{id}`: a service's tasks and the merged
-//! live log of its replicas, one colour per task. Read-only.
+//! services; `/services/{id}`: a service's tasks (a rolling update task by task) and the
+//! merged live log of its replicas, one colour per task. Both follow the swarm's live
+//! stream (`/ws/swarm`, one hub per swarm) after the server's first rendering. Operators
+//! change replicas, image and availability there ([`super::swarm_actions`]).
 
-use crate::layout::{engine_epoch, page_engine, poll};
+use super::swarm_actions::{ServiceActions, availability_control, drain_confirm};
+use crate::controls::Feedback;
+use crate::frames::Frame;
+use crate::layout::{CurrentUser, engine_epoch, page_engine};
+use crate::live::{LiveStatus, use_live};
 use crate::log_viewer::LogViewer;
 use crate::{
     api,
-    model::{ServiceDetail, Swarm, SwarmService},
+    model::{Me, ServiceDetail, Swarm, SwarmNode, SwarmService},
     status::ErrorPanel,
     urls::{self, On},
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
-
-const SWARM_POLL_MS: u64 = 5_000;
 
 #[component]
 pub fn SwarmPage() -> impl IntoView {
@@ -23,12 +27,40 @@ pub fn SwarmPage() -> impl IntoView {
         move || (engine_epoch(), on.get()),
         |(_, on)| api::read(on, crate::model::GetSwarm {}),
     );
-    poll(SWARM_POLL_MS, move || swarm.refetch());
+    let me = expect_context::<CurrentUser>().0;
+    // Outside the table, which each frame draws again: a drain waiting for its second
+    // click, and what the last change said.
+    let asking = RwSignal::new(None::<SwarmNode>);
+    let feedback = Feedback::new();
+    // The swarm as its stream last sent it; until then, as the page was rendered.
+    let live = RwSignal::new(None::<Swarm>);
+    let redraw = RwSignal::new(0u32);
+    // A cancelled drain puts the node's choice back as it was.
+    let changed = Callback::new(move |()| redraw.update(|n| *n += 1));
+    let path = move || {
+        let manager = swarm.get().and_then(Result::ok).is_some_and(|s| s.manager);
+        manager.then(|| urls::ws_swarm(&on.get()))
+    };
+    let status = use_live(path, move |frame| {
+        if let Frame::Swarm(now) = frame {
+            live.set(Some(now.swarm));
+        }
+    });
+    // Another engine's page: nothing of the last one's swarm, no drain of its nodes.
+    Effect::new(move |_| {
+        on.track();
+        live.set(None);
+        asking.set(None);
+    });
     view! {
         <Title text="Swarm" />
         <h1>"Swarm"</h1>
+        {live_status(status)}
+        {drain_confirm(on, asking, feedback, changed)}
+        <div data-testid="swarm-said">{feedback.view()}</div>
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
+                let operator = me.await.ok().is_some_and(|m: Me| m.may_operate());
                 match swarm.await {
                     Ok(swarm) if !swarm.manager => {
                         view! {
@@ -40,7 +72,21 @@ pub fn SwarmPage() -> impl IntoView {
                         }
                             .into_any()
                     }
-                    Ok(swarm) => swarm_view(&on.get_untracked(), swarm).into_any(),
+                    Ok(rendered) => {
+                        let controls = NodeControls {
+                            operator,
+                            asking,
+                            feedback,
+                            changed,
+                        };
+                        let on = on.get_untracked();
+                        (move || {
+                            redraw.track();
+                            let now = live.get().unwrap_or_else(|| rendered.clone());
+                            swarm_view(&on, now, controls)
+                        })
+                            .into_any()
+                    }
                     Err(error) => view! { <ErrorPanel error /> }.into_any(),
                 }
             })}
@@ -48,13 +94,41 @@ pub fn SwarmPage() -> impl IntoView {
     }
 }
 
-fn swarm_view(on: &On, swarm: Swarm) -> impl IntoView + use<> {
+/// Whether the page follows the swarm live.
+fn live_status(status: ReadSignal<LiveStatus>) -> impl IntoView {
+    view! {
+        <p class="muted">
+            <span class=move || status.get().class() data-testid="swarm-live">
+                {move || status.get().label()}
+            </span>
+        </p>
+    }
+}
+
+/// What a node's row needs to change its availability.
+#[derive(Clone, Copy)]
+struct NodeControls {
+    operator: bool,
+    asking: RwSignal<Option<SwarmNode>>,
+    feedback: Feedback,
+    changed: Callback<()>,
+}
+
+fn swarm_view(on: &On, swarm: Swarm, controls: NodeControls) -> impl IntoView + use<> {
     let nodes = swarm
         .nodes
         .into_iter()
         .map(|n| {
             let state_class = format!("state state-{}", n.state);
             let key = n.hostname.clone();
+            let availability = availability_control(
+                on.clone(),
+                &n,
+                controls.operator,
+                controls.asking,
+                controls.feedback,
+                controls.changed,
+            );
             view! {
                 <tr class="node-row" data-name=key>
                     <td>
@@ -65,7 +139,10 @@ fn swarm_view(on: &On, swarm: Swarm) -> impl IntoView + use<> {
                     <td>
                         <span class=state_class>{n.state}</span>
                     </td>
-                    <td>{n.availability}</td>
+                    <td data-testid="availability" data-availability=n.availability.clone()>
+                        {availability}
+                    </td>
+                    <td>{n.tasks}</td>
                     <td class="mono">{n.engine_version}</td>
                 </tr>
             }
@@ -85,6 +162,7 @@ fn swarm_view(on: &On, swarm: Swarm) -> impl IntoView + use<> {
                     <th>"Role"</th>
                     <th>"State"</th>
                     <th>"Availability"</th>
+                    <th>"Tasks"</th>
                     <th>"Engine"</th>
                 </tr>
             </thead>
@@ -159,42 +237,57 @@ pub fn ServicePage() -> impl IntoView {
     }
 }
 
-/// The tasks table is re-read every few seconds; the log viewer sits outside it, so a
-/// refresh never touches its socket.
+/// The service and its tasks follow the swarm's live stream; the log viewer sits outside
+/// them, so a frame never touches its socket.
 #[component]
 fn ServiceView(on: On, initial: ServiceDetail) -> impl IntoView {
     let name = initial.service.name.clone();
     let id = initial.service.id.clone();
-    let tick = RwSignal::new(0u32);
-    poll(SWARM_POLL_MS, move || tick.update(|t| *t += 1));
-    let detail = {
+    // The service as last read: what a change is sent against (its version).
+    let current = RwSignal::new(initial.service.clone());
+    let tasks = RwSignal::new(initial.tasks);
+    let gone = RwSignal::new(false);
+    let status = {
         let (on, id) = (on.clone(), id.clone());
-        Resource::new(
-            move || tick.get(),
-            move |tick| {
-                let (on, id, initial) = (on.clone(), id.clone(), initial.clone());
-                async move {
-                    // The first value is what the page was rendered with: no second request.
-                    match tick {
-                        0 => Ok(initial),
-                        _ => api::read(on, crate::model::GetService { id }).await,
+        let path = urls::ws_swarm(&on);
+        use_live(
+            move || Some(path.clone()),
+            move |frame| {
+                let Frame::Swarm(mut now) = frame else {
+                    return;
+                };
+                match now.swarm.services.into_iter().find(|s| s.id == id) {
+                    Some(service) => {
+                        current.set(service);
+                        tasks.set(now.tasks.remove(&id).unwrap_or_default());
                     }
+                    None => gone.set(true),
                 }
             },
         )
     };
     let path = urls::ws_service_logs(&on, &id, 100);
+    // The stream brings what a change did; nothing to read again.
+    let changed = Callback::new(|()| ());
     view! {
         <Title text=name.clone() />
         <h1>{name.clone()} " " <span class="muted">"swarm service"</span></h1>
-        <Transition fallback=|| ()>
-            {move || Suspend::new(async move {
-                match detail.await {
-                    Ok(d) => tasks_view(d).into_any(),
-                    Err(error) => view! { <ErrorPanel error /> }.into_any(),
-                }
-            })}
-        </Transition>
+        {live_status(status)}
+        {move || {
+            gone.get()
+                .then(|| {
+                    view! {
+                        <p class="admin-error" data-testid="service-gone">
+                            "This service no longer exists."
+                        </p>
+                    }
+                })
+        }}
+        <ServiceActions on=on.clone() current changed />
+        {move || tasks_view(ServiceDetail {
+            service: current.get(),
+            tasks: tasks.get(),
+        })}
         <h2>"Logs"</h2>
         <LogViewer path=path show_service=true download_name=format!("{name}.log") />
     }
@@ -211,6 +304,7 @@ fn tasks_view(d: ServiceDetail) -> impl IntoView {
             view! {
                 <tr class="task-row" data-name=key>
                     <td>{t.name}</td>
+                    <td class="mono" data-testid="task-image">{t.image}</td>
                     <td>{t.node}</td>
                     <td>
                         <span class=state_class>{t.state}</span>
@@ -224,12 +318,24 @@ fn tasks_view(d: ServiceDetail) -> impl IntoView {
     view! {
         <p class="muted" data-testid="service-summary">
             <span class="mono">{s.image}</span>
-            {format!(" · {} · {}/{} running", s.mode, s.running, s.desired)}
+            {format!(" · {} · {}/{} running · version {}", s.mode, s.running, s.desired, s.version)}
         </p>
+        {s
+            .update_state
+            .map(|state| {
+                let message = s.update_message.unwrap_or_default();
+                let shown = state.clone();
+                view! {
+                    <p data-testid="update-state" data-state=state>
+                        "Last update: " <strong>{shown}</strong> " " <span class="muted">{message}</span>
+                    </p>
+                }
+            })}
         <table class="containers tasks">
             <thead>
                 <tr>
                     <th>"Task"</th>
+                    <th>"Image"</th>
                     <th>"Node"</th>
                     <th>"State"</th>
                     <th>"Desired"</th>

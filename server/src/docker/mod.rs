@@ -18,6 +18,7 @@ pub mod networks;
 pub mod path;
 pub mod raw_logs;
 pub mod swarm;
+pub mod swarm_changes;
 pub mod volumes;
 
 mod name;

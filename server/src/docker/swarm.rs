@@ -4,21 +4,24 @@
 //! a service.
 
 use crate::error::Error;
-use app::model::{ServiceDetail, Swarm, SwarmNode, SwarmService, SwarmTask};
+use app::{
+    frames::SwarmLive,
+    model::{ServiceDetail, Swarm, SwarmNode, SwarmService, SwarmTask},
+};
 use bollard::{
     Docker,
     errors::Error as DockerError,
     models::{Node, Service, Task, TaskState},
     query_parameters::{ListServicesOptions, ListTasksOptions},
 };
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 fn text<T: ToString>(value: Option<T>) -> String {
     value.map(|v| v.to_string()).unwrap_or_default()
 }
 
 /// Whether the engine is a swarm manager, and its node state.
-async fn standing(docker: &Docker) -> Result<(bool, String), DockerError> {
+pub async fn standing(docker: &Docker) -> Result<(bool, String), DockerError> {
     let swarm = docker.info().await?.swarm.unwrap_or_default();
     let state = swarm
         .local_node_state
@@ -28,12 +31,27 @@ async fn standing(docker: &Docker) -> Result<(bool, String), DockerError> {
 
 /// The swarm this engine manages (empty when it manages none).
 pub async fn swarm(docker: &Docker) -> Result<Swarm, DockerError> {
+    Ok(read(docker).await?.swarm)
+}
+
+/// The swarm as its live stream sends it: [`swarm`], and every service's tasks (newest
+/// first) by service id.
+pub async fn live(docker: &Docker) -> Result<SwarmLive, DockerError> {
+    read(docker).await
+}
+
+/// Nodes, services and every task, listed once: each node's count of tasks meant to run
+/// (what a drain moves) comes from the same listing as the services' tasks.
+async fn read(docker: &Docker) -> Result<SwarmLive, DockerError> {
     let (manager, node_state) = standing(docker).await?;
     if !manager {
-        return Ok(Swarm {
-            manager,
-            node_state,
-            ..Swarm::default()
+        return Ok(SwarmLive {
+            swarm: Swarm {
+                manager,
+                node_state,
+                ..Swarm::default()
+            },
+            tasks: BTreeMap::new(),
         });
     }
     let nodes = docker.list_nodes(None).await?;
@@ -45,12 +63,65 @@ pub async fn swarm(docker: &Docker) -> Result<Swarm, DockerError> {
         .await?;
     let mut services: Vec<SwarmService> = services.into_iter().map(service).collect();
     services.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(Swarm {
-        manager,
-        node_state,
-        nodes: nodes.into_iter().map(node).collect(),
-        services,
+    let listed = docker.list_tasks(None::<ListTasksOptions>).await?;
+    let mut per_node: HashMap<String, u64> = HashMap::new();
+    for t in &listed {
+        if let (Some(node), Some(TaskState::RUNNING)) = (&t.node_id, t.desired_state) {
+            *per_node.entry(node.clone()).or_default() += 1;
+        }
+    }
+    let hostnames = hostnames(&nodes);
+    let names: HashMap<&str, &str> = services
+        .iter()
+        .map(|s| (s.id.as_str(), s.name.as_str()))
+        .collect();
+    let mut tasks: BTreeMap<String, Vec<SwarmTask>> = BTreeMap::new();
+    for t in listed {
+        let Some(service) = t.service_id.clone() else {
+            continue;
+        };
+        let name = names.get(service.as_str()).copied().unwrap_or_default();
+        tasks
+            .entry(service)
+            .or_default()
+            .push(task(name, &hostnames, t));
+    }
+    tasks.values_mut().for_each(|list| newest_first(list));
+    let nodes = nodes
+        .into_iter()
+        .map(|n| {
+            let tasks = n.id.as_ref().and_then(|id| per_node.get(id)).copied();
+            SwarmNode {
+                tasks: tasks.unwrap_or(0),
+                ..node(n)
+            }
+        })
+        .collect();
+    Ok(SwarmLive {
+        swarm: Swarm {
+            manager,
+            node_state,
+            nodes,
+            services,
+        },
+        tasks,
     })
+}
+
+/// Node ids to host names, for the tasks' node column.
+fn hostnames(nodes: &[Node]) -> HashMap<String, String> {
+    nodes
+        .iter()
+        .filter_map(|n| {
+            let hostname = n.description.as_ref()?.hostname.clone()?;
+            Some((n.id.clone()?, hostname))
+        })
+        .collect()
+}
+
+/// Tasks in the order every page shows them: newest first, then by name.
+fn newest_first(tasks: &mut [SwarmTask]) {
+    tasks.sort_by(|a, b| b.updated.cmp(&a.updated).then(a.name.cmp(&b.name)));
 }
 
 /// A service by id, id prefix or name, with its tasks (newest first); 404 when this engine
@@ -80,16 +151,7 @@ pub async fn service_detail(docker: &Docker, reference: &str) -> Result<ServiceD
         .and_then(|s| s.name.clone())
         .unwrap_or_default();
     let tasks = tasks(docker, &id).await.map_err(swarm_error)?;
-    let hostnames: HashMap<String, String> = docker
-        .list_nodes(None)
-        .await
-        .map_err(swarm_error)?
-        .into_iter()
-        .filter_map(|n| {
-            let hostname = n.description.and_then(|d| d.hostname)?;
-            Some((n.id?, hostname))
-        })
-        .collect();
+    let hostnames = hostnames(&docker.list_nodes(None).await.map_err(swarm_error)?);
     let mut service = service(found);
     service.running = tasks
         .iter()
@@ -99,8 +161,13 @@ pub async fn service_detail(docker: &Docker, reference: &str) -> Result<ServiceD
         .into_iter()
         .map(|t| task(&name, &hostnames, t))
         .collect();
-    tasks.sort_by(|a, b| b.updated.cmp(&a.updated));
+    newest_first(&mut tasks);
     Ok(ServiceDetail { service, tasks })
+}
+
+/// Docker pins the digest after `@`; the name is what people read.
+fn without_digest(image: &str) -> &str {
+    image.split('@').next().unwrap_or_default()
 }
 
 /// A service's tasks, by full service id.
@@ -124,7 +191,7 @@ pub fn task_name(service: &str, task: &Task) -> String {
     }
 }
 
-fn node(n: Node) -> SwarmNode {
+pub fn node(n: Node) -> SwarmNode {
     let spec = n.spec.unwrap_or_default();
     let description = n.description.unwrap_or_default();
     SwarmNode {
@@ -135,10 +202,12 @@ fn node(n: Node) -> SwarmNode {
         availability: text(spec.availability),
         engine_version: text(description.engine.and_then(|e| e.engine_version)),
         leader: n.manager_status.and_then(|m| m.leader).unwrap_or(false),
+        tasks: 0,
+        version: n.version.and_then(|v| v.index).unwrap_or(0),
     }
 }
 
-fn service(s: Service) -> SwarmService {
+pub fn service(s: Service) -> SwarmService {
     let spec = s.spec.unwrap_or_default();
     let mode = spec.mode.unwrap_or_default();
     let (mode_name, replicas) = match (&mode.replicated, &mode.global, &mode.replicated_job) {
@@ -148,6 +217,7 @@ fn service(s: Service) -> SwarmService {
         _ => ("global-job", None),
     };
     let status = s.service_status.unwrap_or_default();
+    let update = s.update_status.unwrap_or_default();
     let ports = s
         .endpoint
         .and_then(|e| e.ports)
@@ -169,14 +239,15 @@ fn service(s: Service) -> SwarmService {
             spec.task_template
                 .and_then(|t| t.container_spec)
                 .and_then(|c| c.image)
-                // Docker pins the digest after `@`; the name is what people read.
-                .map(|image| image.split('@').next().unwrap_or_default().to_string()),
+                .map(|image| without_digest(&image).to_string()),
         ),
         mode: mode_name.to_string(),
         running: status.running_tasks.unwrap_or(0),
         desired: status.desired_tasks.or(replicas).unwrap_or(0),
         ports,
-        update_state: s.update_status.and_then(|u| u.state).map(|s| s.to_string()),
+        update_state: update.state.map(|s| s.to_string()),
+        update_message: update.message.filter(|m| !m.is_empty()),
+        version: s.version.and_then(|v| v.index).unwrap_or(0),
     }
 }
 
@@ -188,10 +259,17 @@ fn task(service: &str, hostnames: &HashMap<String, String>, t: Task) -> SwarmTas
         .map(|id| hostnames.get(id).cloned().unwrap_or_else(|| id.clone()))
         .unwrap_or_default();
     let status = t.status.unwrap_or_default();
+    let image = t
+        .spec
+        .and_then(|s| s.container_spec)
+        .and_then(|c| c.image)
+        .map(|image| without_digest(&image).to_string())
+        .unwrap_or_default();
     SwarmTask {
         id: text(t.id),
         name,
         node,
+        image,
         state: text(status.state),
         desired_state: text(t.desired_state),
         error: status.err.filter(|e| !e.is_empty()),

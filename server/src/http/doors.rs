@@ -87,6 +87,7 @@ const TABLE: &[(&str, &str, Access, Kind)] = &[
     ("GET", "/ws{on}/containers/{id}/stats", VIEWER, Kind::Json),
     ("GET", "/ws{on}/projects/{name}/logs", VIEWER, Kind::Json),
     ("GET", "/ws{on}/services/{id}/logs", VIEWER, Kind::Json),
+    ("GET", "/ws{on}/swarm", VIEWER, Kind::Json),
     ("GET", "/ws{on}/images/pull", OPERATOR, Kind::Json),
     ("GET", "/ws{on}/stacks/{name}/runs/{n}", VIEWER, Kind::Json),
     ("GET", "/ws{on}/containers/{id}/exec", Access::Terminal, Kind::Json),

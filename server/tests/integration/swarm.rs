@@ -2,9 +2,13 @@
 //! --advertise-addr 127.0.0.1`), a service of two replicas of the test image. Its nodes,
 //! services and tasks through the API and the pages, and its merged live log as one hub
 //! per service, with both replicas' lines, counted per engine and gone with its last client.
+//! Issue 28: operators scale, change the image, force a redeploy, roll back and drain, each
+//! checked with the docker CLI; a change read before another is refused (409).
 
 use crate::common::{PrivateEngine, TestServer, WsClient, docker_endpoint};
 use app::frames::Frame;
+use reqwest::Method;
+use serde_json::json;
 use std::{collections::BTreeSet, time::Duration};
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -16,10 +20,18 @@ struct Service<'a> {
 }
 
 impl<'a> Service<'a> {
-    fn start(engine: &'a PrivateEngine, replicas: u32) -> Self {
-        let name = format!("berth-it-svc-{}", std::process::id());
+    /// `berth-it-TAG-PID` with `replicas` of the test image running `script`, made with
+    /// the CLI's `options` too.
+    fn create(
+        engine: &'a PrivateEngine,
+        tag: &str,
+        replicas: u32,
+        options: &[&str],
+        script: &str,
+    ) -> Self {
+        let name = format!("berth-it-{tag}-{}", std::process::id());
         let replicas = replicas.to_string();
-        engine.docker(&[
+        let mut args = vec![
             "service",
             "create",
             "--detach",
@@ -29,12 +41,17 @@ impl<'a> Service<'a> {
             "berth.test=1",
             "--replicas",
             &replicas,
-            crate::common::TEST_IMAGE,
-            "sh",
-            "-c",
-            "i=0; while true; do i=$((i+1)); echo replica line $i; sleep 0.2; done",
-        ]);
+        ];
+        args.extend_from_slice(options);
+        args.extend([crate::common::TEST_IMAGE, "sh", "-c", script]);
+        engine.docker(&args);
         Self { engine, name }
+    }
+
+    /// Replicas that each print a line every 200 ms.
+    fn start(engine: &'a PrivateEngine, replicas: u32) -> Self {
+        let script = "i=0; while true; do i=$((i+1)); echo replica line $i; sleep 0.2; done";
+        Self::create(engine, "svc", replicas, &[], script)
     }
 }
 
@@ -179,5 +196,313 @@ async fn a_services_replicas_stream_through_one_hub_and_its_pages_show_them() {
     assert_eq!(status, 200);
     assert!(html.contains(&format!("{name}.1")) && html.contains(&format!("{name}.2")));
     assert_eq!(server.get("/engines/local/services/nope").await.0, 404);
+    drop(service);
+}
+
+/// A quick service for changes: replicas that stop at once on SIGTERM, updates that watch
+/// each new task for 1 s (Docker's default is 5).
+fn quick_service<'a>(engine: &'a PrivateEngine, tag: &str, replicas: u32) -> Service<'a> {
+    let options = ["--update-monitor", "1s", "--rollback-monitor", "1s"];
+    let script = "trap 'exit 0' TERM; while true; do sleep 1; done";
+    Service::create(engine, tag, replicas, &options, script)
+}
+
+/// Waits until `check` holds of what the docker CLI says, `what` naming it.
+async fn until_cli(
+    engine: &PrivateEngine,
+    args: &[&str],
+    what: &str,
+    check: impl Fn(&str) -> bool,
+) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let out = engine.docker(args);
+        if check(&out) {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what}: the CLI says {out:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// `docker service ls`'s replicas column for `name` (`running/desired`).
+async fn replicas_are(engine: &PrivateEngine, name: &str, want: &str) {
+    let filter = format!("name={name}");
+    until_cli(
+        engine,
+        &[
+            "service",
+            "ls",
+            "--filter",
+            &filter,
+            "--format",
+            "{{.Name}} {{.Replicas}}",
+        ],
+        &format!("{name} at {want}"),
+        |out| out.lines().any(|l| l == format!("{name} {want}")),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operators_scale_update_roll_back_and_drain_a_real_swarm() {
+    let engine = swarm_engine();
+    let service = quick_service(&engine, "changes", 2);
+    let name = service.name.clone();
+    let server =
+        TestServer::with_engines(&[("local", docker_endpoint()), ("swarm", engine.endpoint())])
+            .await;
+    let api = |what: &str| format!("/api/engines/swarm/services/{name}/{what}");
+    replicas_are(&engine, &name, "2/2").await;
+
+    // Scale 2 → 3 → 1, counted by the CLI; the answer carries the new version.
+    let (status, detail) = server
+        .get_json(&format!("/api/engines/swarm/services/{name}"))
+        .await;
+    assert_eq!(status, 200, "{detail}");
+    let read = detail["service"]["version"].as_u64().unwrap();
+    let (status, changed) = server
+        .send(
+            Method::POST,
+            &api("scale"),
+            Some(json!({ "replicas": 3, "version": read })),
+        )
+        .await;
+    assert_eq!(status, 200, "{changed}");
+    assert!(
+        changed["service"]["version"].as_u64().unwrap() > read,
+        "{changed}"
+    );
+    replicas_are(&engine, &name, "3/3").await;
+    // The version read before that change is refused now: nothing is overwritten.
+    let (status, refused) = server
+        .send(
+            Method::POST,
+            &api("scale"),
+            Some(json!({ "replicas": 5, "version": read })),
+        )
+        .await;
+    assert_eq!(status, 409, "{refused}");
+    assert!(
+        refused["error"].as_str().unwrap().contains("changed since"),
+        "{refused}"
+    );
+    let (status, _) = server
+        .send(Method::POST, &api("scale"), Some(json!({ "replicas": 1 })))
+        .await;
+    assert_eq!(status, 200);
+    replicas_are(&engine, &name, "1/1").await;
+
+    // Two viewers of the swarm share one hub and one engine stream.
+    let live = "/ws/engines/swarm/swarm";
+    let mut watching = server.open_ws(live).await;
+    let other = server.open_ws(live).await;
+    let scope = "engine=\"swarm\",kind=\"swarm_updates\"";
+    assert_eq!(
+        server
+            .wait_metric("berth_ws_clients", Some(scope), WAIT, |v| v == 2.0)
+            .await,
+        2.0
+    );
+    assert_eq!(server.metric("berth_hubs", Some(scope)).await, 1.0);
+    assert_eq!(
+        server.metric("berth_upstream_streams", Some(scope)).await,
+        1.0
+    );
+    let id = detail["service"]["id"].as_str().unwrap().to_string();
+    // The service's tasks in a frame: (image, state) of each.
+    let tasks_of = |frame: &Frame| -> Vec<(String, String)> {
+        match frame {
+            Frame::Swarm(now) => now.tasks.get(&id).map_or(Vec::new(), |tasks| {
+                tasks
+                    .iter()
+                    .map(|t| (t.image.clone(), t.state.clone()))
+                    .collect()
+            }),
+            _ => Vec::new(),
+        }
+    };
+
+    // A second tag of the imported image: a rolling update to it. No registry has it, so
+    // the tag is kept as it is and the answer says so.
+    engine.docker(&[
+        "tag",
+        crate::common::TEST_IMAGE,
+        "berth-test/busybox:second",
+    ]);
+    let (status, changed) = server
+        .send(
+            Method::POST,
+            &api("update"),
+            Some(json!({ "image": "berth-test/busybox:second" })),
+        )
+        .await;
+    assert_eq!(status, 200, "{changed}");
+    assert!(
+        changed["warnings"]
+            .to_string()
+            .contains("no registry gave a digest"),
+        "{changed}"
+    );
+    let spec_image = [
+        "service",
+        "inspect",
+        "--format",
+        "{{.Spec.TaskTemplate.ContainerSpec.Image}}",
+        name.as_str(),
+    ];
+    assert_eq!(engine.docker(&spec_image), "berth-test/busybox:second");
+    let running = [
+        "service",
+        "ps",
+        "--filter",
+        "desired-state=running",
+        "--format",
+        "{{.Image}} {{.CurrentState}}",
+        name.as_str(),
+    ];
+    until_cli(
+        &engine,
+        &running,
+        "the task replaced by one of the second tag",
+        |out| out.lines().count() == 1 && out.starts_with("berth-test/busybox:second Running"),
+    )
+    .await;
+    until_cli(
+        &engine,
+        &[
+            "service",
+            "inspect",
+            "--format",
+            "{{.UpdateStatus.State}}",
+            name.as_str(),
+        ],
+        "the update completed",
+        |out| out == "completed",
+    )
+    .await;
+    // The stream showed the task replaced: the old image's task shut down, the new one's
+    // running.
+    let frames = watching
+        .collect(WAIT, |frames| {
+            frames.last().is_some_and(|f| {
+                let tasks = tasks_of(f);
+                tasks.contains(&("berth-test/busybox:second".into(), "running".into()))
+                    && tasks.iter().any(|(image, state)| {
+                        image == crate::common::TEST_IMAGE && state == "shutdown"
+                    })
+            })
+        })
+        .await;
+    let seen: Vec<Vec<(String, String)>> = frames
+        .iter()
+        .map(tasks_of)
+        .filter(|t| !t.is_empty())
+        .collect();
+    assert!(
+        seen.len() >= 2,
+        "a frame before and after the update: {seen:?}"
+    );
+    watching.close().await;
+    other.close().await;
+    for metric in ["berth_hubs", "berth_upstream_streams", "berth_ws_clients"] {
+        let left = server
+            .wait_metric(metric, Some(scope), WAIT, |v| v == 0.0)
+            .await;
+        assert_eq!(left, 0.0, "{metric} after the last viewer");
+    }
+    let refused = WsClient::connect(&server.ws_url("/ws/engines/local/swarm"))
+        .await
+        .err()
+        .expect("no swarm, no stream");
+    assert_eq!(refused.0, 404);
+
+    // Rolled back to the spec before the update.
+    let (status, changed) = server.post(&api("rollback")).await;
+    assert_eq!(status, 200, "{changed}");
+    assert_eq!(engine.docker(&spec_image), crate::common::TEST_IMAGE);
+    until_cli(
+        &engine,
+        &running,
+        "the task back on the first image",
+        |out| {
+            out.lines().count() == 1
+                && out.starts_with(&format!("{} Running", crate::common::TEST_IMAGE))
+        },
+    )
+    .await;
+
+    // A forced redeploy changes nothing but the counter Docker redeploys on.
+    let force = [
+        "service",
+        "inspect",
+        "--format",
+        "{{.Spec.TaskTemplate.ForceUpdate}}",
+        name.as_str(),
+    ];
+    let before: u64 = engine.docker(&force).parse().unwrap();
+    let (status, _) = server
+        .send(Method::POST, &api("update"), Some(json!({ "force": true })))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(engine.docker(&force).parse::<u64>().unwrap(), before + 1);
+
+    // Drain: the node keeps no running task; active again: the task comes back.
+    let node = engine.docker(&["node", "ls", "--format", "{{.ID}}"]);
+    let availability = format!("/api/engines/swarm/nodes/{node}/availability");
+    let (status, drained) = server
+        .send(
+            Method::POST,
+            &availability,
+            Some(json!({ "availability": "drain" })),
+        )
+        .await;
+    assert_eq!(
+        (status, &drained["availability"]),
+        (200, &json!("drain")),
+        "{drained}"
+    );
+    replicas_are(&engine, &name, "0/1").await;
+    let (status, _) = server
+        .send(
+            Method::POST,
+            &availability,
+            Some(json!({ "availability": "active" })),
+        )
+        .await;
+    assert_eq!(status, 200);
+    replicas_are(&engine, &name, "1/1").await;
+    assert_eq!(
+        engine.docker(&["node", "ls", "--format", "{{.Availability}}"]),
+        "Active"
+    );
+
+    // Bad input, and engines that manage no swarm.
+    for (path, body, want) in [
+        (api("scale"), json!({ "replicas": 1001 }), 400),
+        (api("update"), json!({ "image": "Bad//Ref" }), 400),
+        (api("update"), json!({}), 400),
+        (
+            format!(
+                "/api/engines/swarm/services/no-such-service-{}/scale",
+                std::process::id()
+            ),
+            json!({ "replicas": 1 }),
+            404,
+        ),
+        (
+            format!("/api/engines/local/services/{name}/scale"),
+            json!({ "replicas": 1 }),
+            404,
+        ),
+        (availability.clone(), json!({ "availability": "away" }), 400),
+    ] {
+        let (status, answer) = server.send(Method::POST, &path, Some(body.clone())).await;
+        assert_eq!(status, want, "{path} {body}: {answer}");
+        assert!(answer["error"].is_string(), "{answer}");
+    }
     drop(service);
 }

@@ -2,7 +2,8 @@
 //! `{"error": "..."}`. Every endpoint is declared in `app` and mounted through [`mount`].
 //! Here: containers, projects, engines, health; [`objects`]: images, volumes,
 //! networks; [`actions`]: starting, stopping, removing… containers and projects;
-//! [`stacks`]: compose stacks' folders, files and versions;
+//! [`stacks`]: compose stacks' folders, files and versions; [`swarm`]: a swarm's nodes and
+//! services, read and changed;
 //! [`signin`]: `/api/auth/*`; [`accounts`]: `/api/users`, `/api/tokens`, `/api/audit`.
 
 pub mod accounts;
@@ -11,6 +12,7 @@ pub mod mount;
 pub mod objects;
 pub mod signin;
 pub mod stacks;
+pub mod swarm;
 
 use crate::{
     accounts::sessions::Caller,
@@ -22,8 +24,7 @@ use crate::{
 };
 use app::model::{
     ContainerDetail, ContainerSummary, Dashboard, GetContainer, GetContainerStats, GetDashboard,
-    GetHost, GetProject, GetService, GetSwarm, ListAllContainers, ListContainers, ListEngines,
-    ListProjects, Project, ServiceDetail, Swarm,
+    GetHost, GetProject, ListAllContainers, ListContainers, ListEngines, ListProjects, Project,
 };
 use axum::{
     Extension, Json, Router,
@@ -53,10 +54,10 @@ pub fn routes(
         .read(container)
         .read(container_stats)
         .read(projects)
-        .read(project)
-        .read(swarm)
-        .read(service);
-    let api = stacks::routes(objects::routes(actions::routes(accounts::routes(api))));
+        .read(project);
+    let api = swarm::routes(stacks::routes(objects::routes(actions::routes(
+        accounts::routes(api),
+    ))));
     let (router, reads) = api.finish(engines, stacks);
     let router = router
         .route("/api/health", get(health))
@@ -149,19 +150,4 @@ async fn project(r: Reading, GetProject { name }: GetProject) -> Result<Project,
         .into_iter()
         .find(|p| p.name == name)
         .ok_or_else(|| Error::not_found(format!("no such compose project: {name}")))
-}
-
-/// The swarm the engine manages: `manager: false` (and empty lists) when it is none.
-async fn swarm(r: Reading, GetSwarm {}: GetSwarm) -> Result<Swarm, Error> {
-    let docker = r.on.engine.client()?;
-    crate::docker::swarm::swarm(&docker)
-        .await
-        .map_err(|e| r.on.engine.error(e))
-}
-
-/// A swarm service by id, id prefix or name, and its tasks; 404 off a manager.
-async fn service(r: Reading, GetService { id }: GetService) -> Result<ServiceDetail, Error> {
-    app::model::validate_service_ref(&id)?;
-    let docker = r.on.engine.client()?;
-    crate::docker::swarm::service_detail(&docker, &id).await
 }

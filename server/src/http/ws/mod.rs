@@ -121,6 +121,7 @@ fn engine_routes() -> Router<AppState> {
         .route("/containers/{id}/stats", stream(container_stats))
         .route("/projects/{name}/logs", stream(project_logs))
         .route("/services/{id}/logs", stream(service_logs))
+        .route("/swarm", stream(swarm_updates))
         .route("/images/pull", stream(image_pull))
         .route("/stacks/{name}/runs/{n}", stream(stack_run::open))
         .route("/containers/{id}/exec", stream(terminal::open))
@@ -496,6 +497,36 @@ async fn service_logs(
         registry
             .subscribe(key, tail, move |publisher| {
                 upstream::service_logs::run(docker, api, source, tail, publisher)
+            })
+            .into()
+    }))
+}
+
+/// A swarm, live (nodes, services, tasks): one hub per manager engine for every viewer;
+/// 404 on an engine that manages none, before any upgrade.
+async fn swarm_updates(
+    State(sockets): State<Arc<Sockets>>,
+    OnEngine(on): OnEngine,
+    asking: Asking,
+    upgrade: Upgrade,
+) -> Result<Response, Error> {
+    let admitted = admit(&sockets, asking, StreamKind::SwarmUpdates)?;
+    let docker = on.engine.client()?;
+    let (manager, _) = crate::docker::swarm::standing(&docker)
+        .await
+        .map_err(|e| on.engine.error(e))?;
+    if !manager {
+        return Err(Error::not_found("this engine manages no swarm"));
+    }
+    let upgrade = upgraded(upgrade)?;
+    let key = HubKey::SwarmUpdates {
+        engine: on.name.clone(),
+    };
+    let engine = on.engine.clone();
+    Ok(forward(upgrade, sockets, admitted, move |registry| {
+        registry
+            .subscribe(key, 1, move |publisher| {
+                upstream::swarm_updates::run(engine, publisher)
             })
             .into()
     }))

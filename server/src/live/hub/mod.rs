@@ -61,6 +61,9 @@ pub enum HubKey {
         stack: String,
         run: u64,
     },
+    /// A swarm's nodes, services and tasks, by its manager engine: one for every viewer
+    /// of any service or node of it.
+    SwarmUpdates { engine: EngineName },
 }
 
 impl HubKey {
@@ -75,6 +78,7 @@ impl HubKey {
             HubKey::Events { .. } => StreamKind::Events,
             HubKey::ImagePull { .. } => StreamKind::ImagePull,
             HubKey::StackRun { .. } => StreamKind::StackRun,
+            HubKey::SwarmUpdates { .. } => StreamKind::SwarmUpdates,
         }
     }
 
@@ -88,7 +92,8 @@ impl HubKey {
             | HubKey::ContainerList { engine }
             | HubKey::Events { engine }
             | HubKey::ImagePull { engine, .. }
-            | HubKey::StackRun { engine, .. } => Some(engine),
+            | HubKey::StackRun { engine, .. }
+            | HubKey::SwarmUpdates { engine } => Some(engine),
             HubKey::SystemStats => None,
         }
     }
@@ -109,7 +114,9 @@ impl HubKey {
             }
             HubKey::ProjectLogs { project, .. } => project,
             HubKey::ServiceLogs { service, .. } => service,
-            HubKey::ContainerList { engine } | HubKey::Events { engine } => engine.as_str(),
+            HubKey::ContainerList { engine }
+            | HubKey::Events { engine }
+            | HubKey::SwarmUpdates { engine } => engine.as_str(),
             HubKey::ImagePull { reference, .. } => reference,
             HubKey::StackRun { stack, .. } => stack,
             HubKey::SystemStats => "host",
@@ -136,7 +143,10 @@ impl HubKey {
             // A viewer who joins a pull or a run sees its progress so far.
             | HubKey::ImagePull { .. }
             | HubKey::StackRun { .. } => config.ring,
-            HubKey::ContainerStats { .. } | HubKey::SystemStats => 1,
+            // The swarm as it is now: what a viewer who joins draws at once.
+            HubKey::ContainerStats { .. } | HubKey::SystemStats | HubKey::SwarmUpdates { .. } => {
+                1
+            }
             HubKey::ContainerList { .. } | HubKey::Events { .. } => 0,
         }
     }

@@ -15,6 +15,7 @@ pub mod lines;
 pub mod project_logs;
 pub mod service_logs;
 pub mod stack_run;
+pub mod swarm_updates;
 pub mod system_stats;
 
 use crate::live::hub::Ending;
