@@ -22,6 +22,10 @@ pub enum Kind {
     Node,
     /// A swarm task's id or id prefix.
     Task,
+    /// A swarm secret's id or name.
+    Secret,
+    /// A swarm config's id or name.
+    Config,
     /// An exec's id: 64 hex digits, as Docker makes them.
     Exec,
     /// An image id (`sha256:…` or a hex prefix) or `[registry/]name[:tag][@digest]`.
@@ -37,6 +41,8 @@ impl Kind {
             Kind::Service => "service id or name",
             Kind::Node => "node id or name",
             Kind::Task => "task id",
+            Kind::Secret => "secret id or name",
+            Kind::Config => "config id or name",
             Kind::Exec => "exec id",
             Kind::Image => "image reference",
         }
@@ -55,7 +61,7 @@ impl Kind {
 
     fn max_len(self) -> usize {
         match self {
-            Kind::Service | Kind::Task => 128,
+            Kind::Service | Kind::Task | Kind::Secret | Kind::Config => 128,
             Kind::Node => 255,
             Kind::Exec => 64,
             Kind::Image => 512,
@@ -73,9 +79,13 @@ pub fn is_valid(kind: Kind, value: &str) -> bool {
         Kind::Image => is_image_reference(value),
         Kind::Exec => value.len() == 64 && value.bytes().all(|b| b.is_ascii_hexdigit()),
         Kind::Volume => value.len() >= 2 && is_plain(value),
-        Kind::Container | Kind::Network | Kind::Service | Kind::Node | Kind::Task => {
-            is_plain(value)
-        }
+        Kind::Container
+        | Kind::Network
+        | Kind::Service
+        | Kind::Node
+        | Kind::Task
+        | Kind::Secret
+        | Kind::Config => is_plain(value),
     }
 }
 

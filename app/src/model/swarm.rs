@@ -3,6 +3,7 @@
 
 use super::ApiError;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// `GET /api/engines/{engine}/swarm`: the swarm an engine manages. An engine that is no
 /// swarm manager answers `manager: false` with its node state and empty lists.
@@ -27,6 +28,9 @@ pub struct SwarmNode {
     pub availability: String,
     pub engine_version: String,
     pub leader: bool,
+    /// Its labels (`node.labels.KEY` in placement constraints).
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
     /// Tasks meant to run on it now (what a drain moves).
     #[serde(default)]
     pub tasks: u64,
@@ -146,6 +150,86 @@ pub struct NodeAvailability {
     pub version: Option<u64>,
 }
 
+/// `POST …/nodes/{id}/labels`: labels to set (a key given again takes the new value) and
+/// keys to take away.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeLabels {
+    #[serde(default)]
+    pub add: BTreeMap<String, String>,
+    #[serde(default)]
+    pub remove: Vec<String>,
+    #[serde(default)]
+    pub version: Option<u64>,
+}
+
+/// Checks a label's key: 1 to 128 letters, digits, `.`, `_`, `-` or `/`, starting and ending
+/// with a letter or digit (what placement constraints can name), and its value: at most
+/// 1024 characters with no control characters.
+pub fn validate_label(key: &str, value: &str) -> Result<(), ApiError> {
+    let edge = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
+    let key_ok = (1..=128).contains(&key.len())
+        && edge(key.chars().next())
+        && edge(key.chars().last())
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-/".contains(c));
+    if !key_ok {
+        return Err(ApiError::bad_request(format!(
+            "invalid label key {:?}: 1 to 128 letters, digits, '.', '_', '-' or '/', starting and ending with a letter or digit",
+            key.chars().take(40).collect::<String>()
+        )));
+    }
+    if value.len() > 1024 || value.chars().any(char::is_control) {
+        return Err(ApiError::bad_request(format!(
+            "invalid value for the label {key}: at most 1024 characters, none of them control characters"
+        )));
+    }
+    Ok(())
+}
+
+/// A swarm's secret or config: its name and the services that use it. A secret's value
+/// never leaves Docker; a config's is not listed either.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SwarmObject {
+    pub id: String,
+    pub name: String,
+    /// RFC 3339, as Docker reports it.
+    pub created: String,
+    pub updated: String,
+    /// The services whose spec names it, by name.
+    pub used_by: Vec<String>,
+}
+
+/// `POST …/secrets` and `…/configs`: a name and the content (text; the page reads a file
+/// into it).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewSwarmObject {
+    pub name: String,
+    pub data: String,
+}
+
+/// Docker's limit on a secret's or a config's content.
+pub const MAX_SWARM_OBJECT: usize = 500 * 1024;
+
+/// Checks a secret's or config's name as Docker's grammar has it: 1 to 64 letters, digits,
+/// `.`, `_` or `-`, starting and ending with a letter or digit.
+pub fn validate_swarm_object_name(name: &str) -> Result<(), ApiError> {
+    let edge = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
+    let ok = (1..=64).contains(&name.len())
+        && edge(name.chars().next())
+        && edge(name.chars().last())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+    match ok {
+        true => Ok(()),
+        false => Err(ApiError::bad_request(format!(
+            "invalid name {:?}: 1 to 64 letters, digits, '.', '_' or '-', starting and ending with a letter or digit",
+            name.chars().take(80).collect::<String>()
+        ))),
+    }
+}
+
 /// A service reference: its id, an id prefix or its name.
 pub fn validate_service_ref(reference: &str) -> Result<(), ApiError> {
     crate::refs::check(crate::refs::Kind::Service, reference)
@@ -170,4 +254,52 @@ crate::endpoints! {
     /// A node's availability; a drain moves its tasks to other nodes.
     POST "/api{on}/nodes/{id}/availability" OPERATOR => SetNodeAvailability { id: String }
         body(NodeAvailability) -> SwarmNode;
+    /// Adds and removes a node's labels.
+    POST "/api{on}/nodes/{id}/labels" OPERATOR => SetNodeLabels { id: String }
+        body(NodeLabels) -> SwarmNode;
+    /// The swarm's secrets: names and users, never values.
+    GET "/api{on}/secrets" VIEWER => ListSecrets {} -> Vec<SwarmObject>;
+    /// Makes a secret; its value is never shown, logged or audited again.
+    POST "/api{on}/secrets" OPERATOR => CreateSecret {} body(NewSwarmObject)
+        -> SwarmObject = 201;
+    /// Removes a secret no service uses (409 naming those that do).
+    DELETE "/api{on}/secrets/{id}" OPERATOR => RemoveSecret { id: String } -> () = 204;
+    /// The swarm's configs: names and users.
+    GET "/api{on}/configs" VIEWER => ListConfigs {} -> Vec<SwarmObject>;
+    POST "/api{on}/configs" OPERATOR => CreateConfig {} body(NewSwarmObject)
+        -> SwarmObject = 201;
+    DELETE "/api{on}/configs/{id}" OPERATOR => RemoveConfig { id: String } -> () = 204;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_and_names_follow_their_grammars() {
+        for (key, value) in [
+            ("zone", "a"),
+            ("com.example/tier", ""),
+            ("a", &"v".repeat(1024)),
+        ] {
+            assert_eq!(validate_label(key, value), Ok(()), "{key}");
+        }
+        for (key, value) in [
+            ("", "a"),
+            ("-zone", "a"),
+            ("zone-", "a"),
+            ("zo ne", "a"),
+            ("zone", "a\nb"),
+            ("zone", &"v".repeat(1025)),
+            (&"k".repeat(129), "a"),
+        ] {
+            assert!(validate_label(key, value).is_err(), "{key:?} = {value:?}");
+        }
+        for good in ["db-password", "a", "app.conf", "x_1"] {
+            assert_eq!(validate_swarm_object_name(good), Ok(()), "{good}");
+        }
+        for bad in ["", "-a", "a-", "a b", "a/b", "..", &"a".repeat(65)] {
+            assert!(validate_swarm_object_name(bad).is_err(), "{bad}");
+        }
+    }
 }

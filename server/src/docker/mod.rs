@@ -19,6 +19,7 @@ pub mod path;
 pub mod raw_logs;
 pub mod swarm;
 pub mod swarm_changes;
+pub mod swarm_objects;
 pub mod volumes;
 
 mod name;

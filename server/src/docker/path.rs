@@ -52,7 +52,7 @@ mod tests {
         fn an_accepted_value_stays_in_its_segment(value in value()) {
             for kind in [
                 Kind::Container, Kind::Image, Kind::Volume, Kind::Network,
-                Kind::Service, Kind::Node, Kind::Task, Kind::Exec,
+                Kind::Service, Kind::Node, Kind::Task, Kind::Exec, Kind::Secret, Kind::Config,
             ] {
                 let Ok(segment) = path(kind, &value) else { continue };
                 let sent = format!("/images/{segment}/json");

@@ -202,6 +202,7 @@ pub fn node(n: Node) -> SwarmNode {
         availability: text(spec.availability),
         engine_version: text(description.engine.and_then(|e| e.engine_version)),
         leader: n.manager_status.and_then(|m| m.leader).unwrap_or(false),
+        labels: spec.labels.unwrap_or_default().into_iter().collect(),
         tasks: 0,
         version: n.version.and_then(|v| v.index).unwrap_or(0),
     }

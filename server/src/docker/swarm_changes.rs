@@ -1,5 +1,5 @@
 //! Changes to a swarm: a service's replicas, its image or a forced redeploy, a rollback to
-//! its previous spec, a node's availability. Each is written with the object's version (the
+//! its previous spec, a node's availability and labels. Each is written with the object's version (the
 //! one the page read when it sends one, else the one just read), so a change made elsewhere
 //! in between is a 409 with Docker's words, never a silent overwrite. Only a manager takes
 //! them: a worker answers 409 naming its managers.
@@ -11,7 +11,8 @@ use super::{
 };
 use crate::error::Error;
 use app::model::{
-    MAX_REPLICAS, NodeAvailability, ServiceChanged, ServiceScale, ServiceUpdate, SwarmNode,
+    MAX_REPLICAS, NodeAvailability, NodeLabels, ServiceChanged, ServiceScale, ServiceUpdate,
+    SwarmNode, validate_label,
 };
 use bollard::{
     Docker,
@@ -111,40 +112,85 @@ pub async fn set_availability(
     reference: &str,
     ask: NodeAvailability,
 ) -> Result<SwarmNode, Error> {
-    let docker = manager(engine).await?;
-    let node_path = path(Kind::Node, reference)?;
-    let found = docker
-        .inspect_node(&node_path)
-        .await
-        .map_err(|e| write_error(engine, e))?;
-    let current = found.version.as_ref().and_then(|v| v.index).unwrap_or(0);
-    let version = sent_version(ask.version, current, "node")?;
-    let id = found.id.clone().unwrap_or_default();
-    let mut spec = found.spec.clone().unwrap_or_default();
-    spec.availability = Some(match ask.availability {
+    let availability = match ask.availability {
         app::model::Availability::Active => NodeSpecAvailabilityEnum::ACTIVE,
         app::model::Availability::Pause => NodeSpecAvailabilityEnum::PAUSE,
         app::model::Availability::Drain => NodeSpecAvailabilityEnum::DRAIN,
-    });
+    };
+    change_node(engine, reference, ask.version, |spec| {
+        spec.availability = Some(availability);
+    })
+    .await
+}
+
+/// Adds and removes a node's labels (each key and value checked first).
+pub async fn set_labels(
+    engine: &Engine,
+    reference: &str,
+    ask: NodeLabels,
+) -> Result<SwarmNode, Error> {
+    for (key, value) in &ask.add {
+        validate_label(key, value)?;
+    }
+    for key in &ask.remove {
+        validate_label(key, "")?;
+    }
+    if ask.add.is_empty() && ask.remove.is_empty() {
+        return Err(Error::bad_request(
+            "nothing to change: add or remove a label",
+        ));
+    }
+    change_node(engine, reference, ask.version, |spec| {
+        let labels = spec.labels.get_or_insert_with(Default::default);
+        for key in &ask.remove {
+            labels.remove(key);
+        }
+        labels.extend(ask.add.clone());
+    })
+    .await
+}
+
+/// Writes the node's spec as `change` leaves it, with its version; answers the node as
+/// it then is.
+async fn change_node(
+    engine: &Engine,
+    reference: &str,
+    asked: Option<u64>,
+    change: impl FnOnce(&mut bollard::models::NodeSpec),
+) -> Result<SwarmNode, Error> {
+    let docker = manager(engine).await?;
+    let found = docker
+        .inspect_node(&path(Kind::Node, reference)?)
+        .await
+        .map_err(|e| write_error(engine, e))?;
+    let current = found.version.as_ref().and_then(|v| v.index).unwrap_or(0);
+    let version = sent_version(asked, current, "node")?;
+    let id = found.id.clone().unwrap_or_default();
+    let mut spec = found.spec.clone().unwrap_or_default();
+    change(&mut spec);
     let version = i64::try_from(version)
         .map_err(|_| Error::new(502, "the node's version is out of range"))?;
     docker
-        .update_node(&path(Kind::Node, &id)?, spec, UpdateNodeOptions { version })
+        .update_node(
+            &path(Kind::Node, &id)?,
+            spec.clone(),
+            UpdateNodeOptions { version },
+        )
         .await
         .map_err(|e| write_error(engine, e))?;
     // The change is made: a failed read-back answers the node as it was sent.
     Ok(match docker.inspect_node(&path(Kind::Node, &id)?).await {
         Ok(now) => swarm::node(now),
-        Err(_) => SwarmNode {
-            availability: ask.availability.as_str().to_string(),
-            ..swarm::node(found)
-        },
+        Err(_) => swarm::node(bollard::models::Node {
+            spec: Some(spec),
+            ..found
+        }),
     })
 }
 
 /// The engine's client when it manages a swarm: 404 when it is in none, 409 naming the
 /// managers when it is a worker.
-async fn manager(engine: &Engine) -> Result<Docker, Error> {
+pub(super) async fn manager(engine: &Engine) -> Result<Docker, Error> {
     let docker = engine.client()?;
     let info = docker.info().await.map_err(|e| engine.error(e))?;
     let swarm = info.swarm.unwrap_or_default();
@@ -275,7 +321,7 @@ async fn write(
 
 /// Docker's refusals in its own words: a write at an old version (409), a spec it rejects
 /// (400), an object gone (404); the rest as any engine error.
-fn write_error(engine: &Engine, error: DockerError) -> Error {
+pub(super) fn write_error(engine: &Engine, error: DockerError) -> Error {
     match error {
         DockerError::DockerResponseServerError { message, .. }
             if message.contains("out of sequence") =>

@@ -8,7 +8,7 @@
 use crate::common::{PrivateEngine, TestServer, WsClient, docker_endpoint};
 use app::frames::Frame;
 use reqwest::Method;
-use serde_json::json;
+use serde_json::{Value, json};
 use std::{collections::BTreeSet, time::Duration};
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -505,4 +505,146 @@ async fn operators_scale_update_roll_back_and_drain_a_real_swarm() {
         assert!(answer["error"].is_string(), "{answer}");
     }
     drop(service);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_labels_secrets_and_configs_on_a_real_swarm() {
+    let engine = swarm_engine();
+    let server =
+        TestServer::with_engines(&[("local", docker_endpoint()), ("swarm", engine.endpoint())])
+            .await;
+    let pid = std::process::id();
+
+    // Labels added, then one removed, as the CLI reads them.
+    let node = engine.docker(&["node", "ls", "--format", "{{.ID}}"]);
+    let labels = format!("/api/engines/swarm/nodes/{node}/labels");
+    let body = json!({ "add": { "berth-zone": "a", "berth-tier": "web" } });
+    let (status, answer) = server.send(Method::POST, &labels, Some(body)).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["labels"]["berth-zone"], "a", "{answer}");
+    let spec = [
+        "node",
+        "inspect",
+        "--format",
+        "{{json .Spec.Labels}}",
+        node.as_str(),
+    ];
+    let read: serde_json::Value = serde_json::from_str(&engine.docker(&spec)).unwrap();
+    assert_eq!(
+        (&read["berth-zone"], &read["berth-tier"]),
+        (&json!("a"), &json!("web"))
+    );
+    let body = json!({ "remove": ["berth-tier", "berth-zone"] });
+    let (status, answer) = server.send(Method::POST, &labels, Some(body)).await;
+    assert_eq!(status, 200, "{answer}");
+    let read: serde_json::Value = serde_json::from_str(&engine.docker(&spec)).unwrap();
+    assert!(
+        read.get("berth-tier").is_none() && read.get("berth-zone").is_none(),
+        "{read}"
+    );
+
+    // A secret: made, its value in no answer, used by a service and then refused removal
+    // naming it, removed once the service is gone.
+    let name = format!("berth-it-secret-{pid}");
+    let value = format!("the-value-{pid}");
+    let body = json!({ "name": name, "data": value });
+    let (status, made) = server
+        .send(Method::POST, "/api/engines/swarm/secrets", Some(body))
+        .await;
+    assert_eq!(status, 201, "{made}");
+    assert!(!made.to_string().contains(&value));
+    assert!(
+        engine
+            .docker(&["secret", "ls", "--format", "{{.Name}}"])
+            .lines()
+            .any(|l| l == name)
+    );
+    let mut service = Service::create(
+        &engine,
+        "secret-user",
+        1,
+        &["--secret", name.as_str()],
+        "trap 'exit 0' TERM; while true; do sleep 1; done",
+    );
+    let (status, list) = server.get_json("/api/engines/swarm/secrets").await;
+    assert_eq!(status, 200, "{list}");
+    assert!(!list.to_string().contains(&value));
+    let row = crate::common::find_in(&list, "the secret", |s| s["name"] == name.as_str());
+    assert_eq!(row["used_by"], json!([service.name]), "{row}");
+    let path = format!("/api/engines/swarm/secrets/{name}");
+    let (status, refused) = server.send(Method::DELETE, &path, None).await;
+    assert_eq!(status, 409, "{refused}");
+    assert!(
+        refused["error"].as_str().unwrap().contains(&service.name),
+        "{refused}"
+    );
+    engine.docker(&["service", "rm", &service.name]);
+    service.name = String::new();
+    let (status, _) = server.send(Method::DELETE, &path, None).await;
+    assert_eq!(status, 204);
+    assert!(
+        !engine
+            .docker(&["secret", "ls", "--format", "{{.Name}}"])
+            .lines()
+            .any(|l| l == name)
+    );
+
+    // A config the same way, with no user.
+    let config = format!("berth-it-config-{pid}");
+    let body = json!({ "name": config, "data": "port: 80\n" });
+    let (status, made) = server
+        .send(Method::POST, "/api/engines/swarm/configs", Some(body))
+        .await;
+    assert_eq!(status, 201, "{made}");
+    let (status, list) = server.get_json("/api/engines/swarm/configs").await;
+    assert_eq!(status, 200);
+    crate::common::find_in(&list, "the config", |c| c["name"] == config.as_str());
+    let (status, _) = server
+        .send(
+            Method::DELETE,
+            &format!("/api/engines/swarm/configs/{config}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 204);
+
+    // Bad input, and an engine in no swarm.
+    for (method, path, body, want) in [
+        (
+            Method::POST,
+            labels.clone(),
+            json!({ "add": { "-bad": "x" } }),
+            400,
+        ),
+        (Method::POST, labels.clone(), json!({}), 400),
+        (
+            Method::POST,
+            "/api/engines/swarm/secrets".to_string(),
+            json!({ "name": "no good", "data": "x" }),
+            400,
+        ),
+        (
+            Method::POST,
+            "/api/engines/swarm/secrets".to_string(),
+            json!({ "name": "big", "data": "x".repeat(600 * 1024) }),
+            413,
+        ),
+        (
+            Method::DELETE,
+            format!("/api/engines/swarm/secrets/none-{pid}"),
+            Value::Null,
+            404,
+        ),
+        (
+            Method::GET,
+            "/api/engines/local/secrets".to_string(),
+            Value::Null,
+            404,
+        ),
+    ] {
+        let body = (!body.is_null()).then_some(body);
+        let (status, answer) = server.send(method.clone(), &path, body).await;
+        assert_eq!(status, want, "{method} {path}: {answer}");
+        assert!(answer["error"].is_string(), "{answer}");
+    }
 }

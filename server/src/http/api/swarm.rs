@@ -1,18 +1,24 @@
-//! A swarm over the JSON API: its nodes and services read by viewers; replicas, image,
-//! a forced redeploy, a rollback and a node's availability changed by operators, each
-//! audited as `service.ACTION` or `node.availability` on `ENGINE/NAME` with the version
-//! it made.
+//! A swarm over the JSON API: its nodes, services, secrets and configs read by viewers;
+//! replicas, image, a forced redeploy, a rollback, a node's availability and labels, and
+//! secrets and configs made and removed by operators, each audited (`service.ACTION`,
+//! `node.availability`, `node.labels`, `secret.create`…) on `ENGINE/NAME`, with the version
+//! a change made. A secret's value is in no answer and no audit entry.
 
 use super::mount::{Api, Call, Reading};
 use crate::{
-    docker::{swarm, swarm_changes},
+    docker::{
+        swarm, swarm_changes,
+        swarm_objects::{self, Which},
+    },
     engines::EngineContext,
     error::Error,
     http::api::actions::Actor,
 };
 use app::model::{
-    GetService, GetSwarm, RollbackService, ScaleService, ServiceChanged, ServiceDetail,
-    SetNodeAvailability, Swarm, SwarmNode, UpdateService, validate_service_ref,
+    CreateConfig, CreateSecret, GetService, GetSwarm, ListConfigs, ListSecrets, RemoveConfig,
+    RemoveSecret, RollbackService, ScaleService, ServiceChanged, ServiceDetail,
+    SetNodeAvailability, SetNodeLabels, Swarm, SwarmNode, SwarmObject, UpdateService,
+    validate_service_ref,
 };
 
 /// The swarm endpoints.
@@ -23,6 +29,17 @@ pub fn routes(api: Api) -> Api {
         .call(update)
         .call(rollback)
         .call(availability)
+        .call(labels)
+        .read(|r: Reading, ListSecrets {}| async move {
+            swarm_objects::list(&r.on.engine, Which::Secret).await
+        })
+        .read(|r: Reading, ListConfigs {}| async move {
+            swarm_objects::list(&r.on.engine, Which::Config).await
+        })
+        .call(create_secret)
+        .call(create_config)
+        .call(remove_secret)
+        .call(remove_config)
 }
 
 /// The swarm the engine manages: `manager: false` (and empty lists) when it is none.
@@ -72,6 +89,60 @@ async fn availability(actor: Actor, call: Call<SetNodeAvailability>) -> Result<S
     actor
         .outcome("node.availability", &call.on, &target, &result)
         .await;
+    result
+}
+
+async fn labels(actor: Actor, call: Call<SetNodeLabels>) -> Result<SwarmNode, Error> {
+    let id = call.params.id;
+    let keys: Vec<String> = (call.body.add.keys().map(|k| format!("+{k}")))
+        .chain(call.body.remove.iter().map(|k| format!("-{k}")))
+        .collect();
+    let result = swarm_changes::set_labels(&call.on.engine, &id, call.body).await;
+    let target = match &result {
+        Ok(node) => format!(
+            "{} {} (version {})",
+            node.hostname,
+            keys.join(" "),
+            node.version
+        ),
+        Err(_) => format!("{id} {}", keys.join(" ")),
+    };
+    actor
+        .outcome("node.labels", &call.on, &target, &result)
+        .await;
+    result
+}
+
+async fn create_secret(actor: Actor, call: Call<CreateSecret>) -> Result<SwarmObject, Error> {
+    // The name alone is audited: the value goes to Docker and nowhere else.
+    let name = call.body.name.clone();
+    let result = swarm_objects::create(&call.on.engine, Which::Secret, call.body).await;
+    actor
+        .outcome("secret.create", &call.on, &name, &result)
+        .await;
+    result
+}
+
+async fn create_config(actor: Actor, call: Call<CreateConfig>) -> Result<SwarmObject, Error> {
+    let name = call.body.name.clone();
+    let result = swarm_objects::create(&call.on.engine, Which::Config, call.body).await;
+    actor
+        .outcome("config.create", &call.on, &name, &result)
+        .await;
+    result
+}
+
+async fn remove_secret(actor: Actor, call: Call<RemoveSecret>) -> Result<(), Error> {
+    let id = call.params.id;
+    let result = swarm_objects::remove(&call.on.engine, Which::Secret, &id).await;
+    actor.outcome("secret.remove", &call.on, &id, &result).await;
+    result
+}
+
+async fn remove_config(actor: Actor, call: Call<RemoveConfig>) -> Result<(), Error> {
+    let id = call.params.id;
+    let result = swarm_objects::remove(&call.on.engine, Which::Config, &id).await;
+    actor.outcome("config.remove", &call.on, &id, &result).await;
     result
 }
 
