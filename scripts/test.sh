@@ -133,8 +133,13 @@ check_dist() {
     if (cd / && "${bin[0]}" --bind "$addr" health); then ok=1; break; fi
     sleep 0.2
   done
-  local page wasm
-  page=$(curl -fs "http://$addr/containers" || true)
+  local page="" wasm
+  # The engine may still be connecting when health first answers: the page may wait.
+  for _ in $(seq 1 50); do
+    page=$(curl -fs "http://$addr/containers" || true)
+    grep -q '/pkg/berth.js' <<<"$page" && break
+    sleep 0.2
+  done
   wasm=$(curl -fs -o /dev/null -w '%{http_code}' "http://$addr/pkg/berth.wasm" || true)
   kill "$pid"; wait "$pid" || true
   if [ -z "$ok" ] || ! grep -q '/pkg/berth.js' <<<"$page" || [ "$wasm" != 200 ]; then

@@ -82,6 +82,34 @@ test('a service\'s page shows its tasks and both replicas\' live lines', async (
     await expect(page.getByTestId('swarm-said')).toContainText('is now active');
     await expect.poll(replicas, { timeout: 30_000 }).toBe('1/1');
 
+    // A secret made from text (its value gone from the page once made), a config from a
+    // file, each removed after asking; the CLI agrees at each step.
+    const secret = 'berth-e2e-secret';
+    await page.getByRole('textbox', { name: 'secret name' }).fill(secret);
+    await page.getByRole('textbox', { name: 'secret content' }).fill('hunter2-e2e');
+    await page.getByRole('form', { name: 'New secret' }).getByRole('button', { name: 'Create' }).click();
+    await expect(page.getByTestId('secret-said')).toContainText(`secret ${secret} made`);
+    await expect(page.getByRole('textbox', { name: 'secret content' })).toHaveValue('');
+    expect(docker(swarm, 'secret', 'ls', '--format', '{{.Name}}').split('\n')).toContain(secret);
+    const secretRow = page.locator(`tr.object-row[data-name="${secret}"]`);
+    await expect(secretRow).toBeVisible();
+    await expect(page.locator('body')).not.toContainText('hunter2-e2e');
+    await secretRow.getByRole('button', { name: 'Remove' }).click();
+    await secretRow.getByRole('button', { name: 'Remove' }).click();
+    await expect(secretRow).toHaveCount(0);
+    expect(docker(swarm, 'secret', 'ls', '--format', '{{.Name}}').split('\n')).not.toContain(secret);
+    const config = 'berth-e2e-config';
+    await page.getByRole('textbox', { name: 'config name' }).fill(config);
+    await page.getByLabel('config from a file').setInputFiles({ name: 'app.conf', mimeType: 'text/plain', buffer: Buffer.from('port: 8080\n') });
+    await expect(page.getByRole('textbox', { name: 'config content' })).toHaveValue('port: 8080\n');
+    await page.getByRole('form', { name: 'New config' }).getByRole('button', { name: 'Create' }).click();
+    await expect(page.getByTestId('config-said')).toContainText(`config ${config} made`);
+    expect(docker(swarm, 'config', 'inspect', '--format', '{{printf "%s" .Spec.Data}}', config)).toBe('port: 8080');
+    const configRow = page.locator(`tr.object-row[data-name="${config}"]`);
+    await configRow.getByRole('button', { name: 'Remove' }).click();
+    await configRow.getByRole('button', { name: 'Remove' }).click();
+    await expect(configRow).toHaveCount(0);
+
     // Both pages with their controls: legible in both themes, no sideways scroll at 375 px.
     for (const path of [`/engines/swarm/services/${SERVICE}`, '/engines/swarm/swarm']) {
       for (const theme of ['light', 'dark']) {
@@ -106,6 +134,8 @@ test('a service\'s page shows its tasks and both replicas\' live lines', async (
   } finally {
     berth?.kill('SIGTERM');
     spawnSync('docker', ['-H', swarm, 'service', 'rm', SERVICE], { stdio: 'ignore' });
+    spawnSync('docker', ['-H', swarm, 'secret', 'rm', 'berth-e2e-secret'], { stdio: 'ignore' });
+    spawnSync('docker', ['-H', swarm, 'config', 'rm', 'berth-e2e-config'], { stdio: 'ignore' });
     privateEngine('stop', 'e2e-swarm');
   }
 });

@@ -21,6 +21,7 @@ mod stack_runs;
 mod stacks;
 mod swarm;
 mod swarm_actions;
+mod swarm_objects;
 
 pub use admin::{AdminAudit, AdminTokens, AdminUsers};
 pub use all_containers::AllContainers;

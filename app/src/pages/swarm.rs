@@ -5,6 +5,7 @@
 //! change replicas, image and availability there ([`super::swarm_actions`]).
 
 use super::swarm_actions::{ServiceActions, availability_control, drain_confirm};
+use super::swarm_objects::{Objects, SwarmObjects};
 use crate::controls::Feedback;
 use crate::frames::Frame;
 use crate::layout::{CurrentUser, engine_epoch, page_engine};
@@ -79,12 +80,23 @@ pub fn SwarmPage() -> impl IntoView {
                             feedback,
                             changed,
                         };
+                        let page = on;
                         let on = on.get_untracked();
-                        (move || {
-                            redraw.track();
-                            let now = live.get().unwrap_or_else(|| rendered.clone());
-                            swarm_view(&on, now, controls)
-                        })
+                        view! {
+                            {move || {
+                                redraw.track();
+                                let now = live.get().unwrap_or_else(|| rendered.clone());
+                                swarm_view(&on, now, controls)
+                            }}
+                            <div class="swarm-objects-pair">
+                                <section>
+                                    <SwarmObjects on=page which=Objects::Secrets />
+                                </section>
+                                <section>
+                                    <SwarmObjects on=page which=Objects::Configs />
+                                </section>
+                            </div>
+                        }
                             .into_any()
                     }
                     Err(error) => view! { <ErrorPanel error /> }.into_any(),
