@@ -210,7 +210,8 @@ fn NewObject(on: Memo<On>, which: Objects, feedback: Feedback, reload: Reload) -
     }
 }
 
-/// Reads the chosen file (as text, at most 500 KiB) into `into`.
+/// Reads the chosen file into `into` when it is UTF-8 text of less than 500 KiB; a binary
+/// file is refused rather than stored with its bytes replaced.
 #[cfg(feature = "hydrate")]
 fn read_file(ev: leptos::ev::Event, into: RwSignal<String>, feedback: Feedback) {
     use wasm_bindgen::JsCast;
@@ -223,15 +224,21 @@ fn read_file(ev: leptos::ev::Event, into: RwSignal<String>, feedback: Feedback) 
     let Some(file) = input.files().and_then(|files| files.get(0)) else {
         return;
     };
-    if file.size() > crate::model::MAX_SWARM_OBJECT as f64 {
-        return feedback.say(Err("the file is larger than 500 KiB".into()));
+    if file.size() >= crate::model::MAX_SWARM_OBJECT as f64 {
+        return feedback.say(Err("the file is 500 KiB or larger".into()));
     }
-    let text = file.text();
+    let bytes = file.array_buffer();
     leptos::task::spawn_local(async move {
-        match wasm_bindgen_futures::JsFuture::from(text).await {
-            Ok(text) => {
-                into.try_set(text.as_string().unwrap_or_default());
+        let read = wasm_bindgen_futures::JsFuture::from(bytes)
+            .await
+            .map(|buffer| js_sys::Uint8Array::new(&buffer).to_vec());
+        match read.map(String::from_utf8) {
+            Ok(Ok(text)) => {
+                into.try_set(text);
             }
+            Ok(Err(_)) => feedback.say(Err(
+                "the file is not UTF-8 text: make a binary one with the docker CLI".into(),
+            )),
             Err(_) => feedback.say(Err("the file could not be read".into())),
         }
     });

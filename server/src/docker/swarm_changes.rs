@@ -331,7 +331,13 @@ pub(super) fn write_error(engine: &Engine, error: DockerError) -> Error {
         DockerError::DockerResponseServerError {
             status_code,
             message,
-        } if status_code == 409 || message.contains("previous spec") => Error::new(409, message),
+        } if status_code == 409
+            || message.contains("previous spec")
+            // A secret or config a service took up since Berth looked.
+            || message.contains("is in use by") =>
+        {
+            Error::new(409, message)
+        }
         DockerError::DockerResponseServerError {
             status_code: 400,
             message,

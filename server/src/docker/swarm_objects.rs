@@ -87,7 +87,8 @@ pub async fn create(
     new: NewSwarmObject,
 ) -> Result<SwarmObject, Error> {
     validate_swarm_object_name(&new.name)?;
-    if new.data.len() > MAX_SWARM_OBJECT {
+    // Docker refuses 500 KiB itself (its limit is exclusive).
+    if new.data.len() >= MAX_SWARM_OBJECT {
         return Err(Error::new(
             413,
             format!("a {} holds at most 500 KiB", which.word()),
@@ -128,7 +129,7 @@ pub async fn create(
 
 /// Removes one by id or name: 409 naming the services that use it.
 pub async fn remove(engine: &Engine, which: Which, reference: &str) -> Result<(), Error> {
-    let target = path(which.kind(), reference)?;
+    path(which.kind(), reference)?;
     let docker = manager(engine).await?;
     let listed = list(engine, which).await?;
     let found = listed
@@ -146,6 +147,8 @@ pub async fn remove(engine: &Engine, which: Which, reference: &str) -> Result<()
             ),
         ));
     }
+    // The object checked, by its id: a name that is also another's id never removes that one.
+    let target = path(which.kind(), &found.id)?;
     match which {
         Which::Secret => docker.delete_secret(&target).await,
         Which::Config => docker.delete_config(&target).await,

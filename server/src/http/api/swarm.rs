@@ -18,7 +18,7 @@ use app::model::{
     CreateConfig, CreateSecret, GetService, GetSwarm, ListConfigs, ListSecrets, RemoveConfig,
     RemoveSecret, RollbackService, ScaleService, ServiceChanged, ServiceDetail,
     SetNodeAvailability, SetNodeLabels, Swarm, SwarmNode, SwarmObject, UpdateService,
-    validate_service_ref,
+    validate_service_ref, validate_swarm_object_name,
 };
 
 /// The swarm endpoints.
@@ -114,8 +114,9 @@ async fn labels(actor: Actor, call: Call<SetNodeLabels>) -> Result<SwarmNode, Er
 }
 
 async fn create_secret(actor: Actor, call: Call<CreateSecret>) -> Result<SwarmObject, Error> {
-    // The name alone is audited: the value goes to Docker and nowhere else.
-    let name = call.body.name.clone();
+    // The name alone is audited, and only a valid one (a value pasted in the name box is
+    // not written down): the value goes to Docker and nowhere else.
+    let name = audited_name(&call.body.name);
     let result = swarm_objects::create(&call.on.engine, Which::Secret, call.body).await;
     actor
         .outcome("secret.create", &call.on, &name, &result)
@@ -124,7 +125,7 @@ async fn create_secret(actor: Actor, call: Call<CreateSecret>) -> Result<SwarmOb
 }
 
 async fn create_config(actor: Actor, call: Call<CreateConfig>) -> Result<SwarmObject, Error> {
-    let name = call.body.name.clone();
+    let name = audited_name(&call.body.name);
     let result = swarm_objects::create(&call.on.engine, Which::Config, call.body).await;
     actor
         .outcome("config.create", &call.on, &name, &result)
@@ -144,6 +145,13 @@ async fn remove_config(actor: Actor, call: Call<RemoveConfig>) -> Result<(), Err
     let result = swarm_objects::remove(&call.on.engine, Which::Config, &id).await;
     actor.outcome("config.remove", &call.on, &id, &result).await;
     result
+}
+
+fn audited_name(name: &str) -> String {
+    match validate_swarm_object_name(name) {
+        Ok(()) => name.to_string(),
+        Err(_) => "(an invalid name)".into(),
+    }
 }
 
 /// `service.ACTION` on the service's name with the version the change made (the reference
