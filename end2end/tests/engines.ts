@@ -21,8 +21,8 @@ export function docker(host: string, ...args: string[]): string {
 }
 
 /** The release berth on `addr` with `--engine NAME=URL` for each; ready when it answers. */
-export async function startBerth(addr: string, engines: [string, string][]): Promise<ChildProcess> {
-  const args = ['--bind', addr, '--auth', 'off', '--log', 'warn'];
+export async function startBerth(addr: string, engines: [string, string][], extra: string[] = []): Promise<ChildProcess> {
+  const args = ['--bind', addr, '--auth', 'off', '--log', 'warn', ...extra];
   for (const [name, url] of engines) args.push('--engine', `${name}=${url}`);
   const berth = spawn(BERTH_BIN, args, { cwd: ROOT, stdio: 'ignore' });
   await expect.poll(async () => (await fetch(`http://${addr}/api/health`).catch(() => null))?.status, { timeout: 10_000 }).toBe(200);

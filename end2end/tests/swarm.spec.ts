@@ -2,7 +2,10 @@
 // of two replicas, a Berth of the spec's own. The swarm page lists the node and the service,
 // the service page its tasks and the merged live log, where both replicas' lines arrive;
 // leaving the page closes the stream on the server. Operators scale the service, change its
-// image (a rolling update), and drain and reactivate the node, each checked with the CLI.
+// image (a rolling update), drain and reactivate the node and label it, each checked with
+// the CLI;
+// a stack deploys on the swarm from its page (the swarm's plan, its services live) and comes
+// down with `docker stack rm`, asked first.
 import { test, expect } from '@playwright/test';
 import { ChildProcess, spawnSync } from 'node:child_process';
 import { docker, LOCAL, privateEngine, startBerth } from './engines';
@@ -12,8 +15,10 @@ import { lowContrast } from './contrast';
 const ADDR = process.env.BERTH_SWARM_ADDR ?? '127.0.0.1:3314';
 const BASE = `http://${ADDR}`;
 const SERVICE = 'berth-e2e-swarm';
+const STACK = 'berth-e2e-sstack';
+const STACKS_DIR = 'target/berth-test/swarm-stacks';
 
-test('a service\'s page shows its tasks and both replicas\' live lines', async ({ page }) => {
+test('a service\'s page shows its tasks and both replicas\' live lines', async ({ page, request }) => {
   test.setTimeout(120_000);
   const swarm = privateEngine('start', 'e2e-swarm');
   let berth: ChildProcess | undefined;
@@ -27,7 +32,9 @@ test('a service\'s page shows its tasks and both replicas\' live lines', async (
       '--update-monitor', '1s', 'berth-test/busybox:latest',
       'sh', '-c', "trap 'exit 0' TERM; i=0; while true; do i=$((i+1)); echo swarm line $i; sleep 0.3; done");
     docker(swarm, 'tag', 'berth-test/busybox:latest', 'berth-test/busybox:second');
-    berth = await startBerth(ADDR, [['local', LOCAL], ['swarm', swarm]]);
+    spawnSync('docker', ['-H', swarm, 'stack', 'rm', STACK], { stdio: 'ignore' });
+    spawnSync('rm', ['-rf', STACKS_DIR]);
+    berth = await startBerth(ADDR, [['local', LOCAL], ['swarm', swarm]], ['--stacks-dir', STACKS_DIR]);
 
     await page.goto(`${BASE}/engines/swarm/swarm`);
     await hydrated(page);
@@ -82,6 +89,19 @@ test('a service\'s page shows its tasks and both replicas\' live lines', async (
     await expect(page.getByTestId('swarm-said')).toContainText('is now active');
     await expect.poll(replicas, { timeout: 30_000 }).toBe('1/1');
 
+    // A node label added from the form and removed from its row, as the CLI reads them.
+    const nodeLabels = () => docker(swarm, 'node', 'inspect', '--format', '{{json .Spec.Labels}}', 'self');
+    await page.getByRole('textbox', { name: 'Label key' }).fill('berth-zone');
+    await page.getByRole('textbox', { name: 'Label value' }).fill('e2e');
+    await page.getByRole('button', { name: 'Add label' }).click();
+    await expect(page.getByTestId('swarm-said')).toContainText('labelled berth-zone=e2e');
+    expect(JSON.parse(nodeLabels())['berth-zone']).toBe('e2e');
+    await expect(page.getByTestId('node-labels')).toContainText('berth-zone=e2e');
+    await page.getByRole('button', { name: /Remove the label berth-zone/ }).click();
+    await expect(page.getByTestId('swarm-said')).toContainText('has no labels now');
+    expect(JSON.parse(nodeLabels())['berth-zone']).toBeUndefined();
+    await expect(page.getByTestId('node-labels')).not.toContainText('berth-zone');
+
     // A secret made from text (its value gone from the page once made), a config from a
     // file, each removed after asking; the CLI agrees at each step.
     const secret = 'berth-e2e-secret';
@@ -110,8 +130,34 @@ test('a service\'s page shows its tasks and both replicas\' live lines', async (
     await configRow.getByRole('button', { name: 'Remove' }).click();
     await expect(configRow).toHaveCount(0);
 
+    // A stack on the swarm, deployed from its page: the swarm's plan, then its services
+    // live with their replicas; down (docker stack rm) asked first, and the CLI agrees. On
+    // the host's network: a second swarm on this machine (the Rust tests') may hold the
+    // VXLAN id its first overlay network would take.
+    const compose = "services:\n  web:\n    image: berth-test/busybox:latest\n    command: sh -c \"trap 'exit 0' TERM; while true; do sleep 1; done\"\n    networks: [outside]\n    deploy:\n      replicas: 2\nnetworks:\n  outside:\n    external: true\n    name: host\n";
+    const made = await request.put(`${BASE}/api/engines/swarm/stacks/${STACK}`, { data: { compose, env: '' } });
+    expect(made.status()).toBe(200);
+    await page.goto(`${BASE}/engines/swarm/stacks/${STACK}`);
+    await hydrated(page);
+    await expect(page.locator('h1')).toContainText('swarm stack');
+    await expect(page.locator('.stack-actions button[data-action="stop"]')).toHaveCount(0);
+    await page.locator('.stack-actions button[data-action="deploy"]').click();
+    const plan = page.getByTestId('plan');
+    await expect(plan.locator('tr.plan-row[data-service="web"]')).toHaveAttribute('data-change', 'create');
+    await expect(plan).toContainText('By the swarm\'s services (Docker version');
+    await plan.getByTestId('plan-go').click();
+    await expect(page.getByTestId('run-output').getByTestId('run-ended')).toHaveText(/exit 0/, { timeout: 60_000 });
+    const stackService = page.locator(`tr.service-row[data-name="${STACK}_web"]`);
+    await expect(stackService.getByTestId('replicas')).toHaveText('2/2', { timeout: 30_000 });
+    await expect(page.getByTestId('stack-state')).toHaveText('running');
+    expect(docker(swarm, 'stack', 'services', STACK, '--format', '{{.Name}}')).toBe(`${STACK}_web`);
+    await page.goto(`${BASE}/engines/swarm/swarm`);
+    await expect(page.locator(`tr.service-row[data-name="${STACK}_web"]`).getByTestId('service-stack')).toHaveText(STACK);
+    await page.goto(`${BASE}/engines/swarm/stacks`);
+    await expect(page.locator(`tr.stack-row[data-name="${STACK}"]`).getByTestId('stack-state')).toHaveText('running');
+
     // Both pages with their controls: legible in both themes, no sideways scroll at 375 px.
-    for (const path of [`/engines/swarm/services/${SERVICE}`, '/engines/swarm/swarm']) {
+    for (const path of [`/engines/swarm/services/${SERVICE}`, '/engines/swarm/swarm', `/engines/swarm/stacks/${STACK}`]) {
       for (const theme of ['light', 'dark']) {
         await page.context().addCookies([{ name: 'berth_theme', value: theme, url: BASE }]);
         await page.goto(`${BASE}${path}`);
@@ -125,6 +171,15 @@ test('a service\'s page shows its tasks and both replicas\' live lines', async (
       await page.setViewportSize({ width: 1280, height: 720 });
     }
 
+    await page.goto(`${BASE}/engines/swarm/stacks/${STACK}`);
+    await hydrated(page);
+    await page.locator('.stack-actions button[data-action="down"]').click();
+    await expect(page.getByTestId('down-confirm')).toContainText('docker stack rm');
+    await page.getByTestId('down-confirm').getByRole('button', { name: 'Down' }).click();
+    await expect(page.getByTestId('run-output').getByTestId('run-ended')).toHaveText(/exit 0/, { timeout: 60_000 });
+    await expect(page.getByTestId('stack-state')).toHaveText('not deployed', { timeout: 15_000 });
+    expect(spawnSync('docker', ['-H', swarm, 'stack', 'services', STACK, '--format', '{{.Name}}']).stdout.toString().trim()).toBe('');
+
     // The local engine manages no swarm, and says so.
     await page.goto(`${BASE}/swarm`);
     await expect(page.getByTestId('no-swarm')).toBeVisible();
@@ -136,6 +191,8 @@ test('a service\'s page shows its tasks and both replicas\' live lines', async (
     spawnSync('docker', ['-H', swarm, 'service', 'rm', SERVICE], { stdio: 'ignore' });
     spawnSync('docker', ['-H', swarm, 'secret', 'rm', 'berth-e2e-secret'], { stdio: 'ignore' });
     spawnSync('docker', ['-H', swarm, 'config', 'rm', 'berth-e2e-config'], { stdio: 'ignore' });
+    spawnSync('docker', ['-H', swarm, 'stack', 'rm', STACK], { stdio: 'ignore' });
+    spawnSync('rm', ['-rf', STACKS_DIR]);
     privateEngine('stop', 'e2e-swarm');
   }
 });

@@ -95,6 +95,10 @@ pub struct StackSummary {
     pub containers: u32,
     /// The compose file's name in the folder (`compose.yaml`…); none for an external one.
     pub file: Option<String>,
+    /// On a swarm: its engine is a swarm manager, so it is deployed with `docker stack
+    /// deploy` and its services are the swarm's (`containers` then counts them).
+    #[serde(default)]
+    pub swarm: bool,
 }
 
 impl StackSummary {
@@ -122,6 +126,27 @@ impl StackSummary {
             .count() as u32;
         self.containers = containers.len() as u32;
         self.state = StackState::of(self.running, self.services.len() as u32, self.containers);
+        self
+    }
+
+    /// Counted against the swarm's services of the stack (a swarm stack): the file's
+    /// services with those only the swarm names, and a service runs when a task of it does.
+    pub fn counted_on_swarm(mut self, services: &[super::SwarmService]) -> Self {
+        let mine: Vec<&super::SwarmService> = services
+            .iter()
+            .filter(|s| s.stack.as_deref() == Some(self.name.as_str()))
+            .collect();
+        for service in &mine {
+            let name = service.stack_service().to_string();
+            if !self.services.contains(&name) {
+                self.services.push(name);
+            }
+        }
+        self.services.sort();
+        self.running = mine.iter().filter(|s| s.running > 0).count() as u32;
+        self.containers = mine.len() as u32;
+        self.state = StackState::of(self.running, self.services.len() as u32, self.containers);
+        self.swarm = true;
         self
     }
 }
@@ -235,6 +260,9 @@ impl StackAction {
 pub struct RunOptions {
     pub service: Option<String>,
     pub volumes: Option<bool>,
+    /// On a swarm: `--with-registry-auth`, the CLI's registry logins sent to the nodes.
+    #[serde(default)]
+    pub registry_auth: Option<bool>,
 }
 
 /// A run of the compose CLI on a stack: who started it, when, how it ended, the last
@@ -290,6 +318,8 @@ pub enum PlanChange {
     Recreate,
     /// Left as it runs.
     Unchanged,
+    /// On a swarm: its spec is sent again, and Swarm replaces its tasks only if it changed.
+    Update,
     /// A container of a service the file no longer has (`--remove-orphans`).
     Remove,
 }
@@ -301,6 +331,7 @@ impl PlanChange {
             Self::Create => "create",
             Self::Recreate => "recreate",
             Self::Unchanged => "unchanged",
+            Self::Update => "update",
             Self::Remove => "remove",
         }
     }

@@ -60,6 +60,24 @@ pub struct SwarmService {
     /// service changed since it was read.
     #[serde(default)]
     pub version: u64,
+    /// The stack it belongs to (`com.docker.stack.namespace`), when `docker stack deploy`
+    /// made it.
+    #[serde(default)]
+    pub stack: Option<String>,
+}
+
+/// The label `docker stack deploy` puts on a stack's services, networks, secrets and
+/// configs: the stack's name.
+pub const STACK_NAMESPACE_LABEL: &str = "com.docker.stack.namespace";
+
+impl SwarmService {
+    /// Its name within its stack (`web` for `shop_web` of the stack `shop`).
+    pub fn stack_service(&self) -> &str {
+        self.stack
+            .as_deref()
+            .and_then(|stack| self.name.strip_prefix(stack)?.strip_prefix('_'))
+            .unwrap_or(&self.name)
+    }
 }
 
 /// `GET /api/engines/{engine}/services/{id}`: a service and its tasks, newest first.

@@ -6,11 +6,14 @@ use super::container_actions::ForOperators;
 use super::projects::members_table;
 use super::stack_files::{ExternalFileView, StackEditor, StackVersions, Texts};
 use super::stack_runs::{RunOutput, StackActions, StackRuns};
+use super::swarm::services_table;
 use crate::controls::{AskFirst, Feedback, Reload};
+use crate::frames::Frame;
 use crate::layout::{engine_epoch, go_to, page_engine};
+use crate::live::use_live;
 use crate::live_containers::use_live_containers;
 use crate::model::{
-    GetStack, Project, RemoveStack, RenameStack, Stack, StackRename, group_projects,
+    GetStack, Project, RemoveStack, RenameStack, Stack, StackRename, SwarmService, group_projects,
     validate_stack_name,
 };
 use crate::urls::{self, On};
@@ -114,14 +117,33 @@ fn StackView(on: On, initial: Stack) -> impl IntoView {
         texts,
     };
     provide_context(context);
-    let live = use_live_containers({
-        let on = on.clone();
-        move || on.clone()
+    // A stack on a swarm follows the swarm's stream (its services), any other the
+    // engine's containers; never both.
+    let swarm = context.stack.with_untracked(|s| s.summary.swarm);
+    let live = (!swarm).then(|| {
+        use_live_containers({
+            let on = on.clone();
+            move || on.clone()
+        })
     });
+    let services = RwSignal::new(None::<Vec<SwarmService>>);
+    if swarm {
+        let (on, name) = (on.clone(), name.clone());
+        use_live(
+            move || Some(urls::ws_swarm(&on)),
+            move |frame| {
+                if let Frame::Swarm(now) = frame {
+                    let mine = now.swarm.services.into_iter();
+                    let mine = mine.filter(|s| s.stack.as_deref() == Some(name.as_str()));
+                    services.set(Some(mine.collect()));
+                }
+            },
+        );
+    }
     // The stack's containers as the stream has them, else as the page was rendered.
     let project = {
         let name = name.clone();
-        move || match live.containers() {
+        move || match live.and_then(|live| live.containers()) {
             Some(list) => group_projects(list).into_iter().find(|p| p.name == name),
             None => context.stack.with(|s| s.project.clone()),
         }
@@ -129,10 +151,12 @@ fn StackView(on: On, initial: Stack) -> impl IntoView {
     let summary = {
         let project = project.clone();
         move || {
-            context
-                .stack
-                .with(|s| s.summary.clone())
-                .counted(project().as_ref())
+            let rendered = context.stack.with(|s| s.summary.clone());
+            match services.get() {
+                Some(services) => rendered.counted_on_swarm(&services),
+                None if swarm => rendered,
+                None => rendered.counted(project().as_ref()),
+            }
         }
     };
     let state = move || {
@@ -148,25 +172,35 @@ fn StackView(on: On, initial: Stack) -> impl IntoView {
     let members = {
         let on = on.clone();
         let name = name.clone();
-        move || members_table(&on, project().unwrap_or_else(|| Project::empty(&name)))
+        move || match (swarm, services.get()) {
+            (true, Some(services)) => services_table(&on, services, false).into_any(),
+            (true, None) => view! { <p class="loading">"Reading the swarm…"</p> }.into_any(),
+            (false, _) => {
+                members_table(&on, project().unwrap_or_else(|| Project::empty(&name))).into_any()
+            }
+        }
     };
-    let project_link = urls::project(&on, &name);
+    let (kind, elsewhere, link) = match swarm {
+        true => (
+            "swarm stack",
+            "This stack was deployed on the swarm outside Berth (docker stack deploy) and has no folder here: its services' actions are on their pages.",
+            view! { <a href=urls::swarm(&on)>"swarm page"</a> },
+        ),
+        false => (
+            "compose stack",
+            "This compose project was deployed outside Berth and has no folder here: its containers' actions are on its project page.",
+            view! { <a href=urls::project(&on, &name)>"project page"</a> },
+        ),
+    };
     view! {
         <Title text=name.clone() />
         <h1>
-            {name.clone()} " " <span class="muted">"compose stack"</span> " "
+            {name.clone()} " " <span class="muted">{kind}</span> " "
             {external.then(|| view! { <span class="tag">"external"</span> })}
         </h1>
-        <p class="stack-state">{state} " · " <a href=project_link>"project page"</a></p>
+        <p class="stack-state">{state} " · " {link}</p>
         {match external {
-            true => {
-                view! {
-                    <p class="muted">
-                        "This compose project was deployed outside Berth and has no folder here: its containers' actions are on its project page."
-                    </p>
-                }
-                    .into_any()
-            }
+            true => view! { <p class="muted">{elsewhere}</p> }.into_any(),
             false => view! { <StackActions /> }.into_any(),
         }}
         {move || {
@@ -174,9 +208,11 @@ fn StackView(on: On, initial: Stack) -> impl IntoView {
         }}
         <h2>"Services"</h2>
         {members}
-        {match external {
-            true => view! { <ForOperators><ExternalFileView /></ForOperators> }.into_any(),
-            false => view! { <StackEditor /> }.into_any(),
+        {match (external, swarm) {
+            (true, false) => view! { <ForOperators><ExternalFileView /></ForOperators> }.into_any(),
+            // Docker keeps no file of a stack deployed on a swarm.
+            (true, true) => ().into_any(),
+            (false, _) => view! { <StackEditor /> }.into_any(),
         }}
         {(!external)
             .then(|| {

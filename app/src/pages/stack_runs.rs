@@ -37,6 +37,9 @@ pub(super) fn StackActions() -> impl IntoView {
     let feedback = Feedback::new();
     let asking = RwSignal::new(None::<Asking>);
     let volumes = RwSignal::new(false);
+    // On a swarm (`docker stack deploy`): whether the registry logins go to the nodes.
+    let registry_auth = RwSignal::new(false);
+    let on_swarm = move || context.stack.with(|s| s.summary.swarm);
     // The run's scope: the whole stack, or one service (compose also starts what it
     // depends on); down always takes the whole stack.
     let service = RwSignal::new(None::<String>);
@@ -54,6 +57,7 @@ pub(super) fn StackActions() -> impl IntoView {
         let options = RunOptions {
             service: untrack(scoped),
             volumes: (action == StackAction::Down).then(|| volumes.get_untracked()),
+            registry_auth: untrack(on_swarm).then(|| registry_auth.get_untracked()),
         };
         let call = api::call(
             context.on.get_value(),
@@ -136,18 +140,31 @@ pub(super) fn StackActions() -> impl IntoView {
     let asked = move || {
         asking.get().map(|asked| match asked {
             Asking::Down => {
+                // `stack rm` leaves volumes on the nodes: no box for them on a swarm.
+                let (question, volumes_box) = match untrack(on_swarm) {
+                    true => (
+                        "Take the stack down with docker stack rm: remove its services, networks, secrets and configs (named volumes stay on the nodes)? ",
+                        None,
+                    ),
+                    false => (
+                        "Take the stack down: stop and remove its containers and networks? ",
+                        Some(view! {
+                            <label>
+                                <input
+                                    type="checkbox"
+                                    prop:checked=volumes
+                                    on:change=move |ev| volumes.set(event_target_checked(&ev))
+                                />
+                                " and its named volumes (their data is lost)"
+                            </label>
+                            " "
+                        }),
+                    ),
+                };
                 view! {
                     <div class="confirm card" role="alertdialog" data-testid="down-confirm">
-                        "Take the stack down: stop and remove its containers and networks? "
-                        <label>
-                            <input
-                                type="checkbox"
-                                prop:checked=volumes
-                                on:change=move |ev| volumes.set(event_target_checked(&ev))
-                            />
-                            " and its named volumes (their data is lost)"
-                        </label>
-                        " "
+                        {question}
+                        {volumes_box}
                         <button type="button" class="danger" on:click=move |_| start(StackAction::Down)>
                             "Down"
                         </button>
@@ -163,7 +180,7 @@ pub(super) fn StackActions() -> impl IntoView {
                 let body = match plan {
                     None => view! { <p class="loading">"Reading the plan…"</p> }.into_any(),
                     Some(Err(error)) => view! { <p class="admin-error">{error}</p> }.into_any(),
-                    Some(Ok(plan)) => plan_table(plan).into_any(),
+                    Some(Ok(plan)) => plan_table(plan, untrack(on_swarm)).into_any(),
                 };
                 view! {
                     <div class="confirm card" role="alertdialog" data-testid="plan">
@@ -180,11 +197,11 @@ pub(super) fn StackActions() -> impl IntoView {
                             })}
                         {(action == StackAction::Pull)
                             .then(|| {
-                                view! {
-                                    <p class="muted">
-                                        "Pulling first: a service whose image changes is recreated too."
-                                    </p>
-                                }
+                                let said = match untrack(on_swarm) {
+                                    true => "Each image's digest is asked of its registry again: a service whose image changed is updated, task by task.",
+                                    false => "Pulling first: a service whose image changes is recreated too.",
+                                };
+                                view! { <p class="muted">{said}</p> }
                             })}
                         {body}
                         {move || {
@@ -231,10 +248,30 @@ pub(super) fn StackActions() -> impl IntoView {
             {options}
         }
     };
+    // A swarm stack deploys whole and has no stop, start or restart.
+    let actions = move || match on_swarm() {
+        true => vec![StackAction::Deploy, StackAction::Pull, StackAction::Down],
+        false => StackAction::ALL.to_vec(),
+    };
+    let registry = move || {
+        on_swarm().then(|| {
+            view! {
+                <label class="stack-scope" title="docker stack deploy --with-registry-auth">
+                    <input
+                        type="checkbox"
+                        data-testid="registry-auth"
+                        prop:checked=registry_auth
+                        on:change=move |ev| registry_auth.set(event_target_checked(&ev))
+                    />
+                    " send registry logins to the nodes"
+                </label>
+            }
+        })
+    };
     view! {
         <ForOperators>
             <div class="stack-actions">
-                <label class="stack-scope">
+                <label class="stack-scope" hidden=on_swarm>
                     "On "
                     <select
                         data-testid="run-scope"
@@ -248,7 +285,8 @@ pub(super) fn StackActions() -> impl IntoView {
                         {scope}
                     </select>
                 </label>
-                {StackAction::ALL.into_iter().map(button).collect_view()}
+                {move || actions().into_iter().map(button).collect_view()}
+                {registry}
             </div>
             {asked}
             <div data-testid="run-said">{feedback.view()}</div>
@@ -256,7 +294,14 @@ pub(super) fn StackActions() -> impl IntoView {
     }
 }
 
-fn plan_table(plan: StackPlan) -> impl IntoView {
+fn plan_table(plan: StackPlan, on_swarm: bool) -> impl IntoView {
+    let said = match on_swarm {
+        true => format!(
+            "By the swarm's services ({}): an updated service's tasks are replaced only where its spec changed.",
+            plan.cli
+        ),
+        false => format!("By {}'s own configuration hashes.", plan.cli),
+    };
     let rows = plan
         .services
         .into_iter()
@@ -277,7 +322,7 @@ fn plan_table(plan: StackPlan) -> impl IntoView {
         <table class="containers plan-table">
             <tbody>{rows}</tbody>
         </table>
-        <p class="muted">{format!("By {}'s own configuration hashes.", plan.cli)}</p>
+        <p class="muted">{said}</p>
     }
 }
 

@@ -18,7 +18,8 @@ use leptos_meta::Title;
 /// What a new stack starts from when nothing is pasted.
 const TEMPLATE: &str = "services:\n  app:\n    image: nginx:alpine\n    restart: unless-stopped\n";
 
-/// `list` counted again against the engine's containers now.
+/// `list` counted again against the engine's containers now (a swarm's stacks as the
+/// server counted their services).
 fn recount(
     list: &[StackSummary],
     containers: Vec<crate::model::ContainerSummary>,
@@ -27,7 +28,10 @@ fn recount(
     list.iter()
         .map(|s| {
             let project = projects.iter().find(|p| p.name == s.name);
-            s.clone().counted(project)
+            match s.swarm {
+                true => s.clone(),
+                false => s.clone().counted(project),
+            }
         })
         .collect()
 }
@@ -146,6 +150,7 @@ fn stack_table(list: Vec<StackSummary>, on: Option<&On>) -> impl IntoView + use<
                     <td>
                         <a href=href>{s.name.clone()}</a>
                         {s.external.then(|| view! { " " <span class="tag">"external"</span> })}
+                        {s.swarm.then(|| view! { " " <span class="tag">"swarm"</span> })}
                     </td>
                     {show_engine.then(|| view! { <td>{s.engine.clone()}</td> })}
                     <td>

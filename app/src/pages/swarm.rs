@@ -4,6 +4,7 @@
 //! stream (`/ws/swarm`, one hub per swarm) after the server's first rendering. Operators
 //! change replicas, image and availability there ([`super::swarm_actions`]).
 
+use super::node_labels::{add_label_form, label_tags};
 use super::swarm_actions::{ServiceActions, availability_control, drain_confirm};
 use super::swarm_objects::{Objects, SwarmObjects};
 use crate::controls::Feedback;
@@ -82,12 +83,20 @@ pub fn SwarmPage() -> impl IntoView {
                         };
                         let page = on;
                         let on = on.get_untracked();
+                        let nodes = {
+                            let rendered = rendered.nodes.clone();
+                            Signal::derive(move || {
+                                live.with(|l| l.as_ref().map(|s| s.nodes.clone()))
+                                    .unwrap_or_else(|| rendered.clone())
+                            })
+                        };
                         view! {
                             {move || {
                                 redraw.track();
                                 let now = live.get().unwrap_or_else(|| rendered.clone());
                                 swarm_view(&on, now, controls)
                             }}
+                            {operator.then(|| add_label_form(page, nodes, feedback, changed))}
                             <div class="swarm-objects-pair">
                                 <section>
                                     <SwarmObjects on=page which=Objects::Secrets />
@@ -133,6 +142,13 @@ fn swarm_view(on: &On, swarm: Swarm, controls: NodeControls) -> impl IntoView + 
         .map(|n| {
             let state_class = format!("state state-{}", n.state);
             let key = n.hostname.clone();
+            let labels = label_tags(
+                on.clone(),
+                &n,
+                controls.operator,
+                controls.feedback,
+                controls.changed,
+            );
             let availability = availability_control(
                 on.clone(),
                 &n,
@@ -155,15 +171,11 @@ fn swarm_view(on: &On, swarm: Swarm, controls: NodeControls) -> impl IntoView + 
                         {availability}
                     </td>
                     <td>{n.tasks}</td>
+                    <td data-testid="node-labels">{labels}</td>
                     <td class="mono">{n.engine_version}</td>
                 </tr>
             }
         })
-        .collect_view();
-    let services = swarm
-        .services
-        .into_iter()
-        .map(|s| service_row(on, s))
         .collect_view();
     view! {
         <h2>"Nodes"</h2>
@@ -175,16 +187,34 @@ fn swarm_view(on: &On, swarm: Swarm, controls: NodeControls) -> impl IntoView + 
                     <th>"State"</th>
                     <th>"Availability"</th>
                     <th>"Tasks"</th>
+                    <th>"Labels"</th>
                     <th>"Engine"</th>
                 </tr>
             </thead>
             <tbody>{nodes}</tbody>
         </table>
         <h2>"Services"</h2>
+        {services_table(on, swarm.services, true)}
+    }
+}
+
+/// Services with their replicas and update state; `stacks`: with the stack each belongs
+/// to (the swarm page), not on a stack's own page.
+pub(super) fn services_table(
+    on: &On,
+    services: Vec<SwarmService>,
+    stacks: bool,
+) -> impl IntoView + use<> {
+    let rows = services
+        .into_iter()
+        .map(|s| service_row(on, s, stacks))
+        .collect_view();
+    view! {
         <table class="containers services">
             <thead>
                 <tr>
                     <th>"Service"</th>
+                    {stacks.then(|| view! { <th>"Stack"</th> })}
                     <th>"Image"</th>
                     <th>"Mode"</th>
                     <th>"Replicas"</th>
@@ -192,12 +222,12 @@ fn swarm_view(on: &On, swarm: Swarm, controls: NodeControls) -> impl IntoView + 
                     <th>"Update"</th>
                 </tr>
             </thead>
-            <tbody>{services}</tbody>
+            <tbody>{rows}</tbody>
         </table>
     }
 }
 
-fn service_row(on: &On, s: SwarmService) -> impl IntoView + use<> {
+fn service_row(on: &On, s: SwarmService, stacks: bool) -> impl IntoView + use<> {
     let href = urls::service(on, &s.name);
     let replicas_class = match s.running >= s.desired {
         true => "state state-running",
@@ -208,6 +238,14 @@ fn service_row(on: &On, s: SwarmService) -> impl IntoView + use<> {
             <td>
                 <a href=href>{s.name.clone()}</a>
             </td>
+            {stacks
+                .then(|| {
+                    let stack = s
+                        .stack
+                        .clone()
+                        .map(|name| view! { <a href=urls::stack(on, &name)>{name.clone()}</a> });
+                    view! { <td data-testid="service-stack">{stack}</td> }
+                })}
             <td class="mono">{s.image}</td>
             <td>{s.mode}</td>
             <td>

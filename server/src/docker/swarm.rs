@@ -6,7 +6,7 @@
 use crate::error::Error;
 use app::{
     frames::SwarmLive,
-    model::{ServiceDetail, Swarm, SwarmNode, SwarmService, SwarmTask},
+    model::{STACK_NAMESPACE_LABEL, ServiceDetail, Swarm, SwarmNode, SwarmService, SwarmTask},
 };
 use bollard::{
     Docker,
@@ -249,7 +249,41 @@ pub fn service(s: Service) -> SwarmService {
         update_state: update.state.map(|s| s.to_string()),
         update_message: update.message.filter(|m| !m.is_empty()),
         version: s.version.and_then(|v| v.index).unwrap_or(0),
+        stack: spec
+            .labels
+            .as_ref()
+            .and_then(|l| l.get(STACK_NAMESPACE_LABEL))
+            .cloned(),
     }
+}
+
+/// The list filter for the services of swarm stacks (of `stack` alone when given).
+pub fn stack_filter(stack: Option<&str>) -> HashMap<String, Vec<String>> {
+    let label = match stack {
+        Some(stack) => format!("{STACK_NAMESPACE_LABEL}={stack}"),
+        None => STACK_NAMESPACE_LABEL.to_string(),
+    };
+    HashMap::from([("label".to_string(), vec![label])])
+}
+
+/// The services of swarm stacks (of `stack` alone when given) with their running tasks;
+/// `None` when the engine is no swarm manager, so its stacks are compose projects.
+pub async fn stack_services(
+    docker: &Docker,
+    stack: Option<&str>,
+) -> Result<Option<Vec<SwarmService>>, DockerError> {
+    if !standing(docker).await?.0 {
+        return Ok(None);
+    }
+    let services = docker
+        .list_services(Some(ListServicesOptions {
+            filters: Some(stack_filter(stack)),
+            status: Some(true),
+        }))
+        .await?;
+    let mut services: Vec<SwarmService> = services.into_iter().map(service).collect();
+    services.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(Some(services))
 }
 
 fn task(service: &str, hostnames: &HashMap<String, String>, t: Task) -> SwarmTask {

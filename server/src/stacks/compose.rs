@@ -71,9 +71,8 @@ impl Cli {
         compose: &[&str],
     ) -> Result<Command, Error> {
         validate_stack_name(&target.stack)?;
-        let mut command = Command::new(&self.command[0]);
+        let mut command = prepared(&self.command, &target.dir, endpoint, &[])?;
         command
-            .args(&self.command[1..])
             .args([
                 "--ansi",
                 "never",
@@ -87,21 +86,36 @@ impl Cli {
         if let Some(env) = &target.env {
             command.arg("--env-file").arg(env);
         }
-        command
-            .args(compose)
-            .current_dir(&target.dir)
-            .env_clear()
-            .envs(kept_environment())
-            .envs(engine_environment(endpoint)?)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            // Its own process group, so a stop reaches what it starts (the v2 plugin is a
-            // child of `docker`); killed if Berth drops it without waiting.
-            .process_group(0)
-            .kill_on_drop(true);
+        command.args(compose);
         Ok(command)
     }
+}
+
+/// `program` (with its first arguments) ready to run in `dir` on the engine at `endpoint`:
+/// a clean environment (`variables`, then what every CLI needs, then the engine's, each
+/// over the last), no input, its output piped.
+pub fn prepared(
+    program: &[String],
+    dir: &Path,
+    endpoint: &Endpoint,
+    variables: &[(String, String)],
+) -> Result<Command, Error> {
+    let mut command = Command::new(&program[0]);
+    command
+        .args(&program[1..])
+        .current_dir(dir)
+        .env_clear()
+        .envs(variables.iter().cloned())
+        .envs(kept_environment())
+        .envs(engine_environment(endpoint)?)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        // Its own process group, so a stop reaches what it starts (the v2 plugin is a
+        // child of `docker`); killed if Berth drops it without waiting.
+        .process_group(0)
+        .kill_on_drop(true);
+    Ok(command)
 }
 
 /// What the CLI acts on: a stack (its project name), its folder, its compose file and its
@@ -210,11 +224,13 @@ fn signal_group(pid: u32, signal: libc::c_int) {
     }
 }
 
+/// Berth's variables every CLI it runs gets.
+pub const KEPT: [&str; 6] = ["PATH", "HOME", "TMPDIR", "LANG", "LC_ALL", "DOCKER_CONFIG"];
+
 /// The variables of Berth's environment a compose CLI needs: where programs are, the home
 /// with the registry logins (`~/.docker/config.json`), the temporary folder, the locale.
-fn kept_environment() -> Vec<(String, String)> {
-    ["PATH", "HOME", "TMPDIR", "LANG", "LC_ALL", "DOCKER_CONFIG"]
-        .into_iter()
+pub fn kept_environment() -> Vec<(String, String)> {
+    KEPT.into_iter()
         .filter_map(|name| Some((name.to_string(), std::env::var(name).ok()?)))
         .collect()
 }

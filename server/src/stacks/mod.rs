@@ -15,6 +15,7 @@ mod history;
 mod plan;
 mod records;
 mod runs;
+mod swarm;
 mod yaml;
 
 pub use external::file as external_file;
@@ -89,6 +90,9 @@ pub struct Stacks {
     cli: tokio::sync::Mutex<Result<compose::Cli, std::time::Instant>>,
     /// Checks and plans at once (each is a CLI process); more wait.
     cli_slots: tokio::sync::Semaphore,
+    /// The Docker CLI for stacks on a swarm once it answered, or when it did not last
+    /// (looked for again after [`LOOK_AGAIN`]).
+    stack_cli: tokio::sync::Mutex<Result<swarm::StackCli, std::time::Instant>>,
 }
 
 /// How long Berth believes there is no compose CLI before it looks again.
@@ -117,6 +121,7 @@ impl Stacks {
             compose_command: settings.compose_command.clone(),
             cli: tokio::sync::Mutex::new(Err(std::time::Instant::now() - LOOK_AGAIN)),
             cli_slots: tokio::sync::Semaphore::new(CLI_SLOTS),
+            stack_cli: tokio::sync::Mutex::new(Err(std::time::Instant::now() - LOOK_AGAIN)),
         })
     }
 
@@ -320,8 +325,27 @@ impl Stacks {
         })
     }
 
+    /// The Docker CLI for a swarm's stacks, or 503.
+    async fn stack_cli(&self) -> Result<swarm::StackCli, Error> {
+        let mut cli = self.stack_cli.lock().await;
+        if cli
+            .as_ref()
+            .is_err_and(|since| since.elapsed() >= LOOK_AGAIN)
+        {
+            *cli = swarm::StackCli::detect()
+                .await
+                .ok_or_else(std::time::Instant::now);
+        }
+        cli.clone().map_err(|_| {
+            Error::new(
+                503,
+                "no Docker CLI (`docker`) on Berth's machine: a stack on a swarm is deployed with `docker stack deploy`",
+            )
+        })
+    }
+
     /// Starts `action` on the stack on `engine`; its run number. 409 while another runs,
-    /// 503 without a compose CLI.
+    /// 503 without a compose CLI. On a swarm manager, the Docker CLI's `stack` runs it.
     pub async fn run(
         self: &Arc<Self>,
         name: &str,
@@ -333,19 +357,25 @@ impl Stacks {
     ) -> Result<u64, Error> {
         validate_stack_name(name)?;
         let volumes = options.volumes.unwrap_or(false);
-        let steps = compose::arguments(action, options.service.as_deref(), volumes)?;
-        let cli = self.cli().await?;
+        let on_swarm = on_swarm(engine, name).await?;
+        let (cli, compose_steps) = match on_swarm {
+            true => (runs::Tool::Stack(self.stack_cli().await?), None),
+            false => {
+                let steps = compose::arguments(action, options.service.as_deref(), volumes)?;
+                (runs::Tool::Compose(self.cli().await?), Some(steps))
+            }
+        };
         let _writing = self.writing.lock().await;
         self.runs.idle(name)?;
         let (this, stack, by) = (self.clone(), name.to_string(), by.to_string());
         let service = options.service.clone();
-        let (folder, file, run) = blocking(move || {
+        let (folder, file, run, env) = blocking(move || {
             let folder = this.existing(&stack)?;
             let file = folder.compose_file().ok_or_else(|| {
                 Error::new(409, format!("the stack {stack} has no compose file to run"))
             })?;
             // The files as a save reads them (no links, no hard links) before the CLI does.
-            this.files(&folder)?;
+            let env = this.files(&folder)?;
             let run = StackRun {
                 n: records::next(&folder)?,
                 action,
@@ -359,13 +389,22 @@ impl Stacks {
                 tail: Vec::new(),
                 images: Vec::new(),
             };
-            Ok((folder, file, run))
+            Ok((folder, file, run, env))
         })
         .await?;
         let n = run.n;
+        let target = compose::Target::of(name, &folder.path, file);
+        let (cli, steps) = match (cli, compose_steps) {
+            (runs::Tool::Stack(cli), _) => {
+                let steps = swarm::arguments(action, &target, options)?;
+                let cli = cli.with_variables(swarm::variables(&env.env, &env.compose)?);
+                (runs::Tool::Stack(cli), steps)
+            }
+            (cli, steps) => (cli, steps.unwrap_or_default()),
+        };
         self.runs.start(runs::Start {
             cli,
-            target: compose::Target::of(name, &folder.path, file),
+            target,
             folder,
             engine_name: engine_name.clone(),
             engine: engine.clone(),
@@ -417,9 +456,26 @@ impl Stacks {
         self.runs.join(key)
     }
 
-    /// What a deploy of the stack on `engine` would do.
+    /// What a deploy of the stack on `engine` would do: Compose's view, or on a swarm
+    /// manager the swarm's.
     pub async fn plan(self: &Arc<Self>, name: &str, engine: &Engine) -> Result<StackPlan, Error> {
         validate_stack_name(name)?;
+        if on_swarm(engine, name).await? {
+            let running = swarm::services(engine, name).await?.unwrap_or_default();
+            let cli = self.stack_cli().await?;
+            let (this, stack) = (self.clone(), name.to_string());
+            let wanted = blocking(move || {
+                let folder = this.existing(&stack)?;
+                let file = folder.compose_file().ok_or_else(|| {
+                    Error::new(409, format!("the stack {stack} has no compose file"))
+                })?;
+                let files = this.files(&folder)?;
+                swarm::variables(&files.env, &files.compose)?;
+                yaml::services(file, &files.compose).map_err(|e| Error::new(422, e))
+            })
+            .await?;
+            return Ok(swarm::plan(&cli, &wanted, &running));
+        }
         let cli = self.cli().await?;
         let (this, stack) = (self.clone(), name.to_string());
         let target = blocking(move || {
@@ -511,6 +567,13 @@ impl Stacks {
     }
 }
 
+/// Whether the stack runs on the swarm `engine` manages: it is a manager and has no
+/// compose project of the stack's name (one deployed with Compose stays Compose's).
+async fn on_swarm(engine: &Engine, name: &str) -> Result<bool, Error> {
+    Ok(swarm::services(engine, name).await?.is_some()
+        && plan::members(engine, name).await?.is_empty())
+}
+
 /// The engine named in a folder's `.berth/engine`, if it names one.
 fn engine_file(folder: &Folder) -> Option<String> {
     folder
@@ -533,7 +596,6 @@ pub fn check(files: &StackFiles) -> Result<(), Error> {
     Ok(())
 }
 
-/// Runs disk work on the blocking pool.
 /// How a save is made: who makes it, what its version says (`saved`, `restored 3`), and
 /// whether it may only make a new stack.
 pub struct SaveAs<'a> {
@@ -547,6 +609,7 @@ fn taken(name: &str) -> Error {
     Error::new(409, format!("a stack named {name} exists"))
 }
 
+/// Runs disk work on the blocking pool.
 async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, Error> + Send + 'static,
 ) -> Result<T, Error> {

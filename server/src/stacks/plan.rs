@@ -23,7 +23,7 @@ const CONFIG_HASH_LABEL: &str = "com.docker.compose.config-hash";
 const CONFIG_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A project's container, as its labels describe it.
-struct Member {
+pub(super) struct Member {
     service: String,
     hash: Option<String>,
     image: String,
@@ -149,7 +149,7 @@ async fn run_config(
 }
 
 /// The project's containers, stopped ones too.
-async fn members(engine: &Engine, stack: &str) -> Result<Vec<Member>, Error> {
+pub(super) async fn members(engine: &Engine, stack: &str) -> Result<Vec<Member>, Error> {
     let docker = engine.client()?;
     let options = ListContainersOptions {
         all: true,

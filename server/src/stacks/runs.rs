@@ -10,6 +10,7 @@ use super::{
     compose::{self, Cli, Target},
     folder::Folder,
     plan, records,
+    swarm::{self, StackCli},
 };
 use crate::{
     docker::{EngineName, engine::Engine},
@@ -24,7 +25,7 @@ use crate::{
 };
 use app::{
     frames::LogStream,
-    model::{StackAction, StackRun},
+    model::{DeployedImage, StackAction, StackRun},
 };
 use std::{
     collections::{HashMap, VecDeque},
@@ -68,9 +69,45 @@ struct Active {
     cancelled_by: Mutex<Option<String>>,
 }
 
+/// The CLI a run uses: Compose, or the Docker CLI's `stack` on a swarm manager.
+#[derive(Clone, Debug)]
+pub enum Tool {
+    Compose(Cli),
+    Stack(StackCli),
+}
+
+impl Tool {
+    fn command(
+        &self,
+        target: &Target,
+        endpoint: &crate::docker::endpoint::Endpoint,
+        args: &[&str],
+    ) -> Result<tokio::process::Command, Error> {
+        match self {
+            Self::Compose(cli) => cli.command(target, endpoint, args),
+            Self::Stack(cli) => cli.command(target, endpoint, args),
+        }
+    }
+
+    fn version(&self) -> &str {
+        match self {
+            Self::Compose(cli) => &cli.version,
+            Self::Stack(cli) => &cli.version,
+        }
+    }
+
+    /// Each service's image after a deploy, as the engine runs them.
+    async fn images(&self, engine: &Engine, stack: &str) -> Result<Vec<DeployedImage>, Error> {
+        match self {
+            Self::Compose(_) => plan::images(engine, stack).await,
+            Self::Stack(_) => swarm::images(engine, stack).await,
+        }
+    }
+}
+
 /// What a run needs to start.
 pub struct Start {
-    pub cli: Cli,
+    pub cli: Tool,
     pub target: Target,
     pub folder: Folder,
     pub engine_name: EngineName,
@@ -170,7 +207,7 @@ impl Runs {
             record.tail = finished.tail.into_iter().collect();
             let deployed = matches!(record.action, StackAction::Deploy | StackAction::Pull);
             if deployed && finished.exit == Some(0) {
-                let images = tokio::time::timeout(IMAGES, plan::images(&engine, &target.stack));
+                let images = tokio::time::timeout(IMAGES, cli.images(&engine, &target.stack));
                 record.images = images.await.ok().and_then(Result::ok).unwrap_or_default();
             }
             // The record first: a viewer who comes after the end reads it; and the stack
@@ -246,7 +283,7 @@ struct Finished {
 /// Runs the steps one after the other (a pull, then the deploy), the next only when the
 /// last exited 0.
 async fn execute(
-    cli: &Cli,
+    cli: &Tool,
     target: &Target,
     engine: &Engine,
     steps: &[Vec<String>],
@@ -268,7 +305,7 @@ async fn execute(
             .command(target, engine.endpoint(), &args)
             .and_then(|mut c| {
                 c.spawn()
-                    .map_err(|e| Error::new(500, format!("cannot run {}: {e}", cli.version)))
+                    .map_err(|e| Error::new(500, format!("cannot run {}: {e}", cli.version())))
             });
         let mut child = match child {
             Ok(child) => child,

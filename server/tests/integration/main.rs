@@ -22,6 +22,7 @@ mod stack_runs;
 mod stacks;
 mod streams;
 mod swarm;
+mod swarm_stacks;
 mod terminals;
 mod trust_accounts;
 mod trust_http;

@@ -129,7 +129,7 @@ async fn start(server: &TestServer, name: &str, action: &str) -> u64 {
     start_on(server, "", name, action).await
 }
 
-async fn start_on(server: &TestServer, on: &str, name: &str, action: &str) -> u64 {
+pub(crate) async fn start_on(server: &TestServer, on: &str, name: &str, action: &str) -> u64 {
     let (status, started) = server
         .post(&format!("/api{on}/stacks/{name}/{action}"))
         .await;
@@ -142,7 +142,12 @@ async fn follow(server: &TestServer, name: &str, run: u64) -> (Vec<String>, Stri
     follow_on(server, "", name, run).await
 }
 
-async fn follow_on(server: &TestServer, on: &str, name: &str, run: u64) -> (Vec<String>, String) {
+pub(crate) async fn follow_on(
+    server: &TestServer,
+    on: &str,
+    name: &str,
+    run: u64,
+) -> (Vec<String>, String) {
     let mut socket = server
         .open_ws(&format!("/ws{on}/stacks/{name}/runs/{run}"))
         .await;

@@ -64,7 +64,7 @@ impl Drop for Service<'_> {
 }
 
 /// A private engine that is a swarm manager (initialised once; its data stays).
-fn swarm_engine() -> PrivateEngine {
+pub(crate) fn swarm_engine() -> PrivateEngine {
     let engine = PrivateEngine::start("swarm", false);
     let state = engine.docker(&["info", "--format", "{{.Swarm.LocalNodeState}}"]);
     if state != "active" {
@@ -649,4 +649,134 @@ async fn node_labels_secrets_and_configs_on_a_real_swarm() {
         // A refused name is not repeated: it may be a value pasted in the wrong box.
         assert!(!answer.to_string().contains("no good"), "{answer}");
     }
+}
+
+/// The service's update state and Docker's words on it, as Berth reads them.
+async fn update_of(server: &TestServer, name: &str) -> (String, String) {
+    let (status, detail) = server
+        .get_json(&format!("/api/engines/swarm/services/{name}"))
+        .await;
+    assert_eq!(status, 200, "{detail}");
+    let service = &detail["service"];
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    (
+        text(&service["update_state"]),
+        text(&service["update_message"]),
+    )
+}
+
+/// Waits until the service's update state is `want`; Docker's message then.
+async fn update_reaches(server: &TestServer, name: &str, want: &str) -> String {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let (state, message) = update_of(server, name).await;
+        if state == want {
+            return message;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{name} never {want}: {state} ({message})"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_global_service_has_no_replicas_and_failed_updates_say_why() {
+    let engine = swarm_engine();
+    let server =
+        TestServer::with_engines(&[("local", docker_endpoint()), ("swarm", engine.endpoint())])
+            .await;
+    let pid = std::process::id();
+
+    // A global service runs one task a node and has no replicas to set.
+    let global = Service {
+        engine: &engine,
+        name: format!("berth-it-global-{pid}"),
+    };
+    engine.docker(&[
+        "service",
+        "create",
+        "--detach",
+        "--name",
+        &global.name,
+        "--mode",
+        "global",
+        crate::common::TEST_IMAGE,
+        "sleep",
+        "600",
+    ]);
+    let (_, swarm) = server.get_json("/api/engines/swarm/swarm").await;
+    let row = crate::common::find_in(&swarm["services"], "the global service", |s| {
+        s["name"] == global.name.as_str()
+    });
+    assert_eq!(row["mode"], "global", "{row}");
+    let path = format!("/api/engines/swarm/services/{}/scale", global.name);
+    let (status, said) = server
+        .send(Method::POST, &path, Some(json!({ "replicas": 3 })))
+        .await;
+    assert_eq!(status, 409, "{said}");
+    assert!(
+        said["error"]
+            .as_str()
+            .unwrap()
+            .contains("not a replicated service"),
+        "{said}"
+    );
+    drop(global);
+
+    // An image no node has: the new task is rejected. Paused (Docker's failure action
+    // `pause`), the page shows why; rolled back from Berth, it runs the old image again.
+    let missing = "berth-test/nowhere:1";
+    let paused = Service::create(
+        &engine,
+        "paused",
+        1,
+        &["--update-monitor", "1s", "--update-failure-action", "pause"],
+        "trap 'exit 0' TERM; while true; do sleep 1; done",
+    );
+    replicas_are(&engine, &paused.name, "1/1").await;
+    let path = format!("/api/engines/swarm/services/{}/update", paused.name);
+    let (status, said) = server
+        .send(Method::POST, &path, Some(json!({ "image": missing })))
+        .await;
+    assert_eq!(status, 200, "{said}");
+    let message = update_reaches(&server, &paused.name, "paused").await;
+    assert!(message.contains("paused"), "Docker's words: {message:?}");
+    let path = format!("/api/engines/swarm/services/{}/rollback", paused.name);
+    let (status, said) = server.send(Method::POST, &path, None).await;
+    assert_eq!(status, 200, "{said}");
+    update_reaches(&server, &paused.name, "rollback_completed").await;
+    let image = engine.docker(&[
+        "service",
+        "inspect",
+        "--format",
+        "{{.Spec.TaskTemplate.ContainerSpec.Image}}",
+        &paused.name,
+    ]);
+    assert_eq!(image, crate::common::TEST_IMAGE);
+
+    // With the failure action `rollback`, Docker rolls back by itself, and says so.
+    let rolled = Service::create(
+        &engine,
+        "rolled",
+        1,
+        &[
+            "--update-monitor",
+            "1s",
+            "--rollback-monitor",
+            "1s",
+            "--update-failure-action",
+            "rollback",
+        ],
+        "trap 'exit 0' TERM; while true; do sleep 1; done",
+    );
+    replicas_are(&engine, &rolled.name, "1/1").await;
+    let path = format!("/api/engines/swarm/services/{}/update", rolled.name);
+    let (status, said) = server
+        .send(Method::POST, &path, Some(json!({ "image": missing })))
+        .await;
+    assert_eq!(status, 200, "{said}");
+    let message = update_reaches(&server, &rolled.name, "rollback_completed").await;
+    assert!(!message.is_empty(), "Docker says why it rolled back");
 }

@@ -14,8 +14,8 @@ use app::model::{
     CancelStackRun, ExternalFile, GetExternalStackFile, GetStack, GetStackPlan, GetStackVersion,
     ListStackRuns, ListStackVersions, ListStacks, Project, RemoveStack, RenameStack,
     RestoreStackVersion, RunStack, RunStarted, SaveStack, Stack, StackAction, StackFiles,
-    StackPlan, StackRun, StackState, StackSummary, StackVersion, StackVersionFiles, group_projects,
-    validate_stack_name,
+    StackPlan, StackRun, StackState, StackSummary, StackVersion, StackVersionFiles, SwarmService,
+    group_projects, validate_stack_name,
 };
 
 /// The stack endpoints.
@@ -35,17 +35,41 @@ pub fn routes(api: Api) -> Api {
         .call(cancel)
 }
 
-/// The engine's stacks, then the compose projects it runs that have no folder here.
+/// The engine's stacks, then the swarm stacks and compose projects it runs that have no
+/// folder here. On a swarm manager, a stack's state is its services'.
 async fn list(r: Reading, ListStacks {}: ListStacks) -> Result<Vec<StackSummary>, Error> {
     let projects = projects(&r.on).await?;
+    let swarm = swarm_stacks(&r.on, None).await?;
     let mut stacks: Vec<StackSummary> = r
         .stacks
         .list()
         .await?
         .iter()
         .filter(|disk| engine_of(disk, &r.engines) == r.on.name.as_str())
-        .map(|disk| summary(Some(disk), &disk.name, &r.on, find(&projects, &disk.name)))
+        .map(|disk| {
+            let project = find(&projects, &disk.name);
+            on_swarm(
+                summary(Some(disk), &disk.name, &r.on, project),
+                project,
+                &swarm,
+            )
+        })
         .collect();
+    let mut names: Vec<&str> = swarm
+        .iter()
+        .flatten()
+        .filter_map(|s| s.stack.as_deref())
+        // A label is anyone's text: only a stack's name makes a row (and a link).
+        .filter(|name| validate_stack_name(name).is_ok())
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    let external: Vec<StackSummary> = names
+        .into_iter()
+        .filter(|name| !stacks.iter().any(|s| s.name == *name))
+        .map(|name| on_swarm(summary(None, name, &r.on, None), None, &swarm))
+        .collect();
+    stacks.extend(external);
     let external: Vec<StackSummary> = projects
         .iter()
         .filter(|p| !stacks.iter().any(|s| s.name == p.name))
@@ -55,16 +79,47 @@ async fn list(r: Reading, ListStacks {}: ListStacks) -> Result<Vec<StackSummary>
     Ok(stacks)
 }
 
+/// The services of the engine's swarm stacks (of `stack` alone when given); `None` when
+/// it manages no swarm.
+async fn swarm_stacks(
+    on: &EngineContext,
+    stack: Option<&str>,
+) -> Result<Option<Vec<SwarmService>>, Error> {
+    let docker = on.engine.client()?;
+    crate::docker::swarm::stack_services(&docker, stack)
+        .await
+        .map_err(|e| on.engine.error(e))
+}
+
+/// A summary counted against the swarm's services when the engine manages one and no
+/// compose project of the name exists (one deployed with Compose stays Compose's, as its
+/// runs do).
+fn on_swarm(
+    summary: StackSummary,
+    project: Option<&Project>,
+    swarm: &Option<Vec<SwarmService>>,
+) -> StackSummary {
+    match (project, swarm) {
+        (None, Some(services)) => summary.counted_on_swarm(services),
+        _ => summary,
+    }
+}
+
 /// A stack's files, version and containers; an external project's containers alone.
 async fn get(r: Reading, GetStack { name }: GetStack) -> Result<Stack, Error> {
     validate_stack_name(&name)?;
     let projects = projects(&r.on).await?;
     let project = find(&projects, &name).cloned();
+    let swarm = swarm_stacks(&r.on, Some(&name)).await?;
     match r.stacks.read(&name).await {
         Ok((disk, files, version)) => {
             belongs(&name, disk.engine.as_deref(), &r.engines, &r.on)?;
             Ok(Stack {
-                summary: summary(Some(&disk), &name, &r.on, project.as_ref()),
+                summary: on_swarm(
+                    summary(Some(&disk), &name, &r.on, project.as_ref()),
+                    project.as_ref(),
+                    &swarm,
+                ),
                 files,
                 version,
                 project,
@@ -76,6 +131,13 @@ async fn get(r: Reading, GetStack { name }: GetStack) -> Result<Stack, Error> {
             files: StackFiles::default(),
             version: 0,
             project,
+            run: None,
+        }),
+        Err(e) if e.status() == 404 && swarm.as_ref().is_some_and(|s| !s.is_empty()) => Ok(Stack {
+            summary: on_swarm(summary(None, &name, &r.on, None), None, &swarm),
+            files: StackFiles::default(),
+            version: 0,
+            project: None,
             run: None,
         }),
         Err(e) => Err(e),
@@ -162,11 +224,14 @@ async fn rename(actor: Actor, call: Call<RenameStack>) -> Result<StackSummary, E
         validate_stack_name(&to)?;
         idle(&r, &name, "rename").await?;
         // The engine's containers of a project by the new name would become the stack's.
-        if find(&projects(&call.on).await?, &to).is_some() {
+        let on_swarm = swarm_stacks(&call.on, Some(&to)).await?;
+        if find(&projects(&call.on).await?, &to).is_some()
+            || on_swarm.is_some_and(|s| !s.is_empty())
+        {
             return Err(Error::new(
                 409,
                 format!(
-                    "the engine {} runs a compose project named {to}",
+                    "the engine {} runs a compose project or swarm stack named {to}",
                     call.on.name
                 ),
             ));
@@ -295,8 +360,13 @@ async fn saved(
         .await?;
     let projects = projects(on).await.unwrap_or_default();
     let project = find(&projects, name).cloned();
+    let swarm = swarm_stacks(on, Some(name)).await.unwrap_or_default();
     Ok(Stack {
-        summary: summary(Some(&disk), name, on, project.as_ref()),
+        summary: on_swarm(
+            summary(Some(&disk), name, on, project.as_ref()),
+            project.as_ref(),
+            &swarm,
+        ),
         files,
         version,
         project,
@@ -310,9 +380,21 @@ async fn mine(r: &Reading, name: &str) -> Result<(), Error> {
     belongs(name, owner.as_deref(), &r.engines, &r.on)
 }
 
-/// 409 while the engine has a container of the stack's project.
+/// 409 while the engine has a container of the stack's project, or a swarm service of it.
 async fn idle(r: &Reading, name: &str, doing: &str) -> Result<(), Error> {
     mine(r, name).await?;
+    if let Some(services) = swarm_stacks(&r.on, Some(name)).await?
+        && !services.is_empty()
+    {
+        return Err(Error::new(
+            409,
+            format!(
+                "the stack {name} has {} service(s) on the swarm of {}: take it down before you {doing} it",
+                services.len(),
+                r.on.name
+            ),
+        ));
+    }
     let projects = projects(&r.on).await?;
     if let Some(project) = find(&projects, name) {
         return Err(Error::new(
@@ -383,6 +465,7 @@ fn summary(
         services: disk.map(|d| d.services.clone()).unwrap_or_default(),
         containers: 0,
         file: disk.and_then(|d| d.file).map(str::to_string),
+        swarm: false,
     }
     .counted(project)
 }
