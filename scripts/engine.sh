@@ -31,7 +31,7 @@ stop() {
   local pid; pid=$(cat "$PID_FILE")
   log "stopping the Docker engine this run started (pid $pid)"
   as_root kill "$pid" 2>/dev/null || true
-  for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+  for _ in $(seq 1 40); do as_root kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
   rm -f "$PID_FILE"
 }
 

@@ -7,6 +7,8 @@
 #       certificates made here (NAME/tls: ca.pem, client cert.pem and key.pem, and
 #       other-ca.pem, a CA that signed nothing, for the "wrong CA" case). Prints the socket.
 #       Starting an engine that runs already only prints its socket.
+#       With BERTH_ENGINE_NETNS=NS it runs in that network namespace (entered with nsenter
+#       --net only: `ip netns exec` would remount /sys and hide the cgroups dockerd needs).
 #   private-engine.sh stop NAME
 #       stops it (its data stays, so a start brings its containers back like a reboot).
 source "$(dirname "$0")/lib.sh"
@@ -50,7 +52,9 @@ start() {
     args+=(--tlsverify --tlscacert "$dir/tls/ca.pem" --tlscert "$dir/tls/server-cert.pem"
       --tlskey "$dir/tls/server-key.pem" -H "tcp://127.0.0.1:$tls_port")
   fi
-  as_root sh -c 'exec "$@" >"$0" 2>&1 &' "$dir/dockerd.log" dockerd "${args[@]}"
+  local enter=()
+  [ -z "${BERTH_ENGINE_NETNS:-}" ] || enter=(nsenter "--net=/run/netns/$BERTH_ENGINE_NETNS")
+  as_root "${enter[@]}" sh -c 'exec "$@" >"$0" 2>&1 &' "$dir/dockerd.log" dockerd "${args[@]}"
   for _ in $(seq 1 60); do
     if docker -H "unix://$sock" info >/dev/null 2>&1; then break; fi
     sleep 0.5
@@ -71,7 +75,7 @@ stop() {
   [ -f "$dir/dockerd.pid" ] || return 0
   local pid; pid=$(cat "$dir/dockerd.pid")
   as_root kill "$pid" 2>/dev/null || true
-  for _ in $(seq 1 80); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+  for _ in $(seq 1 80); do as_root kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
   rm -f "$dir/dockerd.pid"
 }
 

@@ -33,6 +33,7 @@ cleanup() {
   for dir in "$BERTH_ROOT"/target/berth-engines/*/; do
     [ -d "$dir" ] && "$BERTH_ROOT/scripts/private-engine.sh" stop "$(basename "$dir")" 2>/dev/null || true
   done
+  "$BERTH_ROOT/scripts/swarm-pair.sh" stop 2>/dev/null || true
   "$BERTH_ROOT/scripts/private-sshd.sh" stop 2>/dev/null || true
   "$BERTH_ROOT/scripts/private-registry.sh" stop 2>/dev/null || true
   stop_started_engine

@@ -4,8 +4,8 @@
 // leaving the page closes the stream on the server. Operators scale the service, change its
 // image (a rolling update), drain and reactivate the node and label it, each checked with
 // the CLI;
-// a stack deploys on the swarm from its page (the swarm's plan, its services live) and comes
-// down with `docker stack rm`, asked first.
+// a stack deploys on the swarm from its page (the swarm's plan, its services live), the
+// stacks list follows it, and it comes down with `docker stack rm`, asked first.
 import { test, expect } from '@playwright/test';
 import { ChildProcess, spawnSync } from 'node:child_process';
 import { docker, LOCAL, privateEngine, startBerth } from './engines';
@@ -150,11 +150,19 @@ test('a service\'s page shows its tasks and both replicas\' live lines', async (
     const stackService = page.locator(`tr.service-row[data-name="${STACK}_web"]`);
     await expect(stackService.getByTestId('replicas')).toHaveText('2/2', { timeout: 30_000 });
     await expect(page.getByTestId('stack-state')).toHaveText('running');
+    await expect(page.getByTestId('live-status')).toHaveText('live');
     expect(docker(swarm, 'stack', 'services', STACK, '--format', '{{.Name}}')).toBe(`${STACK}_web`);
     await page.goto(`${BASE}/engines/swarm/swarm`);
     await expect(page.locator(`tr.service-row[data-name="${STACK}_web"]`).getByTestId('service-stack')).toHaveText(STACK);
     await page.goto(`${BASE}/engines/swarm/stacks`);
-    await expect(page.locator(`tr.stack-row[data-name="${STACK}"]`).getByTestId('stack-state')).toHaveText('running');
+    await hydrated(page);
+    const stackState = page.locator(`tr.stack-row[data-name="${STACK}"]`).getByTestId('stack-state');
+    await expect(stackState).toHaveText('running');
+    // The list follows the swarm: a scale made with the CLI shows without a reload.
+    docker(swarm, 'service', 'scale', '-d', `${STACK}_web=0`);
+    await expect(stackState).toHaveText('stopped', { timeout: 30_000 });
+    docker(swarm, 'service', 'scale', '-d', `${STACK}_web=2`);
+    await expect(stackState).toHaveText('running', { timeout: 30_000 });
 
     // Both pages with their controls: legible in both themes, no sideways scroll at 375 px.
     for (const path of [`/engines/swarm/services/${SERVICE}`, '/engines/swarm/swarm', `/engines/swarm/stacks/${STACK}`]) {

@@ -127,7 +127,7 @@ fn StackView(on: On, initial: Stack) -> impl IntoView {
         })
     });
     let services = RwSignal::new(None::<Vec<SwarmService>>);
-    if swarm {
+    let swarm_status = swarm.then(|| {
         let (on, name) = (on.clone(), name.clone());
         use_live(
             move || Some(urls::ws_swarm(&on)),
@@ -138,8 +138,18 @@ fn StackView(on: On, initial: Stack) -> impl IntoView {
                     services.set(Some(mine.collect()));
                 }
             },
-        );
-    }
+        )
+    });
+    // Whichever stream the page follows, said beside its services.
+    let status = swarm_status.or_else(|| live.map(|live| live.status));
+    let status = status.map(|status| {
+        view! {
+            " "
+            <span class=move || status.get().class() data-testid="live-status">
+                {move || status.get().label()}
+            </span>
+        }
+    });
     // The stack's containers as the stream has them, else as the page was rendered.
     let project = {
         let name = name.clone();
@@ -206,7 +216,7 @@ fn StackView(on: On, initial: Stack) -> impl IntoView {
         {move || {
             context.shown_run.get().map(|n| view! { <RunOutput n /> })
         }}
-        <h2>"Services"</h2>
+        <h2>"Services" {status}</h2>
         {members}
         {match (external, swarm) {
             (true, false) => view! { <ForOperators><ExternalFileView /></ForOperators> }.into_any(),

@@ -1,14 +1,16 @@
 //! `/stacks` (an engine's compose stacks, and the projects it runs with no folder here) and
 //! `/all/stacks` (every engine's), with each stack's state kept current by the engine's
-//! list stream, and the form that makes a new stack from a template or pasted YAML.
+//! list stream (and a swarm's stacks by its swarm stream), and the form that makes a new stack from a template or pasted YAML.
 
 use super::container_actions::ForOperators;
 use crate::controls::Feedback;
+use crate::frames::Frame;
 use crate::layout::{engine_epoch, go_to, page_engine};
+use crate::live::use_live;
 use crate::live_containers::use_live_containers;
 use crate::model::{
-    ListEngines, ListStacks, SaveOptions, SaveStack, StackFiles, StackSummary, group_projects,
-    validate_stack_name,
+    ListEngines, ListStacks, SaveOptions, SaveStack, StackFiles, StackSummary, SwarmService,
+    group_projects, validate_stack_name,
 };
 use crate::urls::{self, On};
 use crate::{Hydrated, api, status::ErrorPanel};
@@ -18,20 +20,21 @@ use leptos_meta::Title;
 /// What a new stack starts from when nothing is pasted.
 const TEMPLATE: &str = "services:\n  app:\n    image: nginx:alpine\n    restart: unless-stopped\n";
 
-/// `list` counted again against the engine's containers now (a swarm's stacks as the
-/// server counted their services).
+/// `list` counted again against the engine's containers and the swarm's services now, as
+/// far as the streams have told them (else as the server counted).
 fn recount(
     list: &[StackSummary],
-    containers: Vec<crate::model::ContainerSummary>,
+    containers: Option<Vec<crate::model::ContainerSummary>>,
+    services: Option<&[SwarmService]>,
 ) -> Vec<StackSummary> {
-    let projects = group_projects(containers);
+    let projects = containers.map(group_projects);
     list.iter()
-        .map(|s| {
-            let project = projects.iter().find(|p| p.name == s.name);
-            match s.swarm {
-                true => s.clone(),
-                false => s.clone().counted(project),
-            }
+        .map(|s| match (s.swarm, &projects, services) {
+            (true, _, Some(services)) => s.clone().counted_on_swarm(services),
+            (false, Some(projects), _) => s
+                .clone()
+                .counted(projects.iter().find(|p| p.name == s.name)),
+            _ => s.clone(),
         })
         .collect()
 }
@@ -44,6 +47,27 @@ pub fn StackList() -> impl IntoView {
         |(_, on)| api::read(on, ListStacks {}),
     );
     let live = use_live_containers(move || on.get());
+    // The swarm's stream too, only when the engine has stacks on a swarm: a memo, so a
+    // list read again for the same engine keeps the socket open.
+    let services = RwSignal::new(None::<Vec<SwarmService>>);
+    let swarm_path = Memo::new(move |_| {
+        let listed = stacks.get().and_then(Result::ok);
+        let on_swarm = listed.is_some_and(|list| list.iter().any(|s| s.swarm));
+        on_swarm.then(|| urls::ws_swarm(&on.get()))
+    });
+    // Another engine's services never count for this one's stacks.
+    Effect::new(move |_| {
+        swarm_path.track();
+        services.set(None);
+    });
+    use_live(
+        move || swarm_path.get(),
+        move |frame| {
+            if let Frame::Swarm(now) = frame {
+                services.set(Some(now.swarm.services));
+            }
+        },
+    );
     view! {
         <Title text="Stacks" />
         <h1>"Stacks"</h1>
@@ -56,9 +80,8 @@ pub fn StackList() -> impl IntoView {
                                 <NewStack on=on.get_untracked() />
                             </ForOperators>
                             {move || {
-                                let list = live
-                                    .containers()
-                                    .map_or_else(|| initial.clone(), |c| recount(&initial, c));
+                                let list = services
+                                    .with(|s| recount(&initial, live.containers(), s.as_deref()));
                                 if list.is_empty() {
                                     return view! {
                                         <p class="muted">

@@ -12,6 +12,7 @@ mod compose;
 mod external;
 mod folder;
 mod history;
+mod looked_up;
 mod plan;
 mod records;
 mod runs;
@@ -30,6 +31,7 @@ use app::model::{
     StackVersionFiles, validate_stack_name,
 };
 use folder::{BERTH_DIR, ENV_FILE, Folder, io_error};
+use looked_up::LookedUp;
 use std::{
     fs,
     path::{Path, PathBuf},
@@ -85,18 +87,13 @@ pub struct Stacks {
     writing: tokio::sync::Mutex<()>,
     runs: Arc<runs::Runs>,
     compose_command: Option<String>,
-    /// The compose CLI once one answered, or when none did last (looked for again after
-    /// [`LOOK_AGAIN`]).
-    cli: tokio::sync::Mutex<Result<compose::Cli, std::time::Instant>>,
+    /// The compose CLI.
+    cli: LookedUp<compose::Cli>,
     /// Checks and plans at once (each is a CLI process); more wait.
     cli_slots: tokio::sync::Semaphore,
-    /// The Docker CLI for stacks on a swarm once it answered, or when it did not last
-    /// (looked for again after [`LOOK_AGAIN`]).
-    stack_cli: tokio::sync::Mutex<Result<swarm::StackCli, std::time::Instant>>,
+    /// The Docker CLI, for stacks on a swarm.
+    stack_cli: LookedUp<swarm::StackCli>,
 }
-
-/// How long Berth believes there is no compose CLI before it looks again.
-const LOOK_AGAIN: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Compose CLI checks and plans running at once.
 const CLI_SLOTS: usize = 2;
@@ -119,9 +116,9 @@ impl Stacks {
             writing: tokio::sync::Mutex::new(()),
             runs: Arc::new(runs::Runs::new(registry, tasks, shutdown, timeout)),
             compose_command: settings.compose_command.clone(),
-            cli: tokio::sync::Mutex::new(Err(std::time::Instant::now() - LOOK_AGAIN)),
+            cli: LookedUp::new(),
             cli_slots: tokio::sync::Semaphore::new(CLI_SLOTS),
-            stack_cli: tokio::sync::Mutex::new(Err(std::time::Instant::now() - LOOK_AGAIN)),
+            stack_cli: LookedUp::new(),
         })
     }
 
@@ -301,16 +298,9 @@ impl Stacks {
 
     /// The compose CLI, or 503 saying what is missing.
     async fn cli(&self) -> Result<compose::Cli, Error> {
-        let mut cli = self.cli.lock().await;
-        if cli
-            .as_ref()
-            .is_err_and(|since| since.elapsed() >= LOOK_AGAIN)
-        {
-            *cli = compose::Cli::detect(self.compose_command.as_deref())
-                .await
-                .ok_or_else(std::time::Instant::now);
-        }
-        cli.clone().map_err(|_| {
+        let command = self.compose_command.as_deref();
+        let cli = self.cli.get(|| compose::Cli::detect(command)).await;
+        cli.ok_or_else(|| {
             Error::new(
                 503,
                 match &self.compose_command {
@@ -327,16 +317,8 @@ impl Stacks {
 
     /// The Docker CLI for a swarm's stacks, or 503.
     async fn stack_cli(&self) -> Result<swarm::StackCli, Error> {
-        let mut cli = self.stack_cli.lock().await;
-        if cli
-            .as_ref()
-            .is_err_and(|since| since.elapsed() >= LOOK_AGAIN)
-        {
-            *cli = swarm::StackCli::detect()
-                .await
-                .ok_or_else(std::time::Instant::now);
-        }
-        cli.clone().map_err(|_| {
+        let cli = self.stack_cli.get(swarm::StackCli::detect).await;
+        cli.ok_or_else(|| {
             Error::new(
                 503,
                 "no Docker CLI (`docker`) on Berth's machine: a stack on a swarm is deployed with `docker stack deploy`",
@@ -369,6 +351,7 @@ impl Stacks {
         self.runs.idle(name)?;
         let (this, stack, by) = (self.clone(), name.to_string(), by.to_string());
         let service = options.service.clone();
+        let reads_no_file = on_swarm && action == StackAction::Down;
         let (folder, file, run, env) = blocking(move || {
             let folder = this.existing(&stack)?;
             let file = folder.compose_file().ok_or_else(|| {
@@ -376,6 +359,12 @@ impl Stacks {
             })?;
             // The files as a save reads them (no links, no hard links) before the CLI does.
             let env = this.files(&folder)?;
+            // Written on disk by someone else maybe: the paths it names are checked again,
+            // but for `docker stack rm`, which reads no file (a stack saved before the
+            // check existed can always come down).
+            if !reads_no_file {
+                yaml::checked(file, &env.compose).map_err(|e| Error::new(422, e))?;
+            }
             let run = StackRun {
                 n: records::next(&folder)?,
                 action,
@@ -396,8 +385,12 @@ impl Stacks {
         let target = compose::Target::of(name, &folder.path, file);
         let (cli, steps) = match (cli, compose_steps) {
             (runs::Tool::Stack(cli), _) => {
-                let steps = swarm::arguments(action, &target, options)?;
-                let cli = cli.with_variables(swarm::variables(&env.env, &env.compose)?);
+                let steps = swarm::arguments(&cli, action, &target, options)?;
+                let variables = match reads_no_file {
+                    true => Vec::new(),
+                    false => swarm::variables(&env.env, &env.compose)?,
+                };
+                let cli = cli.with_variables(variables);
                 (runs::Tool::Stack(cli), steps)
             }
             (cli, steps) => (cli, steps.unwrap_or_default()),
@@ -471,7 +464,7 @@ impl Stacks {
                 })?;
                 let files = this.files(&folder)?;
                 swarm::variables(&files.env, &files.compose)?;
-                yaml::services(file, &files.compose).map_err(|e| Error::new(422, e))
+                yaml::checked(file, &files.compose).map_err(|e| Error::new(422, e))
             })
             .await?;
             return Ok(swarm::plan(&cli, &wanted, &running));
@@ -483,7 +476,9 @@ impl Stacks {
             let file = folder
                 .compose_file()
                 .ok_or_else(|| Error::new(409, format!("the stack {stack} has no compose file")))?;
-            this.files(&folder)?;
+            // The CLI reads the files it names to hash the services: checked first.
+            let files = this.files(&folder)?;
+            yaml::checked(file, &files.compose).map_err(|e| Error::new(422, e))?;
             Ok(compose::Target::of(&stack, &folder.path, file))
         })
         .await?;
@@ -584,15 +579,16 @@ fn engine_file(folder: &Folder) -> Option<String> {
         .filter(|name| app::model::is_plain_name(name))
 }
 
-/// What a save refuses before it writes: a file over 1 MiB (413), a compose file that is
-/// not YAML or has no mapping at its top (422, with the line).
+/// What a save refuses before it writes (and before the CLI judges the file): a file over
+/// 1 MiB (413), a compose file that is not YAML, has no mapping at its top, or names a file
+/// outside the stack's folder for the CLI to read (422, with the line).
 pub fn check(files: &StackFiles) -> Result<(), Error> {
     for (file, text) in [("compose.yaml", &files.compose), (".env", &files.env)] {
         if text.len() > MAX_STACK_FILE {
             return Err(Error::new(413, format!("{file} is larger than 1 MiB")));
         }
     }
-    yaml::services("compose.yaml", &files.compose).map_err(|e| Error::new(422, e))?;
+    yaml::checked("compose.yaml", &files.compose).map_err(|e| Error::new(422, e))?;
     Ok(())
 }
 

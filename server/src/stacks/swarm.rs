@@ -76,9 +76,25 @@ impl StackCli {
     }
 }
 
+impl StackCli {
+    /// Whether `stack deploy` and `stack rm` have `--detach` (CLI 26 and later). Its default, not waiting
+    /// for the services to converge, is what Berth wants: the stack page follows them
+    /// live, and a service that never converges would hold the stack's run for ever. So
+    /// Berth says it, in case a later CLI waits by default.
+    fn has_detach(&self) -> bool {
+        let major = self
+            .version
+            .strip_prefix("Docker version ")
+            .and_then(|v| v.split('.').next())
+            .and_then(|major| major.parse::<u32>().ok());
+        major.is_some_and(|major| major >= 26)
+    }
+}
+
 /// The CLI's arguments for `action` on the stack `target`: 400 for one service (a swarm
 /// stack deploys whole), 409 for what a swarm has no command for.
 pub fn arguments(
+    cli: &StackCli,
     action: StackAction,
     target: &Target,
     options: &RunOptions,
@@ -101,13 +117,23 @@ pub fn arguments(
         // pull asks again for every one (the CLI's default).
         let resolve = if pull { "always" } else { "changed" };
         args.extend(["--resolve-image", resolve].map(String::from));
+        if cli.has_detach() {
+            args.push("--detach=true".into());
+        }
         args.push(target.stack.clone());
         args
     };
     Ok(vec![match action {
         StackAction::Deploy => deploy(false),
         StackAction::Pull => deploy(true),
-        StackAction::Down => ["stack", "rm", &target.stack].map(String::from).into(),
+        StackAction::Down => {
+            let mut args: Vec<String> = ["stack", "rm"].map(String::from).into();
+            if cli.has_detach() {
+                args.push("--detach=true".into());
+            }
+            args.push(target.stack.clone());
+            args
+        }
         StackAction::Stop | StackAction::Start | StackAction::Restart => {
             return Err(Error::new(
                 409,
@@ -295,17 +321,18 @@ pub async fn images(engine: &Engine, stack: &str) -> Result<Vec<DeployedImage>, 
     let mut images: Vec<DeployedImage> = services
         .into_iter()
         .map(|s| {
-            let summary = crate::docker::swarm::service(s.clone());
             let spec = s
                 .spec
-                .and_then(|s| s.task_template)
-                .and_then(|t| t.container_spec)
-                .and_then(|c| c.image)
+                .as_ref()
+                .and_then(|s| s.task_template.as_ref())
+                .and_then(|t| t.container_spec.as_ref())
+                .and_then(|c| c.image.as_deref())
                 .unwrap_or_default();
             let digest = spec.split_once('@').map(|(_, d)| d.to_string());
+            let summary = crate::docker::swarm::service(s);
             DeployedImage {
                 service: summary.stack_service().to_string(),
-                image: summary.image.clone(),
+                image: summary.image,
                 id: digest.clone().unwrap_or_default(),
                 digest,
             }
@@ -320,6 +347,13 @@ mod tests {
     use super::*;
     use std::path::PathBuf;
 
+    fn cli(version: &str) -> StackCli {
+        StackCli {
+            version: version.into(),
+            variables: Vec::new(),
+        }
+    }
+
     fn target() -> Target {
         Target {
             stack: "shop".into(),
@@ -331,8 +365,9 @@ mod tests {
 
     #[test]
     fn a_swarm_stack_deploys_whole_and_comes_down_with_stack_rm() {
+        let old = cli("Docker version 20.10.24+dfsg1, build 297e128");
         let options = RunOptions::default();
-        let deploy = arguments(StackAction::Deploy, &target(), &options).unwrap();
+        let deploy = arguments(&old, StackAction::Deploy, &target(), &options).unwrap();
         assert_eq!(
             deploy,
             [[
@@ -350,7 +385,7 @@ mod tests {
             registry_auth: Some(true),
             ..RunOptions::default()
         };
-        let pull = arguments(StackAction::Pull, &target(), &asked).unwrap();
+        let pull = arguments(&old, StackAction::Pull, &target(), &asked).unwrap();
         assert_eq!(
             pull[0][4..],
             [
@@ -361,18 +396,24 @@ mod tests {
                 "shop"
             ]
         );
-        let down = arguments(StackAction::Down, &target(), &options).unwrap();
+        let down = arguments(&old, StackAction::Down, &target(), &options).unwrap();
         assert_eq!(down, [["stack", "rm", "shop"]]);
         for action in [StackAction::Stop, StackAction::Start, StackAction::Restart] {
-            let e = arguments(action, &target(), &options).unwrap_err();
+            let e = arguments(&old, action, &target(), &options).unwrap_err();
             assert_eq!(e.status(), 409);
         }
         let one = RunOptions {
             service: Some("web".into()),
             ..RunOptions::default()
         };
-        let e = arguments(StackAction::Deploy, &target(), &one).unwrap_err();
+        let e = arguments(&old, StackAction::Deploy, &target(), &one).unwrap_err();
         assert_eq!(e.status(), 400);
+        // A CLI that has --detach is told not to wait, whatever its default.
+        let new = cli("Docker version 28.2.2, build e6534b4");
+        let deploy = arguments(&new, StackAction::Deploy, &target(), &options).unwrap();
+        assert_eq!(deploy[0][7..], ["--detach=true", "shop"]);
+        let down = arguments(&new, StackAction::Down, &target(), &options).unwrap();
+        assert_eq!(down, [["stack", "rm", "--detach=true", "shop"]]);
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! Issue 27, compose stacks as folders: files saved whole and versioned (a hand edit kept
 //! as a version before Berth writes over it), restored, renamed and removed; bad names,
 //! large files and broken YAML refused before anything is written; links never followed
-//! out of the stacks folder; a stack on the engine it was made on; its state from the
-//! engine's containers, and the compose projects with no folder listed as external.
+//! out of the stacks folder, nor a path the compose file names for the CLI to read; a
+//! stack on the engine it was made on; its state from the engine's containers, and the
+//! compose projects with no folder listed as external.
 
 use crate::common::{Fixture, TestServer, docker_endpoint, find_in};
 use reqwest::Method;
@@ -197,6 +198,46 @@ async fn bad_names_large_files_and_broken_yaml_write_nothing() {
         "{:?}",
         fs::read_dir(&dir.0).map(|d| d.count())
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_a_compose_file_names_stay_in_the_stacks_folder() {
+    let dir = StacksDir::new("paths");
+    let server = server_on(&dir).await;
+    // A path Berth's machine would read for the CLI, outside the stack's folder: refused
+    // before the CLI sees it, with its line; nothing written.
+    let outside = [
+        "services:\n  web:\n    image: berth-test/busybox:latest\n    env_file: /etc/hostname\n",
+        "services:\n  web:\n    image: berth-test/busybox:latest\n    env_file: [../../etc/hostname]\n",
+        "x-f: &f /etc/hostname\nservices:\n  web:\n    image: berth-test/busybox:latest\n    env_file: *f\n",
+        "services:\n  web:\n    image: berth-test/busybox:latest\n    secrets: [s]\nsecrets:\n  s: {file: /etc/hostname}\n",
+        "services:\n  web:\n    build: {context: ., dockerfile: /etc/hostname}\n",
+    ];
+    for compose in outside {
+        let (status, answer) = put(&server, "/api/stacks/out", compose, "").await;
+        assert_eq!(status, 422, "{compose}: {answer}");
+        let error = answer["error"].as_str().unwrap();
+        assert!(error.contains("stack's folder"), "{error}");
+        assert!(app::model::error_line(error).is_some(), "{error}");
+    }
+    assert!(!dir.0.exists());
+    // In the folder: taken (the CLI reads the stack's own .env for the service).
+    let inside = "services:\n  web:\n    image: berth-test/busybox:latest\n    env_file: .env\n";
+    let (status, answer) = put(&server, "/api/stacks/inside", inside, "A=1\n").await;
+    assert_eq!(status, 200, "{answer}");
+    // Written on disk by someone else: a plan and a run check it again.
+    let file = dir.0.join("inside/compose.yaml");
+    fs::write(&file, outside[0]).unwrap();
+    let (status, answer) = server.get_json("/api/stacks/inside/plan").await;
+    assert_eq!(status, 422, "{answer}");
+    let (status, answer) = server.post("/api/stacks/inside/deploy").await;
+    assert_eq!(status, 422, "{answer}");
+    assert!(
+        answer["error"].as_str().unwrap().contains("env_file"),
+        "{answer}"
+    );
+    let (_, runs) = server.get_json("/api/stacks/inside/runs").await;
+    assert_eq!(runs, json!([]), "no run was recorded");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

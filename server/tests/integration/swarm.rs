@@ -3,7 +3,9 @@
 //! services and tasks through the API and the pages, and its merged live log as one hub
 //! per service, with both replicas' lines, counted per engine and gone with its last client.
 //! Issue 28: operators scale, change the image, force a redeploy, roll back and drain, each
-//! checked with the docker CLI; a change read before another is refused (409).
+//! checked with the docker CLI; a change read before another is refused (409). Two engines
+//! in one swarm (each in a network namespace of its own): a drain moves the tasks to the
+//! other node.
 
 use crate::common::{PrivateEngine, TestServer, WsClient, docker_endpoint};
 use app::frames::Frame;
@@ -779,4 +781,159 @@ async fn a_global_service_has_no_replicas_and_failed_updates_say_why() {
     assert_eq!(status, 200, "{said}");
     let message = update_reaches(&server, &rolled.name, "rollback_completed").await;
     assert!(!message.is_empty(), "Docker says why it rolled back");
+}
+
+/// Two engines that form one swarm, each in a network namespace of its own
+/// (scripts/swarm-pair.sh): `manager` made it, `worker` joined. Both stopped and the
+/// namespaces removed on drop.
+struct SwarmPair {
+    manager: PrivateEngine,
+    worker: PrivateEngine,
+    /// Last, so the engines are stopped first.
+    _stop: PairStop,
+}
+
+/// Stops the pair and removes its namespaces on drop: made before the pair starts, so a
+/// start that fails halfway is undone too.
+struct PairStop;
+
+impl SwarmPair {
+    fn start() -> Self {
+        let stop = PairStop;
+        let sockets = crate::common::script("swarm-pair.sh", &["start"]);
+        let mut sockets = sockets.lines().map(|s| format!("unix://{s}"));
+        let mut engine = |name: &str| PrivateEngine {
+            name: name.into(),
+            host: sockets.next().expect("a socket per engine"),
+            tls_port: None,
+        };
+        Self {
+            manager: engine("pair-a"),
+            worker: engine("pair-b"),
+            _stop: stop,
+        }
+    }
+}
+
+impl Drop for PairStop {
+    fn drop(&mut self) {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/swarm-pair.sh");
+        let _ = std::process::Command::new("bash")
+            .args([script, "stop"])
+            .output();
+    }
+}
+
+/// The service's running containers on `engine`, as its own CLI lists them.
+fn running_on(engine: &PrivateEngine, service: &str) -> usize {
+    let label = format!("label=com.docker.swarm.service.name={service}");
+    engine
+        .docker(&["ps", "-q", "--filter", &label])
+        .lines()
+        .count()
+}
+
+/// Each node's (availability, tasks meant to run on it), as Berth reads the swarm: the
+/// manager's first.
+async fn nodes_of(server: &TestServer) -> Vec<(String, String, u64)> {
+    let (status, swarm) = server.get_json("/api/engines/pair/swarm").await;
+    assert_eq!(status, 200, "{swarm}");
+    let mut nodes: Vec<(String, String, u64, bool)> = swarm["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| {
+            (
+                n["id"].as_str().unwrap().to_string(),
+                n["availability"].as_str().unwrap().to_string(),
+                n["tasks"].as_u64().unwrap(),
+                n["role"] == "manager",
+            )
+        })
+        .collect();
+    nodes.sort_by_key(|n| !n.3);
+    nodes.into_iter().map(|(id, a, t, _)| (id, a, t)).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drain_moves_tasks_to_the_other_node() {
+    let pair = SwarmPair::start();
+    // Stopped at once: sleep ignores SIGTERM, and the swarm would wait 10 s for each.
+    let service = Service::create(
+        &pair.manager,
+        "mover",
+        2,
+        &["--stop-grace-period", "1s"],
+        "sleep 600",
+    );
+    let name = service.name.as_str();
+    let server = TestServer::with_engines(&[("pair", pair.manager.endpoint())]).await;
+    let both_running = || running_on(&pair.manager, name) + running_on(&pair.worker, name) == 2;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !both_running() && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    assert!(both_running(), "two replicas running across the nodes");
+    let nodes = nodes_of(&server).await;
+    assert_eq!(nodes.len(), 2, "{nodes:?}");
+    let (manager, _, meant) = nodes[0].clone();
+    let (worker, _, others) = nodes[1].clone();
+    assert_eq!(meant + others, 2, "{nodes:?}");
+
+    // Drain the manager through Berth: its tasks move to the worker.
+    let availability = |node: &str| format!("/api/engines/pair/nodes/{node}/availability");
+    let (status, drained) = server
+        .send(
+            Method::POST,
+            &availability(&manager),
+            Some(json!({ "availability": "drain" })),
+        )
+        .await;
+    assert_eq!(status, 200, "{drained}");
+    let moved = || running_on(&pair.manager, name) == 0 && running_on(&pair.worker, name) == 2;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !moved() && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    assert_eq!(
+        (
+            running_on(&pair.manager, name),
+            running_on(&pair.worker, name)
+        ),
+        (0, 2),
+        "the drained node runs none, the other both"
+    );
+    // Berth's nodes say the same: what a drain of the worker would move now.
+    let want = [
+        (manager.clone(), "drain".to_string(), 0),
+        (worker.clone(), "active".to_string(), 2),
+    ];
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let mut nodes = nodes_of(&server).await;
+    while nodes != want && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        nodes = nodes_of(&server).await;
+    }
+    assert_eq!(nodes, want);
+
+    // Active again: the manager takes tasks again (Swarm moves none back by itself).
+    let (status, _) = server
+        .send(
+            Method::POST,
+            &availability(&manager),
+            Some(json!({ "availability": "active" })),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        pair.manager.docker(&[
+            "node",
+            "inspect",
+            "--format",
+            "{{.Spec.Availability}}",
+            &manager
+        ]),
+        "active"
+    );
+    drop(service);
 }

@@ -3,7 +3,9 @@
 //! CLI), its services grouped by `com.docker.stack.namespace` and counted as the CLI counts
 //! them, the swarm's plan (create, update, remove), the run's output and record as for
 //! Compose, what a swarm has no command for refused, and `docker stack rm` to take it down.
-//! A stack deployed with the CLI alone shows as external.
+//! A stack deployed with the CLI alone shows as external. A stack's secret made from a file
+//! in its folder reaches its service, and Berth refuses to remove it while the service uses
+//! it.
 
 use crate::common::{PrivateEngine, TestServer, docker_endpoint};
 use crate::stack_runs::{follow_on, start_on};
@@ -265,10 +267,17 @@ async fn a_stack_on_a_swarm_deploys_with_docker_stack_and_comes_down_with_stack_
     assert_eq!(status, 200, "{stack}");
     assert_eq!(stack["summary"]["external"], true, "{stack}");
 
-    // Down is `docker stack rm`: the services go.
-    let body = json!({ "compose": WEB_ONLY, "env": "" });
-    let (status, _) = server.send(Method::PUT, &path, Some(body)).await;
-    assert_eq!(status, 200);
+    // Down is `docker stack rm`, which reads no file: it takes the stack down even when
+    // its files are refused (the steering `.env` above, and a path outside its folder
+    // written on disk by hand, which a deploy refuses).
+    let outside = WEB_ONLY.replace("    deploy:", "    env_file: /etc/hostname\n    deploy:");
+    std::fs::write(dir.join("stacks").join(&name).join("compose.yaml"), outside).unwrap();
+    let (status, said) = server.post(&format!("{path}/deploy")).await;
+    assert_eq!(status, 422, "{said}");
+    assert!(
+        said["error"].as_str().unwrap().contains("env_file"),
+        "{said}"
+    );
     let (output, how) = run(&server, &name, "down").await;
     assert_eq!(how, "exit 0", "{output:?}");
     assert!(
@@ -280,5 +289,91 @@ async fn a_stack_on_a_swarm_deploys_with_docker_stack_and_comes_down_with_stack_
     assert!(stack_services(&engine, &name).is_empty());
     let (_, stack) = server.get_json(&path).await;
     assert_eq!(stack["summary"]["state"], "not_deployed", "{stack}");
+    drop(stacks);
+}
+
+/// A service that prints its secret, made by the stack from a file in its folder.
+const WITH_SECRET: &str = r#"services:
+  web:
+    image: berth-test/busybox:latest
+    command: sh -c "echo the token is $$(cat /run/secrets/token); trap 'exit 0' TERM; while true; do sleep 1; done"
+    networks: [outside]
+    secrets: [token]
+networks:
+  outside:
+    external: true
+    name: host
+secrets:
+  token:
+    file: ./token.txt
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stacks_secret_comes_from_its_folder_and_stays_while_its_service_uses_it() {
+    let engine = swarm_engine();
+    let pid = std::process::id();
+    let name = format!("berth-it-ssecret-{pid}");
+    let dir = std::env::temp_dir().join(format!("berth-it-swarm-secret-{pid}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    let stacks = Stacks {
+        engine: &engine,
+        names: vec![name.clone()],
+        dir: dir.clone(),
+    };
+    let root = dir.join("stacks");
+    let folder = root.join(&name);
+    let server = TestServer::with_engines_and(&[("swarm", engine.endpoint())], move |s| {
+        s.stacks.stacks_dir = Some(root)
+    })
+    .await;
+    let path = format!("/api/engines/swarm/stacks/{name}");
+    // Made first without the secret, then the file put in its folder, as a user would.
+    let bare = WITH_SECRET.replace("    secrets: [token]\n", "");
+    let bare = &bare[..bare.find("secrets:").unwrap()];
+    let body = json!({ "compose": bare, "env": "" });
+    let (status, saved) = server.send(Method::PUT, &path, Some(body)).await;
+    assert_eq!(status, 200, "{saved}");
+    std::fs::write(folder.join("token.txt"), format!("sesame-{pid}\n")).unwrap();
+    let body = json!({ "compose": WITH_SECRET, "env": "" });
+    let (status, saved) = server.send(Method::PUT, &path, Some(body)).await;
+    assert_eq!(status, 200, "{saved}");
+
+    let (output, how) = run(&server, &name, "deploy").await;
+    assert_eq!(how, "exit 0", "{output:?}");
+    let secret = format!("{name}_token");
+    let service = format!("{name}_web");
+    until(
+        "the service printing the secret from the folder",
+        async || {
+            let logs = std::process::Command::new("docker")
+                .args(["-H", &engine.host, "service", "logs", "--raw", &service])
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&logs.stdout).contains(&format!("the token is sesame-{pid}"))
+        },
+    )
+    .await;
+
+    // In use: Berth refuses to remove it, naming the service; the CLI still has it.
+    let (status, said) = server
+        .send(
+            Method::DELETE,
+            &format!("/api/engines/swarm/secrets/{secret}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 409, "{said}");
+    assert!(said["error"].as_str().unwrap().contains(&service), "{said}");
+    let secrets = engine.docker(&["secret", "ls", "--format", "{{.Name}}"]);
+    assert!(secrets.lines().any(|l| l == secret), "{secrets}");
+
+    // Down takes the secret with the stack.
+    let (output, how) = run(&server, &name, "down").await;
+    assert_eq!(how, "exit 0", "{output:?}");
+    until("the secret gone with the stack", async || {
+        let secrets = engine.docker(&["secret", "ls", "--format", "{{.Name}}"]);
+        !secrets.lines().any(|l| l == secret)
+    })
+    .await;
     drop(stacks);
 }
