@@ -5,7 +5,7 @@
 //! Issue 28: operators scale, change the image, force a redeploy, roll back and drain, each
 //! checked with the docker CLI; a change read before another is refused (409). Two engines
 //! in one swarm (each in a network namespace of its own): a drain moves the tasks to the
-//! other node.
+//! other node, and a node whose engine stopped shows as down.
 
 use crate::common::{PrivateEngine, TestServer, WsClient, docker_endpoint};
 use app::frames::Frame;
@@ -935,5 +935,28 @@ async fn a_drain_moves_tasks_to_the_other_node() {
         ]),
         "active"
     );
+
+    // The worker's engine stops: once the manager marks its node down, Berth shows it so,
+    // in the API and on the page, never as an error.
+    pair.worker.stop();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
+    loop {
+        let (status, swarm) = server.get_json("/api/engines/pair/swarm").await;
+        assert_eq!(status, 200, "{swarm}");
+        let node = crate::common::find_in(&swarm["nodes"], "the worker", |n| {
+            n["id"] == worker.as_str()
+        });
+        if node["state"] == "down" {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the worker never shown down: {node}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let (status, page) = server.get("/engines/pair/swarm").await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("state state-down"), "{page}");
     drop(service);
 }
