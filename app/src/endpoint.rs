@@ -190,6 +190,7 @@ pub fn routes() -> impl Iterator<Item = Route> {
         crate::model::SWARM_ROUTES,
         crate::model::ACCOUNT_ROUTES,
         crate::model::STACK_ROUTES,
+        crate::model::UPDATE_ROUTES,
         crate::resources::OBJECT_ROUTES,
     ]
     .into_iter()

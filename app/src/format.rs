@@ -50,6 +50,18 @@ pub fn docker_time(rfc3339: &str) -> String {
     format!("{} UTC", seconds.replacen('T', " ", 1))
 }
 
+/// A span at its largest unit: `3 d`, `5 h`, `12 min`, `40 s` (milliseconds in; a
+/// negative span is `0 s`).
+pub fn age(ms: i64) -> String {
+    let s = ms.max(0) / 1000;
+    match s {
+        s if s >= 86_400 => format!("{} d", s / 86_400),
+        s if s >= 3_600 => format!("{} h", s / 3_600),
+        s if s >= 60 => format!("{} min", s / 60),
+        s => format!("{s} s"),
+    }
+}
+
 /// Bytes in binary units, one decimal.
 pub fn bytes(n: i64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
@@ -69,6 +81,15 @@ pub fn bytes(n: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ages_read_at_their_largest_unit() {
+        assert_eq!(age(40_000), "40 s");
+        assert_eq!(age(12 * 60_000), "12 min");
+        assert_eq!(age(5 * 3_600_000 + 1), "5 h");
+        assert_eq!(age(3 * 86_400_000), "3 d");
+        assert_eq!(age(-5), "0 s");
+    }
 
     #[test]
     fn unix_times() {

@@ -128,30 +128,16 @@ pub fn is_image_reference(value: &str) -> bool {
     if let Some(hex) = value.strip_prefix("sha256:") {
         return (1..=64).contains(&hex.len()) && hex.bytes().all(|b| b.is_ascii_hexdigit());
     }
-    let (rest, digest) = match value.split_once('@') {
-        Some((rest, digest)) => (rest, Some(digest)),
-        None => (value, None),
-    };
+    let Reference { name, tag, digest } = split_reference(value);
     if digest.is_some_and(|d| !is_digest(d)) {
         return false;
     }
-    // The tag follows the last ':' that comes after the last '/' (a port's ':' is before).
-    let last_slash = rest.rfind('/').map_or(0, |i| i + 1);
-    let (name, tag) = match rest[last_slash..].rfind(':') {
-        Some(i) => (&rest[..last_slash + i], Some(&rest[last_slash + i + 1..])),
-        None => (rest, None),
-    };
     if tag.is_some_and(|t| !is_tag(t)) || name.is_empty() || name.len() > 255 {
         return false;
     }
-    let mut components = name.split('/').peekable();
+    let mut components = name.split('/');
     let first = components.next().unwrap_or_default();
-    let has_more = components.peek().is_some();
-    let is_domain = has_more
-        && (first.contains(['.', ':'])
-            || first == "localhost"
-            || first.bytes().any(|b| b.is_ascii_uppercase()));
-    if is_domain {
+    if has_domain(name) {
         if !is_domain_part(first) {
             return false;
         }
@@ -159,6 +145,42 @@ pub fn is_image_reference(value: &str) -> bool {
         return false;
     }
     components.all(is_path_component)
+}
+
+/// A reference's parts as written, unchecked: `name[:tag][@digest]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reference<'a> {
+    pub name: &'a str,
+    pub tag: Option<&'a str>,
+    pub digest: Option<&'a str>,
+}
+
+/// Splits a reference: the digest after `@`, the tag after the last `:` that follows the
+/// last `/` (a port's `:` comes before it).
+pub fn split_reference(value: &str) -> Reference<'_> {
+    let (rest, digest) = match value.split_once('@') {
+        Some((rest, digest)) => (rest, Some(digest)),
+        None => (value, None),
+    };
+    let last_slash = rest.rfind('/').map_or(0, |i| i + 1);
+    let (name, tag) = match rest[last_slash..].rfind(':') {
+        Some(i) => (&rest[..last_slash + i], Some(&rest[last_slash + i + 1..])),
+        None => (rest, None),
+    };
+    Reference { name, tag, digest }
+}
+
+/// Whether a name's first component is a registry (it holds a `.` or `:`, is `localhost`,
+/// or has an uppercase letter, and more components follow), as Docker decides it.
+pub fn has_domain(name: &str) -> bool {
+    match name.split_once('/') {
+        Some((first, _)) => {
+            first.contains(['.', ':'])
+                || first == "localhost"
+                || first.bytes().any(|b| b.is_ascii_uppercase())
+        }
+        None => false,
+    }
 }
 
 fn is_alnum_lower(b: u8) -> bool {
@@ -241,7 +263,7 @@ fn is_tag(tag: &str) -> bool {
 }
 
 /// `[A-Za-z][A-Za-z0-9]*([-_+.][A-Za-z][A-Za-z0-9]*)* ":" [0-9a-fA-F]{32,}`
-fn is_digest(digest: &str) -> bool {
+pub fn is_digest(digest: &str) -> bool {
     let Some((algorithm, hex)) = digest.split_once(':') else {
         return false;
     };

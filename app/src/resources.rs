@@ -76,9 +76,15 @@ pub struct ImageSummary {
 impl ImageSummary {
     /// The 12 hex digits `docker images` shows.
     pub fn short_id(&self) -> &str {
-        let hex = self.id.strip_prefix("sha256:").unwrap_or(&self.id);
-        &hex[..hex.len().min(12)]
+        short_hex(&self.id)
     }
+}
+
+/// An image id or digest as `docker images` shows one: its first 12 hex digits, without
+/// the algorithm.
+pub fn short_hex(id: &str) -> &str {
+    let hex = id.split_once(':').map_or(id, |(_, hex)| hex);
+    &hex[..hex.len().min(12)]
 }
 
 /// One layer of an image's history, newest first as Docker gives them.

@@ -56,6 +56,7 @@ mod http;
 mod live;
 mod stacks;
 mod store;
+mod updates;
 
 // What the binary and the integration tests reach; everything else is private to its layer.
 pub use accounts::{AccountSettings, AuthMode, now_ms};

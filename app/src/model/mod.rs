@@ -10,6 +10,7 @@ mod error;
 mod health;
 mod stacks;
 mod swarm;
+mod updates;
 
 pub use accounts::*;
 pub use actions::*;
@@ -19,6 +20,7 @@ pub use error::*;
 pub use health::*;
 pub use stacks::*;
 pub use swarm::*;
+pub use updates::*;
 
 // Here rather than in a domain's file: users, tokens and engines all name themselves by it.
 /// A name as Berth names its own things (users, tokens, engines): 1 to 64 of `a-z`, `0-9`,

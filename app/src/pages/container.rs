@@ -112,7 +112,7 @@ fn tabs(on: crate::urls::On, d: ContainerDetail) -> impl IntoView {
             </Transition>
         </nav>
         {move || match tab() {
-            Tab::Overview => overview(d.clone()).into_any(),
+            Tab::Overview => overview(on.clone(), d.clone()).into_any(),
             Tab::Logs => {
                 let path = crate::urls::ws_container_logs(&on, &id, 200);
                 view! { <crate::log_viewer::LogViewer path=path download_name=download_name.clone() /> }.into_any()
@@ -146,7 +146,7 @@ fn detail_view(on: crate::urls::On, d: ContainerDetail, after: Callback<bool>) -
     }
 }
 
-fn overview(d: ContainerDetail) -> impl IntoView {
+fn overview(on: crate::urls::On, d: ContainerDetail) -> impl IntoView {
     let command = [d.entrypoint.join(" "), d.command.join(" ")]
         .into_iter()
         .filter(|part| !part.is_empty())
@@ -183,6 +183,7 @@ fn overview(d: ContainerDetail) -> impl IntoView {
         <dl class="inspect">
             <dt>"Image"</dt>
             <dd class="mono">{d.image.clone()}</dd>
+            {d.running.then(|| view! { <super::image_updates::ContainerUpdate on id=d.id.clone() /> })}
             <dt>"Command"</dt>
             <dd class="mono" data-testid="command">{command}</dd>
             <dt>"Working dir"</dt>

@@ -27,6 +27,8 @@ pub fn ContainerList() -> impl IntoView {
     // on screen while the list reloads.
     let selected = RwSignal::new(std::collections::BTreeSet::<String>::new());
     let live = use_live_containers(move || on.get());
+    let updates = super::image_updates::use_updates(move || on.get());
+    let only_updates = RwSignal::new(false);
     // The list changes by itself (the events say what an action did); a container that
     // went away leaves the selection too.
     let reload = Callback::new(|()| {});
@@ -46,6 +48,7 @@ pub fn ContainerList() -> impl IntoView {
                 after=reload
             />
         </super::container_actions::ForOperators>
+        <super::image_updates::UpdatesBar on=on.get_untracked() found=updates only=only_updates />
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match containers.await {
@@ -55,7 +58,12 @@ pub fn ContainerList() -> impl IntoView {
                             live.or(&initial).into_iter().map(|c| Listed::on(&on, c)).collect()
                         });
                         view! {
-                            <Table list engines=Vec::new() actions=(selected, reload) />
+                            <Table
+                                list
+                                engines=Vec::new()
+                                actions=(selected, reload)
+                                updates=(updates, only_updates)
+                            />
                             <p class="muted live-note">
                                 <span class=move || live.status.get().class() data-testid="list-status">
                                     {move || live.status.get().label()}
@@ -228,14 +236,30 @@ pub fn Table(
     /// operators), and how to reload after an action.
     #[prop(optional)]
     actions: Option<(RwSignal<std::collections::BTreeSet<String>>, Callback<()>)>,
+    /// One engine's list: what the image update checks found (a badge per row), and
+    /// whether only the rows with an update are shown.
+    #[prop(optional)]
+    updates: Option<(RwSignal<Option<crate::model::Updates>>, RwSignal<bool>)>,
 ) -> impl IntoView {
     let hydrated = expect_context::<Hydrated>().0;
     let selected = actions.map_or_else(|| RwSignal::new(Default::default()), |(s, _)| s);
     let reload = actions.map(|(_, reload)| reload);
     let (query, set_query) = signal(String::new());
     let (engine, set_engine) = signal(String::new());
+    let only_updates = updates.map(|(_, only)| only);
+    let found = updates.map(|(found, _)| super::image_updates::by_container(found));
+    let has_update = move |id: &str| {
+        found.is_some_and(|f| {
+            f.with(|f| {
+                f.get(id)
+                    .is_some_and(|u| u.state == crate::model::UpdateState::Available)
+            })
+        })
+    };
     let shown_by = move |h: &Haystack| {
-        query.with(|q| h.matches(q)) && engine.with(|e| e.is_empty() || h.engine == *e)
+        query.with(|q| h.matches(q))
+            && engine.with(|e| e.is_empty() || h.engine == *e)
+            && (!only_updates.is_some_and(|o| o.get()) || has_update(&h.id))
     };
     let total = move || list.with(Vec::len);
     let shown = move || {
@@ -262,7 +286,7 @@ pub fn Table(
         >
             {
                 let haystack = Arc::new(Haystack::new(&listed.container, listed.engine.as_deref()));
-                row(listed, move || !shown_by(&haystack), reload, selected)
+                row(listed, move || !shown_by(&haystack), reload, selected, found)
             }
         </For>
     };
@@ -321,6 +345,7 @@ pub fn Table(
         {move || {
             let empty = match (total(), shown()) {
                 (0, _) => "No containers here. Start one with docker run or docker compose up: it shows up here at once.",
+                (_, 0) if only_updates.is_some_and(|o| o.get()) => "No container has an image update: uncheck \"Updates available only\" to see them all.",
                 (_, 0) => "No container matches the filter: clear it to see them all.",
                 _ => return None,
             };
@@ -334,6 +359,7 @@ fn row(
     hidden: impl Fn() -> bool + Send + Sync + 'static,
     reload: Option<Callback<()>>,
     selected: RwSignal<std::collections::BTreeSet<String>>,
+    updates: Option<Memo<std::collections::BTreeMap<String, crate::model::ImageUpdate>>>,
 ) -> impl IntoView {
     use super::container_actions::{ContainerActions, ForOperators};
     let Listed {
@@ -419,7 +445,16 @@ fn row(
                 <a href=href>{c.name.clone()}</a>
                 <div class="muted mono">{c.short_id().to_string()}</div>
             </td>
-            <td class="mono">{c.image}</td>
+            <td class="mono">
+                {c.image}
+                {
+                    let id = c.id.clone();
+                    move || {
+                        updates
+                            .and_then(|u| u.with(|u| super::image_updates::badge(u.get(&id))))
+                    }
+                }
+            </td>
             <td>
                 <span class=state_class>{c.state}</span>
             </td>

@@ -11,6 +11,7 @@ mod dashboard;
 mod disk;
 mod host_live;
 mod image_pull;
+mod image_updates;
 mod node_labels;
 mod not_found;
 mod objects;

@@ -166,7 +166,8 @@ impl Dialer {
     }
 }
 
-async fn tcp(addr: &str) -> io::Result<tokio::net::TcpStream> {
+/// A TCP connection to `addr` (`host:port`, an IPv6 host in brackets), without Nagle's delay.
+pub(crate) async fn tcp(addr: &str) -> io::Result<tokio::net::TcpStream> {
     let socket = tokio::net::TcpStream::connect(addr).await?;
     socket.set_nodelay(true)?;
     Ok(socket)
@@ -207,10 +208,7 @@ fn tls_config(files: &TlsFiles) -> Result<rustls::ClientConfig, String> {
     }
     let key = PrivateKeyDer::from_pem_slice(&readable(&files.key, "TLS key")?)
         .map_err(|e| pem_error("TLS key", &files.key, &e))?;
-    rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
-        .with_root_certificates(roots)
+    tls_roots(roots)?
         .with_client_auth_cert(chain, key)
         .map_err(|e| {
             format!(
@@ -219,6 +217,19 @@ fn tls_config(files: &TlsFiles) -> Result<rustls::ClientConfig, String> {
                 files.key.display()
             )
         })
+}
+
+/// A TLS client's configuration over `roots`, with ring and the safe protocol versions
+/// (engines and registries alike), waiting for its client certificate (or none).
+pub(crate) fn tls_roots(
+    roots: rustls::RootCertStore,
+) -> Result<rustls::ConfigBuilder<rustls::ClientConfig, rustls::client::WantsClientCert>, String> {
+    Ok(rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| e.to_string())?
+    .with_root_certificates(roots))
 }
 
 /// `ssh … docker system dial-stdio`: the far side's docker CLI joins its stdio to the

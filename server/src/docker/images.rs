@@ -111,7 +111,7 @@ pub async fn detail(engine: &Engine, reference: &str) -> Result<ImageDetail, Err
 }
 
 /// Unix seconds of an RFC 3339 time as Docker writes it (`2026-11-22T10:00:00.123Z`).
-fn unix_seconds(text: &str) -> Option<i64> {
+pub(crate) fn unix_seconds(text: &str) -> Option<i64> {
     let text = text.trim_matches('"');
     let (date, time) = text.split_once('T')?;
     let mut date = date.split('-').map(|p| p.parse::<i64>().ok());

@@ -55,6 +55,8 @@ pub struct Settings {
     pub accounts: crate::accounts::AccountSettings,
     #[command(flatten)]
     pub stacks: crate::stacks::StackSettings,
+    #[command(flatten)]
+    pub updates: crate::updates::UpdateSettings,
 }
 
 impl Settings {
@@ -86,6 +88,8 @@ pub struct AppState {
     pub body_timeout: Duration,
     /// The compose stacks' folders.
     pub stacks: Arc<crate::stacks::Stacks>,
+    /// Image updates: what the checks found, and their schedule.
+    pub updates: Arc<crate::updates::Updates>,
 }
 
 impl AppState {
@@ -146,6 +150,12 @@ impl AppState {
             sockets.tasks.clone(),
             sockets.shutdown.clone(),
         );
+        let updates = crate::updates::Updates::start(
+            sockets.engines.clone(),
+            &settings.updates,
+            sockets.tasks.clone(),
+            sockets.shutdown.clone(),
+        );
         Self {
             leptos_options,
             sockets,
@@ -154,6 +164,7 @@ impl AppState {
             auth: None,
             body_timeout: Duration::from_millis(settings.serve.body_timeout_ms),
             stacks,
+            updates,
         }
     }
 
@@ -189,7 +200,11 @@ impl AppState {
 /// the authorization table (for the route it matched, or the fallback's own
 /// check). Each is a `Router::layer`, so it runs for every route and for the fallback.
 pub fn router(state: AppState) -> Router {
-    let (api, reads) = api::routes(state.sockets.engines.clone(), state.stacks.clone());
+    let (api, reads) = api::routes(
+        state.sockets.engines.clone(),
+        state.stacks.clone(),
+        state.updates.clone(),
+    );
     let accounts = state.auth.is_some();
     let terminals = state.sockets.terminals.clone();
     let context = move || {

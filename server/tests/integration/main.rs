@@ -27,3 +27,4 @@ mod terminals;
 mod trust_accounts;
 mod trust_http;
 mod trust_streams;
+mod updates;

@@ -4,6 +4,7 @@
 //! networks; [`actions`]: starting, stopping, removing… containers and projects;
 //! [`stacks`]: compose stacks' folders, files and versions; [`swarm`]: a swarm's nodes and
 //! services, read and changed;
+//! [`updates`]: image updates found and checked;
 //! [`signin`]: `/api/auth/*`; [`accounts`]: `/api/users`, `/api/tokens`, `/api/audit`.
 
 pub mod accounts;
@@ -13,6 +14,7 @@ pub mod objects;
 pub mod signin;
 pub mod stacks;
 pub mod swarm;
+pub mod updates;
 
 use crate::{
     accounts::sessions::Caller,
@@ -42,6 +44,7 @@ use std::sync::Arc;
 pub fn routes(
     engines: Arc<Engines>,
     stacks: Arc<crate::stacks::Stacks>,
+    updates: Arc<crate::updates::Updates>,
 ) -> (Router<AppState>, app::api::SharedReads) {
     let api = Api::default()
         .read(|r: Reading, ListEngines {}| async move { Ok(r.engines.engines().await) })
@@ -55,10 +58,10 @@ pub fn routes(
         .read(container_stats)
         .read(projects)
         .read(project);
-    let api = swarm::routes(stacks::routes(objects::routes(actions::routes(
-        accounts::routes(api),
+    let api = updates::routes(swarm::routes(stacks::routes(objects::routes(
+        actions::routes(accounts::routes(api)),
     ))));
-    let (router, reads) = api.finish(engines, stacks);
+    let (router, reads) = api.finish(engines, stacks, updates);
     let router = router
         .route("/api/health", get(health))
         .route("/api/engines/{engine}/health", get(health))

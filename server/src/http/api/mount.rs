@@ -14,6 +14,7 @@ use crate::{
         extract::{AppJson, AppQuery, OnEngine, PathParam},
     },
     stacks::Stacks,
+    updates::Updates,
 };
 use app::{
     api::BoxFuture,
@@ -37,6 +38,7 @@ use std::{any::Any, collections::HashMap, future::Future, sync::Arc};
 pub struct Reading {
     pub engines: Arc<Engines>,
     pub stacks: Arc<Stacks>,
+    pub updates: Arc<Updates>,
     pub on: Arc<EngineContext>,
 }
 
@@ -91,6 +93,7 @@ impl Api {
             let reading = Reading {
                 engines: call.state.sockets.engines.clone(),
                 stacks: call.state.stacks.clone(),
+                updates: call.state.updates.clone(),
                 on: call.on,
             };
             handler(reading, call.params)
@@ -135,10 +138,12 @@ impl Api {
         self,
         engines: Arc<Engines>,
         stacks: Arc<Stacks>,
+        updates: Arc<Updates>,
     ) -> (Router<AppState>, app::api::SharedReads) {
         let reads = PageReads {
             engines,
             stacks,
+            updates,
             reads: Arc::new(self.reads),
         };
         (self.router, Arc::new(reads))
@@ -234,6 +239,7 @@ fn answered<E: Endpoint>(answer: E::Answer) -> Response {
 struct PageReads {
     engines: Arc<Engines>,
     stacks: Arc<Stacks>,
+    updates: Arc<Updates>,
     reads: Arc<HashMap<&'static str, BoxedRead>>,
 }
 
@@ -244,7 +250,11 @@ impl app::api::Reads for PageReads {
         on: On,
         params: Box<dyn Any + Send>,
     ) -> BoxFuture<'static, Result<Box<dyn Any + Send>, ApiError>> {
-        let (engines, stacks) = (self.engines.clone(), self.stacks.clone());
+        let (engines, stacks, updates) = (
+            self.engines.clone(),
+            self.stacks.clone(),
+            self.updates.clone(),
+        );
         let read = self.reads.get(path).cloned();
         Box::pin(async move {
             let read = read.ok_or_else(|| ApiError::new(500, format!("{path} is not a read")))?;
@@ -253,6 +263,7 @@ impl app::api::Reads for PageReads {
                 Reading {
                     engines,
                     stacks,
+                    updates,
                     on,
                 },
                 params,

@@ -413,6 +413,7 @@ fn reading(state: &crate::http::AppState, on: &std::sync::Arc<EngineContext>) ->
     Reading {
         engines: state.sockets.engines.clone(),
         stacks: state.stacks.clone(),
+        updates: state.updates.clone(),
         on: on.clone(),
     }
 }

@@ -72,8 +72,20 @@ impl Fixture {
         options: &[&str],
         command: &[&str],
     ) -> Self {
-        static COUNTER: AtomicUsize = AtomicUsize::new(0);
         ensure_image();
+        Self::of_image(host, tag, TEST_IMAGE, start, options, command)
+    }
+
+    /// [`Fixture::on`] from `image` rather than the test image.
+    pub fn of_image(
+        host: Option<&str>,
+        tag: &str,
+        image: &str,
+        start: bool,
+        options: &[&str],
+        command: &[&str],
+    ) -> Self {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
         let name = format!(
             "berth-it-{tag}-{}-{}",
             std::process::id(),
@@ -96,7 +108,7 @@ impl Fixture {
             &name,
         ]);
         args.extend(options);
-        args.push(TEST_IMAGE);
+        args.push(image);
         args.extend(command);
         let id = docker(&args);
         Self {

@@ -33,6 +33,9 @@ pub fn default_settings() -> Settings {
     // Stacks a test saves go to a scratch folder, never to `berth-data` in the checkout.
     settings.stacks.stacks_dir =
         Some(std::env::temp_dir().join(format!("berth-it-stacks-{}", std::process::id())));
+    // No scheduled image-update checks: a check in the background would disturb the tests
+    // that count tasks and requests; the update tests ask for theirs.
+    settings.updates.update_check_hours = 0;
     settings
 }
 

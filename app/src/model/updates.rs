@@ -1,0 +1,112 @@
+//! Image updates: whether the registry holds a newer image for what each running container
+//! runs (by its image's tag), when that was last asked, and what went wrong where it could
+//! not be told. One answer per container; containers of one reference share one check.
+
+use serde::{Deserialize, Serialize};
+
+/// What Berth knows of a newer image for one container.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UpdateState {
+    /// Not asked yet (a container started since the last check).
+    #[default]
+    Unchecked,
+    /// The registry's digest for the tag is the one the container runs.
+    Current,
+    /// The registry holds another image under the tag.
+    Available,
+    /// The image carries no digest from a registry (built or imported on this engine):
+    /// there is nothing to compare with, and nothing is asked.
+    NotFromRegistry,
+    /// The container names its image by digest: that never changes.
+    Pinned,
+    /// The check failed (registry down, refused, tag gone): `error` says why, `next_try`
+    /// when it is asked again.
+    Failed,
+}
+
+impl UpdateState {
+    /// As the badge and the API's readers say it.
+    pub fn label(self) -> &'static str {
+        match self {
+            UpdateState::Unchecked => "not checked",
+            UpdateState::Current => "up to date",
+            UpdateState::Available => "update available",
+            UpdateState::NotFromRegistry => "not from a registry",
+            UpdateState::Pinned => "pinned by digest",
+            UpdateState::Failed => "check failed",
+        }
+    }
+}
+
+/// One running container's image, against its registry.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageUpdate {
+    pub container_id: String,
+    pub container: String,
+    /// The reference the container was made from, as Docker fully names it
+    /// (`docker.io/library/nginx:1.27`).
+    pub image: String,
+    pub state: UpdateState,
+    /// The registry digest of the image the container runs (`sha256:…`), when it has one.
+    pub current: Option<String>,
+    /// The registry's digest for the tag now.
+    pub available: Option<String>,
+    /// When the available image was made (unix seconds), when the registry says.
+    pub created: Option<i64>,
+    /// When Berth first saw the available digest (unix ms): an image's age for Berth.
+    pub first_seen: Option<i64>,
+    /// When the reference was last asked (unix ms).
+    pub checked: Option<i64>,
+    /// Why the last check failed.
+    pub error: Option<String>,
+    /// When a failed check is tried again (unix ms).
+    pub next_try: Option<i64>,
+}
+
+/// An engine's running containers and their images' updates.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Updates {
+    pub containers: Vec<ImageUpdate>,
+    /// A check is running now.
+    pub checking: bool,
+    /// When the last check ended (unix ms).
+    pub last_check: Option<i64>,
+    /// When the schedule checks next (unix ms); `None` with `--update-check-hours 0`.
+    pub next_check: Option<i64>,
+    /// The server's clock when it answered (unix ms): ages are counted from it, so the
+    /// page says the same on the server and in the browser.
+    pub now: i64,
+    /// How many requests went to registries (through the engine or directly) since Berth
+    /// started: a figure for the benchmark and for whoever watches a rate limit.
+    pub requests: u64,
+}
+
+impl Updates {
+    /// The containers with an update available.
+    pub fn available(&self) -> impl Iterator<Item = &ImageUpdate> {
+        self.containers
+            .iter()
+            .filter(|u| u.state == UpdateState::Available)
+    }
+}
+
+/// Which containers a check asks about.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckOptions {
+    /// One container (id, id prefix or name): only its image's tag is asked (at once, even
+    /// if its last failure's retry time has not come; a registry's 429 is still waited
+    /// for). Without it, every running container's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<String>,
+}
+
+crate::endpoints! {
+    UPDATE_ROUTES;
+    /// The running containers' image updates, as the last check found them (never waits
+    /// for a registry).
+    GET "/api{on}/updates" VIEWER => ListUpdates {} -> Updates;
+    /// Checks now (every running container's image, or one container's), waits for the
+    /// check up to a minute, and answers what is known then (`checking` if it goes on).
+    POST "/api{on}/updates/check" OPERATOR => CheckUpdates {} query(CheckOptions) -> Updates;
+}

@@ -1,0 +1,229 @@
+//! Image updates in the pages: the containers list's bar (how many, when last checked,
+//! Check now, the "updates available" filter) and a row's badge, and the container page's
+//! section (the newer image's digest, when it was made and how old it is). What the checks
+//! found is asked once the page is in the browser (never by the server-rendered page, so
+//! the first paint waits for no registry) and again after a check.
+
+use crate::controls::Feedback;
+use crate::format::age;
+use crate::layout::engine_epoch;
+use crate::resources::short_hex as short;
+use crate::{
+    api, format,
+    model::{CheckOptions, CheckUpdates, ImageUpdate, ListUpdates, UpdateState, Updates},
+    urls::On,
+};
+use leptos::prelude::*;
+use std::collections::BTreeMap;
+
+/// What the checks found for `on`'s running containers, asked from the browser (again
+/// when the engine changes); `None` until answered.
+pub fn use_updates(on: impl Fn() -> On + Send + Sync + 'static) -> RwSignal<Option<Updates>> {
+    let found = RwSignal::new(None);
+    Effect::new(move |_| {
+        engine_epoch();
+        let on = on();
+        leptos::task::spawn_local(async move {
+            if let Ok(updates) = api::call(on, ListUpdates {}, (), ()).await {
+                found.try_set(Some(updates));
+            }
+        });
+    });
+    found
+}
+
+/// By container id.
+pub fn by_container(found: RwSignal<Option<Updates>>) -> Memo<BTreeMap<String, ImageUpdate>> {
+    Memo::new(move |_| {
+        found.with(|f| {
+            f.iter()
+                .flat_map(|u| u.containers.iter())
+                .map(|u| (u.container_id.clone(), u.clone()))
+                .collect()
+        })
+    })
+}
+
+/// The row's badge: only when there is something to do.
+pub fn badge(update: Option<&ImageUpdate>) -> Option<impl IntoView + use<>> {
+    let update = update.filter(|u| u.state == UpdateState::Available)?;
+    let title = format!(
+        "A newer image for {}: {}",
+        update.image,
+        update.available.as_deref().map(short).unwrap_or_default()
+    );
+    Some(view! {
+        <span class="badge update" title=title data-testid="update-badge">
+            "update"
+        </span>
+    })
+}
+
+/// The list's bar: how many updates, when the last check was, Check now for operators,
+/// and the filter. `only` is the filter's state.
+#[component]
+pub fn UpdatesBar(on: On, found: RwSignal<Option<Updates>>, only: RwSignal<bool>) -> impl IntoView {
+    let feedback = Feedback::new();
+    let pending = RwSignal::new(false);
+    let check = move |_| {
+        pending.set(true);
+        let work = api::call(on.clone(), CheckUpdates {}, CheckOptions::default(), ());
+        feedback.run(
+            work,
+            move |updates: Updates| {
+                let n = updates.available().count();
+                found.try_set(Some(updates));
+                match n {
+                    0 => "every image is current".to_string(),
+                    1 => "1 update available".to_string(),
+                    n => format!("{n} updates available"),
+                }
+            },
+            move || {
+                pending.try_set(false);
+            },
+        );
+    };
+    let summary = move || {
+        found.with(|f| {
+            let f = f.as_ref()?;
+            let n = f.available().count();
+            let when = f
+                .last_check
+                .map(|t| format!("checked {} ago", age(f.now - t)))
+                .unwrap_or_else(|| "not checked yet".into());
+            Some(format!(
+                "{}; {when}",
+                match n {
+                    1 => "1 image update".to_string(),
+                    n => format!("{n} image updates"),
+                }
+            ))
+        })
+    };
+    view! {
+        <div class="updates-bar" data-testid="updates-bar">
+            <label class="inline">
+                <input
+                    type="checkbox"
+                    prop:checked=move || only.get()
+                    disabled=move || found.with(Option::is_none)
+                    on:change=move |ev| only.set(event_target_checked(&ev))
+                />
+                " Updates available only"
+            </label>
+            <span class="muted" data-testid="updates-summary">{summary}</span>
+            <super::container_actions::ForOperators>
+                <button
+                    type="button"
+                    data-testid="check-updates"
+                    disabled=move || pending.get()
+                    on:click=check.clone()
+                >
+                    {move || if pending.get() { "Checking…" } else { "Check for updates" }}
+                </button>
+            </super::container_actions::ForOperators>
+            {feedback.view()}
+        </div>
+    }
+}
+
+/// The container page's section: its image against the registry, and Check now.
+#[component]
+pub fn ContainerUpdate(on: On, id: String) -> impl IntoView {
+    let found = use_updates({
+        let on = on.clone();
+        move || on.clone()
+    });
+    let feedback = Feedback::new();
+    let pending = RwSignal::new(false);
+    let mine = {
+        let id = id.clone();
+        move || {
+            found.with(|f| {
+                let f = f.as_ref()?;
+                let update = f.containers.iter().find(|u| u.container_id == id)?;
+                Some((update.clone(), f.now))
+            })
+        }
+    };
+    let check = Callback::new(move |()| {
+        pending.set(true);
+        let options = CheckOptions {
+            container: Some(id.clone()),
+        };
+        let work = api::call(on.clone(), CheckUpdates {}, options, ());
+        feedback.run(
+            work,
+            move |updates: Updates| {
+                found.try_set(Some(updates));
+                "checked".to_string()
+            },
+            move || {
+                pending.try_set(false);
+            },
+        );
+    });
+    view! {
+        {move || {
+            mine()
+                .map(|(u, now)| {
+                    view! {
+                        <dt>"Image update"</dt>
+                        <dd data-testid="image-update">
+                            <span class=format!("update-state update-{:?}", u.state).to_lowercase()>
+                                {u.state.label()}
+                            </span>
+                            {details(&u, now)}
+                            <super::container_actions::ForOperators>
+                                <button
+                                    type="button"
+                                    class="inline-action"
+                                    data-testid="check-update"
+                                    disabled=move || pending.get()
+                                    on:click=move |_| check.run(())
+                                >
+                                    {move || if pending.get() { "Checking…" } else { "Check now" }}
+                                </button>
+                            </super::container_actions::ForOperators>
+                            {feedback.view()}
+                        </dd>
+                    }
+                })
+        }}
+    }
+}
+
+/// What is known beyond the state: the newer digest, when it was made and first seen; a
+/// failure's words and when it is tried again; when it was checked.
+fn details(u: &ImageUpdate, now: i64) -> impl IntoView + use<> {
+    let mut lines = Vec::new();
+    if u.state == UpdateState::Available {
+        if let Some(digest) = &u.available {
+            lines.push(format!("newer image {}", short(digest)));
+        }
+        if let Some(created) = u.created {
+            lines.push(format!(
+                "made {} ({} old)",
+                format::unix_time(created),
+                age(now - created * 1000)
+            ));
+        }
+        if let Some(first) = u.first_seen {
+            lines.push(format!("first seen {} ago", age(now - first)));
+        }
+    }
+    if let Some(error) = &u.error {
+        lines.push(error.clone());
+    }
+    if let Some(next) = u.next_try {
+        lines.push(format!("tried again in {}", age(next - now)));
+    }
+    if let Some(checked) = u.checked {
+        lines.push(format!("checked {} ago", age(now - checked)));
+    }
+    lines
+        .into_iter()
+        .map(|line| view! { <div class="muted">{line}</div> })
+        .collect_view()
+}

@@ -1,0 +1,214 @@
+//! One check of one engine: its running containers, the registry digests of the images
+//! they run, and for each distinct tag (however many containers run it) one question to
+//! the registry: the engine first (`GET /distribution/{name}/json`: the engine reaches the
+//! registry as it would for a pull), the registry's API when the engine cannot say. A 429
+//! holds the registry for its `Retry-After` and the question is asked again; a failure is
+//! kept with its words and a time to try again.
+
+use super::{
+    name::{ImageName, digests_of},
+    pace::{MAX_WAIT, Pacer},
+    registry::{Failure, Session},
+    state::{Asked, EngineState, Running},
+};
+use crate::{
+    accounts::now_ms,
+    docker::{endpoint::Endpoint, engine::Engine, path},
+    error::Error,
+};
+use app::refs::is_digest;
+use bollard::{Docker, query_parameters as q};
+use futures::StreamExt;
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// Tags asked at once (each registry is paced apart).
+const AT_ONCE: usize = 4;
+/// Tries of one tag within a check (a 429 waited out counts as one).
+const TRIES: usize = 3;
+
+/// Which tags a check asks about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// Every running container's.
+    All,
+    /// Those whose last answer failed and whose time to retry has come.
+    Failed,
+    /// One container's (by its full id).
+    Container(String),
+}
+
+/// A tag to ask about: its name, and the registry digests of each container running it.
+struct Tag {
+    name: ImageName,
+    containers: Vec<Vec<String>>,
+}
+
+/// Checks `engine` as `scope` says, writing each answer into `state` as it comes.
+pub async fn run(
+    engine: &Engine,
+    pacer: &Pacer,
+    state: &EngineState,
+    scope: Scope,
+) -> Result<(), Error> {
+    let docker = engine.client()?;
+    let running = running(engine, &docker).await?;
+    let now = now_ms();
+    let asked: HashSet<String> = match &scope {
+        Scope::All => running.values().filter_map(Running::askable).collect(),
+        Scope::Failed => state.due_for_retry(now),
+        Scope::Container(id) => running
+            .get(id)
+            .and_then(Running::askable)
+            .into_iter()
+            .collect(),
+    };
+    let mut tags: BTreeMap<String, Tag> = BTreeMap::new();
+    for r in running.values() {
+        if let (Some(name), Some(tag)) = (&r.name, r.askable())
+            && asked.contains(&tag)
+        {
+            let entry = tags.entry(tag).or_insert_with(|| Tag {
+                name: name.clone(),
+                containers: Vec::new(),
+            });
+            entry.containers.push(r.digests.clone());
+        }
+    }
+    state.replace_running(running);
+    // A loopback registry is on the engine's machine: Berth asks it itself only when that
+    // is Berth's machine too.
+    let local = matches!(engine.endpoint(), Endpoint::Unix(_) | Endpoint::Tcp(_));
+    futures::stream::iter(tags)
+        .for_each_concurrent(AT_ONCE, |(tagged, tag)| {
+            let docker = docker.clone();
+            async move {
+                let mut session = Session::new(&tag.name, pacer);
+                let direct = local || !tag.name.is_loopback();
+                let answer = ask(engine, &docker, pacer, &mut session, direct).await;
+                // When a digest some container does not run is seen for the first time:
+                // when it was made, on the same session (its token).
+                let created = match &answer {
+                    Ok(digest)
+                        if direct
+                            && tag.containers.iter().any(|c| !c.contains(digest))
+                            && !state.knows(&tagged, digest) =>
+                    {
+                        session.created(digest).await.ok().flatten()
+                    }
+                    _ => None,
+                };
+                state.answer(&tagged, answer, created, now_ms());
+            }
+        })
+        .await;
+    if scope == Scope::All {
+        state.checked(now_ms());
+    }
+    Ok(())
+}
+
+/// The registry's digest for the session's tag, or why there is none; `direct`: whether
+/// Berth may ask the registry itself when the engine cannot say.
+async fn ask(
+    engine: &Engine,
+    docker: &Docker,
+    pacer: &Pacer,
+    session: &mut Session<'_>,
+    direct: bool,
+) -> Result<String, Asked> {
+    let name = session.name();
+    let mut last = Asked::failed(String::new());
+    for _ in 0..TRIES {
+        if let Err(left) = pacer.turn(name.api_host()).await {
+            return Err(Asked::later(Failure::Throttled(left).to_string(), left));
+        }
+        let engine_said = match from_engine(engine, docker, name).await {
+            Ok(digest) => return Ok(digest),
+            Err(e) if !direct => return Err(Asked::failed(format!("the engine: {e}"))),
+            Err(e) => e,
+        };
+        match session.digest().await {
+            Ok(digest) => return Ok(digest),
+            Err(Failure::Throttled(after)) => {
+                pacer.hold(name.api_host(), after);
+                last = Asked::later(Failure::Throttled(after).to_string(), after);
+                if after > MAX_WAIT {
+                    return Err(last);
+                }
+            }
+            Err(Failure::Missing) => {
+                return Err(Asked::failed(format!(
+                    "the registry has no {}:{}",
+                    name.repository, name.tag
+                )));
+            }
+            Err(Failure::Other(why)) => {
+                return Err(Asked::failed(format!("{why} (the engine: {engine_said})")));
+            }
+        }
+    }
+    Err(last)
+}
+
+/// What the engine says the tag points at.
+async fn from_engine(engine: &Engine, docker: &Docker, name: &ImageName) -> Result<String, String> {
+    let reference = path::path(path::Kind::Image, &name.tagged()).map_err(|e| e.to_string())?;
+    docker
+        .inspect_registry_image(&reference, None)
+        .await
+        .map_err(|e| engine.error(e).to_string())?
+        .descriptor
+        .digest
+        .filter(|d| is_digest(d))
+        .ok_or_else(|| "the engine gave no digest".to_string())
+}
+
+/// The engine's running containers: what each was made from and the registry digests of
+/// the image it runs.
+async fn running(engine: &Engine, docker: &Docker) -> Result<HashMap<String, Running>, Error> {
+    let list = docker
+        .list_containers(Some(q::ListContainersOptions::default()))
+        .await
+        .map_err(|e| engine.error(e))?;
+    let mut repo_digests: HashMap<String, Vec<String>> = HashMap::new();
+    let mut running = HashMap::new();
+    for c in list {
+        let (Some(id), Some(image_id)) = (c.id.clone(), c.image_id.clone()) else {
+            continue;
+        };
+        // The list shows the image's id where the tag has moved on since: the container's
+        // own configuration still names what it was made from.
+        let mut reference = c.image.clone().unwrap_or_default();
+        if ImageName::parse(&reference).is_none()
+            && let Ok(inspect) = crate::docker::mapping::inspect(engine, &id).await
+        {
+            reference = inspect.config.and_then(|c| c.image).unwrap_or_default();
+        }
+        let name = ImageName::parse(&reference);
+        if !repo_digests.contains_key(&image_id) {
+            let digests = match path::path(path::Kind::Image, &image_id) {
+                Ok(p) => docker
+                    .inspect_image(&p)
+                    .await
+                    .ok()
+                    .and_then(|i| i.repo_digests)
+                    .unwrap_or_default(),
+                Err(_) => Vec::new(),
+            };
+            repo_digests.insert(image_id.clone(), digests);
+        }
+        let digests = name
+            .as_ref()
+            .map(|n| digests_of(n, &repo_digests[&image_id]))
+            .unwrap_or_default();
+        running.insert(
+            id,
+            Running {
+                image: name.as_ref().map_or(reference, ImageName::tagged),
+                name,
+                digests,
+            },
+        );
+    }
+    Ok(running)
+}

@@ -1,0 +1,369 @@
+//! What the checks of one engine found, kept in memory: what each running container runs,
+//! the registry's last answer for each tag they run, and when each new digest was first
+//! seen. Everything is keyed by what runs now: a check replaces the containers, and answers
+//! and digests no running container needs go with them, so it never grows with the
+//! containers or images ever seen.
+
+use super::name::ImageName;
+use app::model::{ContainerSummary, ImageUpdate, UpdateState};
+use std::{
+    collections::{HashMap, HashSet},
+    sync::Mutex,
+    time::Duration,
+};
+use tokio::sync::watch;
+
+/// The first wait after a failed question; it doubles with each failure in a row.
+const RETRY_FIRST: Duration = Duration::from_secs(60);
+const RETRY_MOST: Duration = Duration::from_secs(6 * 3600);
+
+/// A running container as a check saw it.
+#[derive(Clone, Debug)]
+pub struct Running {
+    /// The reference it was made from, fully named where it is one.
+    pub image: String,
+    /// That reference, parsed (`None`: it was made from an image id).
+    pub name: Option<ImageName>,
+    /// The registry digests of the image it runs, for its repository (none: built or
+    /// imported here).
+    pub digests: Vec<String>,
+}
+
+impl Running {
+    /// The tag to ask the registry about; `None` when there is nothing to compare (no
+    /// registry digest) or nothing can change (pinned by digest).
+    pub fn askable(&self) -> Option<String> {
+        let name = self.name.as_ref()?;
+        (name.digest.is_none() && !self.digests.is_empty()).then(|| name.tagged())
+    }
+}
+
+/// Why a question got no digest, and how long before it is asked again when the registry
+/// said so.
+#[derive(Clone, Debug)]
+pub struct Asked {
+    error: String,
+    after: Option<Duration>,
+}
+
+impl Asked {
+    pub fn failed(error: String) -> Self {
+        Self { error, after: None }
+    }
+
+    pub fn later(error: String, after: Duration) -> Self {
+        Self {
+            error,
+            after: Some(after),
+        }
+    }
+}
+
+/// The registry's last answer for a tag.
+#[derive(Clone, Debug, Default)]
+struct Answer {
+    digest: Option<String>,
+    checked: i64,
+    error: Option<String>,
+    next_try: Option<i64>,
+    failures: u32,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Seen {
+    first: i64,
+    created: Option<i64>,
+}
+
+#[derive(Default)]
+struct Inner {
+    running: HashMap<String, Running>,
+    answers: HashMap<String, Answer>,
+    /// By (tag, digest): when Berth first saw the registry's digest for a tag.
+    seen: HashMap<(String, String), Seen>,
+    last_check: Option<i64>,
+}
+
+/// One engine's findings, and whether a check of it runs now.
+pub struct EngineState {
+    inner: Mutex<Inner>,
+    /// The scope of the check that runs now, if one does.
+    pub checking: watch::Sender<Option<super::Scope>>,
+}
+
+impl Default for EngineState {
+    fn default() -> Self {
+        Self {
+            inner: Mutex::default(),
+            checking: watch::Sender::new(None),
+        }
+    }
+}
+
+impl EngineState {
+    fn inner(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The containers running now; what only gone ones needed is forgotten.
+    pub fn replace_running(&self, running: HashMap<String, Running>) {
+        let mut inner = self.inner();
+        let tags: HashSet<String> = running.values().filter_map(Running::askable).collect();
+        inner.running = running;
+        inner.answers.retain(|tag, _| tags.contains(tag));
+        let Inner { answers, seen, .. } = &mut *inner;
+        seen.retain(|(tag, digest), _| {
+            answers
+                .get(tag)
+                .is_some_and(|a| a.digest.as_deref() == Some(digest.as_str()))
+        });
+    }
+
+    /// The tags whose last question failed and may be asked again at `now`.
+    pub fn due_for_retry(&self, now: i64) -> HashSet<String> {
+        self.inner()
+            .answers
+            .iter()
+            .filter(|(_, a)| a.next_try.is_some_and(|t| t <= now))
+            .map(|(tag, _)| tag.clone())
+            .collect()
+    }
+
+    /// The earliest time a failed tag is to be asked again (unix ms).
+    pub fn next_retry(&self) -> Option<i64> {
+        self.inner()
+            .answers
+            .values()
+            .filter_map(|a| a.next_try)
+            .min()
+    }
+
+    /// Whether `digest` was already seen for `tag`.
+    pub fn knows(&self, tag: &str, digest: &str) -> bool {
+        self.inner()
+            .seen
+            .contains_key(&(tag.to_string(), digest.to_string()))
+    }
+
+    /// The registry's answer for `tag`, at `now`.
+    pub fn answer(&self, tag: &str, answer: Result<String, Asked>, created: Option<i64>, now: i64) {
+        let mut inner = self.inner();
+        match answer {
+            Ok(digest) => {
+                // Kept whoever runs it: a container still on an older digest of the tag
+                // has it as its update, with its age.
+                let seen = inner
+                    .seen
+                    .entry((tag.to_string(), digest.clone()))
+                    .or_insert(Seen {
+                        first: now,
+                        created,
+                    });
+                seen.created = seen.created.or(created);
+                inner.answers.insert(
+                    tag.to_string(),
+                    Answer {
+                        digest: Some(digest),
+                        checked: now,
+                        ..Answer::default()
+                    },
+                );
+            }
+            Err(asked) => {
+                let previous = inner.answers.remove(tag).unwrap_or_default();
+                let failures = previous.failures + 1;
+                let backoff = asked.after.unwrap_or_else(|| {
+                    RETRY_FIRST
+                        .saturating_mul(1 << (failures - 1).min(16))
+                        .min(RETRY_MOST)
+                });
+                inner.answers.insert(
+                    tag.to_string(),
+                    Answer {
+                        digest: previous.digest,
+                        checked: now,
+                        error: Some(asked.error),
+                        next_try: Some(now + backoff.as_millis() as i64),
+                        failures,
+                    },
+                );
+            }
+        }
+    }
+
+    /// A check ended at `now`.
+    pub fn checked(&self, now: i64) {
+        self.inner().last_check = Some(now);
+    }
+
+    pub fn last_check(&self) -> Option<i64> {
+        self.inner().last_check
+    }
+
+    /// Each running container of `list` (the engine's list now), with what the checks
+    /// found for it, by name.
+    pub fn view(&self, list: &[ContainerSummary]) -> Vec<ImageUpdate> {
+        let inner = self.inner();
+        let mut updates: Vec<ImageUpdate> = list
+            .iter()
+            .filter(|c| c.state == "running")
+            .map(|c| {
+                let mut update = ImageUpdate {
+                    container_id: c.id.clone(),
+                    container: c.name.clone(),
+                    image: c.image.clone(),
+                    ..ImageUpdate::default()
+                };
+                if let Some(running) = inner.running.get(&c.id) {
+                    inner.fill(&mut update, running);
+                }
+                update
+            })
+            .collect();
+        updates.sort_by(|a, b| a.container.cmp(&b.container));
+        updates
+    }
+}
+
+impl Inner {
+    fn fill(&self, update: &mut ImageUpdate, running: &Running) {
+        update.image = running.image.clone();
+        update.current = running.digests.first().cloned();
+        let Some(name) = &running.name else {
+            update.state = UpdateState::NotFromRegistry;
+            return;
+        };
+        if name.digest.is_some() {
+            update.state = UpdateState::Pinned;
+            update.current = name.digest.clone();
+            return;
+        }
+        if running.digests.is_empty() {
+            update.state = UpdateState::NotFromRegistry;
+            return;
+        }
+        let Some(answer) = self.answers.get(&name.tagged()) else {
+            return;
+        };
+        update.checked = Some(answer.checked);
+        update.available = answer.digest.clone();
+        if let Some(error) = &answer.error {
+            update.state = UpdateState::Failed;
+            update.error = Some(error.clone());
+            update.next_try = answer.next_try;
+            return;
+        }
+        let Some(digest) = &answer.digest else {
+            return;
+        };
+        if running.digests.contains(digest) {
+            update.state = UpdateState::Current;
+            update.current = Some(digest.clone());
+            return;
+        }
+        update.state = UpdateState::Available;
+        if let Some(seen) = self.seen.get(&(name.tagged(), digest.clone())) {
+            update.first_seen = Some(seen.first);
+            update.created = seen.created;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn running(image: &str, digests: &[&str]) -> Running {
+        let name = ImageName::parse(image);
+        Running {
+            image: name.as_ref().map_or(image.to_string(), ImageName::tagged),
+            name,
+            digests: digests.iter().map(|d| d.to_string()).collect(),
+        }
+    }
+
+    fn listed(id: &str) -> ContainerSummary {
+        ContainerSummary {
+            id: id.into(),
+            name: id.into(),
+            state: "running".into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn states_follow_the_answers_and_failures_back_off() {
+        let state = EngineState::default();
+        let tag = "r.example/app:1";
+        state.replace_running(HashMap::from([
+            ("a".to_string(), running("r.example/app:1", &["sha256:old"])),
+            ("b".to_string(), running("local-build:1", &[])),
+            (
+                "c".to_string(),
+                running(
+                    "r.example/app:1@sha256:0123456789abcdef0123456789abcdef",
+                    &[],
+                ),
+            ),
+        ]));
+        let list = [listed("a"), listed("b"), listed("c"), listed("new")];
+        let states = |state: &EngineState| -> Vec<UpdateState> {
+            state.view(&list).into_iter().map(|u| u.state).collect()
+        };
+        assert_eq!(
+            states(&state),
+            [
+                UpdateState::Unchecked,
+                UpdateState::NotFromRegistry,
+                UpdateState::Pinned,
+                UpdateState::Unchecked
+            ]
+        );
+        state.answer(tag, Ok("sha256:old".into()), None, 1_000);
+        assert_eq!(states(&state)[0], UpdateState::Current);
+        state.answer(tag, Ok("sha256:new".into()), Some(5), 2_000);
+        let a = &state.view(&list)[0];
+        assert_eq!(
+            (a.state, a.first_seen, a.created),
+            (UpdateState::Available, Some(2_000), Some(5))
+        );
+        state.answer(tag, Ok("sha256:new".into()), None, 3_000);
+        assert_eq!(
+            state.view(&list)[0].first_seen,
+            Some(2_000),
+            "first seen stays"
+        );
+        state.answer(tag, Err(Asked::failed("down".into())), None, 10_000);
+        state.answer(tag, Err(Asked::failed("down".into())), None, 20_000);
+        let a = &state.view(&list)[0];
+        assert_eq!(a.state, UpdateState::Failed);
+        assert_eq!(
+            a.next_try,
+            Some(20_000 + 120_000),
+            "the second failure waits twice as long"
+        );
+        assert_eq!(state.due_for_retry(140_000).len(), 1);
+        assert!(state.due_for_retry(139_999).is_empty());
+        state.answer(
+            tag,
+            Err(Asked::later("429".into(), Duration::from_secs(7))),
+            None,
+            30_000,
+        );
+        assert_eq!(state.next_retry(), Some(37_000));
+    }
+
+    #[test]
+    fn what_gone_containers_needed_is_forgotten() {
+        let state = EngineState::default();
+        state.replace_running(HashMap::from([(
+            "a".to_string(),
+            running("r.example/app:1", &["sha256:old"]),
+        )]));
+        state.answer("r.example/app:1", Ok("sha256:new".into()), None, 1);
+        assert!(state.knows("r.example/app:1", "sha256:new"));
+        state.replace_running(HashMap::new());
+        assert!(!state.knows("r.example/app:1", "sha256:new"));
+        assert_eq!(state.inner().answers.len(), 0);
+    }
+}
