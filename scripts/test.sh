@@ -183,7 +183,8 @@ check_image() {
   [ "$user" = 65532:65532 ] && [ "$readonly" = true ] ||
     { log "the container runs as '$user', read-only root: $readonly"; return 1; }
   id=$(docker inspect --format '{{.Id}}' "$IMAGE_CONTAINER")
-  for request in "POST /api/containers/$id/stop" "DELETE /api/containers/$id?force=true"; do
+  for request in "POST /api/containers/$id/stop" "DELETE /api/containers/$id?force=true" \
+    "POST /api/containers/$id/update"; do
     body=$(curl -s -w ' %{http_code}' -X "${request%% *}" "http://$addr${request#* }")
     grep -q 'Berth runs in this container.* 409$' <<<"$body" ||
       { log "$request on Berth's own container answered: $body"; return 1; }

@@ -83,23 +83,40 @@ impl Reload {
     }
 }
 
-/// A button that removes something, asking first, inline: `label`, then `question` with
-/// `yes` and Cancel. Nothing is removed without this second click.
+/// A button that removes or recreates something, asking first, inline: `label`, then
+/// `question` with `yes` and Cancel. Nothing is removed without this second click.
 #[component]
 pub fn AskFirst(
     label: &'static str,
     question: String,
     yes: &'static str,
     on_yes: Callback<()>,
+    /// Not a removal: the buttons are not marked as dangerous.
+    #[prop(optional)]
+    calm: bool,
+    /// The first button is disabled while this says so.
+    #[prop(optional, into)]
+    disabled: Option<Signal<bool>>,
+    /// `data-testid` of the first button; the yes button's is it with `-yes`.
+    #[prop(optional)]
+    testid: Option<&'static str>,
 ) -> impl IntoView {
     let asking = RwSignal::new(false);
     let question = StoredValue::new(question);
+    let class = if calm { "" } else { "danger" };
+    let yes_testid = testid.map(|t| format!("{t}-yes"));
     view! {
         <Show
             when=move || asking.get()
             fallback=move || {
                 view! {
-                    <button type="button" class="danger" on:click=move |_| asking.set(true)>
+                    <button
+                        type="button"
+                        class=class
+                        data-testid=testid
+                        disabled=move || disabled.is_some_and(|d| d.get())
+                        on:click=move |_| asking.set(true)
+                    >
                         {label}
                     </button>
                 }
@@ -107,7 +124,12 @@ pub fn AskFirst(
         >
             <span class="confirm" role="alertdialog">
                 {question.get_value()}
-                <button type="button" class="danger" on:click=move |_| on_yes.run(())>
+                <button
+                    type="button"
+                    class=class
+                    data-testid=yes_testid.clone()
+                    on:click=move |_| on_yes.run(())
+                >
                     {yes}
                 </button>
                 <button type="button" on:click=move |_| asking.set(false)>

@@ -23,6 +23,8 @@ pub enum StreamKind {
     ImagePull,
     /// A compose stack's run: the CLI's output as it prints it.
     StackRun,
+    /// An image update of a container: each step it takes, then how it ended.
+    UpdateRun,
     /// A swarm's nodes, services and tasks, sent again after each change Docker reports.
     SwarmUpdates,
     /// A terminal: a socket of its own with its exec process, never a hub.
@@ -31,7 +33,7 @@ pub enum StreamKind {
 
 impl StreamKind {
     /// The kinds a hub serves (a terminal is not one).
-    pub const ALL: [StreamKind; 10] = [
+    pub const ALL: [StreamKind; 11] = [
         StreamKind::ContainerLogs,
         StreamKind::ContainerStats,
         StreamKind::ProjectLogs,
@@ -41,6 +43,7 @@ impl StreamKind {
         StreamKind::Events,
         StreamKind::ImagePull,
         StreamKind::StackRun,
+        StreamKind::UpdateRun,
         StreamKind::SwarmUpdates,
     ];
 
@@ -56,6 +59,7 @@ impl StreamKind {
             StreamKind::Events => "events",
             StreamKind::ImagePull => "image_pull",
             StreamKind::StackRun => "stack_run",
+            StreamKind::UpdateRun => "update_run",
             StreamKind::SwarmUpdates => "swarm_updates",
             StreamKind::Terminal => "terminal",
         }

@@ -192,6 +192,11 @@ pub fn ws_swarm(on: &On) -> String {
     format!("{}/swarm", on.ws())
 }
 
+/// An image update's steps, then how it ended.
+pub fn ws_update_run(on: &On, n: u64) -> String {
+    format!("{}/updates/runs/{n}", on.ws())
+}
+
 /// A stack's run `n`: the compose CLI's output as it prints it, then how it ended.
 pub fn ws_stack_run(on: &On, name: &str, n: u64) -> String {
     format!("{}/stacks/{}/runs/{n}", on.ws(), segment(name))

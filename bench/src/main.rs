@@ -1,6 +1,6 @@
 //! `make bench`: starts a release `berth` against the real engine, creates its own fixture
 //! containers, drives Berth over loopback with real WebSocket clients, removes everything it
-//! created, and prints one Markdown table of the eleven figures (BENCHMARKS.md holds a run).
+//! created, and prints one Markdown table of the twelve figures (BENCHMARKS.md holds a run).
 //! Times are compared as ratios within this run, never against fixed thresholds.
 
 mod clients;
@@ -85,6 +85,13 @@ async fn main() {
     step(&format!("{machine}; open-file limit {files}"));
     let fixtures = Fixtures::new();
     let mut table = Table(Vec::new());
+    // `BERTH_BENCH_ONLY=12`: that figure alone (it starts its own Berth and fixtures).
+    let only = std::env::var("BERTH_BENCH_ONLY").ok();
+    if only.as_deref() == Some("12") {
+        figures::updates::run(&binary, &addr, &mut table).await;
+        print(&machine, started, &mut table);
+        return;
+    }
 
     step("20 running containers, then berth with no client");
     let _idle = fixtures.many("idle", 20, true, &["sleep", "3600"]);
@@ -112,8 +119,13 @@ async fn main() {
 
     figures::accounts::run(&binary, &addr, idle_window, idle.rss, &mut table).await;
     figures::stacks::run(&binary, &addr, &mut table).await;
+    figures::updates::run(&binary, &addr, &mut table).await;
     drop(fixtures);
+    print(&machine, started, &mut table);
+}
 
+/// The table, by figure number, as BENCHMARKS.md records it.
+fn print(machine: &str, started: Instant, table: &mut Table) {
     table.0.sort_by_key(|r| {
         r.figure
             .split('.')

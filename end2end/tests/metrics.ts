@@ -27,7 +27,7 @@ export async function metric(name: string, labels?: string, base = BASE): Promis
   return sum;
 }
 
-export const KINDS = ['container_logs', 'container_stats', 'project_logs', 'service_logs', 'system_stats', 'container_list', 'events', 'stack_run', 'swarm_updates'];
+export const KINDS = ['container_logs', 'container_stats', 'project_logs', 'service_logs', 'system_stats', 'container_list', 'events', 'stack_run', 'update_run', 'swarm_updates'];
 
 export async function clients(kind: string): Promise<number> {
   return metric('berth_ws_clients', `kind="${kind}"`);

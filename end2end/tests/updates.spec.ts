@@ -1,7 +1,9 @@
 // Image updates (issue 29) against a private registry on 127.0.0.1
 // (scripts/private-registry.sh): a container runs an image pulled from it; a new image is
 // pushed under the same tag; "Check for updates" on the list puts a badge on its row, the
-// "updates available" filter keeps that row alone, and its page says what the newer image is.
+// "updates available" filter keeps that row alone, and its page says what the newer image
+// is. From that page an update is asked first, then watched step by step; a new image
+// whose health check fails is rolled back, and the page says so.
 import { test, expect } from '@playwright/test';
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as path from 'node:path';
@@ -12,32 +14,56 @@ const REGISTRY_PORT = Number(process.env.BERTH_E2E_REGISTRY_PORT ?? 3318);
 const REPOSITORY = `berth-e2e/updated-${process.pid}`;
 const REFERENCE = `127.0.0.1:${REGISTRY_PORT}/${REPOSITORY}:1`;
 const NAME = `berth-e2e-updated-${process.pid}`;
-/** What the spec pushed, removed after it by digest (a moved tag no longer names it). */
+/** What the spec pushed (`repository@digest`), removed after it by digest (a moved tag no
+ * longer names it), and the containers it ran. */
 const pushed: string[] = [];
+const containers: string[] = [];
 
 function docker(...args: string[]): string {
   return execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
 }
 
-/** The test image with a label of its own (a digest of its own), pushed as REFERENCE. */
-function pushVersion(version: number): string {
+/** The test image with a label of its own (a digest of its own) and `changes` (`docker
+ * commit --change`), pushed as `reference`. */
+function pushVersion(version: number, reference = REFERENCE, changes: string[] = []): string {
   const made = docker('create', '--label', 'berth.test=1', 'berth-test/busybox:latest', 'true');
-  docker('commit', '--change', `LABEL berth.version=${version}`, made, REFERENCE);
+  docker('commit', '--change', `LABEL berth.version=${version}`, ...changes.flatMap((c) => ['--change', c]), made, reference);
   docker('rm', made);
-  const said = docker('push', REFERENCE);
+  const said = docker('push', reference);
   const digest = /digest: (sha256:[0-9a-f]{64})/.exec(said)?.[1];
   if (!digest) throw new Error(`no digest in: ${said}`);
-  pushed.push(digest);
+  pushed.push(`${reference.replace(/:1$/, '')}@${digest}`);
   return digest;
+}
+
+/** A container running `reference`'s version 1, with version 2 (and `changes`) pushed after
+ * it: the registry holds a newer image than the one it runs. */
+function runOutdated(name: string, reference: string, changes: string[] = []): void {
+  pushVersion(1, reference);
+  docker('run', '-d', '--network', 'none', '--label', 'berth.test=1', '--name', name, reference, 'sleep', '600');
+  containers.push(name);
+  pushVersion(2, reference, changes);
+  docker('rmi', reference);
+}
+
+async function checkFromItsPage(page: import('@playwright/test').Page, name: string): Promise<void> {
+  await page.goto(`/containers/${name}`);
+  await hydrated(page);
+  await page.getByTestId('check-update').click();
+  await expect(page.getByTestId('image-update')).toContainText('update available', { timeout: 30_000 });
 }
 
 test.beforeAll(() => {
   execFileSync('bash', [SCRIPT, 'start', String(REGISTRY_PORT)], { stdio: 'ignore' });
 });
 test.afterAll(() => {
-  spawnSync('docker', ['rm', '-f', NAME], { stdio: 'ignore' });
-  for (const digest of pushed) {
-    spawnSync('docker', ['rmi', '-f', `127.0.0.1:${REGISTRY_PORT}/${REPOSITORY}@${digest}`], { stdio: 'ignore' });
+  // By name filter: an update cut short may have left NAME-berth-old-TIME.
+  for (const name of [NAME, ...containers]) {
+    const left = spawnSync('docker', ['ps', '-aq', '--filter', `name=${name}`], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+    if (left.length) spawnSync('docker', ['rm', '-f', '-v', ...left], { stdio: 'ignore' });
+  }
+  for (const image of pushed) {
+    spawnSync('docker', ['rmi', '-f', image], { stdio: 'ignore' });
   }
   spawnSync('docker', ['rmi', '-f', REFERENCE], { stdio: 'ignore' });
   spawnSync('bash', [SCRIPT, 'stop'], { stdio: 'ignore' });
@@ -72,4 +98,45 @@ test('a newer image gets a badge, a filter and a line on its page', async ({ pag
   await expect(update).toContainText('update available');
   await expect(update).toContainText(`newer image ${newer.slice('sha256:'.length, 'sha256:'.length + 12)}`);
   await expect(update).toContainText('first seen');
+});
+
+test('an update is asked first, watched step by step, and a new container takes the name', async ({ page }) => {
+  const name = `berth-e2e-update-${process.pid}`;
+  const reference = `127.0.0.1:${REGISTRY_PORT}/berth-e2e/update-${process.pid}:1`;
+  runOutdated(name, reference);
+  const before = docker('inspect', '--format', '{{.Id}} {{.Image}}', name).split(' ');
+  await checkFromItsPage(page, name);
+
+  await page.getByTestId('update').click();
+  const question = page.getByRole('alertdialog');
+  await expect(question).toContainText('The old container is kept, stopped, until the new one runs');
+  await question.getByTestId('update-yes').click();
+  const output = page.getByTestId('update-output');
+  await expect(output).toContainText(`pulling ${reference.replace(/:1$/, '')}`, { timeout: 30_000 });
+  await expect(output.getByTestId('update-ended')).toHaveText('updated', { timeout: 60_000 });
+  await expect(output).toContainText('removed the old container');
+  const after = docker('inspect', '--format', '{{.Id}} {{.Image}}', name).split(' ');
+  expect(after[0]).not.toBe(before[0]);
+  expect(after[1]).not.toBe(before[1]);
+  await output.getByTestId('updated-link').click();
+  await expect(page.getByTestId('container-id')).toHaveText(after[0]);
+});
+
+test('a new image that is never healthy is rolled back, and the page says so', async ({ page }) => {
+  const name = `berth-e2e-rollback-${process.pid}`;
+  const reference = `127.0.0.1:${REGISTRY_PORT}/berth-e2e/rollback-${process.pid}:1`;
+  runOutdated(name, reference, ['HEALTHCHECK --interval=1s --timeout=1s --retries=1 CMD false']);
+  const before = docker('inspect', '--format', '{{.Id}} {{.Image}}', name);
+  await checkFromItsPage(page, name);
+
+  await page.getByTestId('update').click();
+  await page.getByRole('alertdialog').getByTestId('update-yes').click();
+  const output = page.getByTestId('update-output');
+  await expect(output.getByTestId('update-ended')).toContainText('rolled back: its health check failed', {
+    timeout: 60_000,
+  });
+  await expect(output).toContainText(`rolled back: ${name} runs its old image again`);
+  await expect(output.getByTestId('updated-link')).toHaveCount(0);
+  expect(docker('inspect', '--format', '{{.Id}} {{.Image}}', name)).toBe(before);
+  expect(docker('inspect', '--format', '{{.State.Running}}', name)).toBe('true');
 });

@@ -101,6 +101,36 @@ pub struct CheckOptions {
     pub container: Option<String>,
 }
 
+/// An update of one container, going on or ended (`/ws/updates/runs/{n}` streams its
+/// steps).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpdateRun {
+    /// Numbered from 1 on each engine since Berth started.
+    pub n: u64,
+    /// The container's name.
+    pub container: String,
+    /// The reference its tag is pulled by.
+    pub image: String,
+    /// Who asked.
+    pub by: String,
+    pub started_ms: i64,
+    pub ended_ms: Option<i64>,
+    /// How it ended, in a line (`updated`, `nothing newer`, `rolled back: …`,
+    /// `failed: …`); `None` while it goes on.
+    pub outcome: Option<String>,
+    /// A new container runs the new image under the old one's name.
+    pub updated: bool,
+    /// Why the new container was removed and the old one started again.
+    pub rolled_back: Option<String>,
+    /// The image id it ran, and the one its tag named after the pull.
+    pub from: Option<String>,
+    pub to: Option<String>,
+    /// The new container's id, once it runs under the name.
+    pub new_id: Option<String>,
+    /// Its last lines of output.
+    pub tail: Vec<String>,
+}
+
 crate::endpoints! {
     UPDATE_ROUTES;
     /// The running containers' image updates, as the last check found them (never waits
@@ -109,4 +139,14 @@ crate::endpoints! {
     /// Checks now (every running container's image, or one container's), waits for the
     /// check up to a minute, and answers what is known then (`checking` if it goes on).
     POST "/api{on}/updates/check" OPERATOR => CheckUpdates {} query(CheckOptions) -> Updates;
+    /// Starts an update of the container: its tag pulled and, when it names another image,
+    /// the container made again on it with its whole configuration, the old one kept until
+    /// the new one is up (healthy, with a health check) and started again when it is not.
+    /// 409 for Berth's own container, a compose member, a swarm task, an untagged image, or
+    /// an update of it going on.
+    POST "/api{on}/containers/{id}/update" OPERATOR => UpdateContainer { id: String }
+        -> UpdateRun = 202;
+    /// The updates since Berth started, newest first (at most 100 per engine).
+    GET "/api{on}/updates/runs" VIEWER => ListUpdateRuns {} -> Vec<UpdateRun>;
+    GET "/api{on}/updates/runs/{n}" VIEWER => GetUpdateRun { n: u64 } -> UpdateRun;
 }

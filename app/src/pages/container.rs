@@ -183,7 +183,17 @@ fn overview(on: crate::urls::On, d: ContainerDetail) -> impl IntoView {
         <dl class="inspect">
             <dt>"Image"</dt>
             <dd class="mono">{d.image.clone()}</dd>
-            {d.running.then(|| view! { <super::image_updates::ContainerUpdate on id=d.id.clone() /> })}
+            {d
+                .running
+                .then(|| {
+                    view! {
+                        <super::image_updates::ContainerUpdate
+                            on
+                            id=d.id.clone()
+                            name=d.name.clone()
+                        />
+                    }
+                })}
             <dt>"Command"</dt>
             <dd class="mono" data-testid="command">{command}</dd>
             <dt>"Working dir"</dt>

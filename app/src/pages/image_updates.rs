@@ -1,16 +1,20 @@
 //! Image updates in the pages: the containers list's bar (how many, when last checked,
 //! Check now, the "updates available" filter) and a row's badge, and the container page's
-//! section (the newer image's digest, when it was made and how old it is). What the checks
-//! found is asked once the page is in the browser (never by the server-rendered page, so
-//! the first paint waits for no registry) and again after a check.
+//! section (the newer image's digest, when it was made and how old it is, and Update: asked
+//! first with what will happen, then its steps as they happen). What the checks found is
+//! asked once the page is in the browser (never by the server-rendered page, so the first
+//! paint waits for no registry) and again after a check.
 
-use crate::controls::Feedback;
+use crate::controls::{AskFirst, Feedback};
 use crate::format::age;
 use crate::layout::engine_epoch;
 use crate::resources::short_hex as short;
 use crate::{
     api, format,
-    model::{CheckOptions, CheckUpdates, ImageUpdate, ListUpdates, UpdateState, Updates},
+    model::{
+        CheckOptions, CheckUpdates, GetUpdateRun, ImageUpdate, ListUpdates, UpdateContainer,
+        UpdateState, Updates,
+    },
     urls::On,
 };
 use leptos::prelude::*;
@@ -130,11 +134,12 @@ pub fn UpdatesBar(on: On, found: RwSignal<Option<Updates>>, only: RwSignal<bool>
 
 /// The container page's section: its image against the registry, and Check now.
 #[component]
-pub fn ContainerUpdate(on: On, id: String) -> impl IntoView {
+pub fn ContainerUpdate(on: On, id: String, name: String) -> impl IntoView {
     let found = use_updates({
         let on = on.clone();
         move || on.clone()
     });
+    let on_run = on.clone();
     let feedback = Feedback::new();
     let pending = RwSignal::new(false);
     let mine = {
@@ -147,6 +152,25 @@ pub fn ContainerUpdate(on: On, id: String) -> impl IntoView {
             })
         }
     };
+    // The update run this page started, once the server took it.
+    let run = RwSignal::new(None::<u64>);
+    let update = Callback::new({
+        let (on, id) = (on.clone(), id.clone());
+        move |()| {
+            pending.set(true);
+            let work = api::call(on.clone(), UpdateContainer { id: id.clone() }, (), ());
+            feedback.run(
+                work,
+                move |started| {
+                    run.try_set(Some(started.n));
+                    format!("update {} started", started.n)
+                },
+                move || {
+                    pending.try_set(false);
+                },
+            );
+        }
+    });
     let check = Callback::new(move |()| {
         pending.set(true);
         let options = CheckOptions {
@@ -164,13 +188,29 @@ pub fn ContainerUpdate(on: On, id: String) -> impl IntoView {
             },
         );
     });
+    let question = format!(
+        "Update {name}? Berth pulls its image's tag and makes {name} again on the new image \
+         with the same configuration (volumes, networks and addresses, ports, environment, \
+         labels, restart policy, limits). The old container is kept, stopped, until the new \
+         one runs (and is healthy, if it has a health check); if it does not come up, the old \
+         one starts again. Volumes are never removed."
+    );
+    let output = {
+        let (on, name) = (on_run.clone(), name.clone());
+        move || {
+            run.get()
+                .map(|n| view! { <UpdateOutput on=on.clone() n name=name.clone() /> })
+        }
+    };
     view! {
         {move || {
             mine()
                 .map(|(u, now)| {
+                    let offer = u.state == UpdateState::Available;
+                    let question = question.clone();
                     view! {
                         <dt>"Image update"</dt>
-                        <dd data-testid="image-update">
+                        <dd class="image-update" data-testid="image-update">
                             <span class=format!("update-state update-{:?}", u.state).to_lowercase()>
                                 {u.state.label()}
                             </span>
@@ -185,12 +225,76 @@ pub fn ContainerUpdate(on: On, id: String) -> impl IntoView {
                                 >
                                     {move || if pending.get() { "Checking…" } else { "Check now" }}
                                 </button>
+                                {offer
+                                    .then(|| {
+                                        view! {
+                                            <AskFirst
+                                                label="Update…"
+                                                question=question.clone()
+                                                yes="Update"
+                                                on_yes=update
+                                                calm=true
+                                                disabled=pending
+                                                testid="update"
+                                            />
+                                        }
+                                    })}
                             </super::container_actions::ForOperators>
                             {feedback.view()}
                         </dd>
                     }
                 })
         }}
+        {output}
+    }
+}
+
+/// Update run `n`'s steps: live while it runs, replayed once it has ended; then how it
+/// ended and, when a new container took the name, a link to it.
+#[component]
+fn UpdateOutput(on: On, n: u64, name: String) -> impl IntoView {
+    let path = crate::urls::ws_update_run(&on, n);
+    let ended = RwSignal::new(None::<String>);
+    // The new container, read from the run's record once it says it took the name.
+    let new_id = RwSignal::new(None::<String>);
+    let on_end = Callback::new({
+        let on = on.clone();
+        move |reason: String| {
+            let updated = reason == "updated";
+            ended.set(Some(reason));
+            if updated {
+                let call = api::call(on.clone(), GetUpdateRun { n }, (), ());
+                leptos::task::spawn_local(async move {
+                    if let Ok(run) = call.await {
+                        new_id.try_set(run.new_id);
+                    }
+                });
+            }
+        }
+    });
+    view! {
+        <section class="card run-output" data-testid="update-output" data-run=n>
+            <h2>
+                {format!("Update {n} ")}
+                <span class="muted" data-testid="update-ended">
+                    {move || ended.get().unwrap_or_else(|| "running…".into())}
+                </span>
+            </h2>
+            <crate::log_viewer::LogViewer path=path max_lines=2_000 download_name=format!("{name}-update-{n}.log") on_end />
+            {move || {
+                new_id
+                    .get()
+                    .map(|id| {
+                        view! {
+                            <p>
+                                <a href=crate::urls::container(&on, &id) data-testid="updated-link">
+                                    "Open the updated container"
+                                </a>
+                            </p>
+                        }
+                    })
+            }}
+        </section>
     }
 }
 

@@ -11,6 +11,7 @@ pub mod per_client;
 pub mod stacks;
 pub mod throughput;
 pub mod torrent;
+pub mod updates;
 
 use crate::clients::metric_all_kinds;
 use std::time::{Duration, Instant};

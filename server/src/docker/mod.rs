@@ -15,6 +15,7 @@ pub mod exec;
 pub mod images;
 pub mod mapping;
 pub mod networks;
+pub mod own;
 pub mod path;
 pub mod raw_logs;
 pub mod swarm;

@@ -90,6 +90,7 @@ const TABLE: &[(&str, &str, Access, Kind)] = &[
     ("GET", "/ws{on}/swarm", VIEWER, Kind::Json),
     ("GET", "/ws{on}/images/pull", OPERATOR, Kind::Json),
     ("GET", "/ws{on}/stacks/{name}/runs/{n}", VIEWER, Kind::Json),
+    ("GET", "/ws{on}/updates/runs/{n}", VIEWER, Kind::Json),
     ("GET", "/ws{on}/containers/{id}/exec", Access::Terminal, Kind::Json),
     ("GET", "/ws/system/stats", VIEWER, Kind::Json),
     ("GET", "/metrics", Access::Metrics, Kind::Json),

@@ -153,6 +153,7 @@ impl AppState {
         let updates = crate::updates::Updates::start(
             sockets.engines.clone(),
             &settings.updates,
+            sockets.registry.clone(),
             sockets.tasks.clone(),
             sockets.shutdown.clone(),
         );

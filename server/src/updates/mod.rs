@@ -11,11 +11,14 @@
 //! not restarted, by whoever asks meanwhile); the schedule is one task that sleeps until
 //! the next check or retry is due, costs nothing between them, and stops at shutdown.
 
+mod apply;
 mod check;
 mod fetch;
 mod name;
 mod pace;
+mod recreate;
 mod registry;
+mod runs;
 mod state;
 
 pub use check::Scope;
@@ -26,7 +29,7 @@ use crate::{
     engines::{EngineContext, Engines},
     error::Error,
 };
-use app::model::Updates as Found;
+use app::model::{UpdateRun, Updates as Found};
 use std::{
     collections::BTreeMap,
     sync::{
@@ -54,6 +57,11 @@ pub struct UpdateSettings {
     /// first a minute after start); 0 checks only when someone asks.
     #[arg(long, env = "BERTH_UPDATE_CHECK_HOURS", default_value_t = 6, value_parser = clap::value_parser!(u64).range(0..=8760))]
     pub update_check_hours: u64,
+
+    /// Seconds an updated container with a health check has to become healthy before it is
+    /// rolled back to its old image.
+    #[arg(long, env = "BERTH_UPDATE_HEALTH_SECS", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub update_health_secs: u64,
 }
 
 /// Every engine's findings, the pace kept with each registry, and the schedule.
@@ -65,6 +73,8 @@ pub struct Updates {
     next_full: AtomicI64,
     /// A check ended: the schedule looks again at what is due.
     ended: Notify,
+    waits: apply::Waits,
+    runs: Arc<runs::UpdateRuns>,
     tasks: TaskTracker,
     shutdown: CancellationToken,
 }
@@ -74,6 +84,7 @@ impl Updates {
     pub fn start(
         engines: Arc<Engines>,
         settings: &UpdateSettings,
+        registry: Arc<crate::live::hub::Registry>,
         tasks: TaskTracker,
         shutdown: CancellationToken,
     ) -> Arc<Self> {
@@ -83,12 +94,22 @@ impl Updates {
             .all()
             .map(|context| (context.name.clone(), state::EngineState::default()))
             .collect();
+        let runs = Arc::new(runs::UpdateRuns::new(
+            engines.all().map(|c| c.name.clone()),
+            registry,
+            tasks.clone(),
+            shutdown.clone(),
+        ));
         let updates = Arc::new(Self {
             engines,
             pacer: pace::Pacer::default(),
             states,
             next_full: AtomicI64::new(0),
             ended: Notify::new(),
+            waits: apply::Waits {
+                healthy: Duration::from_secs(settings.update_health_secs),
+            },
+            runs,
             tasks: tasks.clone(),
             shutdown,
         });
@@ -168,6 +189,37 @@ impl Updates {
             }
         }
         self.list(&on).await
+    }
+
+    /// Starts an update of the container `reference` names on `on`, by `by` (see
+    /// [`apply`]): refused at once (404, 400, 409) when it may not be updated.
+    pub async fn update(
+        &self,
+        on: &EngineContext,
+        reference: &str,
+        by: &str,
+    ) -> Result<UpdateRun, Error> {
+        let prepared = apply::prepare(&on.engine, reference).await?;
+        self.runs
+            .start(on.name.clone(), on.engine.clone(), prepared, self.waits, by)
+    }
+
+    /// `on`'s update runs, newest first.
+    pub fn runs(&self, on: &EngineContext) -> Vec<UpdateRun> {
+        self.runs.list(&on.name)
+    }
+
+    /// Update run `n` of `on`; 404 when it is not kept.
+    pub fn run_of(&self, on: &EngineContext, n: u64) -> Result<UpdateRun, Error> {
+        self.runs.get(&on.name, n)
+    }
+
+    /// Joins the output of an update run while it goes on.
+    pub fn join_run(
+        &self,
+        key: &crate::live::hub::HubKey,
+    ) -> Option<crate::live::hub::Subscription> {
+        self.runs.join(key)
     }
 
     /// One check, its failure logged (the findings keep what they had).

@@ -28,3 +28,4 @@ mod trust_accounts;
 mod trust_http;
 mod trust_streams;
 mod updates;
+mod updating;

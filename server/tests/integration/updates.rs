@@ -143,17 +143,23 @@ async fn relay(
 
 /// Pushes a new image (the test image with a label of its own, so a digest of its own) to
 /// the registry at `port` as `repository:1`, removes the local copy, and returns its digest.
-fn push_version(port: u16, repository: &str, version: u32) -> String {
+pub(crate) fn push_version(port: u16, repository: &str, version: u32) -> String {
+    push_image(port, repository, version, &[])
+}
+
+/// [`push_version`] with more of `docker commit --change`'s instructions (`VOLUME /cache`,
+/// `HEALTHCHECK …`).
+pub(crate) fn push_image(port: u16, repository: &str, version: u32, changes: &[&str]) -> String {
     ensure_image();
     let here = format!("127.0.0.1:{port}/{repository}:1");
     let made = docker(&["create", "--label", "berth.test=1", TEST_IMAGE, "true"]);
-    docker(&[
-        "commit",
-        "--change",
-        &format!("LABEL berth.version={version}"),
-        &made,
-        &here,
-    ]);
+    let label = format!("LABEL berth.version={version}");
+    let mut args = vec!["commit", "--change", &label];
+    for change in changes {
+        args.extend(["--change", change]);
+    }
+    args.extend([made.as_str(), here.as_str()]);
+    docker(&args);
     docker(&["rm", &made]);
     let pushed = docker(&["push", &here]);
     docker(&["rmi", &here]);
@@ -166,10 +172,10 @@ fn push_version(port: u16, repository: &str, version: u32) -> String {
 }
 
 /// Local images of `reference`, removed on drop.
-struct Pulled(String);
+pub(crate) struct Pulled(String);
 
 impl Pulled {
-    fn new(reference: &str) -> Self {
+    pub(crate) fn new(reference: &str) -> Self {
         docker(&["pull", "-q", reference]);
         Self(reference.to_string())
     }

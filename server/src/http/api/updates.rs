@@ -1,15 +1,32 @@
-//! Image updates over the JSON API: what the checks found, for viewers; a check now, for
-//! operators (it makes requests to registries, which may limit them).
+//! Image updates over the JSON API: what the checks found and the update runs, for
+//! viewers; a check now (it makes requests to registries, which may limit them) and an
+//! update, for operators.
 
+use super::actions::Actor;
 use super::mount::{Api, Call, Reading};
 use crate::{docker::mapping::inspect, error::Error, updates::Scope};
-use app::model::{CheckUpdates, ListUpdates, Updates};
+use app::model::{
+    CheckUpdates, GetUpdateRun, ListUpdateRuns, ListUpdates, UpdateContainer, UpdateRun, Updates,
+};
 
 pub fn routes(api: Api) -> Api {
     api.read(|r: Reading, ListUpdates {}| async move { r.updates.list(&r.on).await })
         .call(check)
+        .call(update)
+        .read(|r: Reading, ListUpdateRuns {}| async move { Ok(r.updates.runs(&r.on)) })
+        .read(|r: Reading, GetUpdateRun { n }| async move { r.updates.run_of(&r.on, n) })
 }
 
+/// Starts an update of one container; audited as `container.update` when it starts (what
+/// it did is in its run's record).
+async fn update(actor: Actor, call: Call<UpdateContainer>) -> Result<UpdateRun, Error> {
+    let id = call.params.id;
+    let result = call.state.updates.update(&call.on, &id, actor.name()).await;
+    actor
+        .outcome("container.update", &call.on, &id, &result)
+        .await;
+    result
+}
 /// Every running container's image, or one container's: 404 for an unknown container,
 /// 409 for one that is not running (only running containers are checked).
 async fn check((): (), call: Call<CheckUpdates>) -> Result<Updates, Error> {

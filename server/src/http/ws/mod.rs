@@ -10,6 +10,7 @@ pub mod settings;
 mod stack_run;
 pub mod terminal;
 mod terminal_client;
+mod update_run;
 
 use crate::{
     accounts::sessions::Caller,
@@ -124,6 +125,7 @@ fn engine_routes() -> Router<AppState> {
         .route("/swarm", stream(swarm_updates))
         .route("/images/pull", stream(image_pull))
         .route("/stacks/{name}/runs/{n}", stream(stack_run::open))
+        .route("/updates/runs/{n}", stream(update_run::open))
         .route("/containers/{id}/exec", stream(terminal::open))
 }
 

@@ -61,6 +61,8 @@ pub enum HubKey {
         stack: String,
         run: u64,
     },
+    /// An image update of a container: its steps, by engine and run number.
+    UpdateRun { engine: EngineName, run: u64 },
     /// A swarm's nodes, services and tasks, by its manager engine: one for every viewer
     /// of any service or node of it.
     SwarmUpdates { engine: EngineName },
@@ -78,6 +80,7 @@ impl HubKey {
             HubKey::Events { .. } => StreamKind::Events,
             HubKey::ImagePull { .. } => StreamKind::ImagePull,
             HubKey::StackRun { .. } => StreamKind::StackRun,
+            HubKey::UpdateRun { .. } => StreamKind::UpdateRun,
             HubKey::SwarmUpdates { .. } => StreamKind::SwarmUpdates,
         }
     }
@@ -93,6 +96,7 @@ impl HubKey {
             | HubKey::Events { engine }
             | HubKey::ImagePull { engine, .. }
             | HubKey::StackRun { engine, .. }
+            | HubKey::UpdateRun { engine, .. }
             | HubKey::SwarmUpdates { engine } => Some(engine),
             HubKey::SystemStats => None,
         }
@@ -116,6 +120,7 @@ impl HubKey {
             HubKey::ServiceLogs { service, .. } => service,
             HubKey::ContainerList { engine }
             | HubKey::Events { engine }
+            | HubKey::UpdateRun { engine, .. }
             | HubKey::SwarmUpdates { engine } => engine.as_str(),
             HubKey::ImagePull { reference, .. } => reference,
             HubKey::StackRun { stack, .. } => stack,
@@ -142,7 +147,8 @@ impl HubKey {
             | HubKey::ServiceLogs { .. }
             // A viewer who joins a pull or a run sees its progress so far.
             | HubKey::ImagePull { .. }
-            | HubKey::StackRun { .. } => config.ring,
+            | HubKey::StackRun { .. }
+            | HubKey::UpdateRun { .. } => config.ring,
             // The swarm as it is now: what a viewer who joins draws at once.
             HubKey::ContainerStats { .. } | HubKey::SystemStats | HubKey::SwarmUpdates { .. } => {
                 1

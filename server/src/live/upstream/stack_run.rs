@@ -1,4 +1,4 @@
-//! A compose stack's run, as a hub: the CLI's lines arrive from the run's own task (which
+//! A run's output as a hub (a compose stack's run, an image update): the CLI's lines arrive from the run's own task (which
 //! owns the process: see `stacks/runs.rs`) and go out as log frames of one origin, numbered
 //! from 1, then `end` with how the run ended. A run that has ended is replayed from its
 //! record: the lines it kept, then the same `end`.
@@ -97,8 +97,18 @@ pub async fn replay(run: Option<StackRun>, origin: String, publisher: Publisher)
     let Some(run) = run else {
         return Ending::done("no such run");
     };
-    let lines: Vec<BatchLine> = run
-        .tail
+    replay_lines(run.tail, run.outcome, origin, publisher)
+}
+
+/// A run's kept lines, then how it ended (a run without an outcome was cut short by Berth
+/// stopping).
+pub fn replay_lines(
+    tail: Vec<String>,
+    outcome: Option<String>,
+    origin: String,
+    publisher: Publisher,
+) -> Ending {
+    let lines: Vec<BatchLine> = tail
         .into_iter()
         .map(|text| BatchLine {
             origin: 0,
@@ -113,8 +123,5 @@ pub async fn replay(run: Option<StackRun>, origin: String, publisher: Publisher)
         service: None,
     }];
     publish(&publisher, &origins, 1, lines);
-    Ending::done(
-        run.outcome
-            .unwrap_or_else(|| "interrupted: Berth stopped during the run".to_string()),
-    )
+    Ending::done(outcome.unwrap_or_else(|| "interrupted: Berth stopped during the run".to_string()))
 }
