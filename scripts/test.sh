@@ -55,12 +55,13 @@ serve_and_browse() {
     return 1
   fi
   # A list read by the API is kept 1 s instead of 15, so the specs' idle checks are quick.
-  # The specs' stacks in a folder of this run's own, empty at the start.
-  rm -rf "$STATE_DIR/stacks"
+  # The specs' stacks and database in folders of this run's own, empty at the start.
+  rm -rf "$STATE_DIR/stacks" "$STATE_DIR/data"
   # No scheduled image-update check in the middle of the specs that count tasks and
   # requests: updates.spec.ts asks for its own.
   "$BERTH_BIN" --bind "$BERTH_TEST_ADDR" --log info --auth off --list-cache-secs 1 \
-    --update-check-hours 0 --stacks-dir "$STATE_DIR/stacks" >"$STATE_DIR/berth.log" 2>&1 &
+    --update-check-hours 0 --stacks-dir "$STATE_DIR/stacks" --data-dir "$STATE_DIR/data" \
+    >"$STATE_DIR/berth.log" 2>&1 &
   berth_pid=$!
   for _ in $(seq 1 100); do
     curl -fs "$url/api/health" >/dev/null 2>&1 && break

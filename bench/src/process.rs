@@ -60,14 +60,24 @@ pub fn dockerd_pid() -> Option<u32> {
 
 pub struct Berth {
     child: Child,
+    /// Its database's folder, of this run's own (removed when it stops).
+    data: std::path::PathBuf,
 }
 
 impl Berth {
     /// Starts `binary` on `addr` with the per-address limits raised for the benchmark, and
     /// `extra` arguments.
     pub fn start(binary: &str, addr: &str, extra: &[&str]) -> Self {
+        let data = std::env::temp_dir().join(format!(
+            "berth-bench-data-{}-{}",
+            std::process::id(),
+            addr.replace([':', '.'], "-")
+        ));
+        let _ = std::fs::remove_dir_all(&data);
         let child = Command::new(binary)
             .args(["--bind", addr, "--log", "warn"])
+            .arg("--data-dir")
+            .arg(&data)
             // One address drives thousands of sockets; the lag limit is lifted so the
             // throughput figure counts delivered lines, not disconnects.
             .args(["--limit-per-kind", "5000", "--limit-system-stats", "5000"])
@@ -77,7 +87,7 @@ impl Berth {
             .stderr(Stdio::inherit())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {binary}: {e}"));
-        Self { child }
+        Self { child, data }
     }
 
     pub fn pid(&self) -> u32 {
@@ -122,6 +132,7 @@ impl Drop for Berth {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.data);
     }
 }
 

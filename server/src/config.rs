@@ -65,7 +65,8 @@ pub struct Config {
     )]
     pub site_config: PathBuf,
 
-    /// Directory of the accounts database (SQLite, `berth.db`), created with mode 0700.
+    /// Directory of Berth's database (SQLite, `berth.db`: accounts, image-update history),
+    /// created with mode 0700.
     #[arg(
         long,
         env = "BERTH_DATA_DIR",

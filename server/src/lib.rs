@@ -162,24 +162,29 @@ pub async fn launch(
         leptos_options.site_root
     );
     let settings = &config.settings;
-    let mut state =
-        AppState::with_engines(leptos_options, engines, settings, shutdown.clone(), tasks);
+    if settings.accounts.auth == AuthMode::Off && !addr.ip().is_loopback() {
+        return Err(format!(
+            "--auth off serves everyone who reaches {addr}: allowed only on loopback"
+        ));
+    }
+    // A signal while the store is still being reached (a PostgreSQL that does not
+    // answer) ends Berth at once, as it did before it listened for signals.
+    let location = config.store();
+    let store = tokio::select! {
+        store = Store::open(&location) => store.map_err(|e| e.to_string())?,
+        () = shutdown.cancelled() => return Ok(()),
+    };
+    let mut state = AppState::with_engines(
+        leptos_options,
+        engines,
+        settings,
+        store.clone(),
+        shutdown.clone(),
+        tasks,
+    );
     match settings.accounts.auth {
-        AuthMode::Off if !addr.ip().is_loopback() => {
-            return Err(format!(
-                "--auth off serves everyone who reaches {addr}: allowed only on loopback"
-            ));
-        }
         AuthMode::Off => tracing::warn!("accounts are off: whoever reaches {addr} may use Berth"),
-        AuthMode::On => {
-            // A signal while the store is still being reached (a PostgreSQL that does not
-            // answer) ends Berth at once, as it did before it listened for signals.
-            let auth = tokio::select! {
-                auth = open_accounts(&config, addr) => auth?,
-                () = shutdown.cancelled() => return Ok(()),
-            };
-            state = state.with_auth(auth);
-        }
+        AuthMode::On => state = state.with_auth(open_accounts(&config, store, addr).await?),
     }
     let options = ServeOptions::new(&settings.serve, &state);
     serve(listener, router(state), shutdown, options)
@@ -187,12 +192,13 @@ pub async fn launch(
         .map_err(|e| format!("server error: {e}"))
 }
 
-/// The accounts store, opened (and migrated); when nobody has an account yet, the one-time
-/// setup link is logged.
-async fn open_accounts(config: &Config, addr: std::net::SocketAddr) -> Result<Auth, String> {
-    let store = Store::open(&config.store())
-        .await
-        .map_err(|e| e.to_string())?;
+/// Sign-in over the store; when nobody has an account yet, the one-time setup link is
+/// logged.
+async fn open_accounts(
+    config: &Config,
+    store: Store,
+    addr: std::net::SocketAddr,
+) -> Result<Auth, String> {
     let auth = Auth::configured(&config.settings.accounts, store);
     if let Some(token) = auth.offer_setup().await.map_err(|e| e.to_string())? {
         // On every address, a browser reaches it as localhost (a container's published

@@ -105,7 +105,7 @@ pub struct CheckOptions {
 /// steps).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UpdateRun {
-    /// Numbered from 1 on each engine since Berth started.
+    /// Numbered from 1 on each engine (kept in the database).
     pub n: u64,
     /// The container's name.
     pub container: String,

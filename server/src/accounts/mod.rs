@@ -48,7 +48,7 @@ pub fn validate_password(password: &str) -> Result<(), Error> {
 /// A database failure, as the API reports it (details go to the log, not the client).
 pub(crate) fn store_error(e: sqlx::Error) -> Error {
     tracing::error!("database: {e}");
-    Error::new(500, "the accounts database failed; see the server log")
+    Error::new(500, "the database failed; see the server log")
 }
 
 pub fn parse_role(s: &str) -> Result<Role, String> {

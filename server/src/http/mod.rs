@@ -90,6 +90,8 @@ pub struct AppState {
     pub stacks: Arc<crate::stacks::Stacks>,
     /// Image updates: what the checks found, and their schedule.
     pub updates: Arc<crate::updates::Updates>,
+    /// The database: accounts (with sign-in), and what Berth keeps across restarts.
+    pub store: crate::store::Store,
 }
 
 impl AppState {
@@ -102,11 +104,12 @@ impl AppState {
         leptos_options: LeptosOptions,
         engine: Arc<Engine>,
         settings: &Settings,
+        store: crate::store::Store,
         shutdown: CancellationToken,
         tasks: TaskTracker,
     ) -> Self {
         let engines = vec![(Engines::local(), engine)];
-        Self::with_engines(leptos_options, engines, settings, shutdown, tasks)
+        Self::with_engines(leptos_options, engines, settings, store, shutdown, tasks)
     }
 
     /// Several engines, the first the default.
@@ -114,6 +117,7 @@ impl AppState {
         leptos_options: LeptosOptions,
         engines: Vec<(EngineName, Arc<Engine>)>,
         settings: &Settings,
+        store: crate::store::Store,
         shutdown: CancellationToken,
         tasks: TaskTracker,
     ) -> Self {
@@ -153,6 +157,7 @@ impl AppState {
         let updates = crate::updates::Updates::start(
             sockets.engines.clone(),
             &settings.updates,
+            store.clone(),
             sockets.registry.clone(),
             sockets.tasks.clone(),
             sockets.shutdown.clone(),
@@ -166,6 +171,7 @@ impl AppState {
             body_timeout: Duration::from_millis(settings.serve.body_timeout_ms),
             stacks,
             updates,
+            store,
         }
     }
 

@@ -9,6 +9,7 @@ use super::{
     name::{ImageName, digests_of},
     pace::{MAX_WAIT, Pacer},
     registry::{Failure, Session},
+    seen::{Seen, SeenDigests},
     state::{Asked, EngineState, Running},
 };
 use crate::{
@@ -43,11 +44,13 @@ struct Tag {
     containers: Vec<Vec<String>>,
 }
 
-/// Checks `engine` as `scope` says, writing each answer into `state` as it comes.
+/// Checks `engine` as `scope` says, writing each answer into `state` as it comes, and
+/// each digest's first sight into `seen`.
 pub async fn run(
     engine: &Engine,
     pacer: &Pacer,
     state: &EngineState,
+    seen: &SeenDigests,
     scope: Scope,
 ) -> Result<(), Error> {
     let docker = engine.client()?;
@@ -85,26 +88,68 @@ pub async fn run(
                 let mut session = Session::new(&tag.name, pacer);
                 let direct = local || !tag.name.is_loopback();
                 let answer = ask(engine, &docker, pacer, &mut session, direct).await;
-                // When a digest some container does not run is seen for the first time:
-                // when it was made, on the same session (its token).
-                let created = match &answer {
-                    Ok(digest)
-                        if direct
-                            && tag.containers.iter().any(|c| !c.contains(digest))
-                            && !state.knows(&tagged, digest) =>
-                    {
-                        session.created(digest).await.ok().flatten()
+                let first = match &answer {
+                    Ok(digest) => {
+                        let sight = Sight {
+                            tagged: &tagged,
+                            digest,
+                            wanted: direct && tag.containers.iter().any(|c| !c.contains(digest)),
+                        };
+                        sight.record(state, seen, &mut session).await
                     }
-                    _ => None,
+                    Err(_) => None,
                 };
-                state.answer(&tagged, answer, created, now_ms());
+                state.answer(&tagged, answer, first, now_ms());
             }
         })
         .await;
     if scope == Scope::All {
         state.checked(now_ms());
+        if let Err(e) = seen.forget_old(now_ms()).await {
+            tracing::warn!("image updates: cannot forget old tags in the database: {e}");
+        }
     }
     Ok(())
+}
+
+/// A digest the registry answered for a tag.
+struct Sight<'a> {
+    tagged: &'a str,
+    digest: &'a str,
+    /// Some container runs another digest of the tag: this one is its update, whose
+    /// creation date is worth a question.
+    wanted: bool,
+}
+
+impl Sight<'_> {
+    /// Records the sight in the database and answers when the digest was first seen
+    /// (`None` when the database failed: the engine's memory decides). Seen for the first
+    /// time and wanted, its creation date is asked on the same session (its token).
+    async fn record(
+        &self,
+        state: &EngineState,
+        seen: &SeenDigests,
+        session: &mut Session<'_>,
+    ) -> Option<Seen> {
+        let known = match seen.recall(self.tagged, self.digest).await {
+            Ok(known) => known,
+            Err(e) => {
+                tracing::warn!("image updates: the database: {e}");
+                state.seen(self.tagged, self.digest)
+            }
+        };
+        let created = match known {
+            Some(known) => known.created,
+            None if self.wanted => session.created(self.digest).await.ok().flatten(),
+            None => None,
+        };
+        let recorded = seen
+            .record(self.tagged, self.digest, created, now_ms())
+            .await;
+        recorded
+            .map_err(|e| tracing::warn!("image updates: the database: {e}"))
+            .ok()
+    }
 }
 
 /// The registry's digest for the session's tag, or why there is none; `direct`: whether

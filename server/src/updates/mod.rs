@@ -5,7 +5,10 @@
 //! - `check`: one check of one engine (the engine asked first, the registry's API after).
 //! - `registry`: the registry's API (digest of a tag, when an image was made, tokens);
 //!   `fetch`: its HTTP requests; `pace`: a bounded rate per registry and 429's holds.
-//! - `state`: what the checks found, per engine, bounded by what runs now.
+//! - `state`: what the checks found, per engine, bounded by what runs now; `seen`: when
+//!   each tag's digest was first seen, in the database.
+//! - `apply`: one container's update (`recreate`: its configuration on the new image);
+//!   `runs`: updates as runs Berth owns; `run_records`: their records, in the database.
 //!
 //! A check runs as a tracked task, so the request that asked for it may go (it is joined,
 //! not restarted, by whoever asks meanwhile); the schedule is one task that sleeps until
@@ -18,7 +21,9 @@ mod name;
 mod pace;
 mod recreate;
 mod registry;
+mod run_records;
 mod runs;
+mod seen;
 mod state;
 
 pub use check::Scope;
@@ -28,6 +33,7 @@ use crate::{
     docker::EngineName,
     engines::{EngineContext, Engines},
     error::Error,
+    store::Store,
 };
 use app::model::{UpdateRun, Updates as Found};
 use std::{
@@ -69,6 +75,7 @@ pub struct Updates {
     engines: Arc<Engines>,
     pacer: pace::Pacer,
     states: BTreeMap<EngineName, state::EngineState>,
+    seen: seen::SeenDigests,
     /// When the schedule checks next (unix ms; 0: no schedule).
     next_full: AtomicI64,
     /// A check ended: the schedule looks again at what is due.
@@ -80,10 +87,12 @@ pub struct Updates {
 }
 
 impl Updates {
-    /// Starts the schedule (unless `--update-check-hours 0`) on `tasks`.
+    /// Starts the schedule (unless `--update-check-hours 0`) on `tasks`, and the ending
+    /// of the runs a killed Berth left going on.
     pub fn start(
         engines: Arc<Engines>,
         settings: &UpdateSettings,
+        store: Store,
         registry: Arc<crate::live::hub::Registry>,
         tasks: TaskTracker,
         shutdown: CancellationToken,
@@ -96,6 +105,7 @@ impl Updates {
             .collect();
         let runs = Arc::new(runs::UpdateRuns::new(
             engines.all().map(|c| c.name.clone()),
+            run_records::RunRecords::new(store.clone()),
             registry,
             tasks.clone(),
             shutdown.clone(),
@@ -104,6 +114,7 @@ impl Updates {
             engines,
             pacer: pace::Pacer::default(),
             states,
+            seen: seen::SeenDigests::new(store),
             next_full: AtomicI64::new(0),
             ended: Notify::new(),
             waits: apply::Waits {
@@ -113,6 +124,8 @@ impl Updates {
             tasks: tasks.clone(),
             shutdown,
         });
+        let (started, earlier) = (now_ms(), updates.runs.clone());
+        tasks.spawn(async move { earlier.interrupted(started).await });
         if let Some(every) = every {
             tasks.spawn(updates.clone().schedule(every));
         }
@@ -202,16 +215,17 @@ impl Updates {
         let prepared = apply::prepare(&on.engine, reference).await?;
         self.runs
             .start(on.name.clone(), on.engine.clone(), prepared, self.waits, by)
+            .await
     }
 
     /// `on`'s update runs, newest first.
-    pub fn runs(&self, on: &EngineContext) -> Vec<UpdateRun> {
-        self.runs.list(&on.name)
+    pub async fn runs(&self, on: &EngineContext) -> Result<Vec<UpdateRun>, Error> {
+        self.runs.list(&on.name).await
     }
 
     /// Update run `n` of `on`; 404 when it is not kept.
-    pub fn run_of(&self, on: &EngineContext, n: u64) -> Result<UpdateRun, Error> {
-        self.runs.get(&on.name, n)
+    pub async fn run_of(&self, on: &EngineContext, n: u64) -> Result<UpdateRun, Error> {
+        self.runs.get(&on.name, n).await
     }
 
     /// Joins the output of an update run while it goes on.
@@ -225,7 +239,7 @@ impl Updates {
     /// One check, its failure logged (the findings keep what they had).
     async fn run(&self, on: &EngineContext, scope: Scope) {
         let state = self.state(on);
-        if let Err(e) = check::run(&on.engine, &self.pacer, state, scope).await {
+        if let Err(e) = check::run(&on.engine, &self.pacer, state, &self.seen, scope).await {
             tracing::debug!(engine = %on.name, "image update check: {e}");
         }
     }

@@ -1,11 +1,14 @@
 //! Updates of containers as runs. A run belongs to Berth, not to whoever asked or watches:
 //! one task on Berth's tracker does the update, and the hub of its output
 //! ([`HubKey::UpdateRun`]) is held by Berth for the run's life, so viewers come and go
-//! without touching it. One update per container at a time. The last [`KEPT`] runs of each
-//! engine are kept in memory with their last lines (replayed to a viewer who comes after
-//! the end); a restart forgets them.
+//! without touching it. One update per container at a time. Each run's record (with its
+//! last lines, replayed to a viewer who comes after the end) is in the database
+//! ([`super::run_records`]), so the history outlives a restart.
 
-use super::apply::{self, Applied, Prepared, Waits};
+use super::{
+    apply::{self, Applied, Prepared, Waits},
+    run_records::RunRecords,
+};
 use crate::{
     accounts::now_ms,
     docker::{EngineName, engine::Engine},
@@ -17,28 +20,17 @@ use crate::{
 };
 use app::model::UpdateRun;
 use std::{
-    collections::{BTreeMap, HashSet, VecDeque},
+    collections::{BTreeMap, HashSet},
     sync::{Arc, Mutex},
 };
 use tokio::sync::mpsc;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
-/// Runs kept per engine.
-pub const KEPT: usize = 100;
-
-/// One engine's runs.
-#[derive(Default)]
-struct Kept {
-    last: u64,
-    /// Oldest first.
-    runs: VecDeque<UpdateRun>,
-    /// The containers (full ids) an update runs for now.
-    busy: HashSet<String>,
-}
-
 /// Every engine's update runs.
 pub struct UpdateRuns {
-    kept: BTreeMap<EngineName, Mutex<Kept>>,
+    /// Per engine, the containers (full ids) an update runs for now.
+    busy: BTreeMap<EngineName, Mutex<HashSet<String>>>,
+    records: RunRecords,
     registry: Arc<Registry>,
     tasks: TaskTracker,
     shutdown: CancellationToken,
@@ -47,39 +39,46 @@ pub struct UpdateRuns {
 impl UpdateRuns {
     pub fn new(
         engines: impl Iterator<Item = EngineName>,
+        records: RunRecords,
         registry: Arc<Registry>,
         tasks: TaskTracker,
         shutdown: CancellationToken,
     ) -> Self {
         Self {
-            kept: engines.map(|name| (name, Mutex::default())).collect(),
+            busy: engines.map(|name| (name, Mutex::default())).collect(),
+            records,
             registry,
             tasks,
             shutdown,
         }
     }
 
-    fn kept(&self, engine: &EngineName) -> std::sync::MutexGuard<'_, Kept> {
-        self.kept[engine].lock().unwrap_or_else(|e| e.into_inner())
+    fn busy(&self, engine: &EngineName) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.busy[engine].lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The engine's runs, newest first.
-    pub fn list(&self, engine: &EngineName) -> Vec<UpdateRun> {
-        self.kept(engine).runs.iter().rev().cloned().collect()
+    pub async fn list(&self, engine: &EngineName) -> Result<Vec<UpdateRun>, Error> {
+        self.records.list(engine).await
     }
 
     /// Run `n` of the engine; 404 when it is not kept.
-    pub fn get(&self, engine: &EngineName, n: u64) -> Result<UpdateRun, Error> {
-        self.kept(engine)
-            .runs
-            .iter()
-            .find(|r| r.n == n)
-            .cloned()
-            .ok_or_else(|| Error::not_found(format!("no update run {n} on {engine}")))
+    pub async fn get(&self, engine: &EngineName, n: u64) -> Result<UpdateRun, Error> {
+        self.records.get(engine, n).await
+    }
+
+    /// Ends the records of runs a killed Berth left going on: those that began before
+    /// `started`.
+    pub async fn interrupted(&self, started: i64) {
+        match self.records.interrupted(started).await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!("{n} image update(s) were going on when Berth stopped"),
+            Err(e) => tracing::warn!("image updates: cannot end the interrupted runs: {e}"),
+        }
     }
 
     /// Starts an update of a prepared container, by `by`; 409 while one of it goes on.
-    pub fn start(
+    pub async fn start(
         self: &Arc<Self>,
         engine_name: EngineName,
         engine: Arc<Engine>,
@@ -87,25 +86,30 @@ impl UpdateRuns {
         waits: Waits,
         by: &str,
     ) -> Result<UpdateRun, Error> {
-        let n = {
-            let mut kept = self.kept(&engine_name);
-            if !kept.busy.insert(prepared.id.clone()) {
-                return Err(Error::new(
-                    409,
-                    format!("an update of {} is going on: wait for it", prepared.name),
-                ));
-            }
-            kept.last += 1;
-            kept.last
-        };
-        // However the task ends (a panic too), the container is free again and the run
-        // has an end.
-        let free = Free {
+        if !self.busy(&engine_name).insert(prepared.id.clone()) {
+            return Err(Error::new(
+                409,
+                format!("an update of {} is going on: wait for it", prepared.name),
+            ));
+        }
+        // However this ends (a refusal of the database, the task's panic), the container
+        // is free again, and a run recorded has an end.
+        let mut free = Free {
             runs: self.clone(),
             engine: engine_name.clone(),
             id: prepared.id.clone(),
-            n,
+            n: None,
         };
+        let mut run = UpdateRun {
+            container: prepared.name.clone(),
+            image: prepared.image.clone(),
+            by: by.to_string(),
+            started_ms: now_ms(),
+            ..UpdateRun::default()
+        };
+        run.n = self.records.begin(&engine_name, &run).await?;
+        free.n = Some(run.n);
+        let n = run.n;
         // The hub first: a viewer who finds the record finds the run's output.
         let (output, lines) = mpsc::channel(256);
         let key = HubKey::UpdateRun {
@@ -119,16 +123,8 @@ impl UpdateRuns {
             .subscribe_as(Who::Berth, key, ring, move |publisher| {
                 stack_run::relay(lines, origin, publisher)
             });
-        let run = UpdateRun {
-            n,
-            container: prepared.name.clone(),
-            image: prepared.image.clone(),
-            by: by.to_string(),
-            started_ms: now_ms(),
-            ..UpdateRun::default()
-        };
-        self.keep(&engine_name, run.clone());
         let this = self.clone();
+        let mut record = run.clone();
         self.tasks.spawn(async move {
             let mut applied = Applied::new(output.clone());
             let done = apply::update(&engine, prepared, waits, &mut applied, &this.shutdown).await;
@@ -141,39 +137,23 @@ impl UpdateRuns {
                 (Ok(()), None) if applied.updated => "updated".to_string(),
                 (Ok(()), None) => "nothing newer".to_string(),
             };
-            this.finish(&engine_name, n, &applied, &outcome);
+            record.ended_ms = Some(now_ms());
+            record.outcome = Some(outcome.clone());
+            record.updated = applied.updated;
+            record.rolled_back = applied.rolled_back.clone();
+            record.from = Some(applied.from.clone()).filter(|f| !f.is_empty());
+            record.to = Some(applied.to.clone()).filter(|t| !t.is_empty());
+            record.new_id = applied.new_id.clone();
+            record.tail = applied.tail.iter().cloned().collect();
+            // Recorded before the hub goes: a viewer who comes after finds the end.
+            this.records.finish(&engine_name, &record).await;
+            free.n = None;
             drop(free);
             let _ = output.send(Output::End(Ending::done(outcome))).await;
             drop(output);
             drop(held);
         });
         Ok(run)
-    }
-
-    /// Keeps a new run's record; past [`KEPT`], the oldest that has ended goes.
-    fn keep(&self, engine: &EngineName, run: UpdateRun) {
-        let mut kept = self.kept(engine);
-        if kept.runs.len() >= KEPT
-            && let Some(oldest) = kept.runs.iter().position(|r| r.ended_ms.is_some())
-        {
-            kept.runs.remove(oldest);
-        }
-        kept.runs.push_back(run);
-    }
-
-    /// Writes how run `n` ended into its record.
-    fn finish(&self, engine: &EngineName, n: u64, applied: &Applied, outcome: &str) {
-        let mut kept = self.kept(engine);
-        if let Some(run) = kept.runs.iter_mut().find(|r| r.n == n) {
-            run.ended_ms = Some(now_ms());
-            run.outcome = Some(outcome.to_string());
-            run.updated = applied.updated;
-            run.rolled_back = applied.rolled_back.clone();
-            run.from = Some(applied.from.clone()).filter(|f| !f.is_empty());
-            run.to = Some(applied.to.clone()).filter(|t| !t.is_empty());
-            run.new_id = applied.new_id.clone();
-            run.tail = applied.tail.iter().cloned().collect();
-        }
     }
 
     /// Joins the output of a run while it goes on.
@@ -184,25 +164,27 @@ impl UpdateRuns {
 }
 
 /// Frees a container for its next update when its run's task ends, however it ends; a
-/// run that did not say how it ended (its task panicked) says so.
+/// run recorded that did not say how it ended (its task panicked) says so.
 struct Free {
     runs: Arc<UpdateRuns>,
     engine: EngineName,
     id: String,
-    n: u64,
+    /// The run recorded and not yet ended.
+    n: Option<u64>,
 }
 
 impl Drop for Free {
     fn drop(&mut self) {
-        let mut kept = self.runs.kept(&self.engine);
-        kept.busy.remove(&self.id);
-        if let Some(run) = kept
-            .runs
-            .iter_mut()
-            .find(|r| r.n == self.n && r.ended_ms.is_none())
-        {
-            run.ended_ms = Some(now_ms());
-            run.outcome = Some("failed: the update stopped in Berth (see its log)".into());
-        }
+        self.runs.busy(&self.engine).remove(&self.id);
+        let Some(n) = self.n else { return };
+        let (runs, engine) = (self.runs.clone(), self.engine.clone());
+        // The record is ended on the tracker: a drop cannot wait for the database.
+        self.runs.tasks.spawn(async move {
+            if let Ok(mut run) = runs.records.get(&engine, n).await {
+                run.ended_ms = Some(now_ms());
+                run.outcome = Some("failed: the update stopped in Berth (see its log)".into());
+                runs.records.finish(&engine, &run).await;
+            }
+        });
     }
 }

@@ -1,10 +1,10 @@
 //! What the checks of one engine found, kept in memory: what each running container runs,
-//! the registry's last answer for each tag they run, and when each new digest was first
-//! seen. Everything is keyed by what runs now: a check replaces the containers, and answers
-//! and digests no running container needs go with them, so it never grows with the
-//! containers or images ever seen.
+//! and the registry's last answer for each tag they run, with when its digest was first
+//! seen (that first sight is kept in the database too: [`super::seen`]). Everything is
+//! keyed by what runs now: a check replaces the containers, and answers no running
+//! container needs go with them, so it never grows with the containers or images ever seen.
 
-use super::name::ImageName;
+use super::{name::ImageName, seen::Seen};
 use app::model::{ContainerSummary, ImageUpdate, UpdateState};
 use std::{
     collections::{HashMap, HashSet},
@@ -63,24 +63,18 @@ impl Asked {
 #[derive(Clone, Debug, Default)]
 struct Answer {
     digest: Option<String>,
+    /// When `digest` was first seen.
+    seen: Option<Seen>,
     checked: i64,
     error: Option<String>,
     next_try: Option<i64>,
     failures: u32,
 }
 
-#[derive(Clone, Copy, Debug)]
-struct Seen {
-    first: i64,
-    created: Option<i64>,
-}
-
 #[derive(Default)]
 struct Inner {
     running: HashMap<String, Running>,
     answers: HashMap<String, Answer>,
-    /// By (tag, digest): when Berth first saw the registry's digest for a tag.
-    seen: HashMap<(String, String), Seen>,
     last_check: Option<i64>,
 }
 
@@ -111,12 +105,6 @@ impl EngineState {
         let tags: HashSet<String> = running.values().filter_map(Running::askable).collect();
         inner.running = running;
         inner.answers.retain(|tag, _| tags.contains(tag));
-        let Inner { answers, seen, .. } = &mut *inner;
-        seen.retain(|(tag, digest), _| {
-            answers
-                .get(tag)
-                .is_some_and(|a| a.digest.as_deref() == Some(digest.as_str()))
-        });
     }
 
     /// The tags whose last question failed and may be asked again at `now`.
@@ -138,32 +126,34 @@ impl EngineState {
             .min()
     }
 
-    /// Whether `digest` was already seen for `tag`.
-    pub fn knows(&self, tag: &str, digest: &str) -> bool {
-        self.inner()
-            .seen
-            .contains_key(&(tag.to_string(), digest.to_string()))
+    /// When `digest` was first seen as `tag`'s, as this engine's checks know it.
+    pub fn seen(&self, tag: &str, digest: &str) -> Option<Seen> {
+        let inner = self.inner();
+        let answer = inner.answers.get(tag)?;
+        (answer.digest.as_deref() == Some(digest))
+            .then_some(answer.seen)
+            .flatten()
     }
 
-    /// The registry's answer for `tag`, at `now`.
-    pub fn answer(&self, tag: &str, answer: Result<String, Asked>, created: Option<i64>, now: i64) {
+    /// The registry's answer for `tag` at `now`, with when its digest was first seen
+    /// (`None`: the database could not say; then this engine's memory, or now).
+    pub fn answer(&self, tag: &str, answer: Result<String, Asked>, seen: Option<Seen>, now: i64) {
+        let known = match &answer {
+            Ok(digest) => self.seen(tag, digest),
+            Err(_) => None,
+        };
         let mut inner = self.inner();
         match answer {
             Ok(digest) => {
-                // Kept whoever runs it: a container still on an older digest of the tag
-                // has it as its update, with its age.
-                let seen = inner
-                    .seen
-                    .entry((tag.to_string(), digest.clone()))
-                    .or_insert(Seen {
-                        first: now,
-                        created,
-                    });
-                seen.created = seen.created.or(created);
+                let seen = seen.or(known).unwrap_or(Seen {
+                    first: now,
+                    created: None,
+                });
                 inner.answers.insert(
                     tag.to_string(),
                     Answer {
                         digest: Some(digest),
+                        seen: Some(seen),
                         checked: now,
                         ..Answer::default()
                     },
@@ -181,6 +171,7 @@ impl EngineState {
                     tag.to_string(),
                     Answer {
                         digest: previous.digest,
+                        seen: previous.seen,
                         checked: now,
                         error: Some(asked.error),
                         next_try: Some(now + backoff.as_millis() as i64),
@@ -262,7 +253,7 @@ impl Inner {
             return;
         }
         update.state = UpdateState::Available;
-        if let Some(seen) = self.seen.get(&(name.tagged(), digest.clone())) {
+        if let Some(seen) = answer.seen {
             update.first_seen = Some(seen.first);
             update.created = seen.created;
         }
@@ -321,7 +312,11 @@ mod tests {
         );
         state.answer(tag, Ok("sha256:old".into()), None, 1_000);
         assert_eq!(states(&state)[0], UpdateState::Current);
-        state.answer(tag, Ok("sha256:new".into()), Some(5), 2_000);
+        let first = Seen {
+            first: 2_000,
+            created: Some(5),
+        };
+        state.answer(tag, Ok("sha256:new".into()), Some(first), 2_000);
         let a = &state.view(&list)[0];
         assert_eq!(
             (a.state, a.first_seen, a.created),
@@ -361,9 +356,9 @@ mod tests {
             running("r.example/app:1", &["sha256:old"]),
         )]));
         state.answer("r.example/app:1", Ok("sha256:new".into()), None, 1);
-        assert!(state.knows("r.example/app:1", "sha256:new"));
+        assert!(state.seen("r.example/app:1", "sha256:new").is_some());
         state.replace_running(HashMap::new());
-        assert!(!state.knows("r.example/app:1", "sha256:new"));
+        assert!(state.seen("r.example/app:1", "sha256:new").is_none());
         assert_eq!(state.inner().answers.len(), 0);
     }
 }

@@ -5,32 +5,10 @@ use crate::common::{TestServer, WsClient};
 use app::model::Role;
 use berth::{Location, Settings, Store, users};
 use reqwest::{StatusCode, header, redirect};
-use std::path::PathBuf;
 
 pub(crate) const PASSWORD: &str = "alice's long password";
 
-/// A fresh SQLite data directory, removed on drop.
-pub(crate) struct DataDir(PathBuf);
-
-impl DataDir {
-    pub(crate) fn new(tag: &str) -> Self {
-        static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!("berth-it-{tag}-{}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        Self(dir)
-    }
-
-    pub(crate) fn location(&self) -> Location {
-        Location::DataDir(self.0.clone())
-    }
-}
-
-impl Drop for DataDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+pub(crate) use crate::common::DataDir;
 
 /// A client that shows redirects instead of following them, and keeps no cookies of its own.
 pub(crate) fn client() -> reqwest::Client {
@@ -119,7 +97,7 @@ pub(crate) async fn setup_token(server: &TestServer, why: &str) -> String {
 pub(crate) fn berth_cli(dir: &DataDir, args: &[&str]) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_berth"))
         .arg("--data-dir")
-        .arg(&dir.0)
+        .arg(dir.path())
         .args(args)
         .output()
         .unwrap()
@@ -692,7 +670,7 @@ async fn api_tokens_open_the_api_sockets_and_metrics_until_revoked() {
     );
     assert!(prom["last_used"].is_i64(), "{prom}");
     assert!(!list.to_string().contains(&token));
-    for entry in std::fs::read_dir(&dir.0).unwrap() {
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
         let bytes = std::fs::read(entry.unwrap().path()).unwrap();
         assert!(
             !bytes.windows(token.len()).any(|w| w == token.as_bytes()),

@@ -546,6 +546,7 @@ async fn named_server(engine_name: &str, location: &berth::Location) -> NamedSer
         options,
         vec![(EngineName::parse(engine_name).unwrap(), engine)],
         &settings,
+        store.clone(),
         shutdown.clone(),
         tasks,
     )

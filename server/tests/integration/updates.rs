@@ -3,12 +3,14 @@
 //! image pulled through the proxy; a new image pushed under the same tag is found by one
 //! check with one question per tag however many containers run it; an image built here is
 //! "not from a registry"; a registry that is down is a state with its words and a retry
-//! time; a registry that says 429 is waited for and the check completes.
+//! time; a registry that says 429 is waited for and the check completes; when a digest was
+//! first seen outlives a restart.
 
 use crate::{
-    common::{Fixture, TEST_IMAGE, TestServer, docker, ensure_image},
+    common::{DataDir, Fixture, TEST_IMAGE, TestServer, docker, ensure_image, on_fresh_postgres},
     pulls::Registry,
 };
+use berth::Location;
 use serde_json::Value;
 use std::{
     sync::{
@@ -337,5 +339,63 @@ async fn a_registry_that_says_429_is_waited_for_and_the_check_completes() {
         "Retry-After: {RETRY_AFTER} was not waited for: {:?}",
         next.at - last_refusal
     );
+    drop(app);
+}
+
+/// The minimum age of an update counts from when Berth first saw the new digest: a
+/// restart (the same database, a new process's memory) keeps that moment and the image's
+/// creation date, rather than seeing the digest anew.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_a_digest_was_first_seen_outlives_a_restart() {
+    let data = DataDir::new("updates-restart");
+    first_sight_outlives_a_restart("sqlite", data.location()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_a_digest_was_first_seen_outlives_a_restart_in_postgres() {
+    on_fresh_postgres("first_sight", |location| {
+        first_sight_outlives_a_restart("postgres", location)
+    })
+    .await;
+}
+
+async fn first_sight_outlives_a_restart(tag: &str, location: Location) {
+    let registry = Registry::start();
+    let repository = format!("berth-it/restarted-{tag}-{}", std::process::id());
+    push_version(registry.port, &repository, 1);
+    let reference = format!("127.0.0.1:{}/{repository}:1", registry.port);
+    let _pulled = Pulled::new(&reference);
+    let app = Fixture::of_image(
+        None,
+        "upd-restart",
+        &reference,
+        true,
+        &[],
+        &["sleep", "600"],
+    );
+    let second = push_version(registry.port, &repository, 2);
+
+    let mut before = TestServer::keeping(&location, |_| {}).await;
+    let (status, updates) = before.post("/api/updates/check").await;
+    assert_eq!(status, 200, "{updates}");
+    let found = entry(&updates, &app.name).clone();
+    assert_eq!(found["state"], "available", "{found:#}");
+    assert_eq!(found["available"], second.as_str());
+    assert!(found["created"].is_i64(), "{found:#}");
+    before.shut_down().await;
+    drop(before);
+
+    // Time enough that a digest seen anew would have another first sight.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let after = TestServer::keeping(&location, |_| {}).await;
+    let (_, updates) = after.get_json("/api/updates").await;
+    assert_eq!(entry(&updates, &app.name)["state"], "unchecked");
+    let (status, updates) = after.post("/api/updates/check").await;
+    assert_eq!(status, 200, "{updates}");
+    let again = entry(&updates, &app.name);
+    assert_eq!(again["state"], "available", "{again:#}");
+    assert_eq!(again["available"], second.as_str());
+    assert_eq!(again["first_seen"], found["first_seen"], "{again:#}");
+    assert_eq!(again["created"], found["created"]);
     drop(app);
 }

@@ -7,7 +7,7 @@
 //! again under its name with its data. What this path must not recreate is refused.
 
 use crate::{
-    common::{Fixture, TestServer, docker},
+    common::{Fixture, TestServer, docker, on_fresh_postgres},
     pulls::Registry,
     updates::{Pulled, push_image, push_version},
 };
@@ -287,6 +287,11 @@ async fn an_update_keeps_volumes_address_alias_env_labels_and_limits() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_image_that_is_never_healthy_is_rolled_back() {
+    // Its record in PostgreSQL (SQLite: the unit tests of `run_records`).
+    on_fresh_postgres("rollback", rolled_back).await;
+}
+
+async fn rolled_back(location: berth::Location) {
     let pid = std::process::id();
     let registry = Registry::start();
     let repository = format!("berth-it/unhealthy-{pid}");
@@ -305,7 +310,8 @@ async fn a_new_image_that_is_never_healthy_is_rolled_back() {
         2,
         &["HEALTHCHECK --interval=1s --timeout=1s --retries=1 CMD false"],
     );
-    let server = TestServer::start_with(|s| s.updates.update_health_secs = 20).await;
+    let health = |s: &mut berth::Settings| s.updates.update_health_secs = 20;
+    let mut server = TestServer::keeping(&location, health).await;
     let run = start(&server, &name).await;
     // One update of a container at a time.
     let (status, body) = server.post(&format!("/api/containers/{name}/update")).await;
@@ -336,6 +342,21 @@ async fn a_new_image_that_is_never_healthy_is_rolled_back() {
     assert_eq!(docker(&["exec", &name, "cat", "/data/file"]), "kept");
     let all = docker(&["ps", "-aq", "--filter", &format!("name={name}")]);
     assert_eq!(all.lines().count(), 1, "the new container is gone: {all}");
+
+    // The record outlives a restart; no other run is there.
+    server.shut_down().await;
+    drop(server);
+    let server = TestServer::keeping(&location, health).await;
+    let n = run["n"].as_u64().unwrap();
+    let (status, kept) = server.get_json(&format!("/api/updates/runs/{n}")).await;
+    assert_eq!(status, 200, "{kept}");
+    assert_eq!(kept, answer);
+    let (_, runs) = server.get_json("/api/updates/runs").await;
+    assert_eq!(runs[0], answer, "{runs:#}");
+    let (status, body) = server
+        .get_json(&format!("/api/updates/runs/{}", n + 1))
+        .await;
+    assert_eq!(status, 404, "{body}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

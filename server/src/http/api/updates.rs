@@ -13,8 +13,8 @@ pub fn routes(api: Api) -> Api {
     api.read(|r: Reading, ListUpdates {}| async move { r.updates.list(&r.on).await })
         .call(check)
         .call(update)
-        .read(|r: Reading, ListUpdateRuns {}| async move { Ok(r.updates.runs(&r.on)) })
-        .read(|r: Reading, GetUpdateRun { n }| async move { r.updates.run_of(&r.on, n) })
+        .read(|r: Reading, ListUpdateRuns {}| async move { r.updates.runs(&r.on).await })
+        .read(|r: Reading, GetUpdateRun { n }| async move { r.updates.run_of(&r.on, n).await })
 }
 
 /// Starts an update of one container; audited as `container.update` when it starts (what

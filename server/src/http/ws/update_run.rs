@@ -28,7 +28,7 @@ pub async fn open(
     upgrade: Upgrade,
 ) -> Result<Response, Error> {
     // 404 for a run this engine does not keep.
-    let run = updates.run_of(&on, n)?;
+    let run = updates.run_of(&on, n).await?;
     let key = HubKey::UpdateRun {
         engine: on.name.clone(),
         run: n,
@@ -43,7 +43,7 @@ pub async fn open(
         registry
             .subscribe(key, ring, move |publisher| async move {
                 // Read now: a run that ended a moment ago has its record by then.
-                let run = updates.run_of(&on, n).unwrap_or(run);
+                let run = updates.run_of(&on, n).await.unwrap_or(run);
                 let origin = format!("update of {}", run.container);
                 stack_run::replay_lines(run.tail, run.outcome, origin, publisher)
             })

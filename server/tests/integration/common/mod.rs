@@ -1,8 +1,9 @@
 //! Test harness: a Berth server in-process on a loopback port, and containers on the real
 //! engine that are removed when their guard drops, even when the test panics. One file per
 //! fixture: `server`, `docker`, `engines` (private engines and sshd), `ws`, `process`,
-//! `postgres`; `json` looks into the API's answers.
+//! `postgres`, `data_dir`; `json` looks into the API's answers.
 
+mod data_dir;
 mod docker;
 mod engines;
 mod json;
@@ -11,6 +12,7 @@ mod process;
 mod server;
 mod ws;
 
+pub use data_dir::*;
 pub use docker::*;
 pub use engines::*;
 pub use json::*;

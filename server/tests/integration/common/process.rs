@@ -7,6 +7,8 @@ use std::{process::Command, time::Duration};
 pub struct BerthProcess {
     pub child: tokio::process::Child,
     pub addr: String,
+    /// Its database's folder (removed with it).
+    _data: super::DataDir,
 }
 
 impl BerthProcess {
@@ -19,8 +21,11 @@ impl BerthProcess {
         let addr = format!("127.0.0.1:{port}");
         let binary =
             std::env::var("BERTH_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_berth").into());
+        let data = super::DataDir::new("process");
         let child = tokio::process::Command::new(binary)
             .args(["--bind", &addr, "--log", "warn"])
+            .arg("--data-dir")
+            .arg(data.path())
             // Without accounts unless the test asks for them.
             .args(if args.contains(&"--auth") {
                 &[][..]
@@ -34,7 +39,11 @@ impl BerthProcess {
             .unwrap();
         for _ in 0..200 {
             if tokio::net::TcpStream::connect(&addr).await.is_ok() {
-                return Self { child, addr };
+                return Self {
+                    child,
+                    addr,
+                    _data: data,
+                };
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }

@@ -19,6 +19,8 @@ pub struct TestServer {
     client: reqwest::Client,
     pub shutdown: CancellationToken,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    /// The database's folder when the server made its own (removed with the server).
+    _data: Option<super::DataDir>,
 }
 
 /// Berth's default stream settings, as `berth` with no flags would have them.
@@ -108,6 +110,18 @@ impl TestServer {
         Self::build(local(endpoint), settings, None).await
     }
 
+    /// A server without sign-in whose database is at `location` (the same location for a
+    /// server after another: what Berth keeps across a restart); returned once the engine
+    /// is connected.
+    pub async fn keeping(location: &berth::Location, tweak: impl FnOnce(&mut Settings)) -> Self {
+        let mut settings = default_settings();
+        tweak(&mut settings);
+        let store = berth::Store::open(location).await.unwrap();
+        let server = Self::build(local(docker_endpoint()), settings, Some(store)).await;
+        assert!(server.engine.wait_until_up(Duration::from_secs(20)).await);
+        server
+    }
+
     /// A server watching several engines by name, the first the default; returned at once.
     pub async fn with_engines(engines: &[(&str, Endpoint)]) -> Self {
         Self::with_engines_and(engines, |_| {}).await
@@ -135,12 +149,24 @@ impl TestServer {
         Self::build_with_site(engines, settings, store, "target/site").await
     }
 
+    /// `store`: the database (`None`: one of its own, in a fresh folder). With sign-in
+    /// required (`--auth on`), its accounts are there.
     async fn build_with_site(
         engines: Vec<(EngineName, Endpoint)>,
         settings: Settings,
         store: Option<berth::Store>,
         site_root: &str,
     ) -> Self {
+        let (store, data) = match store {
+            Some(store) => (store, None),
+            None => {
+                let data = super::DataDir::new("server");
+                (
+                    berth::Store::open(&data.location()).await.unwrap(),
+                    Some(data),
+                )
+            }
+        };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let base = format!("http://{addr}");
@@ -156,9 +182,15 @@ impl TestServer {
             .site_root(site_root)
             .site_addr(addr)
             .build();
-        let mut state =
-            AppState::with_engines(options, engines, &settings, shutdown.clone(), tasks);
-        if let Some(store) = store {
+        let mut state = AppState::with_engines(
+            options,
+            engines,
+            &settings,
+            store.clone(),
+            shutdown.clone(),
+            tasks,
+        );
+        if settings.accounts.auth == berth::AuthMode::On {
             state = state.with_auth(berth::Auth::configured(&settings.accounts, store));
         }
         let serve_options = ServeOptions::new(&settings.serve, &state);
@@ -180,6 +212,7 @@ impl TestServer {
                 .unwrap(),
             shutdown,
             server: Some(server),
+            _data: data,
         }
     }
 
