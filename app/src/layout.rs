@@ -104,6 +104,7 @@ fn full(children: Children) -> impl IntoView {
                     <A href=move || urls::objects(&on.get(), Objects::Volumes)>"Volumes"</A>
                     <A href=move || urls::objects(&on.get(), Objects::Networks)>"Networks"</A>
                     <A href=move || urls::disk(&on.get())>"Disk"</A>
+                    <A href=move || urls::updates(&on.get())>"Updates"</A>
                     <A href=move || urls::swarm(&on.get())>"Swarm"</A>
                     <A href=urls::ALL_CONTAINERS>"All engines"</A>
                     <Transition fallback=|| ()>

@@ -128,6 +128,7 @@ fn EnginePages() -> impl leptos_router::MatchNestedRoutes + Clone {
             <Route path=path!("/volumes") view=pages::VolumesPage ssr=SsrMode::Async />
             <Route path=path!("/networks") view=pages::NetworksPage ssr=SsrMode::Async />
             <Route path=path!("/disk") view=pages::DiskPage ssr=SsrMode::Async />
+            <Route path=path!("/updates") view=pages::UpdateHistoryPage ssr=SsrMode::Async />
             <Route path=path!("/stacks") view=pages::StackList ssr=SsrMode::Async />
             <Route path=path!("/stacks/:name") view=pages::StackPage ssr=SsrMode::Async />
         </ParentRoute>

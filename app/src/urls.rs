@@ -118,6 +118,11 @@ pub fn disk(on: &On) -> String {
     format!("{}/disk", on.pages())
 }
 
+/// An engine's image updates: policies and history.
+pub fn updates(on: &On) -> String {
+    format!("{}/updates", on.pages())
+}
+
 /// An engine's compose stacks, and one stack (its files, runs and versions).
 pub fn stacks(on: &On) -> String {
     format!("{}/stacks", on.pages())

@@ -3,7 +3,8 @@
 // pushed under the same tag; "Check for updates" on the list puts a badge on its row, the
 // "updates available" filter keeps that row alone, and its page says what the newer image
 // is. From that page an update is asked first, then watched step by step; a new image
-// whose health check fails is rolled back, and the page says so.
+// whose health check fails is rolled back, and the page says so. A policy chosen on the
+// container's page shows on the updates page, where it is removed.
 import { test, expect } from '@playwright/test';
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as path from 'node:path';
@@ -18,6 +19,9 @@ const NAME = `berth-e2e-updated-${process.pid}`;
  * longer names it), and the containers it ran. */
 const pushed: string[] = [];
 const containers: string[] = [];
+/** The references the spec's containers ran: their tags are removed after it too (an
+ * update leaves the newer image under the tag). */
+const references: string[] = [REFERENCE];
 
 function docker(...args: string[]): string {
   return execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
@@ -40,6 +44,7 @@ function pushVersion(version: number, reference = REFERENCE, changes: string[] =
  * it: the registry holds a newer image than the one it runs. */
 function runOutdated(name: string, reference: string, changes: string[] = []): void {
   pushVersion(1, reference);
+  references.push(reference);
   docker('run', '-d', '--network', 'none', '--label', 'berth.test=1', '--name', name, reference, 'sleep', '600');
   containers.push(name);
   pushVersion(2, reference, changes);
@@ -65,7 +70,9 @@ test.afterAll(() => {
   for (const image of pushed) {
     spawnSync('docker', ['rmi', '-f', image], { stdio: 'ignore' });
   }
-  spawnSync('docker', ['rmi', '-f', REFERENCE], { stdio: 'ignore' });
+  for (const reference of references) {
+    spawnSync('docker', ['rmi', '-f', reference], { stdio: 'ignore' });
+  }
   spawnSync('bash', [SCRIPT, 'stop'], { stdio: 'ignore' });
 });
 
@@ -139,4 +146,30 @@ test('a new image that is never healthy is rolled back, and the page says so', a
   await expect(output.getByTestId('updated-link')).toHaveCount(0);
   expect(docker('inspect', '--format', '{{.Id}} {{.Image}}', name)).toBe(before);
   expect(docker('inspect', '--format', '{{.State.Running}}', name)).toBe('true');
+});
+
+test('a policy chosen on its page is on the updates page, where it can be removed', async ({ page }) => {
+  const name = `berth-e2e-policy-${process.pid}`;
+  const reference = `127.0.0.1:${REGISTRY_PORT}/berth-e2e/policy-${process.pid}:1`;
+  runOutdated(name, reference);
+  await checkFromItsPage(page, name);
+  const policy = page.getByTestId('update-policy');
+  await expect(policy).toHaveText('policy: notify (the default)');
+  await page.getByTestId('policy-choice').selectOption('off');
+  await expect(policy).toHaveText('policy: off (kept by Berth for it)');
+  await expect(page.getByTestId('image-update')).toContainText('excluded');
+  await expect(page.getByTestId('update')).toHaveCount(0);
+
+  await page.goto('/updates');
+  await hydrated(page);
+  await expect(page.getByTestId('auto-settings')).toContainText('72 h');
+  const rule = page.getByTestId('policy-row').filter({ hasText: name });
+  await expect(rule).toContainText('off');
+  await rule.getByRole('button', { name: 'Remove' }).click();
+  await expect(rule).toHaveCount(0);
+  await expect(page.getByTestId('update-runs').or(page.getByTestId('no-update-runs'))).toBeVisible();
+
+  await page.goto(`/containers/${name}`);
+  await hydrated(page);
+  await expect(page.getByTestId('update-policy')).toHaveText('policy: notify (the default)', { timeout: 30_000 });
 });

@@ -74,6 +74,7 @@ pub use http::{
     ws::settings::ExecMode,
 };
 pub use store::{Location, Store};
+pub use updates::{Clock, Window};
 
 /// The authorization table, for the test that walks every route.
 pub mod doors {

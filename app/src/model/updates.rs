@@ -23,6 +23,8 @@ pub enum UpdateState {
     /// The check failed (registry down, refused, tag gone): `error` says why, `next_try`
     /// when it is asked again.
     Failed,
+    /// Its update policy is `off`: never asked, never updated.
+    Excluded,
 }
 
 impl UpdateState {
@@ -35,8 +37,79 @@ impl UpdateState {
             UpdateState::NotFromRegistry => "not from a registry",
             UpdateState::Pinned => "pinned by digest",
             UpdateState::Failed => "check failed",
+            UpdateState::Excluded => "excluded",
         }
     }
+}
+
+/// What Berth does when a container's image has an update.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UpdatePolicy {
+    /// Updates it by itself, once the new image is old enough and within the window.
+    Auto,
+    /// Says so (the badge); someone updates it.
+    #[default]
+    Notify,
+    /// Neither checks nor updates it.
+    Off,
+}
+
+impl UpdatePolicy {
+    pub const ALL: [UpdatePolicy; 3] =
+        [UpdatePolicy::Auto, UpdatePolicy::Notify, UpdatePolicy::Off];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UpdatePolicy::Auto => "auto",
+            UpdatePolicy::Notify => "notify",
+            UpdatePolicy::Off => "off",
+        }
+    }
+
+    /// `auto`, `notify` or `off` (the `berth.update` label's values), any case.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|p| p.as_str().eq_ignore_ascii_case(text.trim()))
+    }
+}
+
+/// The label that sets a container's policy; it wins over every rule.
+pub const POLICY_LABEL: &str = "berth.update";
+
+/// Where a container's policy comes from, strongest first.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PolicySource {
+    /// Its `berth.update` label.
+    Label,
+    /// A rule for its name.
+    Container,
+    /// A rule for its compose project (a stack).
+    Project,
+    /// `--update-policy`.
+    #[default]
+    Default,
+}
+
+/// What a policy rule names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PolicyScope {
+    /// A container, by name (its updates keep the name, so the rule stays).
+    Container,
+    /// Every container of a compose project (a stack), by the project's name.
+    Project,
+}
+
+/// A policy kept by Berth for a container or a project of one engine.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyRule {
+    pub scope: PolicyScope,
+    pub name: String,
+    /// `None` in a change: the rule goes.
+    pub policy: Option<UpdatePolicy>,
 }
 
 /// One running container's image, against its registry.
@@ -62,6 +135,15 @@ pub struct ImageUpdate {
     pub error: Option<String>,
     /// When a failed check is tried again (unix ms).
     pub next_try: Option<i64>,
+    /// What Berth does when there is an update, and what says so.
+    #[serde(default)]
+    pub policy: UpdatePolicy,
+    #[serde(default)]
+    pub policy_from: PolicySource,
+    /// With `auto` and an update available: the earliest moment Berth updates it (the
+    /// new image old enough, within the update window; unix ms).
+    #[serde(default)]
+    pub auto_at: Option<i64>,
 }
 
 /// An engine's running containers and their images' updates.
@@ -80,6 +162,14 @@ pub struct Updates {
     /// How many requests went to registries (through the engine or directly) since Berth
     /// started: a figure for the benchmark and for whoever watches a rate limit.
     pub requests: u64,
+    /// How old (hours since Berth first saw it) a new image must be before an automatic
+    /// update takes it.
+    #[serde(default)]
+    pub min_age_hours: u64,
+    /// When automatic updates may run (`--update-window`, the server's time zone);
+    /// `None`: any time.
+    #[serde(default)]
+    pub window: Option<String>,
 }
 
 impl Updates {
@@ -146,7 +236,11 @@ crate::endpoints! {
     /// an update of it going on.
     POST "/api{on}/containers/{id}/update" OPERATOR => UpdateContainer { id: String }
         -> UpdateRun = 202;
-    /// The updates since Berth started, newest first (at most 100 per engine).
+    /// The updates, newest first (the last 100 per engine).
     GET "/api{on}/updates/runs" VIEWER => ListUpdateRuns {} -> Vec<UpdateRun>;
     GET "/api{on}/updates/runs/{n}" VIEWER => GetUpdateRun { n: u64 } -> UpdateRun;
+    /// The update policies kept for the engine's containers and projects, by scope and name.
+    GET "/api{on}/updates/policies" VIEWER => ListUpdatePolicies {} -> Vec<PolicyRule>;
+    /// Sets (or, with `policy: null`, removes) the policy of a container or a project.
+    PUT "/api{on}/updates/policies" OPERATOR => SetUpdatePolicy {} body(PolicyRule) -> () = 204;
 }

@@ -12,8 +12,9 @@ use crate::resources::short_hex as short;
 use crate::{
     api, format,
     model::{
-        CheckOptions, CheckUpdates, GetUpdateRun, ImageUpdate, ListUpdates, UpdateContainer,
-        UpdateState, Updates,
+        CheckOptions, CheckUpdates, GetUpdateRun, ImageUpdate, ListUpdates, PolicyRule,
+        PolicyScope, PolicySource, SetUpdatePolicy, UpdateContainer, UpdatePolicy, UpdateState,
+        Updates,
     },
     urls::On,
 };
@@ -195,6 +196,7 @@ pub fn ContainerUpdate(on: On, id: String, name: String) -> impl IntoView {
          one runs (and is healthy, if it has a health check); if it does not come up, the old \
          one starts again. Volumes are never removed."
     );
+    let on_policy = on_run.clone();
     let output = {
         let (on, name) = (on_run.clone(), name.clone());
         move || {
@@ -208,6 +210,9 @@ pub fn ContainerUpdate(on: On, id: String, name: String) -> impl IntoView {
                 .map(|(u, now)| {
                     let offer = u.state == UpdateState::Available;
                     let question = question.clone();
+                    let policy = view! {
+                        <PolicyChoice on=on_policy.clone() name=name.clone() update=u.clone() found />
+                    };
                     view! {
                         <dt>"Image update"</dt>
                         <dd class="image-update" data-testid="image-update">
@@ -215,6 +220,7 @@ pub fn ContainerUpdate(on: On, id: String, name: String) -> impl IntoView {
                                 {u.state.label()}
                             </span>
                             {details(&u, now)}
+                            {policy}
                             <super::container_actions::ForOperators>
                                 <button
                                     type="button"
@@ -246,6 +252,95 @@ pub fn ContainerUpdate(on: On, id: String, name: String) -> impl IntoView {
                 })
         }}
         {output}
+    }
+}
+
+/// The container's update policy: what its label says, or for operators a choice kept by
+/// Berth for its name (the page's findings read again after a change).
+#[component]
+fn PolicyChoice(
+    on: On,
+    name: String,
+    update: ImageUpdate,
+    found: RwSignal<Option<Updates>>,
+) -> impl IntoView {
+    let said = match update.policy_from {
+        PolicySource::Label => "its berth.update label",
+        PolicySource::Container => "kept by Berth for it",
+        PolicySource::Project => "its project's",
+        PolicySource::Default => "the default",
+    };
+    let shown = format!("policy: {} ({said})", update.policy.as_str());
+    if update.policy_from == PolicySource::Label {
+        return view! { <span class="muted" data-testid="update-policy">{shown}</span> }.into_any();
+    }
+    let feedback = Feedback::new();
+    let chosen = match update.policy_from {
+        PolicySource::Container => update.policy.as_str(),
+        _ => "",
+    };
+    view! {
+        <span class="muted" data-testid="update-policy">{shown}</span>
+        <super::container_actions::ForOperators>
+            <PolicySelect on=on.clone() name=name.clone() chosen found feedback />
+        </super::container_actions::ForOperators>
+        {feedback.view()}
+    }
+    .into_any()
+}
+
+/// The choice of a container's policy; a change is kept by Berth for its name.
+#[component]
+fn PolicySelect(
+    on: On,
+    name: String,
+    chosen: &'static str,
+    found: RwSignal<Option<Updates>>,
+    feedback: Feedback,
+) -> impl IntoView {
+    let change = move |ev| {
+        let policy = UpdatePolicy::parse(&event_target_value(&ev));
+        let rule = PolicyRule {
+            scope: PolicyScope::Container,
+            name: name.clone(),
+            policy,
+        };
+        let on = on.clone();
+        let work = async move {
+            api::call(on.clone(), SetUpdatePolicy {}, (), rule).await?;
+            api::call(on, ListUpdates {}, (), ()).await
+        };
+        feedback.run(
+            work,
+            move |updates| {
+                found.try_set(Some(updates));
+                "saved".to_string()
+            },
+            || {},
+        );
+    };
+    let options = [("", "as its project or the default")]
+        .into_iter()
+        .chain(UpdatePolicy::ALL.map(|p| {
+            let text = match p {
+                UpdatePolicy::Auto => "auto: update by itself",
+                UpdatePolicy::Notify => "notify: say so",
+                UpdatePolicy::Off => "off: neither check nor update",
+            };
+            (p.as_str(), text)
+        }))
+        .map(|(value, text)| {
+            view! {
+                <option value=value selected=value == chosen>
+                    {text}
+                </option>
+            }
+        })
+        .collect_view();
+    view! {
+        <select data-testid="policy-choice" on:change=change>
+            {options}
+        </select>
     }
 }
 
@@ -315,6 +410,12 @@ fn details(u: &ImageUpdate, now: i64) -> impl IntoView + use<> {
         }
         if let Some(first) = u.first_seen {
             lines.push(format!("first seen {} ago", age(now - first)));
+        }
+        if let Some(at) = u.auto_at {
+            lines.push(match at > now {
+                true => format!("updated automatically in {}", age(at - now)),
+                false => "updated automatically now".to_string(),
+            });
         }
     }
     if let Some(error) = &u.error {

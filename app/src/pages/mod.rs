@@ -24,6 +24,7 @@ mod stacks;
 mod swarm;
 mod swarm_actions;
 mod swarm_objects;
+mod update_history;
 
 pub use admin::{AdminAudit, AdminTokens, AdminUsers};
 pub use all_containers::AllContainers;
@@ -38,3 +39,4 @@ pub use signin::{Login, Setup};
 pub use stack::StackPage;
 pub use stacks::{AllStacks, StackList};
 pub use swarm::{ServicePage, SwarmPage};
+pub use update_history::UpdateHistoryPage;

@@ -64,6 +64,7 @@ const TABLE: &[(&str, &str, Access, Kind)] = &[
     ("GET", "{on}/volumes", VIEWER, Kind::Page),
     ("GET", "{on}/networks", VIEWER, Kind::Page),
     ("GET", "{on}/disk", VIEWER, Kind::Page),
+    ("GET", "{on}/updates", VIEWER, Kind::Page),
     ("GET", "{on}/stacks", VIEWER, Kind::Page),
     ("GET", "{on}/stacks/{name}", VIEWER, Kind::Page),
     ("GET", "/all/stacks", VIEWER, Kind::Page),

@@ -157,7 +157,7 @@ impl AppState {
         let updates = crate::updates::Updates::start(
             sockets.engines.clone(),
             &settings.updates,
-            store.clone(),
+            (store.clone(), settings.accounts.audit_keep()),
             sockets.registry.clone(),
             sockets.tasks.clone(),
             sockets.shutdown.clone(),

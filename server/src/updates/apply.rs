@@ -13,7 +13,7 @@ use crate::{
     docker::{engine::Engine, mapping, own, path},
     error::Error,
 };
-use app::{frames::LogStream, model::COMPOSE_PROJECT_LABEL};
+use app::{frames::LogStream, model::COMPOSE_PROJECT_LABEL, refs::is_digest};
 use bollard::{
     Docker,
     models::{ContainerInspectResponse, HealthStatusEnum, NetworkConnectRequest},
@@ -82,6 +82,9 @@ pub struct Prepared {
     pub name: String,
     pub image: String,
     tag: ImageName,
+    /// The registry digest to take rather than whatever the tag names when the pull runs
+    /// (an automatic update takes the digest whose age it checked).
+    pub pin: Option<String>,
 }
 
 /// How long a new container with a health check has to become healthy.
@@ -117,6 +120,7 @@ pub async fn prepare(engine: &Engine, reference: &str) -> Result<Prepared, Error
         name,
         image,
         tag,
+        pin: None,
     })
 }
 
@@ -136,11 +140,12 @@ pub async fn update(
         name,
         image,
         tag,
+        pin,
     } = prepared;
     let docker = engine.client()?;
     applied.from = old.image.clone().unwrap_or_default();
     tokio::select! {
-        pulled = tokio::time::timeout(PULL, pull(engine, &docker, &tag, applied)) => pulled
+        pulled = tokio::time::timeout(PULL, pull(engine, &docker, &tag, pin.as_deref(), applied)) => pulled
             .map_err(|_| Error::new(504, format!("the pull took more than {} min", PULL.as_secs() / 60)))??,
         () = shutdown.cancelled() => return Err(Error::unavailable("Berth is shutting down")),
     }
@@ -308,13 +313,19 @@ fn refuse(old: &ContainerInspectResponse, id: &str) -> Result<(), Error> {
 }
 
 /// Pulls the tag, saying how it went in a line or two (not every layer's progress).
+/// Pulls the tag, or (`pin`) that digest of its repository, then names it by the tag.
 async fn pull(
     engine: &Engine,
     docker: &Docker,
     tag: &ImageName,
+    pin: Option<&str>,
     applied: &mut Applied,
 ) -> Result<(), Error> {
-    let reference = tag.tagged();
+    let reference = match pin {
+        Some(digest) if is_digest(digest) => format!("{}@{digest}", tag.repository_key()),
+        Some(digest) => return Err(Error::bad_request(format!("{digest:?} is not a digest"))),
+        None => tag.tagged(),
+    };
     applied.say(format!("pulling {reference}"));
     let options = q::CreateImageOptions {
         from_image: Some(reference.clone()),
@@ -335,6 +346,17 @@ async fn pull(
         if let (None, Some(status)) = (info.id, info.status) {
             applied.say(status);
         }
+    }
+    if pin.is_some() {
+        let options = q::TagImageOptions {
+            repo: Some(tag.repository_key()),
+            tag: Some(tag.tag.clone()),
+        };
+        docker
+            .tag_image(&path::path(path::Kind::Image, &reference)?, Some(options))
+            .await
+            .map_err(|e| engine.error(e))?;
+        applied.say(format!("tagged it {}", tag.tagged()));
     }
     Ok(())
 }

@@ -6,8 +6,10 @@
 //! kept with its words and a time to try again.
 
 use super::{
+    auto::Clock,
     name::{ImageName, digests_of},
     pace::{MAX_WAIT, Pacer},
+    policy::Rules,
     registry::{Failure, Session},
     seen::{Seen, SeenDigests},
     state::{Asked, EngineState, Running},
@@ -17,7 +19,10 @@ use crate::{
     docker::{endpoint::Endpoint, engine::Engine, path},
     error::Error,
 };
-use app::refs::is_digest;
+use app::{
+    model::{COMPOSE_PROJECT_LABEL, POLICY_LABEL, UpdatePolicy},
+    refs::is_digest,
+};
 use bollard::{Docker, query_parameters as q};
 use futures::StreamExt;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -45,28 +50,37 @@ struct Tag {
 }
 
 /// Checks `engine` as `scope` says, writing each answer into `state` as it comes, and
-/// each digest's first sight into `seen`.
+/// each digest's first sight into `seen` (at `clock`'s time: a new image's age is counted
+/// on the clock automatic updates go by). Containers whose policy under `rules` is `off`
+/// are not asked about.
 pub async fn run(
     engine: &Engine,
     pacer: &Pacer,
     state: &EngineState,
-    seen: &SeenDigests,
+    (seen, clock): (&SeenDigests, &Clock),
+    rules: &Rules,
     scope: Scope,
 ) -> Result<(), Error> {
     let docker = engine.client()?;
     let running = running(engine, &docker).await?;
     let now = now_ms();
+    let wanted = |r: &&Running| r.policy(rules).0 != UpdatePolicy::Off;
     let asked: HashSet<String> = match &scope {
-        Scope::All => running.values().filter_map(Running::askable).collect(),
+        Scope::All => running
+            .values()
+            .filter(wanted)
+            .filter_map(Running::askable)
+            .collect(),
         Scope::Failed => state.due_for_retry(now),
         Scope::Container(id) => running
             .get(id)
+            .filter(wanted)
             .and_then(Running::askable)
             .into_iter()
             .collect(),
     };
     let mut tags: BTreeMap<String, Tag> = BTreeMap::new();
-    for r in running.values() {
+    for r in running.values().filter(wanted) {
         if let (Some(name), Some(tag)) = (&r.name, r.askable())
             && asked.contains(&tag)
         {
@@ -93,6 +107,7 @@ pub async fn run(
                         let sight = Sight {
                             tagged: &tagged,
                             digest,
+                            now: clock.now(),
                             wanted: direct && tag.containers.iter().any(|c| !c.contains(digest)),
                         };
                         sight.record(state, seen, &mut session).await
@@ -119,6 +134,8 @@ struct Sight<'a> {
     /// Some container runs another digest of the tag: this one is its update, whose
     /// creation date is worth a question.
     wanted: bool,
+    /// When it was seen (unix ms).
+    now: i64,
 }
 
 impl Sight<'_> {
@@ -144,7 +161,7 @@ impl Sight<'_> {
             None => None,
         };
         let recorded = seen
-            .record(self.tagged, self.digest, created, now_ms())
+            .record(self.tagged, self.digest, created, self.now)
             .await;
         recorded
             .map_err(|e| tracing::warn!("image updates: the database: {e}"))
@@ -246,12 +263,21 @@ async fn running(engine: &Engine, docker: &Docker) -> Result<HashMap<String, Run
             .as_ref()
             .map(|n| digests_of(n, &repo_digests[&image_id]))
             .unwrap_or_default();
+        let labels = c.labels.unwrap_or_default();
+        let container = c
+            .names
+            .and_then(|n| n.into_iter().next())
+            .map(|n| n.trim_start_matches('/').to_string())
+            .unwrap_or_default();
         running.insert(
             id,
             Running {
                 image: name.as_ref().map_or(reference, ImageName::tagged),
                 name,
                 digests,
+                container,
+                project: labels.get(COMPOSE_PROJECT_LABEL).cloned(),
+                label: labels.get(POLICY_LABEL).cloned(),
             },
         );
     }

@@ -9,24 +9,31 @@
 //!   each tag's digest was first seen, in the database.
 //! - `apply`: one container's update (`recreate`: its configuration on the new image);
 //!   `runs`: updates as runs Berth owns; `run_records`: their records, in the database.
+//! - `policy`: what Berth does with an update (label, rules, default); `auto`: automatic
+//!   updates (minimum age, the clock); `window`: when they may run.
 //!
 //! A check runs as a tracked task, so the request that asked for it may go (it is joined,
 //! not restarted, by whoever asks meanwhile); the schedule is one task that sleeps until
 //! the next check or retry is due, costs nothing between them, and stops at shutdown.
 
 mod apply;
+mod auto;
 mod check;
 mod fetch;
 mod name;
 mod pace;
+mod policy;
 mod recreate;
 mod registry;
 mod run_records;
 mod runs;
 mod seen;
 mod state;
+mod window;
 
+pub use auto::Clock;
 pub use check::Scope;
+pub use window::Window;
 
 use crate::{
     accounts::now_ms,
@@ -35,7 +42,7 @@ use crate::{
     error::Error,
     store::Store,
 };
-use app::model::{UpdateRun, Updates as Found};
+use app::model::{PolicyRule, UpdatePolicy, UpdateRun, UpdateState, Updates as Found};
 use std::{
     collections::BTreeMap,
     sync::{
@@ -68,6 +75,26 @@ pub struct UpdateSettings {
     /// rolled back to its old image.
     #[arg(long, env = "BERTH_UPDATE_HEALTH_SECS", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub update_health_secs: u64,
+
+    /// What Berth does when a container's image has an update, where neither its
+    /// `berth.update` label nor a rule says: `auto` (updates it), `notify` (says so), `off`
+    /// (neither checks nor updates it).
+    #[arg(long, env = "BERTH_UPDATE_POLICY", default_value = "notify", value_parser = parse_policy)]
+    pub update_policy: UpdatePolicy,
+
+    /// Hours since Berth first saw a new image's digest before an automatic update takes
+    /// it (a pushed bad image is not taken at once).
+    #[arg(long, env = "BERTH_UPDATE_MIN_AGE_HOURS", default_value_t = 72, value_parser = clap::value_parser!(u64).range(0..=8760))]
+    pub update_min_age_hours: u64,
+
+    /// When automatic updates may run, in the server's time zone: `[DAYS ]HH:MM-HH:MM`,
+    /// e.g. `mon-fri 02:00-05:00` or `sat,sun 22:00-06:00`; any time when not set.
+    #[arg(long, env = "BERTH_UPDATE_WINDOW", value_parser = Window::parse)]
+    pub update_window: Option<Window>,
+}
+
+fn parse_policy(text: &str) -> Result<UpdatePolicy, String> {
+    UpdatePolicy::parse(text).ok_or_else(|| format!("{text:?}: expected auto, notify or off"))
 }
 
 /// Every engine's findings, the pace kept with each registry, and the schedule.
@@ -76,6 +103,15 @@ pub struct Updates {
     pacer: pace::Pacer,
     states: BTreeMap<EngineName, state::EngineState>,
     seen: seen::SeenDigests,
+    policies: policy::Policies,
+    clock: Clock,
+    tried: auto::Tried,
+    /// A check ended or a policy changed: automatic updates look again.
+    auto_wake: Notify,
+    min_age: Duration,
+    window: Option<Window>,
+    /// Where automatic updates say what they did (the audit log, as `auto-update`).
+    audit: crate::accounts::audit::Audit,
     /// When the schedule checks next (unix ms; 0: no schedule).
     next_full: AtomicI64,
     /// A check ended: the schedule looks again at what is due.
@@ -92,7 +128,7 @@ impl Updates {
     pub fn start(
         engines: Arc<Engines>,
         settings: &UpdateSettings,
-        store: Store,
+        (store, audit_keep): (Store, Duration),
         registry: Arc<crate::live::hub::Registry>,
         tasks: TaskTracker,
         shutdown: CancellationToken,
@@ -114,7 +150,14 @@ impl Updates {
             engines,
             pacer: pace::Pacer::default(),
             states,
-            seen: seen::SeenDigests::new(store),
+            seen: seen::SeenDigests::new(store.clone()),
+            policies: policy::Policies::new(store.clone(), settings.update_policy),
+            clock: Clock::default(),
+            tried: auto::Tried::default(),
+            auto_wake: Notify::new(),
+            min_age: Duration::from_secs(settings.update_min_age_hours * 3600),
+            window: settings.update_window.clone(),
+            audit: crate::accounts::audit::Audit::new(store, audit_keep),
             next_full: AtomicI64::new(0),
             ended: Notify::new(),
             waits: apply::Waits {
@@ -126,6 +169,7 @@ impl Updates {
         });
         let (started, earlier) = (now_ms(), updates.runs.clone());
         tasks.spawn(async move { earlier.interrupted(started).await });
+        tasks.spawn(updates.clone().automatic());
         if let Some(every) = every {
             tasks.spawn(updates.clone().schedule(every));
         }
@@ -137,19 +181,49 @@ impl Updates {
         &self.states[&on.name]
     }
 
-    /// What the checks found for `on`'s running containers (never waits for a registry).
+    /// What the checks found for `on`'s running containers, with their policies and when
+    /// an automatic update takes each (never waits for a registry).
     pub async fn list(&self, on: &EngineContext) -> Result<Found, Error> {
         let containers = on.containers.containers().await?;
+        let rules = self.policies.rules(&on.name).await?;
         let state = self.state(on);
         let next_full = self.next_full.load(Ordering::Relaxed);
+        let now = self.clock.now();
+        let mut containers = state.view(&containers, &rules);
+        for update in &mut containers {
+            if let (UpdatePolicy::Auto, UpdateState::Available, Some(first_seen)) =
+                (update.policy, update.state, update.first_seen)
+            {
+                update.auto_at = auto::due_at(first_seen, self.min_age, self.window.as_ref(), now);
+            }
+        }
         Ok(Found {
-            containers: state.view(&containers),
+            containers,
             checking: state.checking.borrow().is_some(),
             last_check: state.last_check(),
             next_check: (next_full > 0).then_some(next_full),
             now: now_ms(),
             requests: self.pacer.sent(),
+            min_age_hours: self.min_age.as_secs() / 3600,
+            window: self.window.as_ref().map(|w| w.text().to_string()),
         })
+    }
+
+    /// The clock automatic updates go by (tests move it).
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// `on`'s policy rules.
+    pub async fn policies(&self, on: &EngineContext) -> Result<Vec<PolicyRule>, Error> {
+        self.policies.list(&on.name).await
+    }
+
+    /// Sets or removes a policy rule of `on`; automatic updates look again.
+    pub async fn set_policy(&self, on: &EngineContext, rule: &PolicyRule) -> Result<(), Error> {
+        self.policies.set(&on.name, rule).await?;
+        self.auto_wake.notify_one();
+        Ok(())
     }
 
     /// Marks a check of `on` as running, unless one is: the guard says it ended when
@@ -214,7 +288,14 @@ impl Updates {
     ) -> Result<UpdateRun, Error> {
         let prepared = apply::prepare(&on.engine, reference).await?;
         self.runs
-            .start(on.name.clone(), on.engine.clone(), prepared, self.waits, by)
+            .start(
+                on.name.clone(),
+                on.engine.clone(),
+                prepared,
+                self.waits,
+                by,
+                None,
+            )
             .await
     }
 
@@ -236,11 +317,121 @@ impl Updates {
         self.runs.join(key)
     }
 
-    /// One check, its failure logged (the findings keep what they had).
+    /// One check, its failure logged (the findings keep what they had); automatic updates
+    /// look at what it found.
     async fn run(&self, on: &EngineContext, scope: Scope) {
         let state = self.state(on);
-        if let Err(e) = check::run(&on.engine, &self.pacer, state, &self.seen, scope).await {
+        let checked = match self.policies.rules(&on.name).await {
+            Ok(rules) => {
+                let memory = (&self.seen, &self.clock);
+                check::run(&on.engine, &self.pacer, state, memory, &rules, scope).await
+            }
+            Err(e) => Err(e),
+        };
+        if let Err(e) = checked {
             tracing::debug!(engine = %on.name, "image update check: {e}");
+        }
+        self.auto_wake.notify_one();
+    }
+
+    /// Automatic updates, for Berth's life: a pass over every engine that has something
+    /// found, each time a check ends, a policy changes, the clock moves or an update found
+    /// earlier becomes due; asleep otherwise (nothing to do costs nothing).
+    async fn automatic(self: Arc<Self>) {
+        let mut due: Option<i64> = None;
+        loop {
+            let sleep = due.map(|at| Duration::from_millis((at - self.clock.now()).max(0) as u64));
+            tokio::select! {
+                () = async { tokio::time::sleep(sleep.unwrap_or_default()).await }, if sleep.is_some() => {}
+                () = self.auto_wake.notified() => {}
+                () = self.clock.moved.notified() => {}
+                () = self.shutdown.cancelled() => return,
+            }
+            due = tokio::select! {
+                due = self.auto_pass() => due,
+                () = self.shutdown.cancelled() => return,
+            };
+        }
+    }
+
+    /// Updates, one at a time, each container of each engine whose automatic update is
+    /// due; answers when the next one is (clock ms).
+    async fn auto_pass(&self) -> Option<i64> {
+        let mut next: Option<i64> = None;
+        let mut candidates = std::collections::HashSet::new();
+        for on in self.engines.all() {
+            if !self.state(on).has_answers() {
+                continue;
+            }
+            let Ok(found) = self.list(on).await else {
+                continue;
+            };
+            for update in found.containers {
+                let (Some(at), Some(digest)) = (update.auto_at, update.available.clone()) else {
+                    continue;
+                };
+                candidates.insert((update.container.clone(), digest.clone()));
+                if self.tried.contains(&update.container, &digest) {
+                    continue;
+                }
+                if at > self.clock.now() {
+                    next = Some(next.map_or(at, |n| n.min(at)));
+                    continue;
+                }
+                self.tried.insert(&update.container, &digest);
+                self.auto_update(on, &update.container_id, &update.container, digest)
+                    .await;
+            }
+        }
+        self.tried.keep_only(&candidates);
+        next
+    }
+
+    /// One automatic update, waited for; a refusal (a compose member, a swarm task) is
+    /// logged.
+    async fn auto_update(&self, on: &EngineContext, id: &str, name: &str, digest: String) {
+        let mut prepared = match apply::prepare(&on.engine, id).await {
+            Ok(prepared) => prepared,
+            Err(e) => {
+                tracing::info!(engine = %on.name, container = name, "no automatic update: {e}");
+                return;
+            }
+        };
+        prepared.pin = Some(digest.clone());
+        let (ended, wait) = tokio::sync::oneshot::channel();
+        let started = self
+            .runs
+            .start(
+                on.name.clone(),
+                on.engine.clone(),
+                prepared,
+                self.waits,
+                auto::BY,
+                Some(ended),
+            )
+            .await;
+        match started {
+            Ok(run) => {
+                tracing::info!(engine = %on.name, container = name, run = run.n, "automatic update");
+                let _ = wait.await;
+                let ended = self.runs.get(&on.name, run.n).await.unwrap_or(run);
+                let outcome = ended.outcome.as_deref().unwrap_or("ended");
+                let target = format!(
+                    "{}/{name} ({} to {digest}, run {}): {outcome}",
+                    on.name, ended.image, ended.n
+                );
+                let event = crate::accounts::audit::Event {
+                    actor: auto::BY,
+                    action: "container.update",
+                    target: Some(&target),
+                    address: None,
+                    ok: ended.updated,
+                };
+                self.audit.record(event).await;
+            }
+            Err(e) => {
+                tracing::info!(engine = %on.name, container = name, "no automatic update: {e}")
+            }
         }
     }
 

@@ -78,6 +78,7 @@ impl UpdateRuns {
     }
 
     /// Starts an update of a prepared container, by `by`; 409 while one of it goes on.
+    /// `ended` is told when the run has ended and its record says how.
     pub async fn start(
         self: &Arc<Self>,
         engine_name: EngineName,
@@ -85,6 +86,7 @@ impl UpdateRuns {
         prepared: Prepared,
         waits: Waits,
         by: &str,
+        ended: Option<tokio::sync::oneshot::Sender<()>>,
     ) -> Result<UpdateRun, Error> {
         if !self.busy(&engine_name).insert(prepared.id.clone()) {
             return Err(Error::new(
@@ -149,6 +151,9 @@ impl UpdateRuns {
             this.records.finish(&engine_name, &record).await;
             free.n = None;
             drop(free);
+            if let Some(ended) = ended {
+                let _ = ended.send(());
+            }
             let _ = output.send(Output::End(Ending::done(outcome))).await;
             drop(output);
             drop(held);

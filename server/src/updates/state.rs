@@ -4,8 +4,8 @@
 //! keyed by what runs now: a check replaces the containers, and answers no running
 //! container needs go with them, so it never grows with the containers or images ever seen.
 
-use super::{name::ImageName, seen::Seen};
-use app::model::{ContainerSummary, ImageUpdate, UpdateState};
+use super::{name::ImageName, policy::Rules, seen::Seen};
+use app::model::{ContainerSummary, ImageUpdate, PolicySource, UpdatePolicy, UpdateState};
 use std::{
     collections::{HashMap, HashSet},
     sync::Mutex,
@@ -27,6 +27,21 @@ pub struct Running {
     /// The registry digests of the image it runs, for its repository (none: built or
     /// imported here).
     pub digests: Vec<String>,
+    /// Its name, compose project and `berth.update` label: what its policy depends on.
+    pub container: String,
+    pub project: Option<String>,
+    pub label: Option<String>,
+}
+
+impl Running {
+    /// Its update policy under `rules`, and where that comes from.
+    pub fn policy(&self, rules: &Rules) -> (UpdatePolicy, PolicySource) {
+        rules.resolve(
+            &self.container,
+            self.project.as_deref(),
+            self.label.as_deref(),
+        )
+    }
 }
 
 impl Running {
@@ -191,9 +206,15 @@ impl EngineState {
         self.inner().last_check
     }
 
+    /// Whether some answer holds a digest: only then can a container have an update.
+    pub fn has_answers(&self) -> bool {
+        self.inner().answers.values().any(|a| a.digest.is_some())
+    }
+
     /// Each running container of `list` (the engine's list now), with what the checks
-    /// found for it, by name.
-    pub fn view(&self, list: &[ContainerSummary]) -> Vec<ImageUpdate> {
+    /// found for it and its policy under `rules` (its label as the last check read it), by
+    /// name. A container whose policy is `off` is excluded, whatever was found.
+    pub fn view(&self, list: &[ContainerSummary], rules: &Rules) -> Vec<ImageUpdate> {
         let inner = self.inner();
         let mut updates: Vec<ImageUpdate> = list
             .iter()
@@ -205,8 +226,16 @@ impl EngineState {
                     image: c.image.clone(),
                     ..ImageUpdate::default()
                 };
-                if let Some(running) = inner.running.get(&c.id) {
+                let running = inner.running.get(&c.id);
+                if let Some(running) = running {
                     inner.fill(&mut update, running);
+                }
+                (update.policy, update.policy_from) = match running {
+                    Some(running) => running.policy(rules),
+                    None => rules.resolve(&c.name, c.project.as_deref(), None),
+                };
+                if update.policy == UpdatePolicy::Off {
+                    update.state = UpdateState::Excluded;
                 }
                 update
             })
@@ -270,6 +299,9 @@ mod tests {
             image: name.as_ref().map_or(image.to_string(), ImageName::tagged),
             name,
             digests: digests.iter().map(|d| d.to_string()).collect(),
+            container: image.to_string(),
+            project: None,
+            label: None,
         }
     }
 
@@ -299,7 +331,11 @@ mod tests {
         ]));
         let list = [listed("a"), listed("b"), listed("c"), listed("new")];
         let states = |state: &EngineState| -> Vec<UpdateState> {
-            state.view(&list).into_iter().map(|u| u.state).collect()
+            state
+                .view(&list, &Rules::none())
+                .into_iter()
+                .map(|u| u.state)
+                .collect()
         };
         assert_eq!(
             states(&state),
@@ -317,20 +353,20 @@ mod tests {
             created: Some(5),
         };
         state.answer(tag, Ok("sha256:new".into()), Some(first), 2_000);
-        let a = &state.view(&list)[0];
+        let a = &state.view(&list, &Rules::none())[0];
         assert_eq!(
             (a.state, a.first_seen, a.created),
             (UpdateState::Available, Some(2_000), Some(5))
         );
         state.answer(tag, Ok("sha256:new".into()), None, 3_000);
         assert_eq!(
-            state.view(&list)[0].first_seen,
+            state.view(&list, &Rules::none())[0].first_seen,
             Some(2_000),
             "first seen stays"
         );
         state.answer(tag, Err(Asked::failed("down".into())), None, 10_000);
         state.answer(tag, Err(Asked::failed("down".into())), None, 20_000);
-        let a = &state.view(&list)[0];
+        let a = &state.view(&list, &Rules::none())[0];
         assert_eq!(a.state, UpdateState::Failed);
         assert_eq!(
             a.next_try,

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod actions;
+mod auto_updates;
 mod cli;
 mod common;
 mod containers;

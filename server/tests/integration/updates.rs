@@ -173,26 +173,31 @@ pub(crate) fn push_image(port: u16, repository: &str, version: u32, changes: &[&
     digest.to_string()
 }
 
-/// Local images of `reference`, removed on drop.
-pub(crate) struct Pulled(String);
+/// Local images of `reference`, removed on drop: what its tag names then, and the image
+/// pulled, by id (a newer image pushed under the tag leaves it untagged, and a dangling
+/// image left behind would count in the next test's disk usage).
+pub(crate) struct Pulled(String, String);
 
 impl Pulled {
     pub(crate) fn new(reference: &str) -> Self {
         docker(&["pull", "-q", reference]);
-        Self(reference.to_string())
+        let id = docker(&["image", "inspect", "--format", "{{.Id}}", reference]);
+        Self(reference.to_string(), id)
     }
 }
 
 impl Drop for Pulled {
     fn drop(&mut self) {
-        let _ = std::process::Command::new("docker")
-            .args(["rmi", "-f", &self.0])
-            .output();
+        for image in [&self.0, &self.1] {
+            let _ = std::process::Command::new("docker")
+                .args(["rmi", "-f", image])
+                .output();
+        }
     }
 }
 
 /// The update entry of container `name` in an `/api/updates` answer.
-fn entry<'a>(updates: &'a Value, name: &str) -> &'a Value {
+pub(crate) fn entry<'a>(updates: &'a Value, name: &str) -> &'a Value {
     updates["containers"]
         .as_array()
         .unwrap()

@@ -22,10 +22,10 @@ fn inspect(name: &str) -> Value {
 
 /// A container of the test's own (not on `--network none`), removed on drop with the
 /// names the update may leave.
-struct Container(String);
+pub(crate) struct Container(pub(crate) String);
 
 impl Container {
-    fn run(name: &str, options: &[&str], image: &str) -> Self {
+    pub(crate) fn run(name: &str, options: &[&str], image: &str) -> Self {
         let mut args = vec!["run", "-d", "--label", "berth.test=1", "--name", name];
         args.extend(options);
         args.extend([image, "sleep", "600"]);

@@ -6,7 +6,8 @@ use super::actions::Actor;
 use super::mount::{Api, Call, Reading};
 use crate::{docker::mapping::inspect, error::Error, updates::Scope};
 use app::model::{
-    CheckUpdates, GetUpdateRun, ListUpdateRuns, ListUpdates, UpdateContainer, UpdateRun, Updates,
+    CheckUpdates, GetUpdateRun, ListUpdatePolicies, ListUpdateRuns, ListUpdates, PolicyScope,
+    SetUpdatePolicy, UpdateContainer, UpdateRun, Updates,
 };
 
 pub fn routes(api: Api) -> Api {
@@ -15,6 +16,25 @@ pub fn routes(api: Api) -> Api {
         .call(update)
         .read(|r: Reading, ListUpdateRuns {}| async move { r.updates.runs(&r.on).await })
         .read(|r: Reading, GetUpdateRun { n }| async move { r.updates.run_of(&r.on, n).await })
+        .read(|r: Reading, ListUpdatePolicies {}| async move { r.updates.policies(&r.on).await })
+        .call(set_policy)
+}
+
+/// Sets or removes the update policy of a container or a project; audited as
+/// `update.policy` (`scope name=policy`).
+async fn set_policy(actor: Actor, call: Call<SetUpdatePolicy>) -> Result<(), Error> {
+    let rule = call.body;
+    let result = call.state.updates.set_policy(&call.on, &rule).await;
+    let policy = rule.policy.map_or("default", |p| p.as_str());
+    let scope = match rule.scope {
+        PolicyScope::Container => "container",
+        PolicyScope::Project => "project",
+    };
+    let target = format!("{scope} {}={policy}", rule.name);
+    actor
+        .outcome("update.policy", &call.on, &target, &result)
+        .await;
+    result
 }
 
 /// Starts an update of one container; audited as `container.update` when it starts (what
