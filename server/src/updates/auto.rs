@@ -5,7 +5,7 @@
 //! tried for a container is not tried again for it (a rolled-back image stays rolled
 //! back until a newer one comes, or someone updates by hand).
 
-use crate::accounts::now_ms;
+use crate::{accounts::now_ms, docker::EngineName};
 use std::{
     collections::HashSet,
     sync::{
@@ -58,30 +58,32 @@ pub fn due_at(
     }
 }
 
-/// The (container name, digest) pairs automatic updates have tried, so that a failure is
-/// not tried again and again. Bounded by what is still a candidate: each pass keeps only
-/// the pairs it saw.
+/// An engine's container (by name) and a digest of its image's tag.
+pub type Pair = (EngineName, String, String);
+
+/// The pairs automatic updates have tried, so that a failure is not tried again and again
+/// (kept in memory: a restart tries each once more). Bounded by what is still a
+/// candidate: each pass keeps, of the engines it listed, only the pairs it saw.
 #[derive(Default)]
-pub struct Tried(Mutex<HashSet<(String, String)>>);
+pub struct Tried(Mutex<HashSet<Pair>>);
 
 impl Tried {
-    fn set(&self) -> std::sync::MutexGuard<'_, HashSet<(String, String)>> {
+    fn set(&self) -> std::sync::MutexGuard<'_, HashSet<Pair>> {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub fn contains(&self, container: &str, digest: &str) -> bool {
-        self.set()
-            .contains(&(container.to_string(), digest.to_string()))
+    pub fn contains(&self, pair: &Pair) -> bool {
+        self.set().contains(pair)
     }
 
-    pub fn insert(&self, container: &str, digest: &str) {
-        self.set()
-            .insert((container.to_string(), digest.to_string()));
+    pub fn insert(&self, pair: Pair) {
+        self.set().insert(pair);
     }
 
-    /// Forgets the pairs no candidate has any more.
-    pub fn keep_only(&self, candidates: &HashSet<(String, String)>) {
-        self.set().retain(|pair| candidates.contains(pair));
+    /// Forgets the pairs of `listed` engines that no candidate has any more.
+    pub fn keep_only(&self, listed: &HashSet<EngineName>, candidates: &HashSet<Pair>) {
+        self.set()
+            .retain(|pair| !listed.contains(&pair.0) || candidates.contains(pair));
     }
 }
 

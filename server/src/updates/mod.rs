@@ -189,16 +189,30 @@ impl Updates {
         let state = self.state(on);
         let next_full = self.next_full.load(Ordering::Relaxed);
         let now = self.clock.now();
-        let mut containers = state.view(&containers, &rules);
-        for update in &mut containers {
-            if let (UpdatePolicy::Auto, UpdateState::Available, Some(first_seen)) =
-                (update.policy, update.state, update.first_seen)
-            {
-                update.auto_at = auto::due_at(first_seen, self.min_age, self.window.as_ref(), now);
+        // A compose member is its stack's (an automatic update would be refused), and a
+        // digest already tried for a container waits for a newer one: neither has a time.
+        let members: std::collections::HashSet<&str> = containers
+            .iter()
+            .filter(|c| c.project.is_some())
+            .map(|c| c.id.as_str())
+            .collect();
+        let mut found = state.view(&containers, &rules);
+        for update in &mut found {
+            if let (UpdatePolicy::Auto, UpdateState::Available, Some(first_seen), Some(digest)) = (
+                update.policy,
+                update.state,
+                update.first_seen,
+                &update.available,
+            ) {
+                let pair = (on.name.clone(), update.container.clone(), digest.clone());
+                if !members.contains(update.container_id.as_str()) && !self.tried.contains(&pair) {
+                    update.auto_at =
+                        auto::due_at(first_seen, self.min_age, self.window.as_ref(), now);
+                }
             }
         }
         Ok(Found {
-            containers,
+            containers: found,
             checking: state.checking.borrow().is_some(),
             last_check: state.last_check(),
             next_check: (next_full > 0).then_some(next_full),
@@ -359,6 +373,7 @@ impl Updates {
     async fn auto_pass(&self) -> Option<i64> {
         let mut next: Option<i64> = None;
         let mut candidates = std::collections::HashSet::new();
+        let mut listed = std::collections::HashSet::new();
         for on in self.engines.all() {
             if !self.state(on).has_answers() {
                 continue;
@@ -366,24 +381,27 @@ impl Updates {
             let Ok(found) = self.list(on).await else {
                 continue;
             };
+            listed.insert(on.name.clone());
             for update in found.containers {
-                let (Some(at), Some(digest)) = (update.auto_at, update.available.clone()) else {
+                let Some(digest) = update.available.clone() else {
                     continue;
                 };
-                candidates.insert((update.container.clone(), digest.clone()));
-                if self.tried.contains(&update.container, &digest) {
+                let pair = (on.name.clone(), update.container.clone(), digest.clone());
+                candidates.insert(pair.clone());
+                // Without a time: not `auto`, a compose member, or tried already.
+                let Some(at) = update.auto_at else {
                     continue;
-                }
+                };
                 if at > self.clock.now() {
                     next = Some(next.map_or(at, |n| n.min(at)));
                     continue;
                 }
-                self.tried.insert(&update.container, &digest);
+                self.tried.insert(pair);
                 self.auto_update(on, &update.container_id, &update.container, digest)
                     .await;
             }
         }
-        self.tried.keep_only(&candidates);
+        self.tried.keep_only(&listed, &candidates);
         next
     }
 

@@ -116,6 +116,14 @@ impl Policies {
             }
             PolicyScope::Project => {
                 validate_project_name(&rule.name)?;
+                // Its containers belong to its stack: Berth does not recreate them itself.
+                if rule.policy == Some(UpdatePolicy::Auto) {
+                    return Err(Error::bad_request(format!(
+                        "automatic updates of a compose project ({}) are not available yet: its \
+                         containers belong to its stack; choose notify or off",
+                        rule.name
+                    )));
+                }
                 "project"
             }
         };

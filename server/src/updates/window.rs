@@ -7,8 +7,9 @@ use std::sync::Once;
 
 const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 const MINUTE_MS: i64 = 60_000;
-/// How far ahead the next opening is looked for: a week and a day covers every window.
-const LOOK_AHEAD_MINUTES: i64 = 8 * 24 * 60;
+const DAY_MINUTES: i64 = 24 * 60;
+/// How far a change of clock (daylight saving) moves a local time: an hour, each way.
+const DST_MINUTES: i64 = 60;
 
 /// Days (Monday first) and minutes of the day, from (inclusive) to (exclusive).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -33,6 +34,9 @@ impl Window {
             Some((days, times)) => (Some(days.trim()), times),
             None => (None, text),
         };
+        if days_text.is_some_and(|d| d.split(',').all(|p| p.trim().is_empty())) {
+            return Err(bad("no day named before the hours"));
+        }
         let mut days = [days_text.is_none(); 7];
         for part in days_text
             .unwrap_or_default()
@@ -58,6 +62,9 @@ impl Window {
         let (from, to) = times.split_once('-').ok_or_else(|| bad("no time range"))?;
         let minute = |hhmm: &str| -> Result<u32, String> {
             let (h, m) = hhmm.split_once(':').ok_or_else(|| bad("a time is HH:MM"))?;
+            if !(h.bytes().chain(m.bytes())).all(|b| b.is_ascii_digit()) {
+                return Err(bad("a time is HH:MM"));
+            }
             let (h, m): (u32, u32) = (
                 h.parse().map_err(|_| bad("a time is HH:MM"))?,
                 m.parse().map_err(|_| bad("a time is HH:MM"))?,
@@ -95,15 +102,25 @@ impl Window {
     }
 
     /// The first moment from `at` on (whole minutes) when the window is open; `None` when
-    /// it never is.
+    /// it never is. The window opens only at its start on one of the next 8 days, so those
+    /// moments are tried (with the hour around each, where a change of clock moves it),
+    /// not every minute of the week: a page that shows when updates come stays cheap.
     pub fn next_open(&self, at: i64) -> Option<i64> {
         if self.contains(at) {
             return Some(at);
         }
         let minute = at - at.rem_euclid(MINUTE_MS);
-        (1..=LOOK_AHEAD_MINUTES)
-            .map(|n| minute + n * MINUTE_MS)
-            .find(|t| self.contains(*t))
+        // A window of whole days opens at midnight.
+        let start = if self.from == self.to { 0 } else { self.from };
+        let (_, now) = local(minute);
+        let ahead = (i64::from(start) - i64::from(now)).rem_euclid(DAY_MINUTES);
+        (0..=8).find_map(|day| {
+            let guess = minute + (ahead + day * DAY_MINUTES) * MINUTE_MS;
+            (-DST_MINUTES..=DST_MINUTES)
+                .map(|shift| guess + shift * MINUTE_MS)
+                .filter(|t| *t > at)
+                .find(|t| self.contains(*t))
+        })
     }
 }
 
@@ -178,6 +195,14 @@ mod tests {
             false => monday + 7 * 24 * 3_600_000,
         };
         assert_eq!(w.next_open(friday), Some(next_monday));
+        assert_eq!(w.next_open(monday), Some(monday), "open now: now");
+        let later = at(0, 1, 30);
+        let opening = at(0, 2, 0);
+        let expected = match opening > later {
+            true => opening,
+            false => opening + 7 * 24 * 3_600_000,
+        };
+        assert_eq!(w.next_open(later), Some(expected), "half an hour before");
         let night = Window::parse("sat 22:00-06:00").unwrap();
         assert!(night.contains(at(5, 23, 0)));
         assert!(night.contains(at(6, 5, 59)), "the morning after Saturday");

@@ -197,6 +197,11 @@ async fn policies_come_from_the_label_then_the_name_then_the_project() {
             json!({"scope": "container", "name": "x", "policy": "sometimes"}),
             400,
         ),
+        // A project's containers are its stack's: not updated by Berth itself (yet).
+        (
+            json!({"scope": "project", "name": project, "policy": "auto"}),
+            400,
+        ),
     ] {
         let (got, body) = server
             .send(
