@@ -103,6 +103,22 @@ pub enum PolicyScope {
     Project,
 }
 
+impl PolicyScope {
+    pub const ALL: [PolicyScope; 2] = [PolicyScope::Container, PolicyScope::Project];
+
+    /// `container` or `project`, as the API and the database name it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PolicyScope::Container => "container",
+            PolicyScope::Project => "project",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+}
+
 /// A policy kept by Berth for a container or a project of one engine.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PolicyRule {
@@ -144,6 +160,14 @@ pub struct ImageUpdate {
     /// new image old enough, within the update window; unix ms).
     #[serde(default)]
     pub auto_at: Option<i64>,
+    /// The compose project it belongs to, if any.
+    #[serde(default)]
+    pub project: Option<String>,
+    /// Its project is a stack Berth keeps: it is updated through the stack (`pull` and
+    /// `up -d` of its service), so Compose stays its owner. A member of a project Berth
+    /// does not keep is not updated by Berth.
+    #[serde(default)]
+    pub in_stack: bool,
 }
 
 /// An engine's running containers and their images' updates.
@@ -219,6 +243,12 @@ pub struct UpdateRun {
     pub new_id: Option<String>,
     /// Its last lines of output.
     pub tail: Vec<String>,
+    /// A compose member is updated through its stack: the stack, and the number of the
+    /// stack's run that pulled and recreated it.
+    #[serde(default)]
+    pub stack: Option<String>,
+    #[serde(default)]
+    pub stack_run: Option<u64>,
 }
 
 crate::endpoints! {
@@ -232,8 +262,10 @@ crate::endpoints! {
     /// Starts an update of the container: its tag pulled and, when it names another image,
     /// the container made again on it with its whole configuration, the old one kept until
     /// the new one is up (healthy, with a health check) and started again when it is not.
-    /// 409 for Berth's own container, a compose member, a swarm task, an untagged image, or
-    /// an update of it going on.
+    /// A member of a stack Berth keeps is updated through its stack instead (a run of the
+    /// stack: `pull` and `up -d` of its service). 409 for Berth's own container, a member of
+    /// a compose project Berth does not keep, a swarm task, an untagged image, or an update
+    /// of it (or a run of its stack) going on.
     POST "/api{on}/containers/{id}/update" OPERATOR => UpdateContainer { id: String }
         -> UpdateRun = 202;
     /// The updates, newest first (the last 100 per engine).

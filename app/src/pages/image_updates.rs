@@ -208,8 +208,23 @@ pub fn ContainerUpdate(on: On, id: String, name: String) -> impl IntoView {
         {move || {
             mine()
                 .map(|(u, now)| {
-                    let offer = u.state == UpdateState::Available;
-                    let question = question.clone();
+                    let outside = u.project.clone().filter(|_| !u.in_stack);
+                    let offer = u.state == UpdateState::Available && outside.is_none();
+                    let question = match (&u.project, u.in_stack) {
+                        (Some(stack), true) => through_stack(&name, stack),
+                        _ => question.clone(),
+                    };
+                    let outside = outside
+                        .filter(|_| u.state == UpdateState::Available)
+                        .map(|project| {
+                            view! {
+                                <p class="muted" data-testid="update-outside">
+                                    {format!(
+                                        "A member of the compose project {project}, which is not a stack Berth keeps: update it with compose where its file is (pull, then up -d its service)."
+                                    )}
+                                </p>
+                            }
+                        });
                     let policy = view! {
                         <PolicyChoice on=on_policy.clone() name=name.clone() update=u.clone() found />
                     };
@@ -220,6 +235,7 @@ pub fn ContainerUpdate(on: On, id: String, name: String) -> impl IntoView {
                                 {u.state.label()}
                             </span>
                             {details(&u, now)}
+                            {outside}
                             {policy}
                             <super::container_actions::ForOperators>
                                 <button
@@ -391,6 +407,16 @@ fn UpdateOutput(on: On, n: u64, name: String) -> impl IntoView {
             }}
         </section>
     }
+}
+
+/// The question before a stack member's update: its stack does it.
+fn through_stack(name: &str, stack: &str) -> String {
+    format!(
+        "Update {name} through its stack {stack}? Berth runs the stack's pull, then up -d, of \
+         {name}'s service alone: Compose pulls the new image and makes {name} again from the \
+         stack's file, removing the old container: there is no rollback on this path. Volumes \
+         are never removed."
+    )
 }
 
 /// What is known beyond the state: the newer digest, when it was made and first seen; a

@@ -7,8 +7,7 @@
 use crate::controls::{Feedback, Reload};
 use crate::layout::{engine_epoch, page_engine};
 use crate::model::{
-    ListUpdatePolicies, ListUpdateRuns, ListUpdates, PolicyRule, PolicyScope, SetUpdatePolicy,
-    UpdateRun,
+    ListUpdatePolicies, ListUpdateRuns, ListUpdates, PolicyRule, SetUpdatePolicy, UpdateRun,
 };
 use crate::resources::short_hex as short;
 use crate::{api, format, status::ErrorPanel, urls};
@@ -75,10 +74,7 @@ fn rules_table(on: urls::On, rules: Vec<PolicyRule>, after: Callback<()>) -> imp
     let rows = rules
         .into_iter()
         .map(|rule| {
-            let scope = match rule.scope {
-                PolicyScope::Container => "container",
-                PolicyScope::Project => "project",
-            };
+            let scope = rule.scope.as_str();
             let policy = rule.policy.map_or("", |p| p.as_str());
             let on = on.clone();
             view! {
@@ -151,6 +147,19 @@ fn runs_table(on: &urls::On, runs: Vec<UpdateRun>) -> impl IntoView + use<> {
                 _ => String::new(),
             };
             let outcome = run.outcome.clone().unwrap_or_else(|| "running…".into());
+            // Through its stack: the stack's run did it (its output is on the stack's page).
+            let through = run.stack.clone().map(|stack| {
+                let run_n = run
+                    .stack_run
+                    .map(|n| format!(" run {n}"))
+                    .unwrap_or_default();
+                view! {
+                    <br />
+                    <a href=urls::stack(on, &stack) data-testid="update-stack-run" class="muted">
+                        {format!("through the stack {stack}{run_n}")}
+                    </a>
+                }
+            });
             view! {
                 <tr data-testid="update-run" data-by=run.by.clone()>
                     <td>{run.n}</td>
@@ -159,7 +168,7 @@ fn runs_table(on: &urls::On, runs: Vec<UpdateRun>) -> impl IntoView + use<> {
                     <td>{run.by.clone()}</td>
                     <td>{format::unix_millis(run.started_ms)}</td>
                     <td class="mono">{change}</td>
-                    <td>{outcome}</td>
+                    <td>{outcome} {through}</td>
                 </tr>
             }
         })

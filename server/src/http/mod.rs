@@ -159,6 +159,7 @@ impl AppState {
             &settings.updates,
             (store.clone(), settings.accounts.audit_keep()),
             sockets.registry.clone(),
+            stacks.clone(),
             sockets.tasks.clone(),
             sockets.shutdown.clone(),
         );

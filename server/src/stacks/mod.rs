@@ -20,6 +20,7 @@ mod swarm;
 mod yaml;
 
 pub use external::file as external_file;
+pub use runs::Follower;
 
 use crate::{
     docker::{EngineName, endpoint::Endpoint, engine::Engine},
@@ -337,6 +338,20 @@ impl Stacks {
         options: &RunOptions,
         by: &str,
     ) -> Result<u64, Error> {
+        self.run_followed(name, (engine_name, engine), action, options, (by, None))
+            .await
+    }
+
+    /// [`Self::run`], with Berth following it from inside (`follower`: a copy of each
+    /// line, and the record when the run ended).
+    pub async fn run_followed(
+        self: &Arc<Self>,
+        name: &str,
+        (engine_name, engine): (&EngineName, &Arc<Engine>),
+        action: StackAction,
+        options: &RunOptions,
+        (by, follower): (&str, Option<runs::Follower>),
+    ) -> Result<u64, Error> {
         validate_stack_name(name)?;
         let volumes = options.volumes.unwrap_or(false);
         let on_swarm = on_swarm(engine, name).await?;
@@ -403,6 +418,7 @@ impl Stacks {
             engine: engine.clone(),
             steps,
             run,
+            follower,
         });
         Ok(n)
     }

@@ -114,6 +114,32 @@ pub struct Start {
     pub engine: Arc<Engine>,
     pub steps: Vec<Vec<String>>,
     pub run: StackRun,
+    pub follower: Option<Follower>,
+}
+
+/// Berth following a run from inside (an image update through its stack): a copy of each
+/// line, and the run's record once it is written, so the follower's end comes after the
+/// stack's.
+pub struct Follower {
+    pub lines: mpsc::Sender<Output>,
+    pub ended: tokio::sync::oneshot::Sender<StackRun>,
+}
+
+/// Where a run's lines go: its hub, and its follower if it has one.
+struct Outputs {
+    hub: mpsc::Sender<Output>,
+    copy: Option<mpsc::Sender<Output>>,
+}
+
+impl Outputs {
+    async fn line(&self, stream: LogStream, line: String) {
+        if let Some(copy) = &self.copy {
+            // A follower gone is the follower's business; the run goes on.
+            let _ = copy.send(Output::Line(stream, line.clone())).await;
+        }
+        // The relay is gone only at shutdown; the run goes on to its end regardless.
+        let _ = self.hub.send(Output::Line(stream, line)).await;
+    }
 }
 
 impl Runs {
@@ -167,7 +193,12 @@ impl Runs {
             engine,
             steps,
             run,
+            follower,
         } = start;
+        let (copy, ended) = match follower {
+            Some(Follower { lines, ended }) => (Some(lines), Some(ended)),
+            None => (None, None),
+        };
         let cancel = self.shutdown.child_token();
         let active = Arc::new(Active {
             run: run.clone(),
@@ -181,7 +212,8 @@ impl Runs {
             stack: target.stack.clone(),
             active: active.clone(),
         };
-        let (output, lines) = mpsc::channel(256);
+        let (hub, lines) = mpsc::channel(256);
+        let output = Outputs { hub, copy };
         let key = HubKey::StackRun {
             engine: engine_name,
             stack: target.stack.clone(),
@@ -214,7 +246,11 @@ impl Runs {
             // free before `end`, so whoever reads `end` may start the next run.
             write_record(&folder, &record, &target.stack).await;
             drop(forget);
+            if let Some(ended) = ended {
+                let _ = ended.send(record);
+            }
             let _ = output
+                .hub
                 .send(Output::End(Ending::done(finished.outcome)))
                 .await;
             drop(output);
@@ -287,7 +323,7 @@ async fn execute(
     target: &Target,
     engine: &Engine,
     steps: &[Vec<String>],
-    output: &mpsc::Sender<Output>,
+    output: &Outputs,
     active: &Active,
     timeout: Duration,
 ) -> Finished {
@@ -336,7 +372,7 @@ async fn execute(
 /// Passes the CLI's output on until it exits, or stops it (Cancel, timeout, shutdown).
 async fn watch(
     child: &mut tokio::process::Child,
-    output: &mpsc::Sender<Output>,
+    output: &Outputs,
     tail: &mut VecDeque<String>,
     active: &Active,
     deadline: &mut std::pin::Pin<&mut tokio::time::Sleep>,
@@ -393,12 +429,7 @@ async fn watch(
 }
 
 /// A line to the viewers and to the record's tail.
-async fn keep(
-    output: &mpsc::Sender<Output>,
-    tail: &mut VecDeque<String>,
-    stream: LogStream,
-    line: String,
-) {
+async fn keep(output: &Outputs, tail: &mut VecDeque<String>, stream: LogStream, line: String) {
     let mut short = line.clone();
     if short.len() > TAIL_LINE_BYTES {
         let mut end = TAIL_LINE_BYTES;
@@ -411,8 +442,7 @@ async fn keep(
         tail.pop_front();
     }
     tail.push_back(short);
-    // The relay is gone only at shutdown; the run goes on to its end regardless.
-    let _ = output.send(Output::Line(stream, line)).await;
+    output.line(stream, line).await;
 }
 
 /// Reads a pipe's lines (each cut as a log line is, at 16 KiB) into `lines`.

@@ -7,13 +7,17 @@
 //! recreated; [`update`] does the rest, and at Berth's shutdown stops pulling or waiting
 //! (rolling back what it changed) rather than leave a container half updated.
 
-use super::{name::ImageName, recreate::recreated};
+use super::{name::ImageName, recreate::recreated, through_stack::Member};
 use crate::live::upstream::stack_run::Output;
 use crate::{
     docker::{engine::Engine, mapping, own, path},
     error::Error,
 };
-use app::{frames::LogStream, model::COMPOSE_PROJECT_LABEL, refs::is_digest};
+use app::{
+    frames::LogStream,
+    model::{COMPOSE_PROJECT_LABEL, COMPOSE_SERVICE_LABEL},
+    refs::is_digest,
+};
 use bollard::{
     Docker,
     models::{ContainerInspectResponse, HealthStatusEnum, NetworkConnectRequest},
@@ -46,6 +50,8 @@ pub struct Applied {
     pub rolled_back: Option<String>,
     /// The new container, once it took the name.
     pub new_id: Option<String>,
+    /// Through its stack: the stack's run that did it.
+    pub stack_run: Option<u64>,
     pub tail: VecDeque<String>,
     output: mpsc::Sender<Output>,
 }
@@ -58,6 +64,7 @@ impl Applied {
             updated: false,
             rolled_back: None,
             new_id: None,
+            stack_run: None,
             tail: VecDeque::new(),
             output,
         }
@@ -85,6 +92,15 @@ pub struct Prepared {
     /// The registry digest to take rather than whatever the tag names when the pull runs
     /// (an automatic update takes the digest whose age it checked).
     pub pin: Option<String>,
+    /// A compose member: its project and service (it is updated through its stack).
+    pub member: Option<Member>,
+}
+
+impl Prepared {
+    /// The id of the image it runs.
+    pub fn image_id(&self) -> &str {
+        self.old.image.as_deref().unwrap_or_default()
+    }
 }
 
 /// How long a new container with a health check has to become healthy.
@@ -93,9 +109,10 @@ pub struct Waits {
     pub healthy: Duration,
 }
 
-/// The container `reference` names, if this path may update it: 404 unknown, 400
-/// malformed, 409 for Berth's own container, a compose project's member (its stack owns
-/// it), a swarm task, a container made from an image id or a digest.
+/// The container `reference` names, if it may be updated: 404 unknown, 400 malformed, 409
+/// for Berth's own container, one not running, one run with `--rm`, a swarm task, a
+/// container made from an image id or a digest. A compose member is prepared with its
+/// project and service, for its stack to update.
 pub async fn prepare(engine: &Engine, reference: &str) -> Result<Prepared, Error> {
     let old = mapping::inspect(engine, reference).await?;
     let id = old.id.clone().unwrap_or_default();
@@ -114,6 +131,20 @@ pub async fn prepare(engine: &Engine, reference: &str) -> Result<Prepared, Error
                 format!("{name} runs {image}, which names no tag: there is nothing newer to take"),
             )
         })?;
+    let labels = old.config.as_ref().and_then(|c| c.labels.as_ref());
+    let label = |key: &str| labels.and_then(|l| l.get(key)).cloned();
+    let member = match (label(COMPOSE_PROJECT_LABEL), label(COMPOSE_SERVICE_LABEL)) {
+        (Some(stack), Some(service)) => Some(Member { stack, service }),
+        (Some(project), None) => {
+            return Err(Error::new(
+                409,
+                format!(
+                    "a member of the compose project {project} without a service label: update it with compose"
+                ),
+            ));
+        }
+        _ => None,
+    };
     Ok(Prepared {
         old,
         id,
@@ -121,6 +152,7 @@ pub async fn prepare(engine: &Engine, reference: &str) -> Result<Prepared, Error
         image,
         tag,
         pin: None,
+        member,
     })
 }
 
@@ -134,21 +166,19 @@ pub async fn update(
     applied: &mut Applied,
     shutdown: &CancellationToken,
 ) -> Result<(), Error> {
+    let docker = engine.client()?;
+    applied.from = prepared.image_id().to_string();
+    tokio::select! {
+        pulled = pull_for(engine, &docker, &prepared, applied) => pulled?,
+        () = shutdown.cancelled() => return Err(Error::unavailable("Berth is shutting down")),
+    }
     let Prepared {
         old,
         id,
         name,
         image,
-        tag,
-        pin,
+        ..
     } = prepared;
-    let docker = engine.client()?;
-    applied.from = old.image.clone().unwrap_or_default();
-    tokio::select! {
-        pulled = tokio::time::timeout(PULL, pull(engine, &docker, &tag, pin.as_deref(), applied)) => pulled
-            .map_err(|_| Error::new(504, format!("the pull took more than {} min", PULL.as_secs() / 60)))??,
-        () = shutdown.cancelled() => return Err(Error::unavailable("Berth is shutting down")),
-    }
     let new_image = docker
         .inspect_image(&path::path(path::Kind::Image, &image)?)
         .await
@@ -297,12 +327,6 @@ fn refuse(old: &ContainerInspectResponse, id: &str) -> Result<(), Error> {
     }
     let labels = old.config.as_ref().and_then(|c| c.labels.as_ref());
     let label = |key: &str| labels.and_then(|l| l.get(key));
-    if let Some(project) = label(COMPOSE_PROJECT_LABEL) {
-        return Err(Error::new(
-            409,
-            format!("a member of the compose project {project}: update it through its stack"),
-        ));
-    }
     if let Some(service) = label("com.docker.swarm.service.name") {
         return Err(Error::new(
             409,
@@ -312,8 +336,30 @@ fn refuse(old: &ContainerInspectResponse, id: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// Pulls the tag, saying how it went in a line or two (not every layer's progress).
-/// Pulls the tag, or (`pin`) that digest of its repository, then names it by the tag.
+/// Pulls what a prepared update takes (its pin, else its tag): see [`pull`].
+pub async fn pull_for(
+    engine: &Engine,
+    docker: &Docker,
+    prepared: &Prepared,
+    applied: &mut Applied,
+) -> Result<(), Error> {
+    let pulled = pull(
+        engine,
+        docker,
+        &prepared.tag,
+        prepared.pin.as_deref(),
+        applied,
+    );
+    tokio::time::timeout(PULL, pulled).await.map_err(|_| {
+        Error::new(
+            504,
+            format!("the pull took more than {} min", PULL.as_secs() / 60),
+        )
+    })?
+}
+
+/// Pulls the tag, or (`pin`) that digest of its repository, then names it by the tag;
+/// says how it went in a line or two (not every layer's progress).
 async fn pull(
     engine: &Engine,
     docker: &Docker,

@@ -8,7 +8,8 @@
 //! - `state`: what the checks found, per engine, bounded by what runs now; `seen`: when
 //!   each tag's digest was first seen, in the database.
 //! - `apply`: one container's update (`recreate`: its configuration on the new image);
-//!   `runs`: updates as runs Berth owns; `run_records`: their records, in the database.
+//!   `through_stack`: a compose member's, by a run of its stack; `runs`: updates as runs
+//!   Berth owns; `run_records`: their records, in the database.
 //! - `policy`: what Berth does with an update (label, rules, default); `auto`: automatic
 //!   updates (minimum age, the clock); `window`: when they may run.
 //!
@@ -29,6 +30,7 @@ mod run_records;
 mod runs;
 mod seen;
 mod state;
+mod through_stack;
 mod window;
 
 pub use auto::Clock;
@@ -40,6 +42,7 @@ use crate::{
     docker::EngineName,
     engines::{EngineContext, Engines},
     error::Error,
+    stacks::Stacks,
     store::Store,
 };
 use app::model::{PolicyRule, UpdatePolicy, UpdateRun, UpdateState, Updates as Found};
@@ -118,6 +121,8 @@ pub struct Updates {
     ended: Notify,
     waits: apply::Waits,
     runs: Arc<runs::UpdateRuns>,
+    /// Compose members are updated through their stacks, when Berth keeps them.
+    stacks: Arc<Stacks>,
     tasks: TaskTracker,
     shutdown: CancellationToken,
 }
@@ -130,6 +135,7 @@ impl Updates {
         settings: &UpdateSettings,
         (store, audit_keep): (Store, Duration),
         registry: Arc<crate::live::hub::Registry>,
+        stacks: Arc<Stacks>,
         tasks: TaskTracker,
         shutdown: CancellationToken,
     ) -> Arc<Self> {
@@ -142,7 +148,7 @@ impl Updates {
         let runs = Arc::new(runs::UpdateRuns::new(
             engines.all().map(|c| c.name.clone()),
             run_records::RunRecords::new(store.clone()),
-            registry,
+            (registry, stacks.clone()),
             tasks.clone(),
             shutdown.clone(),
         ));
@@ -164,6 +170,7 @@ impl Updates {
                 healthy: Duration::from_secs(settings.update_health_secs),
             },
             runs,
+            stacks,
             tasks: tasks.clone(),
             shutdown,
         });
@@ -189,15 +196,25 @@ impl Updates {
         let state = self.state(on);
         let next_full = self.next_full.load(Ordering::Relaxed);
         let now = self.clock.now();
-        // A compose member is its stack's (an automatic update would be refused), and a
-        // digest already tried for a container waits for a newer one: neither has a time.
-        let members: std::collections::HashSet<&str> = containers
+        // A compose member is updated through its stack, if Berth keeps it: one of a
+        // project Berth does not keep is not updated, and a digest already tried for a
+        // container waits for a newer one: neither has a time.
+        let mut kept = BTreeMap::new();
+        for project in containers.iter().filter_map(|c| c.project.as_deref()) {
+            if !kept.contains_key(project) {
+                kept.insert(project, self.kept_stack(on, project).await);
+            }
+        }
+        let projects: std::collections::HashMap<&str, &str> = containers
             .iter()
-            .filter(|c| c.project.is_some())
-            .map(|c| c.id.as_str())
+            .filter_map(|c| Some((c.id.as_str(), c.project.as_deref()?)))
             .collect();
         let mut found = state.view(&containers, &rules);
         for update in &mut found {
+            let project = projects.get(update.container_id.as_str()).copied();
+            update.project = project.map(str::to_string);
+            update.in_stack = project.is_some_and(|p| kept[p]);
+            let updatable = project.is_none() || update.in_stack;
             if let (UpdatePolicy::Auto, UpdateState::Available, Some(first_seen), Some(digest)) = (
                 update.policy,
                 update.state,
@@ -205,7 +222,7 @@ impl Updates {
                 &update.available,
             ) {
                 let pair = (on.name.clone(), update.container.clone(), digest.clone());
-                if !members.contains(update.container_id.as_str()) && !self.tried.contains(&pair) {
+                if updatable && !self.tried.contains(&pair) {
                     update.auto_at =
                         auto::due_at(first_seen, self.min_age, self.window.as_ref(), now);
                 }
@@ -221,6 +238,40 @@ impl Updates {
             min_age_hours: self.min_age.as_secs() / 3600,
             window: self.window.as_ref().map(|w| w.text().to_string()),
         })
+    }
+
+    /// Whether `project` is a stack Berth keeps on `on` (made there, or by hand when `on`
+    /// is the default engine).
+    async fn kept_stack(&self, on: &EngineContext, project: &str) -> bool {
+        match self.stacks.owner(project).await {
+            Ok(owner) => {
+                let default = &self.engines.default_engine().name;
+                owner.as_deref().unwrap_or(default.as_str()) == on.name.as_str()
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// The container `reference` names, if it may be updated (see [`apply::prepare`]); a
+    /// compose member only when Berth keeps its stack on `on` and no run of it goes on.
+    async fn prepare(&self, on: &EngineContext, reference: &str) -> Result<apply::Prepared, Error> {
+        let prepared = apply::prepare(&on.engine, reference).await?;
+        if let Some(member) = &prepared.member {
+            if !self.kept_stack(on, &member.stack).await {
+                let (name, stack, service) = (&prepared.name, &member.stack, &member.service);
+                return Err(Error::new(
+                    409,
+                    format!(
+                        "{name} is a member of the compose project {stack}, which is not a \
+                         stack Berth keeps on {}: update it with compose where its file is \
+                         (pull {service}, then up -d {service})",
+                        on.name
+                    ),
+                ));
+            }
+            self.stacks.no_run(&member.stack)?;
+        }
+        Ok(prepared)
     }
 
     /// The clock automatic updates go by (tests move it).
@@ -300,7 +351,7 @@ impl Updates {
         reference: &str,
         by: &str,
     ) -> Result<UpdateRun, Error> {
-        let prepared = apply::prepare(&on.engine, reference).await?;
+        let prepared = self.prepare(on, reference).await?;
         self.runs
             .start(
                 on.name.clone(),
@@ -408,7 +459,7 @@ impl Updates {
     /// One automatic update, waited for; a refusal (a compose member, a swarm task) is
     /// logged.
     async fn auto_update(&self, on: &EngineContext, id: &str, name: &str, digest: String) {
-        let mut prepared = match apply::prepare(&on.engine, id).await {
+        let mut prepared = match self.prepare(on, id).await {
             Ok(prepared) => prepared,
             Err(e) => {
                 tracing::info!(engine = %on.name, container = name, "no automatic update: {e}");

@@ -78,11 +78,7 @@ impl Policies {
         Ok(rows
             .iter()
             .filter_map(|row| {
-                let scope = match row.try_get::<String, _>("scope").ok()?.as_str() {
-                    "container" => PolicyScope::Container,
-                    "project" => PolicyScope::Project,
-                    _ => return None,
-                };
+                let scope = PolicyScope::parse(&row.try_get::<String, _>("scope").ok()?)?;
                 let policy = UpdatePolicy::parse(&row.try_get::<String, _>("policy").ok()?)?;
                 Some(PolicyRule {
                     scope,
@@ -109,24 +105,11 @@ impl Policies {
 
     /// Sets a rule, or removes it (`policy: None`); 400 for a name that is not one.
     pub async fn set(&self, engine: &EngineName, rule: &PolicyRule) -> Result<(), Error> {
-        let scope = match rule.scope {
-            PolicyScope::Container => {
-                validate_container_ref(&rule.name)?;
-                "container"
-            }
-            PolicyScope::Project => {
-                validate_project_name(&rule.name)?;
-                // Its containers belong to its stack: Berth does not recreate them itself.
-                if rule.policy == Some(UpdatePolicy::Auto) {
-                    return Err(Error::bad_request(format!(
-                        "automatic updates of a compose project ({}) are not available yet: its \
-                         containers belong to its stack; choose notify or off",
-                        rule.name
-                    )));
-                }
-                "project"
-            }
-        };
+        match rule.scope {
+            PolicyScope::Container => validate_container_ref(&rule.name)?,
+            PolicyScope::Project => validate_project_name(&rule.name)?,
+        }
+        let scope = rule.scope.as_str();
         let done = match rule.policy {
             None => {
                 sqlx::query(

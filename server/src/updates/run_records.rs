@@ -22,7 +22,7 @@ const NUMBER_TRIES: usize = 3;
 pub const INTERRUPTED: &str = "failed: Berth stopped while it went on (see the container list: the old container may be there as NAME-berth-old-…)";
 
 const COLUMNS: &str = "n, container, image, by_user, started, ended, outcome, updated, \
-                       rolled_back, from_image, to_image, new_id, tail";
+                       rolled_back, from_image, to_image, new_id, tail, stack, stack_run";
 
 /// The records, over the store.
 pub struct RunRecords {
@@ -40,8 +40,8 @@ impl RunRecords {
         for _ in 0..NUMBER_TRIES {
             let inserted = sqlx::query(
                 "INSERT INTO update_runs (engine, n, container, image, by_user, started,
-                                          updated, tail)
-                 SELECT $1, COALESCE(MAX(n), 0) + 1, $2, $3, $4, $5, 0, '[]'
+                                          updated, tail, stack)
+                 SELECT $1, COALESCE(MAX(n), 0) + 1, $2, $3, $4, $5, 0, '[]', $6
                    FROM update_runs WHERE engine = $1
                  RETURNING n",
             )
@@ -50,6 +50,7 @@ impl RunRecords {
             .bind(&run.image)
             .bind(&run.by)
             .bind(run.started_ms)
+            .bind(&run.stack)
             .fetch_all(&self.store.pool)
             .await;
             match inserted {
@@ -86,8 +87,8 @@ impl RunRecords {
         let tail = serde_json::to_string(&run.tail).unwrap_or_else(|_| "[]".into());
         let written = sqlx::query(
             "UPDATE update_runs SET ended = $1, outcome = $2, updated = $3, rolled_back = $4,
-                    from_image = $5, to_image = $6, new_id = $7, tail = $8
-              WHERE engine = $9 AND n = $10",
+                    from_image = $5, to_image = $6, new_id = $7, tail = $8, stack_run = $9
+              WHERE engine = $10 AND n = $11",
         )
         .bind(run.ended_ms)
         .bind(&run.outcome)
@@ -97,6 +98,7 @@ impl RunRecords {
         .bind(&run.to)
         .bind(&run.new_id)
         .bind(tail)
+        .bind(run.stack_run.map(|n| n as i64))
         .bind(engine.as_str())
         .bind(run.n as i64)
         .execute(&self.store.pool)
@@ -169,6 +171,10 @@ fn record(row: &sqlx::any::AnyRow) -> Result<UpdateRun, sqlx::Error> {
         to: row.try_get("to_image")?,
         new_id: row.try_get("new_id")?,
         tail: serde_json::from_str(&tail).unwrap_or_default(),
+        stack: row.try_get("stack")?,
+        stack_run: row
+            .try_get::<Option<i64>, _>("stack_run")?
+            .map(|n| n as u64),
     })
 }
 

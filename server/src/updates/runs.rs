@@ -8,6 +8,7 @@
 use super::{
     apply::{self, Applied, Prepared, Waits},
     run_records::RunRecords,
+    through_stack,
 };
 use crate::{
     accounts::now_ms,
@@ -32,6 +33,8 @@ pub struct UpdateRuns {
     busy: BTreeMap<EngineName, Mutex<HashSet<String>>>,
     records: RunRecords,
     registry: Arc<Registry>,
+    /// Compose members are updated by runs of their stacks.
+    stacks: Arc<crate::stacks::Stacks>,
     tasks: TaskTracker,
     shutdown: CancellationToken,
 }
@@ -40,7 +43,7 @@ impl UpdateRuns {
     pub fn new(
         engines: impl Iterator<Item = EngineName>,
         records: RunRecords,
-        registry: Arc<Registry>,
+        (registry, stacks): (Arc<Registry>, Arc<crate::stacks::Stacks>),
         tasks: TaskTracker,
         shutdown: CancellationToken,
     ) -> Self {
@@ -48,6 +51,7 @@ impl UpdateRuns {
             busy: engines.map(|name| (name, Mutex::default())).collect(),
             records,
             registry,
+            stacks,
             tasks,
             shutdown,
         }
@@ -107,6 +111,7 @@ impl UpdateRuns {
             image: prepared.image.clone(),
             by: by.to_string(),
             started_ms: now_ms(),
+            stack: prepared.member.as_ref().map(|m| m.stack.clone()),
             ..UpdateRun::default()
         };
         run.n = self.records.begin(&engine_name, &run).await?;
@@ -129,7 +134,23 @@ impl UpdateRuns {
         let mut record = run.clone();
         self.tasks.spawn(async move {
             let mut applied = Applied::new(output.clone());
-            let done = apply::update(&engine, prepared, waits, &mut applied, &this.shutdown).await;
+            let done = match prepared.member.clone() {
+                Some(member) => {
+                    let on = (&engine_name, &engine);
+                    let by = &record.by;
+                    through_stack::update(
+                        &this.stacks,
+                        on,
+                        prepared,
+                        &member,
+                        by,
+                        &mut applied,
+                        &this.shutdown,
+                    )
+                    .await
+                }
+                None => apply::update(&engine, prepared, waits, &mut applied, &this.shutdown).await,
+            };
             let outcome = match (&done, &applied.rolled_back) {
                 (Err(e), _) => {
                     applied.say(format!("failed: {e}"));
@@ -146,6 +167,7 @@ impl UpdateRuns {
             record.from = Some(applied.from.clone()).filter(|f| !f.is_empty());
             record.to = Some(applied.to.clone()).filter(|t| !t.is_empty());
             record.new_id = applied.new_id.clone();
+            record.stack_run = applied.stack_run;
             record.tail = applied.tail.iter().cloned().collect();
             // Recorded before the hub goes: a viewer who comes after finds the end.
             this.records.finish(&engine_name, &record).await;

@@ -8,7 +8,7 @@
 use crate::{
     common::{Fixture, TestServer, docker},
     pulls::Registry,
-    updates::{Pulled, entry, push_version},
+    updates::{Pulled, entry, push_version, running_image},
     updating::Container,
 };
 use serde_json::{Value, json};
@@ -95,14 +95,7 @@ async fn an_automatic_update_waits_for_the_image_age_and_the_window() {
     assert_eq!(run["by"], "auto-update", "{run:#}");
     assert_eq!(run["updated"], true, "{run:#}");
     let inspect: Value = serde_json::from_str(&docker(&["inspect", &name])).unwrap();
-    let image = inspect[0]["Image"].as_str().unwrap().to_string();
-    let digests = docker(&[
-        "image",
-        "inspect",
-        "--format",
-        "{{json .RepoDigests}}",
-        &image,
-    ]);
+    let (_, digests) = running_image(&name);
     assert!(digests.contains(&second), "{digests} holds {second}");
     assert!(
         !digests.contains(&third),
@@ -195,11 +188,6 @@ async fn policies_come_from_the_label_then_the_name_then_the_project() {
         ),
         (
             json!({"scope": "container", "name": "x", "policy": "sometimes"}),
-            400,
-        ),
-        // A project's containers are its stack's: not updated by Berth itself (yet).
-        (
-            json!({"scope": "project", "name": project, "policy": "auto"}),
             400,
         ),
     ] {

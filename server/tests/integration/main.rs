@@ -20,6 +20,7 @@ mod signin;
 mod site_config;
 mod soak;
 mod stack_runs;
+mod stack_updates;
 mod stacks;
 mod streams;
 mod swarm;

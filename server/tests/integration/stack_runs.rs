@@ -64,13 +64,13 @@ fn compose() -> Command {
 }
 
 /// A stacks folder of the test's own, and the projects it deployed, gone on drop.
-struct Deployed {
-    dir: PathBuf,
+pub(crate) struct Deployed {
+    pub(crate) dir: PathBuf,
     projects: Vec<String>,
 }
 
 impl Deployed {
-    fn new(tag: &str) -> Self {
+    pub(crate) fn new(tag: &str) -> Self {
         let dir = std::env::temp_dir().join(format!("berth-it-runs-{tag}-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         Self {
@@ -79,7 +79,7 @@ impl Deployed {
         }
     }
 
-    fn name(&mut self, tag: &str) -> String {
+    pub(crate) fn name(&mut self, tag: &str) -> String {
         let name = format!("berth-it-{tag}-{}", std::process::id());
         self.projects.push(name.clone());
         name
@@ -110,7 +110,7 @@ async fn server_for(deployed: &Deployed, timeout_secs: u64) -> TestServer {
     .await
 }
 
-async fn save(server: &TestServer, name: &str, compose: &str, env: &str) -> Value {
+pub(crate) async fn save(server: &TestServer, name: &str, compose: &str, env: &str) -> Value {
     save_on(server, "", name, compose, env).await
 }
 
@@ -125,7 +125,7 @@ async fn save_on(server: &TestServer, on: &str, name: &str, compose: &str, env: 
 }
 
 /// Starts `action`; the run's number.
-async fn start(server: &TestServer, name: &str, action: &str) -> u64 {
+pub(crate) async fn start(server: &TestServer, name: &str, action: &str) -> u64 {
     start_on(server, "", name, action).await
 }
 
@@ -138,7 +138,7 @@ pub(crate) async fn start_on(server: &TestServer, on: &str, name: &str, action: 
 }
 
 /// The run's output until its end: the lines, and how it ended.
-async fn follow(server: &TestServer, name: &str, run: u64) -> (Vec<String>, String) {
+pub(crate) async fn follow(server: &TestServer, name: &str, run: u64) -> (Vec<String>, String) {
     follow_on(server, "", name, run).await
 }
 

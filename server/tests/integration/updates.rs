@@ -196,6 +196,19 @@ impl Drop for Pulled {
     }
 }
 
+/// The image id container `name` runs, and that image's registry digests.
+pub(crate) fn running_image(name: &str) -> (String, String) {
+    let image = docker(&["inspect", "--format", "{{.Image}}", name]);
+    let digests = docker(&[
+        "image",
+        "inspect",
+        "--format",
+        "{{json .RepoDigests}}",
+        &image,
+    ]);
+    (image, digests)
+}
+
 /// The update entry of container `name` in an `/api/updates` answer.
 pub(crate) fn entry<'a>(updates: &'a Value, name: &str) -> &'a Value {
     updates["containers"]

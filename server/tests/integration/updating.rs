@@ -374,7 +374,8 @@ async fn what_this_path_must_not_recreate_is_refused() {
     let removed_on_stop = Fixture::running("upd-rm", &["--rm"]);
     let by_id = Fixture::of_image(None, "upd-by-id", &image_id, true, &[], &["sleep", "600"]);
     for (reference, status, words) in [
-        (member.name.as_str(), 409, "update it through its stack"),
+        // Its project is not a stack Berth keeps: Compose's, where its file is.
+        (member.name.as_str(), 409, "not a stack Berth keeps"),
         (by_id.name.as_str(), 409, "names no tag"),
         (stopped.name.as_str(), 409, "not running"),
         (removed_on_stop.name.as_str(), 409, "--rm"),

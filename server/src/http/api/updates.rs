@@ -6,8 +6,8 @@ use super::actions::Actor;
 use super::mount::{Api, Call, Reading};
 use crate::{docker::mapping::inspect, error::Error, updates::Scope};
 use app::model::{
-    CheckUpdates, GetUpdateRun, ListUpdatePolicies, ListUpdateRuns, ListUpdates, PolicyScope,
-    SetUpdatePolicy, UpdateContainer, UpdateRun, Updates,
+    CheckUpdates, GetUpdateRun, ListUpdatePolicies, ListUpdateRuns, ListUpdates, SetUpdatePolicy,
+    UpdateContainer, UpdateRun, Updates,
 };
 
 pub fn routes(api: Api) -> Api {
@@ -26,11 +26,7 @@ async fn set_policy(actor: Actor, call: Call<SetUpdatePolicy>) -> Result<(), Err
     let rule = call.body;
     let result = call.state.updates.set_policy(&call.on, &rule).await;
     let policy = rule.policy.map_or("default", |p| p.as_str());
-    let scope = match rule.scope {
-        PolicyScope::Container => "container",
-        PolicyScope::Project => "project",
-    };
-    let target = format!("{scope} {}={policy}", rule.name);
+    let target = format!("{} {}={policy}", rule.scope.as_str(), rule.name);
     actor
         .outcome("update.policy", &call.on, &target, &result)
         .await;

@@ -1,0 +1,126 @@
+//! A compose member's update, through its stack: Compose stays the owner of its containers
+//! (Berth recreating one behind its back would leave a container Compose makes again at the
+//! next `up`), so the update is a run of the stack, `pull` then `up -d` of the member's
+//! service, followed from inside: its lines are the update's, and its record says how it
+//! went. An automatic update pulls the digest whose age it counted itself (tagged as the
+//! service names it), then asks the stack for `up -d` alone, so Compose never pulls a
+//! newer one. Compose removes the old container: there is no rollback on this path.
+
+use super::apply::{self, Applied, Prepared};
+use crate::{
+    docker::{EngineName, engine::Engine, mapping},
+    error::Error,
+    live::upstream::stack_run::Output,
+    stacks::{Follower, Stacks},
+};
+use app::model::{RunOptions, StackAction};
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+/// A compose member's project (a stack Berth keeps) and service.
+#[derive(Clone, Debug)]
+pub struct Member {
+    pub stack: String,
+    pub service: String,
+}
+
+/// Updates a prepared member through its stack, saying each step in `applied`; `Err` when
+/// the stack's run could not start or did not end well.
+pub async fn update(
+    stacks: &Arc<Stacks>,
+    (engine_name, engine): (&EngineName, &Arc<Engine>),
+    prepared: Prepared,
+    member: &Member,
+    by: &str,
+    applied: &mut Applied,
+    shutdown: &CancellationToken,
+) -> Result<(), Error> {
+    let docker = engine.client()?;
+    let name = prepared.name.clone();
+    let pinned = prepared.pin.is_some();
+    applied.from = prepared.image_id().to_string();
+    let action = match pinned {
+        true => {
+            tokio::select! {
+                pulled = apply::pull_for(engine, &docker, &prepared, applied) => pulled?,
+                () = shutdown.cancelled() => return Err(Error::unavailable("Berth is shutting down")),
+            }
+            StackAction::Deploy
+        }
+        false => StackAction::Pull,
+    };
+    let (lines, mut copied) = mpsc::channel(256);
+    let (ended, record) = oneshot::channel();
+    let options = RunOptions {
+        service: Some(member.service.clone()),
+        ..RunOptions::default()
+    };
+    let n = stacks
+        .run_followed(
+            &member.stack,
+            (engine_name, engine),
+            action,
+            &options,
+            (by, Some(Follower { lines, ended })),
+        )
+        .await?;
+    applied.stack_run = Some(n);
+    let steps = match action {
+        StackAction::Deploy => format!("up -d {}", member.service),
+        _ => format!("pull {0}, then up -d {0}", member.service),
+    };
+    applied.say(format!(
+        "{name} is a member of the stack {}: its run {n} does {steps}",
+        member.stack
+    ));
+    // The run stops at Berth's shutdown by itself (its own token), and its record comes
+    // after its last line: every line is passed on before the end is read.
+    tokio::pin!(record);
+    let ended = loop {
+        tokio::select! {
+            biased;
+            Some(line) = copied.recv() => {
+                if let Output::Line(_, text) = line {
+                    applied.say(text);
+                }
+            }
+            ended = &mut record => break ended,
+        }
+    };
+    while let Ok(Output::Line(_, text)) = copied.try_recv() {
+        applied.say(text);
+    }
+    let ended = ended.map_err(|_| {
+        Error::new(
+            500,
+            format!("run {n} of the stack {} left no record", member.stack),
+        )
+    })?;
+    let outcome = ended.outcome.unwrap_or_default();
+    if ended.exit != Some(0) {
+        return Err(Error::new(
+            502,
+            format!("run {n} of the stack {} ended: {outcome}", member.stack),
+        ));
+    }
+    applied.to = ended
+        .images
+        .iter()
+        .find(|i| i.service == member.service)
+        .map(|i| i.id.clone())
+        .unwrap_or_default();
+    let now = mapping::inspect(engine, &name).await.ok();
+    let now_id = now.and_then(|c| c.id).filter(|id| *id != prepared.id);
+    if applied.to.is_empty() || applied.to == applied.from {
+        applied.say(format!(
+            "{name} already runs the newest {}: nothing to do",
+            prepared.image
+        ));
+        return Ok(());
+    }
+    applied.updated = true;
+    applied.new_id = now_id;
+    applied.say(format!("{name} runs the new image ({})", applied.to));
+    Ok(())
+}
