@@ -412,10 +412,10 @@ fn UpdateOutput(on: On, n: u64, name: String) -> impl IntoView {
 /// The question before a stack member's update: its stack does it.
 fn through_stack(name: &str, stack: &str) -> String {
     format!(
-        "Update {name} through its stack {stack}? Berth runs the stack's pull, then up -d, of \
-         {name}'s service alone: Compose pulls the new image and makes {name} again from the \
-         stack's file, removing the old container: there is no rollback on this path. Volumes \
-         are never removed."
+        "Update {name} through its stack {stack}? Berth runs the stack's pull, then up -d, for \
+         {name}'s service (Compose also starts what it depends on): Compose pulls the new image \
+         and makes {name} again from the stack's file, removing the old container: there is \
+         no rollback on this path. Volumes are never removed."
     )
 }
 

@@ -543,6 +543,14 @@ impl Stacks {
         result
     }
 
+    /// Whether Compose's `working_dir` label (`dir`) is the stack's folder: a project of
+    /// the same name from another folder is not the stack's.
+    pub fn is_folder_of(&self, name: &str, dir: &str) -> bool {
+        validate_stack_name(name).is_ok()
+            && std::path::absolute(self.root.join(name))
+                .is_ok_and(|folder| folder == Path::new(dir))
+    }
+
     /// The folder of an existing stack; 404 when there is none.
     fn existing(&self, name: &str) -> Result<Folder, Error> {
         let folder = Folder::new(&self.root, name);
@@ -628,6 +636,23 @@ async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(work)
         .await
         .map_err(|e| Error::new(500, format!("a stack's disk work failed: {e}")))?
+}
+
+/// 404 unless the stack (made on `owner`; `None`: the default engine) is this engine's.
+pub fn belongs(
+    name: &str,
+    owner: Option<&str>,
+    engines: &crate::engines::Engines,
+    on: &crate::engines::EngineContext,
+) -> Result<(), Error> {
+    let owner = owner.unwrap_or_else(|| engines.default_engine().name.as_str());
+    match owner == on.name.as_str() {
+        true => Ok(()),
+        false => Err(Error::not_found(format!(
+            "no stack {name} on the engine {} (it is on {owner})",
+            on.name
+        ))),
+    }
 }
 
 #[cfg(test)]

@@ -134,8 +134,9 @@ struct Outputs {
 impl Outputs {
     async fn line(&self, stream: LogStream, line: String) {
         if let Some(copy) = &self.copy {
-            // A follower gone is the follower's business; the run goes on.
-            let _ = copy.send(Output::Line(stream, line.clone())).await;
+            // Never waited for: a follower that stalls must not hold the run (which must
+            // see Cancel, its timeout and its CLI's exit); the record's tail has it all.
+            let _ = copy.try_send(Output::Line(stream, line.clone()));
         }
         // The relay is gone only at shutdown; the run goes on to its end regardless.
         let _ = self.hub.send(Output::Line(stream, line)).await;

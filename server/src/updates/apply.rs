@@ -82,6 +82,9 @@ impl Applied {
     }
 }
 
+/// The folder Compose ran a project's file in, as it labels each container.
+const WORKING_DIR_LABEL: &str = "com.docker.compose.project.working_dir";
+
 /// A container an update may recreate, as it was found.
 pub struct Prepared {
     old: ContainerInspectResponse,
@@ -134,7 +137,11 @@ pub async fn prepare(engine: &Engine, reference: &str) -> Result<Prepared, Error
     let labels = old.config.as_ref().and_then(|c| c.labels.as_ref());
     let label = |key: &str| labels.and_then(|l| l.get(key)).cloned();
     let member = match (label(COMPOSE_PROJECT_LABEL), label(COMPOSE_SERVICE_LABEL)) {
-        (Some(stack), Some(service)) => Some(Member { stack, service }),
+        (Some(stack), Some(service)) => Some(Member {
+            stack,
+            service,
+            working_dir: label(WORKING_DIR_LABEL),
+        }),
         (Some(project), None) => {
             return Err(Error::new(
                 409,
@@ -168,10 +175,7 @@ pub async fn update(
 ) -> Result<(), Error> {
     let docker = engine.client()?;
     applied.from = prepared.image_id().to_string();
-    tokio::select! {
-        pulled = pull_for(engine, &docker, &prepared, applied) => pulled?,
-        () = shutdown.cancelled() => return Err(Error::unavailable("Berth is shutting down")),
-    }
+    pull_for(engine, &docker, &prepared, applied, shutdown).await?;
     let Prepared {
         old,
         id,
@@ -336,12 +340,14 @@ fn refuse(old: &ContainerInspectResponse, id: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// Pulls what a prepared update takes (its pin, else its tag): see [`pull`].
+/// Pulls what a prepared update takes (its pin, else its tag; see [`pull`]) within
+/// [`PULL`], or stops at Berth's shutdown.
 pub async fn pull_for(
     engine: &Engine,
     docker: &Docker,
     prepared: &Prepared,
     applied: &mut Applied,
+    shutdown: &CancellationToken,
 ) -> Result<(), Error> {
     let pulled = pull(
         engine,
@@ -350,12 +356,12 @@ pub async fn pull_for(
         prepared.pin.as_deref(),
         applied,
     );
-    tokio::time::timeout(PULL, pulled).await.map_err(|_| {
-        Error::new(
-            504,
-            format!("the pull took more than {} min", PULL.as_secs() / 60),
-        )
-    })?
+    tokio::select! {
+        pulled = tokio::time::timeout(PULL, pulled) => pulled.map_err(|_| {
+            Error::new(504, format!("the pull took more than {} min", PULL.as_secs() / 60))
+        })?,
+        () = shutdown.cancelled() => Err(Error::unavailable("Berth is shutting down")),
+    }
 }
 
 /// Pulls the tag, or (`pin`) that digest of its repository, then names it by the tag;

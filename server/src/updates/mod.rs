@@ -245,8 +245,7 @@ impl Updates {
     async fn kept_stack(&self, on: &EngineContext, project: &str) -> bool {
         match self.stacks.owner(project).await {
             Ok(owner) => {
-                let default = &self.engines.default_engine().name;
-                owner.as_deref().unwrap_or(default.as_str()) == on.name.as_str()
+                crate::stacks::belongs(project, owner.as_deref(), &self.engines, on).is_ok()
             }
             Err(_) => false,
         }
@@ -257,14 +256,20 @@ impl Updates {
     async fn prepare(&self, on: &EngineContext, reference: &str) -> Result<apply::Prepared, Error> {
         let prepared = apply::prepare(&on.engine, reference).await?;
         if let Some(member) = &prepared.member {
-            if !self.kept_stack(on, &member.stack).await {
+            // Kept on this engine, and the project's folder is the stack's: a project of
+            // the same name elsewhere is not Berth's to deploy over.
+            let folder = member.working_dir.as_deref().unwrap_or_default();
+            let kept = self.kept_stack(on, &member.stack).await
+                && self.stacks.is_folder_of(&member.stack, folder);
+            if !kept {
                 let (name, stack, service) = (&prepared.name, &member.stack, &member.service);
                 return Err(Error::new(
                     409,
                     format!(
                         "{name} is a member of the compose project {stack}, which is not a \
-                         stack Berth keeps on {}: update it with compose where its file is \
-                         (pull {service}, then up -d {service})",
+                         stack Berth keeps on {} (or was deployed from another folder): update \
+                         it with compose where its file is (pull {service}, then up -d \
+                         {service})",
                         on.name
                     ),
                 ));
@@ -439,7 +444,8 @@ impl Updates {
                 };
                 let pair = (on.name.clone(), update.container.clone(), digest.clone());
                 candidates.insert(pair.clone());
-                // Without a time: not `auto`, a compose member, or tried already.
+                // Without a time: not `auto`, a member of a project Berth does not keep, or
+                // tried already.
                 let Some(at) = update.auto_at else {
                     continue;
                 };
@@ -447,23 +453,27 @@ impl Updates {
                     next = Some(next.map_or(at, |n| n.min(at)));
                     continue;
                 }
-                self.tried.insert(pair);
-                self.auto_update(on, &update.container_id, &update.container, digest)
-                    .await;
+                // Tried once it started (a refusal now, a stack busy, is looked at again).
+                if self
+                    .auto_update(on, &update.container_id, &update.container, digest)
+                    .await
+                {
+                    self.tried.insert(pair);
+                }
             }
         }
         self.tried.keep_only(&listed, &candidates);
         next
     }
 
-    /// One automatic update, waited for; a refusal (a compose member, a swarm task) is
-    /// logged.
-    async fn auto_update(&self, on: &EngineContext, id: &str, name: &str, digest: String) {
+    /// One automatic update, waited for; whether it started (a refusal, a swarm task or
+    /// a stack's run going on, is logged).
+    async fn auto_update(&self, on: &EngineContext, id: &str, name: &str, digest: String) -> bool {
         let mut prepared = match self.prepare(on, id).await {
             Ok(prepared) => prepared,
             Err(e) => {
                 tracing::info!(engine = %on.name, container = name, "no automatic update: {e}");
-                return;
+                return false;
             }
         };
         prepared.pin = Some(digest.clone());
@@ -497,9 +507,11 @@ impl Updates {
                     ok: ended.updated,
                 };
                 self.audit.record(event).await;
+                true
             }
             Err(e) => {
-                tracing::info!(engine = %on.name, container = name, "no automatic update: {e}")
+                tracing::info!(engine = %on.name, container = name, "no automatic update: {e}");
+                false
             }
         }
     }

@@ -19,7 +19,7 @@ pub const KEPT: i64 = 100;
 const NUMBER_TRIES: usize = 3;
 
 /// Why a run ended without saying so: Berth stopped (or failed) while it went on.
-pub const INTERRUPTED: &str = "failed: Berth stopped while it went on (see the container list: the old container may be there as NAME-berth-old-…)";
+pub const INTERRUPTED: &str = "failed: Berth stopped while it went on (see the container list: a container's old one may be there as NAME-berth-old-…; a stack's run says how it ended)";
 
 const COLUMNS: &str = "n, container, image, by_user, started, ended, outcome, updated, \
                        rolled_back, from_image, to_image, new_id, tail, stack, stack_run";

@@ -3,8 +3,9 @@
 //! next `up`), so the update is a run of the stack, `pull` then `up -d` of the member's
 //! service, followed from inside: its lines are the update's, and its record says how it
 //! went. An automatic update pulls the digest whose age it counted itself (tagged as the
-//! service names it), then asks the stack for `up -d` alone, so Compose never pulls a
-//! newer one. Compose removes the old container: there is no rollback on this path.
+//! service names it), then asks the stack for `up -d` alone, so Compose does not pull a
+//! newer one (unless the stack's file now names another tag, or `pull_policy: always`).
+//! Compose removes the old container: there is no rollback on this path.
 
 use super::apply::{self, Applied, Prepared};
 use crate::{
@@ -23,6 +24,8 @@ use tokio_util::sync::CancellationToken;
 pub struct Member {
     pub stack: String,
     pub service: String,
+    /// Compose's `working_dir` label: the project's folder.
+    pub working_dir: Option<String>,
 }
 
 /// Updates a prepared member through its stack, saying each step in `applied`; `Err` when
@@ -42,10 +45,7 @@ pub async fn update(
     applied.from = prepared.image_id().to_string();
     let action = match pinned {
         true => {
-            tokio::select! {
-                pulled = apply::pull_for(engine, &docker, &prepared, applied) => pulled?,
-                () = shutdown.cancelled() => return Err(Error::unavailable("Berth is shutting down")),
-            }
+            apply::pull_for(engine, &docker, &prepared, applied, shutdown).await?;
             StackAction::Deploy
         }
         false => StackAction::Pull,
@@ -97,6 +97,14 @@ pub async fn update(
             format!("run {n} of the stack {} left no record", member.stack),
         )
     })?;
+    // What runs under the name now, however the run ended (Compose may have replaced
+    // the container before a later step failed).
+    let now = mapping::inspect(engine, &name).await.ok();
+    applied.to = now
+        .as_ref()
+        .and_then(|c| c.image.clone())
+        .unwrap_or_default();
+    applied.new_id = now.and_then(|c| c.id).filter(|id| *id != prepared.id);
     let outcome = ended.outcome.unwrap_or_default();
     if ended.exit != Some(0) {
         return Err(Error::new(
@@ -104,14 +112,6 @@ pub async fn update(
             format!("run {n} of the stack {} ended: {outcome}", member.stack),
         ));
     }
-    applied.to = ended
-        .images
-        .iter()
-        .find(|i| i.service == member.service)
-        .map(|i| i.id.clone())
-        .unwrap_or_default();
-    let now = mapping::inspect(engine, &name).await.ok();
-    let now_id = now.and_then(|c| c.id).filter(|id| *id != prepared.id);
     if applied.to.is_empty() || applied.to == applied.from {
         applied.say(format!(
             "{name} already runs the newest {}: nothing to do",
@@ -120,7 +120,6 @@ pub async fn update(
         return Ok(());
     }
     applied.updated = true;
-    applied.new_id = now_id;
     applied.say(format!("{name} runs the new image ({})", applied.to));
     Ok(())
 }

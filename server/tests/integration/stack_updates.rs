@@ -7,7 +7,7 @@
 //! not keep is refused: `updating.rs`.)
 
 use crate::{
-    common::{TestServer, docker},
+    common::{Fixture, TestServer, docker},
     pulls::Registry,
     stack_runs::{Deployed, follow, save, start},
     updates::{entry, push_version, running_image},
@@ -100,6 +100,21 @@ async fn a_stack_member_is_updated_through_its_stack() {
     assert_eq!(name, deployed_name);
     assert_eq!(member["state"], "available", "{member:#}");
     assert_eq!(member["in_stack"], true, "{member:#}");
+
+    // A project of the stack's name deployed from another folder is not the stack's.
+    let labels = [
+        format!("com.docker.compose.project={stack}"),
+        "com.docker.compose.service=web".to_string(),
+        "com.docker.compose.project.working_dir=/tmp/elsewhere".to_string(),
+    ];
+    let options: Vec<&str> = labels.iter().flat_map(|l| ["--label", l.as_str()]).collect();
+    let stranger = Fixture::new("upd-stranger", true, &options, &["sleep", "600"]);
+    let (status, body) = server
+        .post(&format!("/api/containers/{}/update", stranger.name))
+        .await;
+    assert_eq!(status, 409, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("another folder"), "{body}");
+    drop(stranger);
 
     let (status, started) = server.post(&format!("/api/containers/{name}/update")).await;
     assert_eq!(status, 202, "{started}");

@@ -8,7 +8,7 @@ use crate::{
     engines::{EngineContext, Engines},
     error::Error,
     http::api::actions::Actor,
-    stacks::{self, OnDisk},
+    stacks::{self, OnDisk, belongs},
 };
 use app::model::{
     CancelStackRun, ExternalFile, GetExternalStackFile, GetStack, GetStackPlan, GetStackVersion,
@@ -423,23 +423,6 @@ fn engine_of<'a>(disk: &'a OnDisk, engines: &'a Engines) -> &'a str {
     disk.engine
         .as_deref()
         .unwrap_or_else(|| engines.default_engine().name.as_str())
-}
-
-/// 404 unless the stack (made on `owner`; `None`: the default engine) is this engine's.
-pub(crate) fn belongs(
-    name: &str,
-    owner: Option<&str>,
-    engines: &Engines,
-    on: &EngineContext,
-) -> Result<(), Error> {
-    let owner = owner.unwrap_or_else(|| engines.default_engine().name.as_str());
-    match owner == on.name.as_str() {
-        true => Ok(()),
-        false => Err(Error::not_found(format!(
-            "no stack {name} on the engine {} (it is on {owner})",
-            on.name
-        ))),
-    }
 }
 
 async fn projects(on: &EngineContext) -> Result<Vec<Project>, Error> {

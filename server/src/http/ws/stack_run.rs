@@ -32,7 +32,7 @@ pub async fn open(
     validate_stack_name(&name)?;
     // 404 for another engine's stack, for a stack or run that is not there.
     let owner = stacks.owner(&name).await?;
-    crate::http::api::stacks::belongs(&name, owner.as_deref(), &sockets.engines, &on)?;
+    crate::stacks::belongs(&name, owner.as_deref(), &sockets.engines, &on)?;
     let key = HubKey::StackRun {
         engine: on.name.clone(),
         stack: name.clone(),
