@@ -191,6 +191,7 @@ pub fn routes() -> impl Iterator<Item = Route> {
         crate::model::ACCOUNT_ROUTES,
         crate::model::STACK_ROUTES,
         crate::model::UPDATE_ROUTES,
+        crate::model::REGISTRY_ROUTES,
         crate::resources::OBJECT_ROUTES,
     ]
     .into_iter()

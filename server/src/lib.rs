@@ -54,6 +54,7 @@ mod engines;
 mod error;
 mod http;
 mod live;
+mod registry_logins;
 mod stacks;
 mod store;
 mod updates;
@@ -149,6 +150,7 @@ pub async fn launch(
     }
     let stacks = &mut config.settings.stacks.stacks_dir;
     stacks.get_or_insert_with(|| config.data_dir.join("stacks"));
+    config.settings.secrets.default_key_file = Some(config.data_dir.join("secret.key"));
     let tasks = TaskTracker::new();
     let engines: Vec<_> = config
         .engines()?

@@ -16,6 +16,7 @@ mod node_labels;
 mod not_found;
 mod objects;
 mod projects;
+mod registry_logins;
 mod signin;
 mod stack;
 mod stack_files;

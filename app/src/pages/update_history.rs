@@ -2,7 +2,7 @@
 //! and what decides them: the automatic-update settings (minimum age, window), the policy
 //! rules Berth keeps (operators remove them here; they are set on a container's page), and
 //! every update run, by hand or automatic: what, when, by whom, from which image to which,
-//! and how it ended.
+//! and how it ended; for admins, the registry credentials checks and pulls use.
 
 use crate::controls::{Feedback, Reload};
 use crate::layout::{engine_epoch, page_engine};
@@ -51,6 +51,7 @@ pub fn UpdateHistoryPage() -> impl IntoView {
                             {rules_table(on.clone(), rules, after)}
                             <h2>"History"</h2>
                             {runs_table(&on, runs)}
+                            <super::registry_logins::RegistryLogins />
                         }
                             .into_any()
                     }

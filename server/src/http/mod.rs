@@ -57,6 +57,8 @@ pub struct Settings {
     pub stacks: crate::stacks::StackSettings,
     #[command(flatten)]
     pub updates: crate::updates::UpdateSettings,
+    #[command(flatten)]
+    pub secrets: crate::registry_logins::SecretSettings,
 }
 
 impl Settings {
@@ -90,6 +92,8 @@ pub struct AppState {
     pub stacks: Arc<crate::stacks::Stacks>,
     /// Image updates: what the checks found, and their schedule.
     pub updates: Arc<crate::updates::Updates>,
+    /// Registry credentials, for checks and pulls.
+    pub logins: Arc<crate::registry_logins::RegistryLogins>,
     /// The database: accounts (with sign-in), and what Berth keeps across restarts.
     pub store: crate::store::Store,
 }
@@ -133,6 +137,10 @@ impl AppState {
         let limiter = ws::limits::Limiter::new(settings.sockets.limits());
         let last = Arc::new(upstream::last_known::LastValues::default());
         let engines = Arc::new(Engines::new(engines, last.clone(), &registry));
+        let logins = Arc::new(crate::registry_logins::RegistryLogins::new(
+            store.clone(),
+            &settings.secrets,
+        ));
         let sockets = Arc::new(ws::Sockets {
             registry: registry.clone(),
             limiter: limiter.clone(),
@@ -146,6 +154,7 @@ impl AppState {
             tasks,
             owners: Default::default(),
             terminals: ws::terminal::Terminals::new(settings.sockets.terminal_policy()),
+            logins: logins.clone(),
         });
         let metrics = metrics::Metrics::new(registry, limiter, sockets.terminals.clone());
         let stacks = crate::stacks::Stacks::new(
@@ -159,7 +168,7 @@ impl AppState {
             &settings.updates,
             (store.clone(), settings.accounts.audit_keep()),
             sockets.registry.clone(),
-            stacks.clone(),
+            (stacks.clone(), logins.clone()),
             sockets.tasks.clone(),
             sockets.shutdown.clone(),
         );
@@ -172,6 +181,7 @@ impl AppState {
             body_timeout: Duration::from_millis(settings.serve.body_timeout_ms),
             stacks,
             updates,
+            logins,
             store,
         }
     }

@@ -12,6 +12,7 @@ use crate::live::upstream::stack_run::Output;
 use crate::{
     docker::{engine::Engine, mapping, own, path},
     error::Error,
+    registry_logins::Login,
 };
 use app::{
     frames::LogStream,
@@ -97,9 +98,16 @@ pub struct Prepared {
     pub pin: Option<String>,
     /// A compose member: its project and service (it is updated through its stack).
     pub member: Option<Member>,
+    /// The credentials stored for its registry, for the pull.
+    pub login: Option<Login>,
 }
 
 impl Prepared {
+    /// The registry its tag is pulled from.
+    pub fn registry(&self) -> &str {
+        &self.tag.registry
+    }
+
     /// The id of the image it runs.
     pub fn image_id(&self) -> &str {
         self.old.image.as_deref().unwrap_or_default()
@@ -160,6 +168,7 @@ pub async fn prepare(engine: &Engine, reference: &str) -> Result<Prepared, Error
         tag,
         pin: None,
         member,
+        login: None,
     })
 }
 
@@ -352,8 +361,8 @@ pub async fn pull_for(
     let pulled = pull(
         engine,
         docker,
-        &prepared.tag,
-        prepared.pin.as_deref(),
+        (&prepared.tag, prepared.pin.as_deref()),
+        prepared.login.as_ref(),
         applied,
     );
     tokio::select! {
@@ -369,8 +378,8 @@ pub async fn pull_for(
 async fn pull(
     engine: &Engine,
     docker: &Docker,
-    tag: &ImageName,
-    pin: Option<&str>,
+    (tag, pin): (&ImageName, Option<&str>),
+    login: Option<&Login>,
     applied: &mut Applied,
 ) -> Result<(), Error> {
     let reference = match pin {
@@ -384,7 +393,7 @@ async fn pull(
         ..Default::default()
     };
     let docker = docker.clone().with_timeout(PULL);
-    let mut progress = docker.create_image(Some(options), None, None);
+    let mut progress = docker.create_image(Some(options), None, login.map(Login::credentials));
     while let Some(item) = progress.next().await {
         let info = item.map_err(|e| engine.error(e))?;
         if let Some(error) = info.error_detail.and_then(|d| d.message) {

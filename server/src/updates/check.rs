@@ -18,6 +18,7 @@ use crate::{
     accounts::now_ms,
     docker::{endpoint::Endpoint, engine::Engine, path},
     error::Error,
+    registry_logins::Login,
 };
 use app::{
     model::{COMPOSE_PROJECT_LABEL, POLICY_LABEL, UpdatePolicy},
@@ -58,7 +59,7 @@ pub async fn run(
     pacer: &Pacer,
     state: &EngineState,
     (seen, clock): (&SeenDigests, &Clock),
-    rules: &Rules,
+    (rules, logins): (&Rules, &HashMap<String, Login>),
     scope: Scope,
 ) -> Result<(), Error> {
     let docker = engine.client()?;
@@ -99,7 +100,8 @@ pub async fn run(
         .for_each_concurrent(AT_ONCE, |(tagged, tag)| {
             let docker = docker.clone();
             async move {
-                let mut session = Session::new(&tag.name, pacer);
+                let login = logins.get(&tag.name.registry);
+                let mut session = Session::new(&tag.name, pacer, login);
                 let direct = local || !tag.name.is_loopback();
                 let answer = ask(engine, &docker, pacer, &mut session, direct).await;
                 let first = match &answer {
@@ -184,7 +186,7 @@ async fn ask(
         if let Err(left) = pacer.turn(name.api_host()).await {
             return Err(Asked::later(Failure::Throttled(left).to_string(), left));
         }
-        let engine_said = match from_engine(engine, docker, name).await {
+        let engine_said = match from_engine(engine, docker, name, session.login()).await {
             Ok(digest) => return Ok(digest),
             Err(e) if !direct => return Err(Asked::failed(format!("the engine: {e}"))),
             Err(e) => e,
@@ -212,11 +214,16 @@ async fn ask(
     Err(last)
 }
 
-/// What the engine says the tag points at.
-async fn from_engine(engine: &Engine, docker: &Docker, name: &ImageName) -> Result<String, String> {
+/// What the engine says the tag points at (asking the registry with `login`, if any).
+async fn from_engine(
+    engine: &Engine,
+    docker: &Docker,
+    name: &ImageName,
+    login: Option<&Login>,
+) -> Result<String, String> {
     let reference = path::path(path::Kind::Image, &name.tagged()).map_err(|e| e.to_string())?;
     docker
-        .inspect_registry_image(&reference, None)
+        .inspect_registry_image(&reference, login.map(Login::credentials))
         .await
         .map_err(|e| engine.error(e).to_string())?
         .descriptor

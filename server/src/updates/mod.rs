@@ -35,6 +35,7 @@ mod window;
 
 pub use auto::Clock;
 pub use check::Scope;
+pub use name::ImageName;
 pub use window::Window;
 
 use crate::{
@@ -42,6 +43,7 @@ use crate::{
     docker::EngineName,
     engines::{EngineContext, Engines},
     error::Error,
+    registry_logins::RegistryLogins,
     stacks::Stacks,
     store::Store,
 };
@@ -123,6 +125,8 @@ pub struct Updates {
     runs: Arc<runs::UpdateRuns>,
     /// Compose members are updated through their stacks, when Berth keeps them.
     stacks: Arc<Stacks>,
+    /// Credentials for registries, for checks and pulls.
+    logins: Arc<RegistryLogins>,
     tasks: TaskTracker,
     shutdown: CancellationToken,
 }
@@ -135,7 +139,7 @@ impl Updates {
         settings: &UpdateSettings,
         (store, audit_keep): (Store, Duration),
         registry: Arc<crate::live::hub::Registry>,
-        stacks: Arc<Stacks>,
+        (stacks, logins): (Arc<Stacks>, Arc<RegistryLogins>),
         tasks: TaskTracker,
         shutdown: CancellationToken,
     ) -> Arc<Self> {
@@ -171,6 +175,7 @@ impl Updates {
             },
             runs,
             stacks,
+            logins,
             tasks: tasks.clone(),
             shutdown,
         });
@@ -254,7 +259,8 @@ impl Updates {
     /// The container `reference` names, if it may be updated (see [`apply::prepare`]); a
     /// compose member only when Berth keeps its stack on `on` and no run of it goes on.
     async fn prepare(&self, on: &EngineContext, reference: &str) -> Result<apply::Prepared, Error> {
-        let prepared = apply::prepare(&on.engine, reference).await?;
+        let mut prepared = apply::prepare(&on.engine, reference).await?;
+        prepared.login = self.logins.for_registry(prepared.registry()).await;
         if let Some(member) = &prepared.member {
             // Kept on this engine, and the project's folder is the stack's: a project of
             // the same name elsewhere is not Berth's to deploy over.
@@ -394,7 +400,9 @@ impl Updates {
         let checked = match self.policies.rules(&on.name).await {
             Ok(rules) => {
                 let memory = (&self.seen, &self.clock);
-                check::run(&on.engine, &self.pacer, state, memory, &rules, scope).await
+                let logins = self.logins.opened().await;
+                let known = (&rules, &logins);
+                check::run(&on.engine, &self.pacer, state, memory, known, scope).await
             }
             Err(e) => Err(e),
         };

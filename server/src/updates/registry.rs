@@ -9,6 +9,7 @@ use super::{
     name::ImageName,
     pace::{Pacer, retry_after},
 };
+use crate::registry_logins::Login;
 use app::refs::is_digest;
 use hyper::{Method, StatusCode, header};
 use sha2::Digest as _;
@@ -45,24 +46,35 @@ impl std::fmt::Display for Failure {
     }
 }
 
-/// Requests about one repository, with the token it was given (once asked for).
+/// Requests about one repository, with the token it was given (once asked for), or the
+/// credentials an admin stored for its registry (once it asked for them).
 pub struct Session<'a> {
     name: &'a ImageName,
     pacer: &'a Pacer,
     token: Option<String>,
+    login: Option<&'a Login>,
+    /// The registry asked for basic credentials: each request carries them.
+    basic: bool,
 }
 
 impl<'a> Session<'a> {
-    pub fn new(name: &'a ImageName, pacer: &'a Pacer) -> Self {
+    pub fn new(name: &'a ImageName, pacer: &'a Pacer, login: Option<&'a Login>) -> Self {
         Self {
             name,
             pacer,
             token: None,
+            login,
+            basic: false,
         }
     }
 
     pub fn name(&self) -> &'a ImageName {
         self.name
+    }
+
+    /// The credentials stored for the registry, if any.
+    pub fn login(&self) -> Option<&'a Login> {
+        self.login
     }
 
     /// The digest the registry serves for the tag now.
@@ -129,12 +141,18 @@ impl<'a> Session<'a> {
         );
         let url = Url::parse(&text).ok_or_else(|| Failure::Other(format!("not a URL: {text}")))?;
         let mut answer = self.send(method.clone(), &url, accept).await?;
-        if answer.status == StatusCode::UNAUTHORIZED && self.token.is_none() {
+        if answer.status == StatusCode::UNAUTHORIZED && self.token.is_none() && !self.basic {
             let challenge = answer
                 .header(header::WWW_AUTHENTICATE)
                 .unwrap_or_default()
                 .to_string();
-            self.token = Some(self.token_for(&challenge).await?);
+            let basic = challenge
+                .get(..6)
+                .is_some_and(|s| s.eq_ignore_ascii_case("basic "));
+            match (basic, self.login) {
+                (true, Some(_)) => self.basic = true,
+                _ => self.token = Some(self.token_for(&challenge).await?),
+            }
             answer = self.send(method, &url, accept).await?;
         }
         match answer.status {
@@ -144,10 +162,18 @@ impl<'a> Session<'a> {
                 answer.header(header::RETRY_AFTER),
                 crate::accounts::now_ms() / 1000,
             ))),
-            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Err(Failure::Other(format!(
-                "the registry {} refused anonymous access ({})",
-                self.name.registry, answer.status
-            ))),
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
+                Err(Failure::Other(match self.login {
+                    Some(login) => format!(
+                        "the registry {} refused the credentials Berth holds for it (user {}: {})",
+                        self.name.registry, login.username, answer.status
+                    ),
+                    None => format!(
+                        "the registry {} refused anonymous access ({}): an admin can store credentials for it",
+                        self.name.registry, answer.status
+                    ),
+                }))
+            }
             other => Err(Failure::Other(format!(
                 "the registry {} answered {other}",
                 self.name.registry
@@ -157,8 +183,12 @@ impl<'a> Session<'a> {
 
     async fn send(&self, method: Method, url: &Url, accept: &str) -> Result<Answer, Failure> {
         let mut headers = vec![(header::ACCEPT, accept.to_string())];
-        if let Some(token) = &self.token {
-            headers.push((header::AUTHORIZATION, format!("Bearer {token}")));
+        match (&self.token, self.login) {
+            (Some(token), _) => headers.push((header::AUTHORIZATION, format!("Bearer {token}"))),
+            (None, Some(login)) if self.basic => {
+                headers.push((header::AUTHORIZATION, login.basic()));
+            }
+            _ => {}
         }
         self.pacer
             .turn(self.name.api_host())
@@ -169,7 +199,8 @@ impl<'a> Session<'a> {
             .map_err(Failure::Other)
     }
 
-    /// An anonymous token for pulling, from the realm the registry's challenge names.
+    /// A token for pulling, from the realm the registry's challenge names: anonymous, or
+    /// for the credentials stored for the registry.
     async fn token_for(&self, challenge: &str) -> Result<String, Failure> {
         let params = bearer_params(challenge).ok_or_else(|| {
             Failure::Other(format!(
@@ -208,7 +239,13 @@ impl<'a> Session<'a> {
             .turn(&url.host)
             .await
             .map_err(Failure::Throttled)?;
-        let answer = fetch::send(Method::GET, &url, &[])
+        // The realm is the registry's own site (checked above): its credentials may go.
+        let headers: Vec<_> = self
+            .login
+            .map(|login| (header::AUTHORIZATION, login.basic()))
+            .into_iter()
+            .collect();
+        let answer = fetch::send(Method::GET, &url, &headers)
             .await
             .map_err(Failure::Other)?;
         if !answer.status.is_success() {

@@ -15,6 +15,7 @@ mod live_lists;
 mod objects;
 mod pages;
 mod pulls;
+mod registry_logins;
 mod remote_engines;
 mod signin;
 mod site_config;

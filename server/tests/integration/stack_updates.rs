@@ -20,7 +20,7 @@ const HOUR: Duration = Duration::from_secs(3600);
 
 /// Images the test leaves behind (by id or reference), removed on drop.
 #[derive(Default)]
-struct Images(Vec<String>);
+pub(crate) struct Images(pub(crate) Vec<String>);
 
 impl Drop for Images {
     fn drop(&mut self) {
@@ -107,13 +107,19 @@ async fn a_stack_member_is_updated_through_its_stack() {
         "com.docker.compose.service=web".to_string(),
         "com.docker.compose.project.working_dir=/tmp/elsewhere".to_string(),
     ];
-    let options: Vec<&str> = labels.iter().flat_map(|l| ["--label", l.as_str()]).collect();
+    let options: Vec<&str> = labels
+        .iter()
+        .flat_map(|l| ["--label", l.as_str()])
+        .collect();
     let stranger = Fixture::new("upd-stranger", true, &options, &["sleep", "600"]);
     let (status, body) = server
         .post(&format!("/api/containers/{}/update", stranger.name))
         .await;
     assert_eq!(status, 409, "{body}");
-    assert!(body["error"].as_str().unwrap().contains("another folder"), "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("another folder"),
+        "{body}"
+    );
     drop(stranger);
 
     let (status, started) = server.post(&format!("/api/containers/{name}/update")).await;

@@ -5,12 +5,14 @@
 //! [`stacks`]: compose stacks' folders, files and versions; [`swarm`]: a swarm's nodes and
 //! services, read and changed;
 //! [`updates`]: image updates found and checked;
+//! [`registries`]: credentials for private registries (admins);
 //! [`signin`]: `/api/auth/*`; [`accounts`]: `/api/users`, `/api/tokens`, `/api/audit`.
 
 pub mod accounts;
 pub mod actions;
 pub mod mount;
 pub mod objects;
+pub mod registries;
 pub mod signin;
 pub mod stacks;
 pub mod swarm;
@@ -58,8 +60,8 @@ pub fn routes(
         .read(container_stats)
         .read(projects)
         .read(project);
-    let api = updates::routes(swarm::routes(stacks::routes(objects::routes(
-        actions::routes(accounts::routes(api)),
+    let api = registries::routes(updates::routes(swarm::routes(stacks::routes(
+        objects::routes(actions::routes(accounts::routes(api))),
     ))));
     let (router, reads) = api.finish(engines, stacks, updates);
     let router = router

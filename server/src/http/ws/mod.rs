@@ -94,6 +94,8 @@ pub struct Sockets {
     pub owners: Arc<owners::Owners>,
     /// The terminals: who may open them, and their counts.
     pub terminals: Arc<terminal::Terminals>,
+    /// Credentials for registries, for pulls.
+    pub logins: Arc<crate::registry_logins::RegistryLogins>,
 }
 
 /// A stream route: GET only, anything else 405 with a JSON body like every other error.
@@ -550,6 +552,11 @@ async fn image_pull(
         .ok_or_else(|| Error::bad_request("ref=NAME[:TAG] names the image to pull"))?;
     app::resources::validate_image_ref(reference)?;
     let reference = upstream::image_pull::with_tag(reference);
+    let registry = crate::updates::ImageName::parse(&reference).map(|name| name.registry);
+    let login = match registry {
+        Some(registry) => sockets.logins.for_registry(&registry).await,
+        None => None,
+    };
     let admitted = admit(&sockets, asking, StreamKind::ImagePull)?;
     let docker = on.engine.client()?;
     let upgrade = upgraded(upgrade)?;
@@ -572,7 +579,7 @@ async fn image_pull(
                 };
                 async move {
                     let (ending, pulled) =
-                        upstream::image_pull::run(docker, reference, publisher).await;
+                        upstream::image_pull::run(docker, reference, login, publisher).await;
                     audit.finished(pulled, &ending.reason).await;
                     ending
                 }

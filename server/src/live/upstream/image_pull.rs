@@ -6,6 +6,7 @@
 use crate::{
     docker::engine::describe,
     live::hub::{Ending, Publisher},
+    registry_logins::Login,
 };
 use app::frames::{Frame, PullProgress};
 use bollard::{Docker, query_parameters::CreateImageOptions};
@@ -21,14 +22,25 @@ pub fn with_tag(reference: &str) -> String {
     }
 }
 
-/// Pulls `reference`; how it ended, and whether the image was pulled.
-pub async fn run(docker: Docker, reference: String, publisher: Publisher) -> (Ending, bool) {
-    let ending = pull(docker, &reference, publisher).await;
+/// Pulls `reference` (signed in to its registry with `login`, if any); how it ended, and
+/// whether the image was pulled.
+pub async fn run(
+    docker: Docker,
+    reference: String,
+    login: Option<Login>,
+    publisher: Publisher,
+) -> (Ending, bool) {
+    let ending = pull(docker, &reference, login, publisher).await;
     let pulled = ending == Ending::done(format!("pulled {reference}"));
     (ending, pulled)
 }
 
-async fn pull(docker: Docker, reference: &str, publisher: Publisher) -> Ending {
+async fn pull(
+    docker: Docker,
+    reference: &str,
+    login: Option<Login>,
+    publisher: Publisher,
+) -> Ending {
     let reference = reference.to_string();
     let mut progress = docker.create_image(
         Some(CreateImageOptions {
@@ -36,7 +48,7 @@ async fn pull(docker: Docker, reference: &str, publisher: Publisher) -> Ending {
             ..Default::default()
         }),
         None,
-        None,
+        login.as_ref().map(Login::credentials),
     );
     while let Some(item) = progress.next().await {
         match item {

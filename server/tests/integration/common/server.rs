@@ -153,7 +153,7 @@ impl TestServer {
     /// required (`--auth on`), its accounts are there.
     async fn build_with_site(
         engines: Vec<(EngineName, Endpoint)>,
-        settings: Settings,
+        mut settings: Settings,
         store: Option<berth::Store>,
         site_root: &str,
     ) -> Self {
@@ -161,6 +161,9 @@ impl TestServer {
             Some(store) => (store, None),
             None => {
                 let data = super::DataDir::new("server");
+                // Its secret key, as `launch` puts it in the data directory.
+                let key = data.path().join("secret.key");
+                settings.secrets.default_key_file.get_or_insert(key);
                 (
                     berth::Store::open(&data.location()).await.unwrap(),
                     Some(data),

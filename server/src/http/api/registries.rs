@@ -1,0 +1,40 @@
+//! `/api/registries`: credentials for private registries, for admins. Listed without
+//! their passwords, stored sealed, removed; every change audited (`registry.login`,
+//! `registry.logout`, with the registry and the user, never the password).
+
+use super::actions::Actor;
+use super::mount::{Api, Call};
+use crate::error::Error;
+use app::model::{ListRegistryLogins, RegistryLogin, RemoveRegistryLogin, SetRegistryLogin};
+
+pub fn routes(api: Api) -> Api {
+    api.call(list).call(set).call(remove)
+}
+
+async fn list(_: Actor, call: Call<ListRegistryLogins>) -> Result<Vec<RegistryLogin>, Error> {
+    call.state.logins.list().await
+}
+
+async fn set(actor: Actor, call: Call<SetRegistryLogin>) -> Result<(), Error> {
+    let registry = &call.params.registry;
+    let result = call.state.logins.set(registry, &call.body).await;
+    let target = format!("{registry} as {}", call.body.username);
+    record(&actor, "registry.login", &target, &result).await;
+    result
+}
+
+async fn remove(actor: Actor, call: Call<RemoveRegistryLogin>) -> Result<(), Error> {
+    let registry = &call.params.registry;
+    let result = call.state.logins.remove(registry).await;
+    record(&actor, "registry.logout", registry, &result).await;
+    result
+}
+
+/// Berth-wide: the target is the registry, not an engine's.
+async fn record(actor: &Actor, action: &str, target: &str, result: &Result<(), Error>) {
+    let target = match result {
+        Ok(()) => target.to_string(),
+        Err(e) => format!("{target}: {}", e.status()),
+    };
+    actor.record(action, &target, result.is_ok()).await;
+}
