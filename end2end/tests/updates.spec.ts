@@ -4,7 +4,8 @@
 // "updates available" filter keeps that row alone, and its page says what the newer image
 // is. From that page an update is asked first, then watched step by step; a new image
 // whose health check fails is rolled back, and the page says so. A policy chosen on the
-// container's page shows on the updates page, where it is removed.
+// container's page shows on the updates page, where it is removed. Registry credentials are
+// stored there, never shown again, and removed when asked.
 import { test, expect } from '@playwright/test';
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as path from 'node:path';
@@ -172,4 +173,26 @@ test('a policy chosen on its page is on the updates page, where it can be remove
   await page.goto(`/containers/${name}`);
   await hydrated(page);
   await expect(page.getByTestId('update-policy')).toHaveText('policy: notify (the default)', { timeout: 30_000 });
+});
+
+test('registry credentials are stored on the updates page, never shown again, and removed when asked', async ({ page }) => {
+  const registry = `127.0.0.1:${REGISTRY_PORT}`;
+  const secret = `e2e-secret-${process.pid}`;
+  await page.goto('/updates');
+  await hydrated(page);
+  const form = page.getByTestId('registry-login-form');
+  await form.getByLabel('Registry').fill(registry);
+  await form.getByLabel('User').fill('e2e');
+  await form.getByLabel('Password or access token').fill(secret);
+  await form.getByRole('button', { name: 'Store' }).click();
+  const row = page.getByTestId('registry-login-row').filter({ hasText: registry });
+  await expect(row).toContainText('e2e');
+  await expect(row).toContainText('in use');
+  await expect(form.getByLabel('Password or access token')).toHaveValue('');
+  expect(await page.content()).not.toContain(secret);
+
+  await row.getByTestId('remove-registry-login').click();
+  await row.getByTestId('remove-registry-login-yes').click();
+  await expect(row).toHaveCount(0);
+  await expect(page.getByTestId('no-registry-logins')).toBeVisible();
 });

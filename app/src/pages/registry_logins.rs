@@ -38,7 +38,7 @@ fn Logins() -> impl IntoView {
     view! {
         <h2>"Registry credentials"</h2>
         <p class="muted">
-            "Berth signs in to these registries for update checks and pulls, on every engine. Passwords are sealed at rest and never shown again."
+            "Berth signs in to these registries for update checks and pulls, on every engine: operators' pulls use them too. Passwords are sealed at rest and never shown again."
         </p>
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {

@@ -51,7 +51,6 @@ pub fn UpdateHistoryPage() -> impl IntoView {
                             {rules_table(on.clone(), rules, after)}
                             <h2>"History"</h2>
                             {runs_table(&on, runs)}
-                            <super::registry_logins::RegistryLogins />
                         }
                             .into_any()
                     }
@@ -59,6 +58,7 @@ pub fn UpdateHistoryPage() -> impl IntoView {
                 }
             })}
         </Transition>
+        <super::registry_logins::RegistryLogins />
     }
 }
 

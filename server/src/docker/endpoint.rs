@@ -18,6 +18,14 @@ pub enum Endpoint {
     Ssh(SshTarget),
 }
 
+impl Endpoint {
+    /// Whether the engine runs on Berth's own machine (a socket, or TCP, which is loopback
+    /// only): its loopback is Berth's.
+    pub fn on_this_machine(&self) -> bool {
+        matches!(self, Endpoint::Unix(_) | Endpoint::Tcp(_))
+    }
+}
+
 /// The PEM files of a TLS engine, as Docker names them: the CA that signed the engine's
 /// certificate, and the client certificate and key the engine checks.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -9,6 +9,7 @@ mod sealed;
 
 use crate::{
     accounts::{now_ms, store_error},
+    docker::endpoint::Endpoint,
     error::Error,
     store::Store,
 };
@@ -105,10 +106,14 @@ impl RegistryLogins {
             .map(|row| {
                 let registry: String = row.try_get("registry")?;
                 let secret: String = row.try_get("secret")?;
+                let username: String = row.try_get("username")?;
                 Ok(RegistryLogin {
-                    readable: self.sealer.open(&secret, &registry).is_ok(),
+                    readable: self
+                        .sealer
+                        .open(&secret, &owner(&registry, &username))
+                        .is_ok(),
                     registry,
-                    username: row.try_get("username")?,
+                    username,
                     updated_ms: row.try_get("updated")?,
                 })
             })
@@ -127,7 +132,7 @@ impl RegistryLogins {
         }
         let secret = self
             .sealer
-            .seal(&login.password, &registry)
+            .seal(&login.password, &owner(&registry, &login.username))
             .map_err(|e| Error::new(500, format!("the credentials were not stored: {e}")))?;
         sqlx::query(
             "INSERT INTO registry_logins (registry, username, secret, updated)
@@ -162,13 +167,34 @@ impl RegistryLogins {
         }
     }
 
-    /// Every readable login, by registry: for one check (what this key cannot open, or
-    /// a database that does not answer, is logged and left out: the check goes on
-    /// anonymously).
-    pub async fn opened(&self) -> HashMap<String, Login> {
-        let rows = sqlx::query("SELECT registry, username, secret FROM registry_logins")
-            .fetch_all(&self.store.pool)
-            .await;
+    /// Every readable login, by registry, that an engine at `endpoint` may be given: for
+    /// one check. A loopback registry's go only to an engine on Berth's own machine
+    /// (elsewhere, loopback is another registry). What this key cannot open, or a database
+    /// that does not answer, is logged and left out: the check goes on anonymously.
+    pub async fn opened(&self, endpoint: &Endpoint) -> HashMap<String, Login> {
+        self.open_rows(None, endpoint).await
+    }
+
+    /// The login for `registry` an engine at `endpoint` may be given, if one is stored and
+    /// readable.
+    pub async fn for_registry(&self, registry: &str, endpoint: &Endpoint) -> Option<Login> {
+        self.open_rows(Some(registry), endpoint)
+            .await
+            .remove(registry)
+    }
+
+    async fn open_rows(
+        &self,
+        registry: Option<&str>,
+        endpoint: &Endpoint,
+    ) -> HashMap<String, Login> {
+        let rows = sqlx::query(
+            "SELECT registry, username, secret FROM registry_logins
+              WHERE $1 IS NULL OR registry = $1",
+        )
+        .bind(registry)
+        .fetch_all(&self.store.pool)
+        .await;
         let rows = match rows {
             Ok(rows) => rows,
             Err(e) => {
@@ -176,16 +202,24 @@ impl RegistryLogins {
                 return HashMap::new();
             }
         };
+        let here = endpoint.on_this_machine();
         rows.iter()
             .filter_map(|row| {
                 let registry: String = row.try_get("registry").ok()?;
+                let username: String = row.try_get("username").ok()?;
                 let secret: String = row.try_get("secret").ok()?;
-                match self.sealer.open(&secret, &registry) {
+                let loopback =
+                    crate::updates::ImageName::parse(&format!("{registry}/berth:latest"))
+                        .is_none_or(|name| name.is_loopback());
+                if loopback && !here {
+                    return None;
+                }
+                match self.sealer.open(&secret, &owner(&registry, &username)) {
                     Ok(password) => Some((
                         registry.clone(),
                         Login {
                             registry,
-                            username: row.try_get("username").ok()?,
+                            username,
                             password,
                         },
                     )),
@@ -197,11 +231,12 @@ impl RegistryLogins {
             })
             .collect()
     }
+}
 
-    /// The login for `registry`, if one is stored and readable.
-    pub async fn for_registry(&self, registry: &str) -> Option<Login> {
-        self.opened().await.remove(registry)
-    }
+/// What a sealed password belongs to: its registry and user (a value moved to another row
+/// does not open).
+fn owner(registry: &str, username: &str) -> String {
+    format!("berth/registry_logins/v1\0{registry}\0{username}")
 }
 
 /// A registry as image references name it: `docker.io` (Docker Hub, whichever of its
@@ -212,7 +247,21 @@ pub fn registry_name(text: &str) -> Result<String, Error> {
             "{text:?} is not a registry: docker.io, or host[:port] as an image reference names it"
         ))
     };
-    if text.is_empty() || text.len() > 253 || text.contains('/') {
+    // Lower case (Docker's references of a registry are, in practice: an upper-case name
+    // would never match one) and a port Docker can reach.
+    let port_ok = match text.rsplit_once(':') {
+        Some((host, port)) if !host.ends_with(']') || port.bytes().all(|b| b.is_ascii_digit()) => {
+            port.parse::<u16>().is_ok_and(|p| p > 0) && !port.starts_with('0')
+        }
+        _ => true,
+    };
+    let port_ok = port_ok || (text.starts_with('[') && text.ends_with(']'));
+    if text.is_empty()
+        || text.len() > 253
+        || text.contains('/')
+        || text != text.to_ascii_lowercase()
+        || !port_ok
+    {
         return Err(bad());
     }
     let name = crate::updates::ImageName::parse(&format!("{text}/berth:latest")).ok_or_else(bad)?;
@@ -258,6 +307,10 @@ mod tests {
             "a b.example",
             "../etc",
             "r.example:",
+            "R.EXAMPLE",
+            "r.example:0",
+            "r.example:65536",
+            "r.example:05000",
         ] {
             assert!(registry_name(text).is_err(), "{text:?} is refused");
         }

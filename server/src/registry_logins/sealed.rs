@@ -1,8 +1,9 @@
 //! Secrets sealed at rest: ChaCha20-Poly1305 under a 32-byte key Berth keeps in a file
 //! (`--secret-key-file`, else `DATA_DIR/secret.key`, made on first use, readable by its
 //! owner only). A sealed value is `v1:` and the base64 of a random nonce, the ciphertext
-//! and its tag; what it belongs to (a registry's name) is bound in as associated data, so
-//! a value copied to another row does not open.
+//! and its tag; what it belongs to (a registry's name and user) is bound in as associated
+//! data, so a value copied to another row does not open. The key is made only to seal:
+//! reading finds it or says it is missing (a lost key is never replaced silently).
 
 use base64::{Engine as _, engine::general_purpose::STANDARD};
 use ring::{
@@ -11,9 +12,9 @@ use ring::{
 };
 use std::{
     io::Write,
-    os::unix::fs::OpenOptionsExt,
+    os::unix::fs::{OpenOptionsExt, PermissionsExt},
     path::{Path, PathBuf},
-    sync::OnceLock,
+    sync::{Mutex, OnceLock},
 };
 
 const PREFIX: &str = "v1:";
@@ -27,6 +28,8 @@ pub struct Sealer {
     /// there is a mistake to report, not to paper over with a new key).
     make: bool,
     key: OnceLock<LessSafeKey>,
+    /// One first load at a time (two first seals must not make two keys).
+    loading: Mutex<()>,
 }
 
 impl Sealer {
@@ -35,10 +38,16 @@ impl Sealer {
             file,
             make,
             key: OnceLock::new(),
+            loading: Mutex::new(()),
         }
     }
 
-    fn key(&self) -> Result<&LessSafeKey, String> {
+    /// The key; made first when `make` and this sealer may (only sealing makes one).
+    fn key(&self, make: bool) -> Result<&LessSafeKey, String> {
+        if let Some(key) = self.key.get() {
+            return Ok(key);
+        }
+        let _loading = self.loading.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(key) = self.key.get() {
             return Ok(key);
         }
@@ -46,7 +55,7 @@ impl Sealer {
             .file
             .as_deref()
             .ok_or("no data directory holds a secret key")?;
-        let bytes = read_or_make(file, self.make)?;
+        let bytes = read_or_make(file, make && self.make)?;
         let key = UnboundKey::new(&CHACHA20_POLY1305, &bytes)
             .map_err(|_| "the secret key is not 32 bytes".to_string())?;
         Ok(self.key.get_or_init(|| LessSafeKey::new(key)))
@@ -54,7 +63,7 @@ impl Sealer {
 
     /// Seals `plain` for `owner`.
     pub fn seal(&self, plain: &str, owner: &str) -> Result<String, String> {
-        let key = self.key()?;
+        let key = self.key(true)?;
         let mut nonce = [0u8; NONCE_LEN];
         SystemRandom::new()
             .fill(&mut nonce)
@@ -74,7 +83,7 @@ impl Sealer {
     /// Opens what [`Self::seal`] made for `owner`; `Err` when this key did not seal it
     /// for `owner` (another key, another row, altered).
     pub fn open(&self, sealed: &str, owner: &str) -> Result<String, String> {
-        let key = self.key()?;
+        let key = self.key(false)?;
         let bytes = sealed
             .strip_prefix(PREFIX)
             .and_then(|b| STANDARD.decode(b).ok())
@@ -95,33 +104,31 @@ impl Sealer {
 /// The key in `file` (64 hex digits), made there when it is missing and `make`.
 fn read_or_make(file: &Path, make: bool) -> Result<Vec<u8>, String> {
     match std::fs::read_to_string(file) {
-        Ok(text) => decode_hex(text.trim()).ok_or_else(|| {
-            format!(
-                "{}: the secret key must be {} hex digits",
-                file.display(),
-                KEY_BYTES * 2
-            )
-        }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && make => {
-            let mut key = [0u8; KEY_BYTES];
-            SystemRandom::new()
-                .fill(&mut key)
-                .map_err(|_| "no randomness for a key".to_string())?;
-            let written = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(file)
-                .and_then(|mut f| f.write_all(format!("{}\n", encode_hex(&key)).as_bytes()));
-            match written {
-                Ok(()) => Ok(key.to_vec()),
-                // Another process made it first: theirs is the key.
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    read_or_make(file, false)
-                }
-                Err(e) => Err(format!("cannot write {}: {e}", file.display())),
+        Ok(text) => {
+            let loose = std::fs::metadata(file).is_ok_and(|m| m.permissions().mode() & 0o077 != 0);
+            if loose {
+                tracing::warn!(
+                    "the secret key {} is readable by others than its owner: chmod 600 it",
+                    file.display()
+                );
             }
+            decode_hex(text.trim()).ok_or_else(|| {
+                format!(
+                    "{}: the secret key must be {} hex digits",
+                    file.display(),
+                    KEY_BYTES * 2
+                )
+            })
         }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && make => match make_key(file) {
+            Ok(key) => Ok(key),
+            // Another process made it first: theirs is the key.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => read_or_make(file, false),
+            Err(e) => Err(format!(
+                "cannot write the secret key {}: {e}",
+                file.display()
+            )),
+        },
         Err(e) => Err(format!(
             "cannot read the secret key {}: {e}",
             file.display()
@@ -129,8 +136,32 @@ fn read_or_make(file: &Path, make: bool) -> Result<Vec<u8>, String> {
     }
 }
 
-fn encode_hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+/// A new key, written whole to a file of its own (0600, synced) and only then linked in
+/// at `file`, which must not exist: a reader never sees half a key, a crash never leaves
+/// an empty one, and of two makers one wins (`AlreadyExists` for the other).
+fn make_key(file: &Path) -> std::io::Result<Vec<u8>> {
+    let mut key = [0u8; KEY_BYTES];
+    SystemRandom::new()
+        .fill(&mut key)
+        .map_err(|_| std::io::Error::other("no randomness for a key"))?;
+    let scratch = file.with_extension(format!("new-{}", std::process::id()));
+    let _ = std::fs::remove_file(&scratch);
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&scratch)
+        .and_then(|mut f| {
+            f.write_all(format!("{}\n", crate::accounts::sessions::hex(&key)).as_bytes())?;
+            f.sync_all()
+        })
+        .and_then(|()| std::fs::hard_link(&scratch, file));
+    let _ = std::fs::remove_file(&scratch);
+    written?;
+    if let Some(dir) = file.parent() {
+        std::fs::File::open(dir).and_then(|d| d.sync_all())?;
+    }
+    Ok(key.to_vec())
 }
 
 fn decode_hex(text: &str) -> Option<Vec<u8>> {
@@ -158,6 +189,12 @@ mod tests {
     fn a_sealed_secret_opens_with_its_key_and_owner_only() {
         let file = temp("open");
         let sealer = Sealer::new(Some(file.clone()), true);
+        let missing = sealer.open("v1:AAAA", "x").unwrap_err();
+        assert!(
+            missing.contains("cannot read"),
+            "reading makes no key: {missing}"
+        );
+        assert!(!file.exists());
         let sealed = sealer.seal("hunter2", "registry.example").unwrap();
         assert!(!sealed.contains("hunter2"));
         assert_ne!(sealed, sealer.seal("hunter2", "registry.example").unwrap());

@@ -16,7 +16,7 @@ use super::{
 };
 use crate::{
     accounts::now_ms,
-    docker::{endpoint::Endpoint, engine::Engine, path},
+    docker::{engine::Engine, path},
     error::Error,
     registry_logins::Login,
 };
@@ -95,7 +95,7 @@ pub async fn run(
     state.replace_running(running);
     // A loopback registry is on the engine's machine: Berth asks it itself only when that
     // is Berth's machine too.
-    let local = matches!(engine.endpoint(), Endpoint::Unix(_) | Endpoint::Tcp(_));
+    let local = engine.endpoint().on_this_machine();
     futures::stream::iter(tags)
         .for_each_concurrent(AT_ONCE, |(tagged, tag)| {
             let docker = docker.clone();

@@ -260,7 +260,11 @@ impl Updates {
     /// compose member only when Berth keeps its stack on `on` and no run of it goes on.
     async fn prepare(&self, on: &EngineContext, reference: &str) -> Result<apply::Prepared, Error> {
         let mut prepared = apply::prepare(&on.engine, reference).await?;
-        prepared.login = self.logins.for_registry(prepared.registry()).await;
+        let endpoint = on.engine.endpoint();
+        prepared.login = self
+            .logins
+            .for_registry(prepared.registry(), endpoint)
+            .await;
         if let Some(member) = &prepared.member {
             // Kept on this engine, and the project's folder is the stack's: a project of
             // the same name elsewhere is not Berth's to deploy over.
@@ -400,7 +404,7 @@ impl Updates {
         let checked = match self.policies.rules(&on.name).await {
             Ok(rules) => {
                 let memory = (&self.seen, &self.clock);
-                let logins = self.logins.opened().await;
+                let logins = self.logins.opened(on.engine.endpoint()).await;
                 let known = (&rules, &logins);
                 check::run(&on.engine, &self.pacer, state, memory, known, scope).await
             }

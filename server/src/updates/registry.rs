@@ -164,9 +164,9 @@ impl<'a> Session<'a> {
             ))),
             StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
                 Err(Failure::Other(match self.login {
-                    Some(login) => format!(
-                        "the registry {} refused the credentials Berth holds for it (user {}: {})",
-                        self.name.registry, login.username, answer.status
+                    Some(_) => format!(
+                        "the registry {} refused the credentials Berth holds for it ({})",
+                        self.name.registry, answer.status
                     ),
                     None => format!(
                         "the registry {} refused anonymous access ({}): an admin can store credentials for it",
@@ -239,9 +239,13 @@ impl<'a> Session<'a> {
             .turn(&url.host)
             .await
             .map_err(Failure::Throttled)?;
-        // The realm is the registry's own site (checked above): its credentials may go.
+        // The credentials go to the registry's own host only (Docker Hub's: its token
+        // service), not to any host of its site (another tenant's, on a shared domain).
+        let own = url.host == host_of(self.name.api_host())
+            || (self.name.registry == "docker.io" && url.host == "auth.docker.io");
         let headers: Vec<_> = self
             .login
+            .filter(|_| own)
             .map(|login| (header::AUTHORIZATION, login.basic()))
             .into_iter()
             .collect();
@@ -303,6 +307,14 @@ fn pick_platform(list: &[serde_json::Value]) -> Option<String> {
                 .find(|m| platform(m, "os").is_some_and(|os| os != "unknown"))
         })
         .and_then(digest)
+}
+
+/// `host` of `host[:port]` (`[v6]` keeps its brackets, as URLs write it).
+fn host_of(address: &str) -> &str {
+    match address.rsplit_once(':') {
+        Some((host, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => host,
+        _ => address,
+    }
 }
 
 /// The parameters of a `Bearer` challenge: `Bearer realm="…",service="…",scope="…"`.

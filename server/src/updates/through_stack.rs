@@ -4,7 +4,8 @@
 //! service, followed from inside: its lines are the update's, and its record says how it
 //! went. An automatic update pulls the digest whose age it counted itself (tagged as the
 //! service names it), then asks the stack for `up -d` alone, so Compose does not pull a
-//! newer one (unless the stack's file now names another tag, or `pull_policy: always`).
+//! newer one (unless the stack's file now names another tag, or `pull_policy: always`);
+//! likewise when Berth holds credentials for the image's registry (its own pull uses them).
 //! Compose removes the old container: there is no rollback on this path.
 
 use super::apply::{self, Applied, Prepared};
@@ -41,7 +42,9 @@ pub async fn update(
 ) -> Result<(), Error> {
     let docker = engine.client()?;
     let name = prepared.name.clone();
-    let pinned = prepared.pin.is_some();
+    // Berth pulls itself what it pinned, and what needs the credentials it holds (the
+    // stack's own pull would use the Docker CLI's logins); then `up -d` alone.
+    let pinned = prepared.pin.is_some() || prepared.login.is_some();
     applied.from = prepared.image_id().to_string();
     let action = match pinned {
         true => {

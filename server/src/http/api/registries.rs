@@ -18,7 +18,11 @@ async fn list(_: Actor, call: Call<ListRegistryLogins>) -> Result<Vec<RegistryLo
 async fn set(actor: Actor, call: Call<SetRegistryLogin>) -> Result<(), Error> {
     let registry = &call.params.registry;
     let result = call.state.logins.set(registry, &call.body).await;
-    let target = format!("{registry} as {}", call.body.username);
+    // The user only once it was a valid one (not a token pasted into the wrong field).
+    let target = match &result {
+        Ok(()) => format!("{registry} as {}", call.body.username),
+        Err(_) => registry.chars().take(256).collect(),
+    };
     record(&actor, "registry.login", &target, &result).await;
     result
 }

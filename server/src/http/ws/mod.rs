@@ -552,12 +552,15 @@ async fn image_pull(
         .ok_or_else(|| Error::bad_request("ref=NAME[:TAG] names the image to pull"))?;
     app::resources::validate_image_ref(reference)?;
     let reference = upstream::image_pull::with_tag(reference);
+    let admitted = admit(&sockets, asking, StreamKind::ImagePull)?;
     let registry = crate::updates::ImageName::parse(&reference).map(|name| name.registry);
     let login = match registry {
-        Some(registry) => sockets.logins.for_registry(&registry).await,
+        Some(registry) => {
+            let endpoint = on.engine.endpoint();
+            sockets.logins.for_registry(&registry, endpoint).await
+        }
         None => None,
     };
-    let admitted = admit(&sockets, asking, StreamKind::ImagePull)?;
     let docker = on.engine.client()?;
     let upgrade = upgraded(upgrade)?;
     let key = HubKey::ImagePull {
