@@ -180,6 +180,8 @@ test('registry credentials are stored on the updates page, never shown again, an
   const secret = `e2e-secret-${process.pid}`;
   await page.goto('/updates');
   await hydrated(page);
+  // The list is read in the browser: once it is there, the form is the live one.
+  await expect(page.getByTestId('no-registry-logins')).toBeVisible();
   const form = page.getByTestId('registry-login-form');
   await form.getByLabel('Registry').fill(registry);
   await form.getByLabel('User').fill('e2e');

@@ -15,13 +15,16 @@ use leptos::prelude::*;
 #[component]
 pub fn RegistryLogins() -> impl IntoView {
     let me = expect_context::<CurrentUser>().0;
+    // Read and changed from the browser only: drawn once the Wasm runs (as the admin
+    // pages are), so the server's page and the browser's first one are the same.
+    let hydrated = expect_context::<crate::Hydrated>().0;
     view! {
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
                 me.await
                     .ok()
                     .filter(|me| me.may_administer() || !me.accounts)
-                    .map(|_| view! { <Logins /> })
+                    .map(|_| move || hydrated.get().then(|| view! { <Logins /> }))
             })}
         </Transition>
     }
