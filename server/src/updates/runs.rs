@@ -29,7 +29,8 @@ use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 /// Every engine's update runs.
 pub struct UpdateRuns {
-    /// Per engine, the containers (full ids) an update runs for now.
+    /// Per engine, what an update runs for now: containers (full ids), and the stacks
+    /// (`stack:NAME`) a member's update goes through.
     busy: BTreeMap<EngineName, Mutex<HashSet<String>>>,
     records: RunRecords,
     registry: Arc<Registry>,
@@ -81,8 +82,10 @@ impl UpdateRuns {
         }
     }
 
-    /// Starts an update of a prepared container, by `by`; 409 while one of it goes on.
-    /// `ended` is told when the run has ended and its record says how.
+    /// Starts an update of a prepared container, by `by`; 409 while one of it goes on (or,
+    /// for a stack's member, one through its stack: its run takes the whole stack, and the
+    /// stack's own 409 would come too late, once this run had begun). `ended` is told when
+    /// the run has ended and its record says how.
     pub async fn start(
         self: &Arc<Self>,
         engine_name: EngineName,
@@ -92,18 +95,36 @@ impl UpdateRuns {
         by: &str,
         ended: Option<tokio::sync::oneshot::Sender<()>>,
     ) -> Result<UpdateRun, Error> {
-        if !self.busy(&engine_name).insert(prepared.id.clone()) {
-            return Err(Error::new(
-                409,
-                format!("an update of {} is going on: wait for it", prepared.name),
-            ));
+        let stack = prepared
+            .member
+            .as_ref()
+            .map(|m| format!("stack:{}", m.stack));
+        {
+            let mut busy = self.busy(&engine_name);
+            if busy.contains(&prepared.id) {
+                return Err(Error::new(
+                    409,
+                    format!("an update of {} is going on: wait for it", prepared.name),
+                ));
+            }
+            if let Some(stack) = stack.as_ref().filter(|s| busy.contains(*s)) {
+                return Err(Error::new(
+                    409,
+                    format!(
+                        "an update through the stack {} is going on: wait for it",
+                        &stack["stack:".len()..]
+                    ),
+                ));
+            }
+            busy.insert(prepared.id.clone());
+            busy.extend(stack.clone());
         }
         // However this ends (a refusal of the database, the task's panic), the container
-        // is free again, and a run recorded has an end.
+        // (and its stack) is free again, and a run recorded has an end.
         let mut free = Free {
             runs: self.clone(),
             engine: engine_name.clone(),
-            id: prepared.id.clone(),
+            keys: std::iter::once(prepared.id.clone()).chain(stack).collect(),
             n: None,
         };
         let mut run = UpdateRun {
@@ -195,14 +216,19 @@ impl UpdateRuns {
 struct Free {
     runs: Arc<UpdateRuns>,
     engine: EngineName,
-    id: String,
+    /// The container's id, and its stack's key.
+    keys: Vec<String>,
     /// The run recorded and not yet ended.
     n: Option<u64>,
 }
 
 impl Drop for Free {
     fn drop(&mut self) {
-        self.runs.busy(&self.engine).remove(&self.id);
+        let mut busy = self.runs.busy(&self.engine);
+        for key in &self.keys {
+            busy.remove(key);
+        }
+        drop(busy);
         let Some(n) = self.n else { return };
         let (runs, engine) = (self.runs.clone(), self.engine.clone());
         // The record is ended on the tracker: a drop cannot wait for the database.
