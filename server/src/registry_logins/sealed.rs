@@ -144,8 +144,12 @@ fn make_key(file: &Path) -> std::io::Result<Vec<u8>> {
     SystemRandom::new()
         .fill(&mut key)
         .map_err(|_| std::io::Error::other("no randomness for a key"))?;
-    let scratch = file.with_extension(format!("new-{}", std::process::id()));
-    let _ = std::fs::remove_file(&scratch);
+    // A name of its own (two Berths in containers are both PID 1).
+    let mut tag = [0u8; 8];
+    SystemRandom::new()
+        .fill(&mut tag)
+        .map_err(|_| std::io::Error::other("no randomness for a name"))?;
+    let scratch = file.with_extension(format!("new-{}", crate::accounts::sessions::hex(&tag)));
     let written = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)

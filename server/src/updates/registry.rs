@@ -239,13 +239,14 @@ impl<'a> Session<'a> {
             .turn(&url.host)
             .await
             .map_err(Failure::Throttled)?;
-        // The credentials go to the registry's own host only (Docker Hub's: its token
-        // service), not to any host of its site (another tenant's, on a shared domain).
-        let own = url.host == host_of(self.name.api_host())
-            || (self.name.registry == "docker.io" && url.host == "auth.docker.io");
+        // The realm passed `realm_allowed`: HTTPS on the registry's own site, where token
+        // services live (auth.docker.io for Docker Hub, gitlab.example.com for
+        // registry.example.com), so the credentials go with the request, as Docker sends
+        // them to whatever realm a registry names. (A stricter same-host rule broke
+        // GitLab; a shared domain's other tenant is reached only if the registry itself
+        // names it.)
         let headers: Vec<_> = self
             .login
-            .filter(|_| own)
             .map(|login| (header::AUTHORIZATION, login.basic()))
             .into_iter()
             .collect();
@@ -307,14 +308,6 @@ fn pick_platform(list: &[serde_json::Value]) -> Option<String> {
                 .find(|m| platform(m, "os").is_some_and(|os| os != "unknown"))
         })
         .and_then(digest)
-}
-
-/// `host` of `host[:port]` (`[v6]` keeps its brackets, as URLs write it).
-fn host_of(address: &str) -> &str {
-    match address.rsplit_once(':') {
-        Some((host, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => host,
-        _ => address,
-    }
 }
 
 /// The parameters of a `Bearer` challenge: `Bearer realm="…",service="…",scope="…"`.
