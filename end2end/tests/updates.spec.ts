@@ -5,11 +5,14 @@
 // is. From that page an update is asked first, then watched step by step; a new image
 // whose health check fails is rolled back, and the page says so. A policy chosen on the
 // container's page shows on the updates page, where it is removed. Registry credentials are
-// stored there, never shown again, and removed when asked.
+// stored there, never shown again, and removed when asked. A swarm service (a private
+// engine that is a single-node swarm, a Berth of the test's own) gets its badge on the
+// swarm page, and its update, asked first on its page, is watched to its end.
 import { test, expect } from '@playwright/test';
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { hydrated } from './metrics';
+import { LOCAL, docker as dockerOn, privateEngine, startBerth } from './engines';
 
 const SCRIPT = path.resolve(__dirname, '../../scripts/private-registry.sh');
 const REGISTRY_PORT = Number(process.env.BERTH_E2E_REGISTRY_PORT ?? 3318);
@@ -93,6 +96,10 @@ test('a newer image gets a badge, a filter and a line on its page', async ({ pag
   await page.getByTestId('check-updates').click();
   await expect(row.getByTestId('update-badge')).toBeVisible({ timeout: 30_000 });
   await expect(page.getByTestId('updates-summary')).toContainText('checked');
+  // Update all is offered (asked first; not taken here: later tests update one at a time).
+  await page.getByTestId('update-all').click();
+  await expect(page.getByRole('alertdialog')).toContainText('one after another');
+  await page.getByRole('alertdialog').getByRole('button', { name: 'Cancel' }).click();
 
   // The filter keeps the rows with an update: this one.
   await page.getByLabel('Updates available only').check();
@@ -197,4 +204,55 @@ test('registry credentials are stored on the updates page, never shown again, an
   await row.getByTestId('remove-registry-login-yes').click();
   await expect(row).toHaveCount(0);
   await expect(page.getByTestId('no-registry-logins')).toBeVisible();
+});
+
+test('a swarm service gets a badge, and its update is asked first and watched to its end', async ({ page, request }) => {
+  test.setTimeout(180_000);
+  const addr = process.env.BERTH_SWARM_ADDR ?? '127.0.0.1:3314';
+  const base = `http://${addr}`;
+  const service = `berth-e2e-svcupd-${process.pid}`;
+  const reference = `127.0.0.1:${REGISTRY_PORT}/berth-e2e/service-${process.pid}:1`;
+  const swarm = privateEngine('start', 'e2e-swarm');
+  let berth: import('node:child_process').ChildProcess | undefined;
+  try {
+    if (dockerOn(swarm, 'info', '--format', '{{.Swarm.LocalNodeState}}') !== 'active') {
+      dockerOn(swarm, 'swarm', 'init', '--advertise-addr', '127.0.0.1');
+    }
+    pushVersion(1, reference);
+    references.push(reference);
+    dockerOn(swarm, 'service', 'create', '--detach', '--name', service, '--label', 'berth.test=1',
+      '--update-monitor', '1s', reference, 'sleep', '600');
+    const newer = pushVersion(2, reference);
+    docker('rmi', reference);
+    berth = await startBerth(addr, [['local', LOCAL], ['swarm', swarm]]);
+
+    await page.goto(`${base}/engines/swarm/swarm`);
+    await hydrated(page);
+    const row = page.locator(`tr.service-row[data-name="${service}"]`);
+    await expect(row.getByTestId('replicas')).toHaveText('1/1', { timeout: 30_000 });
+    await expect(row.getByTestId('update-badge')).toHaveCount(0);
+    const checked = await request.post(`${base}/api/engines/swarm/updates/check`);
+    expect(checked.status()).toBe(200);
+    await page.reload();
+    await hydrated(page);
+    await expect(row.getByTestId('update-badge')).toBeVisible();
+
+    await row.getByRole('link', { name: service }).click();
+    const section = page.getByTestId('service-image-update');
+    await expect(section).toContainText('update available');
+    await expect(section).toContainText(`newer image ${newer.slice('sha256:'.length, 'sha256:'.length + 12)}`);
+    await page.getByTestId('update').click();
+    const question = page.getByRole('alertdialog');
+    await expect(question).toContainText('Berth rolls the service back to its previous spec');
+    await question.getByTestId('update-yes').click();
+    const output = page.getByTestId('update-output');
+    await expect(output.getByTestId('update-ended')).toHaveText('updated', { timeout: 120_000 });
+    await expect(output).toContainText(`task ${service}.1`);
+    expect(dockerOn(swarm, 'service', 'inspect', '--format', '{{.Spec.TaskTemplate.ContainerSpec.Image}}', service))
+      .toBe(`${reference}@${newer}`);
+  } finally {
+    spawnSync('docker', ['-H', swarm, 'service', 'rm', service], { stdio: 'ignore' });
+    berth?.kill();
+    privateEngine('stop', 'e2e-swarm');
+  }
 });

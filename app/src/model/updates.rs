@@ -174,6 +174,13 @@ pub struct ImageUpdate {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Updates {
     pub containers: Vec<ImageUpdate>,
+    /// The swarm's services, when the engine manages one (by the last check's reading of
+    /// their specs): each as an [`ImageUpdate`] whose `container_id` and `container` are
+    /// the service's id and name, `project` its stack (`com.docker.stack.namespace`), and
+    /// `current` the digest its spec pins. Their tasks' containers are in neither list:
+    /// the service is what is updated.
+    #[serde(default)]
+    pub services: Vec<ImageUpdate>,
     /// A check is running now.
     pub checking: bool,
     /// When the last check ended (unix ms).
@@ -197,12 +204,28 @@ pub struct Updates {
 }
 
 impl Updates {
-    /// The containers with an update available.
+    /// The containers and services with an update available.
     pub fn available(&self) -> impl Iterator<Item = &ImageUpdate> {
         self.containers
             .iter()
+            .chain(&self.services)
             .filter(|u| u.state == UpdateState::Available)
     }
+}
+
+/// Which updates "update all" takes: every one available, or one project's (a compose
+/// project, or a swarm stack's services).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpdateAllOptions {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+}
+
+/// What "update all" queued: the containers and services it updates, one after another,
+/// in this order (each a run of its own, in `/api/updates/runs` once it starts).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpdateBatch {
+    pub queued: Vec<String>,
 }
 
 /// Which containers a check asks about.
@@ -213,6 +236,9 @@ pub struct CheckOptions {
     /// for). Without it, every running container's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub container: Option<String>,
+    /// One swarm service (id, id prefix or name), likewise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
 }
 
 /// An update of one container, going on or ended (`/ws/updates/runs/{n}` streams its
@@ -249,6 +275,10 @@ pub struct UpdateRun {
     pub stack: Option<String>,
     #[serde(default)]
     pub stack_run: Option<u64>,
+    /// A swarm service's update (its spec's image, rolled out by the swarm): the service's
+    /// id; `container` is then its name.
+    #[serde(default)]
+    pub service: Option<String>,
 }
 
 crate::endpoints! {
@@ -268,6 +298,19 @@ crate::endpoints! {
     /// of it (or a run of its stack) going on.
     POST "/api{on}/containers/{id}/update" OPERATOR => UpdateContainer { id: String }
         -> UpdateRun = 202;
+    /// Starts an update of a swarm service's image: its tag resolved to the registry's
+    /// digest now and written into its spec (with the stored credentials, for the nodes'
+    /// pulls), the swarm's rolling update followed to its end, and rolled back to the
+    /// previous spec when it pauses on a failure or does not end in time. 409 on a worker,
+    /// for a service pinned by digest only, or with an update of it going on.
+    POST "/api{on}/services/{id}/image-update" OPERATOR => UpdateServiceImage { id: String }
+        -> UpdateRun = 202;
+    /// Starts updates of every container and swarm service with an update available (of
+    /// one project or stack, with `project`), one after another, by whoever asked: what a
+    /// single update does, each. Members of compose projects Berth does not keep are left
+    /// out. 409 while such a batch goes on on the engine.
+    POST "/api{on}/updates/apply" OPERATOR => UpdateAll {} query(UpdateAllOptions)
+        -> UpdateBatch = 202;
     /// The updates, newest first (the last 100 per engine).
     GET "/api{on}/updates/runs" VIEWER => ListUpdateRuns {} -> Vec<UpdateRun>;
     GET "/api{on}/updates/runs/{n}" VIEWER => GetUpdateRun { n: u64 } -> UpdateRun;

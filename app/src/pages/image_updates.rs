@@ -5,6 +5,7 @@
 //! asked once the page is in the browser (never by the server-rendered page, so the first
 //! paint waits for no registry) and again after a check.
 
+use super::update_section::UpdateButtons;
 use crate::controls::{AskFirst, Feedback};
 use crate::format::age;
 use crate::layout::engine_epoch;
@@ -13,8 +14,8 @@ use crate::{
     api, format,
     model::{
         CheckOptions, CheckUpdates, GetUpdateRun, ImageUpdate, ListUpdates, PolicyRule,
-        PolicyScope, PolicySource, SetUpdatePolicy, UpdateContainer, UpdatePolicy, UpdateState,
-        Updates,
+        PolicyScope, PolicySource, SetUpdatePolicy, UpdateAll, UpdateAllOptions, UpdateBatch,
+        UpdateContainer, UpdatePolicy, UpdateState, Updates,
     },
     urls::On,
 };
@@ -49,6 +50,48 @@ pub fn by_container(found: RwSignal<Option<Updates>>) -> Memo<BTreeMap<String, I
     })
 }
 
+/// The swarm services', by service id.
+pub fn by_service(found: RwSignal<Option<Updates>>) -> Memo<BTreeMap<String, ImageUpdate>> {
+    Memo::new(move |_| {
+        found.with(|f| {
+            f.iter()
+                .flat_map(|u| u.services.iter())
+                .map(|u| (u.container_id.clone(), u.clone()))
+                .collect()
+        })
+    })
+}
+
+/// How many containers and services of each project (compose project or swarm stack)
+/// have an update available.
+pub fn by_project(found: RwSignal<Option<Updates>>) -> Memo<BTreeMap<String, usize>> {
+    Memo::new(move |_| {
+        let mut counts = BTreeMap::new();
+        found.with(|f| {
+            for update in f.iter().flat_map(|u| u.available()) {
+                if let Some(project) = &update.project {
+                    *counts.entry(project.clone()).or_insert(0) += 1;
+                }
+            }
+        });
+        counts
+    })
+}
+
+/// A project's or stack's badge: how many of it have an update, when some do.
+pub fn count_badge(n: Option<&usize>) -> Option<impl IntoView + use<>> {
+    let n = *n.filter(|n| **n > 0)?;
+    let title = match n {
+        1 => "1 container or service of it has a newer image".to_string(),
+        n => format!("{n} containers or services of it have a newer image"),
+    };
+    Some(view! {
+        <span class="badge update" title=title data-testid="update-badge">
+            {format!("{n} update{}", if n == 1 { "" } else { "s" })}
+        </span>
+    })
+}
+
 /// The row's badge: only when there is something to do.
 pub fn badge(update: Option<&ImageUpdate>) -> Option<impl IntoView + use<>> {
     let update = update.filter(|u| u.state == UpdateState::Available)?;
@@ -70,6 +113,7 @@ pub fn badge(update: Option<&ImageUpdate>) -> Option<impl IntoView + use<>> {
 pub fn UpdatesBar(on: On, found: RwSignal<Option<Updates>>, only: RwSignal<bool>) -> impl IntoView {
     let feedback = Feedback::new();
     let pending = RwSignal::new(false);
+    let on_all = on.clone();
     let check = move |_| {
         pending.set(true);
         let work = api::call(on.clone(), CheckUpdates {}, CheckOptions::default(), ());
@@ -127,22 +171,97 @@ pub fn UpdatesBar(on: On, found: RwSignal<Option<Updates>>, only: RwSignal<bool>
                 >
                     {move || if pending.get() { "Checking…" } else { "Check for updates" }}
                 </button>
+                <UpdateAllOf on=on_all.clone() project=None found />
             </super::container_actions::ForOperators>
             {feedback.view()}
         </div>
     }
 }
 
+/// "Update all…" (of one project or swarm stack, with `project`), for operators, when
+/// some container or service of it has an update Berth may take: asked first with how
+/// many, then queued on the server (the runs are on the updates page).
+#[component]
+pub fn UpdateAllOf(
+    on: On,
+    project: Option<String>,
+    found: RwSignal<Option<Updates>>,
+) -> impl IntoView {
+    let feedback = Feedback::new();
+    let pending = RwSignal::new(false);
+    let count = {
+        let project = project.clone();
+        move || {
+            found.with(|f| {
+                let Some(f) = f.as_ref() else { return 0 };
+                let containers = f
+                    .containers
+                    .iter()
+                    .filter(|u| u.project.is_none() || u.in_stack);
+                containers
+                    .chain(&f.services)
+                    .filter(|u| u.state == UpdateState::Available)
+                    .filter(|u| project.is_none() || u.project == project)
+                    .count()
+            })
+        }
+    };
+    let start = Callback::new({
+        let project = project.clone();
+        move |()| {
+            pending.set(true);
+            let options = UpdateAllOptions {
+                project: project.clone(),
+            };
+            let work = api::call(on.clone(), UpdateAll {}, options, ());
+            feedback.run(
+                work,
+                |batch: UpdateBatch| match batch.queued.len() {
+                    0 => "nothing to update".to_string(),
+                    n => format!("{n} updates queued, one after another (see Updates)"),
+                },
+                move || {
+                    pending.try_set(false);
+                },
+            );
+        }
+    });
+    let of = project.map(|p| format!(" of {p}")).unwrap_or_default();
+    view! {
+        {move || {
+            let n = count();
+            let question = format!(
+                "Update the {n} containers and services{of} that have a newer image, one after \
+                 another? Each is updated as on its own page: a container made again on the new \
+                 image (rolled back if it does not come up), a stack's member through its stack, \
+                 a swarm service by the swarm's rolling update. Members of compose projects Berth \
+                 does not keep are left out. Volumes are never removed."
+            );
+            (n > 0)
+                .then(|| {
+                    view! {
+                        <AskFirst
+                            label="Update all…"
+                            question
+                            yes="Update all"
+                            on_yes=start
+                            calm=true
+                            disabled=pending
+                            testid="update-all"
+                        />
+                    }
+                })
+        }}
+        {feedback.view()}
+    }
+}
+
 /// The container page's section: its image against the registry, and Check now.
 #[component]
 pub fn ContainerUpdate(on: On, id: String, name: String) -> impl IntoView {
-    let found = use_updates({
-        let on = on.clone();
-        move || on.clone()
-    });
+    let section = super::update_section::Section::new(&on);
+    let (found, run) = (section.found, section.run);
     let on_run = on.clone();
-    let feedback = Feedback::new();
-    let pending = RwSignal::new(false);
     let mine = {
         let id = id.clone();
         move || {
@@ -153,41 +272,23 @@ pub fn ContainerUpdate(on: On, id: String, name: String) -> impl IntoView {
             })
         }
     };
-    // The update run this page started, once the server took it.
-    let run = RwSignal::new(None::<u64>);
     let update = Callback::new({
         let (on, id) = (on.clone(), id.clone());
         move |()| {
-            pending.set(true);
-            let work = api::call(on.clone(), UpdateContainer { id: id.clone() }, (), ());
-            feedback.run(
-                work,
-                move |started| {
-                    run.try_set(Some(started.n));
-                    format!("update {} started", started.n)
-                },
-                move || {
-                    pending.try_set(false);
-                },
-            );
+            section.start(api::call(
+                on.clone(),
+                UpdateContainer { id: id.clone() },
+                (),
+                (),
+            ))
         }
     });
     let check = Callback::new(move |()| {
-        pending.set(true);
         let options = CheckOptions {
             container: Some(id.clone()),
+            ..CheckOptions::default()
         };
-        let work = api::call(on.clone(), CheckUpdates {}, options, ());
-        feedback.run(
-            work,
-            move |updates: Updates| {
-                found.try_set(Some(updates));
-                "checked".to_string()
-            },
-            move || {
-                pending.try_set(false);
-            },
-        );
+        section.check(on.clone(), options);
     });
     let question = format!(
         "Update {name}? Berth pulls its image's tag and makes {name} again on the new image \
@@ -237,32 +338,7 @@ pub fn ContainerUpdate(on: On, id: String, name: String) -> impl IntoView {
                             {details(&u, now)}
                             {outside}
                             {policy}
-                            <super::container_actions::ForOperators>
-                                <button
-                                    type="button"
-                                    class="inline-action"
-                                    data-testid="check-update"
-                                    disabled=move || pending.get()
-                                    on:click=move |_| check.run(())
-                                >
-                                    {move || if pending.get() { "Checking…" } else { "Check now" }}
-                                </button>
-                                {offer
-                                    .then(|| {
-                                        view! {
-                                            <AskFirst
-                                                label="Update…"
-                                                question=question.clone()
-                                                yes="Update"
-                                                on_yes=update
-                                                calm=true
-                                                disabled=pending
-                                                testid="update"
-                                            />
-                                        }
-                                    })}
-                            </super::container_actions::ForOperators>
-                            {feedback.view()}
+                            <UpdateButtons section check update offer question />
                         </dd>
                     }
                 })
@@ -361,9 +437,15 @@ fn PolicySelect(
 }
 
 /// Update run `n`'s steps: live while it runs, replayed once it has ended; then how it
-/// ended and, when a new container took the name, a link to it.
+/// ended and, when a new container took the name, a link to it. `after` is told once it
+/// ended (a page reads its findings again).
 #[component]
-fn UpdateOutput(on: On, n: u64, name: String) -> impl IntoView {
+pub(super) fn UpdateOutput(
+    on: On,
+    n: u64,
+    name: String,
+    #[prop(optional)] after: Option<Callback<()>>,
+) -> impl IntoView {
     let path = crate::urls::ws_update_run(&on, n);
     let ended = RwSignal::new(None::<String>);
     // The new container, read from the run's record once it says it took the name.
@@ -373,6 +455,9 @@ fn UpdateOutput(on: On, n: u64, name: String) -> impl IntoView {
         move |reason: String| {
             let updated = reason == "updated";
             ended.set(Some(reason));
+            if let Some(after) = after {
+                after.run(());
+            }
             if updated {
                 let call = api::call(on.clone(), GetUpdateRun { n }, (), ());
                 leptos::task::spawn_local(async move {
@@ -421,7 +506,7 @@ fn through_stack(name: &str, stack: &str) -> String {
 
 /// What is known beyond the state: the newer digest, when it was made and first seen; a
 /// failure's words and when it is tried again; when it was checked.
-fn details(u: &ImageUpdate, now: i64) -> impl IntoView + use<> {
+pub(super) fn details(u: &ImageUpdate, now: i64) -> impl IntoView + use<> {
     let mut lines = Vec::new();
     if u.state == UpdateState::Available {
         if let Some(digest) = &u.available {

@@ -17,6 +17,7 @@ mod not_found;
 mod objects;
 mod projects;
 mod registry_logins;
+mod service_update;
 mod signin;
 mod stack;
 mod stack_files;
@@ -26,6 +27,7 @@ mod swarm;
 mod swarm_actions;
 mod swarm_objects;
 mod update_history;
+mod update_section;
 
 pub use admin::{AdminAudit, AdminTokens, AdminUsers};
 pub use all_containers::AllContainers;

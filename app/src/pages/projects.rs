@@ -9,7 +9,7 @@ use crate::sort::{Column, Sort, header, use_sort};
 use crate::urls::On;
 use crate::{
     api,
-    model::{Project, group_projects},
+    model::{ImageUpdate, Project, group_projects},
     status::ErrorPanel,
 };
 use leptos::prelude::*;
@@ -81,6 +81,8 @@ pub fn ProjectList() -> impl IntoView {
         |(_, on)| api::read(on, crate::model::ListProjects {}),
     );
     let live = use_live_containers(move || on.get());
+    let updates =
+        super::image_updates::by_project(super::image_updates::use_updates(move || on.get()));
     let (sort, path) = use_sort::<ProjectBy>();
     view! {
         <Title text="Projects" />
@@ -104,7 +106,8 @@ pub fn ProjectList() -> impl IntoView {
                                     .into_any();
                             }
                             Sort::apply(sort.get(), &mut list);
-                            project_table(&on.get_untracked(), list, sort, path).into_any()
+                            project_table(&on.get_untracked(), list, (sort, path), updates)
+                                .into_any()
                         })
                             .into_any()
                     }
@@ -115,20 +118,26 @@ pub fn ProjectList() -> impl IntoView {
     }
 }
 
+/// The projects, sorted as `sort` says, each with a badge when some of its containers
+/// have an update (`updates`, per project).
 fn project_table(
     on: &On,
     list: Vec<Project>,
-    sort: Memo<Option<Sort<ProjectBy>>>,
-    path: Memo<String>,
+    (sort, path): (Memo<Option<Sort<ProjectBy>>>, Memo<String>),
+    updates: Memo<BTreeMap<String, usize>>,
 ) -> impl IntoView + use<> {
     let rows = list
         .into_iter()
         .map(|p| {
             let href = crate::urls::project(on, &p.name);
+            let name = p.name.clone();
+            let badge = move || updates.with(|u| super::image_updates::count_badge(u.get(&name)));
             view! {
                 <tr class="project-row" data-name=p.name.clone()>
                     <td>
                         <a href=href>{p.name.clone()}</a>
+                        " "
+                        {badge}
                     </td>
                     <td>{p.services.join(", ")}</td>
                     <td data-testid="project-containers">{p.containers.len()}</td>
@@ -205,6 +214,10 @@ fn ProjectView(on: On, initial: Project) -> impl IntoView {
     // What an action did shows through the stream.
     let after = Callback::new(|()| {});
     let (action_on, action_name) = (on.clone(), name.clone());
+    let updates = super::image_updates::by_container(super::image_updates::use_updates({
+        let on = on.clone();
+        move || on.clone()
+    }));
     view! {
         <Title text=name.clone() />
         <h1>{name.clone()} " " <span class="muted">"compose project"</span></h1>
@@ -215,13 +228,19 @@ fn ProjectView(on: On, initial: Project) -> impl IntoView {
                 after
             />
         </super::container_actions::ForOperators>
-        {move || members_table(&on, members())}
+        {move || members_table(&on, members(), updates)}
         <h2>"Logs"</h2>
         <LogViewer path=path show_service=true download_name=format!("{name}.log") />
     }
 }
 
-pub(super) fn members_table(on: &On, p: Project) -> impl IntoView + use<> {
+/// A project's members, with a badge where a newer image is found (`updates`, by
+/// container id).
+pub(super) fn members_table(
+    on: &On,
+    p: Project,
+    updates: Memo<BTreeMap<String, ImageUpdate>>,
+) -> impl IntoView + use<> {
     let rows = p
         .containers
         .into_iter()
@@ -229,6 +248,8 @@ pub(super) fn members_table(on: &On, p: Project) -> impl IntoView + use<> {
             let href = crate::urls::container(on, &c.id);
             let service = c.service.clone().unwrap_or_else(|| c.name.clone());
             let state_class = format!("state state-{}", c.state);
+            let id = c.id.clone();
+            let badge = move || updates.with(|u| super::image_updates::badge(u.get(&id)));
             view! {
                 <tr class="member-row" data-name=c.name.clone()>
                     <td>
@@ -236,6 +257,8 @@ pub(super) fn members_table(on: &On, p: Project) -> impl IntoView + use<> {
                     </td>
                     <td>
                         <a href=href>{c.name.clone()}</a>
+                        " "
+                        {badge}
                     </td>
                     <td>
                         <span class=state_class>{c.state}</span>

@@ -120,6 +120,15 @@ fn StackView(on: On, initial: Stack) -> impl IntoView {
     // A stack on a swarm follows the swarm's stream (its services), any other the
     // engine's containers; never both.
     let swarm = context.stack.with_untracked(|s| s.summary.swarm);
+    // Its members' (or services') image updates, for their badges.
+    let found = super::image_updates::use_updates({
+        let on = on.clone();
+        move || on.clone()
+    });
+    let (by_container, by_service) = (
+        super::image_updates::by_container(found),
+        super::image_updates::by_service(found),
+    );
     let live = (!swarm).then(|| {
         use_live_containers({
             let on = on.clone();
@@ -183,10 +192,11 @@ fn StackView(on: On, initial: Stack) -> impl IntoView {
         let on = on.clone();
         let name = name.clone();
         move || match (swarm, services.get()) {
-            (true, Some(services)) => services_table(&on, services, false).into_any(),
+            (true, Some(services)) => services_table(&on, services, false, by_service).into_any(),
             (true, None) => view! { <p class="loading">"Reading the swarm…"</p> }.into_any(),
             (false, _) => {
-                members_table(&on, project().unwrap_or_else(|| Project::empty(&name))).into_any()
+                let project = project().unwrap_or_else(|| Project::empty(&name));
+                members_table(&on, project, by_container).into_any()
             }
         }
     };
@@ -217,6 +227,9 @@ fn StackView(on: On, initial: Stack) -> impl IntoView {
             context.shown_run.get().map(|n| view! { <RunOutput n /> })
         }}
         <h2>"Services" {status}</h2>
+        <ForOperators>
+            <super::image_updates::UpdateAllOf on=on.clone() project=Some(name.clone()) found />
+        </ForOperators>
         {members}
         {match (external, swarm) {
             (true, false) => view! { <ForOperators><ExternalFileView /></ForOperators> }.into_any(),

@@ -16,6 +16,7 @@ use crate::urls::{self, On};
 use crate::{Hydrated, api, status::ErrorPanel};
 use leptos::prelude::*;
 use leptos_meta::Title;
+use std::collections::BTreeMap;
 
 /// What a new stack starts from when nothing is pasted.
 const TEMPLATE: &str = "services:\n  app:\n    image: nginx:alpine\n    restart: unless-stopped\n";
@@ -47,6 +48,8 @@ pub fn StackList() -> impl IntoView {
         |(_, on)| api::read(on, ListStacks {}),
     );
     let live = use_live_containers(move || on.get());
+    let updates =
+        super::image_updates::by_project(super::image_updates::use_updates(move || on.get()));
     // The swarm's stream too, only when the engine has stacks on a swarm: a memo, so a
     // list read again for the same engine keeps the socket open.
     let services = RwSignal::new(None::<Vec<SwarmService>>);
@@ -90,7 +93,7 @@ pub fn StackList() -> impl IntoView {
                                     }
                                         .into_any();
                                 }
-                                stack_table(list, Some(&on.get())).into_any()
+                                stack_table(list, Some((&on.get(), updates))).into_any()
                             }}
                         }
                             .into_any()
@@ -156,10 +159,16 @@ pub fn AllStacks() -> impl IntoView {
     }
 }
 
-/// The stacks in a table; `on` is the page's engine, or `None` across engines (an engine
-/// column, and each stack's link under its engine's name).
-fn stack_table(list: Vec<StackSummary>, on: Option<&On>) -> impl IntoView + use<> {
+/// The stacks in a table; `on` is the page's engine with its image updates per stack (for
+/// their badges), or `None` across engines (an engine column, and each stack's link under
+/// its engine's name).
+fn stack_table(
+    list: Vec<StackSummary>,
+    on: Option<(&On, Memo<BTreeMap<String, usize>>)>,
+) -> impl IntoView + use<> {
     let show_engine = on.is_none();
+    let updates = on.map(|(_, updates)| updates);
+    let on = on.map(|(on, _)| on);
     let rows = list
         .into_iter()
         .map(|s| {
@@ -168,12 +177,18 @@ fn stack_table(list: Vec<StackSummary>, on: Option<&On>) -> impl IntoView + use<
                 None => urls::stack(&On::named(s.engine.clone()), &s.name),
             };
             let counts = format!("{} of {}", s.running, s.services.len());
+            let name = s.name.clone();
+            let badge = move || {
+                updates.and_then(|u| u.with(|u| super::image_updates::count_badge(u.get(&name))))
+            };
             view! {
                 <tr class="stack-row" data-name=s.name.clone() data-engine=s.engine.clone()>
                     <td>
                         <a href=href>{s.name.clone()}</a>
                         {s.external.then(|| view! { " " <span class="tag">"external"</span> })}
                         {s.swarm.then(|| view! { " " <span class="tag">"swarm"</span> })}
+                        " "
+                        {badge}
                     </td>
                     {show_engine.then(|| view! { <td>{s.engine.clone()}</td> })}
                     <td>

@@ -14,13 +14,14 @@ use crate::live::{LiveStatus, use_live};
 use crate::log_viewer::LogViewer;
 use crate::{
     api,
-    model::{Me, ServiceDetail, Swarm, SwarmNode, SwarmService},
+    model::{ImageUpdate, Me, ServiceDetail, Swarm, SwarmNode, SwarmService},
     status::ErrorPanel,
     urls::{self, On},
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
+use std::collections::BTreeMap;
 
 #[component]
 pub fn SwarmPage() -> impl IntoView {
@@ -30,6 +31,8 @@ pub fn SwarmPage() -> impl IntoView {
         |(_, on)| api::read(on, crate::model::GetSwarm {}),
     );
     let me = expect_context::<CurrentUser>().0;
+    let updates =
+        super::image_updates::by_service(super::image_updates::use_updates(move || on.get()));
     // Outside the table, which each frame draws again: a drain waiting for its second
     // click, and what the last change said.
     let asking = RwSignal::new(None::<SwarmNode>);
@@ -94,7 +97,7 @@ pub fn SwarmPage() -> impl IntoView {
                             {move || {
                                 redraw.track();
                                 let now = live.get().unwrap_or_else(|| rendered.clone());
-                                swarm_view(&on, now, controls)
+                                swarm_view(&on, now, controls, updates)
                             }}
                             {operator.then(|| add_label_form(page, nodes, feedback, changed))}
                             <div class="swarm-objects-pair">
@@ -135,7 +138,12 @@ struct NodeControls {
     changed: Callback<()>,
 }
 
-fn swarm_view(on: &On, swarm: Swarm, controls: NodeControls) -> impl IntoView + use<> {
+fn swarm_view(
+    on: &On,
+    swarm: Swarm,
+    controls: NodeControls,
+    updates: Memo<BTreeMap<String, ImageUpdate>>,
+) -> impl IntoView + use<> {
     let nodes = swarm
         .nodes
         .into_iter()
@@ -194,20 +202,22 @@ fn swarm_view(on: &On, swarm: Swarm, controls: NodeControls) -> impl IntoView + 
             <tbody>{nodes}</tbody>
         </table>
         <h2>"Services"</h2>
-        {services_table(on, swarm.services, true)}
+        {services_table(on, swarm.services, true, updates)}
     }
 }
 
-/// Services with their replicas and update state; `stacks`: with the stack each belongs
-/// to (the swarm page), not on a stack's own page.
+/// Services with their replicas and update state, and a badge where a newer image is
+/// found (`updates`, by service id); `stacks`: with the stack each belongs to (the swarm
+/// page), not on a stack's own page.
 pub(super) fn services_table(
     on: &On,
     services: Vec<SwarmService>,
     stacks: bool,
+    updates: Memo<BTreeMap<String, ImageUpdate>>,
 ) -> impl IntoView + use<> {
     let rows = services
         .into_iter()
-        .map(|s| service_row(on, s, stacks))
+        .map(|s| service_row(on, s, stacks, updates))
         .collect_view();
     view! {
         <table class="containers services">
@@ -227,8 +237,15 @@ pub(super) fn services_table(
     }
 }
 
-fn service_row(on: &On, s: SwarmService, stacks: bool) -> impl IntoView + use<> {
+fn service_row(
+    on: &On,
+    s: SwarmService,
+    stacks: bool,
+    updates: Memo<BTreeMap<String, ImageUpdate>>,
+) -> impl IntoView + use<> {
     let href = urls::service(on, &s.name);
+    let id = s.id.clone();
+    let badge = move || updates.with(|u| super::image_updates::badge(u.get(&id)));
     let replicas_class = match s.running >= s.desired {
         true => "state state-running",
         false => "state state-restarting",
@@ -237,6 +254,8 @@ fn service_row(on: &On, s: SwarmService, stacks: bool) -> impl IntoView + use<> 
         <tr class="service-row" data-name=s.name.clone()>
             <td>
                 <a href=href>{s.name.clone()}</a>
+                " "
+                {badge}
             </td>
             {stacks
                 .then(|| {
@@ -334,6 +353,7 @@ fn ServiceView(on: On, initial: ServiceDetail) -> impl IntoView {
                 })
         }}
         <ServiceActions on=on.clone() current changed />
+        <super::service_update::ServiceImageUpdate on=on.clone() id=id.clone() name=name.clone() />
         {move || tasks_view(ServiceDetail {
             service: current.get(),
             tasks: tasks.get(),

@@ -136,12 +136,19 @@ fn runs_table(on: &urls::On, runs: Vec<UpdateRun>) -> impl IntoView + use<> {
     let rows = runs
         .into_iter()
         .map(|run| {
-            let container = match &run.new_id {
-                Some(id) => {
+            let container = match (&run.service, &run.new_id) {
+                (Some(service), _) => view! {
+                    <a href=urls::service(on, service)>{run.container.clone()}</a>
+                    " "
+                    <span class="muted">"(swarm service)"</span>
+                }
+                .into_any(),
+                (None, Some(id)) => {
                     view! { <a href=urls::container(on, id)>{run.container.clone()}</a> }.into_any()
                 }
-                None => view! { <span>{run.container.clone()}</span> }.into_any(),
+                (None, None) => view! { <span>{run.container.clone()}</span> }.into_any(),
             };
+            // A container's images by id, a service's by digest.
             let change = match (&run.from, &run.to) {
                 (Some(from), Some(to)) if from != to => format!("{} → {}", short(from), short(to)),
                 (Some(from), _) => short(from).to_string(),
@@ -149,7 +156,7 @@ fn runs_table(on: &urls::On, runs: Vec<UpdateRun>) -> impl IntoView + use<> {
             };
             let outcome = run.outcome.clone().unwrap_or_else(|| "running…".into());
             // Through its stack: the stack's run did it (its output is on the stack's page).
-            let through = run.stack.clone().map(|stack| {
+            let through = run.stack.clone().filter(|_| run.service.is_none()).map(|stack| {
                 let run_n = run
                     .stack_run
                     .map(|n| format!(" run {n}"))
@@ -179,11 +186,11 @@ fn runs_table(on: &urls::On, runs: Vec<UpdateRun>) -> impl IntoView + use<> {
             <thead>
                 <tr>
                     <th>"#"</th>
-                    <th>"Container"</th>
+                    <th>"Container or service"</th>
                     <th>"Image"</th>
                     <th>"By"</th>
                     <th>"Started"</th>
-                    <th>"Image id"</th>
+                    <th>"From → to"</th>
                     <th>"Outcome"</th>
                 </tr>
             </thead>

@@ -166,7 +166,7 @@ pub async fn service_detail(docker: &Docker, reference: &str) -> Result<ServiceD
 }
 
 /// Docker pins the digest after `@`; the name is what people read.
-fn without_digest(image: &str) -> &str {
+pub(crate) fn without_digest(image: &str) -> &str {
     image.split('@').next().unwrap_or_default()
 }
 

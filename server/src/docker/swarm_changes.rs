@@ -190,7 +190,7 @@ async fn change_node(
 
 /// The engine's client when it manages a swarm: 404 when it is in none, 409 naming the
 /// managers when it is a worker.
-pub(super) async fn manager(engine: &Engine) -> Result<Docker, Error> {
+pub(crate) async fn manager(engine: &Engine) -> Result<Docker, Error> {
     let docker = engine.client()?;
     let info = docker.info().await.map_err(|e| engine.error(e))?;
     let swarm = info.swarm.unwrap_or_default();
@@ -215,7 +215,12 @@ pub(super) async fn manager(engine: &Engine) -> Result<Docker, Error> {
     }
 }
 
-async fn inspect(engine: &Engine, docker: &Docker, reference: &str) -> Result<Service, Error> {
+/// The service `reference` names (id, id prefix or name), as Docker has it.
+pub(crate) async fn inspect(
+    engine: &Engine,
+    docker: &Docker,
+    reference: &str,
+) -> Result<Service, Error> {
     docker
         .inspect_service(
             &path(Kind::Service, reference)?,
@@ -225,7 +230,8 @@ async fn inspect(engine: &Engine, docker: &Docker, reference: &str) -> Result<Se
         .map_err(|e| write_error(engine, e))
 }
 
-fn name(service: &Service) -> String {
+/// The service's name (its id when it has none).
+pub(crate) fn name(service: &Service) -> String {
     service
         .spec
         .as_ref()
@@ -321,7 +327,7 @@ async fn write(
 
 /// Docker's refusals in its own words: a write at an old version (409), a spec it rejects
 /// (400), an object gone (404); the rest as any engine error.
-pub(super) fn write_error(engine: &Engine, error: DockerError) -> Error {
+pub(crate) fn write_error(engine: &Engine, error: DockerError) -> Error {
     match error {
         DockerError::DockerResponseServerError { message, .. }
             if message.contains("out of sequence") =>

@@ -12,7 +12,7 @@ use super::{
     policy::Rules,
     registry::{Failure, Session},
     seen::{Seen, SeenDigests},
-    state::{Asked, EngineState, Running},
+    state::{Asked, EngineState, Running, SwarmImage},
 };
 use crate::{
     accounts::now_ms,
@@ -21,7 +21,7 @@ use crate::{
     registry_logins::Login,
 };
 use app::{
-    model::{COMPOSE_PROJECT_LABEL, POLICY_LABEL, UpdatePolicy},
+    model::{COMPOSE_PROJECT_LABEL, POLICY_LABEL, STACK_NAMESPACE_LABEL, UpdatePolicy},
     refs::is_digest,
 };
 use bollard::{Docker, query_parameters as q};
@@ -42,6 +42,8 @@ pub enum Scope {
     Failed,
     /// One container's (by its full id).
     Container(String),
+    /// One swarm service's (by its full id).
+    Service(String),
 }
 
 /// A tag to ask about: its name, and the registry digests of each container running it.
@@ -63,12 +65,13 @@ pub async fn run(
     scope: Scope,
 ) -> Result<(), Error> {
     let docker = engine.client()?;
-    let running = running(engine, &docker).await?;
+    let (running, tasks) = running(engine, &docker).await?;
+    let services = services(&docker).await;
     let now = now_ms();
     let wanted = |r: &&Running| r.policy(rules).0 != UpdatePolicy::Off;
+    let every = || running.values().chain(services.iter().map(|s| &s.running));
     let asked: HashSet<String> = match &scope {
-        Scope::All => running
-            .values()
+        Scope::All => every()
             .filter(wanted)
             .filter_map(Running::askable)
             .collect(),
@@ -79,9 +82,16 @@ pub async fn run(
             .and_then(Running::askable)
             .into_iter()
             .collect(),
+        Scope::Service(id) => services
+            .iter()
+            .filter(|s| s.id == *id)
+            .map(|s| &s.running)
+            .filter(wanted)
+            .filter_map(Running::askable)
+            .collect(),
     };
     let mut tags: BTreeMap<String, Tag> = BTreeMap::new();
-    for r in running.values().filter(wanted) {
+    for r in every().filter(wanted) {
         if let (Some(name), Some(tag)) = (&r.name, r.askable())
             && asked.contains(&tag)
         {
@@ -92,7 +102,7 @@ pub async fn run(
             entry.containers.push(r.digests.clone());
         }
     }
-    state.replace_running(running);
+    state.replace_running(running, tasks, &services);
     // A loopback registry is on the engine's machine: Berth asks it itself only when that
     // is Berth's machine too.
     let local = engine.endpoint().on_this_machine();
@@ -215,7 +225,7 @@ async fn ask(
 }
 
 /// What the engine says the tag points at (asking the registry with `login`, if any).
-async fn from_engine(
+pub(super) async fn from_engine(
     engine: &Engine,
     docker: &Docker,
     name: &ImageName,
@@ -232,19 +242,61 @@ async fn from_engine(
         .ok_or_else(|| "the engine gave no digest".to_string())
 }
 
-/// The engine's running containers: what each was made from and the registry digests of
-/// the image it runs.
-async fn running(engine: &Engine, docker: &Docker) -> Result<HashMap<String, Running>, Error> {
+/// The swarm's services when the engine manages one (none otherwise, and when it cannot
+/// say: a check of its containers goes on): the tag each spec names and the digest it pins.
+pub async fn services(docker: &Docker) -> Vec<SwarmImage> {
+    let Ok(list) = docker.list_services(None::<q::ListServicesOptions>).await else {
+        return Vec::new();
+    };
+    list.into_iter()
+        .filter_map(|service| {
+            let id = service.id?;
+            let spec = service.spec?;
+            let image = spec.task_template?.container_spec?.image?;
+            let labels = spec.labels.unwrap_or_default();
+            let mut name = ImageName::parse(&image);
+            // The spec's digest is what its tasks run; the tag is what is asked.
+            let digests = name.as_mut().and_then(|n| n.digest.take());
+            let running = Running {
+                image: name.as_ref().map_or(image, ImageName::tagged),
+                name,
+                digests: digests.into_iter().collect(),
+                container: spec.name.unwrap_or_else(|| id.clone()),
+                project: labels.get(STACK_NAMESPACE_LABEL).cloned(),
+                label: labels.get(POLICY_LABEL).cloned(),
+            };
+            Some(SwarmImage { id, running })
+        })
+        .collect()
+}
+
+/// The label Docker puts on a swarm task's container: its service's id.
+const TASK_SERVICE_LABEL: &str = "com.docker.swarm.service.id";
+
+/// The engine's running containers, but swarm tasks: what each was made from and the
+/// registry digests of the image it runs; and the swarm tasks' containers (their services
+/// are what is updated).
+async fn running(
+    engine: &Engine,
+    docker: &Docker,
+) -> Result<(HashMap<String, Running>, HashSet<String>), Error> {
     let list = docker
         .list_containers(Some(q::ListContainersOptions::default()))
         .await
         .map_err(|e| engine.error(e))?;
     let mut repo_digests: HashMap<String, Vec<String>> = HashMap::new();
-    let mut running = HashMap::new();
+    let (mut running, mut tasks) = (HashMap::new(), HashSet::new());
     for c in list {
         let (Some(id), Some(image_id)) = (c.id.clone(), c.image_id.clone()) else {
             continue;
         };
+        if c.labels
+            .as_ref()
+            .is_some_and(|l| l.contains_key(TASK_SERVICE_LABEL))
+        {
+            tasks.insert(id);
+            continue;
+        }
         // The list shows the image's id where the tag has moved on since: the container's
         // own configuration still names what it was made from.
         let mut reference = c.image.clone().unwrap_or_default();
@@ -288,5 +340,5 @@ async fn running(engine: &Engine, docker: &Docker) -> Result<HashMap<String, Run
             },
         );
     }
-    Ok(running)
+    Ok((running, tasks))
 }

@@ -8,8 +8,8 @@
 //! - `state`: what the checks found, per engine, bounded by what runs now; `seen`: when
 //!   each tag's digest was first seen, in the database.
 //! - `apply`: one container's update (`recreate`: its configuration on the new image);
-//!   `through_stack`: a compose member's, by a run of its stack; `runs`: updates as runs
-//!   Berth owns; `run_records`: their records, in the database.
+//!   `through_stack`: a compose member's, by a run of its stack; `through_service`: a
+//!   swarm service's, by the swarm's rolling update; `runs`: updates as runs Berth owns; `run_records`: their records, in the database.
 //! - `policy`: what Berth does with an update (label, rules, default); `auto`: automatic
 //!   updates (minimum age, the clock); `window`: when they may run.
 //!
@@ -30,6 +30,7 @@ mod run_records;
 mod runs;
 mod seen;
 mod state;
+mod through_service;
 mod through_stack;
 mod window;
 
@@ -47,7 +48,9 @@ use crate::{
     stacks::Stacks,
     store::Store,
 };
-use app::model::{PolicyRule, UpdatePolicy, UpdateRun, UpdateState, Updates as Found};
+use app::model::{
+    ImageUpdate, PolicyRule, UpdateBatch, UpdatePolicy, UpdateRun, UpdateState, Updates as Found,
+};
 use std::{
     collections::BTreeMap,
     sync::{
@@ -127,6 +130,8 @@ pub struct Updates {
     stacks: Arc<Stacks>,
     /// Credentials for registries, for checks and pulls.
     logins: Arc<RegistryLogins>,
+    /// The engines where an "update all" goes on.
+    batches: std::sync::Mutex<std::collections::HashSet<EngineName>>,
     tasks: TaskTracker,
     shutdown: CancellationToken,
 }
@@ -176,6 +181,7 @@ impl Updates {
             runs,
             stacks,
             logins,
+            batches: Default::default(),
             tasks: tasks.clone(),
             shutdown,
         });
@@ -193,8 +199,8 @@ impl Updates {
         &self.states[&on.name]
     }
 
-    /// What the checks found for `on`'s running containers, with their policies and when
-    /// an automatic update takes each (never waits for a registry).
+    /// What the checks found for `on`'s running containers and swarm services, with their
+    /// policies and when an automatic update takes each (never waits for a registry).
     pub async fn list(&self, on: &EngineContext) -> Result<Found, Error> {
         let containers = on.containers.containers().await?;
         let rules = self.policies.rules(&on.name).await?;
@@ -214,27 +220,35 @@ impl Updates {
             .iter()
             .filter_map(|c| Some((c.id.as_str(), c.project.as_deref()?)))
             .collect();
+        // The services as they are now (a check's reading may be older than an update).
+        let services = match on.engine.client() {
+            Ok(docker) => check::services(&docker).await,
+            Err(_) => Vec::new(),
+        };
         let mut found = state.view(&containers, &rules);
+        // A task started since the last check (a rollout's) is its service's too.
+        found.retain(|u| {
+            !services
+                .iter()
+                .any(|s| is_task_of(&u.container, &s.running.container))
+        });
         for update in &mut found {
             let project = projects.get(update.container_id.as_str()).copied();
             update.project = project.map(str::to_string);
             update.in_stack = project.is_some_and(|p| kept[p]);
-            let updatable = project.is_none() || update.in_stack;
-            if let (UpdatePolicy::Auto, UpdateState::Available, Some(first_seen), Some(digest)) = (
-                update.policy,
-                update.state,
-                update.first_seen,
-                &update.available,
-            ) {
-                let pair = (on.name.clone(), update.container.clone(), digest.clone());
-                if updatable && !self.tried.contains(&pair) {
-                    update.auto_at =
-                        auto::due_at(first_seen, self.min_age, self.window.as_ref(), now);
-                }
+            if project.is_none() || update.in_stack {
+                let key = update.container.clone();
+                self.auto_at(on, update, &key, now);
             }
+        }
+        let mut services = state.view_services(&services, &rules);
+        for update in &mut services {
+            let key = service_key(&update.container);
+            self.auto_at(on, update, &key, now);
         }
         Ok(Found {
             containers: found,
+            services,
             checking: state.checking.borrow().is_some(),
             last_check: state.last_check(),
             next_check: (next_full > 0).then_some(next_full),
@@ -243,6 +257,22 @@ impl Updates {
             min_age_hours: self.min_age.as_secs() / 3600,
             window: self.window.as_ref().map(|w| w.text().to_string()),
         })
+    }
+
+    /// Sets when an automatic update takes `update` (known to `tried` as `key`), if its
+    /// policy is `auto`, it has an update and that digest was not tried yet.
+    fn auto_at(&self, on: &EngineContext, update: &mut ImageUpdate, key: &str, now: i64) {
+        if let (UpdatePolicy::Auto, UpdateState::Available, Some(first_seen), Some(digest)) = (
+            update.policy,
+            update.state,
+            update.first_seen,
+            &update.available,
+        ) {
+            let pair = (on.name.clone(), key.to_string(), digest.clone());
+            if !self.tried.contains(&pair) {
+                update.auto_at = auto::due_at(first_seen, self.min_age, self.window.as_ref(), now);
+            }
+        }
     }
 
     /// Whether `project` is a stack Berth keeps on `on` (made there, or by hand when `on`
@@ -287,6 +317,28 @@ impl Updates {
             self.stacks.no_run(&member.stack)?;
         }
         Ok(prepared)
+    }
+
+    /// The swarm service `reference` names, if it may be updated (see
+    /// [`through_service::prepare`]), with the credentials stored for its registry; one of
+    /// a swarm stack Berth keeps only while no run of the stack goes on.
+    async fn prepare_service(
+        &self,
+        on: &EngineContext,
+        reference: &str,
+    ) -> Result<through_service::Target, Error> {
+        let mut target = through_service::prepare(&on.engine, reference).await?;
+        if let Some(stack) = target.namespace.clone()
+            && self.kept_stack(on, &stack).await
+        {
+            self.stacks.no_run(&stack)?;
+            target.stack = Some(stack);
+        }
+        if !target.on_loopback() {
+            let endpoint = on.engine.endpoint();
+            target.login = self.logins.for_registry(target.registry(), endpoint).await;
+        }
+        Ok(target)
     }
 
     /// The clock automatic updates go by (tests move it).
@@ -371,12 +423,113 @@ impl Updates {
             .start(
                 on.name.clone(),
                 on.engine.clone(),
-                prepared,
+                runs::Subject::Container(Box::new(prepared)),
                 self.waits,
                 by,
                 None,
             )
             .await
+    }
+
+    /// Starts an update of the image of the swarm service `reference` names on `on`, by
+    /// `by` (see [`through_service`]): refused at once (404, 409) when it may not be.
+    pub async fn update_service(
+        &self,
+        on: &EngineContext,
+        reference: &str,
+        by: &str,
+    ) -> Result<UpdateRun, Error> {
+        let target = self.prepare_service(on, reference).await?;
+        self.runs
+            .start(
+                on.name.clone(),
+                on.engine.clone(),
+                runs::Subject::Service(Box::new(target)),
+                self.waits,
+                by,
+                None,
+            )
+            .await
+    }
+
+    /// Starts updates of everything on `on` with an update available (`project`: of that
+    /// compose project or swarm stack alone), one after another on Berth's tracker, by
+    /// `by`; answers what is queued (nothing: nothing to update). Members of compose
+    /// projects Berth does not keep are left out. 409 while a batch of `on` goes on.
+    pub async fn update_all(
+        self: &Arc<Self>,
+        on: Arc<EngineContext>,
+        project: Option<String>,
+        by: &str,
+    ) -> Result<UpdateBatch, Error> {
+        if let Some(project) = &project {
+            app::model::validate_project_name(project)?;
+        }
+        let found = self.list(&on).await?;
+        let queue: Vec<(bool, ImageUpdate)> = found
+            .containers
+            .into_iter()
+            .filter(|u| u.project.is_none() || u.in_stack)
+            .map(|u| (false, u))
+            .chain(found.services.into_iter().map(|u| (true, u)))
+            .filter(|(_, u)| u.state == UpdateState::Available)
+            .filter(|(_, u)| project.is_none() || u.project == project)
+            .collect();
+        let queued = queue.iter().map(|(_, u)| u.container.clone()).collect();
+        if queue.is_empty() {
+            return Ok(UpdateBatch { queued });
+        }
+        let batch = Batch::begin(self, &on.name)?;
+        let (this, by) = (self.clone(), by.to_string());
+        self.tasks.spawn(async move {
+            let _batch = batch;
+            for (service, update) in queue {
+                let name = update.container.clone();
+                tokio::select! {
+                    ended = this.start_waited(&on, &update, service, None, &by) => {
+                        if let Err(e) = ended {
+                            tracing::info!(engine = %on.name, container = name, "update all: {e}");
+                        }
+                    }
+                    () = this.shutdown.cancelled() => return,
+                }
+            }
+        });
+        Ok(UpdateBatch { queued })
+    }
+
+    /// Starts an update of a container or (`service`) a swarm service, by `by`, taking
+    /// `pin` when given, and waits for its end; its record then.
+    async fn start_waited(
+        &self,
+        on: &EngineContext,
+        update: &ImageUpdate,
+        service: bool,
+        pin: Option<String>,
+        by: &str,
+    ) -> Result<UpdateRun, Error> {
+        let id = update.container_id.as_str();
+        let subject = match service {
+            false => {
+                let mut prepared = self.prepare(on, id).await?;
+                prepared.pin = pin;
+                runs::Subject::Container(Box::new(prepared))
+            }
+            true => {
+                let mut target = self.prepare_service(on, id).await?;
+                target.pin = pin;
+                runs::Subject::Service(Box::new(target))
+            }
+        };
+        let (ended, wait) = tokio::sync::oneshot::channel();
+        let (engine, waits) = (on.engine.clone(), self.waits);
+        let run = self
+            .runs
+            .start(on.name.clone(), engine, subject, waits, by, Some(ended))
+            .await?;
+        tracing::info!(engine = %on.name, container = update.container, run = run.n, by, "image update");
+        let _ = wait.await;
+        Ok(self.runs.get(&on.name, run.n).await.unwrap_or(run))
     }
 
     /// `on`'s update runs, newest first.
@@ -450,11 +603,17 @@ impl Updates {
                 continue;
             };
             listed.insert(on.name.clone());
-            for update in found.containers {
+            let containers = found.containers.into_iter().map(|u| (false, u));
+            for (service, update) in containers.chain(found.services.into_iter().map(|u| (true, u)))
+            {
                 let Some(digest) = update.available.clone() else {
                     continue;
                 };
-                let pair = (on.name.clone(), update.container.clone(), digest.clone());
+                let key = match service {
+                    true => service_key(&update.container),
+                    false => update.container.clone(),
+                };
+                let pair = (on.name.clone(), key, digest.clone());
                 candidates.insert(pair.clone());
                 // Without a time: not `auto`, a member of a project Berth does not keep, or
                 // tried already.
@@ -466,10 +625,7 @@ impl Updates {
                     continue;
                 }
                 // Tried once it started (a refusal now, a stack busy, is looked at again).
-                if self
-                    .auto_update(on, &update.container_id, &update.container, digest)
-                    .await
-                {
+                if self.auto_update(on, &update, service, digest).await {
                     self.tried.insert(pair);
                 }
             }
@@ -478,34 +634,19 @@ impl Updates {
         next
     }
 
-    /// One automatic update, waited for; whether it started (a refusal, a swarm task or
-    /// a stack's run going on, is logged).
-    async fn auto_update(&self, on: &EngineContext, id: &str, name: &str, digest: String) -> bool {
-        let mut prepared = match self.prepare(on, id).await {
-            Ok(prepared) => prepared,
-            Err(e) => {
-                tracing::info!(engine = %on.name, container = name, "no automatic update: {e}");
-                return false;
-            }
-        };
-        prepared.pin = Some(digest.clone());
-        let (ended, wait) = tokio::sync::oneshot::channel();
-        let started = self
-            .runs
-            .start(
-                on.name.clone(),
-                on.engine.clone(),
-                prepared,
-                self.waits,
-                auto::BY,
-                Some(ended),
-            )
-            .await;
-        match started {
-            Ok(run) => {
-                tracing::info!(engine = %on.name, container = name, run = run.n, "automatic update");
-                let _ = wait.await;
-                let ended = self.runs.get(&on.name, run.n).await.unwrap_or(run);
+    /// One automatic update of a container or (`service`) a swarm service, waited for;
+    /// whether it started (a refusal, a swarm task or a stack's run going on, is logged).
+    async fn auto_update(
+        &self,
+        on: &EngineContext,
+        update: &ImageUpdate,
+        service: bool,
+        digest: String,
+    ) -> bool {
+        let name = update.container.as_str();
+        let pin = Some(digest.clone());
+        match self.start_waited(on, update, service, pin, auto::BY).await {
+            Ok(ended) => {
                 let outcome = ended.outcome.as_deref().unwrap_or("ended");
                 let target = format!(
                     "{}/{name} ({} to {digest}, run {}): {outcome}",
@@ -513,7 +654,10 @@ impl Updates {
                 );
                 let event = crate::accounts::audit::Event {
                     actor: auto::BY,
-                    action: "container.update",
+                    action: match service {
+                        true => "service.image-update",
+                        false => "container.update",
+                    },
                     target: Some(&target),
                     address: None,
                     ok: ended.updated,
@@ -577,6 +721,41 @@ impl Updates {
     }
 }
 
+/// An "update all" of one engine going on; the engine is free for the next when dropped,
+/// however the batch ends.
+struct Batch {
+    updates: Arc<Updates>,
+    engine: EngineName,
+}
+
+impl Batch {
+    /// 409 while one of `engine` goes on.
+    fn begin(updates: &Arc<Updates>, engine: &EngineName) -> Result<Self, Error> {
+        let mut batches = updates.batches.lock().unwrap_or_else(|e| e.into_inner());
+        if !batches.insert(engine.clone()) {
+            return Err(Error::new(
+                409,
+                "an update of all is going on on this engine: wait for it",
+            ));
+        }
+        Ok(Self {
+            updates: updates.clone(),
+            engine: engine.clone(),
+        })
+    }
+}
+
+impl Drop for Batch {
+    fn drop(&mut self) {
+        let mut batches = self
+            .updates
+            .batches
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        batches.remove(&self.engine);
+    }
+}
+
 /// A check of one engine in progress (see [`Updates::begin`]).
 struct Checking {
     updates: Arc<Updates>,
@@ -592,6 +771,44 @@ impl Drop for Checking {
     }
 }
 
+/// Whether `container` is named as a task of `service` is: `SERVICE.SLOT.TASK` (or
+/// `SERVICE.NODE.TASK` for a global service), the task's id 25 letters and digits.
+fn is_task_of(container: &str, service: &str) -> bool {
+    let rest = container
+        .strip_prefix(service)
+        .and_then(|r| r.strip_prefix('.'));
+    let Some((slot, task)) = rest.and_then(|r| r.split_once('.')) else {
+        return false;
+    };
+    !slot.is_empty()
+        && slot.bytes().all(|b| b.is_ascii_alphanumeric())
+        && task.len() == 25
+        && task
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+}
+
+/// A service's key among the automatic updates tried (apart from a container's name).
+fn service_key(name: &str) -> String {
+    format!("service:{name}")
+}
+
 fn millis(d: Duration) -> i64 {
     d.as_millis() as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_task_of;
+
+    #[test]
+    fn a_task_container_is_known_by_its_name() {
+        let task = "web.1.k3j4h5g6f7d8s9a0q1w2e3r4t";
+        assert!(is_task_of(task, "web"));
+        assert!(is_task_of("web.x2y3z4.k3j4h5g6f7d8s9a0q1w2e3r4t", "web"));
+        assert!(!is_task_of(task, "we"), "another service's prefix");
+        assert!(!is_task_of("web.1", "web"));
+        assert!(!is_task_of("web.1.short", "web"));
+        assert!(!is_task_of("web-1", "web"));
+    }
 }

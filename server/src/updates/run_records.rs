@@ -19,10 +19,11 @@ pub const KEPT: i64 = 100;
 const NUMBER_TRIES: usize = 3;
 
 /// Why a run ended without saying so: Berth stopped (or failed) while it went on.
-pub const INTERRUPTED: &str = "failed: Berth stopped while it went on (see the container list: a container's old one may be there as NAME-berth-old-…; a stack's run says how it ended)";
+pub const INTERRUPTED: &str = "failed: Berth stopped while it went on (see the container list: a container's old one may be there as NAME-berth-old-…; a stack's run says how it ended; a swarm service's update status, how its rollout did)";
 
 const COLUMNS: &str = "n, container, image, by_user, started, ended, outcome, updated, \
-                       rolled_back, from_image, to_image, new_id, tail, stack, stack_run";
+                       rolled_back, from_image, to_image, new_id, tail, stack, stack_run, \
+                       service";
 
 /// The records, over the store.
 pub struct RunRecords {
@@ -40,8 +41,8 @@ impl RunRecords {
         for _ in 0..NUMBER_TRIES {
             let inserted = sqlx::query(
                 "INSERT INTO update_runs (engine, n, container, image, by_user, started,
-                                          updated, tail, stack)
-                 SELECT $1, COALESCE(MAX(n), 0) + 1, $2, $3, $4, $5, 0, '[]', $6
+                                          updated, tail, stack, service)
+                 SELECT $1, COALESCE(MAX(n), 0) + 1, $2, $3, $4, $5, 0, '[]', $6, $7
                    FROM update_runs WHERE engine = $1
                  RETURNING n",
             )
@@ -51,6 +52,7 @@ impl RunRecords {
             .bind(&run.by)
             .bind(run.started_ms)
             .bind(&run.stack)
+            .bind(&run.service)
             .fetch_all(&self.store.pool)
             .await;
             match inserted {
@@ -175,6 +177,7 @@ fn record(row: &sqlx::any::AnyRow) -> Result<UpdateRun, sqlx::Error> {
         stack_run: row
             .try_get::<Option<i64>, _>("stack_run")?
             .map(|n| n as u64),
+        service: row.try_get("service")?,
     })
 }
 

@@ -8,7 +8,7 @@
 use super::{
     apply::{self, Applied, Prepared, Waits},
     run_records::RunRecords,
-    through_stack,
+    through_service, through_stack,
 };
 use crate::{
     accounts::now_ms,
@@ -26,6 +26,40 @@ use std::{
 };
 use tokio::sync::mpsc;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
+
+/// What an update changes: a container (a compose member through its stack), or a swarm
+/// service.
+pub enum Subject {
+    /// Boxed, both: a container's inspection is large, and a run holds one for its life.
+    Container(Box<Prepared>),
+    Service(Box<through_service::Target>),
+}
+
+impl Subject {
+    /// Its key among the updates going on: a container's full id, `service:ID`.
+    fn key(&self) -> String {
+        match self {
+            Subject::Container(prepared) => prepared.id.clone(),
+            Subject::Service(target) => format!("service:{}", target.id),
+        }
+    }
+
+    fn name(&self) -> &str {
+        match self {
+            Subject::Container(prepared) => &prepared.name,
+            Subject::Service(target) => &target.name,
+        }
+    }
+
+    /// The stack a member's update goes through, or a service's update holds (one of a
+    /// swarm stack Berth keeps).
+    fn stack(&self) -> Option<&str> {
+        match self {
+            Subject::Container(prepared) => prepared.member.as_ref().map(|m| m.stack.as_str()),
+            Subject::Service(target) => target.stack.as_deref(),
+        }
+    }
+}
 
 /// Every engine's update runs.
 pub struct UpdateRuns {
@@ -82,29 +116,27 @@ impl UpdateRuns {
         }
     }
 
-    /// Starts an update of a prepared container, by `by`; 409 while one of it goes on (or,
-    /// for a stack's member, one through its stack: its run takes the whole stack, and the
-    /// stack's own 409 would come too late, once this run had begun). `ended` is told when
-    /// the run has ended and its record says how.
+    /// Starts an update of a prepared container or service, by `by`; 409 while one of it
+    /// goes on (or, for a stack's member, one through its stack: its run takes the whole
+    /// stack, and the stack's own 409 would come too late, once this run had begun).
+    /// `ended` is told when the run has ended and its record says how.
     pub async fn start(
         self: &Arc<Self>,
         engine_name: EngineName,
         engine: Arc<Engine>,
-        prepared: Prepared,
+        subject: Subject,
         waits: Waits,
         by: &str,
         ended: Option<tokio::sync::oneshot::Sender<()>>,
     ) -> Result<UpdateRun, Error> {
-        let stack = prepared
-            .member
-            .as_ref()
-            .map(|m| format!("stack:{}", m.stack));
+        let stack = subject.stack().map(|stack| format!("stack:{stack}"));
+        let key = subject.key();
         {
             let mut busy = self.busy(&engine_name);
-            if busy.contains(&prepared.id) {
+            if busy.contains(&key) {
                 return Err(Error::new(
                     409,
-                    format!("an update of {} is going on: wait for it", prepared.name),
+                    format!("an update of {} is going on: wait for it", subject.name()),
                 ));
             }
             if let Some(stack) = stack.as_ref().filter(|s| busy.contains(*s)) {
@@ -116,7 +148,7 @@ impl UpdateRuns {
                     ),
                 ));
             }
-            busy.insert(prepared.id.clone());
+            busy.insert(key.clone());
             busy.extend(stack.clone());
         }
         // However this ends (a refusal of the database, the task's panic), the container
@@ -124,15 +156,22 @@ impl UpdateRuns {
         let mut free = Free {
             runs: self.clone(),
             engine: engine_name.clone(),
-            keys: std::iter::once(prepared.id.clone()).chain(stack).collect(),
+            keys: std::iter::once(key).chain(stack).collect(),
             n: None,
         };
         let mut run = UpdateRun {
-            container: prepared.name.clone(),
-            image: prepared.image.clone(),
+            container: subject.name().to_string(),
+            image: match &subject {
+                Subject::Container(prepared) => prepared.image.clone(),
+                Subject::Service(target) => target.image.clone(),
+            },
             by: by.to_string(),
             started_ms: now_ms(),
-            stack: prepared.member.as_ref().map(|m| m.stack.clone()),
+            stack: subject.stack().map(str::to_string),
+            service: match &subject {
+                Subject::Container(_) => None,
+                Subject::Service(target) => Some(target.id.clone()),
+            },
             ..UpdateRun::default()
         };
         run.n = self.records.begin(&engine_name, &run).await?;
@@ -144,7 +183,7 @@ impl UpdateRuns {
             engine: engine_name.clone(),
             run: n,
         };
-        let origin = format!("update of {}", prepared.name);
+        let origin = format!("update of {}", subject.name());
         let ring = self.registry.config().ring;
         let held = self
             .registry
@@ -155,22 +194,28 @@ impl UpdateRuns {
         let mut record = run.clone();
         self.tasks.spawn(async move {
             let mut applied = Applied::new(output.clone());
-            let done = match prepared.member.clone() {
-                Some(member) => {
-                    let on = (&engine_name, &engine);
-                    let by = &record.by;
-                    through_stack::update(
-                        &this.stacks,
-                        on,
-                        prepared,
-                        &member,
-                        by,
-                        &mut applied,
-                        &this.shutdown,
-                    )
-                    .await
+            let shutdown = &this.shutdown;
+            let done = match subject {
+                Subject::Service(target) => {
+                    through_service::update(&engine, *target, waits, &mut applied, shutdown).await
                 }
-                None => apply::update(&engine, prepared, waits, &mut applied, &this.shutdown).await,
+                Subject::Container(prepared) => match prepared.member.clone() {
+                    Some(member) => {
+                        let on = (&engine_name, &engine);
+                        let by = &record.by;
+                        through_stack::update(
+                            &this.stacks,
+                            on,
+                            *prepared,
+                            &member,
+                            by,
+                            &mut applied,
+                            shutdown,
+                        )
+                        .await
+                    }
+                    None => apply::update(&engine, *prepared, waits, &mut applied, shutdown).await,
+                },
             };
             let outcome = match (&done, &applied.rolled_back) {
                 (Err(e), _) => {
@@ -211,7 +256,7 @@ impl UpdateRuns {
     }
 }
 
-/// Frees a container for its next update when its run's task ends, however it ends; a
+/// Frees a container (or service) for its next update when its run's task ends, however it ends; a
 /// run recorded that did not say how it ended (its task panicked) says so.
 struct Free {
     runs: Arc<UpdateRuns>,

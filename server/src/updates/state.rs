@@ -53,6 +53,15 @@ impl Running {
     }
 }
 
+/// A swarm service as its spec names its image: the tag, and the digest the spec pins
+/// (its `digests`, none when the service was made with `--no-resolve-image`).
+#[derive(Clone, Debug)]
+pub struct SwarmImage {
+    pub id: String,
+    /// Its `container` is the service's name, its `project` its stack.
+    pub running: Running,
+}
+
 /// Why a question got no digest, and how long before it is asked again when the registry
 /// said so.
 #[derive(Clone, Debug)]
@@ -89,6 +98,8 @@ struct Answer {
 #[derive(Default)]
 struct Inner {
     running: HashMap<String, Running>,
+    /// The swarm tasks' containers among those running: their services are updated.
+    tasks: HashSet<String>,
     answers: HashMap<String, Answer>,
     last_check: Option<i64>,
 }
@@ -114,11 +125,22 @@ impl EngineState {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The containers running now; what only gone ones needed is forgotten.
-    pub fn replace_running(&self, running: HashMap<String, Running>) {
+    /// The containers running now (`tasks`: swarm tasks' among them), and the services;
+    /// what only gone ones needed is forgotten.
+    pub fn replace_running(
+        &self,
+        running: HashMap<String, Running>,
+        tasks: HashSet<String>,
+        services: &[SwarmImage],
+    ) {
         let mut inner = self.inner();
-        let tags: HashSet<String> = running.values().filter_map(Running::askable).collect();
+        let tags: HashSet<String> = running
+            .values()
+            .chain(services.iter().map(|s| &s.running))
+            .filter_map(Running::askable)
+            .collect();
         inner.running = running;
+        inner.tasks = tasks;
         inner.answers.retain(|tag, _| tags.contains(tag));
     }
 
@@ -218,7 +240,7 @@ impl EngineState {
         let inner = self.inner();
         let mut updates: Vec<ImageUpdate> = list
             .iter()
-            .filter(|c| c.state == "running")
+            .filter(|c| c.state == "running" && !inner.tasks.contains(&c.id))
             .map(|c| {
                 let mut update = ImageUpdate {
                     container_id: c.id.clone(),
@@ -230,19 +252,46 @@ impl EngineState {
                 if let Some(running) = running {
                     inner.fill(&mut update, running);
                 }
-                (update.policy, update.policy_from) = match running {
+                let policy = match running {
                     Some(running) => running.policy(rules),
                     None => rules.resolve(&c.name, c.project.as_deref(), None),
                 };
-                if update.policy == UpdatePolicy::Off {
-                    update.state = UpdateState::Excluded;
-                }
-                update
+                with_policy(update, policy)
             })
             .collect();
         updates.sort_by(|a, b| a.container.cmp(&b.container));
         updates
     }
+
+    /// Each service of `services` (as read now), with what the checks found for the tag
+    /// its spec names, and its policy under `rules`, by name.
+    pub fn view_services(&self, services: &[SwarmImage], rules: &Rules) -> Vec<ImageUpdate> {
+        let inner = self.inner();
+        let mut updates: Vec<ImageUpdate> = services
+            .iter()
+            .map(|s| {
+                let mut update = ImageUpdate {
+                    container_id: s.id.clone(),
+                    container: s.running.container.clone(),
+                    project: s.running.project.clone(),
+                    ..ImageUpdate::default()
+                };
+                inner.fill(&mut update, &s.running);
+                with_policy(update, s.running.policy(rules))
+            })
+            .collect();
+        updates.sort_by(|a, b| a.container.cmp(&b.container));
+        updates
+    }
+}
+
+/// `update` under `policy`: excluded, whatever was found, when it is `off`.
+fn with_policy(mut update: ImageUpdate, policy: (UpdatePolicy, PolicySource)) -> ImageUpdate {
+    (update.policy, update.policy_from) = policy;
+    if update.policy == UpdatePolicy::Off {
+        update.state = UpdateState::Excluded;
+    }
+    update
 }
 
 impl Inner {
@@ -318,17 +367,21 @@ mod tests {
     fn states_follow_the_answers_and_failures_back_off() {
         let state = EngineState::default();
         let tag = "r.example/app:1";
-        state.replace_running(HashMap::from([
-            ("a".to_string(), running("r.example/app:1", &["sha256:old"])),
-            ("b".to_string(), running("local-build:1", &[])),
-            (
-                "c".to_string(),
-                running(
-                    "r.example/app:1@sha256:0123456789abcdef0123456789abcdef",
-                    &[],
+        state.replace_running(
+            HashMap::from([
+                ("a".to_string(), running("r.example/app:1", &["sha256:old"])),
+                ("b".to_string(), running("local-build:1", &[])),
+                (
+                    "c".to_string(),
+                    running(
+                        "r.example/app:1@sha256:0123456789abcdef0123456789abcdef",
+                        &[],
+                    ),
                 ),
-            ),
-        ]));
+            ]),
+            HashSet::new(),
+            &[],
+        );
         let list = [listed("a"), listed("b"), listed("c"), listed("new")];
         let states = |state: &EngineState| -> Vec<UpdateState> {
             state
@@ -387,14 +440,44 @@ mod tests {
     #[test]
     fn what_gone_containers_needed_is_forgotten() {
         let state = EngineState::default();
-        state.replace_running(HashMap::from([(
-            "a".to_string(),
-            running("r.example/app:1", &["sha256:old"]),
-        )]));
+        state.replace_running(
+            HashMap::from([("a".to_string(), running("r.example/app:1", &["sha256:old"]))]),
+            HashSet::new(),
+            &[],
+        );
         state.answer("r.example/app:1", Ok("sha256:new".into()), None, 1);
         assert!(state.seen("r.example/app:1", "sha256:new").is_some());
-        state.replace_running(HashMap::new());
+        state.replace_running(HashMap::new(), HashSet::new(), &[]);
         assert!(state.seen("r.example/app:1", "sha256:new").is_none());
         assert_eq!(state.inner().answers.len(), 0);
+    }
+
+    #[test]
+    fn a_service_is_found_by_the_digest_its_spec_pins_and_its_tasks_are_left_out() {
+        let state = EngineState::default();
+        let tag = "r.example/app:1";
+        let service = SwarmImage {
+            id: "svc1".into(),
+            running: running(tag, &["sha256:old"]),
+        };
+        let task = running("r.example/app:1@sha256:old", &["sha256:old"]);
+        state.replace_running(
+            HashMap::from([("t1".to_string(), task)]),
+            HashSet::from(["t1".to_string()]),
+            std::slice::from_ref(&service),
+        );
+        assert!(
+            state.view(&[listed("t1")], &Rules::none()).is_empty(),
+            "a task's container is its service's"
+        );
+        state.answer(tag, Ok("sha256:new".into()), None, 1_000);
+        let services = state.view_services(std::slice::from_ref(&service), &Rules::none());
+        assert_eq!(
+            (services[0].container_id.as_str(), services[0].state),
+            ("svc1", UpdateState::Available)
+        );
+        // Gone from the swarm at the next check: its tag's answer goes too.
+        state.replace_running(HashMap::new(), HashSet::new(), &[]);
+        assert!(state.seen(tag, "sha256:new").is_none());
     }
 }
