@@ -4,8 +4,8 @@
 #   private-registry.sh start PORT
 #       serves target/berth-registry/data on 127.0.0.1:PORT and prints the directory
 #   private-registry.sh start-auth PORT USER PASSWORD
-#       the same images on 127.0.0.1:PORT behind basic auth (htpasswd, bcrypt): what an
-#       admin stores credentials for
+#       the same images on 127.0.0.1:PORT behind basic auth (htpasswd, bcrypt, by Debian's
+#       apache2-utils): what an admin stores credentials for
 #   private-registry.sh stop
 source "$(dirname "$0")/lib.sh"
 
@@ -47,8 +47,9 @@ start() {
 start_auth() {
   local port="$1" user="$2" password="$3"
   mkdir -p "$DIR"
-  python3 -W ignore -c 'import crypt, sys; print(sys.argv[1] + ":" + crypt.crypt(sys.argv[2], crypt.mksalt(crypt.METHOD_BLOWFISH)))' \
-    "$user" "$password" >"$DIR/htpasswd"
+  command -v htpasswd >/dev/null || apt_install apache2-utils
+  # -n: to stdout (a blank line after the entry, dropped); -B: bcrypt, as the registry wants.
+  htpasswd -nbB "$user" "$password" | head -n 1 >"$DIR/htpasswd"
   serve auth-registry "$port" 401 auth: '  htpasswd:' '    realm: berth-test' "    path: $DIR/htpasswd"
 }
 

@@ -80,8 +80,9 @@ install_test_tools() {
   # The several-engines tests: certificates for the TLS engine, a private sshd for ssh://.
   command -v openssl >/dev/null || apt_install openssl
   [ -x /usr/sbin/sshd ] || apt_install openssh-server
-  # The pull tests: a private registry on 127.0.0.1.
+  # The pull tests: a private registry on 127.0.0.1 (htpasswd for the one behind basic auth).
   command -v docker-registry >/dev/null || apt_install docker-registry
+  command -v htpasswd >/dev/null || apt_install apache2-utils
   # compose.yaml is checked with Compose (Debian's; `docker compose` reads the same file).
   command -v docker-compose >/dev/null || docker compose version >/dev/null 2>&1 || apt_install docker-compose
 }

@@ -499,8 +499,9 @@ fn through_stack(name: &str, stack: &str) -> String {
     format!(
         "Update {name} through its stack {stack}? Berth runs the stack's pull, then up -d, for \
          {name}'s service (Compose also starts what it depends on): Compose pulls the new image \
-         and makes {name} again from the stack's file, removing the old container: there is \
-         no rollback on this path. Volumes are never removed."
+         and makes {name} again from the stack's file, removing the old container. If the new \
+         one does not come up (healthy, with a health check), the old image takes the tag \
+         back and the stack makes {name} again from it. Volumes are never removed."
     )
 }
 

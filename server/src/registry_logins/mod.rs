@@ -265,8 +265,8 @@ pub fn registry_name(text: &str) -> Result<String, Error> {
         return Err(bad());
     }
     let name = crate::updates::ImageName::parse(&format!("{text}/berth:latest")).ok_or_else(bad)?;
-    let hub = ["docker.io", "index.docker.io", "registry-1.docker.io"];
-    match name.registry == text || (hub.contains(&text) && name.registry == "docker.io") {
+    let hub = crate::updates::HUB_NAMES;
+    match name.registry == text || (hub.contains(&text) && name.registry == hub[0]) {
         true => Ok(name.registry),
         false => Err(bad()),
     }

@@ -12,7 +12,7 @@ use ring::{
 };
 use std::{
     io::Write,
-    os::unix::fs::{OpenOptionsExt, PermissionsExt},
+    os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt},
     path::{Path, PathBuf},
     sync::{Mutex, OnceLock},
 };
@@ -125,7 +125,7 @@ fn read_or_make(file: &Path, make: bool) -> Result<Vec<u8>, String> {
             // Another process made it first: theirs is the key.
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => read_or_make(file, false),
             Err(e) => Err(format!(
-                "cannot write the secret key {}: {e}",
+                "cannot write the secret key {}: {e} (or give one with --secret-key-file)",
                 file.display()
             )),
         },
@@ -150,6 +150,13 @@ fn make_key(file: &Path) -> std::io::Result<Vec<u8>> {
         .fill(&mut tag)
         .map_err(|_| std::io::Error::other("no randomness for a name"))?;
     let scratch = file.with_extension(format!("new-{}", crate::accounts::sessions::hex(&tag)));
+    // Its folder may not exist yet (the data directory, with `--database-url` elsewhere).
+    if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
+    }
     let written = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -222,5 +229,15 @@ mod tests {
         assert!(missing.seal("x", "y").unwrap_err().contains("cannot read"));
         std::fs::write(&file, "short").unwrap();
         assert!(Sealer::new(Some(file), false).seal("x", "y").is_err());
+    }
+
+    #[test]
+    fn a_key_is_made_in_a_folder_that_does_not_exist_yet() {
+        let file = temp("folder").with_file_name("data").join("secret.key");
+        let sealer = Sealer::new(Some(file.clone()), true);
+        let sealed = sealer.seal("hunter2", "registry.example").unwrap();
+        assert_eq!(sealer.open(&sealed, "registry.example").unwrap(), "hunter2");
+        let dir = std::fs::metadata(file.parent().unwrap()).unwrap();
+        assert_eq!(dir.permissions().mode() & 0o777, 0o700);
     }
 }

@@ -108,6 +108,11 @@ impl Prepared {
         &self.tag.registry
     }
 
+    /// The tag it was made from.
+    pub fn tag(&self) -> &ImageName {
+        &self.tag
+    }
+
     /// The id of the image it runs.
     pub fn image_id(&self) -> &str {
         self.old.image.as_deref().unwrap_or_default()
@@ -409,14 +414,7 @@ async fn pull(
         }
     }
     if pin.is_some() {
-        let options = q::TagImageOptions {
-            repo: Some(tag.repository_key()),
-            tag: Some(tag.tag.clone()),
-        };
-        docker
-            .tag_image(&path::path(path::Kind::Image, &reference)?, Some(options))
-            .await
-            .map_err(|e| engine.error(e))?;
+        retag(engine, &docker, &reference, tag).await?;
         applied.say(format!("tagged it {}", tag.tagged()));
     }
     Ok(())
@@ -477,8 +475,25 @@ async fn remove(docker: &Docker, id: &str) -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
-/// Starts the new container and waits until it is up: healthy within `waits.healthy`
-/// when it has a health check, else still running (not restarted) after [`SETTLE`].
+/// Names image `id` (or a reference) by `tag`: a pinned pull's last step, and a
+/// rollback's first on a stack's member.
+pub async fn retag(
+    engine: &Engine,
+    docker: &Docker,
+    id: &str,
+    tag: &ImageName,
+) -> Result<(), Error> {
+    let options = q::TagImageOptions {
+        repo: Some(tag.repository_key()),
+        tag: Some(tag.tag.clone()),
+    };
+    docker
+        .tag_image(&path::path(path::Kind::Image, id)?, Some(options))
+        .await
+        .map_err(|e| engine.error(e))
+}
+
+/// Starts the new container and waits until it is up (see [`wait_up`]).
 async fn start_and_wait(
     engine: &Engine,
     docker: &Docker,
@@ -491,6 +506,18 @@ async fn start_and_wait(
         .await
         .map_err(|e| engine.error(e).to_string())?;
     applied.say("started the new container");
+    wait_up(engine, docker, id, waits, applied).await
+}
+
+/// Waits until a started container is up: healthy within `waits.healthy` when it has a
+/// health check, else still running (not restarted) after [`SETTLE`]; why not, else.
+pub async fn wait_up(
+    engine: &Engine,
+    docker: &Docker,
+    id: &str,
+    waits: Waits,
+    applied: &mut Applied,
+) -> Result<(), String> {
     let first = docker
         .inspect_container(id, None::<q::InspectContainerOptions>)
         .await

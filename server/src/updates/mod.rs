@@ -36,7 +36,7 @@ mod window;
 
 pub use auto::Clock;
 pub use check::Scope;
-pub use name::ImageName;
+pub use name::{HUB_NAMES, ImageName};
 pub use window::Window;
 
 use crate::{

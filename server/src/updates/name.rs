@@ -7,6 +7,8 @@ use app::refs::{Kind, Reference, has_domain, is_valid, split_reference};
 /// Docker Hub as references name it; its API is at [`HUB_API`].
 const HUB: &str = "docker.io";
 const HUB_API: &str = "registry-1.docker.io";
+/// Every name of Docker Hub's a reference may use; [`HUB`] is the one kept.
+pub const HUB_NAMES: [&str; 3] = [HUB, "index.docker.io", HUB_API];
 
 /// `registry/repository:tag`, every part filled in.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -33,9 +35,9 @@ impl ImageName {
             (true, Some((registry, path))) => (registry.to_string(), path.to_string()),
             _ => (HUB.to_string(), name.to_string()),
         };
-        let registry = match registry.as_str() {
-            "index.docker.io" | "registry-1.docker.io" => HUB.to_string(),
-            _ => registry,
+        let registry = match HUB_NAMES.contains(&registry.as_str()) {
+            true => HUB.to_string(),
+            false => registry,
         };
         // A bare hex id of 64 digits is an image id, not a repository.
         if repository.len() == 64 && repository.bytes().all(|b| b.is_ascii_hexdigit()) {

@@ -208,7 +208,7 @@ impl UpdateRuns {
                             on,
                             *prepared,
                             &member,
-                            by,
+                            (by, waits),
                             &mut applied,
                             shutdown,
                         )

@@ -3,14 +3,16 @@
 //! the update is a run of the stack (`pull`, then `up -d`, of that service alone), whose
 //! lines are the update's and whose number its record keeps; Compose still owns the new
 //! container. An automatic update of the project (a rule for it) takes the digest whose
-//! age it counted, pulled by Berth, with `up -d` alone. (A member of a project Berth does
-//! not keep is refused: `updating.rs`.)
+//! age it counted, pulled by Berth, with `up -d` alone. A new image whose health check
+//! fails is rolled back through the stack: the old image takes the tag back, and `up -d`
+//! makes the member again from it. (A member of a project Berth does not keep is refused:
+//! `updating.rs`.)
 
 use crate::{
     common::{Fixture, TestServer, docker},
     pulls::Registry,
     stack_runs::{Deployed, follow, save, start},
-    updates::{entry, push_version, running_image},
+    updates::{entry, push_image, push_version, running_image},
 };
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -187,4 +189,34 @@ async fn a_stack_member_is_updated_through_its_stack() {
     let record = run_of_stack(&server, &stack, auto_run).await;
     assert_eq!(record["action"], "deploy", "up -d alone: {record:#}");
     assert_eq!(record["by"], "auto-update", "{record:#}");
+
+    // A new image whose health check fails: the old image takes the tag back, and a second
+    // run of the stack makes the member again from it (Compose's still).
+    let rule = json!({"scope": "project", "name": stack, "policy": null});
+    let (status, body) = server
+        .send(Method::PUT, "/api/updates/policies", Some(rule))
+        .await;
+    assert_eq!(status, 204, "{body}");
+    let (before, _) = running_image(&name);
+    let failing = ["HEALTHCHECK --interval=1s --timeout=1s --retries=1 CMD false"];
+    push_image(registry.port, &repository, 5, &failing);
+    let (_, updates) = server.post("/api/updates/check").await;
+    assert_eq!(entry(&updates, &name)["state"], "available", "{updates:#}");
+    let (status, started) = server.post(&format!("/api/containers/{name}/update")).await;
+    assert_eq!(status, 202, "{started}");
+    let n = started["n"].as_u64().unwrap();
+    let done = newest_run_by(&server, &by, n - 1).await;
+    images.0.extend(done["to"].as_str().map(str::to_string));
+    assert_eq!(
+        done["outcome"], "rolled back: its health check failed",
+        "{done:#}"
+    );
+    assert_eq!(done["updated"], false, "{done:#}");
+    let (after, _) = running_image(&name);
+    assert_eq!(after, before, "the old image runs again");
+    let labels = docker(&["inspect", "--format", "{{json .Config.Labels}}", &name]);
+    let labels: Value = serde_json::from_str(&labels).unwrap();
+    assert_eq!(labels["com.docker.compose.project"], stack.as_str());
+    let tail = done["tail"].to_string();
+    assert!(tail.contains("names the old image again"), "{done:#}");
 }

@@ -110,9 +110,16 @@ impl Actor {
         target: &str,
         result: &Result<T, Error>,
     ) {
+        self.settled(action, &format!("{}/{target}", on.name), result)
+            .await;
+    }
+
+    /// [`Self::outcome`] of something Berth-wide: `target` as it is (a refusal's status
+    /// after it).
+    pub(crate) async fn settled<T>(&self, action: &str, target: &str, result: &Result<T, Error>) {
         let target = match result {
-            Ok(_) => format!("{}/{target}", on.name),
-            Err(e) => format!("{}/{target}: {}", on.name, e.status()),
+            Ok(_) => target.to_string(),
+            Err(e) => format!("{target}: {}", e.status()),
         };
         self.record(action, &target, result.is_ok()).await;
     }

@@ -23,22 +23,14 @@ async fn set(actor: Actor, call: Call<SetRegistryLogin>) -> Result<(), Error> {
         Ok(()) => format!("{registry} as {}", call.body.username),
         Err(_) => registry.chars().take(256).collect(),
     };
-    record(&actor, "registry.login", &target, &result).await;
+    // Berth-wide: the target is the registry, not an engine's.
+    actor.settled("registry.login", &target, &result).await;
     result
 }
 
 async fn remove(actor: Actor, call: Call<RemoveRegistryLogin>) -> Result<(), Error> {
     let registry = &call.params.registry;
     let result = call.state.logins.remove(registry).await;
-    record(&actor, "registry.logout", registry, &result).await;
+    actor.settled("registry.logout", registry, &result).await;
     result
-}
-
-/// Berth-wide: the target is the registry, not an engine's.
-async fn record(actor: &Actor, action: &str, target: &str, result: &Result<(), Error>) {
-    let target = match result {
-        Ok(()) => target.to_string(),
-        Err(e) => format!("{target}: {}", e.status()),
-    };
-    actor.record(action, &target, result.is_ok()).await;
 }
