@@ -528,7 +528,8 @@ pub async fn wait_up(
         .and_then(|c| c.healthcheck.as_ref())
         .and_then(|h| h.test.as_ref())
         .is_some_and(|test| test.first().is_some_and(|t| t != "NONE"));
-    let restarts = first.restart_count.unwrap_or(0);
+    // A new container: any restart at all (or one under way) is a failure to come up.
+    let restarts = 0;
     let wait = if checked { waits.healthy } else { SETTLE };
     if checked {
         applied.say(format!(
@@ -544,7 +545,11 @@ pub async fn wait_up(
             .await
             .map_err(|e| engine.error(e).to_string())?;
         let state = now.state.clone().unwrap_or_default();
-        if !state.running.unwrap_or(false) || now.restart_count.unwrap_or(0) > restarts {
+        let restarting = state.restarting.unwrap_or(false);
+        if !state.running.unwrap_or(false)
+            || restarting
+            || now.restart_count.unwrap_or(0) > restarts
+        {
             return Err(format!(
                 "it stopped (exit code {})",
                 state.exit_code.unwrap_or_default()

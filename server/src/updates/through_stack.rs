@@ -7,8 +7,9 @@
 //! newer one (unless the stack's file now names another tag, or `pull_policy: always`);
 //! likewise when Berth holds credentials for the image's registry (its own pull uses them).
 //! Compose removes the old container; a new one that does not come up (unhealthy, or
-//! stopped) is rolled back by Compose too: the old image, which Berth keeps, takes the
-//! tag back and the stack's `up -d` makes the member again from it.
+//! stopped) is rolled back by Compose too: the old image, which Berth keeps under a name
+//! of its own meanwhile, takes the tag back and the stack's `up -d` makes the member
+//! again from it.
 
 use super::apply::{self, Applied, Prepared, Waits};
 use crate::{
@@ -47,33 +48,55 @@ pub async fn update(
 ) -> Result<(), Error> {
     let engine = on.1;
     let docker = engine.client()?;
-    let name = prepared.name.clone();
     // Berth pulls itself what it pinned, and what needs the credentials it holds (the
     // stack's own pull would use the Docker CLI's logins); then `up -d` alone.
-    let pinned = prepared.pin.is_some() || prepared.login.is_some();
     applied.from = prepared.image_id().to_string();
-    let action = match pinned {
-        true => {
-            apply::pull_for(engine, &docker, &prepared, applied, shutdown).await?;
-            StackAction::Deploy
-        }
-        false => StackAction::Pull,
-    };
+    if prepared.pin.is_some() || prepared.login.is_some() {
+        apply::pull_for(engine, &docker, &prepared, applied, shutdown).await?;
+    }
     let stack = Stack {
         stacks,
         on,
         member,
         by,
     };
-    stack.run(action, applied).await?;
-    // What runs under the name now.
-    let now = mapping::inspect(engine, &name).await.ok();
+    // The old image keeps a name of Berth's while the update goes on: once Compose removed
+    // the old container, nothing else holds it, and a prune would take the rollback's image.
+    let keep = Kept::new(engine, &docker, &prepared).await;
+    let result = update_kept(&stack, &docker, &prepared, waits, applied, shutdown).await;
+    keep.release(&docker).await;
+    result
+}
+
+/// [`update`] from the stack's first run on.
+async fn update_kept(
+    stack: &Stack<'_>,
+    docker: &bollard::Docker,
+    prepared: &Prepared,
+    waits: Waits,
+    applied: &mut Applied,
+    shutdown: &CancellationToken,
+) -> Result<(), Error> {
+    let (engine, name) = (stack.on.1, prepared.name.as_str());
+    let action = match prepared.pin.is_some() || prepared.login.is_some() {
+        true => StackAction::Deploy,
+        false => StackAction::Pull,
+    };
+    // What runs under the name after the run, however it ended: `up -d` may have replaced
+    // the member before it failed (a new container that would not start).
+    let ran = stack.run(action, applied).await;
+    let now = mapping::inspect(engine, name).await.ok();
     applied.to = now
         .as_ref()
         .and_then(|c| c.image.clone())
         .unwrap_or_default();
+    let made_from = now
+        .as_ref()
+        .and_then(|c| c.config.as_ref())
+        .and_then(|c| c.image.clone());
     applied.new_id = now.and_then(|c| c.id).filter(|id| *id != prepared.id);
     if applied.to.is_empty() || applied.to == applied.from {
+        ran?;
         applied.say(format!(
             "{name} already runs the newest {}: nothing to do",
             prepared.image
@@ -81,13 +104,23 @@ pub async fn update(
         return Ok(());
     }
     applied.say(format!("{name} runs the new image ({})", applied.to));
-    let new = path::path(
-        path::Kind::Container,
-        applied.new_id.as_deref().unwrap_or(&name),
-    )?;
-    let up = tokio::select! {
-        up = apply::wait_up(engine, &docker, &new, waits, applied) => up,
-        () = shutdown.cancelled() => Err("Berth is shutting down".to_string()),
+    let up = match &ran {
+        Ok(()) => {
+            let new = path::path(
+                path::Kind::Container,
+                applied.new_id.as_deref().unwrap_or(name),
+            )?;
+            tokio::select! {
+                up = apply::wait_up(engine, docker, &new, waits, applied) => up,
+                // Not known to be bad: left as it is, and said so.
+                () = shutdown.cancelled() => {
+                    return Err(Error::unavailable(format!(
+                        "Berth stopped before {name} was seen to come up: it runs the new image"
+                    )));
+                }
+            }
+        }
+        Err(e) => Err(format!("the stack's run failed ({e})")),
     };
     let why = match up {
         Ok(()) => {
@@ -96,28 +129,85 @@ pub async fn update(
         }
         Err(why) => why,
     };
-    // Back: the old image is the tag's again, and Compose makes the member from it.
+    // Back: the old image is the tag's again, and Compose makes the member from it; only
+    // when the stack's file names the tag the container was made from (else the tag moved
+    // back would not be what Compose reads).
     applied.say(format!(
         "the new container did not come up ({why}): rolling back"
     ));
-    applied.rolled_back = Some(why);
-    apply::retag(engine, &docker, &applied.from, prepared.tag()).await?;
-    applied.say(format!(
-        "{} names the old image again",
-        prepared.tag().tagged()
-    ));
-    stack.run(StackAction::Deploy, applied).await?;
-    let now = mapping::inspect(engine, &name).await?;
-    applied.new_id = None;
-    match now.image.as_deref() == Some(applied.from.as_str()) {
-        true => {
+    if made_from.as_deref() != Some(prepared.image.as_str()) {
+        return Err(Error::new(
+            502,
+            format!(
+                "{why}; no rollback: the stack now names {}, not {}",
+                made_from.unwrap_or_default(),
+                prepared.image
+            ),
+        ));
+    }
+    let rolled = async {
+        apply::retag(engine, docker, &applied.from, prepared.tag()).await?;
+        applied.say(format!(
+            "{} names the old image again",
+            prepared.tag().tagged()
+        ));
+        stack.run(StackAction::Deploy, applied).await?;
+        let now = mapping::inspect(engine, name).await?;
+        match now.image.as_deref() == Some(applied.from.as_str()) {
+            true => Ok(now.id),
+            false => Err(Error::new(
+                502,
+                format!("the rollback's run left {name} on another image than its old one"),
+            )),
+        }
+    };
+    match rolled.await {
+        Ok(_) => {
             applied.say(format!("rolled back: {name} runs its old image again"));
+            applied.new_id = None;
+            applied.rolled_back = Some(why);
             Ok(())
         }
-        false => Err(Error::new(
-            502,
-            format!("the rollback's run left {name} on another image than its old one"),
+        Err(e) => Err(Error::new(
+            e.status(),
+            format!("{why}; the rollback failed: {e}"),
         )),
+    }
+}
+
+/// The old image under a name of Berth's (`berth-rollback/ID:old`) for an update's life.
+struct Kept {
+    reference: Option<String>,
+}
+
+impl Kept {
+    async fn new(engine: &Engine, docker: &bollard::Docker, prepared: &Prepared) -> Self {
+        let id = prepared.id.get(..12).unwrap_or(&prepared.id);
+        let name = format!("berth-rollback/{id}");
+        let tag = super::name::ImageName::parse(&format!("{name}:old"));
+        let reference = match tag {
+            Some(tag) => apply::retag(engine, docker, prepared.image_id(), &tag)
+                .await
+                .ok()
+                .map(|()| tag.tagged()),
+            None => None,
+        };
+        Self { reference }
+    }
+
+    /// Removes Berth's name (the image goes with it when nothing else holds it: after an
+    /// update, the old one; after a rollback, nothing, the member runs it).
+    async fn release(self, docker: &bollard::Docker) {
+        let Some(reference) = self.reference else {
+            return;
+        };
+        if let Ok(reference) = path::path(path::Kind::Image, &reference) {
+            let options = bollard::query_parameters::RemoveImageOptions {
+                noprune: true,
+                ..Default::default()
+            };
+            let _ = docker.remove_image(&reference, Some(options), None).await;
+        }
     }
 }
 

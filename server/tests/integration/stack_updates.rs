@@ -219,4 +219,7 @@ async fn a_stack_member_is_updated_through_its_stack() {
     assert_eq!(labels["com.docker.compose.project"], stack.as_str());
     let tail = done["tail"].to_string();
     assert!(tail.contains("names the old image again"), "{done:#}");
+    // Berth's own name for the old image, held while the update went on, is gone.
+    let kept = docker(&["images", "-q", "--filter", "reference=berth-rollback/*"]);
+    assert_eq!(kept, "", "berth-rollback images left");
 }
