@@ -192,6 +192,7 @@ pub fn routes() -> impl Iterator<Item = Route> {
         crate::model::STACK_ROUTES,
         crate::model::UPDATE_ROUTES,
         crate::model::REGISTRY_ROUTES,
+        crate::model::ALERT_ROUTES,
         crate::resources::OBJECT_ROUTES,
     ]
     .into_iter()

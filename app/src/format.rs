@@ -26,6 +26,12 @@ pub fn unix_millis(ms: i64) -> String {
     )
 }
 
+/// Unix milliseconds as RFC 3339 in UTC, `YYYY-MM-DDTHH:MM:SSZ` (what a webhook's reader
+/// parses).
+pub fn rfc3339(ms: i64) -> String {
+    unix_millis(ms).replacen(' ', "T", 1).replace(" UTC", "Z")
+}
+
 /// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
 fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
@@ -81,6 +87,13 @@ pub fn bytes(n: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rfc3339_in_utc() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(1_796_644_800_999), "2026-12-07T12:00:00Z");
+        assert_eq!(rfc3339(951_782_400_000), "2000-02-29T00:00:00Z");
+    }
 
     #[test]
     fn ages_read_at_their_largest_unit() {

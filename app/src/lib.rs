@@ -10,7 +10,7 @@ mod code_editor;
 mod controls;
 mod diff;
 pub mod endpoint;
-mod format;
+pub mod format;
 pub mod frames;
 mod fuzzy;
 mod layout;

@@ -46,6 +46,7 @@
 //! page that calls it (`app/src/pages/*.rs`, through `app::api::read` or `call`).
 
 mod accounts;
+mod alerts;
 mod cli;
 mod client_addr;
 mod config;
@@ -54,10 +55,12 @@ mod engines;
 mod error;
 mod http;
 mod live;
+mod outbound;
 mod registry_logins;
 mod stacks;
 mod store;
 mod updates;
+mod window;
 
 // What the binary and the integration tests reach; everything else is private to its layer.
 pub use accounts::{AccountSettings, AuthMode, now_ms};

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod actions;
+mod alerts;
 mod containers;
 mod engines;
 mod error;
@@ -15,6 +16,7 @@ mod updates;
 
 pub use accounts::*;
 pub use actions::*;
+pub use alerts::*;
 pub use containers::*;
 pub use engines::*;
 pub use error::*;

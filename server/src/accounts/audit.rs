@@ -62,7 +62,7 @@ pub fn plain(text: &str, max: usize) -> String {
     out
 }
 
-fn is_deceptive(c: char) -> bool {
+pub(crate) fn is_deceptive(c: char) -> bool {
     c.is_control()
         || matches!(c,
             '\u{200b}'..='\u{200f}'   // zero-width space, joiners, LRM, RLM

@@ -56,6 +56,32 @@ enum Conn {
     Down { error: String },
 }
 
+/// Whether an engine answers, as its supervisor last found, and its changes.
+pub struct Reachability(watch::Receiver<Conn>);
+
+impl Reachability {
+    /// Up now; the state read is marked seen.
+    pub fn up(&mut self) -> bool {
+        matches!(&*self.0.borrow_and_update(), Conn::Up(_))
+    }
+
+    /// Why it does not answer, when it does not.
+    pub fn error(&self) -> Option<String> {
+        match &*self.0.borrow() {
+            Conn::Up(_) => None,
+            Conn::Connecting => Some("connecting".into()),
+            Conn::Down { error } => Some(error.clone()),
+        }
+    }
+
+    /// Waits for the next change (forever once the engine is gone: at shutdown).
+    pub async fn changed(&mut self) {
+        if self.0.changed().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
 pub struct Engine {
     endpoint: Endpoint,
     /// How to connect; an endpoint whose files went bad since start stays down with why.
@@ -137,6 +163,11 @@ impl Engine {
             dialer,
             version: docker.client_version().to_string(),
         })
+    }
+
+    /// Follows whether the engine answers: alert rules time an outage from it.
+    pub fn reachability(&self) -> Reachability {
+        Reachability(self.state.subscribe())
     }
 
     /// Waits until the engine is up (for tests and start-up ordering); false on timeout.

@@ -24,6 +24,7 @@ struct Live {
     hubs: Arc<Registry>,
     limiter: Arc<Limiter>,
     terminals: Arc<Terminals>,
+    alerts: Arc<crate::alerts::Counts>,
 }
 
 impl std::fmt::Debug for Registry {
@@ -145,6 +146,7 @@ impl Collector for Live {
                 MetricType::Counter,
             )?)?;
         }
+        self.encode_alerts(&mut encoder)?;
         let tasks =
             tokio::runtime::Handle::try_current().map_or(0, |h| h.metrics().num_alive_tasks());
         ConstGauge::new(tasks as i64).encode(encoder.encode_descriptor(
@@ -159,6 +161,48 @@ impl Collector for Live {
             None,
             MetricType::Gauge,
         )?)?;
+        Ok(())
+    }
+}
+
+impl Live {
+    fn encode_alerts(&self, encoder: &mut DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let alerts = &self.alerts;
+        let gauges = [
+            (
+                "berth_alert_rules",
+                "Alert rules Berth judges with",
+                &alerts.rules,
+            ),
+            (
+                "berth_alert_outbox_depth",
+                "Alert messages waiting to be delivered",
+                &alerts.depth,
+            ),
+        ];
+        for (name, help, value) in gauges {
+            ConstGauge::new(value.load(Relaxed) as i64).encode(encoder.encode_descriptor(
+                name,
+                help,
+                None,
+                MetricType::Gauge,
+            )?)?;
+        }
+        let mut metric = encoder.encode_descriptor(
+            "berth_alert_deliveries",
+            "Tries to deliver an alert message, by outcome (dropped: over a channel's cap)",
+            None,
+            MetricType::Counter,
+        )?;
+        for (outcome, n) in [
+            ("delivered", &alerts.delivered),
+            ("failed", &alerts.failed),
+            ("dropped", &alerts.dropped),
+        ] {
+            ConstCounter::new(n.load(Relaxed))
+                .encode(metric.encode_family(&labels("outcome", outcome))?)?;
+        }
         Ok(())
     }
 }
@@ -179,12 +223,18 @@ pub fn resident_memory_bytes() -> u64 {
 pub struct Metrics(Arc<prometheus_client::registry::Registry>);
 
 impl Metrics {
-    pub fn new(hubs: Arc<Registry>, limiter: Arc<Limiter>, terminals: Arc<Terminals>) -> Self {
+    pub fn new(
+        hubs: Arc<Registry>,
+        limiter: Arc<Limiter>,
+        terminals: Arc<Terminals>,
+        alerts: Arc<crate::alerts::Counts>,
+    ) -> Self {
         let mut registry = prometheus_client::registry::Registry::default();
         registry.register_collector(Box::new(Live {
             hubs,
             limiter,
             terminals,
+            alerts,
         }));
         Self(Arc::new(registry))
     }

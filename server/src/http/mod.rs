@@ -59,6 +59,8 @@ pub struct Settings {
     pub updates: crate::updates::UpdateSettings,
     #[command(flatten)]
     pub secrets: crate::registry_logins::SecretSettings,
+    #[command(flatten)]
+    pub alerts: crate::alerts::AlertSettings,
 }
 
 impl Settings {
@@ -96,6 +98,8 @@ pub struct AppState {
     pub logins: Arc<crate::registry_logins::RegistryLogins>,
     /// The database: accounts (with sign-in), and what Berth keeps across restarts.
     pub store: crate::store::Store,
+    /// Alert rules, channels and their history.
+    pub alerts: Arc<crate::alerts::Alerts>,
 }
 
 impl AppState {
@@ -156,7 +160,20 @@ impl AppState {
             terminals: ws::terminal::Terminals::new(settings.sockets.terminal_policy()),
             logins: logins.clone(),
         });
-        let metrics = metrics::Metrics::new(registry, limiter, sockets.terminals.clone());
+        let alerts = crate::alerts::Alerts::start(
+            sockets.engines.clone(),
+            sockets.registry.clone(),
+            (store.clone(), logins.sealer()),
+            &settings.alerts,
+            &sockets.tasks,
+            sockets.shutdown.clone(),
+        );
+        let metrics = metrics::Metrics::new(
+            registry,
+            limiter,
+            sockets.terminals.clone(),
+            alerts.counts(),
+        );
         let stacks = crate::stacks::Stacks::new(
             &settings.stacks,
             sockets.registry.clone(),
@@ -176,6 +193,7 @@ impl AppState {
             leptos_options,
             sockets,
             metrics,
+            alerts,
             hosts,
             auth: None,
             body_timeout: Duration::from_millis(settings.serve.body_timeout_ms),

@@ -7,6 +7,8 @@
 
 mod sealed;
 
+pub use sealed::Sealer;
+
 use crate::{
     accounts::{now_ms, store_error},
     docker::endpoint::Endpoint,
@@ -23,7 +25,7 @@ use std::{collections::HashMap, path::PathBuf};
 #[command(next_help_heading = "Secrets")]
 pub struct SecretSettings {
     /// A file holding the 32-byte key (64 hex digits) that seals stored secrets (registry
-    /// passwords). Default: DATA_DIR/secret.key, made on first use. Replicas on one
+    /// passwords, alert channels' URLs). Default: DATA_DIR/secret.key, made on first use. Replicas on one
     /// PostgreSQL must share it.
     #[arg(long, env = "BERTH_SECRET_KEY_FILE")]
     pub secret_key_file: Option<PathBuf>,
@@ -79,7 +81,8 @@ impl Login {
 /// The stored credentials.
 pub struct RegistryLogins {
     store: Store,
-    sealer: sealed::Sealer,
+    /// Shared with what else keeps secrets (alert channels): one key, loaded once.
+    sealer: std::sync::Arc<Sealer>,
 }
 
 impl RegistryLogins {
@@ -90,7 +93,15 @@ impl RegistryLogins {
             (Some(file), _) => sealed::Sealer::new(Some(file.clone()), false),
             (None, made) => sealed::Sealer::new(made.clone(), true),
         };
-        Self { store, sealer }
+        Self {
+            store,
+            sealer: std::sync::Arc::new(sealer),
+        }
+    }
+
+    /// The key's keeper, for other secrets Berth stores.
+    pub fn sealer(&self) -> std::sync::Arc<Sealer> {
+        self.sealer.clone()
     }
 
     /// Every registry with credentials, by name; `readable` says whether this key opens

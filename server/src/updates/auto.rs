@@ -16,7 +16,7 @@ use std::{
 };
 use tokio::sync::Notify;
 
-use super::window::Window;
+use crate::window::Window;
 
 /// Who an automatic update's record says asked for it.
 pub const BY: &str = "auto-update";

@@ -4,14 +4,14 @@
 //! - `name`: a reference as a registry knows it (Docker's defaults filled in).
 //! - `check`: one check of one engine (the engine asked first, the registry's API after).
 //! - `registry`: the registry's API (digest of a tag, when an image was made, tokens);
-//!   `fetch`: its HTTP requests; `pace`: a bounded rate per registry and 429's holds.
+//!   `crate::outbound`: its HTTP requests; `pace`: a bounded rate per registry and 429's holds.
 //! - `state`: what the checks found, per engine, bounded by what runs now; `seen`: when
 //!   each tag's digest was first seen, in the database.
 //! - `apply`: one container's update (`recreate`: its configuration on the new image);
 //!   `through_stack`: a compose member's, by a run of its stack; `through_service`: a
 //!   swarm service's, by the swarm's rolling update; `runs`: updates as runs Berth owns; `run_records`: their records, in the database.
 //! - `policy`: what Berth does with an update (label, rules, default); `auto`: automatic
-//!   updates (minimum age, the clock); `window`: when they may run.
+//!   updates (minimum age, the clock); `crate::window`: when they may run.
 //!
 //! A check runs as a tracked task, so the request that asked for it may go (it is joined,
 //! not restarted, by whoever asks meanwhile); the schedule is one task that sleeps until
@@ -20,7 +20,6 @@
 mod apply;
 mod auto;
 mod check;
-mod fetch;
 mod name;
 mod pace;
 mod policy;
@@ -32,12 +31,11 @@ mod seen;
 mod state;
 mod through_service;
 mod through_stack;
-mod window;
 
+pub use crate::window::Window;
 pub use auto::Clock;
 pub use check::Scope;
 pub use name::{HUB_NAMES, ImageName};
-pub use window::Window;
 
 use crate::{
     accounts::now_ms,

@@ -80,7 +80,7 @@ impl ImageName {
             Some(v6) => v6.split(']').next().unwrap_or_default(),
             None => self.registry.split(':').next().unwrap_or_default(),
         };
-        super::fetch::is_loopback_host(host)
+        crate::outbound::is_loopback_host(host)
     }
 }
 

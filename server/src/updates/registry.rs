@@ -5,10 +5,10 @@
 //! with its `Retry-After`. Every value in a URL here has passed the reference grammar.
 
 use super::{
-    fetch::{self, Answer, Url},
     name::ImageName,
     pace::{Pacer, retry_after},
 };
+use crate::outbound::{self as fetch, Answer, Url};
 use crate::registry_logins::Login;
 use app::refs::is_digest;
 use hyper::{Method, StatusCode, header};

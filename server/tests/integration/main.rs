@@ -3,6 +3,7 @@
 
 mod accounts;
 mod actions;
+mod alerts;
 mod auto_updates;
 mod cli;
 mod common;

@@ -6,10 +6,12 @@
 //! services, read and changed;
 //! [`updates`]: image updates found and checked;
 //! [`registries`]: credentials for private registries (admins);
+//! [`alerts`]: alert channels, rules and history;
 //! [`signin`]: `/api/auth/*`; [`accounts`]: `/api/users`, `/api/tokens`, `/api/audit`.
 
 pub mod accounts;
 pub mod actions;
+pub mod alerts;
 pub mod mount;
 pub mod objects;
 pub mod registries;
@@ -60,8 +62,8 @@ pub fn routes(
         .read(container_stats)
         .read(projects)
         .read(project);
-    let api = registries::routes(updates::routes(swarm::routes(stacks::routes(
-        objects::routes(actions::routes(accounts::routes(api))),
+    let api = alerts::routes(registries::routes(updates::routes(swarm::routes(
+        stacks::routes(objects::routes(actions::routes(accounts::routes(api)))),
     ))));
     let (router, reads) = api.finish(engines, stacks, updates);
     let router = router

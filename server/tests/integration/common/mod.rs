@@ -1,7 +1,7 @@
 //! Test harness: a Berth server in-process on a loopback port, and containers on the real
 //! engine that are removed when their guard drops, even when the test panics. One file per
 //! fixture: `server`, `docker`, `engines` (private engines and sshd), `ws`, `process`,
-//! `postgres`, `data_dir`; `json` looks into the API's answers.
+//! `postgres`, `data_dir`, `receiver` (a webhook's); `json` looks into the API's answers.
 
 mod data_dir;
 mod docker;
@@ -9,6 +9,7 @@ mod engines;
 mod json;
 mod postgres;
 mod process;
+mod receiver;
 mod server;
 mod ws;
 
@@ -18,6 +19,7 @@ pub use engines::*;
 pub use json::*;
 pub use postgres::*;
 pub use process::*;
+pub use receiver::*;
 pub use server::*;
 pub use ws::*;
 

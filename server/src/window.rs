@@ -1,4 +1,5 @@
-//! The update window (`--update-window`): when automatic updates may run, as days of the
+//! A window of time (`--update-window`: when automatic updates may run; an alert rule's
+//! mute): when it is open, as days of the
 //! week and a time of day in the server's time zone (`TZ`, else `/etc/localtime`; UTC in
 //! a container that has neither). `mon-fri 02:00-05:00`, `sat,sun 22:00-06:00` (past
 //! midnight: the night that begins on those days), `03:00-04:00` (every day).
@@ -25,9 +26,7 @@ impl Window {
     /// (`mon-fri`, `sat,sun`, `mon,wed-fri`); none means every day.
     pub fn parse(text: &str) -> Result<Self, String> {
         let bad = |why: &str| {
-            format!(
-                "update window {text:?}: {why} (expected like `mon-fri 02:00-05:00` or `03:00-04:00`)"
-            )
+            format!("window {text:?}: {why} (expected like `mon-fri 02:00-05:00` or `03:00-04:00`)")
         };
         let text = text.trim();
         let (days_text, times) = match text.rsplit_once(' ') {
@@ -177,7 +176,7 @@ mod tests {
             "01:00-01:60",
         ] {
             let e = Window::parse(bad).unwrap_err();
-            assert!(e.contains("update window"), "{bad}: {e}");
+            assert!(e.contains("window"), "{bad}: {e}");
         }
     }
 

@@ -1,5 +1,5 @@
-//! The few HTTP requests Berth makes to registries itself (when the engine cannot answer
-//! for one): one connection per request, plain HTTP for loopback registries and TLS against
+//! The few HTTP requests Berth makes itself (to registries when the engine cannot answer
+//! for one, and alerts' webhooks): one connection per request, plain HTTP for loopback registries and TLS against
 //! the system's roots otherwise, a deadline on the whole exchange and a bound on the body.
 //! The connection is driven inside the request's own future, so nothing outlives it. A
 //! redirect is followed only where it cannot lower the request: never from HTTPS to HTTP,
@@ -7,7 +7,7 @@
 //! `Authorization` header only to the same scheme, host and port.
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Empty, Limited};
+use http_body_util::{BodyExt, Full, Limited};
 use hyper::{HeaderMap, Method, Request, StatusCode, header};
 use hyper_util::rt::TokioIo;
 use rustls::pki_types::{CertificateDer, ServerName, pem::PemObject};
@@ -24,7 +24,7 @@ const MAX_BODY: usize = 4 * 1024 * 1024;
 const MAX_REDIRECTS: usize = 3;
 
 /// An absolute `http(s)://host[:port]/path?query` URL.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Url {
     pub tls: bool,
     /// As written, brackets around IPv6 kept (for the `Host` header).
@@ -32,6 +32,17 @@ pub struct Url {
     pub port: u16,
     /// `/` at least.
     pub path: String,
+}
+
+/// Without its path and query: a webhook's hold its token.
+impl std::fmt::Debug for Url {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Url")
+            .field("tls", &self.tls)
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Url {
@@ -75,7 +86,7 @@ impl Url {
     }
 
     /// `Host:` as HTTP wants it (the port only when it is not the scheme's).
-    fn host_header(&self) -> String {
+    pub fn host_header(&self) -> String {
         match (self.tls, self.port) {
             (true, 443) | (false, 80) => self.host.clone(),
             _ => format!("{}:{}", self.host, self.port),
@@ -118,9 +129,10 @@ pub async fn send(
     let mut url = url.clone();
     let mut headers = headers.to_vec();
     for _ in 0..=MAX_REDIRECTS {
-        let answer = tokio::time::timeout(DEADLINE, once(method.clone(), &url, &headers))
-            .await
-            .map_err(|_| format!("{} did not answer within {DEADLINE:?}", url.host))??;
+        let answer =
+            tokio::time::timeout(DEADLINE, once(method.clone(), &url, &headers, Bytes::new()))
+                .await
+                .map_err(|_| format!("{} did not answer within {DEADLINE:?}", url.host))??;
         let redirect = method == Method::GET && answer.status.is_redirection();
         let Some(next) = redirect
             .then(|| answer.header(header::LOCATION).and_then(|l| url.join(l)))
@@ -143,6 +155,18 @@ pub async fn send(
         "{} redirected more than {MAX_REDIRECTS} times",
         url.host
     ))
+}
+
+/// One POST of `body`, redirects not followed (a webhook that moved says so in its
+/// status). `Err` says what failed in words a user can act on.
+pub async fn post(
+    url: &Url,
+    headers: &[(header::HeaderName, String)],
+    body: Bytes,
+) -> Result<Answer, String> {
+    tokio::time::timeout(DEADLINE, once(Method::POST, url, headers, body))
+        .await
+        .map_err(|_| format!("{} did not answer within {DEADLINE:?}", url.host))?
 }
 
 /// Whether a redirect from `from` to `to` keeps what the request was allowed to reach.
@@ -220,6 +244,7 @@ async fn once(
     method: Method,
     url: &Url,
     headers: &[(header::HeaderName, String)],
+    body: Bytes,
 ) -> Result<Answer, String> {
     let (host, port) = url.address();
     let tcp = crate::docker::dial::tcp(&format!("{}:{port}", url.host))
@@ -237,7 +262,7 @@ async fn once(
         request = request.header(name, value);
     }
     let request = request
-        .body(Empty::<Bytes>::new())
+        .body(Full::new(body))
         .map_err(|e| format!("a request Berth cannot write: {e}"))?;
     match url.tls {
         false => exchange(TokioIo::new(tcp), request).await,
@@ -255,7 +280,7 @@ async fn once(
 }
 
 /// Sends `request` on `io` and reads the whole answer, driving the connection alongside.
-async fn exchange<T>(io: TokioIo<T>, request: Request<Empty<Bytes>>) -> Result<Answer, String>
+async fn exchange<T>(io: TokioIo<T>, request: Request<Full<Bytes>>) -> Result<Answer, String>
 where
     T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
 {

@@ -1,0 +1,673 @@
+//! Deciding, for one engine, which of its events and outages fire which rules: pure state
+//! (no clock, no I/O; the caller passes the time), so every rule's logic is tested here
+//! without an engine. Per rule and container it keeps whether the alert is firing, when it
+//! was last sent (the cooldown) and, for restart loops, the recent deaths; a container's
+//! entries go when it is destroyed, a rule's when it is removed.
+
+use super::{facts::Facts, select::Compiled, select::Subject};
+use crate::window::Window;
+use app::{
+    frames::EngineEvent,
+    model::{AlertState, Rule, Trigger},
+};
+use std::{
+    collections::{HashMap, VecDeque},
+    sync::Arc,
+};
+
+/// A rule ready to judge with: its selector compiled, its windows parsed.
+#[derive(Debug)]
+pub struct Armed {
+    pub rule: Rule,
+    pub select: Compiled,
+    pub windows: Vec<Window>,
+}
+
+impl Armed {
+    pub fn muted(&self, now: i64) -> bool {
+        self.rule
+            .rule
+            .mute
+            .until_ms
+            .is_some_and(|until| now < until)
+            || self.windows.iter().any(|w| w.contains(now))
+    }
+
+    /// Whether it reads container events (every trigger but an engine's outage).
+    pub fn reads_events(&self) -> bool {
+        !matches!(self.rule.rule.when, Trigger::EngineDown { .. })
+    }
+}
+
+/// An alert to keep and send.
+#[derive(Debug)]
+pub struct Fired {
+    pub rule_id: i64,
+    pub channels: Vec<i64>,
+    pub facts: Facts,
+}
+
+/// What is remembered of one rule and one container (or the engine).
+#[derive(Debug, Default)]
+struct Track {
+    firing: bool,
+    last_sent: Option<i64>,
+    /// Deaths within a restart rule's window, oldest first.
+    deaths: VecDeque<i64>,
+    /// An outage rule has decided this outage (fired, or held back by a mute or its
+    /// cooldown): nothing more until the engine answers again.
+    decided: bool,
+    /// The container as last seen, for the resolved message.
+    subject: Subject,
+}
+
+/// One engine's judge.
+pub struct Judge {
+    engine: String,
+    /// By rule id and container id ("" for the engine).
+    tracks: HashMap<(i64, String), Track>,
+    /// Containers' health as their last `health_status` said.
+    health: HashMap<String, String>,
+    /// Since when the engine does not answer, and why.
+    down: Option<(i64, String)>,
+    /// The version (`updated_ms`) of each rule the entries were made with.
+    versions: HashMap<i64, i64>,
+    /// Events since entries no longer needed were last forgotten.
+    since_sweep: u32,
+}
+
+/// Events between two sweeps of entries no longer needed (a `destroy` can be missed).
+const SWEEP_EVERY: u32 = 1024;
+
+impl Judge {
+    pub fn new(engine: &str) -> Self {
+        Self {
+            engine: engine.to_string(),
+            tracks: HashMap::new(),
+            health: HashMap::new(),
+            down: None,
+            versions: HashMap::new(),
+            since_sweep: 0,
+        }
+    }
+
+    /// Entries remembered, for the tests of what is freed.
+    #[cfg(test)]
+    fn remembered(&self) -> usize {
+        self.tracks.len() + self.health.len()
+    }
+
+    /// Forgets what rules no longer in `rules`, or changed since, remembered.
+    pub fn keep_rules(&mut self, rules: &[Arc<Armed>]) {
+        let versions: HashMap<i64, i64> = rules
+            .iter()
+            .map(|a| (a.rule.id, a.rule.updated_ms))
+            .collect();
+        let old = std::mem::replace(&mut self.versions, versions);
+        let versions = &self.versions;
+        self.tracks
+            .retain(|(id, _), _| versions.get(id).is_some_and(|v| old.get(id) == Some(v)));
+    }
+
+    /// Forgets the entries that decide nothing any more: not firing, no deaths in a
+    /// window, past their cooldown; and every health (events tell it again). For when
+    /// events may have been missed, and every [`SWEEP_EVERY`] events.
+    pub fn forget_idle(&mut self, rules: &[Arc<Armed>], now: i64) {
+        self.since_sweep = 0;
+        self.health.clear();
+        self.tracks.retain(|(id, _), track| {
+            let cooldown = rules
+                .iter()
+                .find(|a| a.rule.id == *id)
+                .map_or(0, |a| cooldown_ms(a));
+            track.firing
+                || track.decided
+                || !track.deaths.is_empty()
+                || track.last_sent.is_some_and(|last| now < last + cooldown)
+        });
+    }
+
+    /// A container's event.
+    pub fn event(&mut self, rules: &[Arc<Armed>], event: &EngineEvent, now: i64) -> Vec<Fired> {
+        self.since_sweep += 1;
+        if self.since_sweep >= SWEEP_EVERY {
+            let health = std::mem::take(&mut self.health);
+            self.forget_idle(rules, now);
+            self.health = health;
+        }
+        let action = event.action.as_str();
+        if action == "destroy" {
+            self.tracks.retain(|(_, id), _| id != &event.id);
+            self.health.remove(&event.id);
+            return Vec::new();
+        }
+        if let Some(health) = action.strip_prefix("health_status: ") {
+            self.health.insert(event.id.clone(), health.to_string());
+        }
+        let subject = self.subject(event);
+        let mut fired = Vec::new();
+        for armed in rules.iter().filter(|a| a.reads_events()) {
+            if !armed.select.matches(&subject) {
+                continue;
+            }
+            let key = (armed.rule.id, event.id.clone());
+            match (&armed.rule.rule.when, action) {
+                (Trigger::Exit { ignore }, "die") => {
+                    let code = exit_code(event);
+                    if !ignore.contains(&code) {
+                        let facts = exit_facts(armed, &subject, code, now);
+                        fired.extend(self.fire(armed, key, &subject, facts, now));
+                    }
+                }
+                (Trigger::Oom {}, "oom") => {
+                    let facts = said(
+                        armed,
+                        &subject,
+                        "oom",
+                        now,
+                        format!("{} ran out of memory", subject.name),
+                        format!(
+                            "The kernel killed a process of {} ({}) on {}: it reached its memory limit.",
+                            subject.name, subject.image, subject.engine
+                        ),
+                    );
+                    fired.extend(self.fire(armed, key, &subject, facts, now));
+                }
+                (Trigger::Unhealthy {}, "health_status: unhealthy") => {
+                    let facts = said(
+                        armed,
+                        &subject,
+                        "unhealthy",
+                        now,
+                        format!("{} is unhealthy", subject.name),
+                        format!(
+                            "The health check of {} ({}) on {} fails.",
+                            subject.name, subject.image, subject.engine
+                        ),
+                    );
+                    fired.extend(self.fire(armed, key, &subject, facts, now));
+                }
+                (Trigger::Restarts { count, minutes }, "die") => {
+                    let window = i64::from(*minutes) * 60_000;
+                    let track = self.tracks.entry(key.clone()).or_default();
+                    track.deaths.push_back(now);
+                    while track.deaths.front().is_some_and(|&t| t <= now - window) {
+                        track.deaths.pop_front();
+                    }
+                    // Only what the rule needs is kept: one more than the count.
+                    while track.deaths.len() > *count as usize + 1 {
+                        track.deaths.pop_front();
+                    }
+                    if track.deaths.len() > *count as usize {
+                        let facts = said(
+                            armed,
+                            &subject,
+                            "restarts",
+                            now,
+                            format!("{} is restarting over and over", subject.name),
+                            format!(
+                                "{} ({}) on {} died {} times in {minutes} min.",
+                                subject.name,
+                                subject.image,
+                                subject.engine,
+                                track.deaths.len()
+                            ),
+                        );
+                        fired.extend(self.fire(armed, key, &subject, facts, now));
+                    }
+                }
+                (Trigger::Exit { .. } | Trigger::Oom {}, "start")
+                | (Trigger::Unhealthy {}, "health_status: healthy") => {
+                    let words = match armed.rule.rule.when {
+                        Trigger::Unhealthy {} => "is healthy again",
+                        _ => "runs again",
+                    };
+                    fired.extend(self.clear(armed, &key, now, words));
+                }
+                _ => {}
+            }
+        }
+        fired
+    }
+
+    /// The engine's reachability now (`error` when down).
+    pub fn engine(&mut self, rules: &[Arc<Armed>], error: Option<String>, now: i64) -> Vec<Fired> {
+        match (error, &self.down) {
+            (Some(error), None) => {
+                self.down = Some((now, error));
+                Vec::new()
+            }
+            (Some(error), Some((since, _))) => {
+                self.down = Some((*since, error));
+                Vec::new()
+            }
+            (None, None) => Vec::new(),
+            (None, Some(_)) => {
+                self.down = None;
+                for ((_, container), track) in self.tracks.iter_mut() {
+                    if container.is_empty() {
+                        track.decided = false;
+                    }
+                }
+                let engine_rules = rules.iter().filter(|a| !a.reads_events());
+                let mut fired = Vec::new();
+                for armed in engine_rules {
+                    let key = (armed.rule.id, String::new());
+                    fired.extend(self.clear(armed, &key, now, "answers again"));
+                }
+                fired
+            }
+        }
+    }
+
+    /// What time alone decides: an outage long enough, a restart loop that calmed down.
+    pub fn tick(&mut self, rules: &[Arc<Armed>], now: i64) -> Vec<Fired> {
+        let mut fired = Vec::new();
+        for armed in rules {
+            match &armed.rule.rule.when {
+                Trigger::EngineDown { seconds } => {
+                    let Some((since, error)) = self.down.clone() else {
+                        continue;
+                    };
+                    let key = (armed.rule.id, String::new());
+                    let decided = self.tracks.get(&key).is_some_and(|t| t.decided);
+                    if decided || now < since + i64::from(*seconds) * 1000 {
+                        continue;
+                    }
+                    self.tracks.entry(key.clone()).or_default().decided = true;
+                    let subject = Subject {
+                        engine: self.engine.clone(),
+                        ..Default::default()
+                    };
+                    let facts = said(
+                        armed,
+                        &subject,
+                        "engine_down",
+                        now,
+                        format!("engine {} is unreachable", self.engine),
+                        format!(
+                            "Berth has not reached the Docker engine {} for {} s: {error}",
+                            self.engine,
+                            (now - since) / 1000
+                        ),
+                    );
+                    fired.extend(self.fire(armed, key, &subject, facts, now));
+                }
+                Trigger::Restarts { minutes, .. } => {
+                    let window = i64::from(*minutes) * 60_000;
+                    let calm: Vec<(i64, String)> = self
+                        .tracks
+                        .iter_mut()
+                        .filter(|((id, _), _)| *id == armed.rule.id)
+                        .filter_map(|(key, track)| {
+                            while track.deaths.front().is_some_and(|&t| t <= now - window) {
+                                track.deaths.pop_front();
+                            }
+                            (track.firing && track.deaths.is_empty()).then(|| key.clone())
+                        })
+                        .collect();
+                    for key in calm {
+                        fired.extend(self.clear(armed, &key, now, "stopped restarting"));
+                    }
+                }
+                _ => {}
+            }
+        }
+        fired
+    }
+
+    /// When [`Self::tick`] has something to decide next (unix ms).
+    pub fn next_tick(&self, rules: &[Arc<Armed>]) -> Option<i64> {
+        rules
+            .iter()
+            .filter_map(|armed| match &armed.rule.rule.when {
+                Trigger::EngineDown { seconds } => {
+                    let (since, _) = self.down.as_ref()?;
+                    let key = (armed.rule.id, String::new());
+                    let decided = self.tracks.get(&key).is_some_and(|t| t.decided);
+                    (!decided).then_some(since + i64::from(*seconds) * 1000)
+                }
+                Trigger::Restarts { minutes, .. } => self
+                    .tracks
+                    .iter()
+                    .filter(|((id, _), t)| *id == armed.rule.id && t.firing)
+                    .filter_map(|(_, t)| t.deaths.back())
+                    .map(|last| last + i64::from(*minutes) * 60_000)
+                    .min(),
+                _ => None,
+            })
+            .min()
+    }
+
+    fn subject(&self, event: &EngineEvent) -> Subject {
+        let mut labels: HashMap<String, String> = event
+            .attributes
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        // What Docker adds beside the labels.
+        let name = labels.remove("name").unwrap_or_default();
+        let image = labels.remove("image").unwrap_or_default();
+        for key in ["exitCode", "signal", "execDuration"] {
+            labels.remove(key);
+        }
+        let state = match event.action.as_str() {
+            "die" | "stop" | "kill" => "exited",
+            "create" => "created",
+            "pause" => "paused",
+            _ => "running",
+        };
+        Subject {
+            engine: self.engine.clone(),
+            id: event.id.clone(),
+            name,
+            image,
+            labels,
+            state: state.to_string(),
+            health: self.health.get(&event.id).cloned().unwrap_or_default(),
+        }
+    }
+
+    /// Fires unless muted or within the cooldown of the last one sent.
+    fn fire(
+        &mut self,
+        armed: &Armed,
+        key: (i64, String),
+        subject: &Subject,
+        facts: Facts,
+        now: i64,
+    ) -> Option<Fired> {
+        if armed.muted(now) {
+            return None;
+        }
+        let cooldown = cooldown_ms(armed);
+        let track = self.tracks.entry(key).or_default();
+        if track.last_sent.is_some_and(|last| now < last + cooldown) {
+            return None;
+        }
+        track.firing = true;
+        track.last_sent = Some(now);
+        track.subject = subject.clone();
+        Some(Fired {
+            rule_id: armed.rule.id,
+            channels: armed.rule.rule.channels.clone(),
+            facts,
+        })
+    }
+
+    /// Clears a firing alert; says so when the rule asks for it and is not muted.
+    fn clear(
+        &mut self,
+        armed: &Armed,
+        key: &(i64, String),
+        now: i64,
+        words: &str,
+    ) -> Option<Fired> {
+        let track = self.tracks.get_mut(key).filter(|t| t.firing)?;
+        track.firing = false;
+        if !armed.rule.rule.resolved || armed.muted(now) {
+            return None;
+        }
+        let subject = track.subject.clone();
+        let who = match subject.name.is_empty() {
+            true => format!("engine {}", self.engine),
+            false => subject.name.clone(),
+        };
+        let mut facts = said(
+            armed,
+            &subject,
+            "resolved",
+            now,
+            format!("{who} {words}"),
+            format!("Resolved: {who} {words} ({}).", armed.rule.rule.name),
+        );
+        facts.state = AlertState::Resolved;
+        Some(Fired {
+            rule_id: armed.rule.id,
+            channels: armed.rule.rule.channels.clone(),
+            facts,
+        })
+    }
+}
+
+/// A rule's cooldown in ms (at most 7 days, as rules are checked).
+fn cooldown_ms(armed: &Armed) -> i64 {
+    armed.rule.rule.cooldown_secs.min(7 * 86_400) as i64 * 1000
+}
+
+fn exit_code(event: &EngineEvent) -> i64 {
+    event
+        .attributes
+        .get("exitCode")
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(-1)
+}
+
+fn exit_facts(armed: &Armed, subject: &Subject, code: i64, now: i64) -> Facts {
+    let mut facts = said(
+        armed,
+        subject,
+        "exit",
+        now,
+        format!("{} exited with code {code}", subject.name),
+        format!(
+            "The container {} ({}) on {} exited with code {code}.",
+            subject.name, subject.image, subject.engine
+        ),
+    );
+    facts.exit_code = Some(code);
+    facts
+}
+
+fn said(
+    armed: &Armed,
+    subject: &Subject,
+    event: &str,
+    now: i64,
+    title: String,
+    message: String,
+) -> Facts {
+    Facts::of(&armed.rule.rule.name, subject, event, now).said(title, message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use app::model::{Mute, NewRule, Selector};
+    use std::collections::BTreeMap;
+
+    fn armed(id: i64, when: Trigger, f: impl FnOnce(&mut NewRule)) -> Arc<Armed> {
+        let mut rule = NewRule {
+            name: format!("rule {id}"),
+            enabled: true,
+            select: Selector::default(),
+            when,
+            channels: vec![1],
+            cooldown_secs: 0,
+            resolved: true,
+            mute: Mute::default(),
+        };
+        f(&mut rule);
+        Arc::new(Armed {
+            select: Compiled::new(&rule.select).unwrap(),
+            windows: Vec::new(),
+            rule: Rule {
+                id,
+                rule,
+                author: "t".into(),
+                updated_ms: 0,
+            },
+        })
+    }
+
+    fn event(id: &str, action: &str, extra: &[(&str, &str)]) -> EngineEvent {
+        let mut attributes = BTreeMap::from([
+            ("name".to_string(), format!("c-{id}")),
+            ("image".to_string(), "busybox".to_string()),
+        ]);
+        attributes.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        EngineEvent {
+            kind: "container".into(),
+            action: action.into(),
+            id: id.into(),
+            attributes,
+            time_nano: 0,
+        }
+    }
+
+    fn die(id: &str, code: &str) -> EngineEvent {
+        event(id, "die", &[("exitCode", code)])
+    }
+
+    #[test]
+    fn an_exit_outside_the_list_fires_and_a_start_resolves() {
+        let rules = vec![armed(
+            1,
+            Trigger::Exit {
+                ignore: Trigger::usual_exits(),
+            },
+            |_| {},
+        )];
+        let mut judge = Judge::new("local");
+        assert!(judge.event(&rules, &die("a", "0"), 1).is_empty());
+        assert!(judge.event(&rules, &die("a", "143"), 2).is_empty());
+        let fired = judge.event(&rules, &die("a", "1"), 3);
+        assert_eq!(fired.len(), 1);
+        let facts = &fired[0].facts;
+        assert_eq!(facts.exit_code, Some(1));
+        assert!(
+            facts.title.contains("c-a") && facts.title.contains("code 1"),
+            "{facts:?}"
+        );
+        let resolved = judge.event(&rules, &event("a", "start", &[]), 4);
+        assert_eq!(resolved[0].facts.state, AlertState::Resolved);
+        // Resolved once only.
+        assert!(judge.event(&rules, &event("a", "start", &[]), 5).is_empty());
+        judge.event(&rules, &event("a", "destroy", &[]), 6);
+        assert_eq!(judge.remembered(), 0);
+    }
+
+    #[test]
+    fn the_cooldown_holds_repeats_back_per_container() {
+        let rules = vec![armed(1, Trigger::Exit { ignore: vec![] }, |r| {
+            r.cooldown_secs = 60
+        })];
+        let mut judge = Judge::new("local");
+        assert_eq!(judge.event(&rules, &die("a", "1"), 0).len(), 1);
+        assert!(judge.event(&rules, &die("a", "1"), 59_999).is_empty());
+        assert_eq!(judge.event(&rules, &die("b", "1"), 59_999).len(), 1);
+        assert_eq!(judge.event(&rules, &die("a", "1"), 60_000).len(), 1);
+    }
+
+    #[test]
+    fn muted_rules_say_nothing() {
+        let rules = vec![armed(1, Trigger::Exit { ignore: vec![] }, |r| {
+            r.mute.until_ms = Some(1000)
+        })];
+        let mut judge = Judge::new("local");
+        assert!(judge.event(&rules, &die("a", "1"), 999).is_empty());
+        assert_eq!(judge.event(&rules, &die("a", "1"), 1000).len(), 1);
+    }
+
+    #[test]
+    fn a_restart_loop_fires_past_its_count_and_calms_down_after_its_window() {
+        let rules = vec![armed(
+            1,
+            Trigger::Restarts {
+                count: 2,
+                minutes: 1,
+            },
+            |_| {},
+        )];
+        let mut judge = Judge::new("local");
+        assert!(judge.event(&rules, &die("a", "1"), 0).is_empty());
+        assert!(judge.event(&rules, &die("a", "1"), 1000).is_empty());
+        let fired = judge.event(&rules, &die("a", "1"), 2000);
+        assert_eq!(fired.len(), 1);
+        assert!(fired[0].facts.message.contains("3 times"), "{:?}", fired[0]);
+        assert_eq!(judge.next_tick(&rules), Some(62_000));
+        assert!(judge.tick(&rules, 61_999).is_empty());
+        let calm = judge.tick(&rules, 62_000);
+        assert_eq!(calm[0].facts.state, AlertState::Resolved);
+        assert_eq!(judge.next_tick(&rules), None);
+    }
+
+    #[test]
+    fn an_outage_fires_after_its_seconds_and_resolves_when_the_engine_answers() {
+        let rules = vec![armed(1, Trigger::EngineDown { seconds: 5 }, |_| {})];
+        let mut judge = Judge::new("remote");
+        assert!(judge.engine(&rules, Some("refused".into()), 0).is_empty());
+        assert_eq!(judge.next_tick(&rules), Some(5000));
+        assert!(judge.tick(&rules, 4999).is_empty());
+        let fired = judge.tick(&rules, 5000);
+        assert!(fired[0].facts.message.contains("refused"), "{fired:?}");
+        assert!(judge.tick(&rules, 9000).is_empty());
+        let back = judge.engine(&rules, None, 10_000);
+        assert_eq!(back[0].facts.state, AlertState::Resolved);
+        assert!(back[0].facts.title.contains("engine remote answers again"));
+    }
+
+    #[test]
+    fn an_outage_held_back_by_a_mute_is_decided_once_and_never_spins() {
+        let rules = vec![armed(1, Trigger::EngineDown { seconds: 5 }, |r| {
+            r.mute.until_ms = Some(60_000)
+        })];
+        let mut judge = Judge::new("remote");
+        judge.engine(&rules, Some("refused".into()), 0);
+        assert!(judge.tick(&rules, 5000).is_empty());
+        assert_eq!(judge.next_tick(&rules), None, "nothing more to decide");
+        judge.engine(&rules, None, 6000);
+        judge.engine(&rules, Some("refused".into()), 70_000);
+        assert_eq!(
+            judge.next_tick(&rules),
+            Some(75_000),
+            "a new outage is timed again"
+        );
+        assert_eq!(judge.tick(&rules, 75_000).len(), 1);
+    }
+
+    #[test]
+    fn a_changed_rule_starts_afresh_and_idle_entries_are_forgotten() {
+        let rules = vec![armed(1, Trigger::Exit { ignore: vec![] }, |r| {
+            r.cooldown_secs = 60
+        })];
+        let mut judge = Judge::new("local");
+        judge.keep_rules(&rules);
+        assert_eq!(judge.event(&rules, &die("a", "1"), 0).len(), 1);
+        assert!(judge.event(&rules, &die("a", "1"), 1).is_empty());
+        let mut changed = armed(1, Trigger::Exit { ignore: vec![] }, |r| {
+            r.cooldown_secs = 60
+        });
+        Arc::get_mut(&mut changed).unwrap().rule.updated_ms = 5;
+        let rules = vec![changed];
+        judge.keep_rules(&rules);
+        assert_eq!(
+            judge.event(&rules, &die("a", "1"), 2).len(),
+            1,
+            "a new rule's cooldown"
+        );
+        judge.event(&rules, &event("a", "start", &[]), 3);
+        judge.forget_idle(&rules, 59_000);
+        assert_eq!(judge.remembered(), 1, "within its cooldown");
+        judge.forget_idle(&rules, 62_002);
+        assert_eq!(judge.remembered(), 0);
+    }
+
+    #[test]
+    fn oom_and_health_follow_their_events_for_selected_containers_only() {
+        let rules = vec![
+            armed(1, Trigger::Oom {}, |r| r.select.names = vec!["c-a".into()]),
+            armed(2, Trigger::Unhealthy {}, |_| {}),
+        ];
+        let mut judge = Judge::new("local");
+        assert!(judge.event(&rules, &event("b", "oom", &[]), 0).is_empty());
+        assert_eq!(judge.event(&rules, &event("a", "oom", &[]), 0).len(), 1);
+        let sick = judge.event(&rules, &event("b", "health_status: unhealthy", &[]), 1);
+        assert_eq!(sick[0].rule_id, 2);
+        let well = judge.event(&rules, &event("b", "health_status: healthy", &[]), 2);
+        assert_eq!(well[0].facts.state, AlertState::Resolved);
+        judge.keep_rules(&[]);
+        judge.event(&rules, &event("b", "destroy", &[]), 3);
+        assert_eq!(judge.remembered(), 0);
+    }
+}
