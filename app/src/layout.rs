@@ -107,6 +107,7 @@ fn full(children: Children) -> impl IntoView {
                     <A href=move || urls::updates(&on.get())>"Updates"</A>
                     <A href=move || urls::swarm(&on.get())>"Swarm"</A>
                     <A href=urls::ALL_CONTAINERS>"All engines"</A>
+                    <A href=urls::ALERTS>"Alerts"</A>
                     <Transition fallback=|| ()>
                         {move || Suspend::new(async move {
                             me.await

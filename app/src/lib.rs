@@ -97,6 +97,7 @@ pub fn App() -> impl IntoView {
                         ssr=SsrMode::Async
                     />
                     <Route path=path!("/all/stacks") view=pages::AllStacks ssr=SsrMode::Async />
+                    <Route path=path!("/alerts") view=pages::AlertsPage ssr=SsrMode::Async />
                     <Route path=path!("/admin") view=pages::AdminUsers ssr=SsrMode::Async />
                     <Route path=path!("/admin/tokens") view=pages::AdminTokens ssr=SsrMode::Async />
                     <Route path=path!("/admin/audit") view=pages::AdminAudit ssr=SsrMode::Async />

@@ -236,6 +236,9 @@ pub fn ws_container_exec(on: &On, id: &str, exec: &crate::terminal::ExecRequest)
 pub const LOGIN: &str = "/login";
 pub const SETUP: &str = "/setup";
 
+/// Alert rules, channels and history (Berth-wide).
+pub const ALERTS: &str = "/alerts";
+
 pub const ADMIN: &str = "/admin";
 pub const ADMIN_TOKENS: &str = "/admin/tokens";
 pub const ADMIN_AUDIT: &str = "/admin/audit";

@@ -52,7 +52,7 @@ async function open(page: Page, path: string): Promise<void> {
 /** Every kind of page, on the fixtures (scripts/test.sh's); an image's page by its id (read
  * when a test asks: the fixtures exist only once the global setup has run). */
 const PAGES = () => ['/', '/containers', '/projects', '/projects/berth-e2e', '/images', '/volumes', '/networks',
-  '/disk', '/swarm', '/all/containers', '/stacks', '/all/stacks', UI_STACK_PAGE, '/stacks/berth-e2e', '/containers/berth-e2e-solo', '/containers/berth-e2e-ticker?tab=logs',
+  '/disk', '/swarm', '/all/containers', '/stacks', '/all/stacks', '/alerts', UI_STACK_PAGE, '/stacks/berth-e2e', '/containers/berth-e2e-solo', '/containers/berth-e2e-ticker?tab=logs',
   '/containers/berth-e2e-ticker?tab=stats', '/containers/berth-e2e-solo?tab=terminal', '/engines/local',
   `/images/${execFileSync('docker', ['image', 'inspect', '--format', '{{.Id}}', IMAGE], { encoding: 'utf8' }).trim()}`];
 

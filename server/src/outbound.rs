@@ -311,25 +311,9 @@ where
 
 /// The system's roots (Debian's bundle, or `SSL_CERT_FILE`), read once.
 static TLS: LazyLock<Result<Arc<rustls::ClientConfig>, String>> = LazyLock::new(|| {
-    let files = std::env::var("SSL_CERT_FILE").into_iter().chain(
-        [
-            "/etc/ssl/certs/ca-certificates.crt",
-            "/etc/pki/tls/certs/ca-bundle.crt",
-            "/etc/ssl/cert.pem",
-        ]
-        .map(String::from),
-    );
     let mut roots = rustls::RootCertStore::empty();
-    for file in files {
-        let Ok(pem) = std::fs::read(&file) else {
-            continue;
-        };
-        for cert in CertificateDer::pem_slice_iter(&pem).flatten() {
-            let _ = roots.add(cert);
-        }
-        if !roots.is_empty() {
-            break;
-        }
+    for cert in system_roots() {
+        let _ = roots.add(cert.clone());
     }
     if roots.is_empty() {
         return Err(
@@ -340,6 +324,34 @@ static TLS: LazyLock<Result<Arc<rustls::ClientConfig>, String>> = LazyLock::new(
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 });
+
+/// The system's CA certificates (Debian's bundle, or `SSL_CERT_FILE`), read once: what
+/// Berth checks a registry's, a webhook's or a mail server's TLS against.
+pub fn system_roots() -> &'static [CertificateDer<'static>] {
+    static ROOTS: LazyLock<Vec<CertificateDer<'static>>> = LazyLock::new(read_roots);
+    &ROOTS
+}
+
+fn read_roots() -> Vec<CertificateDer<'static>> {
+    let files = std::env::var("SSL_CERT_FILE").into_iter().chain(
+        [
+            "/etc/ssl/certs/ca-certificates.crt",
+            "/etc/pki/tls/certs/ca-bundle.crt",
+            "/etc/ssl/cert.pem",
+        ]
+        .map(String::from),
+    );
+    for file in files {
+        let Ok(pem) = std::fs::read(&file) else {
+            continue;
+        };
+        let roots: Vec<_> = CertificateDer::pem_slice_iter(&pem).flatten().collect();
+        if !roots.is_empty() {
+            return roots;
+        }
+    }
+    Vec::new()
+}
 
 #[cfg(test)]
 mod tests {

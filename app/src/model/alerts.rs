@@ -1,6 +1,7 @@
-//! Alerts: rules that watch containers and engines, the channels that carry what they find,
-//! and the history of every alert with its deliveries. Operators write rules; admins write
-//! channels, whose secrets (a webhook's URL holds its token) never come back.
+//! Alerts: rules that watch containers and engines, the channels that carry what they find
+//! (webhooks, e-mail), and the history of every alert with its deliveries. Operators write
+//! rules; admins write channels, whose secrets (a webhook's URL holds its token; a mail
+//! password) never come back.
 
 use super::EngineContainer;
 use serde::{Deserialize, Serialize};
@@ -37,6 +38,43 @@ impl Preset {
     }
 }
 
+/// How an e-mail channel talks to its server.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MailSecurity {
+    /// Plain SMTP upgraded with STARTTLS (required), port 587 by default.
+    #[default]
+    Starttls,
+    /// TLS from the first byte (SMTPS), port 465 by default.
+    Tls,
+    /// No TLS, port 25 by default: only to a server on loopback.
+    None,
+}
+
+impl MailSecurity {
+    pub const ALL: [MailSecurity; 3] = [
+        MailSecurity::Starttls,
+        MailSecurity::Tls,
+        MailSecurity::None,
+    ];
+
+    pub fn default_port(self) -> u16 {
+        match self {
+            MailSecurity::Starttls => 587,
+            MailSecurity::Tls => 465,
+            MailSecurity::None => 25,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            MailSecurity::Starttls => "STARTTLS",
+            MailSecurity::Tls => "TLS",
+            MailSecurity::None => "none (loopback only)",
+        }
+    }
+}
+
 /// How a channel delivers, as it is written (with its secrets).
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -49,6 +87,22 @@ pub enum ChannelConfig {
         preset: Preset,
         #[serde(default)]
         template: Option<String>,
+    },
+    /// A mail over SMTP from `from` to each of `to`, signed in with `username` and
+    /// `password` when given (the password is kept sealed; left out of a change, the one
+    /// kept stays).
+    Email {
+        host: String,
+        #[serde(default)]
+        port: Option<u16>,
+        #[serde(default)]
+        security: MailSecurity,
+        #[serde(default)]
+        username: Option<String>,
+        #[serde(default)]
+        password: Option<String>,
+        from: String,
+        to: Vec<String>,
     },
 }
 
@@ -74,13 +128,14 @@ impl std::fmt::Debug for NewChannel {
 pub struct Channel {
     pub id: i64,
     pub name: String,
-    /// `webhook`.
+    /// `webhook` or `email`.
     pub kind: String,
     pub preset: Preset,
     /// The body template, when not the preset's (shown to admins only: a body may hold a
     /// service's key).
     pub template: Option<String>,
-    /// The scheme and host (`https://hooks.slack.com/…`): enough to tell channels apart.
+    /// Where it goes, without secrets: a webhook's scheme and host
+    /// (`https://hooks.slack.com/…`), a mail server and its recipients.
     pub target: String,
     /// Berth's key opens its secrets (false: sealed with another key; it cannot send).
     pub readable: bool,
@@ -273,11 +328,25 @@ pub struct HistoryQuery {
     pub limit: Option<u32>,
 }
 
+/// `GET /api/alerts/preview`'s query: `select`, a [`Selector`] as JSON.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PreviewQuery {
+    pub select: String,
+}
+
+impl PreviewQuery {
+    pub fn of(selector: &Selector) -> Self {
+        Self {
+            select: serde_json::to_string(selector).unwrap_or_default(),
+        }
+    }
+}
+
 /// What a channel's test message met.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TestResult {
     pub delivered: bool,
-    /// The receiver's HTTP status, when it answered.
+    /// The receiver's status when it answered: HTTP's, or the SMTP server's reply code.
     pub status: Option<u16>,
     /// Its answer's first KiB, or why nothing was delivered.
     pub answer: String,
@@ -306,8 +375,8 @@ crate::endpoints! {
     /// Removes a rule: what it watched is freed; its alerts stay in the history.
     DELETE "/api/alerts/rules/{id}" OPERATOR => RemoveRule { id: i64 } -> () = 204;
     /// The containers a selector matches now, on every engine that answers (for whoever
-    /// writes rules).
-    POST "/api/alerts/preview" OPERATOR => PreviewSelector {} body(Selector)
+    /// writes rules). A GET, so a page's preview is aborted when a newer one replaces it.
+    GET "/api/alerts/preview" OPERATOR => PreviewSelector {} query(PreviewQuery)
         -> Vec<EngineContainer>;
     /// Alerts fired, newest first, with their deliveries.
     GET "/api/alerts/history" VIEWER => ListAlerts {} query(HistoryQuery) -> Vec<AlertRecord>;

@@ -1,6 +1,7 @@
 //! One module per page.
 
 mod admin;
+mod alerts;
 mod all_containers;
 mod container;
 mod container_actions;
@@ -30,6 +31,7 @@ mod update_history;
 mod update_section;
 
 pub use admin::{AdminAudit, AdminTokens, AdminUsers};
+pub use alerts::AlertsPage;
 pub use all_containers::AllContainers;
 pub use container::ContainerPage;
 pub use containers::ContainerList;

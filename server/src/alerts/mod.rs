@@ -8,7 +8,8 @@
 //!   reachability.
 //! - `records`: channels, rules, alerts and deliveries in the database; `outbox`: the task
 //!   that sends what is pending, per channel in order, with backoff, across restarts.
-//! - `channel`: a channel checked, sealed, shown and sent through; `webhook`: its request.
+//! - `channel`: a channel checked, sealed, shown and sent through; `webhook`: an HTTP
+//!   POST from a template; `email`: a mail over SMTP.
 //!
 //! An alert is written (with a pending delivery per channel) before anything is sent; the
 //! outbox is woken, sends, and records the outcome. Rules are read from the database at
@@ -16,6 +17,7 @@
 //! restart).
 
 mod channel;
+mod email;
 mod facts;
 mod judge;
 mod outbox;
@@ -326,17 +328,16 @@ impl Alerts {
     pub async fn create_channel(&self, new: &NewChannel) -> Result<Channel, Error> {
         let records = &self.shared.records;
         // Checked before an id is taken: a refused channel uses none.
-        channel::row(&self.shared.sealer, 0, new)?;
+        channel::row(&self.shared.sealer, 0, new, None)?;
         let id = records.next_channel_id().await?;
-        let row = channel::row(&self.shared.sealer, id, new)?;
+        let row = channel::row(&self.shared.sealer, id, new, None)?;
         records.put_channel(&row, true).await?;
         Ok(channel::shown(&self.shared.sealer, &row, 0))
     }
 
     pub async fn update_channel(&self, id: i64, new: &NewChannel) -> Result<Channel, Error> {
         let old = self.shared.records.channel(id).await?;
-        let mut row = channel::row(&self.shared.sealer, id, new)?;
-        row.dropped = old.dropped;
+        let row = channel::row(&self.shared.sealer, id, new, Some(&old))?;
         self.shared.records.put_channel(&row, false).await?;
         // Messages that waited for a channel that was wrong are tried at once.
         self.shared.wake.notify_one();

@@ -68,6 +68,7 @@ const TABLE: &[(&str, &str, Access, Kind)] = &[
     ("GET", "{on}/stacks", VIEWER, Kind::Page),
     ("GET", "{on}/stacks/{name}", VIEWER, Kind::Page),
     ("GET", "/all/stacks", VIEWER, Kind::Page),
+    ("GET", "/alerts", VIEWER, Kind::Page),
     ("GET", "/admin", ADMIN, Kind::Page),
     ("GET", "/admin/tokens", ADMIN, Kind::Page),
     ("GET", "/admin/audit", ADMIN, Kind::Page),

@@ -6,7 +6,7 @@
 //! input is refused with why, and however many rules there are, the engine's events are
 //! read once.
 
-use crate::common::{DataDir, Fixture, Receiver, TestServer, docker};
+use crate::common::{DataDir, Fixture, MailServer, Receiver, TestServer, docker};
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -37,7 +37,21 @@ async fn rule(server: &TestServer, tag: &str, channel: i64, extra: Value) -> i64
         .send(Method::POST, "/api/alerts/rules", Some(body))
         .await;
     assert_eq!(status, 201, "{answer}");
+    // Events from the moment the stream is asked for on reach the rule: wait for it.
+    let events = Some("kind=\"events\"");
+    let hubs = server
+        .wait_metric("berth_hubs", events, Duration::from_secs(5), |v| v >= 1.0)
+        .await;
+    assert!(hubs >= 1.0, "the rule reads the engine's events");
     answer["id"].as_i64().unwrap()
+}
+
+/// `GET /api/alerts/preview` for `select`.
+fn preview_path(select: &Value) -> String {
+    let query: String = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("select", &select.to_string())
+        .finish();
+    format!("/api/alerts/preview?{query}")
 }
 
 /// Waits for the container to end (`docker wait`).
@@ -397,13 +411,8 @@ async fn channels_keep_their_url_and_bad_rules_are_refused_with_why() {
 
     // The preview: what an expression matches now.
     let running = Fixture::running("alert-preview", &["--label", "tier=front"]);
-    let (status, matched) = server
-        .send(
-            Method::POST,
-            "/api/alerts/preview",
-            Some(json!({"expression": "labels.tier == 'front' && state == 'running'"})),
-        )
-        .await;
+    let select = json!({"expression": "labels.tier == 'front' && state == 'running'"});
+    let (status, matched) = server.send(Method::GET, &preview_path(&select), None).await;
     assert_eq!(status, 200, "{matched}");
     let names: Vec<&str> = matched
         .as_array()
@@ -448,4 +457,156 @@ async fn ten_rules_read_the_engine_events_once_and_a_removed_rule_frees_them() {
         .wait_metric("berth_hubs", events, Duration::from_secs(5), |v| v == 0.0)
         .await;
     assert_eq!(hubs, 0.0, "no rule, no stream");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_email_channel_sends_its_test_and_an_alert_to_a_real_mail_server() {
+    let server = TestServer::start().await;
+    let mail = MailServer::start().await;
+    let body = json!({
+        "name": "mail", "kind": "email", "host": "127.0.0.1", "port": mail.port,
+        "security": "none", "from": "Berth <berth@localhost>", "to": ["ops@example.com"],
+    });
+    let (status, made) = server
+        .send(Method::POST, "/api/alerts/channels", Some(body))
+        .await;
+    assert_eq!(status, 201, "{made}");
+    assert_eq!(
+        made["target"],
+        format!(
+            "smtp://127.0.0.1:{} (none (loopback only)) → ops@example.com",
+            mail.port
+        )
+    );
+    let id = made["id"].as_i64().unwrap();
+    let (status, tested) = server
+        .post(&format!("/api/alerts/channels/{id}/test"))
+        .await;
+    assert_eq!(status, 200, "{tested}");
+    assert_eq!(
+        (&tested["delivered"], &tested["status"]),
+        (&json!(true), &json!(250)),
+        "{tested}"
+    );
+    let mails = mail.wait_for(1, Duration::from_secs(5)).await;
+    assert!(
+        mails[0].contains("Subject: Berth: a test message"),
+        "{mails:?}"
+    );
+    assert!(mails[0].contains("To: ops@example.com"), "{mails:?}");
+
+    rule(&server, "alert-mail", id, json!({})).await;
+    let failed = Fixture::new("alert-mail", true, &[], &["sh", "-c", "exit 4"]);
+    wait_exit(&failed);
+    let mails = mail.wait_for(2, Duration::from_secs(5)).await;
+    assert_eq!(mails.len(), 2, "{mails:?}");
+    let subject = format!("Subject: {} exited with code 4", failed.name);
+    assert!(mails[1].contains(&subject), "{}", mails[1]);
+
+    // A kept password goes only to the server and user it was given for.
+    let login = |host: &str, password: Option<&str>| {
+        let mut body = json!({
+            "name": "login", "kind": "email", "host": host, "port": mail.port,
+            "security": "none", "username": "ops", "from": "berth@localhost",
+            "to": ["ops@example.com"],
+        });
+        if let Some(password) = password {
+            body["password"] = json!(password);
+        }
+        body
+    };
+    let (status, login_channel) = server
+        .send(
+            Method::POST,
+            "/api/alerts/channels",
+            Some(login("127.0.0.1", Some("pw"))),
+        )
+        .await;
+    assert_eq!(status, 201, "{login_channel}");
+    assert!(!login_channel.to_string().contains("\"pw\""));
+    let path = format!("/api/alerts/channels/{}", login_channel["id"]);
+    let (status, e) = server
+        .send(Method::PUT, &path, Some(login("localhost", None)))
+        .await;
+    assert_eq!(status, 400, "another server, no password: {e}");
+    let (status, e) = server
+        .send(Method::PUT, &path, Some(login("127.0.0.1", None)))
+        .await;
+    assert_eq!(status, 200, "the same server keeps it: {e}");
+
+    // No TLS only on loopback: a password never crosses a network in clear.
+    let body = json!({
+        "name": "far", "kind": "email", "host": "mail.example.com", "security": "none",
+        "from": "berth@example.com", "to": ["ops@example.com"],
+    });
+    let (status, e) = server
+        .send(Method::POST, "/api/alerts/channels", Some(body))
+        .await;
+    assert_eq!(status, 400, "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_admins_read_a_channels_template_and_viewers_do_not_preview() {
+    use crate::signin::{PASSWORD, accounts_server, send_json, sign_in};
+    use app::model::Role;
+    let users = [
+        ("ada", Role::Admin),
+        ("otto", Role::Operator),
+        ("vic", Role::Viewer),
+    ];
+    let keys = DataDir::new("alerts-roles-key");
+    let key = keys.path().join("secret.key");
+    let (_dir, server) = accounts_server("alerts-roles", &users, |s| {
+        s.secrets.default_key_file = Some(key)
+    })
+    .await;
+    let cookie = |name: &'static str| {
+        let server = &server;
+        async move { sign_in(server, name, PASSWORD).await.1.unwrap() }
+    };
+    let (ada, otto, vic) = (
+        cookie("ada").await,
+        cookie("otto").await,
+        cookie("vic").await,
+    );
+    let body = json!({"name": "pager", "kind": "webhook", "url": "https://example.com/hook",
+        "template": "{\"routing_key\": \"k3y\", \"summary\": {{ title | tojson }}}"});
+    let made = send_json(
+        &server,
+        Method::POST,
+        "/api/alerts/channels",
+        &ada,
+        Some(body),
+    )
+    .await;
+    assert_eq!(made.status(), 201);
+    let listed = |who: String| {
+        let server = &server;
+        async move {
+            let answer = send_json(server, Method::GET, "/api/alerts/channels", &who, None).await;
+            answer.json::<Value>().await.unwrap()
+        }
+    };
+    assert!(
+        listed(ada.clone()).await[0]["template"]
+            .as_str()
+            .unwrap()
+            .contains("k3y")
+    );
+    for who in [&otto, &vic] {
+        let shown = listed(who.clone()).await;
+        assert_eq!(shown[0]["template"], Value::Null, "{shown}");
+        assert!(!shown.to_string().contains("k3y"));
+    }
+    let preview = |who: String| {
+        let server = &server;
+        async move {
+            let path = preview_path(&json!({"names": ["none-*"]}));
+            send_json(server, Method::GET, &path, &who, None)
+                .await
+                .status()
+        }
+    };
+    assert_eq!(preview(vic.clone()).await, 403);
+    assert_eq!(preview(otto.clone()).await, 200);
 }

@@ -118,7 +118,9 @@ async fn remove_rule(actor: Actor, call: Call<RemoveRule>) -> Result<(), Error> 
 }
 
 async fn preview((): (), call: Call<PreviewSelector>) -> Result<Vec<EngineContainer>, Error> {
-    call.state.alerts.preview(&call.body).await
+    let selector = serde_json::from_str(&call.query.select)
+        .map_err(|e| Error::bad_request(format!("select is a selector as JSON: {e}")))?;
+    call.state.alerts.preview(&selector).await
 }
 
 async fn history((): (), call: Call<ListAlerts>) -> Result<Vec<AlertRecord>, Error> {

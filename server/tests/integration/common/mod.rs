@@ -1,12 +1,13 @@
 //! Test harness: a Berth server in-process on a loopback port, and containers on the real
 //! engine that are removed when their guard drops, even when the test panics. One file per
 //! fixture: `server`, `docker`, `engines` (private engines and sshd), `ws`, `process`,
-//! `postgres`, `data_dir`, `receiver` (a webhook's); `json` looks into the API's answers.
+//! `postgres`, `data_dir`, `receiver` (a webhook's), `mail` (an SMTP server); `json` looks into the API's answers.
 
 mod data_dir;
 mod docker;
 mod engines;
 mod json;
+mod mail;
 mod postgres;
 mod process;
 mod receiver;
@@ -17,6 +18,7 @@ pub use data_dir::*;
 pub use docker::*;
 pub use engines::*;
 pub use json::*;
+pub use mail::*;
 pub use postgres::*;
 pub use process::*;
 pub use receiver::*;
