@@ -27,13 +27,16 @@ pub enum StreamKind {
     UpdateRun,
     /// A swarm's nodes, services and tasks, sent again after each change Docker reports.
     SwarmUpdates,
+    /// An engine's running containers' resource use, one round per interval, read inside
+    /// Berth (alert rules), never a socket.
+    Samples,
     /// A terminal: a socket of its own with its exec process, never a hub.
     Terminal,
 }
 
 impl StreamKind {
     /// The kinds a hub serves (a terminal is not one).
-    pub const ALL: [StreamKind; 11] = [
+    pub const ALL: [StreamKind; 12] = [
         StreamKind::ContainerLogs,
         StreamKind::ContainerStats,
         StreamKind::ProjectLogs,
@@ -45,6 +48,7 @@ impl StreamKind {
         StreamKind::StackRun,
         StreamKind::UpdateRun,
         StreamKind::SwarmUpdates,
+        StreamKind::Samples,
     ];
 
     /// The label value used in metrics and logs.
@@ -61,6 +65,7 @@ impl StreamKind {
             StreamKind::StackRun => "stack_run",
             StreamKind::UpdateRun => "update_run",
             StreamKind::SwarmUpdates => "swarm_updates",
+            StreamKind::Samples => "samples",
             StreamKind::Terminal => "terminal",
         }
     }
@@ -278,6 +283,27 @@ pub struct NetworkUsage {
     pub tx_total: u64,
 }
 
+/// One round of an engine's sampler: a sample of each container running then.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Samples {
+    /// When the round began (unix ms).
+    pub at_ms: i64,
+    pub containers: Vec<ContainerSample>,
+}
+
+/// A running container's sample, with what selects it (a rule's selector reads these).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ContainerSample {
+    pub id: String,
+    pub name: String,
+    pub image: String,
+    pub labels: BTreeMap<String, String>,
+    pub stats: ContainerStats,
+    /// Whether `stats.cpu_percent` is measured: CPU is a difference between two rounds, so a
+    /// container's first sample has none.
+    pub cpu_known: bool,
+}
+
 /// One sample of the host.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SystemStats {
@@ -305,6 +331,8 @@ pub enum Frame {
     Logs(LogBatch),
     ContainerStats(ContainerStats),
     SystemStats(SystemStats),
+    /// One round of an engine's sampler.
+    Samples(Samples),
     /// Every container of the engine (sorted by name), as `/api/containers` lists them: the
     /// first frame of a list stream, and again whenever the list had to be read afresh
     /// (the engine came back, the client fell behind). Replaces whatever the client held.

@@ -4,6 +4,7 @@
 //! password) never come back.
 
 use super::EngineContainer;
+use crate::frames::LogStream;
 use serde::{Deserialize, Serialize};
 
 /// A webhook's body as a known service reads it; `Generic` is Berth's own JSON.
@@ -183,12 +184,144 @@ pub enum Trigger {
     Restarts { count: u32, minutes: u32 },
     /// The engine did not answer for `seconds`.
     EngineDown { seconds: u32 },
+    /// A running container's `metric`, averaged over the last `window_secs`, stays above
+    /// `above` for at least `for_secs` (read by the engine's sampler, every
+    /// `--sample-secs`).
+    Metric {
+        metric: Metric,
+        above: u64,
+        #[serde(default = "Trigger::default_window")]
+        window_secs: u32,
+        #[serde(default)]
+        for_secs: u32,
+    },
+    /// A running container writes a line that passes `line`, on `stream` when given.
+    Log {
+        line: LineTest,
+        #[serde(default)]
+        stream: Option<LogStream>,
+    },
+}
+
+/// A figure of a container's resource use.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Metric {
+    /// CPU as `docker stats` shows it: 100 is one core busy.
+    #[default]
+    CpuPercent,
+    /// Memory used (without the page cache) as a share of its limit (the host's memory
+    /// when it has none).
+    MemoryPercent,
+    /// Memory used, in bytes.
+    MemoryBytes,
+}
+
+impl Metric {
+    pub const ALL: [Metric; 3] = [
+        Metric::CpuPercent,
+        Metric::MemoryPercent,
+        Metric::MemoryBytes,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Metric::CpuPercent => "cpu_percent",
+            Metric::MemoryPercent => "memory_percent",
+            Metric::MemoryBytes => "memory_bytes",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Metric::CpuPercent => "CPU %",
+            Metric::MemoryPercent => "memory % of its limit",
+            Metric::MemoryBytes => "memory (bytes)",
+        }
+    }
+}
+
+/// What a log line must hold.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LineTest {
+    /// The text, as written (case matters).
+    Contains(String),
+    /// A regular expression (Rust's `regex` syntax: linear time, no look-around or
+    /// back-references).
+    Regex(String),
+    /// A JSON line whose field at `path` (keys and array indexes joined by dots:
+    /// `http.status`, `errors.0.code`) compares to `value` (a number, text, true, false or
+    /// null; `>`, `<` compare numbers with numbers and text with text).
+    Json {
+        path: String,
+        op: Compare,
+        value: serde_json::Value,
+    },
+}
+
+/// How a JSON field compares to a rule's value.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Compare {
+    #[default]
+    #[serde(rename = "==")]
+    Eq,
+    #[serde(rename = "!=")]
+    Ne,
+    #[serde(rename = ">")]
+    Gt,
+    #[serde(rename = ">=")]
+    Ge,
+    #[serde(rename = "<")]
+    Lt,
+    #[serde(rename = "<=")]
+    Le,
+}
+
+impl Compare {
+    pub const ALL: [Compare; 6] = [
+        Compare::Eq,
+        Compare::Ne,
+        Compare::Gt,
+        Compare::Ge,
+        Compare::Lt,
+        Compare::Le,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Compare::Eq => "==",
+            Compare::Ne => "!=",
+            Compare::Gt => ">",
+            Compare::Ge => ">=",
+            Compare::Lt => "<",
+            Compare::Le => "<=",
+        }
+    }
+
+    /// Whether `ordering` (the field's against the value's) passes.
+    pub fn holds(self, ordering: std::cmp::Ordering) -> bool {
+        use std::cmp::Ordering::*;
+        match self {
+            Compare::Eq => ordering == Equal,
+            Compare::Ne => ordering != Equal,
+            Compare::Gt => ordering == Greater,
+            Compare::Ge => ordering != Less,
+            Compare::Lt => ordering == Less,
+            Compare::Le => ordering != Greater,
+        }
+    }
 }
 
 impl Trigger {
     /// Exits that are not failures: success, Ctrl-C, `docker stop`'s SIGTERM.
     pub fn usual_exits() -> Vec<i64> {
         vec![0, 130, 143]
+    }
+
+    /// A metric's average, over a minute by default.
+    pub fn default_window() -> u32 {
+        60
     }
 
     pub fn label(&self) -> String {
@@ -203,6 +336,35 @@ impl Trigger {
                 format!("dies more than {count} times in {minutes} min")
             }
             Trigger::EngineDown { seconds } => format!("engine unreachable for {seconds} s"),
+            Trigger::Metric {
+                metric,
+                above,
+                window_secs,
+                for_secs,
+            } => {
+                let held = match for_secs {
+                    0 => String::new(),
+                    s => format!(" for {s} s"),
+                };
+                format!(
+                    "{} above {above} (mean over {window_secs} s){held}",
+                    metric.label()
+                )
+            }
+            Trigger::Log { line, stream } => {
+                let what = match line {
+                    LineTest::Contains(text) => format!("logs a line containing {text:?}"),
+                    LineTest::Regex(regex) => format!("logs a line matching /{regex}/"),
+                    LineTest::Json { path, op, value } => {
+                        format!("logs JSON with {path} {} {value}", op.as_str())
+                    }
+                };
+                match stream {
+                    Some(LogStream::Stdout) => format!("{what} on stdout"),
+                    Some(LogStream::Stderr) => format!("{what} on stderr"),
+                    None => what,
+                }
+            }
         }
     }
 }

@@ -5,12 +5,13 @@
 //! the browser only: drawn once the Wasm runs, as the admin pages are.
 
 use crate::controls::{AskFirst, Feedback, Reload};
+use crate::frames::LogStream;
 use crate::layout::{CurrentUser, poll};
 use crate::model::{
-    AlertRecord, Channel, ChannelConfig, CreateChannel, CreateRule, DeliveryState, HistoryQuery,
-    ListAlerts, ListChannels, ListRules, MailSecurity, Mute, NewChannel, NewRule, Preset,
-    PreviewQuery, PreviewSelector, RemoveChannel, RemoveRule, Rule, Selector, TestChannel,
-    TestResult, Trigger,
+    AlertRecord, Channel, ChannelConfig, Compare, CreateChannel, CreateRule, DeliveryState,
+    HistoryQuery, LineTest, ListAlerts, ListChannels, ListRules, MailSecurity, Metric, Mute,
+    NewChannel, NewRule, Preset, PreviewQuery, PreviewSelector, RemoveChannel, RemoveRule, Rule,
+    Selector, TestChannel, TestResult, Trigger,
 };
 use crate::{api, format, status::ErrorPanel, urls::On};
 use leptos::prelude::*;
@@ -192,6 +193,24 @@ fn entries(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// A log rule's line test as the form writes it: a JSON value as typed (a bare word that
+/// is not JSON is taken as text, so `error` need not be quoted).
+fn line_test(kind: &str, pattern: String, op: &str, value: &str) -> LineTest {
+    match kind {
+        "contains" => LineTest::Contains(pattern),
+        "json" => LineTest::Json {
+            path: pattern,
+            op: Compare::ALL
+                .into_iter()
+                .find(|c| c.as_str() == op)
+                .unwrap_or_default(),
+            value: serde_json::from_str(value.trim())
+                .unwrap_or_else(|_| serde_json::Value::String(value.trim().to_string())),
+        },
+        _ => LineTest::Regex(pattern),
+    }
+}
+
 type Channels = LocalResource<Result<Vec<Channel>, crate::model::ApiError>>;
 
 #[component]
@@ -202,6 +221,17 @@ fn NewRuleForm(channels: Channels, feedback: Feedback, reload: Reload) -> impl I
     let count = RwSignal::new("3".to_string());
     let minutes = RwSignal::new("5".to_string());
     let seconds = RwSignal::new("60".to_string());
+    // A log rule: how a line is tested, with what, and on which stream.
+    let line_kind = RwSignal::new("regex".to_string());
+    let pattern = RwSignal::new(String::new());
+    let json_op = RwSignal::new(">=".to_string());
+    let json_value = RwSignal::new(String::new());
+    let stream = RwSignal::new(String::new());
+    // A metric rule: which figure, its threshold, the mean's window and how long it holds.
+    let metric = RwSignal::new(Metric::CpuPercent.as_str().to_string());
+    let above = RwSignal::new("80".to_string());
+    let window = RwSignal::new(Trigger::default_window().to_string());
+    let held = RwSignal::new("0".to_string());
     let names = RwSignal::new(String::new());
     let projects = RwSignal::new(String::new());
     let labels = RwSignal::new(String::new());
@@ -239,6 +269,28 @@ fn NewRuleForm(channels: Channels, feedback: Feedback, reload: Reload) -> impl I
             },
             "engine_down" => Trigger::EngineDown {
                 seconds: number(seconds),
+            },
+            "metric" => Trigger::Metric {
+                metric: Metric::ALL
+                    .into_iter()
+                    .find(|m| m.as_str() == metric.get_untracked())
+                    .unwrap_or_default(),
+                above: above.get_untracked().trim().parse().unwrap_or(0),
+                window_secs: number(window),
+                for_secs: number(held),
+            },
+            "log" => Trigger::Log {
+                line: line_test(
+                    &line_kind.get_untracked(),
+                    pattern.get_untracked(),
+                    &json_op.get_untracked(),
+                    &json_value.get_untracked(),
+                ),
+                stream: match stream.get_untracked().as_str() {
+                    "stdout" => Some(LogStream::Stdout),
+                    "stderr" => Some(LogStream::Stderr),
+                    _ => None,
+                },
             },
             _ => Trigger::Exit {
                 ignore: entries(&ignore.get_untracked())
@@ -318,8 +370,81 @@ fn NewRuleForm(channels: Channels, feedback: Feedback, reload: Reload) -> impl I
                     <option value="unhealthy">"becomes unhealthy"</option>
                     <option value="restarts">"dies more than N times in M minutes"</option>
                     <option value="engine_down">"(its engine) is unreachable for N seconds"</option>
+                    <option value="metric">"uses CPU or memory above a threshold"</option>
+                    <option value="log">"writes a log line"</option>
                 </select>
             </label>
+            <Show when=move || on.get() == "metric">
+                <label>
+                    "Its"
+                    <select
+                        data-testid="rule-metric"
+                        prop:value=move || metric.get()
+                        on:change=move |ev| metric.set(event_target_value(&ev))
+                    >
+                        {Metric::ALL
+                            .iter()
+                            .map(|m| view! { <option value=m.as_str()>{m.label()}</option> })
+                            .collect_view()}
+                    </select>
+                </label>
+                <label>"Above" <input type="number" min="0" bind:value=above /></label>
+                <label>
+                    "Mean over (seconds)" <input type="number" min="1" bind:value=window />
+                </label>
+                <label>"For at least (seconds)" <input type="number" min="0" bind:value=held /></label>
+            </Show>
+            <Show when=move || on.get() == "log">
+                <label>
+                    "A line"
+                    <select
+                        data-testid="rule-line-kind"
+                        prop:value=move || line_kind.get()
+                        on:change=move |ev| line_kind.set(event_target_value(&ev))
+                    >
+                        <option value="regex">"matching the regex"</option>
+                        <option value="contains">"containing the text"</option>
+                        <option value="json">"of JSON whose field (a.b.0)"</option>
+                    </select>
+                </label>
+                <label>
+                    {move || match line_kind.get().as_str() {
+                        "json" => "Field path",
+                        "contains" => "Text",
+                        _ => "Regex",
+                    }}
+                    <input data-testid="rule-line-pattern" required bind:value=pattern />
+                </label>
+                <Show when=move || line_kind.get() == "json">
+                    <label>
+                        "Compares"
+                        <select
+                            prop:value=move || json_op.get()
+                            on:change=move |ev| json_op.set(event_target_value(&ev))
+                        >
+                            {Compare::ALL
+                                .iter()
+                                .map(|op| view! { <option value=op.as_str()>{op.as_str()}</option> })
+                                .collect_view()}
+                        </select>
+                    </label>
+                    <label>
+                        "To (a number, \"text\", true, false or null)"
+                        <input data-testid="rule-line-value" bind:value=json_value />
+                    </label>
+                </Show>
+                <label>
+                    "On"
+                    <select
+                        prop:value=move || stream.get()
+                        on:change=move |ev| stream.set(event_target_value(&ev))
+                    >
+                        <option value="">"stdout and stderr"</option>
+                        <option value="stdout">"stdout"</option>
+                        <option value="stderr">"stderr"</option>
+                    </select>
+                </label>
+            </Show>
             <Show when=move || on.get() == "exit">
                 <label>"Exit codes that are fine" <input bind:value=ignore /></label>
             </Show>

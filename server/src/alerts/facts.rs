@@ -17,9 +17,12 @@ pub struct Facts {
     pub container_id: String,
     pub image: String,
     pub project: String,
-    /// What happened: `exit`, `oom`, `unhealthy`, `restarts`, `engine_down`, `test`.
+    /// What happened: `exit`, `oom`, `unhealthy`, `restarts`, `engine_down`, `log`, `test`.
     pub event: String,
     pub exit_code: Option<i64>,
+    /// The log line a log rule matched (its first KiB).
+    #[serde(default)]
+    pub line: Option<String>,
     pub title: String,
     pub message: String,
     /// When, as RFC 3339 in UTC, and in unix ms.
@@ -40,6 +43,7 @@ impl Facts {
             project: subject.project().unwrap_or_default().to_string(),
             event: event.to_string(),
             exit_code: None,
+            line: None,
             title: String::new(),
             message: String::new(),
             time: rfc3339(at_ms),
@@ -60,6 +64,7 @@ impl Facts {
             project: String::new(),
             event: "test".into(),
             exit_code: Some(1),
+            line: Some("an example log line".into()),
             title: "Berth: a test message".into(),
             message: "This is a test from Berth: this channel works.".into(),
             time: rfc3339(now),

@@ -4,11 +4,15 @@
 //! was last sent (the cooldown) and, for restart loops, the recent deaths; a container's
 //! entries go when it is destroyed, a rule's when it is removed.
 
-use super::{facts::Facts, select::Compiled, select::Subject};
-use crate::window::Window;
+use super::{
+    facts::Facts,
+    lines::{Line, LineRule},
+    select::{Compiled, Subject},
+};
+use crate::{accounts::audit::plain, window::Window};
 use app::{
-    frames::EngineEvent,
-    model::{AlertState, Rule, Trigger},
+    frames::{ContainerSample, EngineEvent, Samples},
+    model::{AlertState, Metric, Rule, Trigger},
 };
 use std::{
     collections::{HashMap, VecDeque},
@@ -21,6 +25,8 @@ pub struct Armed {
     pub rule: Rule,
     pub select: Compiled,
     pub windows: Vec<Window>,
+    /// A log rule's test of a line.
+    pub line: Option<LineRule>,
 }
 
 impl Armed {
@@ -33,9 +39,25 @@ impl Armed {
             || self.windows.iter().any(|w| w.contains(now))
     }
 
-    /// Whether it reads container events (every trigger but an engine's outage).
+    /// Whether it reads container events (every trigger but an engine's outage; a log
+    /// rule follows containers by them).
     pub fn reads_events(&self) -> bool {
         !matches!(self.rule.rule.when, Trigger::EngineDown { .. })
+    }
+
+    /// Whether it reads the engine's sampler.
+    pub fn reads_samples(&self) -> bool {
+        matches!(self.rule.rule.when, Trigger::Metric { .. })
+    }
+
+    /// Whether it reads its containers' log lines.
+    pub fn reads_logs(&self) -> bool {
+        self.line.is_some()
+    }
+
+    /// Whether its alerts clear (a log line's do not: it was written, and that is all).
+    fn clears(&self) -> bool {
+        !self.reads_logs()
     }
 }
 
@@ -59,7 +81,14 @@ struct Track {
     decided: bool,
     /// The container as last seen, for the resolved message.
     subject: Subject,
+    /// A metric rule's readings within its window, oldest first (at most [`MAX_VALUES`]).
+    values: VecDeque<(i64, f64)>,
+    /// Since when a metric rule's mean is above its threshold.
+    over_since: Option<i64>,
 }
+
+/// Readings a metric rule keeps per container: a window of an hour at a 5 s interval.
+const MAX_VALUES: usize = 720;
 
 /// One engine's judge.
 pub struct Judge {
@@ -122,6 +151,7 @@ impl Judge {
                 .map_or(0, |a| cooldown_ms(a));
             track.firing
                 || track.decided
+                || track.over_since.is_some()
                 || !track.deaths.is_empty()
                 || track.last_sent.is_some_and(|last| now < last + cooldown)
         });
@@ -216,6 +246,13 @@ impl Judge {
                         fired.extend(self.fire(armed, key, &subject, facts, now));
                     }
                 }
+                (Trigger::Metric { .. }, "die") => {
+                    if let Some(track) = self.tracks.get_mut(&key) {
+                        track.values.clear();
+                        track.over_since = None;
+                    }
+                    fired.extend(self.clear(armed, &key, now, "stopped"));
+                }
                 (Trigger::Exit { .. } | Trigger::Oom {}, "start")
                 | (Trigger::Unhealthy {}, "health_status: healthy") => {
                     let words = match armed.rule.rule.when {
@@ -225,6 +262,131 @@ impl Judge {
                     fired.extend(self.clear(armed, &key, now, words));
                 }
                 _ => {}
+            }
+        }
+        fired
+    }
+
+    /// A line written by `subject`'s container, for the log rules that select it.
+    pub fn line(
+        &mut self,
+        rules: &[Arc<Armed>],
+        subject: &Subject,
+        line: &Line,
+        now: i64,
+    ) -> Vec<Fired> {
+        let mut fired = Vec::new();
+        for armed in rules {
+            let Some(test) = &armed.line else { continue };
+            if !test.passes(line) {
+                continue;
+            }
+            let key = (armed.rule.id, subject.id.clone());
+            // A torrent of matching lines: what the cooldown holds back costs no words.
+            if self.held_back(armed, &key, now) {
+                continue;
+            }
+            // Control and bidi characters (a line's colours) shown as escapes, not sent on.
+            let shown = plain(line.text, LINE_SHOWN);
+            let mut message = format!(
+                "{} ({}) on {} wrote: {shown}",
+                subject.name, subject.image, subject.engine
+            );
+            if let Some(field) = test.field(line) {
+                message.push_str(&format!(" ({field})"));
+            }
+            let mut facts = said(
+                armed,
+                subject,
+                "log",
+                now,
+                format!("{} logged: {}", subject.name, plain(line.text, 80)),
+                message,
+            );
+            facts.line = Some(shown);
+            fired.extend(self.fire(armed, key, subject, facts, now));
+        }
+        fired
+    }
+
+    /// A round of the engine's sampler, for the metric rules.
+    pub fn samples(&mut self, rules: &[Arc<Armed>], round: &Samples) -> Vec<Fired> {
+        let now = round.at_ms;
+        let mut fired = Vec::new();
+        for sample in &round.containers {
+            let subject = Subject {
+                engine: self.engine.clone(),
+                id: sample.id.clone(),
+                name: sample.name.clone(),
+                image: sample.image.clone(),
+                labels: sample
+                    .labels
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+                state: "running".into(),
+                health: self.health.get(&sample.id).cloned().unwrap_or_default(),
+            };
+            for armed in rules {
+                let Trigger::Metric {
+                    metric,
+                    above,
+                    window_secs,
+                    for_secs,
+                } = armed.rule.rule.when
+                else {
+                    continue;
+                };
+                if !armed.select.matches(&subject) {
+                    continue;
+                }
+                let Some(value) = reading(metric, sample) else {
+                    continue;
+                };
+                let key = (armed.rule.id, sample.id.clone());
+                let track = self.tracks.entry(key.clone()).or_default();
+                track.values.push_back((now, value));
+                let window = i64::from(window_secs) * 1000;
+                while track
+                    .values
+                    .front()
+                    .is_some_and(|&(t, _)| t <= now - window)
+                    || track.values.len() > MAX_VALUES
+                {
+                    track.values.pop_front();
+                }
+                let mean =
+                    track.values.iter().map(|(_, v)| v).sum::<f64>() / track.values.len() as f64;
+                if mean <= above as f64 {
+                    track.over_since = None;
+                    let words = format!("is back under {above} {}", unit(metric));
+                    fired.extend(self.clear(armed, &key, now, &words));
+                    continue;
+                }
+                let since = *track.over_since.get_or_insert(now);
+                if track.firing || now - since < i64::from(for_secs) * 1000 {
+                    continue;
+                }
+                let shown = match metric {
+                    Metric::MemoryBytes => format!("{} MiB", (mean / 1_048_576.0).round()),
+                    _ => format!("{mean:.1}%"),
+                };
+                let facts = said(
+                    armed,
+                    &subject,
+                    "metric",
+                    now,
+                    format!("{} {} is {shown}", subject.name, metric.label()),
+                    format!(
+                        "{} ({}) on {}: {} averaged {shown} over {window_secs} s, above {above} {}.",
+                        subject.name,
+                        subject.image,
+                        subject.engine,
+                        metric.label(),
+                        unit(metric)
+                    ),
+                );
+                fired.extend(self.fire(armed, key, &subject, facts, now));
             }
         }
         fired
@@ -339,7 +501,8 @@ impl Judge {
             .min()
     }
 
-    fn subject(&self, event: &EngineEvent) -> Subject {
+    /// A container as its event describes it.
+    pub fn subject(&self, event: &EngineEvent) -> Subject {
         let mut labels: HashMap<String, String> = event
             .attributes
             .iter()
@@ -368,6 +531,16 @@ impl Judge {
         }
     }
 
+    /// Whether a mute or the cooldown of the last one sent holds an alert back.
+    fn held_back(&self, armed: &Armed, key: &(i64, String), now: i64) -> bool {
+        armed.muted(now)
+            || self
+                .tracks
+                .get(key)
+                .and_then(|t| t.last_sent)
+                .is_some_and(|last| now < last + cooldown_ms(armed))
+    }
+
     /// Fires unless muted or within the cooldown of the last one sent.
     fn fire(
         &mut self,
@@ -377,15 +550,11 @@ impl Judge {
         facts: Facts,
         now: i64,
     ) -> Option<Fired> {
-        if armed.muted(now) {
+        if self.held_back(armed, &key, now) {
             return None;
         }
-        let cooldown = cooldown_ms(armed);
         let track = self.tracks.entry(key).or_default();
-        if track.last_sent.is_some_and(|last| now < last + cooldown) {
-            return None;
-        }
-        track.firing = true;
+        track.firing = armed.clears();
         track.last_sent = Some(now);
         track.subject = subject.clone();
         Some(Fired {
@@ -429,6 +598,28 @@ impl Judge {
         })
     }
 }
+
+/// A sample's figure for `metric`; None for CPU in a container's first sample.
+fn reading(metric: Metric, sample: &ContainerSample) -> Option<f64> {
+    let stats = &sample.stats;
+    match metric {
+        Metric::CpuPercent => sample.cpu_known.then_some(stats.cpu_percent),
+        Metric::MemoryPercent => (stats.memory_limit > 0)
+            .then(|| stats.memory_used as f64 / stats.memory_limit as f64 * 100.0),
+        Metric::MemoryBytes => Some(stats.memory_used as f64),
+    }
+}
+
+/// What a metric's threshold counts.
+fn unit(metric: Metric) -> &'static str {
+    match metric {
+        Metric::MemoryBytes => "bytes",
+        _ => "%",
+    }
+}
+
+/// How much of a line an alert shows, in characters (the rest is in the container's logs).
+const LINE_SHOWN: usize = 1024;
 
 /// A rule's cooldown in ms (at most 7 days, as rules are checked).
 fn cooldown_ms(armed: &Armed) -> i64 {
@@ -491,6 +682,10 @@ mod tests {
         Arc::new(Armed {
             select: Compiled::new(&rule.select).unwrap(),
             windows: Vec::new(),
+            line: match &rule.when {
+                Trigger::Log { line, stream } => Some(LineRule::new(line, *stream).unwrap()),
+                _ => None,
+            },
             rule: Rule {
                 id,
                 rule,
@@ -651,6 +846,51 @@ mod tests {
         assert_eq!(judge.remembered(), 1, "within its cooldown");
         judge.forget_idle(&rules, 62_002);
         assert_eq!(judge.remembered(), 0);
+    }
+
+    #[test]
+    fn log_lines_fire_per_container_within_the_cooldown_and_never_stay_firing() {
+        use app::{frames::LogStream, model::LineTest};
+        let rules = vec![armed(
+            1,
+            Trigger::Log {
+                line: LineTest::Contains("ERROR".into()),
+                stream: None,
+            },
+            |r| r.cooldown_secs = 60,
+        )];
+        let mut judge = Judge::new("local");
+        let subject = |id: &str| Subject {
+            id: id.into(),
+            name: format!("c-{id}"),
+            ..Default::default()
+        };
+        let line = |text| Line::new(LogStream::Stdout, text);
+        assert!(
+            judge
+                .line(&rules, &subject("a"), &line("all well"), 0)
+                .is_empty()
+        );
+        let fired = judge.line(&rules, &subject("a"), &line("ERROR boom"), 1);
+        assert_eq!(fired[0].facts.line.as_deref(), Some("ERROR boom"));
+        assert_eq!(fired[0].facts.event, "log");
+        assert!(
+            judge
+                .line(&rules, &subject("a"), &line("ERROR again"), 2)
+                .is_empty()
+        );
+        assert_eq!(
+            judge.line(&rules, &subject("b"), &line("ERROR"), 2).len(),
+            1
+        );
+        // Nothing clears a line: no resolved message, and its entries go after the cooldown.
+        assert!(judge.event(&rules, &event("a", "start", &[]), 3).is_empty());
+        judge.forget_idle(&rules, 60_003);
+        assert_eq!(judge.remembered(), 0);
+        let long = "ERROR ".repeat(400);
+        let fired = judge.line(&rules, &subject("a"), &line(&long), 60_004);
+        let shown = fired[0].facts.line.clone().unwrap();
+        assert_eq!(shown.chars().count(), LINE_SHOWN + 1, "cut, with …");
     }
 
     #[test]

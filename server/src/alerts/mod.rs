@@ -4,8 +4,9 @@
 //! - `select`: which containers a rule watches (lists, CEL); `judge`: what fires, per
 //!   engine, as pure state; `facts`: what an alert says.
 //! - `watch`: one task per engine that feeds its judge from the engine's shared event
-//!   stream (an internal hub subscription, held only while a rule needs it) and its
-//!   reachability.
+//!   stream, its sampler (CPU and memory) and the log hubs of the containers log rules
+//!   select (internal hub subscriptions, held only while a rule needs them: `follow`), and
+//!   its reachability; `lines`: a log rule's test of a line.
 //! - `records`: channels, rules, alerts and deliveries in the database; `outbox`: the task
 //!   that sends what is pending, per channel in order, with backoff, across restarts.
 //! - `channel`: a channel checked, sealed, shown and sent through; `webhook`: an HTTP
@@ -19,7 +20,9 @@
 mod channel;
 mod email;
 mod facts;
+mod follow;
 mod judge;
+mod lines;
 mod outbox;
 mod records;
 mod select;
@@ -31,10 +34,11 @@ use crate::{
     store::Store, window::Window,
 };
 use app::model::{
-    AlertRecord, Channel, EngineContainer, HistoryQuery, NewChannel, NewRule, Rule, Selector,
-    TestResult, Trigger,
+    AlertRecord, Channel, EngineContainer, HistoryQuery, Metric, NewChannel, NewRule, Rule,
+    Selector, TestResult, Trigger,
 };
 use judge::{Armed, Fired};
+use lines::LineRule;
 use records::{NewAlert, Records};
 use select::{Compiled, Subject};
 use std::{
@@ -194,19 +198,34 @@ fn check_name(what: &str, name: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// The shortest cooldown of a log rule, in seconds.
+const MIN_LOG_COOLDOWN: u64 = 10;
+
 /// A kept rule, ready to judge with.
 fn arm(rule: Rule) -> Result<Armed, (i64, Error)> {
     let id = rule.id;
-    let (select, windows) = check_rule(&rule.rule).map_err(|e| (id, e))?;
+    let Checked {
+        select,
+        windows,
+        line,
+    } = check_rule(&rule.rule).map_err(|e| (id, e))?;
     Ok(Armed {
         rule,
         select,
         windows,
+        line,
     })
 }
 
+/// What a rule compiles to.
+struct Checked {
+    select: Compiled,
+    windows: Vec<Window>,
+    line: Option<LineRule>,
+}
+
 /// Checks a rule as written: 400 for values out of range, 422 for what does not parse.
-fn check_rule(rule: &NewRule) -> Result<(Compiled, Vec<Window>), Error> {
+fn check_rule(rule: &NewRule) -> Result<Checked, Error> {
     check_name("rule", &rule.name)?;
     if rule.cooldown_secs > 7 * 86_400 {
         return Err(Error::bad_request(
@@ -232,6 +251,29 @@ fn check_rule(rule: &NewRule) -> Result<(Compiled, Vec<Window>), Error> {
                 "an engine's outage is timed in 1 to 86400 seconds",
             ));
         }
+        Trigger::Log { .. } if rule.cooldown_secs < MIN_LOG_COOLDOWN => {
+            return Err(Error::bad_request(format!(
+                "a log rule's cooldown is at least {MIN_LOG_COOLDOWN} s: a torrent of matching lines is one alert per container, not one per line"
+            )));
+        }
+        Trigger::Metric {
+            window_secs,
+            for_secs,
+            ..
+        } if !(1..=3600).contains(window_secs) || *for_secs > 86_400 => {
+            return Err(Error::bad_request(
+                "a metric is averaged over 1 to 3600 s and held 0 to 86400 s",
+            ));
+        }
+        Trigger::Metric {
+            metric: Metric::MemoryPercent,
+            above,
+            ..
+        } if *above >= 100 => {
+            return Err(Error::bad_request(
+                "memory % of its limit is never above 100: give a threshold below it",
+            ));
+        }
         _ => {}
     }
     if rule.mute.windows.len() > 20 {
@@ -243,7 +285,15 @@ fn check_rule(rule: &NewRule) -> Result<(Compiled, Vec<Window>), Error> {
         .iter()
         .map(|w| Window::parse(w).map_err(|e| Error::new(422, format!("a mute {e}"))))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok((Compiled::new(&rule.select)?, windows))
+    let line = match &rule.when {
+        Trigger::Log { line, stream } => Some(LineRule::new(line, *stream)?),
+        _ => None,
+    };
+    Ok(Checked {
+        select: Compiled::new(&rule.select)?,
+        windows,
+        line,
+    })
 }
 
 /// Alerts: the API's side, over what runs in the background.

@@ -6,7 +6,7 @@
 //! input is refused with why, and however many rules there are, the engine's events are
 //! read once.
 
-use crate::common::{DataDir, Fixture, MailServer, Receiver, TestServer, docker};
+use crate::common::{DataDir, Fixture, MailServer, Receiver, TestServer, WsClient, docker};
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -609,4 +609,209 @@ async fn only_admins_read_a_channels_template_and_viewers_do_not_preview() {
     };
     assert_eq!(preview(vic.clone()).await, 403);
     assert_eq!(preview(otto.clone()).await, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_lines_alert_by_regex_and_json_field_through_one_stream_per_container() {
+    let server = TestServer::start().await;
+    let receiver = Receiver::start().await;
+    let to = channel(&server, "hook", &receiver.url("/")).await;
+    // Already running when the rules are written: found by the listing.
+    let script = r#"until [ -e /go ]; do sleep 0.1; done; echo 'ERROR 503 upstream'; echo '{"status":200}'; echo '{"status":503,"path":"/x"}' >&2; echo '{"status":502}'; sleep 3600"#;
+    let early = Fixture::new("alert-log", true, &[], &["sh", "-c", script]);
+    let regex =
+        json!({"cooldown_secs": 10, "when": {"on": "log", "line": {"regex": r"ERROR \d{3}"}}});
+    let regex_rule = rule(&server, "alert-log", to, regex).await;
+    let json_rule = json!({"cooldown_secs": 10, "when": {"on": "log", "stream": "stderr",
+        "line": {"json": {"path": "status", "op": ">=", "value": 500}}}});
+    let json_rule = rule(&server, "alert-log", to, json_rule).await;
+    let kind = Some("kind=\"container_logs\"");
+    let followed = server
+        .wait_metric(
+            "berth_internal_subscriptions",
+            kind,
+            Duration::from_secs(5),
+            |v| v >= 1.0,
+        )
+        .await;
+    assert_eq!(
+        followed, 1.0,
+        "one subscription for two rules on one container"
+    );
+
+    docker(&["exec", &early.id, "sh", "-c", "echo > /go"]);
+    let got = receiver.wait_for(2, Duration::from_secs(5)).await;
+    assert_eq!(got.len(), 2, "{got:?}");
+    let mut lines: Vec<String> = got
+        .iter()
+        .map(|r| {
+            let alert = r.json();
+            assert_eq!(alert["event"], "log", "{alert}");
+            assert_eq!(alert["container"], early.name.as_str(), "{alert}");
+            alert["line"].as_str().unwrap().to_string()
+        })
+        .collect();
+    lines.sort();
+    // Not the 200, and not the 502 on stdout: the JSON rule reads stderr only.
+    assert_eq!(
+        lines,
+        ["ERROR 503 upstream", r#"{"status":503,"path":"/x"}"#]
+    );
+    assert!(
+        got.iter().any(|r| r.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("status: 503")),
+        "{got:?}"
+    );
+
+    // Started after the rules: followed from its start, within a second.
+    let late = Fixture::new(
+        "alert-log",
+        true,
+        &[],
+        &["sh", "-c", "sleep 1; echo 'ERROR 500 late'; sleep 3600"],
+    );
+    let got = receiver.wait_for(3, Duration::from_secs(5)).await;
+    let last = got.last().unwrap().json();
+    assert_eq!(last["container"], late.name.as_str(), "{got:?}");
+    assert_eq!(last["line"], "ERROR 500 late");
+    // A viewer's hub is the rules' hub: two containers, two Docker streams.
+    let url = server.ws_url(&format!("/ws/containers/{}/logs?tail=0", late.id));
+    let viewer = WsClient::connect(&url).await.unwrap();
+    server
+        .wait_metric("berth_ws_clients", kind, Duration::from_secs(5), |v| {
+            v == 1.0
+        })
+        .await;
+    assert_eq!(server.metric("berth_hubs", kind).await, 2.0);
+    assert_eq!(
+        server.metric("berth_internal_subscriptions", kind).await,
+        2.0
+    );
+    drop(viewer);
+
+    // A stopped container lets go of its stream; the rules removed, nothing is held.
+    docker(&["rm", "-f", &late.id]);
+    server
+        .wait_metric("berth_hubs", kind, Duration::from_secs(5), |v| v == 1.0)
+        .await;
+    for id in [regex_rule, json_rule] {
+        let (status, _) = server
+            .send(Method::DELETE, &format!("/api/alerts/rules/{id}"), None)
+            .await;
+        assert_eq!(status, 204);
+    }
+    let left = server
+        .wait_metric("berth_hubs", kind, Duration::from_secs(5), |v| v == 0.0)
+        .await;
+    assert_eq!(left, 0.0, "the rules' log streams are closed with them");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_rules_that_cannot_run_are_refused_with_why() {
+    let server = TestServer::start().await;
+    let refused = |line: Value| json!({"name": "bad", "when": {"on": "log", "line": line}});
+    for (line, status, words) in [
+        (json!({"regex": "(unclosed"}), 422, "unclosed"),
+        (json!({"regex": "a{1000}{1000}{1000}"}), 422, "size limit"),
+        (json!({"contains": ""}), 400, "1 to 1024"),
+        (
+            json!({"json": {"path": "a..b", "op": "==", "value": 1}}),
+            422,
+            "JSON path",
+        ),
+        (
+            json!({"json": {"path": "a", "op": ">", "value": true}}),
+            422,
+            "compares numbers",
+        ),
+    ] {
+        let (got, answer) = server
+            .send(
+                Method::POST,
+                "/api/alerts/rules",
+                Some(refused(line.clone())),
+            )
+            .await;
+        assert_eq!(got, status, "{line}: {answer}");
+        let error = answer["error"].as_str().unwrap();
+        assert!(error.contains(words), "{line}: {error}");
+    }
+    let torrent = json!({"name": "every line", "cooldown_secs": 0,
+        "when": {"on": "log", "line": {"contains": "x"}}});
+    let (got, answer) = server
+        .send(Method::POST, "/api/alerts/rules", Some(torrent))
+        .await;
+    assert_eq!(got, 400, "{answer}");
+    assert!(
+        answer["error"].as_str().unwrap().contains("at least 10 s"),
+        "{answer}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_container_alerts_on_cpu_through_one_sampler_and_resolves_when_it_calms() {
+    let server = TestServer::start_with(|s| s.hubs.sample_secs = 1).await;
+    let receiver = Receiver::start().await;
+    let to = channel(&server, "hook", &receiver.url("/")).await;
+    // Half a core over 3 s, held 2 s; and a second rule that never fires (any container
+    // over 90% of its memory limit): both read the same sampler.
+    let cpu = json!({"resolved": true, "when": {"on": "metric", "metric": "cpu_percent",
+        "above": 50, "window_secs": 3, "for_secs": 2}});
+    rule(&server, "alert-cpu", to, cpu).await;
+    let memory = json!({"when": {"on": "metric", "metric": "memory_percent", "above": 90}});
+    rule(&server, "alert-cpu", to, memory).await;
+    let idle = Fixture::new("alert-cpu", true, &[], &["sleep", "3600"]);
+    // `yes` keeps one core busy; the trap lets `kill -USR1` calm it without a restart.
+    let script = "yes > /dev/null & trap 'kill $!' USR1; while true; do sleep 0.2; done";
+    let busy = Fixture::new("alert-cpu", true, &[], &["sh", "-c", script]);
+    let kind = Some("kind=\"samples\"");
+    server
+        .wait_metric("berth_hubs", kind, Duration::from_secs(5), |v| v == 1.0)
+        .await;
+    assert_eq!(
+        server.metric("berth_internal_subscriptions", kind).await,
+        1.0
+    );
+
+    let got = receiver.wait_for(1, Duration::from_secs(20)).await;
+    assert_eq!(got.len(), 1, "{got:?}");
+    let alert = got[0].json();
+    assert_eq!(alert["event"], "metric", "{alert}");
+    assert_eq!(alert["container"], busy.name.as_str(), "{alert}");
+    assert!(
+        alert["message"].as_str().unwrap().contains("CPU %"),
+        "{alert}"
+    );
+
+    docker(&["kill", "--signal", "USR1", &busy.id]);
+    let got = receiver.wait_for(2, Duration::from_secs(20)).await;
+    let states: Vec<Value> = got.iter().map(|r| r.json()["state"].clone()).collect();
+    assert_eq!(states, ["firing", "resolved"], "{got:?}");
+    assert!(
+        got.iter()
+            .all(|r| r.json()["container"] != idle.name.as_str()),
+        "{got:?}"
+    );
+    assert_eq!(
+        server
+            .metric("berth_hubs", Some("kind=\"container_stats\""))
+            .await,
+        0.0,
+        "no stream per container"
+    );
+
+    // No metric rule left: the sampler stops.
+    let (_, rules) = server.send(Method::GET, "/api/alerts/rules", None).await;
+    for r in rules.as_array().unwrap() {
+        let id = r["id"].as_i64().unwrap();
+        server
+            .send(Method::DELETE, &format!("/api/alerts/rules/{id}"), None)
+            .await;
+    }
+    let left = server
+        .wait_metric("berth_hubs", kind, Duration::from_secs(5), |v| v == 0.0)
+        .await;
+    assert_eq!(left, 0.0);
 }

@@ -14,7 +14,7 @@ mod update_run;
 
 use crate::{
     accounts::sessions::Caller,
-    docker::{engine::Engine, raw_logs::LogsApi},
+    docker::raw_logs::LogsApi,
     engines::Engines,
     error::Error,
     http::{
@@ -29,7 +29,7 @@ use crate::{
 };
 use app::{
     frames::StreamKind,
-    model::{self, COMPOSE_PROJECT_LABEL, COMPOSE_SERVICE_LABEL},
+    model::{self, COMPOSE_PROJECT_LABEL},
 };
 use axum::{
     Router,
@@ -255,18 +255,6 @@ fn upgraded(upgrade: Upgrade) -> Result<WebSocketUpgrade, Error> {
     })
 }
 
-async fn resolve_container(engine: &Engine, reference: &str) -> Result<LogSource, Error> {
-    let c = crate::docker::mapping::inspect(engine, reference).await?;
-    let config = c.config.unwrap_or_default();
-    let labels = config.labels.unwrap_or_default();
-    Ok(LogSource {
-        id: c.id.unwrap_or_default(),
-        name: crate::docker::mapping::container_name(&c.name.unwrap_or_default()),
-        service: labels.get(COMPOSE_SERVICE_LABEL).cloned(),
-        tty: config.tty,
-    })
-}
-
 /// A log viewer's place: its exact `tail`, counted back from where the hub's first history
 /// ended when it joined a hub still starting; when the hub holds fewer than `tail` lines,
 /// the older ones of `sources` are fetched for it alone (see [`upstream::history`]), within
@@ -382,19 +370,20 @@ async fn container_logs(
     // checked so a client that sends garbage hears about it.
     flag(&params, "timestamps")?;
     let admitted = admit(&sockets, asking, StreamKind::ContainerLogs)?;
-    let source = resolve_container(&on.engine, &id).await?;
+    let source = upstream::container_logs::source(&on.engine, &id).await?;
     let upgrade = upgraded(upgrade)?;
     let docker = on.engine.client()?;
     let api = on.engine.logs_api()?;
-    let key = HubKey::ContainerLogs {
-        engine: on.name.clone(),
-        container: source.id.clone(),
-    };
     Ok(forward(upgrade, sockets, admitted, move |registry| {
-        let (hub_api, hub_source) = (api.clone(), source.clone());
-        let subscription = registry.subscribe(key, tail, move |publisher| {
-            upstream::container_logs::run(docker, hub_api, hub_source, tail, publisher)
-        });
+        let subscription = upstream::container_logs::subscribe(
+            registry,
+            Who::Socket,
+            &on.name,
+            docker,
+            api.clone(),
+            source.clone(),
+            tail,
+        );
         with_history(subscription, tail, api, async move { vec![source] })
     }))
 }
@@ -407,7 +396,7 @@ async fn container_stats(
     upgrade: Upgrade,
 ) -> Result<Response, Error> {
     let admitted = admit(&sockets, asking, StreamKind::ContainerStats)?;
-    let source = resolve_container(&on.engine, &id).await?;
+    let source = upstream::container_logs::source(&on.engine, &id).await?;
     let upgrade = upgraded(upgrade)?;
     let docker = on.engine.client()?;
     let last = on.container_stats.clone();

@@ -66,6 +66,8 @@ pub enum HubKey {
     /// A swarm's nodes, services and tasks, by its manager engine: one for every viewer
     /// of any service or node of it.
     SwarmUpdates { engine: EngineName },
+    /// An engine's sampler: its running containers' resource use, one round per interval.
+    Samples { engine: EngineName },
 }
 
 impl HubKey {
@@ -82,6 +84,7 @@ impl HubKey {
             HubKey::StackRun { .. } => StreamKind::StackRun,
             HubKey::UpdateRun { .. } => StreamKind::UpdateRun,
             HubKey::SwarmUpdates { .. } => StreamKind::SwarmUpdates,
+            HubKey::Samples { .. } => StreamKind::Samples,
         }
     }
 
@@ -97,7 +100,8 @@ impl HubKey {
             | HubKey::ImagePull { engine, .. }
             | HubKey::StackRun { engine, .. }
             | HubKey::UpdateRun { engine, .. }
-            | HubKey::SwarmUpdates { engine } => Some(engine),
+            | HubKey::SwarmUpdates { engine }
+            | HubKey::Samples { engine } => Some(engine),
             HubKey::SystemStats => None,
         }
     }
@@ -121,7 +125,8 @@ impl HubKey {
             HubKey::ContainerList { engine }
             | HubKey::Events { engine }
             | HubKey::UpdateRun { engine, .. }
-            | HubKey::SwarmUpdates { engine } => engine.as_str(),
+            | HubKey::SwarmUpdates { engine }
+            | HubKey::Samples { engine } => engine.as_str(),
             HubKey::ImagePull { reference, .. } => reference,
             HubKey::StackRun { stack, .. } => stack,
             HubKey::SystemStats => "host",
@@ -153,7 +158,8 @@ impl HubKey {
             HubKey::ContainerStats { .. } | HubKey::SystemStats | HubKey::SwarmUpdates { .. } => {
                 1
             }
-            HubKey::ContainerList { .. } | HubKey::Events { .. } => 0,
+            // A sampler's reader waits for the next round rather than judge an old one.
+            HubKey::ContainerList { .. } | HubKey::Events { .. } | HubKey::Samples { .. } => 0,
         }
     }
 }
@@ -171,6 +177,8 @@ pub struct HubConfig {
     pub grace: Duration,
     /// How long a container list read by the API or a page is kept current after the read.
     pub list_linger: Duration,
+    /// How often an engine's sampler reads its running containers' stats.
+    pub sample_every: Duration,
 }
 
 impl HubConfig {
@@ -190,6 +198,7 @@ impl Default for HubConfig {
             bytes: 8 * 1024 * 1024,
             grace: Duration::ZERO,
             list_linger: Duration::from_secs(15),
+            sample_every: Duration::from_secs(10),
         }
     }
 }
@@ -224,6 +233,12 @@ pub struct HubSettings {
     #[arg(long, env = "BERTH_LIST_CACHE_SECS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(0..=3600))]
     pub list_cache_secs: u64,
 
+    /// How often an engine's sampler reads one stats sample of each running container, in
+    /// seconds (1 to 3600), while something needs figures nobody is watching (alert rules on
+    /// CPU or memory).
+    #[arg(long, env = "BERTH_SAMPLE_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub sample_secs: u64,
+
     /// Host statistics sample interval (ms).
     #[arg(long, env = "BERTH_SYSTEM_INTERVAL_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(100..))]
     pub system_interval_ms: u64,
@@ -248,6 +263,7 @@ impl HubSettings {
             bytes: self.hub_max_bytes,
             grace: Duration::from_millis(self.hub_grace_ms),
             list_linger: Duration::from_secs(self.list_cache_secs),
+            sample_every: Duration::from_secs(self.sample_secs),
         }
     }
 

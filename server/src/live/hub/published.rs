@@ -1,8 +1,9 @@
 //! A frame as a hub holds it: the text every client is sent, made once, beside what the
 //! publisher knew when it made it (a log batch's lines, their origins and timestamps; that
-//! it is the stream's end; an engine event). Nothing in Berth parses its own frames back:
-//! a viewer's cut tail, its history's cut points and the events Berth reads itself all come
-//! from what is kept here.
+//! it is the stream's end; an engine event; a sampler's round). A viewer's cut tail, its
+//! history's cut points and the events and rounds Berth reads itself all come from what is
+//! kept here; only alert rules read a log line back from the text (keeping every line's
+//! text twice would double what a log hub holds).
 //!
 //! A log batch's text is written here, not by serde, so that where each line begins is
 //! known: `{"type":"logs","count":N,"first":F,"origins":[…],"lines":[{…},{…}]}`, exactly
@@ -10,7 +11,7 @@
 //! browser reads.
 
 use super::Ending;
-use app::frames::{BatchLine, EngineEvent, Frame, LogBatch, LogOrigin, LogStream};
+use app::frames::{BatchLine, EngineEvent, Frame, LogBatch, LogOrigin, LogStream, Samples};
 use axum::extract::ws::Utf8Bytes;
 use std::{io::Write, sync::Arc};
 
@@ -37,6 +38,8 @@ enum About {
     End(Ending),
     /// For Berth's own readers of the events hub (never a socket).
     Event(Arc<EngineEvent>),
+    /// For Berth's own readers of a sampler's hub.
+    Samples(Arc<Samples>),
     Logs(Arc<LogIndex>),
 }
 
@@ -75,6 +78,7 @@ impl Published {
         let about = match frame {
             Frame::End { reason, retry } => About::End(Ending { reason, retry }),
             Frame::Event(event) => About::Event(Arc::new(event)),
+            Frame::Samples(samples) => About::Samples(Arc::new(samples)),
             _ => About::Other,
         };
         Some(Self { text, about })
@@ -167,6 +171,14 @@ impl Published {
         }
     }
 
+    /// The sampler's round it carries.
+    pub fn samples(&self) -> Option<&Arc<Samples>> {
+        match &self.about {
+            About::Samples(samples) => Some(samples),
+            _ => None,
+        }
+    }
+
     /// Each log line's container id and Docker timestamp, in order (none for other frames).
     pub fn log_lines(&self) -> impl Iterator<Item = (&str, Option<&str>)> {
         let index = match &self.about {
@@ -183,6 +195,32 @@ impl Published {
                 let stamp = (from < to).then(|| &self.text.as_str()[from as usize..to as usize]);
                 (container, stamp)
             })
+        })
+    }
+
+    /// Each log line's container id and the line itself, read back from the text, for
+    /// Berth's own readers of log hubs (alert rules): a line's text lives only in the frame
+    /// sent to clients, so keeping it twice would double what a hub holds; a rule's
+    /// watcher reads it once per batch instead (none for other frames).
+    pub fn read_lines(&self) -> impl Iterator<Item = (&str, BatchLine)> {
+        let index = match &self.about {
+            About::Logs(index) => Some(index),
+            _ => None,
+        };
+        let text = self.text.as_str();
+        index.into_iter().flat_map(move |index| {
+            index
+                .lines
+                .iter()
+                .zip(ends(&index.lines, text))
+                .filter_map(move |(mark, end)| {
+                    let container = index
+                        .origins
+                        .get(mark.origin as usize)
+                        .map_or("", |o| o.container.as_str());
+                    let line = serde_json::from_str(&text[mark.at as usize..end]).ok()?;
+                    Some((container, line))
+                })
         })
     }
 
@@ -209,13 +247,9 @@ impl Published {
                 origins.len() as u32 - 1
             });
         }
-        let ends = index.lines[n + 1..]
-            .iter()
-            .map(|next| next.at as usize - 1)
-            .chain([text.len() - 2]);
         let lines: Vec<Line> = index.lines[n..]
             .iter()
-            .zip(ends)
+            .zip(ends(&index.lines[n..], text))
             .map(|(mark, end)| {
                 let start = mark.at as usize + opening_len(mark.origin);
                 Line {
@@ -251,6 +285,16 @@ impl Published {
             about: About::Logs(Arc::new(cut)),
         })
     }
+}
+
+/// Where each of `marks`' lines ends in `text` (exclusive): before the comma that opens
+/// the next, or before the `]}` that closes the batch.
+fn ends<'a>(marks: &'a [Mark], text: &'a str) -> impl Iterator<Item = usize> + 'a {
+    marks
+        .iter()
+        .skip(1)
+        .map(|next| next.at as usize - 1)
+        .chain([text.len() - 2])
 }
 
 /// A line to write: its fields, or (cutting a written batch) what follows its origin.
@@ -423,6 +467,17 @@ mod tests {
             prop_assert_eq!(published.text().as_str(), serde_text(batch.clone()));
             prop_assert_eq!(published.lines(), batch.lines.len());
             prop_assert_eq!(marked_lines(&published), expected_lines(&batch));
+            // Read back, each line is the batch's own, with its container.
+            let read: Vec<(String, BatchLine)> = published
+                .read_lines()
+                .map(|(c, l)| (c.to_string(), l))
+                .collect();
+            let written: Vec<(String, BatchLine)> = batch
+                .lines
+                .iter()
+                .map(|l| (batch.origins[l.origin as usize].container.clone(), l.clone()))
+                .collect();
+            prop_assert_eq!(read, written);
             for n in 0..=batch.lines.len() {
                 let cut = published.skip(n);
                 let skipped = batch.clone().skip(n);

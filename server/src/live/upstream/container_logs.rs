@@ -15,9 +15,16 @@ use super::{
     boundary::Boundary,
     lines::LineSplitter,
 };
-use crate::docker::raw_logs::{LogsApi, LogsError, LogsQuery};
-use crate::live::hub::{Ending, Publisher, Seams};
+use crate::docker::{
+    EngineName,
+    engine::Engine,
+    mapping,
+    raw_logs::{LogsApi, LogsError, LogsQuery},
+};
+use crate::error::Error;
+use crate::live::hub::{Ending, HubKey, Publisher, Registry, Seams, Subscription, Who};
 use app::frames::{LogOrigin, timestamp_key};
+use app::model::COMPOSE_SERVICE_LABEL;
 use bollard::Docker;
 use futures::{
     StreamExt,
@@ -46,7 +53,41 @@ impl LogSource {
     }
 }
 
-pub async fn run(
+/// What a log hub needs to know of a container (`reference`: its name or id), from the
+/// engine.
+pub async fn source(engine: &Engine, reference: &str) -> Result<LogSource, Error> {
+    let c = mapping::inspect(engine, reference).await?;
+    let config = c.config.unwrap_or_default();
+    let labels = config.labels.unwrap_or_default();
+    Ok(LogSource {
+        id: c.id.unwrap_or_default(),
+        name: mapping::container_name(&c.name.unwrap_or_default()),
+        service: labels.get(COMPOSE_SERVICE_LABEL).cloned(),
+        tty: config.tty,
+    })
+}
+
+/// Joins the log hub of `source`'s container as `who` (a viewer's socket, or an alert
+/// rule), starting it when nobody reads it yet: however many read, one Docker stream.
+pub fn subscribe(
+    registry: &Arc<Registry>,
+    who: Who,
+    engine: &EngineName,
+    docker: Docker,
+    api: LogsApi,
+    source: LogSource,
+    tail: usize,
+) -> Subscription {
+    let key = HubKey::ContainerLogs {
+        engine: engine.clone(),
+        container: source.id.clone(),
+    };
+    registry.subscribe_as(who, key, tail, move |publisher| {
+        run(docker, api, source, tail, publisher)
+    })
+}
+
+async fn run(
     docker: Docker,
     api: LogsApi,
     source: LogSource,

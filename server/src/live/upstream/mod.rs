@@ -13,6 +13,7 @@ pub mod image_pull;
 pub mod last_known;
 pub mod lines;
 pub mod project_logs;
+pub mod samples;
 pub mod service_logs;
 pub mod stack_run;
 pub mod swarm_updates;
