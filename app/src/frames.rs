@@ -298,9 +298,14 @@ pub struct ContainerSample {
     pub name: String,
     pub image: String,
     pub labels: BTreeMap<String, String>,
-    pub stats: ContainerStats,
+    /// `running` or `paused`, as the list said.
+    pub state: String,
+    /// `healthy`, `unhealthy`, `starting`, or empty without a health check.
+    pub health: String,
+    /// None when it did not answer in time, or stopped meanwhile (it was listed running).
+    pub stats: Option<ContainerStats>,
     /// Whether `stats.cpu_percent` is measured: CPU is a difference between two rounds, so a
-    /// container's first sample has none.
+    /// container's first sample (or the first after a restart) has none.
     pub cpu_known: bool,
 }
 

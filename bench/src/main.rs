@@ -1,6 +1,6 @@
 //! `make bench`: starts a release `berth` against the real engine, creates its own fixture
 //! containers, drives Berth over loopback with real WebSocket clients, removes everything it
-//! created, and prints one Markdown table of the twelve figures (BENCHMARKS.md holds a run).
+//! created, and prints one Markdown table of the thirteen figures (BENCHMARKS.md holds a run).
 //! Times are compared as ratios within this run, never against fixed thresholds.
 
 mod clients;
@@ -85,10 +85,15 @@ async fn main() {
     step(&format!("{machine}; open-file limit {files}"));
     let fixtures = Fixtures::new();
     let mut table = Table(Vec::new());
-    // `BERTH_BENCH_ONLY=12`: that figure alone (it starts its own Berth and fixtures).
+    // `BERTH_BENCH_ONLY=12` or `13`: that figure alone (each starts its own Berth and fixtures).
     let only = std::env::var("BERTH_BENCH_ONLY").ok();
     if only.as_deref() == Some("12") {
         figures::updates::run(&binary, &addr, &mut table).await;
+        print(&machine, started, &mut table);
+        return;
+    }
+    if only.as_deref() == Some("13") {
+        figures::alerts::run(&binary, &addr, &fixtures, &mut table).await;
         print(&machine, started, &mut table);
         return;
     }
@@ -120,6 +125,7 @@ async fn main() {
     figures::accounts::run(&binary, &addr, idle_window, idle.rss, &mut table).await;
     figures::stacks::run(&binary, &addr, &mut table).await;
     figures::updates::run(&binary, &addr, &mut table).await;
+    figures::alerts::run(&binary, &addr, &fixtures, &mut table).await;
     drop(fixtures);
     print(&machine, started, &mut table);
 }

@@ -93,3 +93,58 @@ test('a channel is tested, a rule written with its preview, and an alert shows i
     receiver.close();
   }
 });
+
+test('a rule is turned off and muted, and an engine muted and lifted, from the page', async ({ page, request }) => {
+  const rule = `switched ${process.pid}`;
+  const made = await request.post('/api/alerts/rules', {
+    data: { name: rule, when: { on: 'exit' }, select: { names: ['nothing-here-*'] } },
+  });
+  expect(made.status()).toBe(201);
+  try {
+    await page.goto('/alerts');
+    await hydrated(page);
+    const row = page.getByTestId('alert-rule-row').filter({ hasText: rule });
+    const state = row.getByTestId('alert-rule-state');
+    await expect(state).toHaveText('on');
+    await row.getByTestId('switch-alert-rule').click();
+    await expect(row.getByTestId('switch-alert-rule')).toHaveText('Turn on');
+    await expect(state).toHaveText('off');
+    await row.getByTestId('switch-alert-rule').click();
+    // Each change writes the rule back whole: the next waits for the first to be shown.
+    await expect(row.getByTestId('switch-alert-rule')).toHaveText('Turn off');
+    await row.getByTestId('mute-alert-rule').click();
+    await expect(state).toContainText('muted until');
+    await expect(row.getByTestId('mute-alert-rule')).toHaveText('Unmute');
+    const kept = (await (await request.get('/api/alerts/rules')).json()).find((r: { name: string }) => r.name === rule);
+    expect(kept.enabled).toBe(true);
+    expect(kept.mute.until_ms).toBeGreaterThan(Date.now());
+
+    // Edited whole, as JSON: the server checks it, and says why when it cannot run it.
+    await row.getByTestId('edit-alert-rule').click();
+    const json = page.getByTestId('alert-rule-json');
+    const written = await json.inputValue();
+    expect(written).toContain('"cooldown_secs": 300');
+    await json.fill(written.replace('"expression": null', '"expression": "nmae == 1"'));
+    await page.getByTestId('save-alert-rule').click();
+    await expect(page.getByRole('alert').filter({ hasText: '"nmae"' })).toBeVisible();
+    await json.fill(written.replace('"cooldown_secs": 300', '"cooldown_secs": 42'));
+    await page.getByTestId('save-alert-rule').click();
+    await expect(row).toContainText('42 s');
+
+    const engine = page.getByTestId('engine-mute-row').filter({ hasText: 'local' });
+    await expect(engine.getByTestId('engine-mute-state')).toHaveText('alerting');
+    await page.getByTestId('engine-mute-minutes').fill('30');
+    await engine.getByTestId('mute-engine').click();
+    await expect(engine.getByTestId('engine-mute-state')).toContainText('muted until');
+    const mutes = await (await request.get('/api/alerts/mutes')).json();
+    expect(mutes.find((m: { engine: string }) => m.engine === 'local').until_ms).toBeGreaterThan(Date.now() + 25 * 60_000);
+    await engine.getByTestId('unmute-engine').click();
+    await expect(engine.getByTestId('engine-mute-state')).toHaveText('alerting');
+  } finally {
+    await request.delete('/api/alerts/mutes/local');
+    const rules = await (await request.get('/api/alerts/rules')).json();
+    for (const r of rules.filter((r: { name: string }) => r.name === rule)) {
+      await request.delete(`/api/alerts/rules/${r.id}`);
+    }
+  }
+});

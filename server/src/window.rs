@@ -133,7 +133,8 @@ fn local(at: i64) -> (usize, u32) {
     static TZ: Once = Once::new();
     // SAFETY: tzset has no preconditions; called once, before any localtime_r.
     TZ.call_once(|| unsafe { tzset() });
-    let secs = at.div_euclid(1000) as libc::time_t;
+    // Typed by localtime_r's own signature (`time_t`, whose alias musl's libc deprecates).
+    let secs = at.div_euclid(1000) as _;
     // SAFETY: an all-zero `tm` is a valid value for localtime_r to fill.
     let mut tm: libc::tm = unsafe { std::mem::zeroed() };
     // SAFETY: both pointers are valid for the call; localtime_r keeps neither.

@@ -380,6 +380,18 @@ pub struct Mute {
     pub windows: Vec<String>,
 }
 
+/// An engine's mute: no alert about it or its containers while it holds, whatever the
+/// rule (a maintenance of the whole host).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EngineMute {
+    pub engine: String,
+    #[serde(flatten)]
+    pub mute: Mute,
+    /// Who set it last.
+    pub author: String,
+    pub updated_ms: i64,
+}
+
 /// `POST /api/alerts/rules`, `PUT …/{id}`: a rule as it is written.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewRule {
@@ -540,6 +552,14 @@ crate::endpoints! {
     /// writes rules). A GET, so a page's preview is aborted when a newer one replaces it.
     GET "/api/alerts/preview" OPERATOR => PreviewSelector {} query(PreviewQuery)
         -> Vec<EngineContainer>;
+    /// The engines' mutes.
+    GET "/api/alerts/mutes" VIEWER => ListMutes {} -> Vec<EngineMute>;
+    /// Mutes an engine (replacing its mute): `until_ms` and or `windows`; 404 for an engine
+    /// Berth does not have, 422 for a window that does not parse.
+    PUT "/api/alerts/mutes/{engine}" OPERATOR => SetMute { engine: String } body(Mute)
+        -> EngineMute;
+    /// Lifts an engine's mute.
+    DELETE "/api/alerts/mutes/{engine}" OPERATOR => RemoveMute { engine: String } -> () = 204;
     /// Alerts fired, newest first, with their deliveries.
     GET "/api/alerts/history" VIEWER => ListAlerts {} query(HistoryQuery) -> Vec<AlertRecord>;
 }

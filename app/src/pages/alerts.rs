@@ -9,9 +9,10 @@ use crate::frames::LogStream;
 use crate::layout::{CurrentUser, poll};
 use crate::model::{
     AlertRecord, Channel, ChannelConfig, Compare, CreateChannel, CreateRule, DeliveryState,
-    HistoryQuery, LineTest, ListAlerts, ListChannels, ListRules, MailSecurity, Metric, Mute,
-    NewChannel, NewRule, Preset, PreviewQuery, PreviewSelector, RemoveChannel, RemoveRule, Rule,
-    Selector, TestChannel, TestResult, Trigger,
+    EngineMute, HistoryQuery, LineTest, ListAlerts, ListChannels, ListEngines, ListMutes,
+    ListRules, MailSecurity, Metric, Mute, NewChannel, NewRule, Preset, PreviewQuery,
+    PreviewSelector, RemoveChannel, RemoveMute, RemoveRule, Rule, Selector, SetMute, TestChannel,
+    TestResult, Trigger, UpdateRule,
 };
 use crate::{api, format, status::ErrorPanel, urls::On};
 use leptos::prelude::*;
@@ -74,6 +75,8 @@ fn Alerts(operate: bool, administer: bool) -> impl IntoView {
             })}
         </Transition>
         {administer.then(|| view! { <NewChannelForm feedback reload /> })}
+        <h2>"Engines"</h2>
+        <EngineMutes operate feedback reload />
         {feedback.view()}
         <h2>"History"</h2>
         <History />
@@ -95,10 +98,61 @@ fn rules_table(
         .into_iter()
         .map(|rule| {
             let id = rule.id;
+            let now = crate::chart::now_ms() as i64;
+            let until = rule.rule.mute.until_ms.filter(|until| *until > now);
+            let (kept_enabled, muted_now) = (rule.rule.enabled, until.is_some());
+            let mut state = match (rule.rule.enabled, until) {
+                (false, _) => "off".to_string(),
+                (true, Some(until)) => format!("muted until {}", format::unix_millis(until)),
+                (true, None) => "on".to_string(),
+            };
+            if !rule.rule.mute.windows.is_empty() {
+                state.push_str(&format!("; quiet {}", rule.rule.mute.windows.join("; ")));
+            }
             let remove = Callback::new(move |()| {
                 let work = api::call(On::default_engine(), RemoveRule { id }, (), ());
                 feedback.run(work, |()| "rule removed".into(), move || reload.now());
             });
+            // A change of one setting writes the rule back whole, as it was read.
+            let kept = rule.rule.clone();
+            let change = move |what: &'static str, edit: fn(&mut NewRule)| {
+                let mut changed = kept.clone();
+                edit(&mut changed);
+                let work = api::call(On::default_engine(), UpdateRule { id }, (), changed);
+                feedback.run(work, move |r| format!("rule {:?} {what}", r.rule.name), move || {
+                    reload.now()
+                });
+            };
+            let switch = {
+                let change = change.clone();
+                move |_| match kept_enabled {
+                    true => change("turned off", |r| r.enabled = false),
+                    false => change("turned on", |r| r.enabled = true),
+                }
+            };
+            // Every setting, as the API takes it: edited as JSON, checked by the server
+            // (422 with why for an expression or a regex that does not compile).
+            let editing = RwSignal::new(false);
+            let written = RwSignal::new(serde_json::to_string_pretty(&rule.rule).unwrap_or_default());
+            let save = move |_| match edited(&written.get_untracked()) {
+                // Reloaded only once saved: a refusal leaves the editor open with the text.
+                Ok(changed) => leptos::task::spawn_local(async move {
+                    match api::call(On::default_engine(), UpdateRule { id }, (), changed).await {
+                        Ok(r) => {
+                            feedback.say(Ok(format!("rule {:?} saved", r.rule.name)));
+                            reload.now();
+                        }
+                        Err(e) => feedback.say(Err(e.error)),
+                    }
+                }),
+                Err(why) => feedback.say(Err(why)),
+            };
+            let hush = move |_| match muted_now {
+                true => change("unmuted", |r| r.mute.until_ms = None),
+                false => change("muted for an hour", |r| {
+                    r.mute.until_ms = Some(crate::chart::now_ms() as i64 + 3_600_000)
+                }),
+            };
             let to: Vec<String> = rule
                 .rule
                 .channels
@@ -110,11 +164,6 @@ fn rules_table(
                         .map_or(format!("{id} (removed)"), |c| c.name.clone())
                 })
                 .collect();
-            let state = match (rule.rule.enabled, rule.rule.mute.until_ms) {
-                (false, _) => "off".to_string(),
-                (true, Some(until)) => format!("muted until {}", format::unix_millis(until)),
-                (true, None) => "on".to_string(),
-            };
             view! {
                 <tr data-testid="alert-rule-row">
                     <td>{rule.rule.name.clone()}</td>
@@ -122,11 +171,24 @@ fn rules_table(
                     <td>{selection(&rule.rule.select)}</td>
                     <td>{to.join(", ")}</td>
                     <td>{format!("{} s", rule.rule.cooldown_secs)}</td>
-                    <td>{state}</td>
+                    <td data-testid="alert-rule-state">{state}</td>
                     <td>
                         {operate
                             .then(|| {
                                 view! {
+                                    <button type="button" data-testid="switch-alert-rule" on:click=switch>
+                                        {if kept_enabled { "Turn off" } else { "Turn on" }}
+                                    </button>
+                                    <button type="button" data-testid="mute-alert-rule" on:click=hush>
+                                        {if muted_now { "Unmute" } else { "Mute 1 h" }}
+                                    </button>
+                                    <button
+                                        type="button"
+                                        data-testid="edit-alert-rule"
+                                        on:click=move |_| editing.update(|e| *e = !*e)
+                                    >
+                                        "Edit"
+                                    </button>
                                     <AskFirst
                                         label="Remove…"
                                         question=format!("Remove the rule {:?}?", rule.rule.name)
@@ -138,6 +200,22 @@ fn rules_table(
                             })}
                     </td>
                 </tr>
+                <Show when=move || editing.get()>
+                    <tr data-testid="alert-rule-editor">
+                        <td colspan="7">
+                            <textarea
+                                class="rule-json"
+                                data-testid="alert-rule-json"
+                                rows="14"
+                                aria-label="The rule as JSON"
+                                bind:value=written
+                            ></textarea>
+                            <button type="button" data-testid="save-alert-rule" on:click=save>
+                                "Save"
+                            </button>
+                        </td>
+                    </tr>
+                </Show>
             }
         })
         .collect_view();
@@ -158,6 +236,33 @@ fn rules_table(
         </table>
     }
     .into_any()
+}
+
+/// A rule as edited in JSON: a key a rule does not have (a misspelling) is refused rather
+/// than dropped.
+fn edited(text: &str) -> Result<NewRule, String> {
+    const KEYS: [&str; 8] = [
+        "name",
+        "enabled",
+        "select",
+        "when",
+        "channels",
+        "cooldown_secs",
+        "resolved",
+        "mute",
+    ];
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| format!("the rule is not JSON: {e}"))?;
+    if let Some(unknown) = value
+        .as_object()
+        .and_then(|o| o.keys().find(|k| !KEYS.contains(&k.as_str())))
+    {
+        return Err(format!(
+            "a rule has no {unknown:?}: its keys are {}",
+            KEYS.join(", ")
+        ));
+    }
+    serde_json::from_value(value).map_err(|e| format!("not a rule: {e}"))
 }
 
 /// A selector in words.
@@ -182,6 +287,16 @@ fn selection(s: &Selector) -> String {
         true => "every container".into(),
         false => parts.join("; "),
     }
+}
+
+/// Quiet windows as typed, separated by `;` (a window holds commas and spaces:
+/// `sat,sun 00:00-06:00`).
+fn windows(text: &str) -> Vec<String> {
+    text.split(';')
+        .map(str::trim)
+        .filter(|w| !w.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 /// A comma- or space-separated list as entries.
@@ -239,6 +354,7 @@ fn NewRuleForm(channels: Channels, feedback: Feedback, reload: Reload) -> impl I
     let cooldown = RwSignal::new("300".to_string());
     let resolved = RwSignal::new(false);
     let mute_minutes = RwSignal::new(String::new());
+    let quiet = RwSignal::new(String::new());
     let chosen = RwSignal::new(Vec::<i64>::new());
     let selector = Memo::new(move |_| Selector {
         names: entries(&names.get()),
@@ -311,7 +427,7 @@ fn NewRuleForm(channels: Channels, feedback: Feedback, reload: Reload) -> impl I
             mute: Mute {
                 until_ms: (mute_for > 0)
                     .then(|| crate::chart::now_ms() as i64 + i64::from(mute_for) * 60_000),
-                windows: Vec::new(),
+                windows: windows(&quiet.get_untracked()),
             },
         };
         let work = api::call(On::default_engine(), CreateRule {}, (), rule);
@@ -388,7 +504,13 @@ fn NewRuleForm(channels: Channels, feedback: Feedback, reload: Reload) -> impl I
                             .collect_view()}
                     </select>
                 </label>
-                <label>"Above" <input type="number" min="0" bind:value=above /></label>
+                <label>
+                    {move || match metric.get().as_str() {
+                        "memory_bytes" => "Above (bytes)",
+                        _ => "Above (%)",
+                    }}
+                    <input type="number" min="0" step="1" required bind:value=above />
+                </label>
                 <label>
                     "Mean over (seconds)" <input type="number" min="1" bind:value=window />
                 </label>
@@ -508,9 +630,136 @@ fn NewRuleForm(channels: Channels, feedback: Feedback, reload: Reload) -> impl I
                 "Mute for the next (minutes)"
                 <input type="number" min="0" bind:value=mute_minutes />
             </label>
+            <label>
+                "Quiet windows (server time; separate with ;)"
+                <input
+                    data-testid="rule-windows"
+                    placeholder="sat,sun 00:00-06:00; mon-fri 02:00-03:00"
+                    bind:value=quiet
+                />
+            </label>
             <button type="submit">"Add rule"</button>
         </form>
     }
+}
+
+/// Each engine's mute: while it holds, no rule says anything about the engine or its
+/// containers (a host's maintenance). Operators mute for a while or lift it.
+#[component]
+fn EngineMutes(operate: bool, feedback: Feedback, reload: Reload) -> impl IntoView {
+    let engines = LocalResource::new(move || {
+        reload.track();
+        api::call(On::default_engine(), ListEngines {}, (), ())
+    });
+    let mutes = LocalResource::new(move || {
+        reload.track();
+        api::call(On::default_engine(), ListMutes {}, (), ())
+    });
+    let minutes = RwSignal::new("60".to_string());
+    let row = move |engine: String, mute: Option<EngineMute>| {
+        let now = crate::chart::now_ms() as i64;
+        let mut state = match mute
+            .as_ref()
+            .and_then(|m| m.mute.until_ms)
+            .filter(|u| *u > now)
+        {
+            Some(until) => format!("muted until {}", format::unix_millis(until)),
+            None => "alerting".to_string(),
+        };
+        if let Some(m) = mute.as_ref().filter(|m| !m.mute.windows.is_empty()) {
+            state.push_str(&format!("; quiet {}", m.mute.windows.join("; ")));
+        }
+        let muted = mute.is_some();
+        let (name, lift_name) = (engine.clone(), engine.clone());
+        let hush = move |_| {
+            let minutes: i64 = minutes.get_untracked().trim().parse().unwrap_or(60);
+            let windows = mute_windows(&mute);
+            let body = Mute {
+                until_ms: Some(crate::chart::now_ms() as i64 + minutes.max(1) * 60_000),
+                windows,
+            };
+            let engine = name.clone();
+            let work = api::call(On::default_engine(), SetMute { engine }, (), body);
+            feedback.run(
+                work,
+                |m| format!("engine {} muted", m.engine),
+                move || reload.now(),
+            );
+        };
+        let lift = move |_| {
+            let engine = lift_name.clone();
+            let work = api::call(On::default_engine(), RemoveMute { engine }, (), ());
+            feedback.run(work, |()| "mute lifted".into(), move || reload.now());
+        };
+        view! {
+            <tr data-testid="engine-mute-row">
+                <td>{engine}</td>
+                <td data-testid="engine-mute-state">{state}</td>
+                <td>
+                    {operate
+                        .then(|| {
+                            view! {
+                                <button type="button" data-testid="mute-engine" on:click=hush>
+                                    "Mute"
+                                </button>
+                                {muted
+                                    .then(|| {
+                                        view! {
+                                            <button type="button" data-testid="unmute-engine" on:click=lift>
+                                                "Unmute"
+                                            </button>
+                                        }
+                                    })}
+                            }
+                        })}
+                </td>
+            </tr>
+        }
+    };
+    view! {
+        {operate
+            .then(|| {
+                view! {
+                    <label>
+                        "Mute for (minutes)"
+                        <input type="number" min="1" data-testid="engine-mute-minutes" bind:value=minutes />
+                    </label>
+                }
+            })}
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                let mutes = match mutes.await {
+                    Ok(mutes) => mutes,
+                    Err(error) => return view! { <ErrorPanel error /> }.into_any(),
+                };
+                match engines.await {
+                    Ok(list) => {
+                        let rows = list
+                            .into_iter()
+                            .map(|e| {
+                                let mute = mutes.iter().find(|m| m.engine == e.name).cloned();
+                                row(e.name, mute)
+                            })
+                            .collect_view();
+                        view! {
+                            <table class="containers" data-testid="engine-mutes">
+                                <tbody>{rows}</tbody>
+                            </table>
+                        }
+                            .into_any()
+                    }
+                    Err(error) => view! { <ErrorPanel error /> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+/// The windows an engine's mute keeps when it is muted again for a while.
+fn mute_windows(mute: &Option<EngineMute>) -> Vec<String> {
+    mute.as_ref()
+        .map(|m| m.mute.windows.clone())
+        .unwrap_or_default()
 }
 
 fn channels_table(
@@ -602,6 +851,7 @@ fn NewChannelForm(feedback: Feedback, reload: Reload) -> impl IntoView {
     let kind = RwSignal::new("webhook".to_string());
     let url = RwSignal::new(String::new());
     let preset = RwSignal::new(Preset::Generic);
+    let template = RwSignal::new(String::new());
     let host = RwSignal::new(String::new());
     let port = RwSignal::new(String::new());
     let security = RwSignal::new(MailSecurity::Starttls);
@@ -632,7 +882,7 @@ fn NewChannelForm(feedback: Feedback, reload: Reload) -> impl IntoView {
             _ => ChannelConfig::Webhook {
                 url: url.get_untracked().trim().to_string(),
                 preset: preset.get_untracked(),
-                template: None,
+                template: some(template),
             },
         };
         let channel = NewChannel {
@@ -695,6 +945,16 @@ fn NewChannelForm(feedback: Feedback, reload: Reload) -> impl IntoView {
                             preset.set(p);
                         }
                     }>{presets()}</select>
+                </label>
+                <label>
+                    "Body template (minijinja over title, message, container, exit_code, line, …; empty for the format's own)"
+                    <textarea
+                        name="template"
+                        data-testid="channel-template"
+                        rows="3"
+                        placeholder="{\"text\": {{ title | tojson }}}"
+                        bind:value=template
+                    ></textarea>
                 </label>
             </Show>
             <Show when=move || kind.get() == "email">

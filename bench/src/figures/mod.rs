@@ -2,6 +2,7 @@
 //! `main` runs them in an order where none disturbs the next.
 
 pub mod accounts;
+pub mod alerts;
 pub mod cycles;
 pub mod engine_cpu;
 pub mod front_end;

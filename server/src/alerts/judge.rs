@@ -5,6 +5,7 @@
 //! entries go when it is destroyed, a rule's when it is removed.
 
 use super::{
+    Muted,
     facts::Facts,
     lines::{Line, LineRule},
     select::{Compiled, Subject},
@@ -87,8 +88,12 @@ struct Track {
     over_since: Option<i64>,
 }
 
+/// How often an outage held back by a mute is looked at again (a window's end is not
+/// computed: it is checked).
+const MUTE_RECHECK_MS: i64 = 60_000;
+
 /// Readings a metric rule keeps per container: a window of an hour at a 5 s interval.
-const MAX_VALUES: usize = 720;
+pub const MAX_VALUES: usize = 720;
 
 /// One engine's judge.
 pub struct Judge {
@@ -103,6 +108,8 @@ pub struct Judge {
     versions: HashMap<i64, i64>,
     /// Events since entries no longer needed were last forgotten.
     since_sweep: u32,
+    /// The engine's own mute, over every rule.
+    mute: Option<Arc<Muted>>,
 }
 
 /// Events between two sweeps of entries no longer needed (a `destroy` can be missed).
@@ -117,7 +124,18 @@ impl Judge {
             down: None,
             versions: HashMap::new(),
             since_sweep: 0,
+            mute: None,
         }
+    }
+
+    /// The engine's mute now.
+    pub fn set_mute(&mut self, mute: Option<Arc<Muted>>) {
+        self.mute = mute;
+    }
+
+    /// Whether `armed` is silent now: its own mute, or its engine's.
+    fn muted(&self, armed: &Armed, now: i64) -> bool {
+        armed.muted(now) || self.mute.as_ref().is_some_and(|m| m.holds(now))
     }
 
     /// Entries remembered, for the tests of what is freed.
@@ -152,6 +170,7 @@ impl Judge {
             track.firing
                 || track.decided
                 || track.over_since.is_some()
+                || !track.values.is_empty()
                 || !track.deaths.is_empty()
                 || track.last_sent.is_some_and(|last| now < last + cooldown)
         });
@@ -176,6 +195,10 @@ impl Judge {
         }
         let subject = self.subject(event);
         let mut fired = Vec::new();
+        if action == "die" {
+            // Whatever the selector says of a stopped container (`state == 'running'`).
+            fired.extend(self.stopped(rules, &event.id, now, "stopped"));
+        }
         for armed in rules.iter().filter(|a| a.reads_events()) {
             if !armed.select.matches(&subject) {
                 continue;
@@ -246,13 +269,6 @@ impl Judge {
                         fired.extend(self.fire(armed, key, &subject, facts, now));
                     }
                 }
-                (Trigger::Metric { .. }, "die") => {
-                    if let Some(track) = self.tracks.get_mut(&key) {
-                        track.values.clear();
-                        track.over_since = None;
-                    }
-                    fired.extend(self.clear(armed, &key, now, "stopped"));
-                }
                 (Trigger::Exit { .. } | Trigger::Oom {}, "start")
                 | (Trigger::Unhealthy {}, "health_status: healthy") => {
                     let words = match armed.rule.rule.when {
@@ -309,10 +325,54 @@ impl Judge {
         fired
     }
 
+    /// Forgets what metric rules measured of container `id`, which no longer runs; a
+    /// firing alert clears. When it was last sent stays, for the cooldown (a container
+    /// restarting over and over): the sweep frees the entry after it.
+    fn stopped(&mut self, rules: &[Arc<Armed>], id: &str, now: i64, words: &str) -> Vec<Fired> {
+        let mut fired = Vec::new();
+        for armed in rules.iter().filter(|a| a.reads_samples()) {
+            let key = (armed.rule.id, id.to_string());
+            fired.extend(self.measured_no_more(armed, &key, now, words));
+        }
+        fired
+    }
+
+    /// Ends what a metric rule measured under `key`, and its alert.
+    fn measured_no_more(
+        &mut self,
+        armed: &Armed,
+        key: &(i64, String),
+        now: i64,
+        words: &str,
+    ) -> Option<Fired> {
+        let track = self.tracks.get_mut(key)?;
+        track.values.clear();
+        track.over_since = None;
+        self.clear(armed, key, now, words)
+    }
+
     /// A round of the engine's sampler, for the metric rules.
     pub fn samples(&mut self, rules: &[Arc<Armed>], round: &Samples) -> Vec<Fired> {
         let now = round.at_ms;
         let mut fired = Vec::new();
+        // A container no longer in the rounds stopped, whether or not its `die` was seen.
+        let running: std::collections::HashSet<&str> =
+            round.containers.iter().map(|c| c.id.as_str()).collect();
+        let gone: Vec<String> = self
+            .tracks
+            .iter()
+            .filter(|((rule, id), track)| {
+                (track.firing || track.over_since.is_some() || !track.values.is_empty())
+                    && !running.contains(id.as_str())
+                    && rules
+                        .iter()
+                        .any(|a| a.rule.id == *rule && a.reads_samples())
+            })
+            .map(|((_, id), _)| id.clone())
+            .collect();
+        for id in gone {
+            fired.extend(self.stopped(rules, &id, now, "stopped running"));
+        }
         for sample in &round.containers {
             let subject = Subject {
                 engine: self.engine.clone(),
@@ -324,8 +384,8 @@ impl Judge {
                     .iter()
                     .map(|(k, v)| (k.clone(), v.clone()))
                     .collect(),
-                state: "running".into(),
-                health: self.health.get(&sample.id).cloned().unwrap_or_default(),
+                state: sample.state.clone(),
+                health: sample.health.clone(),
             };
             for armed in rules {
                 let Trigger::Metric {
@@ -337,13 +397,15 @@ impl Judge {
                 else {
                     continue;
                 };
+                let key = (armed.rule.id, sample.id.clone());
                 if !armed.select.matches(&subject) {
+                    // Paused, unhealthy, relabelled: what it measured ends, and its alert.
+                    fired.extend(self.measured_no_more(armed, &key, now, "is no longer watched"));
                     continue;
                 }
                 let Some(value) = reading(metric, sample) else {
                     continue;
                 };
-                let key = (armed.rule.id, sample.id.clone());
                 let track = self.tracks.entry(key.clone()).or_default();
                 track.values.push_back((now, value));
                 let window = i64::from(window_secs) * 1000;
@@ -436,6 +498,11 @@ impl Judge {
                     if decided || now < since + i64::from(*seconds) * 1000 {
                         continue;
                     }
+                    // Muted (a maintenance): undecided, so an engine still down when the
+                    // mute ends is told then. A cooldown decides it.
+                    if self.muted(armed, now) {
+                        continue;
+                    }
                     self.tracks.entry(key.clone()).or_default().decided = true;
                     let subject = Subject {
                         engine: self.engine.clone(),
@@ -479,7 +546,7 @@ impl Judge {
     }
 
     /// When [`Self::tick`] has something to decide next (unix ms).
-    pub fn next_tick(&self, rules: &[Arc<Armed>]) -> Option<i64> {
+    pub fn next_tick(&self, rules: &[Arc<Armed>], now: i64) -> Option<i64> {
         rules
             .iter()
             .filter_map(|armed| match &armed.rule.rule.when {
@@ -487,7 +554,10 @@ impl Judge {
                     let (since, _) = self.down.as_ref()?;
                     let key = (armed.rule.id, String::new());
                     let decided = self.tracks.get(&key).is_some_and(|t| t.decided);
-                    (!decided).then_some(since + i64::from(*seconds) * 1000)
+                    let due = since + i64::from(*seconds) * 1000;
+                    // Due while muted: looked at again a while later, never in a loop.
+                    let muted = due <= now && self.muted(armed, now);
+                    (!decided).then_some(if muted { now + MUTE_RECHECK_MS } else { due })
                 }
                 Trigger::Restarts { minutes, .. } => self
                     .tracks
@@ -533,7 +603,7 @@ impl Judge {
 
     /// Whether a mute or the cooldown of the last one sent holds an alert back.
     fn held_back(&self, armed: &Armed, key: &(i64, String), now: i64) -> bool {
-        armed.muted(now)
+        self.muted(armed, now)
             || self
                 .tracks
                 .get(key)
@@ -572,9 +642,10 @@ impl Judge {
         now: i64,
         words: &str,
     ) -> Option<Fired> {
+        let muted = self.muted(armed, now);
         let track = self.tracks.get_mut(key).filter(|t| t.firing)?;
         track.firing = false;
-        if !armed.rule.rule.resolved || armed.muted(now) {
+        if !armed.rule.rule.resolved || muted {
             return None;
         }
         let subject = track.subject.clone();
@@ -601,7 +672,7 @@ impl Judge {
 
 /// A sample's figure for `metric`; None for CPU in a container's first sample.
 fn reading(metric: Metric, sample: &ContainerSample) -> Option<f64> {
-    let stats = &sample.stats;
+    let stats = sample.stats.as_ref()?;
     match metric {
         Metric::CpuPercent => sample.cpu_known.then_some(stats.cpu_percent),
         Metric::MemoryPercent => (stats.memory_limit > 0)
@@ -755,6 +826,21 @@ mod tests {
     }
 
     #[test]
+    fn an_engines_mute_silences_every_rule_on_it() {
+        let rules = vec![armed(1, Trigger::Exit { ignore: vec![] }, |_| {})];
+        let mut judge = Judge::new("local");
+        let mute = Mute {
+            until_ms: Some(1000),
+            windows: Vec::new(),
+        };
+        judge.set_mute(Some(Arc::new(Muted::new(&mute).unwrap())));
+        assert!(judge.event(&rules, &die("a", "1"), 999).is_empty());
+        assert_eq!(judge.event(&rules, &die("b", "1"), 1000).len(), 1);
+        judge.set_mute(None);
+        assert_eq!(judge.event(&rules, &die("a", "1"), 1).len(), 1);
+    }
+
+    #[test]
     fn muted_rules_say_nothing() {
         let rules = vec![armed(1, Trigger::Exit { ignore: vec![] }, |r| {
             r.mute.until_ms = Some(1000)
@@ -780,11 +866,11 @@ mod tests {
         let fired = judge.event(&rules, &die("a", "1"), 2000);
         assert_eq!(fired.len(), 1);
         assert!(fired[0].facts.message.contains("3 times"), "{:?}", fired[0]);
-        assert_eq!(judge.next_tick(&rules), Some(62_000));
+        assert_eq!(judge.next_tick(&rules, 2000), Some(62_000));
         assert!(judge.tick(&rules, 61_999).is_empty());
         let calm = judge.tick(&rules, 62_000);
         assert_eq!(calm[0].facts.state, AlertState::Resolved);
-        assert_eq!(judge.next_tick(&rules), None);
+        assert_eq!(judge.next_tick(&rules, 62_000), None);
     }
 
     #[test]
@@ -792,7 +878,7 @@ mod tests {
         let rules = vec![armed(1, Trigger::EngineDown { seconds: 5 }, |_| {})];
         let mut judge = Judge::new("remote");
         assert!(judge.engine(&rules, Some("refused".into()), 0).is_empty());
-        assert_eq!(judge.next_tick(&rules), Some(5000));
+        assert_eq!(judge.next_tick(&rules, 0), Some(5000));
         assert!(judge.tick(&rules, 4999).is_empty());
         let fired = judge.tick(&rules, 5000);
         assert!(fired[0].facts.message.contains("refused"), "{fired:?}");
@@ -803,18 +889,26 @@ mod tests {
     }
 
     #[test]
-    fn an_outage_held_back_by_a_mute_is_decided_once_and_never_spins() {
+    fn an_outage_held_back_by_a_mute_is_told_if_it_outlasts_the_mute_and_never_spins() {
         let rules = vec![armed(1, Trigger::EngineDown { seconds: 5 }, |r| {
             r.mute.until_ms = Some(60_000)
         })];
         let mut judge = Judge::new("remote");
         judge.engine(&rules, Some("refused".into()), 0);
         assert!(judge.tick(&rules, 5000).is_empty());
-        assert_eq!(judge.next_tick(&rules), None, "nothing more to decide");
-        judge.engine(&rules, None, 6000);
+        assert_eq!(
+            judge.next_tick(&rules, 5000),
+            Some(65_000),
+            "looked at again later, not at once"
+        );
+        assert!(judge.tick(&rules, 59_999).is_empty());
+        let told = judge.tick(&rules, 65_000);
+        assert_eq!(told.len(), 1, "still down after the mute");
+        assert_eq!(judge.next_tick(&rules, 65_000), None, "decided");
+        judge.engine(&rules, None, 66_000);
         judge.engine(&rules, Some("refused".into()), 70_000);
         assert_eq!(
-            judge.next_tick(&rules),
+            judge.next_tick(&rules, 70_000),
             Some(75_000),
             "a new outage is timed again"
         );
@@ -891,6 +985,81 @@ mod tests {
         let fired = judge.line(&rules, &subject("a"), &line(&long), 60_004);
         let shown = fired[0].facts.line.clone().unwrap();
         assert_eq!(shown.chars().count(), LINE_SHOWN + 1, "cut, with …");
+    }
+
+    #[test]
+    fn a_metric_fires_once_held_and_clears_when_under_or_gone() {
+        use app::frames::ContainerStats;
+        let rules = vec![armed(
+            1,
+            Trigger::Metric {
+                metric: Metric::CpuPercent,
+                above: 50,
+                window_secs: 2,
+                for_secs: 1,
+            },
+            |r| r.select.expression = Some("state == 'running'".into()),
+        )];
+        let sample = |id: &str, cpu: f64| ContainerSample {
+            id: id.into(),
+            name: format!("c-{id}"),
+            image: "busybox".into(),
+            labels: Default::default(),
+            state: "running".into(),
+            health: String::new(),
+            stats: Some(ContainerStats {
+                read: String::new(),
+                cpu_percent: cpu,
+                online_cpus: 2,
+                memory_used: 0,
+                memory_limit: 0,
+                net_rx: 0,
+                net_tx: 0,
+                block_read: 0,
+                block_write: 0,
+                pids: 1,
+            }),
+            cpu_known: true,
+        };
+        let round = |at_ms, containers| Samples { at_ms, containers };
+        let mut judge = Judge::new("local");
+        assert!(
+            judge
+                .samples(&rules, &round(0, vec![sample("a", 90.0)]))
+                .is_empty()
+        );
+        let fired = judge.samples(&rules, &round(1000, vec![sample("a", 90.0)]));
+        assert_eq!(fired.len(), 1, "held for 1 s");
+        assert!(
+            judge
+                .samples(&rules, &round(2000, vec![sample("a", 90.0)]))
+                .is_empty(),
+            "once"
+        );
+        // The mean over 2 s: (90 + 20) / 2 is still over 50; (20 + 20) / 2 is not.
+        assert!(
+            judge
+                .samples(&rules, &round(3000, vec![sample("a", 20.0)]))
+                .is_empty()
+        );
+        let calm = judge.samples(&rules, &round(4000, vec![sample("a", 20.0)]));
+        assert_eq!(calm[0].facts.state, AlertState::Resolved);
+        // Firing again, then gone from the rounds without a `die`: resolved and forgotten.
+        judge.samples(&rules, &round(5000, vec![sample("b", 99.0)]));
+        assert_eq!(
+            judge
+                .samples(&rules, &round(6000, vec![sample("b", 99.0)]))
+                .len(),
+            1
+        );
+        let gone = judge.samples(&rules, &round(7000, vec![]));
+        assert_eq!(gone[0].facts.state, AlertState::Resolved);
+        assert!(gone[0].facts.title.contains("stopped running"), "{gone:?}");
+        // A `die` the selector does not match (state exited) still frees what was measured.
+        judge.samples(&rules, &round(8000, vec![sample("c", 99.0)]));
+        judge.event(&rules, &die("c", "0"), 8500);
+        judge.forget_idle(&rules, 9000);
+        assert_eq!(judge.remembered(), 0);
     }
 
     #[test]

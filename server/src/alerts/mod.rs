@@ -30,12 +30,17 @@ mod watch;
 mod webhook;
 
 use crate::{
-    docker::mapping, engines::Engines, error::Error, live::hub::Registry, registry_logins::Sealer,
-    store::Store, window::Window,
+    docker::{EngineName, mapping},
+    engines::Engines,
+    error::Error,
+    live::hub::Registry,
+    registry_logins::Sealer,
+    store::Store,
+    window::Window,
 };
 use app::model::{
-    AlertRecord, Channel, EngineContainer, HistoryQuery, Metric, NewChannel, NewRule, Rule,
-    Selector, TestResult, Trigger,
+    AlertRecord, Channel, EngineContainer, EngineMute, HistoryQuery, Metric, Mute, NewChannel,
+    NewRule, Rule, Selector, TestResult, Trigger,
 };
 use judge::{Armed, Fired};
 use lines::LineRule;
@@ -79,10 +84,32 @@ impl AlertSettings {
     }
 }
 
-/// The rules as the watchers judge with.
+/// The rules as the watchers judge with, and the engines' mutes.
 #[derive(Default)]
 struct Rules {
     all: Vec<Arc<Armed>>,
+    mutes: HashMap<String, Arc<Muted>>,
+}
+
+/// An engine's mute, its windows parsed.
+#[derive(Debug)]
+pub struct Muted {
+    until_ms: Option<i64>,
+    windows: Vec<Window>,
+}
+
+impl Muted {
+    fn new(mute: &Mute) -> Result<Self, Error> {
+        Ok(Self {
+            until_ms: mute.until_ms,
+            windows: check_windows(mute)?,
+        })
+    }
+
+    pub fn holds(&self, now: i64) -> bool {
+        self.until_ms.is_some_and(|until| now < until)
+            || self.windows.iter().any(|w| w.contains(now))
+    }
 }
 
 impl Rules {
@@ -93,6 +120,11 @@ impl Rules {
             .filter(|a| a.rule.rule.enabled && a.select.takes_engine(engine))
             .cloned()
             .collect()
+    }
+
+    /// The engine's mute, when it has one.
+    fn mute_of(&self, engine: &str) -> Option<Arc<Muted>> {
+        self.mutes.get(engine).cloned()
     }
 }
 
@@ -177,12 +209,37 @@ impl Shared {
                 }
             })
             .collect::<Vec<_>>();
+        let mutes = self
+            .records
+            .mutes()
+            .await?
+            .into_iter()
+            .filter_map(|m| match Muted::new(&m.mute) {
+                Ok(muted) => Some((m.engine, Arc::new(muted))),
+                Err(e) => {
+                    tracing::warn!("the mute of engine {} is left out: {e}", m.engine);
+                    None
+                }
+            })
+            .collect();
         self.counts
             .rules
             .store(armed.len() as u64, Ordering::Relaxed);
-        self.rules.send_replace(Arc::new(Rules { all: armed }));
+        self.rules
+            .send_replace(Arc::new(Rules { all: armed, mutes }));
         Ok(())
     }
+}
+
+/// A mute's windows, parsed: at most 20; 422 for one that does not parse.
+fn check_windows(mute: &Mute) -> Result<Vec<Window>, Error> {
+    if mute.windows.len() > 20 {
+        return Err(Error::bad_request("a mute has at most 20 windows"));
+    }
+    mute.windows
+        .iter()
+        .map(|w| Window::parse(w).map_err(|e| Error::new(422, format!("a mute {e}"))))
+        .collect()
 }
 
 /// A rule's or a channel's name: 1 to 100 characters, none that hides or fakes text
@@ -276,15 +333,7 @@ fn check_rule(rule: &NewRule) -> Result<Checked, Error> {
         }
         _ => {}
     }
-    if rule.mute.windows.len() > 20 {
-        return Err(Error::bad_request("a rule has at most 20 mute windows"));
-    }
-    let windows = rule
-        .mute
-        .windows
-        .iter()
-        .map(|w| Window::parse(w).map_err(|e| Error::new(422, format!("a mute {e}"))))
-        .collect::<Result<Vec<_>, _>>()?;
+    let windows = check_windows(&rule.mute)?;
     let line = match &rule.when {
         Trigger::Log { line, stream } => Some(LineRule::new(line, *stream)?),
         _ => None,
@@ -300,6 +349,9 @@ fn check_rule(rule: &NewRule) -> Result<Checked, Error> {
 pub struct Alerts {
     shared: Arc<Shared>,
     engines: Arc<Engines>,
+    /// The samplers' interval, in seconds (a metric's window holds at most
+    /// [`judge::MAX_VALUES`] of their rounds).
+    sample_secs: u64,
 }
 
 impl Alerts {
@@ -356,7 +408,11 @@ impl Alerts {
             ));
         }
         tasks.spawn(outbox::run(shared.clone(), shutdown));
-        Arc::new(Self { shared, engines })
+        Arc::new(Self {
+            shared,
+            engines,
+            sample_secs: registry.config().sample_every.as_secs().max(1),
+        })
     }
 
     pub fn counts(&self) -> Arc<Counts> {
@@ -450,9 +506,50 @@ impl Alerts {
         self.shared.reload().await
     }
 
+    pub async fn mutes(&self) -> Result<Vec<EngineMute>, Error> {
+        self.shared.records.mutes().await
+    }
+
+    /// 404 for an engine Berth does not have; 422 for a window that does not parse.
+    pub async fn set_mute(
+        &self,
+        engine: &str,
+        mute: &Mute,
+        author: &str,
+    ) -> Result<EngineMute, Error> {
+        self.engines.get(engine)?;
+        if mute.until_ms.is_none() && mute.windows.is_empty() {
+            return Err(Error::bad_request(
+                "a mute has an end (until_ms) or windows, or both",
+            ));
+        }
+        Muted::new(mute)?;
+        let kept = self.shared.records.put_mute(engine, mute, author).await?;
+        self.shared.reload().await?;
+        Ok(kept)
+    }
+
+    /// Also for an engine Berth no longer has (a mute left behind); 400 for what is not an
+    /// engine's name.
+    pub async fn remove_mute(&self, engine: &str) -> Result<(), Error> {
+        let engine = EngineName::parse(engine)?;
+        self.shared.records.remove_mute(engine.as_str()).await?;
+        self.shared.reload().await
+    }
+
     /// `rule` checked, its name trimmed; 400 for a channel that does not exist.
     async fn checked(&self, rule: &NewRule) -> Result<NewRule, Error> {
         check_rule(rule)?;
+        let longest = judge::MAX_VALUES as u64 * self.sample_secs;
+        if let Trigger::Metric { window_secs, .. } = rule.when
+            && u64::from(window_secs) > longest
+        {
+            return Err(Error::bad_request(format!(
+                "a metric's window holds at most {} samples: at --sample-secs {}, {longest} s",
+                judge::MAX_VALUES,
+                self.sample_secs
+            )));
+        }
         let channels = self.shared.records.channels().await?;
         if let Some(missing) = rule
             .channels
@@ -502,11 +599,7 @@ impl Alerts {
 
 /// A listed container as a rule sees it (its health from Docker's status text).
 fn subject_of(engine: &str, c: &bollard::models::ContainerSummary) -> Subject {
-    let status = c.status.as_deref().unwrap_or_default();
-    let health = ["unhealthy", "healthy", "health: starting"]
-        .into_iter()
-        .find(|h| status.contains(&format!("({h})")))
-        .map_or("", |h| h.trim_start_matches("health: "));
+    let health = mapping::health(c.status.as_deref().unwrap_or_default());
     Subject {
         engine: engine.to_string(),
         id: c.id.clone().unwrap_or_default(),

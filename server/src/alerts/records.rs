@@ -9,7 +9,9 @@ use crate::{
     error::Error,
     store::Store,
 };
-use app::model::{AlertRecord, AlertState, Delivery, DeliveryState, HistoryQuery, NewRule, Rule};
+use app::model::{
+    AlertRecord, AlertState, Delivery, DeliveryState, EngineMute, HistoryQuery, Mute, NewRule, Rule,
+};
 use sqlx::{Row, any::AnyRow};
 
 /// Tries of a write that failed (a busy SQLite, a conflict between replicas).
@@ -230,6 +232,72 @@ impl Records {
             .map_err(store_error)?;
         match done.rows_affected() {
             0 => Err(Error::not_found(format!("no alert rule {id}"))),
+            _ => Ok(()),
+        }
+    }
+
+    // Engines' mutes.
+
+    pub async fn mutes(&self) -> Result<Vec<EngineMute>, Error> {
+        let rows = sqlx::query(
+            "SELECT engine, body, author, updated FROM alert_engine_mutes ORDER BY engine",
+        )
+        .fetch_all(self.pool())
+        .await
+        .map_err(store_error)?;
+        let mut mutes = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let engine: String = row.try_get("engine").map_err(store_error)?;
+            let body: String = row.try_get("body").map_err(store_error)?;
+            match serde_json::from_str::<Mute>(&body) {
+                Ok(mute) => mutes.push(EngineMute {
+                    engine,
+                    mute,
+                    author: row.try_get("author").map_err(store_error)?,
+                    updated_ms: row.try_get("updated").map_err(store_error)?,
+                }),
+                Err(e) => tracing::warn!("the mute of engine {engine} cannot be read: {e}"),
+            }
+        }
+        Ok(mutes)
+    }
+
+    pub async fn put_mute(
+        &self,
+        engine: &str,
+        mute: &Mute,
+        author: &str,
+    ) -> Result<EngineMute, Error> {
+        let body = serde_json::to_string(mute).map_err(|e| Error::new(500, e.to_string()))?;
+        let now = now_ms();
+        sqlx::query(
+            "INSERT INTO alert_engine_mutes (engine, body, author, updated) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (engine) DO UPDATE SET body = excluded.body, author = excluded.author, \
+             updated = excluded.updated",
+        )
+        .bind(engine)
+        .bind(&body)
+        .bind(author)
+        .bind(now)
+        .execute(self.pool())
+        .await
+        .map_err(store_error)?;
+        Ok(EngineMute {
+            engine: engine.to_string(),
+            mute: mute.clone(),
+            author: author.to_string(),
+            updated_ms: now,
+        })
+    }
+
+    pub async fn remove_mute(&self, engine: &str) -> Result<(), Error> {
+        let done = sqlx::query("DELETE FROM alert_engine_mutes WHERE engine = $1")
+            .bind(engine)
+            .execute(self.pool())
+            .await
+            .map_err(store_error)?;
+        match done.rows_affected() {
+            0 => Err(Error::not_found(format!("engine {engine} is not muted"))),
             _ => Ok(()),
         }
     }

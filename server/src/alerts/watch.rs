@@ -62,8 +62,12 @@ pub async fn run(
     // The rules changed: the followed containers' rules are chosen again.
     let mut rechoose = false;
     loop {
-        let armed = rules.borrow_and_update().for_engine(&name);
+        let (armed, mute) = {
+            let now = rules.borrow_and_update();
+            (now.for_engine(&name), now.mute_of(&name))
+        };
         judge.keep_rules(&armed);
+        judge.set_mute(mute);
         let up = reach.up();
         let mut fired = judge.engine(
             &armed,
@@ -120,7 +124,7 @@ pub async fn run(
             }
         }
         shared.send(std::mem::take(&mut fired)).await;
-        let tick = judge.next_tick(&armed).map(|at| {
+        let tick = judge.next_tick(&armed, now_ms()).map(|at| {
             Instant::now() + Duration::from_millis(at.saturating_sub(now_ms()).max(0) as u64)
         });
         // Only while the engine is up: when it is down, its coming back wakes the loop

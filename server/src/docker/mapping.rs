@@ -40,6 +40,15 @@ pub async fn list_all(engine: &Engine) -> Result<Vec<models::ContainerSummary>, 
         .map_err(|e| engine.error(e))
 }
 
+/// A container's health as its list status says it (`Up 3 minutes (unhealthy)`):
+/// `healthy`, `unhealthy`, `starting`, or empty without a health check.
+pub fn health(status: &str) -> &'static str {
+    ["unhealthy", "healthy", "health: starting"]
+        .into_iter()
+        .find(|h| status.contains(&format!("({h})")))
+        .map_or("", |h| h.trim_start_matches("health: "))
+}
+
 /// A container as an image, a volume or a network names its users.
 pub fn used_by(c: &models::ContainerSummary) -> app::resources::UsedBy {
     app::resources::UsedBy {

@@ -815,3 +815,53 @@ async fn a_busy_container_alerts_on_cpu_through_one_sampler_and_resolves_when_it
         .await;
     assert_eq!(left, 0.0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_engines_mute_silences_every_rule_until_it_is_lifted() {
+    let server = TestServer::start().await;
+    let receiver = Receiver::start().await;
+    let to = channel(&server, "hook", &receiver.url("/")).await;
+    rule(&server, "alert-hush", to, json!({})).await;
+    let (_, engines) = server.send(Method::GET, "/api/engines", None).await;
+    let engine = engines[0]["name"].as_str().unwrap().to_string();
+    let path = format!("/api/alerts/mutes/{engine}");
+    let until = berth::now_ms() + 3_600_000;
+    let (status, mute) = server
+        .send(Method::PUT, &path, Some(json!({"until_ms": until})))
+        .await;
+    assert_eq!(status, 200, "{mute}");
+    assert_eq!(mute["engine"], engine.as_str());
+    let (_, mutes) = server.send(Method::GET, "/api/alerts/mutes", None).await;
+    assert_eq!(mutes[0]["until_ms"], until, "{mutes}");
+
+    let hushed = Fixture::new("alert-hush", true, &[], &["sh", "-c", "exit 1"]);
+    wait_exit(&hushed);
+    // The exit is judged within moments; a muted engine says nothing of it.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(receiver.received().is_empty(), "{:?}", receiver.received());
+
+    let (status, _) = server.send(Method::DELETE, &path, None).await;
+    assert_eq!(status, 204);
+    let heard = Fixture::new("alert-hush", true, &[], &["sh", "-c", "exit 1"]);
+    wait_exit(&heard);
+    let got = receiver.wait_for(1, Duration::from_secs(5)).await;
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].json()["container"], heard.name.as_str());
+
+    // What cannot be muted is refused with why.
+    let window = json!({"windows": ["someday 25:00-26:00"]});
+    let (status, answer) = server.send(Method::PUT, &path, Some(window)).await;
+    assert_eq!(status, 422, "{answer}");
+    let (status, answer) = server
+        .send(Method::PUT, "/api/alerts/mutes/nowhere", Some(json!({})))
+        .await;
+    assert_eq!(status, 404, "{answer}");
+    let (status, _) = server.send(Method::DELETE, &path, None).await;
+    assert_eq!(status, 404, "not muted any more");
+    let (status, answer) = server.send(Method::PUT, &path, Some(json!({}))).await;
+    assert_eq!(status, 400, "a mute that mutes nothing: {answer}");
+    let (status, answer) = server
+        .send(Method::DELETE, "/api/alerts/mutes/not%20a%20name", None)
+        .await;
+    assert_eq!(status, 400, "{answer}");
+}

@@ -7,9 +7,9 @@ use super::actions::Actor;
 use super::mount::{Api, Call};
 use crate::{accounts::sessions::Caller, error::Error};
 use app::model::{
-    AlertRecord, Channel, CreateChannel, CreateRule, EngineContainer, ListAlerts, ListChannels,
-    ListRules, PreviewSelector, RemoveChannel, RemoveRule, Role, Rule, TestChannel, TestResult,
-    UpdateChannel, UpdateRule,
+    AlertRecord, Channel, CreateChannel, CreateRule, EngineContainer, EngineMute, ListAlerts,
+    ListChannels, ListMutes, ListRules, PreviewSelector, RemoveChannel, RemoveMute, RemoveRule,
+    Role, Rule, SetMute, TestChannel, TestResult, UpdateChannel, UpdateRule,
 };
 use axum::Extension;
 
@@ -23,6 +23,9 @@ pub fn routes(api: Api) -> Api {
         .call(create_rule)
         .call(update_rule)
         .call(remove_rule)
+        .call(|(), call: Call<ListMutes>| async move { call.state.alerts.mutes().await })
+        .call(set_mute)
+        .call(remove_mute)
         .call(preview)
         .call(history)
 }
@@ -114,6 +117,24 @@ async fn remove_rule(actor: Actor, call: Call<RemoveRule>) -> Result<(), Error> 
     actor
         .settled("alert.rule.remove", &id.to_string(), &result)
         .await;
+    result
+}
+
+async fn set_mute(actor: Actor, call: Call<SetMute>) -> Result<EngineMute, Error> {
+    let engine = &call.params.engine;
+    let result = call
+        .state
+        .alerts
+        .set_mute(engine, &call.body, actor.name())
+        .await;
+    actor.settled("alert.mute.set", engine, &result).await;
+    result
+}
+
+async fn remove_mute(actor: Actor, call: Call<RemoveMute>) -> Result<(), Error> {
+    let engine = &call.params.engine;
+    let result = call.state.alerts.remove_mute(engine).await;
+    actor.settled("alert.mute.remove", engine, &result).await;
     result
 }
 

@@ -142,6 +142,15 @@ impl HubKey {
         )
     }
 
+    /// How far a client may fall behind: a sampler's reader only a few rounds (each round
+    /// is every container's sample; a reader that far behind is better off with the next).
+    fn capacity(&self, config: &HubConfig) -> usize {
+        match self {
+            HubKey::Samples { .. } => SAMPLE_ROUNDS_KEPT,
+            _ => config.capacity,
+        }
+    }
+
     /// Frames kept for clients that join later: log lines up to the ring; a stats client
     /// needs only the latest sample to draw something at once; a list client starts from
     /// the list's current snapshot and an event consumer from now, so neither needs any.
@@ -163,6 +172,9 @@ impl HubKey {
         }
     }
 }
+
+/// Rounds a sampler's hub holds for a reader that is behind.
+const SAMPLE_ROUNDS_KEPT: usize = 4;
 
 #[derive(Clone, Debug)]
 pub struct HubConfig {
@@ -567,7 +579,7 @@ impl Registry {
             tail,
             queue: Queue::with_start(
                 QueueLimits {
-                    capacity: self.config.capacity,
+                    capacity: key.capacity(&self.config),
                     history,
                     bytes: self.config.bytes,
                 },

@@ -22,18 +22,7 @@ pub async fn run(
     let mut stream = docker.stats(&path, Some(options));
     while let Some(Ok(sample)) = stream.next().await {
         // A stopped container keeps streaming empty samples; its end is its state.
-        if sample
-            .pids_stats
-            .as_ref()
-            .and_then(|p| p.current)
-            .unwrap_or(0)
-            == 0
-            && sample
-                .cpu_stats
-                .as_ref()
-                .and_then(|c| c.system_cpu_usage)
-                .is_none()
-        {
+        if is_empty(&sample) {
             break;
         }
         let stats = compute(&sample);
@@ -41,6 +30,21 @@ pub async fn run(
         publisher.publish(Frame::ContainerStats(stats));
     }
     super::container_end_reason(&docker, &id).await
+}
+
+/// Whether a sample is the empty one Docker gives for a container that is not running.
+pub fn is_empty(sample: &ContainerStatsResponse) -> bool {
+    sample
+        .pids_stats
+        .as_ref()
+        .and_then(|p| p.current)
+        .unwrap_or(0)
+        == 0
+        && sample
+            .cpu_stats
+            .as_ref()
+            .and_then(|c| c.system_cpu_usage)
+            .is_none()
 }
 
 /// CPU % by Docker's formula; memory used without the page cache.

@@ -98,17 +98,24 @@ async fn run(
         let mut containers = Vec::with_capacity(read.len());
         let mut seen: HashMap<String, ContainerCpuStats> = HashMap::with_capacity(read.len());
         for (summary, sample) in read {
-            let Some(mut sample) = sample else { continue };
             let id = summary.id.clone().unwrap_or_default();
-            let cpu = sample.cpu_stats.clone().unwrap_or_default();
             let before = previous.remove(&id);
-            let cpu_known = before.is_some();
-            sample.precpu_stats = before;
-            let stats = container_stats::compute(&sample);
-            if cpu_known {
-                last.record(&id, &stats);
-            }
-            seen.insert(id.clone(), cpu);
+            let mut cpu_known = false;
+            let stats = sample
+                .filter(|s| !container_stats::is_empty(s))
+                .map(|mut sample| {
+                    let cpu = sample.cpu_stats.clone().unwrap_or_default();
+                    // A difference only between two readings of one run: counters that went
+                    // down (a restart between rounds) or no time passed measure nothing.
+                    cpu_known = before.as_ref().is_some_and(|b| counts_on(b, &cpu));
+                    sample.precpu_stats = before;
+                    let stats = container_stats::compute(&sample);
+                    if cpu_known {
+                        last.record(&id, &stats);
+                    }
+                    seen.insert(id.clone(), cpu);
+                    stats
+                });
             containers.push(ContainerSample {
                 id,
                 name: mapping::container_name(
@@ -121,6 +128,8 @@ async fn run(
                 ),
                 image: summary.image.unwrap_or_default(),
                 labels: summary.labels.unwrap_or_default().into_iter().collect(),
+                state: mapping::text(summary.state.as_ref()),
+                health: mapping::health(summary.status.as_deref().unwrap_or_default()).to_string(),
                 stats,
                 cpu_known,
             });
@@ -129,6 +138,14 @@ async fn run(
         previous = seen;
         publisher.publish(Frame::Samples(Samples { at_ms, containers }));
     }
+}
+
+/// Whether `now` follows `before` in one run of a container, with time passed.
+fn counts_on(before: &ContainerCpuStats, now: &ContainerCpuStats) -> bool {
+    let total = |c: &ContainerCpuStats| c.cpu_usage.as_ref().and_then(|u| u.total_usage);
+    let system = |c: &ContainerCpuStats| c.system_cpu_usage;
+    matches!((total(before), total(now)), (Some(a), Some(b)) if b >= a)
+        && matches!((system(before), system(now)), (Some(a), Some(b)) if b > a)
 }
 
 /// One sample of a container, at once; None when it stopped meanwhile or did not answer.
