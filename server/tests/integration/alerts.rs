@@ -865,3 +865,40 @@ async fn an_engines_mute_silences_every_rule_until_it_is_lifted() {
         .await;
     assert_eq!(status, 400, "{answer}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rule_in_its_quiet_window_says_nothing() {
+    let server = TestServer::start().await;
+    let receiver = Receiver::start().await;
+    let to = channel(&server, "hook", &receiver.url("/")).await;
+    // The server's clock is this machine's: a window from half an hour ago to half an hour
+    // from now (past midnight when it must be) is open, one twelve hours away is shut.
+    let now = std::process::Command::new("date")
+        .arg("+%H %M")
+        .output()
+        .unwrap();
+    let now = String::from_utf8(now.stdout).unwrap();
+    let mut parts = now.split_whitespace().map(|p| p.parse::<i64>().unwrap());
+    let minutes = parts.next().unwrap() * 60 + parts.next().unwrap();
+    let clock = |m: i64| {
+        let m = m.rem_euclid(24 * 60);
+        format!("{:02}:{:02}", m / 60, m % 60)
+    };
+    let window = |from: i64, to: i64| format!("{}-{}", clock(minutes + from), clock(minutes + to));
+    let open = json!({"name": "quiet now", "mute": {"windows": [window(-30, 30)]}});
+    let quiet = rule(&server, "alert-window", to, open).await;
+    let shut = json!({"name": "quiet tonight", "mute": {"windows": [window(600, 660)]}});
+    let loud = rule(&server, "alert-window", to, shut).await;
+    let failing = Fixture::new("alert-window", true, &[], &["sh", "-c", "exit 4"]);
+    wait_exit(&failing);
+    let got = receiver.wait_for(1, Duration::from_secs(5)).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let got_now = receiver.received();
+    assert_eq!(got_now.len(), 1, "{got:?}");
+    assert_eq!(got_now[0].json()["rule"], "quiet tonight");
+    let all = history(&server, "alert-window").await;
+    assert!(
+        all.iter().all(|a| a["rule_id"] == loud),
+        "the rule {quiet} in its window said nothing: {all:?}"
+    );
+}
