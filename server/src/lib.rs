@@ -77,6 +77,7 @@ pub use http::{
     hosts::HostSpec, router, serve, site::load as load_site, ws::owners::SWEEP_EVERY,
     ws::settings::ExecMode,
 };
+pub use live::hub::SampleFrom;
 pub use store::{Location, Store};
 pub use updates::{Clock, Window};
 

@@ -189,6 +189,17 @@ impl Live {
                 MetricType::Gauge,
             )?)?;
         }
+        let sampled = self.hubs.sampled();
+        let mut metric = encoder.encode_descriptor(
+            "berth_samples",
+            "Containers the engines' samplers read, by source (their cgroup files on this host, or the engine's stats API)",
+            None,
+            MetricType::Counter,
+        )?;
+        for (source, n) in [("cgroup", &sampled.files), ("api", &sampled.api)] {
+            ConstCounter::new(n.load(Relaxed))
+                .encode(metric.encode_family(&labels("source", source))?)?;
+        }
         let mut metric = encoder.encode_descriptor(
             "berth_alert_deliveries",
             "Tries to deliver an alert message, by outcome (dropped: over a channel's cap)",

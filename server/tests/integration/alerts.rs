@@ -752,7 +752,21 @@ async fn log_rules_that_cannot_run_are_refused_with_why() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_busy_container_alerts_on_cpu_through_one_sampler_and_resolves_when_it_calms() {
-    let server = TestServer::start_with(|s| s.hubs.sample_secs = 1).await;
+    // This machine is the engine's host: its cgroup files are read where they are.
+    busy_container_alerts_on_cpu(berth::SampleFrom::Auto).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_container_alerts_on_cpu_through_the_stats_api_too() {
+    busy_container_alerts_on_cpu(berth::SampleFrom::Api).await;
+}
+
+async fn busy_container_alerts_on_cpu(from: berth::SampleFrom) {
+    let server = TestServer::start_with(|s| {
+        s.hubs.sample_secs = 1;
+        s.hubs.sample_from = from;
+    })
+    .await;
     let receiver = Receiver::start().await;
     let to = channel(&server, "hook", &receiver.url("/")).await;
     // Half a core over 3 s, held 2 s; and a second rule that never fires (any container
@@ -801,6 +815,12 @@ async fn a_busy_container_alerts_on_cpu_through_one_sampler_and_resolves_when_it
         0.0,
         "no stream per container"
     );
+    let source = match from {
+        berth::SampleFrom::Auto => "source=\"cgroup\"",
+        berth::SampleFrom::Api => "source=\"api\"",
+    };
+    let read = server.metric("berth_samples_total", Some(source)).await;
+    assert!(read >= 4.0, "the samples were read from {source}: {read}");
 
     // No metric rule left: the sampler stops.
     let (_, rules) = server.send(Method::GET, "/api/alerts/rules", None).await;

@@ -4,6 +4,7 @@
 
 pub mod batch;
 pub mod boundary;
+pub mod cgroup;
 pub mod container_list;
 pub mod container_logs;
 pub mod container_stats;

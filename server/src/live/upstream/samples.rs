@@ -9,7 +9,11 @@
 //! two rounds, computed as `docker stats` computes it between two readings. What a round
 //! finds is also the pages' last-known figures, as a stats stream's samples are.
 
-use super::{container_stats, last_known::LastContainerStats};
+use super::{
+    cgroup::{Cgroups, Reading},
+    container_stats,
+    last_known::LastContainerStats,
+};
 use crate::{
     accounts::now_ms,
     docker::{
@@ -18,16 +22,20 @@ use crate::{
         mapping,
         path::{self, Kind},
     },
-    live::hub::{Ending, HubKey, Publisher, Registry, Subscription, Who},
+    live::hub::{Ending, HubKey, Publisher, Registry, Sampled, Subscription, Who},
 };
-use app::frames::{ContainerSample, Frame, Samples};
+use app::frames::{ContainerSample, ContainerStats, Frame, Samples};
 use bollard::{
     Docker,
-    models::{ContainerCpuStats, ContainerStatsResponse},
+    models::{ContainerStatsResponse, ContainerSummary},
     query_parameters::{ListContainersOptions, StatsOptions},
 };
 use futures::StreamExt;
-use std::{collections::HashMap, sync::Arc, time::Duration};
+use std::{
+    collections::HashMap,
+    sync::{Arc, atomic::Ordering},
+    time::Duration,
+};
 
 /// Samples asked for at once: a few, so a round over 100 containers takes a few round
 /// trips, and the engine is never asked for all of them together.
@@ -43,20 +51,24 @@ pub fn subscribe(
     last: &Arc<LastContainerStats>,
 ) -> Subscription {
     let (engine, last) = (engine.clone(), last.clone());
-    let every = registry.config().sample_every;
+    let settings = Sampling {
+        every: registry.config().sample_every,
+        cgroups: registry.config().sample_cgroups.then(Cgroups::default),
+        counted: registry.sampled().clone(),
+    };
     registry.subscribe_as(
         Who::Berth,
         HubKey::Samples {
             engine: name.clone(),
         },
         0,
-        move |publisher| run(engine, every, publisher, last),
+        move |publisher| run(engine, settings, publisher, last),
     )
 }
 
 async fn run(
     engine: Arc<Engine>,
-    every: Duration,
+    settings: Sampling,
     publisher: Publisher,
     last: Arc<LastContainerStats>,
 ) -> Ending {
@@ -65,8 +77,8 @@ async fn run(
         Err(e) => return Ending::retry(e.to_string()),
     };
     // Each container's CPU counters at the previous round, for the next one's difference.
-    let mut previous: HashMap<String, ContainerCpuStats> = HashMap::new();
-    let mut rounds = tokio::time::interval(every);
+    let mut previous: HashMap<String, Counters> = HashMap::new();
+    let mut rounds = tokio::time::interval(settings.every);
     rounds.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         rounds.tick().await;
@@ -84,38 +96,27 @@ async fn run(
                 ));
             }
         };
-        let read: Vec<_> = futures::stream::iter(listed)
-            .map(|summary| {
-                let docker = docker.clone();
-                async move {
-                    let id = summary.id.clone().unwrap_or_default();
-                    (summary, one(&docker, &id).await)
-                }
-            })
-            .buffer_unordered(AT_ONCE)
-            .collect()
-            .await;
+        let read = round(&docker, &settings, listed).await;
         let mut containers = Vec::with_capacity(read.len());
-        let mut seen: HashMap<String, ContainerCpuStats> = HashMap::with_capacity(read.len());
-        for (summary, sample) in read {
+        let mut seen: HashMap<String, Counters> = HashMap::with_capacity(read.len());
+        for (summary, reading) in read {
             let id = summary.id.clone().unwrap_or_default();
             let before = previous.remove(&id);
             let mut cpu_known = false;
-            let stats = sample
-                .filter(|s| !container_stats::is_empty(s))
-                .map(|mut sample| {
-                    let cpu = sample.cpu_stats.clone().unwrap_or_default();
-                    // A difference only between two readings of one run: counters that went
-                    // down (a restart between rounds) or no time passed measure nothing.
-                    cpu_known = before.as_ref().is_some_and(|b| counts_on(b, &cpu));
-                    sample.precpu_stats = before;
-                    let stats = container_stats::compute(&sample);
-                    if cpu_known {
-                        last.record(&id, &stats);
-                    }
-                    seen.insert(id.clone(), cpu);
-                    stats
-                });
+            let stats = reading.map(|(mut stats, counters)| {
+                // A difference only between two readings of one run: counters that went
+                // down (a restart between rounds) or no time passed measure nothing.
+                let cpu = before.and_then(|b| b.percent(&counters, stats.online_cpus));
+                cpu_known = cpu.is_some();
+                stats.cpu_percent = cpu.unwrap_or(0.0);
+                // The pages' last-known figures come from the API's samples only (the files
+                // have no network or block figures).
+                if cpu_known && counters.from_api {
+                    last.record(&id, &stats);
+                }
+                seen.insert(id.clone(), counters);
+                stats
+            });
             containers.push(ContainerSample {
                 id,
                 name: mapping::container_name(
@@ -140,12 +141,116 @@ async fn run(
     }
 }
 
-/// Whether `now` follows `before` in one run of a container, with time passed.
-fn counts_on(before: &ContainerCpuStats, now: &ContainerCpuStats) -> bool {
-    let total = |c: &ContainerCpuStats| c.cpu_usage.as_ref().and_then(|u| u.total_usage);
-    let system = |c: &ContainerCpuStats| c.system_cpu_usage;
-    matches!((total(before), total(now)), (Some(a), Some(b)) if b >= a)
-        && matches!((system(before), system(now)), (Some(a), Some(b)) if b > a)
+/// How an engine's sampler reads.
+#[derive(Clone, Debug)]
+pub struct Sampling {
+    pub every: Duration,
+    /// The host's cgroup files, tried first (`--sample-from auto`); None: the API only.
+    pub cgroups: Option<Cgroups>,
+    pub counted: Arc<Sampled>,
+}
+
+/// A container's CPU counters, in ns: its own and the machine's.
+#[derive(Clone, Copy, Debug)]
+struct Counters {
+    cpu: u64,
+    system: u64,
+    /// Read through the API (else from the cgroup files).
+    from_api: bool,
+}
+
+impl Counters {
+    /// CPU % between `self` and `now` as `docker stats` computes it; None when they are not
+    /// two readings of one run with time passed (or not from the same source).
+    fn percent(self, now: &Counters, online_cpus: u32) -> Option<f64> {
+        let follows =
+            self.from_api == now.from_api && now.cpu >= self.cpu && now.system > self.system;
+        follows.then(|| {
+            (now.cpu - self.cpu) as f64 / (now.system - self.system) as f64
+                * f64::from(online_cpus)
+                * 100.0
+        })
+    }
+}
+
+type Read = (ContainerSummary, Option<(ContainerStats, Counters)>);
+
+/// One round: each container's figures from its cgroup files where they are here, else one
+/// sample from the API (a few at a time). None for a container that did not answer, or
+/// stopped meanwhile.
+async fn round(docker: &Docker, settings: &Sampling, listed: Vec<ContainerSummary>) -> Vec<Read> {
+    // Files are read off the runtime's threads: a slow disk holds up no socket.
+    let (from_files, rest): (Vec<Read>, Vec<ContainerSummary>) = match settings.cgroups.clone() {
+        Some(cgroups) => tokio::task::spawn_blocking(move || {
+            let read_at = app::format::rfc3339(now_ms());
+            let mut found = Vec::new();
+            let mut rest = Vec::new();
+            for summary in listed {
+                let id = summary.id.as_deref().unwrap_or_default();
+                match cgroups.read(id) {
+                    Some(reading) => found.push((summary, Some(from_files(&reading, &read_at)))),
+                    None => rest.push(summary),
+                }
+            }
+            (found, rest)
+        })
+        .await
+        .unwrap_or_default(),
+        None => (Vec::new(), listed),
+    };
+    let from_api: Vec<Read> = futures::stream::iter(rest)
+        .map(|summary| {
+            let docker = docker.clone();
+            async move {
+                let id = summary.id.clone().unwrap_or_default();
+                let sample = one(&docker, &id)
+                    .await
+                    .filter(|s| !container_stats::is_empty(s));
+                let read = sample.map(|sample| {
+                    let cpu = sample.cpu_stats.clone().unwrap_or_default();
+                    let counters = Counters {
+                        cpu: cpu.cpu_usage.and_then(|u| u.total_usage).unwrap_or(0),
+                        system: cpu.system_cpu_usage.unwrap_or(0),
+                        from_api: true,
+                    };
+                    (container_stats::compute(&sample), counters)
+                });
+                (summary, read)
+            }
+        })
+        .buffer_unordered(AT_ONCE)
+        .collect()
+        .await;
+    let counted = &settings.counted;
+    counted
+        .files
+        .fetch_add(from_files.len() as u64, Ordering::Relaxed);
+    counted
+        .api
+        .fetch_add(from_api.len() as u64, Ordering::Relaxed);
+    from_files.into_iter().chain(from_api).collect()
+}
+
+/// A cgroup reading as the stats a sample gives (CPU % is filled in between rounds).
+fn from_files(reading: &Reading, read_at: &str) -> (ContainerStats, Counters) {
+    let stats = ContainerStats {
+        read: read_at.to_string(),
+        cpu_percent: 0.0,
+        online_cpus: reading.online_cpus,
+        memory_used: reading.memory_used,
+        memory_limit: reading.memory_limit,
+        net_rx: 0,
+        net_tx: 0,
+        block_read: 0,
+        block_write: 0,
+        pids: reading.pids,
+    };
+    let counters = Counters {
+        cpu: reading.cpu_ns,
+        system: reading.system_ns,
+        from_api: false,
+    };
+    (stats, counters)
 }
 
 /// One sample of a container, at once; None when it stopped meanwhile or did not answer.
