@@ -23,10 +23,18 @@ pub async fn run(binary: &str, addr: &str, fixtures: &Fixtures, table: &mut Tabl
     let ids = fixtures.many("alerts", CONTAINERS, true, &shell("sleep 3600"));
     let receiver = Receiver::start().await;
     let sample_secs = SAMPLE_SECS.to_string();
+    // The API's sampler, measured against the API's streams; the files are measured apart.
     let berth = Berth::start(
         binary,
         addr,
-        &["--auth", "off", "--sample-secs", &sample_secs],
+        &[
+            "--auth",
+            "off",
+            "--sample-secs",
+            &sample_secs,
+            "--sample-from",
+            "api",
+        ],
     );
     berth.healthy(addr).await;
     let window = env_secs("BERTH_BENCH_ALERT_SECS", 30);
