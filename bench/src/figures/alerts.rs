@@ -199,33 +199,45 @@ async fn measure(berth: &Berth, dockerd: Option<u32>, window: Duration) -> (f64,
 /// cgroup files once (cgroup v1 as Docker's cgroupfs driver lays them out, or v2), the
 /// median of 100 rounds; what a sampler on the engine's host could do instead of the API.
 fn cgroup_round(ids: &[String]) -> Option<f64> {
+    // What the sampler reads of each container (berth's live/upstream/cgroup.rs), and
+    // the machine's two files once per round.
     let files = |id: &str| -> Vec<String> {
         let v1 = format!("/sys/fs/cgroup/cpuacct/docker/{id}/cpuacct.usage");
         if std::path::Path::new(&v1).exists() {
+            let memory = format!("/sys/fs/cgroup/memory/docker/{id}");
             vec![
                 v1,
-                format!("/sys/fs/cgroup/memory/docker/{id}/memory.usage_in_bytes"),
-                format!("/sys/fs/cgroup/memory/docker/{id}/memory.stat"),
+                format!("{memory}/memory.usage_in_bytes"),
+                format!("{memory}/memory.stat"),
+                format!("{memory}/memory.limit_in_bytes"),
+                format!("/sys/fs/cgroup/pids/docker/{id}/pids.current"),
             ]
         } else {
             let v2 = format!("/sys/fs/cgroup/system.slice/docker-{id}.scope");
-            vec![
-                format!("{v2}/cpu.stat"),
-                format!("{v2}/memory.current"),
-                format!("{v2}/memory.stat"),
+            [
+                "cpu.stat",
+                "memory.current",
+                "memory.stat",
+                "memory.max",
+                "pids.current",
             ]
+            .map(|f| format!("{v2}/{f}"))
+            .to_vec()
         }
     };
-    let paths: Vec<String> = ids.iter().flat_map(|id| files(id)).collect();
+    let here = ids
+        .first()
+        .is_some_and(|id| std::path::Path::new(&files(id)[0]).exists());
+    if !here {
+        return None;
+    }
+    let mut paths: Vec<String> = vec!["/proc/stat".into(), "/proc/meminfo".into()];
+    paths.extend(ids.iter().flat_map(|id| files(id)));
     let mut rounds = Vec::new();
     for _ in 0..100 {
         let started = thread_cpu();
-        let mut bytes = 0;
         for path in &paths {
-            bytes += std::fs::read_to_string(path).map_or(0, |s| s.len());
-        }
-        if bytes == 0 {
-            return None;
+            let _ = std::fs::read_to_string(path);
         }
         rounds.push((thread_cpu() - started) * 1000.0);
     }

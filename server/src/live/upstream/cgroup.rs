@@ -6,7 +6,18 @@
 //! found in none (a remote engine, Berth in its own container's cgroup namespace) is read
 //! through the API. Network and block figures are not in these files: they are left at 0.
 
+use super::container_stats::memory_used;
 use std::path::{Path, PathBuf};
+
+/// The machine at a round's moment: read once per round, not per container.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Machine {
+    /// Its CPU time, in ns, as Docker counts it (`system_cpu_usage`).
+    pub system_ns: u64,
+    pub online_cpus: u32,
+    /// Its memory, in bytes: an unlimited container's limit.
+    pub memory: u64,
+}
 
 /// What the files say of one container, and of the machine at the same moment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,11 +57,10 @@ impl Cgroups {
 
     /// The container's reading, or None when its files are not here. `id` is a full id
     /// from the engine's list (64 hex digits: nothing else becomes a path).
-    pub fn read(&self, id: &str) -> Option<Reading> {
+    pub fn read(&self, id: &str, machine: &Machine) -> Option<Reading> {
         if id.len() != 64 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
             return None;
         }
-        let (system_ns, online_cpus, host_memory) = self.machine()?;
         let v1 = |controller: &str| {
             [
                 format!("{controller}/docker/{id}"),
@@ -67,7 +77,7 @@ impl Cgroups {
             let pids = v1("pids").and_then(|p| number(&p.join("pids.current")));
             (
                 number(&cpu.join("cpuacct.usage"))?,
-                used(usage, inactive),
+                memory_used(usage, inactive),
                 number(&memory.join("memory.limit_in_bytes")),
                 pids,
             )
@@ -83,7 +93,7 @@ impl Cgroups {
             let inactive = stat(&dir.join("memory.stat"), "inactive_file");
             (
                 stat(&dir.join("cpu.stat"), "usage_usec")?.saturating_mul(1000),
-                used(usage, inactive),
+                memory_used(usage, inactive),
                 // `max` (no limit) is not a number: the machine's.
                 number(&dir.join("memory.max")),
                 number(&dir.join("pids.current")),
@@ -91,17 +101,17 @@ impl Cgroups {
         };
         Some(Reading {
             cpu_ns,
-            system_ns,
-            online_cpus,
+            system_ns: machine.system_ns,
+            online_cpus: machine.online_cpus,
             memory_used: used,
-            memory_limit: limit.map_or(host_memory, |l| l.min(host_memory)),
+            memory_limit: limit.map_or(machine.memory, |l| l.min(machine.memory)),
             pids: pids.unwrap_or(0),
         })
     }
 
     /// The machine's CPU time in ns (`/proc/stat`'s first line, as Docker sums it), its
-    /// online CPUs, and its memory in bytes.
-    fn machine(&self) -> Option<(u64, u32, u64)> {
+    /// online CPUs, and its memory; None where there is no `/proc`.
+    pub fn machine(&self) -> Option<Machine> {
         let stat = std::fs::read_to_string(self.proc.join("stat")).ok()?;
         let ticks: u64 = stat
             .lines()
@@ -124,17 +134,14 @@ impl Cgroups {
             .trim()
             .parse()
             .ok()?;
-        Some((
-            ticks.saturating_mul(1_000_000_000) / clock_ticks(),
-            cpus.max(1),
-            kib * 1024,
-        ))
+        // In u128: ticks × 10⁹ leaves u64 on a big machine after some weeks.
+        let system_ns = u128::from(ticks) * 1_000_000_000 / u128::from(clock_ticks());
+        Some(Machine {
+            system_ns: system_ns as u64,
+            online_cpus: cpus.max(1),
+            memory: kib.saturating_mul(1024),
+        })
     }
-}
-
-/// Memory used without the inactive page cache, as Docker's CLI subtracts it.
-fn used(usage: u64, inactive: Option<u64>) -> u64 {
-    inactive.filter(|&c| c < usage).map_or(usage, |c| usage - c)
 }
 
 /// A file holding one number.
@@ -207,7 +214,8 @@ mod tests {
         );
         write(&dir, &format!("root/pids/docker/{ID}/pids.current"), "3\n");
         let cgroups = Cgroups::at(dir.join("root"), dir.join("proc"));
-        let reading = cgroups.read(ID).unwrap();
+        let machine = cgroups.machine().unwrap();
+        let reading = cgroups.read(ID, &machine).unwrap();
         assert_eq!(reading.cpu_ns, 5000);
         assert_eq!(reading.system_ns, 1000 * 1_000_000_000 / clock_ticks());
         assert_eq!(reading.online_cpus, 2);
@@ -215,11 +223,28 @@ mod tests {
         assert_eq!(reading.memory_limit, 1024 * 1024, "no limit: the machine's");
         assert_eq!(reading.pids, 3);
         assert_eq!(
-            cgroups.read(&ID.replace('0', "1")),
+            cgroups.read(&ID.replace('0', "1"), &machine),
             None,
             "not here: the API's"
         );
-        assert_eq!(cgroups.read("../../etc"), None);
+        assert_eq!(cgroups.read("../../etc", &machine), None);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_long_running_big_machine_keeps_counting() {
+        let dir = folder("big");
+        std::fs::create_dir_all(dir.join("proc")).unwrap();
+        // 64 cores up for 40 days at 100 Hz: past u64 once times 10⁹.
+        let ticks = 64u64 * 40 * 86_400 * 100;
+        let stat = format!("cpu  {ticks} 0 0 0 0 0 0 0\ncpu0 1\n");
+        std::fs::write(dir.join("proc/stat"), stat).unwrap();
+        std::fs::write(dir.join("proc/meminfo"), "MemTotal:       1024 kB\n").unwrap();
+        let machine = Cgroups::at(dir.join("root"), dir.join("proc"))
+            .machine()
+            .unwrap();
+        let expected = u128::from(ticks) * 1_000_000_000 / u128::from(clock_ticks());
+        assert_eq!(u128::from(machine.system_ns), expected);
         let _ = std::fs::remove_dir_all(&dir);
     }
 
@@ -241,9 +266,8 @@ mod tests {
         );
         write(&dir, &format!("{scope}/memory.max"), "512\n");
         write(&dir, &format!("{scope}/pids.current"), "1\n");
-        let reading = Cgroups::at(dir.join("root"), dir.join("proc"))
-            .read(ID)
-            .unwrap();
+        let cgroups = Cgroups::at(dir.join("root"), dir.join("proc"));
+        let reading = cgroups.read(ID, &cgroups.machine().unwrap()).unwrap();
         assert_eq!(reading.cpu_ns, 7000);
         assert_eq!(reading.memory_used, 2000);
         assert_eq!(reading.memory_limit, 512);

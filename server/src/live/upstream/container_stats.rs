@@ -32,6 +32,23 @@ pub async fn run(
     super::container_end_reason(&docker, &id).await
 }
 
+/// CPU % as `docker stats` shows it: the container's CPU time over the machine's, between
+/// two readings, times the online CPUs (100 is one core busy); 0 when nothing was measured.
+pub fn cpu_percent(cpu_delta: f64, system_delta: f64, online_cpus: u32) -> f64 {
+    if cpu_delta > 0.0 && system_delta > 0.0 {
+        cpu_delta / system_delta * f64::from(online_cpus) * 100.0
+    } else {
+        0.0
+    }
+}
+
+/// Memory used without the page cache's inactive files, as Docker's CLI subtracts them.
+pub fn memory_used(usage: u64, inactive_file: Option<u64>) -> u64 {
+    inactive_file
+        .filter(|&c| c < usage)
+        .map_or(usage, |c| usage - c)
+}
+
 /// Whether a sample is the empty one Docker gives for a container that is not running.
 pub fn is_empty(sample: &ContainerStatsResponse) -> bool {
     sample
@@ -68,11 +85,7 @@ pub fn compute(s: &ContainerStatsResponse) -> ContainerStats {
             .and_then(|u| u.percpu_usage.as_ref())
             .map_or(1, |p| p.len().max(1) as u32)
     });
-    let cpu_percent = if cpu_delta > 0.0 && system_delta > 0.0 {
-        cpu_delta / system_delta * f64::from(online_cpus) * 100.0
-    } else {
-        0.0
-    };
+    let cpu_percent = cpu_percent(cpu_delta, system_delta, online_cpus);
 
     let memory = s.memory_stats.clone().unwrap_or_default();
     let usage = memory.usage.unwrap_or(0);
@@ -82,7 +95,7 @@ pub fn compute(s: &ContainerStatsResponse) -> ContainerStats {
             .or_else(|| st.get("inactive_file"))
             .copied()
     });
-    let memory_used = cache.filter(|&c| c < usage).map_or(usage, |c| usage - c);
+    let memory_used = memory_used(usage, cache);
 
     let (net_rx, net_tx) = s
         .networks
