@@ -255,7 +255,7 @@ pub struct HubSettings {
     pub sample_secs: u64,
 
     /// Where the sampler reads a container's CPU and memory: `auto`, its cgroup files when
-    /// Berth runs on its engine's host (about 40 times cheaper for the engine), else the
+    /// Berth runs on its engine's host (about 25 times cheaper for the engine), else the
     /// engine's stats API; `api`, always the API.
     #[arg(long, env = "BERTH_SAMPLE_FROM", value_enum, default_value_t = SampleFrom::Auto)]
     pub sample_from: SampleFrom,

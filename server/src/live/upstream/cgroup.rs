@@ -1,5 +1,5 @@
 //! A container's CPU and memory read from its cgroup files, for the sampler where Berth runs
-//! on the engine's host: about 40 times cheaper than the engine's stats API (BENCHMARKS.md,
+//! on the engine's host: about 25 times cheaper than the engine's stats API (BENCHMARKS.md,
 //! figure 13). Docker's layouts: cgroup v1 (`/sys/fs/cgroup/{cpuacct,memory,pids}/docker/ID`,
 //! or `…/system.slice/docker-ID.scope` with the systemd driver) and v2
 //! (`/sys/fs/cgroup/docker/ID`, `/sys/fs/cgroup/system.slice/docker-ID.scope`). A container

@@ -5,7 +5,7 @@
 //! and one short request per container per interval, never a stream per container or rule.
 //!
 //! Where Berth runs on the engine's host, a container's CPU and memory come from its cgroup
-//! files ([`super::cgroup`]: about 40 times cheaper for the engine); otherwise a sample is
+//! files ([`super::cgroup`]: about 25 times cheaper for the engine); otherwise a sample is
 //! asked for with `stream=false&one-shot=true`, which the engine answers at once (without
 //! it, it waits a second for a second reading). CPU is the difference between two rounds,
 //! computed as `docker stats` computes it between two readings. What a round reads through
