@@ -10,7 +10,7 @@ use super::{
     lines::{Line, LineRule},
     select::{Compiled, Subject},
 };
-use crate::{accounts::audit::plain, window::Window};
+use crate::accounts::audit::plain;
 use app::{
     frames::{ContainerSample, EngineEvent, Samples},
     model::{AlertState, Metric, Rule, Trigger},
@@ -20,24 +20,19 @@ use std::{
     sync::Arc,
 };
 
-/// A rule ready to judge with: its selector compiled, its windows parsed.
+/// A rule ready to judge with: its selector compiled, its mute's windows parsed.
 #[derive(Debug)]
 pub struct Armed {
     pub rule: Rule,
     pub select: Compiled,
-    pub windows: Vec<Window>,
+    pub mute: Muted,
     /// A log rule's test of a line.
     pub line: Option<LineRule>,
 }
 
 impl Armed {
     pub fn muted(&self, now: i64) -> bool {
-        self.rule
-            .rule
-            .mute
-            .until_ms
-            .is_some_and(|until| now < until)
-            || self.windows.iter().any(|w| w.contains(now))
+        self.mute.holds(now)
     }
 
     /// Whether it reads container events (every trigger but an engine's outage; a log
@@ -752,7 +747,7 @@ mod tests {
         f(&mut rule);
         Arc::new(Armed {
             select: Compiled::new(&rule.select).unwrap(),
-            windows: Vec::new(),
+            mute: Muted::new(&rule.mute).unwrap(),
             line: match &rule.when {
                 Trigger::Log { line, stream } => Some(LineRule::new(line, *stream).unwrap()),
                 _ => None,

@@ -91,7 +91,7 @@ struct Rules {
     mutes: HashMap<String, Arc<Muted>>,
 }
 
-/// An engine's mute, its windows parsed.
+/// A rule's or an engine's mute, its windows parsed.
 #[derive(Debug)]
 pub struct Muted {
     until_ms: Option<i64>,
@@ -261,15 +261,11 @@ const MIN_LOG_COOLDOWN: u64 = 10;
 /// A kept rule, ready to judge with.
 fn arm(rule: Rule) -> Result<Armed, (i64, Error)> {
     let id = rule.id;
-    let Checked {
-        select,
-        windows,
-        line,
-    } = check_rule(&rule.rule).map_err(|e| (id, e))?;
+    let Checked { select, mute, line } = check_rule(&rule.rule).map_err(|e| (id, e))?;
     Ok(Armed {
         rule,
         select,
-        windows,
+        mute,
         line,
     })
 }
@@ -277,7 +273,7 @@ fn arm(rule: Rule) -> Result<Armed, (i64, Error)> {
 /// What a rule compiles to.
 struct Checked {
     select: Compiled,
-    windows: Vec<Window>,
+    mute: Muted,
     line: Option<LineRule>,
 }
 
@@ -333,14 +329,14 @@ fn check_rule(rule: &NewRule) -> Result<Checked, Error> {
         }
         _ => {}
     }
-    let windows = check_windows(&rule.mute)?;
+    let mute = Muted::new(&rule.mute)?;
     let line = match &rule.when {
         Trigger::Log { line, stream } => Some(LineRule::new(line, *stream)?),
         _ => None,
     };
     Ok(Checked {
         select: Compiled::new(&rule.select)?,
-        windows,
+        mute,
         line,
     })
 }
