@@ -87,6 +87,8 @@ install_test_tools() {
   command -v docker-compose >/dev/null || docker compose version >/dev/null 2>&1 || apt_install docker-compose
   # The alert tests' mail server (aiosmtpd, Debian's: run with Debian's own Python).
   /usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null || apt_install python3-aiosmtpd
+  # The sign-in tests put Berth behind a real reverse proxy (forward auth: nginx's auth_request).
+  command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || apt_install nginx
 }
 
 # A full run writes about 8 GB (7.7 GB on a fresh clone at a7b0e0f) under target/ (debug tests, release site, Wasm). A disk

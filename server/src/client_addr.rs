@@ -32,13 +32,19 @@ fn parse_entry(entry: &str) -> Option<IpAddr> {
         .map(normalize)
 }
 
+/// Whether `peer` is one of the `trusted` proxies (both normalised).
+pub fn is_trusted(peer: IpAddr, trusted: &[IpAddr]) -> bool {
+    let peer = normalize(peer);
+    trusted.iter().any(|t| normalize(*t) == peer)
+}
+
 /// The client's address. From a trusted proxy, X-Forwarded-For is read from the right (the
 /// hop nearest us first): trusted proxies are skipped, and the first untrusted entry is the
 /// client. An entry that does not parse ends the search at the proxy that wrote it, so a
 /// client can never reach past it into values it wrote itself to pick whose slots it uses.
 pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAddr {
     let peer = normalize(peer);
-    let is_trusted = |ip: &IpAddr| trusted.iter().any(|t| normalize(*t) == *ip);
+    let is_trusted = |ip: &IpAddr| is_trusted(*ip, trusted);
     if !is_trusted(&peer) {
         return peer;
     }

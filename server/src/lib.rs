@@ -63,7 +63,7 @@ mod updates;
 mod window;
 
 // What the binary and the integration tests reach; everything else is private to its layer.
-pub use accounts::{AccountSettings, AuthMode, now_ms};
+pub use accounts::{AccountSettings, AuthMode, groups::DefaultRole, now_ms, policy::LocalLogin};
 pub use cli::Command;
 pub use config::Config;
 pub use docker::{
@@ -191,7 +191,9 @@ pub async fn launch(
     );
     match settings.accounts.auth {
         AuthMode::Off => tracing::warn!("accounts are off: whoever reaches {addr} may use Berth"),
-        AuthMode::On => state = state.with_auth(open_accounts(&config, store, addr).await?),
+        AuthMode::On | AuthMode::Proxy => {
+            state = state.with_auth(open_accounts(&config, store, addr).await?)
+        }
     }
     let options = ServeOptions::new(&settings.serve, &state);
     serve(listener, router(state), shutdown, options)
@@ -206,7 +208,7 @@ async fn open_accounts(
     store: Store,
     addr: std::net::SocketAddr,
 ) -> Result<Auth, String> {
-    let auth = Auth::configured(&config.settings.accounts, store);
+    let auth = Auth::configured(&config.settings, store);
     if let Some(token) = auth.offer_setup().await.map_err(|e| e.to_string())? {
         // On every address, a browser reaches it as localhost (a container's published
         // port, the host itself); 0.0.0.0 is no place to open.

@@ -132,6 +132,25 @@ pub struct TokenRequest {
     pub role: Role,
 }
 
+/// Someone outside Berth tied to a user: a trusted proxy's user name (`proxy`) or an
+/// OpenID provider's subject (`oidc`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identity {
+    pub provider: String,
+    pub subject: String,
+    /// The e-mail address the provider last gave.
+    pub email: Option<String>,
+    pub created_at: i64,
+}
+
+/// `PUT /api/users/{name}/identities`: ties the user to an identity (an admin's decision;
+/// a sign-in never does it by a name or an e-mail that looks the same).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct IdentityLink {
+    pub provider: String,
+    pub subject: String,
+}
+
 /// `GET /api/audit`'s filters: newest first, `limit` 1 to 500. To page back, `before` is the
 /// last entry's time (Unix ms) and `before_id` its id: entries of that same millisecond
 /// that were not shown yet come next (without the id, the page starts strictly before).
@@ -153,6 +172,15 @@ crate::endpoints! {
     PUT "/api/users/{name}/role" ADMIN => SetRole { name: String } body(RoleChange) -> () = 204;
     PUT "/api/users/{name}/password" ADMIN => SetPassword { name: String } body(PasswordChange)
         -> () = 204;
+    /// Who the user is outside Berth (single sign-on, a proxy's sign-in).
+    GET "/api/users/{name}/identities" ADMIN => ListIdentities { name: String }
+        -> Vec<Identity>;
+    /// Ties the user to an identity: its next sign-in is this user's.
+    PUT "/api/users/{name}/identities" ADMIN => LinkIdentity { name: String }
+        body(IdentityLink) -> () = 204;
+    /// Unties the user from their identities at `provider`.
+    DELETE "/api/users/{name}/identities/{provider}" ADMIN
+        => UnlinkIdentity { name: String, provider: String } -> () = 204;
     GET "/api/tokens" ADMIN => ListTokens {} -> Vec<TokenInfo>;
     /// A new API token: its secret is in this answer only.
     POST "/api/tokens" ADMIN => CreateToken {} body(TokenRequest) -> NewToken = 201;

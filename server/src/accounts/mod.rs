@@ -3,7 +3,11 @@
 //! an [`Error`] with the status the HTTP API answers (the CLI prints the same message).
 
 pub mod audit;
+pub mod forward;
+pub mod groups;
+pub mod identities;
 pub mod password;
+pub mod policy;
 pub mod sessions;
 pub mod tokens;
 pub mod users;
@@ -79,8 +83,9 @@ mod tests {
 #[command(next_help_heading = "Accounts")]
 pub struct AccountSettings {
     /// Accounts: `on` (everyone signs in; the first admin through the /setup link Berth
-    /// logs, or `berth user add`) or `off` (whoever reaches Berth may use it; allowed only
-    /// when bound to loopback).
+    /// logs, or `berth user add`), `proxy` (a `--trusted-proxy` signs users in and names
+    /// them in `Remote-User`; local accounts still sign in as `--local-login` says) or `off`
+    /// (whoever reaches Berth may use it; allowed only when bound to loopback).
     #[arg(long, env = "BERTH_AUTH", value_enum, default_value_t = AuthMode::On)]
     pub auth: AuthMode,
 
@@ -110,6 +115,8 @@ pub struct AccountSettings {
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AuthMode {
     On,
+    /// Forward authentication: the proxy in front says who signs in.
+    Proxy,
     Off,
 }
 

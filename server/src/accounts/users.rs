@@ -226,14 +226,15 @@ async fn exists(store: &Store, name: &str) -> Result<bool, Error> {
         .map_err(store_error)
 }
 
-/// A user's stored hash, for signing in.
-pub async fn password_hash(store: &Store, name: &str) -> Result<Option<String>, Error> {
-    let row = sqlx::query("SELECT password_hash FROM users WHERE name = $1")
+/// A user's stored hash and role, for signing in.
+pub async fn credentials(store: &Store, name: &str) -> Result<Option<(String, Role)>, Error> {
+    let row = sqlx::query("SELECT password_hash, role FROM users WHERE name = $1")
         .bind(name)
         .fetch_optional(&store.pool)
         .await
         .map_err(store_error)?;
-    row.map(|r| r.try_get("password_hash"))
-        .transpose()
-        .map_err(store_error)
+    let Some(row) = row else { return Ok(None) };
+    let hash: String = row.try_get("password_hash").map_err(store_error)?;
+    let role: String = row.try_get("role").map_err(store_error)?;
+    Ok(Some((hash, Role::parse(&role).unwrap_or(Role::Viewer))))
 }

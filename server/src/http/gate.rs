@@ -6,13 +6,15 @@
 
 use super::attempts::Attempts;
 use crate::accounts::{
-    audit::Audit,
+    audit::{Audit, Event},
+    forward::ForwardAuth,
+    policy::LocalLogin,
     sessions::{self, COOKIE, Policy},
     tokens, users,
 };
 use crate::{error::Error, http::AppState, store::Store};
 use axum::{
-    extract::{Request, State},
+    extract::{ConnectInfo, Request, State},
     http::{HeaderMap, HeaderValue, Method, header},
     middleware::Next,
     response::{IntoResponse, Response},
@@ -47,18 +49,26 @@ pub struct Auth {
     setup_token: Mutex<Option<SetupToken>>,
     pub attempts: Attempts,
     pub audit: Audit,
+    /// `--auth proxy`: the proxy's headers, and whom to believe.
+    pub proxy: Option<ForwardAuth>,
+    /// Which local accounts may sign in with a password.
+    pub local_login: LocalLogin,
 }
 
 impl Auth {
-    /// As `--auth on` and the account settings make it, over `store`.
-    pub fn configured(settings: &crate::accounts::AccountSettings, store: Store) -> Self {
-        Self::new(
+    /// As `--auth on` (or `proxy`) and the settings make it, over `store`.
+    pub fn configured(settings: &crate::http::Settings, store: Store) -> Self {
+        let (accounts, identity) = (&settings.accounts, &settings.identity);
+        let mut auth = Self::new(
             store.clone(),
-            settings.session_policy(),
-            settings.https(),
-            settings.metrics_open,
-            Audit::new(store, settings.audit_keep()),
-        )
+            accounts.session_policy(),
+            accounts.https(),
+            accounts.metrics_open,
+            Audit::new(store, accounts.audit_keep()),
+        );
+        auth.proxy = identity.forward_auth(accounts.auth, &settings.serve.trusted_proxies);
+        auth.local_login = identity.local_login;
+        auth
     }
 
     pub fn new(
@@ -76,6 +86,8 @@ impl Auth {
             setup_token: Mutex::new(None),
             attempts: Attempts::default(),
             audit,
+            proxy: None,
+            local_login: LocalLogin::All,
         }
     }
 
@@ -169,7 +181,7 @@ pub fn forwarded_https(
     peer: std::net::IpAddr,
     trusted: &[std::net::IpAddr],
 ) -> bool {
-    trusted.contains(&crate::client_addr::normalize(peer))
+    crate::client_addr::is_trusted(peer, trusted)
         && headers
             .get("x-forwarded-proto")
             .and_then(|v| v.to_str().ok())
@@ -197,10 +209,18 @@ pub async fn authenticate(
         return next.run(request).await;
     };
     let secret = cookie_secret(request.headers(), auth.secure_cookies);
-    let found = match (bearer(request.headers()), secret) {
-        (Some(token), _) => tokens::find(&auth.store, &token).await,
-        (None, Some(secret)) => sessions::find(&auth.store, &secret, auth.policy).await,
-        (None, None) => Ok(None),
+    let token = bearer(request.headers());
+    let found = match token {
+        Some(token) => tokens::find(&auth.store, &token).await,
+        // The proxy's word goes before a session cookie: it is who signed in there now.
+        None => match from_proxy(&auth, request.headers(), peer(&request)).await {
+            Err(e) => return e.into_response(),
+            Ok(Some(caller)) => Ok(Some(caller)),
+            Ok(None) => match secret {
+                Some(secret) => sessions::find(&auth.store, &secret, auth.policy).await,
+                None => Ok(None),
+            },
+        },
     };
     match found {
         Ok(Some(caller)) => {
@@ -210,6 +230,58 @@ pub async fn authenticate(
         Err(e) => return e.into_response(),
     }
     next.run(request).await
+}
+
+/// The address the request's connection comes from (none in a request built by a test).
+fn peer(request: &Request) -> Option<std::net::IpAddr> {
+    request
+        .extensions()
+        .get::<ConnectInfo<std::net::SocketAddr>>()
+        .map(|ConnectInfo(peer)| peer.ip())
+}
+
+/// With `--auth proxy`, the user a trusted proxy names in `headers` (made or brought up to
+/// date, and audited when that changed anything); `None` without a proxy's word.
+async fn from_proxy(
+    auth: &Auth,
+    headers: &HeaderMap,
+    peer: Option<std::net::IpAddr>,
+) -> Result<Option<sessions::Caller>, Error> {
+    let (Some(proxy), Some(peer)) = (&auth.proxy, peer) else {
+        return Ok(None);
+    };
+    let Some(arrival) = proxy.arrival(&auth.store, headers, peer).await? else {
+        return Ok(None);
+    };
+    let (signed, caller) = (&arrival.signed, arrival.caller);
+    let change = match (signed.created, signed.was) {
+        (true, _) => Some((
+            "user.add",
+            format!("{} ({})", caller.name, caller.role.as_str()),
+        )),
+        (false, Some(was)) => Some((
+            "user.role",
+            format!(
+                "{} ({} to {}, by their groups)",
+                caller.name,
+                was.as_str(),
+                caller.role.as_str()
+            ),
+        )),
+        (false, None) => None,
+    };
+    if let Some((action, target)) = change {
+        auth.audit
+            .record(Event {
+                actor: "proxy",
+                action,
+                target: Some(&target),
+                address: Some(peer),
+                ok: true,
+            })
+            .await;
+    }
+    Ok(Some(caller))
 }
 
 /// Refuses POST, PUT, PATCH and DELETE a browser sends from another site: the browser says

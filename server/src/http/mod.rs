@@ -54,6 +54,8 @@ pub struct Settings {
     #[command(flatten)]
     pub accounts: crate::accounts::AccountSettings,
     #[command(flatten)]
+    pub identity: crate::accounts::policy::IdentitySettings,
+    #[command(flatten)]
     pub stacks: crate::stacks::StackSettings,
     #[command(flatten)]
     pub updates: crate::updates::UpdateSettings,
@@ -76,6 +78,8 @@ impl Settings {
             return Err(format!("{flag} must be above zero"));
         }
         self.sockets.check()?;
+        self.identity
+            .check(self.accounts.auth, &self.serve.trusted_proxies)?;
         self.hubs.check()
     }
 }

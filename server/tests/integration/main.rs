@@ -11,6 +11,7 @@ mod containers;
 mod doors;
 mod engine_outage;
 mod engines;
+mod forward_auth;
 mod hardening;
 mod live_lists;
 mod objects;

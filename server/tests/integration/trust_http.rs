@@ -550,7 +550,7 @@ async fn named_server(engine_name: &str, location: &berth::Location) -> NamedSer
         shutdown.clone(),
         tasks,
     )
-    .with_auth(berth::Auth::configured(&settings.accounts, store));
+    .with_auth(berth::Auth::configured(&settings, store));
     let serve_options = ServeOptions::new(&settings.serve, &state);
     tokio::spawn(berth::serve(
         listener,

@@ -9,6 +9,7 @@ use super::mount::{Api, Call};
 use crate::{
     accounts::{
         audit::{Event, Filter},
+        identities,
         sessions::Caller,
         tokens, users,
     },
@@ -16,8 +17,9 @@ use crate::{
     http::{AppState, extract::AppQuery, gate::Auth},
 };
 use app::model::{
-    AddUser, AuditEntry, CreateToken, ListTokens, ListUsers, NewToken, ReadAudit, RemoveUser,
-    RevokeToken, Role, SetPassword, SetRole, TokenInfo, User,
+    AddUser, AuditEntry, CreateToken, Identity, LinkIdentity, ListIdentities, ListTokens,
+    ListUsers, NewToken, ReadAudit, RemoveUser, RevokeToken, Role, SetPassword, SetRole, TokenInfo,
+    UnlinkIdentity, User,
 };
 use axum::{Json, extract::FromRequestParts, http::request::Parts};
 use std::{net::IpAddr, sync::Arc};
@@ -29,6 +31,9 @@ pub fn routes(api: Api) -> Api {
         .call(remove)
         .call(set_role)
         .call(set_password)
+        .call(list_identities)
+        .call(link_identity)
+        .call(unlink_identity)
         .call(list_tokens)
         .call(create_token)
         .call(revoke_token)
@@ -142,6 +147,36 @@ async fn remove(admin: Admin, call: Call<RemoveUser>) -> Result<(), Error> {
     users::remove(&admin.1.store, &name).await?;
     end_user(&call.state, &name, &made, "your account was removed");
     admin.audit("user.remove", &name).await;
+    Ok(())
+}
+
+async fn list_identities(
+    Admin(_, auth, _): Admin,
+    call: Call<ListIdentities>,
+) -> Result<Vec<Identity>, Error> {
+    identities::list(&auth.store, &call.params.name).await
+}
+
+/// The user's sessions and sockets stay: a link adds a way in, it takes none away.
+async fn link_identity(admin: Admin, call: Call<LinkIdentity>) -> Result<(), Error> {
+    let (name, link) = (call.params.name, call.body);
+    identities::link(&admin.1.store, &name, &link.provider, &link.subject).await?;
+    let target = format!("{name} ({} {})", link.provider, link.subject);
+    admin
+        .audit("user.link", &crate::accounts::audit::plain(&target, 400))
+        .await;
+    Ok(())
+}
+
+async fn unlink_identity(admin: Admin, call: Call<UnlinkIdentity>) -> Result<(), Error> {
+    let UnlinkIdentity { name, provider } = call.params;
+    identities::unlink(&admin.1.store, &name, &provider).await?;
+    // What the proxy's word opened ends with it.
+    let owner = format!("{}{name}", crate::accounts::forward::OWNER_PREFIX);
+    (call.state.sockets.owners).end_session(&owner, "your sign-in was unlinked");
+    admin
+        .audit("user.unlink", &format!("{name} ({provider})"))
+        .await;
     Ok(())
 }
 

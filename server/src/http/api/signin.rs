@@ -139,19 +139,37 @@ async fn login(
             return Ok(response);
         }
     };
-    let stored = users::password_hash(&auth.store, &credentials.username).await?;
-    let known = stored.is_some();
-    let hash = stored.unwrap_or_else(|| STAND_IN.clone());
-    let matches = password::verify(credentials.password, hash).await && known;
-    if !matches {
-        // The try stays counted.
-        drop(attempt);
+    let stored = users::credentials(&auth.store, &credentials.username).await?;
+    let (hash, role) = match stored {
+        Some((hash, role)) => (hash, Some(role)),
+        None => (STAND_IN.clone(), None),
+    };
+    let matches = password::verify(credentials.password, hash).await && role.is_some();
+    let refused = match role {
+        _ if !matches => Some((None, Error::new(401, WRONG))),
+        // `--local-login`: a right password is no guess, but not a way in for this user.
+        Some(role) if !auth.local_login.allows(role) => Some((
+            Some("local sign-in is not allowed for this user (--local-login)"),
+            Error::new(
+                403,
+                "signing in with a password is not allowed for this user here \
+                 (--local-login): sign in through your identity provider",
+            ),
+        )),
+        _ => None,
+    };
+    if let Some((why, error)) = refused {
+        match matches {
+            true => auth.attempts.succeeded(attempt),
+            // The try stays counted.
+            false => drop(attempt),
+        }
         tracing::info!(%ip, user = %credentials.username, "sign-in failed");
         auth.audit
             .record(Event {
                 actor: &credentials.username,
                 action: "sign-in",
-                target: None,
+                target: why,
                 address: Some(ip),
                 ok: false,
             })
@@ -159,7 +177,7 @@ async fn login(
         if form {
             return Ok(Redirect::to(&urls::login_failed(&next)).into_response());
         }
-        return Err(Error::new(401, WRONG));
+        return Err(error);
     }
     auth.attempts.succeeded(attempt);
     // A fresh session id at every sign-in; the one the browser had (if any) ends.
@@ -269,6 +287,14 @@ async fn logout(
             })
             .await;
     }
+    // A proxy's user: their sockets end here; the proxy's own session, at its sign-out.
+    let proxied = caller
+        .as_ref()
+        .and_then(|Extension(c)| c.session.as_deref())
+        .filter(|owner| owner.starts_with(crate::accounts::forward::OWNER_PREFIX));
+    if let Some(owner) = proxied {
+        state.sockets.owners.end_session(owner, "signed out");
+    }
     if let Some(secret) = cookie_secret(&headers, auth.secure_cookies || https) {
         sessions::delete(&auth.store, &secret).await?;
         // Its sockets end now, not when their pages go away.
@@ -277,8 +303,15 @@ async fn logout(
             .owners
             .end_session(&sessions::digest(&secret), "signed out");
     }
+    let proxy_logout = auth
+        .proxy
+        .as_ref()
+        .and_then(|proxy| proxy.logout_url.as_deref());
     let mut response = if is_form(&headers) {
-        Redirect::to(&urls::login(None)).into_response()
+        match proxy_logout.filter(|_| proxied.is_some()) {
+            Some(to) => Redirect::to(to).into_response(),
+            None => Redirect::to(&urls::login(None)).into_response(),
+        }
     } else {
         StatusCode::NO_CONTENT.into_response()
     };

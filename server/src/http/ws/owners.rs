@@ -9,7 +9,7 @@
 //! for longer than [`SWEEP_EVERY`] (the store does not answer) is ended too.
 
 use crate::{
-    accounts::{now_ms, sessions::Policy, store_error, tokens},
+    accounts::{forward::OWNER_PREFIX, now_ms, sessions::Policy, store_error, tokens},
     error::Error,
     store::Store,
 };
@@ -208,8 +208,12 @@ async fn alive(
     let mut alive = HashMap::new();
     let now = now_ms();
     for chunk in keys.chunks(PER_QUERY) {
-        let (tokens, sessions): (Vec<&String>, Vec<&String>) =
+        let (tokens, rest): (Vec<&String>, Vec<&String>) =
             chunk.iter().partition(|k| tokens::owned_by(k).is_some());
+        // A proxy's user has no session of Berth's: their user row vouches while the proxy
+        // has named them within a session's idle time.
+        let (proxied, sessions): (Vec<&String>, Vec<&String>) =
+            rest.into_iter().partition(|k| k.starts_with(OWNER_PREFIX));
         // $1 and $2 are the expiry bounds; the keys follow.
         let list = |from: usize, n: usize| -> String {
             let list: Vec<String> = (from..from + n).map(|i| format!("${i}")).collect();
@@ -227,9 +231,15 @@ async fn alive(
              SELECT 't' AS kind, t.id AS owner, t.role AS role, m.role AS maker_role,
                     CASE WHEN t.created_by IS NULL THEN 0 ELSE 1 END AS made
                FROM tokens t LEFT JOIN users m ON m.name = t.created_by
-              WHERE t.id IN ({})",
+              WHERE t.id IN ({})
+             UNION ALL
+             SELECT DISTINCT 'p' AS kind, u.name AS owner, u.role AS role,
+                    CAST(NULL AS TEXT) AS maker_role, 0 AS made
+               FROM users u JOIN identities i ON i.user_name = u.name
+              WHERE i.provider = 'proxy' AND i.last_seen >= $1 AND u.name IN ({})",
             list(3, sessions.len()),
             list(3 + sessions.len(), tokens.len()),
+            list(3 + sessions.len() + tokens.len(), proxied.len()),
         );
         let mut query = sqlx::query(&statement)
             .bind(now - policy.idle.as_millis() as i64)
@@ -239,6 +249,9 @@ async fn alive(
         }
         for key in &tokens {
             query = query.bind(tokens::owned_by(key).expect("partitioned"));
+        }
+        for key in &proxied {
+            query = query.bind(&key[OWNER_PREFIX.len()..]);
         }
         let rows = query.fetch_all(&store.pool).await.map_err(store_error)?;
         for row in rows {
@@ -256,6 +269,7 @@ async fn alive(
             let role = Role::parse(&role).unwrap_or(Role::Viewer);
             let (key, role) = match (kind.as_str(), made, maker_role) {
                 ("s", _, _) => (owner, role),
+                ("p", _, _) => (format!("{OWNER_PREFIX}{owner}"), role),
                 // A token whose maker is gone has ended with them.
                 (_, 1, None) => continue,
                 (_, _, Some(maker)) => (

@@ -1,7 +1,7 @@
 //! Test harness: a Berth server in-process on a loopback port, and containers on the real
 //! engine that are removed when their guard drops, even when the test panics. One file per
 //! fixture: `server`, `docker`, `engines` (private engines and sshd), `ws`, `process`,
-//! `postgres`, `data_dir`, `receiver` (a webhook's), `mail` (an SMTP server); `json` looks into the API's answers.
+//! `postgres`, `data_dir`, `receiver` (a webhook's), `mail` (an SMTP server), `proxy` (nginx, a forward-auth endpoint); `json` looks into the API's answers.
 
 mod data_dir;
 mod docker;
@@ -10,6 +10,7 @@ mod json;
 mod mail;
 mod postgres;
 mod process;
+mod proxy;
 mod receiver;
 mod server;
 mod ws;
@@ -21,6 +22,7 @@ pub use json::*;
 pub use mail::*;
 pub use postgres::*;
 pub use process::*;
+pub use proxy::*;
 pub use receiver::*;
 pub use server::*;
 pub use ws::*;

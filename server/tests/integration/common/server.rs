@@ -193,8 +193,8 @@ impl TestServer {
             shutdown.clone(),
             tasks,
         );
-        if settings.accounts.auth == berth::AuthMode::On {
-            state = state.with_auth(berth::Auth::configured(&settings.accounts, store));
+        if settings.accounts.auth != berth::AuthMode::Off {
+            state = state.with_auth(berth::Auth::configured(&settings, store));
         }
         let serve_options = ServeOptions::new(&settings.serve, &state);
         let app = router(state.clone());
