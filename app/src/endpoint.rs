@@ -43,11 +43,15 @@ pub enum Access {
     Terminal,
     /// `/metrics`: anyone with `--metrics-open`, else a viewer.
     Metrics,
+    /// Anyone signed in, also someone who must set up a second factor before anything
+    /// else: their own account (to set it up), who they are.
+    Account,
 }
 
 pub const VIEWER: Access = Access::Least(Role::Viewer);
 pub const OPERATOR: Access = Access::Least(Role::Operator);
 pub const ADMIN: Access = Access::Least(Role::Admin);
+pub const ACCOUNT: Access = Access::Account;
 
 /// Where an endpoint is and who may use it. `{on}` in a path stands for both `` (the
 /// default engine) and `/engines/{engine}`; `{name}` is one path segment, `{*name}` the

@@ -287,10 +287,15 @@ fn switcher(engines: Vec<EngineInfo>, here: &On) -> impl IntoView + use<> {
 fn user_menu(me: Me) -> Option<impl IntoView> {
     let name = me.name.filter(|_| me.accounts)?;
     Some(view! {
-        <span class="user" data-role=me.role.as_str()>
+        <a
+            class="user"
+            data-role=me.role.as_str()
+            href=urls::ACCOUNT
+            title="Your account"
+        >
             {name}
             <small>{me.role.as_str()}</small>
-        </span>
+        </a>
         <form method="post" action=urls::API_LOGOUT class="signout">
             <button type="submit">"Sign out"</button>
         </form>

@@ -98,6 +98,7 @@ pub fn App() -> impl IntoView {
                     />
                     <Route path=path!("/all/stacks") view=pages::AllStacks ssr=SsrMode::Async />
                     <Route path=path!("/alerts") view=pages::AlertsPage ssr=SsrMode::Async />
+                    <Route path=path!("/account") view=pages::AccountPage ssr=SsrMode::Async />
                     <Route path=path!("/admin") view=pages::AdminUsers ssr=SsrMode::Async />
                     <Route path=path!("/admin/tokens") view=pages::AdminTokens ssr=SsrMode::Async />
                     <Route path=path!("/admin/audit") view=pages::AdminAudit ssr=SsrMode::Async />

@@ -239,6 +239,9 @@ pub const SETUP: &str = "/setup";
 /// Alert rules, channels and history (Berth-wide).
 pub const ALERTS: &str = "/alerts";
 
+/// Your own account: who you are, your second factor.
+pub const ACCOUNT: &str = "/account";
+
 pub const ADMIN: &str = "/admin";
 pub const ADMIN_TOKENS: &str = "/admin/tokens";
 pub const ADMIN_AUDIT: &str = "/admin/audit";
@@ -254,6 +257,11 @@ pub fn login(next: Option<&str>) -> String {
 /// `/login` after a failed try.
 pub fn login_failed(next: &str) -> String {
     format!("/login?error=1&next={}", encode(safe_next(Some(next))))
+}
+
+/// `/login` when the account's second factor is asked for (or the code was wrong).
+pub fn login_code(next: &str) -> String {
+    format!("/login?error=code&next={}", encode(safe_next(Some(next))))
 }
 
 /// `/login` after too many failed tries.

@@ -2,6 +2,8 @@
 // docker CLI against one, and a Berth of the spec's own watching the engines it names.
 import { expect } from '@playwright/test';
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 
 export const ROOT = path.resolve(__dirname, '../..');
@@ -27,4 +29,31 @@ export async function startBerth(addr: string, engines: [string, string][], extr
   const berth = spawn(BERTH_BIN, args, { cwd: ROOT, stdio: 'ignore' });
   await expect.poll(async () => (await fetch(`http://${addr}/api/health`).catch(() => null))?.status, { timeout: 10_000 }).toBe(200);
   return berth;
+}
+
+/** A release berth on `addr` that requires signing in, its database in a fresh folder of
+ * its own: `setupLink()` waits for the first-admin link it logs; `stop()` ends it and
+ * removes the folder. */
+export async function startSigningIn(addr: string, tag: string, extra: string[] = []) {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `berth-e2e-${tag}-`));
+  const berth = spawn(BERTH_BIN, ['--bind', addr, '--data-dir', path.join(dataDir, 'data'), ...extra], { cwd: ROOT });
+  let log = '';
+  berth.stdout?.on('data', (chunk) => (log += chunk.toString()));
+  berth.stderr?.on('data', (chunk) => (log += chunk.toString()));
+  await expect
+    .poll(async () => (await fetch(`http://${addr}/api/health`).catch(() => null))?.status, { timeout: 15_000 })
+    .toBe(200);
+  const link = /\/setup\?token=[0-9a-f]+/;
+  return {
+    setupLink: async () => {
+      await expect.poll(() => link.exec(log)?.[0], { timeout: 5_000 }).toBeTruthy();
+      return link.exec(log)![0];
+    },
+    stop: async () => {
+      const exited = new Promise((resolve) => berth.once('exit', resolve));
+      berth.kill('SIGTERM');
+      await exited;
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
 }

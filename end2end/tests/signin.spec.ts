@@ -1,43 +1,20 @@
 // Accounts (issue 10) in the browser (and issue 16's contrast and width checks of its pages), on a second berth that requires signing in: its own
 // port and a fresh data directory, so the first-run setup link it logs is the way in.
 import { test, expect, Browser } from '@playwright/test';
-import { ChildProcess, spawn } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { hydrated } from './metrics';
 import { lowContrast } from './contrast';
-import { BERTH_BIN } from './engines';
+import { startSigningIn } from './engines';
 
 const ADDR = process.env.BERTH_SIGNIN_ADDR ?? '127.0.0.1:3314';
 const BASE = `http://${ADDR}`;
 const PASSWORD = 'a long enough password';
 const DEEP = '/containers/berth-e2e-ticker?tab=logs';
 
-let berth: ChildProcess;
-let dataDir: string;
-let log = '';
+let berth: Awaited<ReturnType<typeof startSigningIn>>;
 
 test.describe.configure({ mode: 'serial' });
-
-test.beforeAll(async () => {
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-e2e-signin-'));
-  berth = spawn(BERTH_BIN, ['--bind', ADDR, '--data-dir', path.join(dataDir, 'data'), '--metrics-open'], {
-    cwd: path.resolve(__dirname, '../..'),
-  });
-  berth.stdout?.on('data', (chunk) => (log += chunk.toString()));
-  berth.stderr?.on('data', (chunk) => (log += chunk.toString()));
-  await expect
-    .poll(async () => (await fetch(`${BASE}/api/health`).catch(() => null))?.status, { timeout: 15_000 })
-    .toBe(200);
-});
-
-test.afterAll(async () => {
-  const exited = new Promise((resolve) => berth.once('exit', resolve));
-  berth.kill('SIGTERM');
-  await exited;
-  fs.rmSync(dataDir, { recursive: true, force: true });
-});
+test.beforeAll(async () => (berth = await startSigningIn(ADDR, 'signin', ['--metrics-open'])));
+test.afterAll(async () => await berth.stop());
 
 async function signIn(browser: Browser, javaScriptEnabled: boolean, password = PASSWORD) {
   const context = await browser.newContext({ javaScriptEnabled });
@@ -51,8 +28,7 @@ async function signIn(browser: Browser, javaScriptEnabled: boolean, password = P
 }
 
 test('first run: the logged setup link creates the admin, once', async ({ page }) => {
-  await expect.poll(() => /\/setup\?token=[0-9a-f]+/.exec(log)?.[0], { timeout: 5_000 }).toBeTruthy();
-  const link = /\/setup\?token=[0-9a-f]+/.exec(log)![0];
+  const link = await berth.setupLink();
   // A stranger without the token gets nowhere.
   await page.goto(`${BASE}/setup?token=guessed`);
   await page.getByLabel('User name').fill('mallory');
@@ -99,7 +75,7 @@ const VIEWER_PASSWORD = 'vera has a long password';
 
 test('an admin adds a user, makes and revokes a token (asked first), and reads the audit log', async ({ browser }) => {
   const { context, page } = await signInAs(browser, 'admin', PASSWORD);
-  await page.getByRole('link', { name: 'Admin' }).click();
+  await page.getByRole('link', { name: 'Admin', exact: true }).click();
   await expect(page).toHaveURL(`${BASE}/admin`);
   await expect(page.locator('tr[data-user="admin"]')).toContainText('(you)');
 
@@ -150,7 +126,7 @@ test('a viewer sees no admin page', async ({ browser }) => {
   const { context, page } = await signInAs(browser, VIEWER, VIEWER_PASSWORD);
   await expect(page.locator('.topbar .user')).toContainText('viewer');
   await expect(page.locator('.topbar nav')).toContainText('Projects');
-  await expect(page.getByRole('link', { name: 'Admin' })).toHaveCount(0);
+  await expect(page.getByRole('link', { name: 'Admin', exact: true })).toHaveCount(0);
   for (const path of ['/admin', '/admin/tokens', '/admin/audit']) {
     const response = await page.goto(`${BASE}${path}`);
     expect(response?.status()).toBe(403);

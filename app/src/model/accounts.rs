@@ -44,6 +44,12 @@ pub struct User {
     pub role: Role,
     /// Unix milliseconds.
     pub created_at: i64,
+    /// A second factor is set up.
+    #[serde(default)]
+    pub second_factor: bool,
+    /// An admin requires one of them.
+    #[serde(default)]
+    pub second_factor_required: bool,
 }
 
 /// `GET /api/auth/me`: who is signed in. With accounts off (`--auth off`) there is no name
@@ -151,6 +157,46 @@ pub struct IdentityLink {
     pub subject: String,
 }
 
+/// A user's second factor, as their account page shows it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecondFactorState {
+    /// Set up and confirmed: asked at every password sign-in.
+    pub enabled: bool,
+    /// Required of this user (by an admin, or of every admin): until it is set up, they
+    /// may do nothing else.
+    pub required: bool,
+    pub recovery_codes_left: u32,
+}
+
+/// A second factor being set up: what the authenticator app reads.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecondFactorSetup {
+    /// The secret in base32, to type in.
+    pub secret: String,
+    /// The `otpauth://` link.
+    pub link: String,
+    /// The link's QR code, an SVG `data:` URL.
+    pub qr: String,
+}
+
+/// A code from the app (6 digits) or a recovery code.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecondFactorCode {
+    pub code: String,
+}
+
+/// The recovery codes, shown once.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecoveryCodes {
+    pub codes: Vec<String>,
+}
+
+/// `PUT /api/users/{name}/second-factor`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecondFactorRule {
+    pub required: bool,
+}
+
 /// `GET /api/audit`'s filters: newest first, `limit` 1 to 500. To page back, `before` is the
 /// last entry's time (Unix ms) and `before_id` its id: entries of that same millisecond
 /// that were not shown yet come next (without the id, the page starts strictly before).
@@ -181,6 +227,23 @@ crate::endpoints! {
     /// Unties the user from their identities at `provider`.
     DELETE "/api/users/{name}/identities/{provider}" ADMIN
         => UnlinkIdentity { name: String, provider: String } -> () = 204;
+    /// Your own second factor: set up or not, required or not, recovery codes left.
+    GET "/api/account/second-factor" ACCOUNT => GetSecondFactor {} -> SecondFactorState;
+    /// Starts setting one up (one being set up is replaced); 409 when one is set up.
+    POST "/api/account/second-factor" ACCOUNT => BeginSecondFactor {}
+        -> SecondFactorSetup = 201;
+    /// Confirms it with a first code from the app; answers the recovery codes, once.
+    POST "/api/account/second-factor/confirm" ACCOUNT => ConfirmSecondFactor {}
+        body(SecondFactorCode) -> RecoveryCodes;
+    /// Turns it off, with a code from the app or a recovery code.
+    POST "/api/account/second-factor/off" ACCOUNT => TurnOffSecondFactor {}
+        body(SecondFactorCode) -> () = 204;
+    /// Requires a second factor of a user (or no longer).
+    PUT "/api/users/{name}/second-factor" ADMIN => RequireSecondFactor { name: String }
+        body(SecondFactorRule) -> () = 204;
+    /// Removes a user's second factor (a lost phone and lost recovery codes).
+    DELETE "/api/users/{name}/second-factor" ADMIN => ResetSecondFactor { name: String }
+        -> () = 204;
     GET "/api/tokens" ADMIN => ListTokens {} -> Vec<TokenInfo>;
     /// A new API token: its secret is in this answer only.
     POST "/api/tokens" ADMIN => CreateToken {} body(TokenRequest) -> NewToken = 201;

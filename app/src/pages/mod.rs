@@ -1,5 +1,6 @@
 //! One module per page.
 
+mod account;
 mod admin;
 mod alerts;
 mod all_containers;
@@ -30,6 +31,7 @@ mod swarm_objects;
 mod update_history;
 mod update_section;
 
+pub use account::AccountPage;
 pub use admin::{AdminAudit, AdminTokens, AdminUsers};
 pub use alerts::AlertsPage;
 pub use all_containers::AllContainers;

@@ -13,6 +13,9 @@ pub fn Login() -> impl IntoView {
     let error = move || {
         query.read().get("error").map(|e| match e.as_str() {
             "wait" => "Too many failed sign-ins: wait a minute, then try again.",
+            "code" => {
+                "This account has a second factor: type the code your authenticator app shows (or a recovery code)."
+            }
             _ => "Wrong user name or password.",
         })
     };
@@ -34,6 +37,14 @@ pub fn Login() -> impl IntoView {
                         type="password"
                         autocomplete="current-password"
                         required
+                    />
+                </label>
+                <label>
+                    "Code (with a second factor)"
+                    <input
+                        name="code"
+                        autocomplete="one-time-code"
+                        placeholder="123456, or a recovery code"
                     />
                 </label>
                 <button type="submit">"Sign in"</button>

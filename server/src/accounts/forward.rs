@@ -94,6 +94,7 @@ impl ForwardAuth {
             name: signed.name.clone(),
             role,
             session: Some(format!("{OWNER_PREFIX}{}", signed.name)),
+            second_factor_due: false,
         };
         Ok(Some(Arrival { caller, signed }))
     }

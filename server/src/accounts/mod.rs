@@ -8,8 +8,10 @@ pub mod groups;
 pub mod identities;
 pub mod password;
 pub mod policy;
+pub mod second_factor;
 pub mod sessions;
 pub mod tokens;
+pub mod totp;
 pub mod users;
 
 use crate::error::Error;
@@ -109,6 +111,11 @@ pub struct AccountSettings {
     /// Days the audit log keeps its entries.
     #[arg(long, env = "BERTH_AUDIT_KEEP_DAYS", default_value_t = 90)]
     pub audit_keep_days: u64,
+
+    /// Every admin sets up a second factor (an authenticator app) before doing anything
+    /// else; others as an admin requires it of them.
+    #[arg(long, env = "BERTH_SECOND_FACTOR_FOR_ADMINS")]
+    pub second_factor_for_admins: bool,
 }
 
 /// Whether signing in is required.
@@ -134,6 +141,7 @@ impl AccountSettings {
         sessions::Policy {
             idle: Duration::from_secs(self.session_idle_hours * 3600),
             lifetime: Duration::from_secs(self.session_max_days * 86_400),
+            second_factor_for_admins: self.second_factor_for_admins,
         }
     }
 

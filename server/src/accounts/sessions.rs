@@ -13,11 +13,14 @@ use std::time::Duration;
 
 pub const COOKIE: &str = "berth_session";
 
-/// How long sessions live.
+/// How long sessions live, and what they must have done first.
 #[derive(Clone, Copy, Debug)]
 pub struct Policy {
     pub idle: Duration,
     pub lifetime: Duration,
+    /// `--second-factor-for-admins`: an admin's session does nothing but set one up until
+    /// they have one.
+    pub second_factor_for_admins: bool,
 }
 
 /// Who is asking, as every route and socket sees it.
@@ -28,6 +31,9 @@ pub struct Caller {
     /// What its sockets are owned under: the session's stored id (the secret's hash), or
     /// `token:ID` for an API token.
     pub session: Option<String>,
+    /// Must set up a second factor before anything but their own account
+    /// ([`super::second_factor::due`]).
+    pub second_factor_due: bool,
 }
 
 /// Last-use times are written at most this often: a page full of requests is one write.
@@ -68,23 +74,28 @@ pub async fn create(store: &Store, name: &str) -> Result<String, Error> {
 pub async fn find(store: &Store, secret: &str, policy: Policy) -> Result<Option<Caller>, Error> {
     let id = digest(secret);
     let row = sqlx::query(
-        "SELECT s.created_at, s.last_seen, u.name, u.role FROM sessions s
-           JOIN users u ON u.name = s.user_name WHERE s.id_hash = $1",
+        "SELECT s.created_at, s.last_seen, u.name, u.role, u.second_factor_required,
+                (SELECT COUNT(*) FROM second_factors f
+                  WHERE f.user_name = u.name AND f.confirmed_at IS NOT NULL) AS confirmed
+           FROM sessions s JOIN users u ON u.name = s.user_name WHERE s.id_hash = $1",
     )
     .bind(&id)
     .fetch_optional(&store.pool)
     .await
     .map_err(store_error)?;
     let Some(row) = row else { return Ok(None) };
-    let read = || -> Result<(i64, i64, String, String), sqlx::Error> {
+    type Found = (i64, i64, String, String, i64, i64);
+    let read = || -> Result<Found, sqlx::Error> {
         Ok((
             row.try_get("created_at")?,
             row.try_get("last_seen")?,
             row.try_get("name")?,
             row.try_get("role")?,
+            row.try_get("second_factor_required")?,
+            row.try_get("confirmed")?,
         ))
     };
-    let (created, last_seen, name, role) = read().map_err(store_error)?;
+    let (created, last_seen, name, role, required, confirmed) = read().map_err(store_error)?;
     let now = now_ms();
     if expired(created, last_seen, policy) {
         delete_id(store, &id).await?;
@@ -98,10 +109,17 @@ pub async fn find(store: &Store, secret: &str, policy: Policy) -> Result<Option<
             .await
             .map_err(store_error)?;
     }
+    let role = Role::parse(&role).unwrap_or(Role::Viewer);
     Ok(Some(Caller {
         name,
-        role: Role::parse(&role).unwrap_or(Role::Viewer),
+        role,
         session: Some(id),
+        second_factor_due: super::second_factor::due(
+            required != 0,
+            role,
+            policy.second_factor_for_admins,
+            confirmed > 0,
+        ),
     }))
 }
 

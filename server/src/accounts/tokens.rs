@@ -161,6 +161,7 @@ pub async fn find(store: &Store, token: &str) -> Result<Option<Caller>, Error> {
         name: format!("token:{name}"),
         role,
         session: Some(owner_key(&id)),
+        second_factor_due: false,
     }))
 }
 

@@ -16,6 +16,8 @@ fn user(row: &sqlx::any::AnyRow) -> Result<User, sqlx::Error> {
         // The table's CHECK allows only the three names.
         role: Role::parse(&role).unwrap_or(Role::Viewer),
         created_at: row.try_get("created_at")?,
+        second_factor: row.try_get::<i64, _>("second_factor")? > 0,
+        second_factor_required: row.try_get::<i64, _>("second_factor_required")? != 0,
     })
 }
 
@@ -49,6 +51,8 @@ pub async fn add(store: &Store, name: &str, role: Role, password: String) -> Res
         name: name.to_string(),
         role,
         created_at: now,
+        second_factor: false,
+        second_factor_required: false,
     })
 }
 
@@ -87,15 +91,22 @@ pub async fn add_first_admin(store: &Store, name: &str, password: String) -> Res
         name: name.to_string(),
         role: Role::Admin,
         created_at: now,
+        second_factor: false,
+        second_factor_required: false,
     })
 }
 
 /// Everyone, by name.
 pub async fn list(store: &Store) -> Result<Vec<User>, Error> {
-    let rows = sqlx::query("SELECT name, role, created_at FROM users ORDER BY name")
-        .fetch_all(&store.pool)
-        .await
-        .map_err(store_error)?;
+    let rows = sqlx::query(
+        "SELECT u.name, u.role, u.created_at, u.second_factor_required,
+                (SELECT COUNT(*) FROM second_factors f
+                  WHERE f.user_name = u.name AND f.confirmed_at IS NOT NULL) AS second_factor
+           FROM users u ORDER BY u.name",
+    )
+    .fetch_all(&store.pool)
+    .await
+    .map_err(store_error)?;
     rows.iter()
         .map(user)
         .collect::<Result<_, _>>()

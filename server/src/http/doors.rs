@@ -14,7 +14,7 @@
 use crate::{accounts::sessions::Caller, error::Error, http::AppState};
 pub use app::endpoint::Access;
 use app::{
-    endpoint::{ADMIN, OPERATOR, VIEWER},
+    endpoint::{ACCOUNT, ADMIN, OPERATOR, VIEWER},
     model::Role,
 };
 use axum::{
@@ -69,6 +69,7 @@ const TABLE: &[(&str, &str, Access, Kind)] = &[
     ("GET", "{on}/stacks/{name}", VIEWER, Kind::Page),
     ("GET", "/all/stacks", VIEWER, Kind::Page),
     ("GET", "/alerts", VIEWER, Kind::Page),
+    ("GET", "/account", ACCOUNT, Kind::Page),
     ("GET", "/admin", ADMIN, Kind::Page),
     ("GET", "/admin/tokens", ADMIN, Kind::Page),
     ("GET", "/admin/audit", ADMIN, Kind::Page),
@@ -78,7 +79,7 @@ const TABLE: &[(&str, &str, Access, Kind)] = &[
     ("POST", "/api/auth/login", Access::Anyone, Kind::Json),
     ("POST", "/api/auth/logout", Access::Anyone, Kind::Json),
     ("POST", "/api/auth/setup", Access::Anyone, Kind::Json),
-    ("GET", "/api/auth/me", VIEWER, Kind::Json),
+    ("GET", "/api/auth/me", ACCOUNT, Kind::Json),
     // Health: anyone for the default engine (an image's HEALTHCHECK asks it; a caller who is
     // not signed in learns only whether it is up), viewers per engine.
     ("GET", "/api/health", Access::Anyone, Kind::Json),
@@ -177,6 +178,8 @@ pub enum Decision {
     SignIn,
     /// Signed in, not allowed.
     Forbidden(&'static str),
+    /// Signed in, and must set up a second factor before anything but their account.
+    SecondFactorFirst,
 }
 
 /// Whether `caller` may use a route of `access`. `accounts`: sign-in is on (with
@@ -190,6 +193,11 @@ pub fn decide(
 ) -> Decision {
     let role = match (accounts, caller) {
         (false, _) => None,
+        (true, Some(caller))
+            if caller.second_factor_due && !matches!(access, Access::Anyone | Access::Account) =>
+        {
+            return Decision::SecondFactorFirst;
+        }
         (true, Some(caller)) => Some(caller.role),
         (true, None) => {
             return match access {
@@ -200,7 +208,7 @@ pub fn decide(
         }
     };
     match access {
-        Access::Anyone | Access::Metrics => Decision::Allow,
+        Access::Anyone | Access::Metrics | Access::Account => Decision::Allow,
         Access::Least(least) => match role {
             Some(role) if role < least => Decision::Forbidden(match least {
                 Role::Admin => "only an admin may do this",
@@ -291,6 +299,17 @@ pub fn refusal(
             Some(Error::new(401, "sign in first: no valid session").into_response())
         }
         (Decision::Forbidden(why), Kind::Json) => Some(Error::new(403, why).into_response()),
+        (Decision::SecondFactorFirst, Kind::Page) => {
+            Some(Redirect::to(app::urls::ACCOUNT).into_response())
+        }
+        (Decision::SecondFactorFirst, Kind::Json) => Some(
+            Error::new(
+                403,
+                "set up a second factor first, on your account page (/account): it is \
+                 required of you",
+            )
+            .into_response(),
+        ),
         (Decision::Forbidden(why), Kind::Page) => Some(forbidden_page(why)),
     }
 }

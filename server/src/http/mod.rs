@@ -258,7 +258,8 @@ pub fn router(state: AppState) -> Router {
             });
         // Nothing about engines or containers before sign-in: a page rendered for nobody
         // (sign-in, setup) has no engines to ask.
-        if !accounts || caller.is_some() {
+        // Nor for someone who must set up a second factor first (their account page).
+        if !accounts || caller.as_ref().is_some_and(|c| !c.second_factor_due) {
             provide_context(reads.clone());
         }
         provide_context(api::signin::me_of(accounts, caller, &terminals));

@@ -123,7 +123,7 @@ fn allowed(access: Access, role: Option<Role>) -> bool {
         // The default policy: admins only.
         Access::Terminal => role == Some(Role::Admin),
         // Without --metrics-open.
-        Access::Metrics => role.is_some(),
+        Access::Metrics | Access::Account => role.is_some(),
     }
 }
 

@@ -19,6 +19,7 @@ mod pages;
 mod pulls;
 mod registry_logins;
 mod remote_engines;
+mod second_factor;
 mod service_updates;
 mod signin;
 mod site_config;

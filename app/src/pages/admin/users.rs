@@ -53,7 +53,11 @@ fn Users() -> impl IntoView {
                                     user_row(user, me, feedback, reload)
                                 })
                                 .collect_view();
-                            admin_table("users", &["Name", "Role", "Since", ""], rows.into_any())
+                            admin_table(
+                                "users",
+                                &["Name", "Role", "Since", "Second factor", ""],
+                                rows.into_any(),
+                            )
                         }
                         Err(error) => view! { <ErrorPanel error /> }.into_any(),
                     }
@@ -173,6 +177,35 @@ fn user_row(user: User, me: bool, feedback: Feedback, reload: Reload) -> impl In
             move || reload.now(),
         );
     });
+    let require = Callback::new(move |required: bool| {
+        let name = name.get_value();
+        feedback.run(
+            api::call(
+                crate::urls::On::default_engine(),
+                crate::model::RequireSecondFactor { name: name.clone() },
+                (),
+                crate::model::SecondFactorRule { required },
+            ),
+            move |()| match required {
+                true => format!("{name} must set up a second factor before anything else."),
+                false => format!("A second factor is optional for {name}."),
+            },
+            move || reload.now(),
+        );
+    });
+    let reset = Callback::new(move |()| {
+        let name = name.get_value();
+        feedback.run(
+            api::call(
+                crate::urls::On::default_engine(),
+                crate::model::ResetSecondFactor { name: name.clone() },
+                (),
+                (),
+            ),
+            move |()| format!("Removed {name}'s second factor."),
+            move || reload.now(),
+        );
+    });
     let setting_password = RwSignal::new(false);
     let password = RwSignal::new(String::new());
     let save_password = move |ev: leptos::ev::SubmitEvent| {
@@ -218,6 +251,32 @@ fn user_row(user: User, me: bool, feedback: Feedback, reload: Reload) -> impl In
                 <RolePicker role on_pick=pick />
             </td>
             <td>{format::unix_millis(user.created_at)}</td>
+            <td class="second-factor-cell">
+                {if user.second_factor { "on" } else { "off" }}
+                <label class="inline">
+                    <input
+                        type="checkbox"
+                        prop:checked=user.second_factor_required
+                        on:change=move |ev| require.run(event_target_checked(&ev))
+                    />
+                    "required"
+                </label>
+                {user
+                    .second_factor
+                    .then(|| {
+                        view! {
+                            <AskFirst
+                                label="Reset"
+                                question=format!(
+                                    "Remove {}'s second factor? Their password alone signs them in until they set up another.",
+                                    name.get_value(),
+                                )
+                                yes="Yes, reset"
+                                on_yes=reset
+                            />
+                        }
+                    })}
+            </td>
             <td class="admin-actions">
                 <Show
                     when=move || setting_password.get()

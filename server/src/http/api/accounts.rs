@@ -45,7 +45,7 @@ pub struct Admin(pub Caller, pub Arc<Auth>, pub Option<IpAddr>);
 
 impl Admin {
     /// Writes what this admin did to the audit log.
-    async fn audit(&self, action: &str, target: &str) {
+    pub async fn audit(&self, action: &str, target: &str) {
         self.1
             .audit
             .record(Event {

@@ -15,6 +15,7 @@ pub mod alerts;
 pub mod mount;
 pub mod objects;
 pub mod registries;
+pub mod second_factor;
 pub mod signin;
 pub mod stacks;
 pub mod swarm;
@@ -63,7 +64,9 @@ pub fn routes(
         .read(projects)
         .read(project);
     let api = alerts::routes(registries::routes(updates::routes(swarm::routes(
-        stacks::routes(objects::routes(actions::routes(accounts::routes(api)))),
+        stacks::routes(objects::routes(actions::routes(accounts::routes(
+            second_factor::routes(api),
+        )))),
     ))));
     let (router, reads) = api.finish(engines, stacks, updates);
     let router = router
@@ -87,7 +90,9 @@ async fn health(
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    if state.auth.is_some() && caller.is_none() {
+    // Someone who must set up a second factor first learns no more than a stranger.
+    let vouched = caller.is_some_and(|Extension(c)| !c.second_factor_due);
+    if state.auth.is_some() && !vouched {
         health = app::model::Health {
             reachable: health.reachable,
             endpoint: String::new(),

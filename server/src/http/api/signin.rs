@@ -10,6 +10,7 @@ use crate::{
         MAX_PASSWORD,
         audit::Event,
         password,
+        second_factor::{self, Verdict},
         sessions::{self, Caller},
         users, validate_name,
     },
@@ -53,6 +54,9 @@ pub fn routes() -> Router<AppState> {
 struct Credentials {
     username: String,
     password: String,
+    /// The second factor's code (or a recovery code), for an account that has one.
+    #[serde(default)]
+    code: Option<String>,
     /// From the form: where to go afterwards.
     #[serde(default)]
     next: Option<String>,
@@ -91,6 +95,27 @@ fn auth(state: &AppState) -> Result<Arc<Auth>, Error> {
 }
 
 const WRONG: &str = "wrong user name or password";
+const CODE_NEEDED: &str = "this account has a second factor: give the code from its authenticator app (or a recovery code)";
+const WRONG_CODE: &str =
+    "wrong code: give the newest code from the authenticator app, or an unused recovery code";
+
+/// Why a sign-in is refused: for the audit log, the answer, and whether it was a guess
+/// (counted against the sign-in limits) or a right password refused for another reason.
+struct Refusal {
+    why: Option<&'static str>,
+    error: Error,
+    guess: bool,
+}
+
+impl Refusal {
+    fn guess(why: Option<&'static str>, status: u16, message: &'static str) -> Self {
+        Self {
+            why,
+            error: Error::new(status, message),
+            guess: true,
+        }
+    }
+}
 
 /// A valid argon2id hash of nothing anyone knows, so an unknown name costs a verification.
 static STAND_IN: std::sync::LazyLock<String> =
@@ -145,24 +170,48 @@ async fn login(
         None => (STAND_IN.clone(), None),
     };
     let matches = password::verify(credentials.password, hash).await && role.is_some();
-    let refused = match role {
-        _ if !matches => Some((None, Error::new(401, WRONG))),
+    let mut refused = match role {
+        _ if !matches => Some(Refusal::guess(None, 401, WRONG)),
         // `--local-login`: a right password is no guess, but not a way in for this user.
-        Some(role) if !auth.local_login.allows(role) => Some((
-            Some("local sign-in is not allowed for this user (--local-login)"),
-            Error::new(
+        Some(role) if !auth.local_login.allows(role) => Some(Refusal {
+            why: Some("local sign-in is not allowed for this user (--local-login)"),
+            error: Error::new(
                 403,
                 "signing in with a password is not allowed for this user here \
                  (--local-login): sign in through your identity provider",
             ),
-        )),
+            guess: false,
+        }),
         _ => None,
     };
-    if let Some((why, error)) = refused {
-        match matches {
-            true => auth.attempts.succeeded(attempt),
+    if refused.is_none() {
+        // A second factor: its codes are limited as passwords are (a wrong one counts).
+        let sealer = state.logins.sealer();
+        let code = credentials.code.as_deref();
+        refused =
+            match second_factor::verify(&auth.store, &sealer, &credentials.username, code).await? {
+                Verdict::NotSetUp | Verdict::Accepted => None,
+                Verdict::Missing => Some(Refusal::guess(Some("no code given"), 401, CODE_NEEDED)),
+                Verdict::Refused => Some(Refusal::guess(Some("a wrong code"), 401, WRONG_CODE)),
+                Verdict::Locked { secs } => Some(Refusal {
+                    why: Some("too many wrong codes for this account"),
+                    error: Error::new(
+                        429,
+                        format!(
+                            "too many wrong codes for this account: try again in {} min, or \
+                             ask an admin to reset its second factor",
+                            secs.div_ceil(60)
+                        ),
+                    ),
+                    guess: true,
+                }),
+            };
+    }
+    if let Some(Refusal { why, error, guess }) = refused {
+        match guess {
             // The try stays counted.
-            false => drop(attempt),
+            true => drop(attempt),
+            false => auth.attempts.succeeded(attempt),
         }
         tracing::info!(%ip, user = %credentials.username, "sign-in failed");
         auth.audit
@@ -175,7 +224,12 @@ async fn login(
             })
             .await;
         if form {
-            return Ok(Redirect::to(&urls::login_failed(&next)).into_response());
+            let to = match (matches, guess) {
+                // The password was right: the code is what is asked again.
+                (true, true) => urls::login_code(&next),
+                _ => urls::login_failed(&next),
+            };
+            return Ok(Redirect::to(&to).into_response());
         }
         return Err(error);
     }
