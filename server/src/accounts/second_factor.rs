@@ -10,6 +10,17 @@ use crate::{error::Error, registry_logins::Sealer, store::Store};
 use app::model::{Role, SecondFactorState};
 use sqlx::Row;
 
+/// In a statement over `users u`: how many confirmed second factors `u` has (0 or 1). A
+/// macro, so statements that hold it stay `&'static str` (no string built per request).
+#[macro_export]
+#[doc(hidden)]
+macro_rules! confirmed_second_factors {
+    () => {
+        "(SELECT COUNT(*) FROM second_factors f
+           WHERE f.user_name = u.name AND f.confirmed_at IS NOT NULL)"
+    };
+}
+
 /// Recovery codes made at once.
 pub const RECOVERY_CODES: usize = 10;
 
@@ -332,14 +343,14 @@ pub async fn state(
     user: &str,
     for_admins: bool,
 ) -> Result<SecondFactorState, Error> {
-    let row = sqlx::query(
-        "SELECT u.role, u.second_factor_required,
-                (SELECT COUNT(*) FROM second_factors f
-                  WHERE f.user_name = u.name AND f.confirmed_at IS NOT NULL) AS confirmed,
+    let row = sqlx::query(concat!(
+        "SELECT u.role, u.second_factor_required, ",
+        crate::confirmed_second_factors!(),
+        " AS confirmed,
                 (SELECT COUNT(*) FROM recovery_codes r
                   WHERE r.user_name = u.name AND r.used_at IS NULL) AS left_codes
            FROM users u WHERE u.name = $1",
-    )
+    ))
     .bind(user)
     .fetch_optional(&store.pool)
     .await

@@ -36,6 +36,25 @@ pub struct Caller {
     pub second_factor_due: bool,
 }
 
+impl Caller {
+    /// Signed in by a trusted proxy's word (`--auth proxy`), not a session of Berth's.
+    pub fn is_proxied(&self) -> bool {
+        self.owner()
+            .is_some_and(|o| o.starts_with(super::forward::OWNER_PREFIX))
+    }
+
+    /// A session of Berth's own, opened with a password: not a token, not a proxy's word.
+    pub fn has_password_session(&self) -> bool {
+        self.owner()
+            .is_some_and(|o| super::tokens::owned_by(o).is_none())
+            && !self.is_proxied()
+    }
+
+    fn owner(&self) -> Option<&str> {
+        self.session.as_deref()
+    }
+}
+
 /// Last-use times are written at most this often: a page full of requests is one write.
 const TOUCH_EVERY_MS: i64 = 60_000;
 
@@ -73,12 +92,12 @@ pub async fn create(store: &Store, name: &str) -> Result<String, Error> {
 /// The caller a cookie secret stands for, if its session is alive.
 pub async fn find(store: &Store, secret: &str, policy: Policy) -> Result<Option<Caller>, Error> {
     let id = digest(secret);
-    let row = sqlx::query(
-        "SELECT s.created_at, s.last_seen, u.name, u.role, u.second_factor_required,
-                (SELECT COUNT(*) FROM second_factors f
-                  WHERE f.user_name = u.name AND f.confirmed_at IS NOT NULL) AS confirmed
+    let row = sqlx::query(concat!(
+        "SELECT s.created_at, s.last_seen, u.name, u.role, u.second_factor_required, ",
+        crate::confirmed_second_factors!(),
+        " AS confirmed
            FROM sessions s JOIN users u ON u.name = s.user_name WHERE s.id_hash = $1",
-    )
+    ))
     .bind(&id)
     .fetch_optional(&store.pool)
     .await

@@ -42,19 +42,21 @@ pub fn step_at(unix_secs: u64) -> u64 {
     unix_secs / STEP_SECS
 }
 
+/// The code in `typed` (6 digits, spaces allowed between them), if it is one.
+fn digits(typed: &str) -> Option<String> {
+    let digits: String = typed.chars().filter(|c| !c.is_whitespace()).collect();
+    (digits.len() == DIGITS && digits.bytes().all(|b| b.is_ascii_digit())).then_some(digits)
+}
+
 /// Whether `typed` looks like a code (6 digits, spaces allowed between them).
 pub fn looks_like_code(typed: &str) -> bool {
-    let digits: String = typed.chars().filter(|c| !c.is_whitespace()).collect();
-    digits.len() == DIGITS && digits.bytes().all(|b| b.is_ascii_digit())
+    digits(typed).is_some()
 }
 
 /// The step within [`SKEW`] of `now` whose code `typed` is, later than `after` (the last
 /// step accepted); `None` when there is none.
 pub fn matching_step(secret: &[u8], typed: &str, unix_secs: u64, after: u64) -> Option<u64> {
-    if !looks_like_code(typed) {
-        return None;
-    }
-    let typed: String = typed.chars().filter(|c| !c.is_whitespace()).collect();
+    let typed = digits(typed)?;
     let now = step_at(unix_secs);
     (now.saturating_sub(SKEW)..=now + SKEW)
         .filter(|step| *step > after)

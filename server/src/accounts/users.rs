@@ -98,12 +98,11 @@ pub async fn add_first_admin(store: &Store, name: &str, password: String) -> Res
 
 /// Everyone, by name.
 pub async fn list(store: &Store) -> Result<Vec<User>, Error> {
-    let rows = sqlx::query(
-        "SELECT u.name, u.role, u.created_at, u.second_factor_required,
-                (SELECT COUNT(*) FROM second_factors f
-                  WHERE f.user_name = u.name AND f.confirmed_at IS NOT NULL) AS second_factor
-           FROM users u ORDER BY u.name",
-    )
+    let rows = sqlx::query(concat!(
+        "SELECT u.name, u.role, u.created_at, u.second_factor_required, ",
+        crate::confirmed_second_factors!(),
+        " AS second_factor FROM users u ORDER BY u.name",
+    ))
     .fetch_all(&store.pool)
     .await
     .map_err(store_error)?;

@@ -63,24 +63,35 @@ impl FromRequestParts<AppState> for Admin {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
-        let auth = state
-            .auth
-            .clone()
-            .ok_or_else(|| Error::not_found("accounts are off (--auth off): there are no users"))?;
-        let caller = parts
-            .extensions
-            .get::<Caller>()
-            .cloned()
-            .ok_or_else(|| Error::new(401, "sign in first: no valid session"))?;
+        let (caller, auth, address) = signed_in(parts, state, "there are no users")?;
         if caller.role != Role::Admin {
             return Err(Error::new(
                 403,
                 "only an admin may manage users and tokens or read the audit log",
             ));
         }
-        let address = crate::client_addr::of_request(parts, &state.sockets.trusted_proxies);
         Ok(Self(caller, auth, address))
     }
+}
+
+/// Who asks, with the accounts and their address: 404 with `--auth off` (saying `off`:
+/// what there is not), 401 without a caller.
+pub fn signed_in(
+    parts: &Parts,
+    state: &AppState,
+    off: &str,
+) -> Result<(Caller, Arc<Auth>, Option<IpAddr>), Error> {
+    let auth = state
+        .auth
+        .clone()
+        .ok_or_else(|| Error::not_found(format!("accounts are off (--auth off): {off}")))?;
+    let caller = parts
+        .extensions
+        .get::<Caller>()
+        .cloned()
+        .ok_or_else(|| Error::new(401, "sign in first: no valid session"))?;
+    let address = crate::client_addr::of_request(parts, &state.sockets.trusted_proxies);
+    Ok((caller, auth, address))
 }
 
 async fn list(Admin(_, auth, _): Admin, _: Call<ListUsers>) -> Result<Vec<User>, Error> {

@@ -4,7 +4,7 @@
 //! user has no password for a second factor to guard. Every change is audited.
 
 use super::{
-    accounts::Admin,
+    accounts::{Admin, signed_in},
     mount::{Api, Call},
 };
 use crate::{
@@ -12,7 +12,7 @@ use crate::{
         audit::Event,
         second_factor::{self, Verdict},
         sessions::Caller,
-        tokens, totp,
+        totp,
     },
     error::Error,
     http::{AppState, gate::Auth},
@@ -40,25 +40,14 @@ impl FromRequestParts<AppState> for Own {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
-        let auth = state.auth.clone().ok_or_else(|| {
-            Error::not_found("accounts are off (--auth off): there is no account")
-        })?;
-        let caller = parts
-            .extensions
-            .get::<Caller>()
-            .cloned()
-            .ok_or_else(|| Error::new(401, "sign in first: no valid session"))?;
-        let session = caller.session.as_deref().unwrap_or_default();
-        if tokens::owned_by(session).is_some()
-            || session.starts_with(crate::accounts::forward::OWNER_PREFIX)
-        {
+        let (caller, auth, address) = signed_in(parts, state, "there is no account")?;
+        if !caller.has_password_session() {
             return Err(Error::new(
                 409,
                 "a second factor guards a password sign-in: this caller signs in another way \
                  (an API token, or the proxy in front of Berth)",
             ));
         }
-        let address = crate::client_addr::of_request(parts, &state.sockets.trusted_proxies);
         Ok(Self(caller, auth, address))
     }
 }

@@ -344,8 +344,8 @@ async fn logout(
     // A proxy's user: their sockets end here; the proxy's own session, at its sign-out.
     let proxied = caller
         .as_ref()
-        .and_then(|Extension(c)| c.session.as_deref())
-        .filter(|owner| owner.starts_with(crate::accounts::forward::OWNER_PREFIX));
+        .filter(|Extension(c)| c.is_proxied())
+        .and_then(|Extension(c)| c.session.as_deref());
     if let Some(owner) = proxied {
         state.sockets.owners.end_session(owner, "signed out");
     }
