@@ -70,7 +70,7 @@ serve_and_browse() {
   done
   curl -fs "$url/api/health" >/dev/null || { log "berth did not become healthy"; cat "$STATE_DIR/berth.log" >&2; return 1; }
   kill -0 "$berth_pid" 2>/dev/null || { log "berth exited:"; cat "$STATE_DIR/berth.log" >&2; return 1; }
-  (cd end2end && npm ci --no-audit --no-fund --loglevel=error && BERTH_URL="$url" npx playwright test)
+  (cd end2end && BERTH_URL="$url" npx playwright test)
 }
 
 install_test_tools() {
@@ -89,6 +89,9 @@ install_test_tools() {
   /usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null || apt_install python3-aiosmtpd
   # The sign-in tests put Berth behind a real reverse proxy (forward auth: nginx's auth_request).
   command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || apt_install nginx
+  # Playwright, and the OpenID provider the single sign-on tests start (oidc-provider, on
+  # the system's Node): both from end2end/package-lock.json, before the Rust tests.
+  (cd "$BERTH_ROOT/end2end" && npm ci --no-audit --no-fund --loglevel=error)
 }
 
 # A full run writes about 8 GB (7.7 GB on a fresh clone at a7b0e0f) under target/ (debug tests, release site, Wasm). A disk

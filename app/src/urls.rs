@@ -264,6 +264,21 @@ pub fn login_code(next: &str) -> String {
     format!("/login?error=code&next={}", encode(safe_next(Some(next))))
 }
 
+/// `/login` when single sign-on failed, saying why.
+pub fn login_sso_failed(why: &str) -> String {
+    format!("/login?error=sso&why={}", encode(why))
+}
+
+/// Where the sign-in button sends the browser: to the OpenID provider, and then `next`.
+pub const API_OIDC_START: &str = "/api/auth/oidc/start";
+
+pub fn oidc_start(next: &str) -> String {
+    match safe_next(Some(next)) {
+        "/" => API_OIDC_START.to_string(),
+        next => format!("{API_OIDC_START}?next={}", encode(next)),
+    }
+}
+
 /// `/login` after too many failed tries.
 pub fn login_waiting(next: &str) -> String {
     format!("/login?error=wait&next={}", encode(safe_next(Some(next))))

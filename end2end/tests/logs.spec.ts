@@ -114,7 +114,9 @@ async function counts(page: import('@playwright/test').Page) {
 // one, and answers clicks meanwhile. How long its tasks take is the benchmark's figure,
 // not asserted here.
 test('20,000 lines a second for 10 s: the cap holds, every line is accounted for, clicks answer', async ({ page }) => {
-  test.setTimeout(120_000);
+  // A page that fell behind works through what it was sent: on a loaded 2-core machine
+  // (CI, after the other specs) that took over a minute once.
+  test.setTimeout(200_000);
   const name = 'berth-e2e-torrent';
   const total = 200_000;
   try {
@@ -147,10 +149,16 @@ test('20,000 lines a second for 10 s: the cap holds, every line is accounted for
     await expect(pause).toHaveText('Pause');
     expect(await page.locator('.log-line').count()).toBeLessThanOrEqual(5000);
     // Every line arrived or was told as missed; the newest is shown, within the cap.
-    await expect.poll(async () => {
-      const c = await counts(page);
-      return c.received + c.lagged;
-    }, { timeout: 60_000 }).toBe(total);
+    try {
+      await expect.poll(async () => {
+        const c = await counts(page);
+        return c.received + c.lagged;
+      }, { timeout: 120_000 }).toBe(total);
+    } catch (e) {
+      // What the page had, for the next person to read in CI's log.
+      console.log(`torrent, not all accounted for: ${JSON.stringify(await counts(page))}`);
+      throw e;
+    }
     await expect(page.locator('.log-line .log-text', { hasText: new RegExp(`^${total - 1}$`) })).toHaveCount(1);
     const rows = await page.locator('.log-line').count();
     expect(rows).toBeGreaterThan(0);

@@ -104,6 +104,10 @@ pub mod sessions {
 pub mod tokens {
     pub use crate::accounts::tokens::create;
 }
+#[doc(hidden)]
+pub mod oidc {
+    pub use crate::accounts::oidc::KEY_REFETCH_AFTER;
+}
 
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 

@@ -1,5 +1,5 @@
 //! The few HTTP requests Berth makes itself (to registries when the engine cannot answer
-//! for one, and alerts' webhooks): one connection per request, plain HTTP for loopback registries and TLS against
+//! for one, alerts' webhooks, and an OpenID provider): one connection per request, plain HTTP for loopback registries and TLS against
 //! the system's roots otherwise, a deadline on the whole exchange and a bound on the body.
 //! The connection is driven inside the request's own future, so nothing outlives it. A
 //! redirect is followed only where it cannot lower the request: never from HTTPS to HTTP,
@@ -164,7 +164,18 @@ pub async fn post(
     headers: &[(header::HeaderName, String)],
     body: Bytes,
 ) -> Result<Answer, String> {
-    tokio::time::timeout(DEADLINE, once(Method::POST, url, headers, body))
+    request(Method::POST, url, headers, body).await
+}
+
+/// One request, redirects not followed (an OpenID provider's answers are read as they
+/// come). `Err` says what failed in words a user can act on.
+pub async fn request(
+    method: Method,
+    url: &Url,
+    headers: &[(header::HeaderName, String)],
+    body: Bytes,
+) -> Result<Answer, String> {
+    tokio::time::timeout(DEADLINE, once(method, url, headers, body))
         .await
         .map_err(|_| format!("{} did not answer within {DEADLINE:?}", url.host))?
 }

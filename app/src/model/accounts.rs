@@ -62,6 +62,9 @@ pub struct Me {
     /// Whether this caller may open terminals (`--exec` and the role).
     #[serde(default)]
     pub terminal: bool,
+    /// What the sign-in page's button calls the OpenID provider, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub single_sign_on: Option<String>,
 }
 
 impl Me {

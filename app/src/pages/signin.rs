@@ -11,19 +11,47 @@ pub fn Login() -> impl IntoView {
     let query = use_query_map();
     let next = move || query.read().get("next").unwrap_or_default();
     let error = move || {
-        query.read().get("error").map(|e| match e.as_str() {
-            "wait" => "Too many failed sign-ins: wait a minute, then try again.",
+        let query = query.read();
+        query.get("error").map(|e| match e.as_str() {
+            "wait" => "Too many failed sign-ins: wait a minute, then try again.".to_string(),
             "code" => {
                 "This account has a second factor: type the code your authenticator app shows (or a recovery code)."
+                    .to_string()
             }
-            _ => "Wrong user name or password.",
+            "sso" => format!(
+                "Single sign-on failed: {}",
+                query.get("why").unwrap_or_else(|| "no reason given".to_string()),
+            ),
+            _ => "Wrong user name or password.".to_string(),
         })
+    };
+    // The provider's button, when Berth has one (`--oidc-issuer`).
+    let me = Resource::new(|| (), |_| crate::api::me());
+    let provider = move || {
+        me.get()
+            .and_then(Result::ok)
+            .and_then(|me| me.single_sign_on)
+            .map(|name| {
+                // A full navigation (the browser leaves for the provider), not a route.
+                view! {
+                    <a
+                        class="button signin-provider"
+                        rel="external"
+                        data-testid="sign-in-with-provider"
+                        href=move || crate::urls::oidc_start(&next())
+                    >
+                        {format!("Sign in with {name}")}
+                    </a>
+                    <p class="signin-or">"or with a Berth account:"</p>
+                }
+            })
     };
     view! {
         <Title text="Sign in" />
         <section class="signin">
             <h2>"Sign in to Berth"</h2>
             {move || error().map(|e| view! { <p class="signin-error" role="alert">{e}</p> })}
+            <Transition fallback=|| ()>{provider}</Transition>
             <form method="post" action=crate::urls::API_LOGIN class="signin-form">
                 <input type="hidden" name="next" value=next />
                 <label>

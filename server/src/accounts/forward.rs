@@ -95,6 +95,7 @@ impl ForwardAuth {
             role,
             session: Some(format!("{OWNER_PREFIX}{}", signed.name)),
             second_factor_due: false,
+            single_sign_on: false,
         };
         Ok(Some(Arrival { caller, signed }))
     }

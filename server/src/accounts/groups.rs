@@ -26,6 +26,13 @@ pub struct GroupRoles {
     default: DefaultRole,
 }
 
+/// No group mapped: everyone a viewer (what Berth has without `--group-role`).
+impl Default for GroupRoles {
+    fn default() -> Self {
+        Self::new(Vec::new(), DefaultRole::Viewer)
+    }
+}
+
 impl GroupRoles {
     pub fn new(pairs: Vec<(String, Role)>, default: DefaultRole) -> Self {
         Self { pairs, default }
@@ -70,7 +77,13 @@ pub fn parse_pair(s: &str) -> Result<(String, Role), String> {
 /// The groups of a comma-separated header (`Remote-Groups: admins,dev`): trimmed, empty
 /// and overlong ones dropped, at most [`MAX_GROUPS`].
 pub fn split_list(list: &str) -> Vec<String> {
-    list.split(',')
+    kept(list.split(','))
+}
+
+/// Of the groups a provider names: trimmed, empty and overlong ones dropped, at most
+/// [`MAX_GROUPS`].
+pub fn kept<'a>(groups: impl Iterator<Item = &'a str>) -> Vec<String> {
+    groups
         .map(str::trim)
         .filter(|g| !g.is_empty() && g.len() <= MAX_GROUP)
         .take(MAX_GROUPS)

@@ -46,6 +46,41 @@ pub struct SignedIn {
     pub was: Option<Role>,
 }
 
+/// What a sign-in from outside changed (a user made, a role changed by their groups), in
+/// the audit log, as `actor` (the proxy, the provider).
+pub async fn audit_change(
+    audit: &super::audit::Audit,
+    actor: &str,
+    signed: &SignedIn,
+    role: Role,
+    address: std::net::IpAddr,
+) {
+    let name = &signed.name;
+    let change = match (signed.created, signed.was) {
+        (true, _) => Some(("user.add", format!("{name} ({})", role.as_str()))),
+        (false, Some(was)) => Some((
+            "user.role",
+            format!(
+                "{name} ({} to {}, by their groups)",
+                was.as_str(),
+                role.as_str()
+            ),
+        )),
+        (false, None) => None,
+    };
+    if let Some((action, target)) = change {
+        audit
+            .record(super::audit::Event {
+                actor,
+                action,
+                target: Some(&target),
+                address: Some(address),
+                ok: true,
+            })
+            .await;
+    }
+}
+
 /// Checks a subject: 1 to [`MAX_SUBJECT`] bytes, no control characters.
 pub fn check_subject(subject: &str) -> Result<(), Error> {
     if subject.is_empty() || subject.len() > MAX_SUBJECT || subject.chars().any(char::is_control) {

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod forward;
 pub mod groups;
 pub mod identities;
+pub mod oidc;
 pub mod password;
 pub mod policy;
 pub mod second_factor;

@@ -7,6 +7,7 @@ use super::{
     AuthMode,
     forward::ForwardAuth,
     groups::{self, DefaultRole, GroupRoles},
+    oidc::{Oidc, settings::OidcSettings},
 };
 use app::model::Role;
 use axum::http::HeaderName;
@@ -73,6 +74,9 @@ pub struct IdentitySettings {
     /// e.g. `https://auth.example.com/logout`), since only the proxy can end its session.
     #[arg(long, env = "BERTH_PROXY_LOGOUT_URL", value_name = "URL", value_parser = absolute_url)]
     pub proxy_logout_url: Option<String>,
+
+    #[command(flatten)]
+    pub oidc: OidcSettings,
 }
 
 fn header_name(s: &str) -> Result<HeaderName, String> {
@@ -95,8 +99,18 @@ impl IdentitySettings {
         GroupRoles::new(self.group_roles.clone(), self.default_role)
     }
 
-    /// Refuses what would let a header sign anyone in, or leave no admin a way in.
-    pub fn check(&self, auth: AuthMode, trusted: &[IpAddr]) -> Result<(), String> {
+    /// Refuses what would let a header sign anyone in, or leave no admin a way in, and a
+    /// provider Berth could not use (`public_url`: `--public-url`).
+    pub fn check(
+        &self,
+        auth: AuthMode,
+        trusted: &[IpAddr],
+        public_url: Option<&str>,
+    ) -> Result<(), String> {
+        if self.oidc.enabled() && auth == AuthMode::Off {
+            return Err("--oidc-issuer signs people in: it needs accounts (not --auth off)".into());
+        }
+        self.oidc.client(public_url)?;
         if auth == AuthMode::Proxy && trusted.is_empty() {
             return Err(
                 "--auth proxy believes the proxy's word for who a user is: name that \
@@ -104,16 +118,23 @@ impl IdentitySettings {
                     .into(),
             );
         }
+        let from_outside = auth == AuthMode::Proxy || self.oidc.enabled();
         if self.local_login == LocalLogin::Off
-            && !(auth == AuthMode::Proxy && self.group_roles().has_admin_group())
+            && !(from_outside && self.group_roles().has_admin_group())
         {
             return Err(
-                "--local-login off leaves no admin a way in: use it with --auth proxy \
-                        and a group mapped to admin (--group-role GROUP=admin)"
+                "--local-login off leaves no admin a way in: use it with --auth proxy or \
+                        --oidc-issuer, and a group mapped to admin (--group-role GROUP=admin)"
                     .into(),
             );
         }
         Ok(())
+    }
+
+    /// Single sign-on, with `--oidc-issuer` (the settings were checked: [`Self::check`]).
+    pub fn single_sign_on(&self, public_url: Option<&str>) -> Option<Oidc> {
+        let client = self.oidc.client(public_url).ok().flatten()?;
+        Some(Oidc::new(client))
     }
 
     /// The proxy's sign-in, with `--auth proxy`.

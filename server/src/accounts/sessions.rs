@@ -34,6 +34,8 @@ pub struct Caller {
     /// Must set up a second factor before anything but their own account
     /// ([`super::second_factor::due`]).
     pub second_factor_due: bool,
+    /// A session opened through the OpenID provider: its second factor is the provider's.
+    pub single_sign_on: bool,
 }
 
 impl Caller {
@@ -43,11 +45,13 @@ impl Caller {
             .is_some_and(|o| o.starts_with(super::forward::OWNER_PREFIX))
     }
 
-    /// A session of Berth's own, opened with a password: not a token, not a proxy's word.
+    /// A session of Berth's own, opened with a password: not a token, not a proxy's word,
+    /// not the OpenID provider's.
     pub fn has_password_session(&self) -> bool {
         self.owner()
             .is_some_and(|o| super::tokens::owned_by(o).is_none())
             && !self.is_proxied()
+            && !self.single_sign_on
     }
 
     fn owner(&self) -> Option<&str> {
@@ -75,25 +79,50 @@ pub fn hex(bytes: &[u8]) -> String {
 
 /// A new session for `name`; returns the cookie's secret.
 pub async fn create(store: &Store, name: &str) -> Result<String, Error> {
+    create_with(store, name, None).await
+}
+
+/// A new session for `name` signed in by the OpenID provider, which gave `id_token`.
+pub async fn create_signed_on(store: &Store, name: &str, id_token: &str) -> Result<String, Error> {
+    create_with(store, name, Some(id_token)).await
+}
+
+async fn create_with(store: &Store, name: &str, id_token: Option<&str>) -> Result<String, Error> {
     let secret = new_secret();
     let now = now_ms();
     sqlx::query(
-        "INSERT INTO sessions (id_hash, user_name, created_at, last_seen) VALUES ($1, $2, $3, $3)",
+        "INSERT INTO sessions (id_hash, user_name, created_at, last_seen, oidc_id_token)
+         VALUES ($1, $2, $3, $3, $4)",
     )
     .bind(digest(&secret))
     .bind(name)
     .bind(now)
+    .bind(id_token)
     .execute(&store.pool)
     .await
     .map_err(store_error)?;
     Ok(secret)
 }
 
+/// The ID token a cookie's session was opened with, if the OpenID provider opened it.
+pub async fn id_token(store: &Store, secret: &str) -> Result<Option<String>, Error> {
+    let row = sqlx::query("SELECT oidc_id_token FROM sessions WHERE id_hash = $1")
+        .bind(digest(secret))
+        .fetch_optional(&store.pool)
+        .await
+        .map_err(store_error)?;
+    row.map(|row| row.try_get::<Option<String>, _>("oidc_id_token"))
+        .transpose()
+        .map(Option::flatten)
+        .map_err(store_error)
+}
+
 /// The caller a cookie secret stands for, if its session is alive.
 pub async fn find(store: &Store, secret: &str, policy: Policy) -> Result<Option<Caller>, Error> {
     let id = digest(secret);
     let row = sqlx::query(concat!(
-        "SELECT s.created_at, s.last_seen, u.name, u.role, u.second_factor_required, ",
+        "SELECT s.created_at, s.last_seen, u.name, u.role, u.second_factor_required,
+                CAST(CASE WHEN s.oidc_id_token IS NULL THEN 0 ELSE 1 END AS BIGINT) AS sso, ",
         crate::confirmed_second_factors!(),
         " AS confirmed
            FROM sessions s JOIN users u ON u.name = s.user_name WHERE s.id_hash = $1",
@@ -103,7 +132,7 @@ pub async fn find(store: &Store, secret: &str, policy: Policy) -> Result<Option<
     .await
     .map_err(store_error)?;
     let Some(row) = row else { return Ok(None) };
-    type Found = (i64, i64, String, String, i64, i64);
+    type Found = (i64, i64, String, String, i64, i64, i64);
     let read = || -> Result<Found, sqlx::Error> {
         Ok((
             row.try_get("created_at")?,
@@ -112,9 +141,10 @@ pub async fn find(store: &Store, secret: &str, policy: Policy) -> Result<Option<
             row.try_get("role")?,
             row.try_get("second_factor_required")?,
             row.try_get("confirmed")?,
+            row.try_get("sso")?,
         ))
     };
-    let (created, last_seen, name, role, required, confirmed) = read().map_err(store_error)?;
+    let (created, last_seen, name, role, required, confirmed, sso) = read().map_err(store_error)?;
     let now = now_ms();
     if expired(created, last_seen, policy) {
         delete_id(store, &id).await?;
@@ -133,12 +163,15 @@ pub async fn find(store: &Store, secret: &str, policy: Policy) -> Result<Option<
         name,
         role,
         session: Some(id),
-        second_factor_due: super::second_factor::due(
-            required != 0,
-            role,
-            policy.second_factor_for_admins,
-            confirmed > 0,
-        ),
+        // The provider is the way in for its sessions: Berth asks no second factor of them.
+        second_factor_due: sso == 0
+            && super::second_factor::due(
+                required != 0,
+                role,
+                policy.second_factor_for_admins,
+                confirmed > 0,
+            ),
+        single_sign_on: sso != 0,
     }))
 }
 

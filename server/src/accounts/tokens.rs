@@ -162,6 +162,7 @@ pub async fn find(store: &Store, token: &str) -> Result<Option<Caller>, Error> {
         role,
         session: Some(owner_key(&id)),
         second_factor_due: false,
+        single_sign_on: false,
     }))
 }
 

@@ -79,6 +79,9 @@ const TABLE: &[(&str, &str, Access, Kind)] = &[
     ("POST", "/api/auth/login", Access::Anyone, Kind::Json),
     ("POST", "/api/auth/logout", Access::Anyone, Kind::Json),
     ("POST", "/api/auth/setup", Access::Anyone, Kind::Json),
+    // Single sign-on: anyone begins one; the answer is checked against what began it.
+    ("GET", "/api/auth/oidc/start", Access::Anyone, Kind::Json),
+    ("GET", "/api/auth/oidc/callback", Access::Anyone, Kind::Json),
     ("GET", "/api/auth/me", ACCOUNT, Kind::Json),
     // Health: anyone for the default engine (an image's HEALTHCHECK asks it; a caller who is
     // not signed in learns only whether it is up), viewers per engine.

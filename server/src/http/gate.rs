@@ -6,8 +6,11 @@
 
 use super::attempts::Attempts;
 use crate::accounts::{
-    audit::{Audit, Event},
+    audit::Audit,
     forward::ForwardAuth,
+    groups::GroupRoles,
+    identities,
+    oidc::Oidc,
     policy::LocalLogin,
     sessions::{self, COOKIE, Policy},
     tokens, users,
@@ -53,6 +56,9 @@ pub struct Auth {
     pub proxy: Option<ForwardAuth>,
     /// Which local accounts may sign in with a password.
     pub local_login: LocalLogin,
+    /// `--oidc-issuer`: single sign-on, and the roles its groups give.
+    pub oidc: Option<Oidc>,
+    pub group_roles: GroupRoles,
 }
 
 impl Auth {
@@ -68,6 +74,8 @@ impl Auth {
         );
         auth.proxy = identity.forward_auth(accounts.auth, &settings.serve.trusted_proxies);
         auth.local_login = identity.local_login;
+        auth.oidc = identity.single_sign_on(accounts.public_url.as_deref());
+        auth.group_roles = identity.group_roles();
         auth
     }
 
@@ -88,7 +96,17 @@ impl Auth {
             audit,
             proxy: None,
             local_login: LocalLogin::All,
+            oidc: None,
+            group_roles: GroupRoles::default(),
         }
+    }
+
+    /// The origins signing out may send a browser on to: the OpenID provider's, and
+    /// `--proxy-logout-url`'s (as the pages' `form-action`).
+    pub fn sign_out_origins(&self) -> String {
+        let proxy = self.proxy.as_ref().and_then(|p| p.logout_url.as_deref());
+        let provider = self.oidc.as_ref().map(|oidc| oidc.issuer());
+        super::security_headers::origins(proxy.into_iter().chain(provider))
     }
 
     /// Whether `token` is the setup token, and it has not expired.
@@ -128,19 +146,59 @@ impl Auth {
     /// Berth over https (a trusted proxy said so), which marks it Secure like an https
     /// `--public-url` does, and names it `__Host-…`.
     pub fn cookie(&self, secret: Option<&str>, https: bool) -> HeaderValue {
-        let secure = self.secure_cookies || https;
+        SESSION.header(secret, self.policy.lifetime, self.secure_cookies || https)
+    }
+}
+
+/// One of Berth's cookies by its two names: plain, and `__Host-…` when it is Secure.
+pub struct CookieName {
+    pub plain: &'static str,
+    pub host: &'static str,
+}
+
+/// The session's cookie.
+pub const SESSION: CookieName = CookieName {
+    plain: COOKIE,
+    host: HOST_COOKIE,
+};
+
+impl CookieName {
+    /// `Set-Cookie` for `secret` (hex) good for `lifetime`; `None` clears it. HttpOnly,
+    /// for the whole site, and Lax: sent with a top-level GET from another site (a link,
+    /// an identity provider's redirect), never with its other requests.
+    pub fn header(&self, secret: Option<&str>, lifetime: Duration, secure: bool) -> HeaderValue {
         let (value, age) = match secret {
-            Some(secret) => (secret, self.policy.lifetime.as_secs()),
+            Some(secret) => (secret, lifetime.as_secs()),
             None => ("", 0),
         };
         let (name, secure) = match secure {
-            true => (HOST_COOKIE, "; Secure"),
-            false => (COOKIE, ""),
+            true => (self.host, "; Secure"),
+            false => (self.plain, ""),
         };
         HeaderValue::from_str(&format!(
             "{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={age}{secure}"
         ))
         .expect("hex and ASCII only")
+    }
+
+    /// The value a request's cookies carry: the `__Host-` one first, and only it when
+    /// Berth is served over https (`https_only`): a plain one there can only have been
+    /// planted by another origin of the host (another port, a sibling name).
+    pub fn read(&self, headers: &HeaderMap, https_only: bool) -> Option<String> {
+        let named = |wanted: &str| {
+            headers
+                .get_all(header::COOKIE)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(';'))
+                .filter_map(|pair| pair.trim().split_once('='))
+                .find(|(name, value)| *name == wanted && !value.is_empty())
+                .map(|(_, value)| value.to_string())
+        };
+        match https_only {
+            true => named(self.host),
+            false => named(self.host).or_else(|| named(self.plain)),
+        }
     }
 }
 
@@ -149,29 +207,10 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// The session secret a request's cookies carry: the `__Host-` cookie first, and only it
-/// when Berth is served over https (`https_only`): a plain `berth_session` there can only
-/// have been planted by another origin of the host (another port, a sibling name), to
-/// sign the browser in as someone else.
+/// The session secret a request's cookies carry ([`CookieName::read`]: a plain
+/// `berth_session` over https could sign the browser in as someone else).
 pub fn cookie_secret(headers: &HeaderMap, https_only: bool) -> Option<String> {
-    let cookies = || {
-        headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .filter_map(|pair| pair.trim().split_once('='))
-            .filter(|(_, value)| !value.is_empty())
-    };
-    let named = |wanted: &str| {
-        cookies()
-            .find(|(name, _)| *name == wanted)
-            .map(|(_, value)| value.to_string())
-    };
-    match https_only {
-        true => named(HOST_COOKIE),
-        false => named(HOST_COOKIE).or_else(|| named(COOKIE)),
-    }
+    SESSION.read(headers, https_only)
 }
 
 /// Whether the browser used https, as a `--trusted-proxy` peer says in
@@ -253,34 +292,8 @@ async fn from_proxy(
     let Some(arrival) = proxy.arrival(&auth.store, headers, peer).await? else {
         return Ok(None);
     };
-    let (signed, caller) = (&arrival.signed, arrival.caller);
-    let change = match (signed.created, signed.was) {
-        (true, _) => Some((
-            "user.add",
-            format!("{} ({})", caller.name, caller.role.as_str()),
-        )),
-        (false, Some(was)) => Some((
-            "user.role",
-            format!(
-                "{} ({} to {}, by their groups)",
-                caller.name,
-                was.as_str(),
-                caller.role.as_str()
-            ),
-        )),
-        (false, None) => None,
-    };
-    if let Some((action, target)) = change {
-        auth.audit
-            .record(Event {
-                actor: "proxy",
-                action,
-                target: Some(&target),
-                address: Some(peer),
-                ok: true,
-            })
-            .await;
-    }
+    let caller = arrival.caller;
+    identities::audit_change(&auth.audit, "proxy", &arrival.signed, caller.role, peer).await;
     Ok(Some(caller))
 }
 

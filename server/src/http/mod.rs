@@ -78,8 +78,11 @@ impl Settings {
             return Err(format!("{flag} must be above zero"));
         }
         self.sockets.check()?;
-        self.identity
-            .check(self.accounts.auth, &self.serve.trusted_proxies)?;
+        self.identity.check(
+            self.accounts.auth,
+            &self.serve.trusted_proxies,
+            self.accounts.public_url.as_deref(),
+        )?;
         self.hubs.check()
     }
 }
@@ -246,6 +249,13 @@ pub fn router(state: AppState) -> Router {
         state.updates.clone(),
     );
     let accounts = state.auth.is_some();
+    let auth = state.auth.clone();
+    // Where signing out may send the browser on to (a provider's or a proxy's sign-out).
+    let form_targets = state
+        .auth
+        .as_deref()
+        .map(gate::Auth::sign_out_origins)
+        .unwrap_or_default();
     let terminals = state.sockets.terminals.clone();
     let context = move || {
         // Who the gate let in, for the pages (`api::me`).
@@ -262,14 +272,15 @@ pub fn router(state: AppState) -> Router {
         if !accounts || caller.as_ref().is_some_and(|c| !c.second_factor_due) {
             provide_context(reads.clone());
         }
-        provide_context(api::signin::me_of(accounts, caller, &terminals));
+        provide_context(api::signin::me_of(auth.as_deref(), caller, &terminals));
         // This page's inline scripts carry Leptos's nonce; its policy names it.
         if let (Some(nonce), Some(response)) = (
             leptos::nonce::use_nonce(),
             leptos::prelude::use_context::<leptos_axum::ResponseOptions>(),
-        ) && let Ok(policy) =
-            axum::http::HeaderValue::from_str(&security_headers::page_policy(Some(&nonce)))
-        {
+        ) && let Ok(policy) = axum::http::HeaderValue::from_str(&security_headers::page_policy(
+            Some(&nonce),
+            &form_targets,
+        )) {
             response.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, policy);
         }
     };
@@ -297,7 +308,12 @@ pub fn router(state: AppState) -> Router {
             move || shell(options.clone()),
         )
         .fallback(fallback)
-        // Innermost: who may use the matched route (the fallback decides for itself).
+        // `--oidc-auto-redirect`: the sign-in page is the provider's.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            api::oidc::auto_redirect,
+        ))
+        // Then: who may use the matched route (the fallback decides for itself).
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             doors::authorize,

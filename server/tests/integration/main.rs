@@ -15,6 +15,7 @@ mod forward_auth;
 mod hardening;
 mod live_lists;
 mod objects;
+mod oidc;
 mod pages;
 mod pulls;
 mod registry_logins;

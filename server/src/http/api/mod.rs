@@ -14,6 +14,7 @@ pub mod actions;
 pub mod alerts;
 pub mod mount;
 pub mod objects;
+pub mod oidc;
 pub mod registries;
 pub mod second_factor;
 pub mod signin;
@@ -72,7 +73,7 @@ pub fn routes(
     let router = router
         .route("/api/health", get(health))
         .route("/api/engines/{engine}/health", get(health))
-        .nest("/api/auth", signin::routes());
+        .nest("/api/auth", signin::routes().merge(oidc::routes()));
     (router, reads)
 }
 

@@ -85,7 +85,7 @@ fn parse<T: for<'de> Deserialize<'de>>(headers: &HeaderMap, body: &Bytes) -> Res
     }
 }
 
-fn auth(state: &AppState) -> Result<Arc<Auth>, Error> {
+pub(super) fn auth(state: &AppState) -> Result<Arc<Auth>, Error> {
     state.auth.clone().ok_or_else(|| {
         Error::new(
             404,
@@ -312,7 +312,7 @@ fn refused_target(count: u64) -> String {
 
 /// The answer that starts a session: 204 to a script, a redirect to `to` for a form, with
 /// the cookie either way.
-fn signed_in(auth: &Auth, secret: &str, to: Option<&str>, https: bool) -> Response {
+pub(super) fn signed_in(auth: &Auth, secret: &str, to: Option<&str>, https: bool) -> Response {
     let mut response = match to {
         Some(to) => Redirect::to(to).into_response(),
         None => StatusCode::NO_CONTENT.into_response(),
@@ -349,7 +349,14 @@ async fn logout(
     if let Some(owner) = proxied {
         state.sockets.owners.end_session(owner, "signed out");
     }
+    // A session the provider opened: its sign-out ends the provider's session too.
+    let mut provider_logout = None;
     if let Some(secret) = cookie_secret(&headers, auth.secure_cookies || https) {
+        if let (Some(oidc), Some(id_token)) =
+            (&auth.oidc, sessions::id_token(&auth.store, &secret).await?)
+        {
+            provider_logout = oidc.logout_url(&id_token).await;
+        }
         sessions::delete(&auth.store, &secret).await?;
         // Its sockets end now, not when their pages go away.
         state
@@ -362,9 +369,10 @@ async fn logout(
         .as_ref()
         .and_then(|proxy| proxy.logout_url.as_deref());
     let mut response = if is_form(&headers) {
-        match proxy_logout.filter(|_| proxied.is_some()) {
-            Some(to) => Redirect::to(to).into_response(),
-            None => Redirect::to(&urls::login(None)).into_response(),
+        match (proxy_logout.filter(|_| proxied.is_some()), provider_logout) {
+            (Some(to), _) => Redirect::to(to).into_response(),
+            (None, Some(to)) => Redirect::to(&to).into_response(),
+            (None, None) => Redirect::to(&urls::login(None)).into_response(),
         }
     } else {
         StatusCode::NO_CONTENT.into_response()
@@ -378,20 +386,25 @@ async fn logout(
 /// The signed-in user; with accounts off, everyone may do everything.
 async fn me(State(state): State<AppState>, caller: Option<Extension<Caller>>) -> Json<Me> {
     Json(me_of(
-        state.auth.is_some(),
+        state.auth.as_deref(),
         caller.map(|Extension(c)| c),
         &state.sockets.terminals,
     ))
 }
 
-/// What `/api/auth/me` and the pages say of a caller.
-pub fn me_of(accounts: bool, caller: Option<Caller>, terminals: &Terminals) -> Me {
+/// What `/api/auth/me` and the pages say of a caller (`auth`: `None` with accounts off).
+pub fn me_of(auth: Option<&Auth>, caller: Option<Caller>, terminals: &Terminals) -> Me {
+    let accounts = auth.is_some();
+    let single_sign_on = auth
+        .and_then(|auth| auth.oidc.as_ref())
+        .map(|oidc| oidc.name().to_string());
     match caller {
         Some(caller) if accounts => Me {
             name: Some(caller.name),
             role: caller.role,
             accounts,
             terminal: terminals.allows(Some(caller.role)),
+            single_sign_on,
         },
         // Signed out (only the open pages render then), or accounts off.
         _ => Me {
@@ -399,6 +412,7 @@ pub fn me_of(accounts: bool, caller: Option<Caller>, terminals: &Terminals) -> M
             role: if accounts { Role::Viewer } else { Role::Admin },
             accounts,
             terminal: !accounts && terminals.allows(None),
+            single_sign_on,
         },
     }
 }

@@ -227,9 +227,10 @@ async fn alive(
                     CAST(NULL AS TEXT) AS maker_role, 0 AS made
                FROM sessions s JOIN users u ON u.name = s.user_name
               WHERE s.last_seen >= $1 AND s.created_at >= $2 AND s.id_hash IN ({})
-                -- A session that must set up a second factor first vouches for no socket.
+                -- A session that must set up a second factor first vouches for no socket
+                -- (the provider's sessions have theirs there).
                 AND NOT ((u.second_factor_required <> 0 OR (u.role = 'admin' AND {} = 1))
-                         AND {} = 0)
+                         AND {} = 0 AND s.oidc_id_token IS NULL)
              UNION ALL
              SELECT 't' AS kind, t.id AS owner, t.role AS role, m.role AS maker_role,
                     CASE WHEN t.created_by IS NULL THEN 0 ELSE 1 END AS made

@@ -1,13 +1,15 @@
 //! Test harness: a Berth server in-process on a loopback port, and containers on the real
 //! engine that are removed when their guard drops, even when the test panics. One file per
 //! fixture: `server`, `docker`, `engines` (private engines and sshd), `ws`, `process`,
-//! `postgres`, `data_dir`, `receiver` (a webhook's), `mail` (an SMTP server), `proxy` (nginx, a forward-auth endpoint); `json` looks into the API's answers.
+//! `postgres`, `data_dir`, `receiver` (a webhook's), `mail` (an SMTP server), `proxy` (nginx, a forward-auth endpoint), `oidc` (an OpenID
+//! provider); `json` looks into the API's answers.
 
 mod data_dir;
 mod docker;
 mod engines;
 mod json;
 mod mail;
+mod oidc;
 mod postgres;
 mod process;
 mod proxy;
@@ -20,6 +22,7 @@ pub use docker::*;
 pub use engines::*;
 pub use json::*;
 pub use mail::*;
+pub use oidc::*;
 pub use postgres::*;
 pub use process::*;
 pub use proxy::*;

@@ -170,7 +170,18 @@ impl TestServer {
                 )
             }
         };
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        // A `--public-url` on a loopback port is where the server listens: an OpenID
+        // provider registers that address before the server starts.
+        let port = settings
+            .accounts
+            .public_url
+            .as_deref()
+            .and_then(|url| url.strip_prefix("http://127.0.0.1:"))
+            .and_then(|port| port.trim_end_matches('/').parse::<u16>().ok())
+            .unwrap_or(0);
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .unwrap();
         let addr = listener.local_addr().unwrap();
         let base = format!("http://{addr}");
         let shutdown = CancellationToken::new();
