@@ -264,9 +264,9 @@ pub fn login_code(next: &str) -> String {
     format!("/login?error=code&next={}", encode(safe_next(Some(next))))
 }
 
-/// `/login` when single sign-on failed, saying why.
-pub fn login_sso_failed(why: &str) -> String {
-    format!("/login?error=sso&why={}", encode(why))
+/// `/login` when single sign-on failed, saying why in one of the sign-in page's words.
+pub fn login_sso_failed(why: &'static str) -> String {
+    format!("/login?error=sso&why={why}")
 }
 
 /// Where the sign-in button sends the browser: to the OpenID provider, and then `next`.

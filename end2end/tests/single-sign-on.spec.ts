@@ -95,8 +95,62 @@ test('signing in with the provider, then out of both', async ({ page }) => {
   await expect(page.locator('input[name="login"]')).toBeVisible();
 });
 
+/** Signs in at the provider's own pages as `user` (consenting when it asks), until the
+ * provider sends the browser back to Berth. */
+async function atProvider(page: import('@playwright/test').Page, user: string) {
+  await expect(page).toHaveURL(new RegExp(`^${issuer}/interaction/`));
+  await page.locator('input[name="login"]').fill(user);
+  await page.locator('input[name="password"]').fill('any password');
+  await page.locator('button[type="submit"]').click();
+  await expect(page).toHaveURL(new RegExp(`^(${issuer}/interaction/|${BASE}/)`));
+  if (page.url().startsWith(issuer)) {
+    await page.locator('button[type="submit"]').click();
+  }
+  await expect(page).toHaveURL(new RegExp(`^${BASE}/`));
+}
+
+test('an admin ties a local user to the provider\'s identity, and unties it', async ({ page, browser }) => {
+  await page.goto(`${BASE}/login`);
+  await page.getByTestId('sign-in-with-provider').click();
+  await atProvider(page, 'alice');
+  await expect(page).toHaveURL(`${BASE}/`);
+  await page.goto(`${BASE}/admin`);
+  await hydrated(page);
+  const add = page.getByRole('form', { name: 'Add a user' });
+  await add.getByLabel('User name').fill('dave');
+  await add.getByLabel('Password (12 characters or more)').fill('dave has a long password');
+  await add.getByRole('button', { name: 'Add user' }).click();
+  const row = page.locator('tr[data-user="dave"]');
+  await expect(row).toBeVisible();
+
+  // Before the tie, the provider's dave may not become the local dave.
+  const other = await browser.newContext();
+  const visitor = await other.newPage();
+  await visitor.goto(`${BASE}/login`);
+  await visitor.getByTestId('sign-in-with-provider').click();
+  await atProvider(visitor, 'dave');
+  await expect(visitor).toHaveURL(/\/login\?error=sso&why=refused/);
+
+  await row.getByRole('button', { name: 'Tie an identity…' }).click();
+  const tie = row.getByRole('form', { name: 'Tie an identity' });
+  await tie.getByLabel('Provider').selectOption('oidc');
+  await tie.getByLabel('Subject').fill('dave');
+  await tie.getByRole('button', { name: 'Tie' }).click();
+  await expect(row.locator('[data-identity="oidc: dave"]')).toBeVisible();
+
+  // Now the provider's dave is the local one.
+  await visitor.getByTestId('sign-in-with-provider').click();
+  await expect(visitor).toHaveURL(`${BASE}/`);
+  await expect(visitor.locator('.topbar .user')).toContainText('dave');
+  await other.close();
+
+  await row.locator('[data-identity="oidc: dave"]').getByRole('button', { name: 'Untie' }).click();
+  await row.getByRole('button', { name: 'Yes, untie' }).click();
+  await expect(row.locator('[data-identity]')).toHaveCount(0);
+});
+
 test('a failed sign-in comes back to the sign-in page, saying why', async ({ page }) => {
   await page.goto(`${BASE}/api/auth/oidc/callback?code=x&state=y`);
   await expect(page).toHaveURL(/\/login\?error=sso/);
-  await expect(page.getByRole('alert')).toContainText('no sign-in is under way');
+  await expect(page.getByRole('alert')).toContainText('Single sign-on did not finish');
 });

@@ -50,6 +50,9 @@ pub struct User {
     /// An admin requires one of them.
     #[serde(default)]
     pub second_factor_required: bool,
+    /// Who signs in as them from outside (an OpenID provider's subject, a proxy's name).
+    #[serde(default)]
+    pub identities: Vec<IdentityLink>,
 }
 
 /// `GET /api/auth/me`: who is signed in. With accounts off (`--auth off`) there is no name
@@ -154,7 +157,7 @@ pub struct Identity {
 
 /// `PUT /api/users/{name}/identities`: ties the user to an identity (an admin's decision;
 /// a sign-in never does it by a name or an e-mail that looks the same).
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IdentityLink {
     pub provider: String,
     pub subject: String,

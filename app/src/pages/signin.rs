@@ -18,10 +18,7 @@ pub fn Login() -> impl IntoView {
                 "This account has a second factor: type the code your authenticator app shows (or a recovery code)."
                     .to_string()
             }
-            "sso" => format!(
-                "Single sign-on failed: {}",
-                query.get("why").unwrap_or_else(|| "no reason given".to_string()),
-            ),
+            "sso" => sso_failure(query.get("why").as_deref()).to_string(),
             _ => "Wrong user name or password.".to_string(),
         })
     };
@@ -78,6 +75,26 @@ pub fn Login() -> impl IntoView {
                 <button type="submit">"Sign in"</button>
             </form>
         </section>
+    }
+}
+
+/// What the sign-in page says when single sign-on failed (`why`, one of Berth's words: a
+/// link cannot put its own text here). The details are in Berth's log and audit log.
+fn sso_failure(why: Option<&str>) -> &'static str {
+    match why {
+        Some("again") => {
+            "Single sign-on did not finish: it began in another browser, took over 10 minutes, or was answered twice. Sign in again."
+        }
+        Some("refused") => {
+            "The identity provider signed you in, but Berth does not let you in: your groups give you no role here, or a Berth user of your name exists and an admin must tie it to you."
+        }
+        Some("provider") => {
+            "The identity provider refused the sign-in, or its answer could not be verified. Sign in again."
+        }
+        Some("busy") => "Too many sign-ins are under way: try again in a few minutes.",
+        _ => {
+            "The identity provider cannot be reached now: sign in with a Berth account, or try again later."
+        }
     }
 }
 

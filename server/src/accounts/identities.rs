@@ -270,7 +270,7 @@ pub async fn link(store: &Store, user: &str, provider: &str, subject: &str) -> R
     if linked.rows_affected() == 1 {
         return Ok(());
     }
-    match owner(store, provider, subject).await? {
+    match user_of(store, provider, subject).await? {
         Some(owner) => Err(Error::new(
             409,
             format!("that {provider} identity is {owner:?}'s already"),
@@ -279,7 +279,12 @@ pub async fn link(store: &Store, user: &str, provider: &str, subject: &str) -> R
     }
 }
 
-async fn owner(store: &Store, provider: &str, subject: &str) -> Result<Option<String>, Error> {
+/// The user an identity is tied to, if any.
+pub async fn user_of(
+    store: &Store,
+    provider: &str,
+    subject: &str,
+) -> Result<Option<String>, Error> {
     let row = sqlx::query("SELECT user_name FROM identities WHERE provider = $1 AND subject = $2")
         .bind(provider)
         .bind(subject)

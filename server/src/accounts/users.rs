@@ -6,7 +6,7 @@
 use super::{now_ms, password, store_error, validate_name, validate_password};
 use crate::error::Error;
 use crate::store::Store;
-use app::model::{Role, User};
+use app::model::{IdentityLink, Role, User};
 use sqlx::Row;
 
 fn user(row: &sqlx::any::AnyRow) -> Result<User, sqlx::Error> {
@@ -18,6 +18,7 @@ fn user(row: &sqlx::any::AnyRow) -> Result<User, sqlx::Error> {
         created_at: row.try_get("created_at")?,
         second_factor: row.try_get::<i64, _>("second_factor")? > 0,
         second_factor_required: row.try_get::<i64, _>("second_factor_required")? != 0,
+        identities: Vec::new(),
     })
 }
 
@@ -53,6 +54,7 @@ pub async fn add(store: &Store, name: &str, role: Role, password: String) -> Res
         created_at: now,
         second_factor: false,
         second_factor_required: false,
+        identities: Vec::new(),
     })
 }
 
@@ -93,6 +95,7 @@ pub async fn add_first_admin(store: &Store, name: &str, password: String) -> Res
         created_at: now,
         second_factor: false,
         second_factor_required: false,
+        identities: Vec::new(),
     })
 }
 
@@ -106,10 +109,38 @@ pub async fn list(store: &Store) -> Result<Vec<User>, Error> {
     .fetch_all(&store.pool)
     .await
     .map_err(store_error)?;
-    rows.iter()
+    let mut users: Vec<User> = rows
+        .iter()
         .map(user)
         .collect::<Result<_, _>>()
-        .map_err(store_error)
+        .map_err(store_error)?;
+    // Everyone's identities in one more query (the page lists them beside each user).
+    let tied = sqlx::query(
+        "SELECT user_name, provider, subject FROM identities ORDER BY user_name, provider, subject",
+    )
+    .fetch_all(&store.pool)
+    .await
+    .map_err(store_error)?;
+    // By name, not by position: the database's collation need not sort as Rust does.
+    let at: std::collections::HashMap<String, usize> = users
+        .iter()
+        .enumerate()
+        .map(|(i, u)| (u.name.clone(), i))
+        .collect();
+    for row in &tied {
+        let read = || -> Result<(String, IdentityLink), sqlx::Error> {
+            let link = IdentityLink {
+                provider: row.try_get("provider")?,
+                subject: row.try_get("subject")?,
+            };
+            Ok((row.try_get("user_name")?, link))
+        };
+        let (name, link) = read().map_err(store_error)?;
+        if let Some(&i) = at.get(&name) {
+            users[i].identities.push(link);
+        }
+    }
+    Ok(users)
 }
 
 pub async fn count(store: &Store) -> Result<i64, Error> {

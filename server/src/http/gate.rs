@@ -104,9 +104,14 @@ impl Auth {
     /// The origins signing out may send a browser on to: the OpenID provider's, and
     /// `--proxy-logout-url`'s (as the pages' `form-action`).
     pub fn sign_out_origins(&self) -> String {
-        let proxy = self.proxy.as_ref().and_then(|p| p.logout_url.as_deref());
-        let provider = self.oidc.as_ref().map(|oidc| oidc.issuer());
-        super::security_headers::origins(proxy.into_iter().chain(provider))
+        let proxy = self.proxy.as_ref().and_then(|p| p.logout_url.clone());
+        // The provider's logout, once discovered; its issuer's origin before.
+        let provider = self.oidc.as_ref().map(|oidc| {
+            oidc.logout_origin()
+                .unwrap_or_else(|| oidc.issuer().to_string())
+        });
+        let urls: Vec<String> = proxy.into_iter().chain(provider).collect();
+        super::security_headers::origins(urls.iter().map(String::as_str))
     }
 
     /// Whether `token` is the setup token, and it has not expired.

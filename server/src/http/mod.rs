@@ -250,12 +250,6 @@ pub fn router(state: AppState) -> Router {
     );
     let accounts = state.auth.is_some();
     let auth = state.auth.clone();
-    // Where signing out may send the browser on to (a provider's or a proxy's sign-out).
-    let form_targets = state
-        .auth
-        .as_deref()
-        .map(gate::Auth::sign_out_origins)
-        .unwrap_or_default();
     let terminals = state.sockets.terminals.clone();
     let context = move || {
         // Who the gate let in, for the pages (`api::me`).
@@ -273,7 +267,12 @@ pub fn router(state: AppState) -> Router {
             provide_context(reads.clone());
         }
         provide_context(api::signin::me_of(auth.as_deref(), caller, &terminals));
-        // This page's inline scripts carry Leptos's nonce; its policy names it.
+        // This page's inline scripts carry Leptos's nonce; its policy names it, and where
+        // signing out may send the browser on to (a provider's or a proxy's sign-out).
+        let form_targets = auth
+            .as_deref()
+            .map(gate::Auth::sign_out_origins)
+            .unwrap_or_default();
         if let (Some(nonce), Some(response)) = (
             leptos::nonce::use_nonce(),
             leptos::prelude::use_context::<leptos_axum::ResponseOptions>(),

@@ -382,6 +382,12 @@ async fn groups_make_roles(tag: &str, location: &Location) {
     )
     .await;
     assert!(error.contains("refused"), "{error}");
+    // Refused now, carol keeps no session she had from before (the same database).
+    assert_eq!(
+        me(&berth, &sessions["carol"].1).await.0,
+        StatusCode::UNAUTHORIZED,
+        "a user refused by their groups is signed out everywhere"
+    );
     let answer = Browser::new()
         .sign_in(&strict.base, &provider, "vera")
         .await;
@@ -520,10 +526,7 @@ async fn signing_out_ends_the_providers_session_too() {
         .get(&format!("{berth}/login?next=/containers"))
         .await;
     assert_eq!(login.status(), StatusCode::SEE_OTHER);
-    assert_eq!(
-        location_of(&login),
-        "/api/auth/oidc/start?next=/containers"
-    );
+    assert_eq!(location_of(&login), "/api/auth/oidc/start?next=/containers");
     for own in ["/login?local", "/login?error=sso&why=x"] {
         assert_eq!(
             browser.get(&format!("{berth}{own}")).await.status(),

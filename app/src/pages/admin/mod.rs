@@ -3,6 +3,7 @@
 //! every change reports how it went, and every removal asks first.
 
 mod audit;
+mod identities;
 mod tokens;
 mod users;
 

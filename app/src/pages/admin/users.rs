@@ -1,5 +1,6 @@
-//! `/admin`: the people who may sign in. Add one, change a role, set a password, remove one
-//! (asked first). A role change or a removal ends that person's sessions and sockets.
+//! `/admin`: the people who may sign in. Add one, change a role, set a password, tie or
+//! untie who signs in as them from outside, remove one (asked first). A role change or a
+//! removal ends that person's sessions and sockets.
 
 use super::{AdminFrame, AskFirst, Feedback, Reload, admin_table, loading};
 use crate::{
@@ -55,7 +56,7 @@ fn Users() -> impl IntoView {
                                 .collect_view();
                             admin_table(
                                 "users",
-                                &["Name", "Role", "Since", "Second factor", ""],
+                                &["Name", "Role", "Since", "Second factor", "From outside", ""],
                                 rows.into_any(),
                             )
                         }
@@ -276,6 +277,14 @@ fn user_row(user: User, me: bool, feedback: Feedback, reload: Reload) -> impl In
                             />
                         }
                     })}
+            </td>
+            <td class="identities-cell">
+                <super::identities::Identities
+                    user=user.name.clone()
+                    identities=user.identities.clone()
+                    feedback
+                    reload
+                />
             </td>
             <td class="admin-actions">
                 <Show

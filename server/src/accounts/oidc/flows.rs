@@ -31,7 +31,7 @@ pub struct Flow {
 /// Expired flows are deleted first; 429 while [`MAX_PENDING_PER_ADDRESS`] are under way
 /// from `address`, 503 while [`MAX_PENDING`] are in all.
 pub async fn begin(store: &Store, flow: &Flow, address: IpAddr) -> Result<String, Error> {
-    let address = address.to_string();
+    let address = address_key(address);
     let now = now_ms();
     sqlx::query("DELETE FROM oidc_flows WHERE created_at < $1")
         .bind(now - LIFETIME.as_millis() as i64)
@@ -80,6 +80,20 @@ pub async fn begin(store: &Store, flow: &Flow, address: IpAddr) -> Result<String
     Ok(secret)
 }
 
+/// Whom a flow counts against: an IPv4 address, or an IPv6 /64 (what one host is given).
+fn address_key(address: IpAddr) -> String {
+    match address {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+    }
+}
+
 /// The flow `secret` stands for, deleted as it is read; `None` when there is none (never
 /// begun, finished already, or expired).
 pub async fn take(store: &Store, secret: &str) -> Result<Option<Flow>, Error> {
@@ -105,4 +119,16 @@ pub async fn take(store: &Store, secret: &str) -> Result<Option<Flow>, Error> {
     };
     let (flow, created) = read().map_err(store_error)?;
     Ok((now_ms() - created <= LIFETIME.as_millis() as i64).then_some(flow))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn an_ipv6_host_counts_as_its_64() {
+        let key = |a: &str| super::address_key(a.parse().unwrap());
+        assert_eq!(key("2001:db8:1:2:aaaa::1"), key("2001:db8:1:2:bbbb::9"));
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
+        assert_eq!(key("::ffff:10.0.0.1"), "10.0.0.1");
+        assert_eq!(key("10.0.0.1"), "10.0.0.1");
+    }
 }

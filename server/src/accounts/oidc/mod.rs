@@ -32,6 +32,9 @@ const REFRESH_EVERY: Duration = Duration::from_secs(3600);
 /// A token signed by a key Berth does not know fetches the keys again, at most this often
 /// (a provider that keeps sending unknown keys costs one fetch per this).
 pub const KEY_REFETCH_AFTER: Duration = Duration::from_secs(5);
+/// After a failed discovery, sign-ins are answered 502 without asking again for this long:
+/// a provider that is down costs one fetch per this, not one per visitor.
+const FAILURE_KEPT: Duration = Duration::from_secs(5);
 
 type Connected = CoreClient<
     EndpointSet,
@@ -66,14 +69,24 @@ pub struct Verified {
 /// The provider, Berth's client there, and what discovery found.
 pub struct Oidc {
     client: settings::Client,
-    discovered: tokio::sync::Mutex<Option<Arc<Discovered>>>,
+    discovered: tokio::sync::Mutex<Known>,
+    /// The origin of the provider's logout, once discovered (the pages' `form-action`).
+    logout_origin: std::sync::Mutex<Option<String>>,
+}
+
+/// What the last discovery left: its result, or when and why it failed.
+#[derive(Default)]
+struct Known {
+    found: Option<Arc<Discovered>>,
+    failed: Option<(Instant, String)>,
 }
 
 impl Oidc {
     pub fn new(client: settings::Client) -> Self {
         Self {
             client,
-            discovered: tokio::sync::Mutex::new(None),
+            discovered: tokio::sync::Mutex::new(Known::default()),
+            logout_origin: std::sync::Mutex::new(None),
         }
     }
 
@@ -92,41 +105,90 @@ impl Oidc {
         self.client.auto_redirect
     }
 
+    /// The origin the provider's logout sends browsers to, once discovered.
+    pub fn logout_origin(&self) -> Option<String> {
+        self.logout_origin
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
     /// The discovered provider; fetched again when older than `max_age`. One fetch at a
-    /// time: sign-ins racing at a cold start wait for the first.
+    /// time (each bounded by the outbound deadline): sign-ins racing at a cold start wait
+    /// for the first. A failed fetch is answered for [`FAILURE_KEPT`] without asking again;
+    /// a failed refresh keeps what the last one found.
     async fn discovered(&self, max_age: Duration) -> Result<Arc<Discovered>, Error> {
         let mut held = self.discovered.lock().await;
-        if let Some(found) = held.as_ref().filter(|d| d.at.elapsed() < max_age) {
+        if let Some(found) = held.found.as_ref().filter(|d| d.at.elapsed() < max_age) {
             return Ok(found.clone());
         }
-        let issuer = self.client.issuer.as_str();
+        let issuer = self.client.issuer.as_str().to_string();
+        let down = |why: &str| {
+            Error::new(
+                502,
+                format!("the identity provider ({issuer}) cannot be asked now: {why}"),
+            )
+        };
+        if let Some((at, why)) = &held.failed
+            && at.elapsed() < FAILURE_KEPT
+        {
+            return held.found.clone().ok_or_else(|| down(why));
+        }
+        match self.discover().await {
+            Ok(found) => {
+                let found = Arc::new(found);
+                *held = Known {
+                    found: Some(found.clone()),
+                    failed: None,
+                };
+                Ok(found)
+            }
+            Err(why) => {
+                tracing::warn!(%issuer, "OpenID discovery failed: {why}");
+                held.failed = Some((Instant::now(), why.clone()));
+                held.found.clone().ok_or_else(|| down(&why))
+            }
+        }
+    }
+
+    /// The provider's discovery document and keys, fetched now. Its endpoints must be as
+    /// safe as its issuer: https, unless the issuer itself is on loopback.
+    async fn discover(&self) -> Result<Discovered, String> {
         let metadata =
             ProviderMetadataWithLogout::discover_async(self.client.issuer.clone(), &http)
                 .await
-                .map_err(|e| {
-                    tracing::warn!(%issuer, "OpenID discovery failed: {e}");
-                    Error::new(
-                        502,
-                        format!(
-                            "the identity provider ({issuer}) cannot be asked now: {}",
-                            error_chain(&e)
-                        ),
-                    )
-                })?;
+                .map_err(|e| error_chain(&e))?;
+        let issuer_is_tls = self.client.issuer.url().scheme() == "https";
+        let endpoints = [
+            Some(metadata.authorization_endpoint().url()),
+            metadata.token_endpoint().map(|t| t.url()),
+            Some(metadata.jwks_uri().url()),
+        ];
+        if let Some(plain) = endpoints
+            .into_iter()
+            .flatten()
+            .find(|url| issuer_is_tls && url.scheme() != "https")
+        {
+            return Err(format!(
+                "its discovery document names a plain http endpoint ({plain}): the client \
+                 secret and the tokens would cross the network in clear"
+            ));
+        }
         let end_session = metadata.additional_metadata().end_session_endpoint.clone();
+        *self.logout_origin.lock().unwrap_or_else(|p| p.into_inner()) = end_session
+            .as_ref()
+            .map(|url| url.url().origin().ascii_serialization());
         let client = CoreClient::from_provider_metadata(
             metadata,
             self.client.id.clone(),
             self.client.secret.clone(),
         )
         .set_redirect_uri(self.client.redirect.clone());
-        let found = Arc::new(Discovered {
+        Ok(Discovered {
             client,
             end_session,
             at: Instant::now(),
-        });
-        *held = Some(found.clone());
-        Ok(found)
+        })
     }
 
     /// A new sign-in: the provider's URL to send the browser to, and what to keep until it

@@ -86,8 +86,10 @@ impl OidcSettings {
                 "--oidc-issuer must be an https:// URL (or http:// on loopback), not {issuer:?}"
             ));
         }
-        let issuer = IssuerUrl::new(issuer.trim_end_matches('/').to_string())
-            .map_err(|e| format!("--oidc-issuer {issuer:?}: {e}"))?;
+        // Exactly as given: the provider's discovery document and tokens must name the same
+        // string (Authentik's ends in `/`, Keycloak's does not).
+        let issuer =
+            IssuerUrl::new(issuer.clone()).map_err(|e| format!("--oidc-issuer {issuer:?}: {e}"))?;
         let id = self
             .oidc_client_id
             .clone()

@@ -5,7 +5,7 @@
 //! their groups say now, and a session begun. A browser that fails is sent to the sign-in
 //! page with the reason; a script gets the status and JSON error.
 
-use super::signin::{auth, signed_in};
+use super::signin::{Arrived, auth, begin_session};
 use crate::{
     accounts::{
         audit::Event,
@@ -17,7 +17,7 @@ use crate::{
     http::{
         AppState,
         extract::{AppQuery, Client},
-        gate::{Auth, CookieName, constant_time_eq, cookie_secret},
+        gate::{Auth, CookieName, constant_time_eq},
     },
 };
 use app::urls;
@@ -52,27 +52,59 @@ struct Start {
     next: Option<String>,
 }
 
-/// 303 to the provider, with the sign-in's cookie; 404 without `--oidc-issuer`, 502 when
-/// the provider cannot be asked.
+fn not_set_up() -> Error {
+    Error::not_found("single sign-on is not set up (--oidc-issuer)")
+}
+
+/// 303 to the provider, with the sign-in's cookie; 404 without `--oidc-issuer`, 429 or 503
+/// when too many sign-ins are under way, 502 when the provider cannot be asked. A browser
+/// is sent to the sign-in page instead, saying which.
 async fn start(
     State(state): State<AppState>,
     Client { ip, https }: Client,
+    headers: HeaderMap,
     AppQuery(query): AppQuery<Start>,
 ) -> Result<Response, Error> {
     let auth = auth(&state)?;
-    let oidc = auth
-        .oidc
-        .as_ref()
-        .ok_or_else(|| Error::not_found("single sign-on is not set up (--oidc-issuer)"))?;
-    let next = urls::safe_next(query.next.as_deref());
-    let (to, flow) = oidc.start(next).await?;
-    let secret = flows::begin(&auth.store, &flow, ip).await?;
-    let mut response = Redirect::to(&to).into_response();
-    response.headers_mut().append(
-        header::SET_COOKIE,
-        FLOW.header(Some(&secret), flows::LIFETIME, auth.secure_cookies || https),
-    );
-    Ok(response)
+    let secure = auth.secure_cookies || https;
+    let begun = async {
+        let oidc = auth.oidc.as_ref().ok_or_else(not_set_up)?;
+        // A sign-in this browser began before is replaced, not kept beside the new one.
+        if let Some(earlier) = FLOW.read(&headers, secure) {
+            flows::take(&auth.store, &earlier).await?;
+        }
+        let next = urls::safe_next(query.next.as_deref());
+        let (to, flow) = oidc.start(next).await?;
+        let secret = flows::begin(&auth.store, &flow, ip).await?;
+        Ok::<_, Error>((to, secret))
+    };
+    match begun.await {
+        Ok((to, secret)) => {
+            let mut response = Redirect::to(&to).into_response();
+            response.headers_mut().append(
+                header::SET_COOKIE,
+                FLOW.header(Some(&secret), flows::LIFETIME, secure),
+            );
+            Ok(response)
+        }
+        Err(e) if wants_page(&headers) => {
+            tracing::info!(%ip, "single sign-on could not begin: {e}");
+            Ok(Redirect::to(&urls::login_sso_failed(reason(&e))).into_response())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// What the sign-in page says of a failure (a word it has a sentence for: the details stay
+/// in Berth's log and the audit log, so a link cannot put words on Berth's page).
+fn reason(error: &Error) -> &'static str {
+    match error.status() {
+        400 => "again",
+        403 => "refused",
+        401 => "provider",
+        429 | 503 => "busy",
+        _ => "down",
+    }
 }
 
 /// The provider's answer: a code and the state, or an error.
@@ -91,22 +123,38 @@ async fn callback(
     AppQuery(answer): AppQuery<Answer>,
 ) -> Result<Response, Error> {
     let auth = auth(&state)?;
-    let finished = finish(&state, &auth, ip, https, &headers, answer).await;
+    let secure = auth.secure_cookies || https;
+    // Only an answer to a sign-in under way here is worth a line in the audit log: anyone
+    // can call this without one, as often as they like.
+    let flow = match FLOW.read(&headers, secure) {
+        Some(secret) => flows::take(&auth.store, &secret).await?,
+        None => None,
+    };
+    let under_way = flow.is_some();
+    let finished = match flow {
+        Some(flow) => finish(&state, &auth, ip, https, &headers, flow, answer).await,
+        None => Err(Error::bad_request(
+            "no sign-in is under way in this browser (it began elsewhere, was finished \
+             already, or began over 10 minutes ago): sign in again",
+        )),
+    };
     let mut response = match finished {
         Ok(response) => response,
         Err(e) => {
             tracing::info!(%ip, "single sign-on failed: {e}");
-            auth.audit
-                .record(Event {
-                    actor: "oidc",
-                    action: "sign-in",
-                    target: Some(&e.to_string()),
-                    address: Some(ip),
-                    ok: false,
-                })
-                .await;
+            if under_way {
+                auth.audit
+                    .record(Event {
+                        actor: "oidc",
+                        action: "sign-in",
+                        target: Some(&e.to_string()),
+                        address: Some(ip),
+                        ok: false,
+                    })
+                    .await;
+            }
             match wants_page(&headers) {
-                true => Redirect::to(&urls::login_sso_failed(&e.to_string())).into_response(),
+                true => Redirect::to(&urls::login_sso_failed(reason(&e))).into_response(),
                 false => e.into_response(),
             }
         }
@@ -114,35 +162,22 @@ async fn callback(
     // The sign-in under way is over, whatever became of it.
     response.headers_mut().append(
         header::SET_COOKIE,
-        FLOW.header(None, flows::LIFETIME, auth.secure_cookies || https),
+        FLOW.header(None, flows::LIFETIME, secure),
     );
     Ok(response)
 }
 
+/// The provider's `answer` to `flow` (taken already: it is finished at most once).
 async fn finish(
     state: &AppState,
     auth: &Auth,
     ip: IpAddr,
     https: bool,
     headers: &HeaderMap,
+    flow: flows::Flow,
     answer: Answer,
 ) -> Result<Response, Error> {
-    let oidc = auth
-        .oidc
-        .as_ref()
-        .ok_or_else(|| Error::not_found("single sign-on is not set up (--oidc-issuer)"))?;
-    let none_under_way = || {
-        Error::bad_request(
-            "no sign-in is under way in this browser (it began elsewhere, was finished \
-             already, or began over 10 minutes ago): sign in again",
-        )
-    };
-    let secret = FLOW
-        .read(headers, auth.secure_cookies || https)
-        .ok_or_else(none_under_way)?;
-    let flow = flows::take(&auth.store, &secret)
-        .await?
-        .ok_or_else(none_under_way)?;
+    let oidc = auth.oidc.as_ref().ok_or_else(not_set_up)?;
     if let Some(error) = answer.error {
         let said = match answer.error_description {
             Some(description) => format!("{error}: {description}"),
@@ -172,6 +207,14 @@ async fn finish(
     }
     let verified = oidc.finish(&flow, &code).await?;
     let Some(role) = auth.group_roles.role(&verified.groups) else {
+        // Taken out of every mapped group: a user they had keeps no session either.
+        if let Some(name) = identities::user_of(&auth.store, "oidc", &verified.subject).await? {
+            sessions::delete_for_user(&auth.store, &name).await?;
+            state
+                .sockets
+                .owners
+                .end_user(&name, "refused by their groups: sign in again");
+        }
         return Err(Error::new(
             403,
             format!(
@@ -193,26 +236,13 @@ async fn finish(
     )
     .await?;
     identities::audit_change(&auth.audit, "oidc", &signed, role, ip).await;
-    // A fresh session id at every sign-in; the one the browser had (if any) ends.
-    if let Some(old) = cookie_secret(headers, auth.secure_cookies || https) {
-        sessions::delete(&auth.store, &old).await?;
-        state
-            .sockets
-            .owners
-            .end_session(&sessions::digest(&old), "signed in again: reload");
-    }
-    let session = sessions::create_signed_on(&auth.store, &signed.name, &verified.id_token).await?;
-    tracing::info!(%ip, user = %signed.name, "signed in through the identity provider");
-    auth.audit
-        .record(Event {
-            actor: &signed.name,
-            action: "sign-in",
-            target: Some("oidc"),
-            address: Some(ip),
-            ok: true,
-        })
-        .await;
-    Ok(signed_in(auth, &session, Some(&flow.next), https))
+    let arrived = Arrived {
+        name: &signed.name,
+        id_token: Some(&verified.id_token),
+        ip,
+        https,
+    };
+    begin_session(state, auth, headers, arrived, Some(&flow.next)).await
 }
 
 /// A browser's navigation (it is shown a page), not a script's request.

@@ -234,31 +234,63 @@ async fn login(
         return Err(error);
     }
     auth.attempts.succeeded(attempt);
-    // A fresh session id at every sign-in; the one the browser had (if any) ends.
-    if let Some(old) = cookie_secret(&headers, auth.secure_cookies || https) {
+    let arrived = Arrived {
+        name: &credentials.username,
+        id_token: None,
+        ip,
+        https,
+    };
+    begin_session(
+        &state,
+        &auth,
+        &headers,
+        arrived,
+        form.then_some(next.as_str()),
+    )
+    .await
+}
+
+/// Who signed in, and how: with a password, or through the OpenID provider (its ID token).
+pub(super) struct Arrived<'a> {
+    pub name: &'a str,
+    pub id_token: Option<&'a str>,
+    pub ip: IpAddr,
+    pub https: bool,
+}
+
+/// A new session for someone who just signed in: a fresh id every time (the one the
+/// browser had, if any, ends with its sockets), in the audit log, and the answer that sets
+/// its cookie ([`signed_in`]).
+pub(super) async fn begin_session(
+    state: &AppState,
+    auth: &Auth,
+    headers: &HeaderMap,
+    who: Arrived<'_>,
+    to: Option<&str>,
+) -> Result<Response, Error> {
+    if let Some(old) = cookie_secret(headers, auth.secure_cookies || who.https) {
         sessions::delete(&auth.store, &old).await?;
         state
             .sockets
             .owners
             .end_session(&sessions::digest(&old), "signed in again: reload");
     }
-    let secret = sessions::create(&auth.store, &credentials.username).await?;
-    tracing::info!(%ip, user = %credentials.username, "signed in");
+    let secret = match who.id_token {
+        Some(id_token) => sessions::create_signed_on(&auth.store, who.name, id_token).await?,
+        None => sessions::create(&auth.store, who.name).await?,
+    };
+    let how = who.id_token.map(|_| "oidc");
+    tracing::info!(ip = %who.ip, user = %who.name, via = how.unwrap_or("password"), "signed in");
     auth.audit
         .record(Event {
-            actor: &credentials.username,
+            actor: who.name,
             action: "sign-in",
-            target: None,
-            address: Some(ip),
+            target: how,
+            address: Some(who.ip),
             ok: true,
         })
         .await;
-    Ok(signed_in(
-        &auth,
-        &secret,
-        form.then_some(next.as_str()),
-        https,
-    ))
+    Ok(signed_in(auth, &secret, to, who.https))
 }
 
 /// A refused try, in the audit log: the first of a burst from an address is an entry of
@@ -349,14 +381,11 @@ async fn logout(
     if let Some(owner) = proxied {
         state.sockets.owners.end_session(owner, "signed out");
     }
-    // A session the provider opened: its sign-out ends the provider's session too.
-    let mut provider_logout = None;
+    // A session the provider opened: its sign-out ends the provider's session too (asked
+    // once Berth's own has ended: the provider may be slow to answer).
+    let mut id_token = None;
     if let Some(secret) = cookie_secret(&headers, auth.secure_cookies || https) {
-        if let (Some(oidc), Some(id_token)) =
-            (&auth.oidc, sessions::id_token(&auth.store, &secret).await?)
-        {
-            provider_logout = oidc.logout_url(&id_token).await;
-        }
+        id_token = sessions::id_token(&auth.store, &secret).await?;
         sessions::delete(&auth.store, &secret).await?;
         // Its sockets end now, not when their pages go away.
         state
@@ -364,15 +393,25 @@ async fn logout(
             .owners
             .end_session(&sessions::digest(&secret), "signed out");
     }
+    let provider_logout = match (&auth.oidc, id_token) {
+        (Some(oidc), Some(id_token)) => oidc.logout_url(&id_token).await,
+        _ => None,
+    };
     let proxy_logout = auth
         .proxy
         .as_ref()
         .and_then(|proxy| proxy.logout_url.as_deref());
+    // With `--oidc-auto-redirect`, the sign-in page would sign a provider's user straight
+    // back in: they land on Berth's own form instead.
+    let signed_out = match auth.oidc.as_ref().is_some_and(|o| o.auto_redirect()) {
+        true => format!("{}?local", urls::LOGIN),
+        false => urls::login(None),
+    };
     let mut response = if is_form(&headers) {
         match (proxy_logout.filter(|_| proxied.is_some()), provider_logout) {
             (Some(to), _) => Redirect::to(to).into_response(),
             (None, Some(to)) => Redirect::to(&to).into_response(),
-            (None, None) => Redirect::to(&urls::login(None)).into_response(),
+            (None, None) => Redirect::to(&signed_out).into_response(),
         }
     } else {
         StatusCode::NO_CONTENT.into_response()
